@@ -1,0 +1,17 @@
+package io.sluice.balance;
+
+import io.sluice.cluster.Server;
+import java.util.List;
+
+/**
+ * One balancing algorithm for one cluster. It turns the current list of eligible servers into a
+ * {@link Picker}; this runs whenever that list changes (health, ejection, DNS, reload), never per pick.
+ */
+public interface LoadBalancer {
+
+    /**
+     * Builds an immutable picker over {@code servers} (never empty; the cluster handles "no server").
+     * Called under the cluster's lock, so implementations may keep state between calls.
+     */
+    Picker newPicker(List<Server> servers);
+}

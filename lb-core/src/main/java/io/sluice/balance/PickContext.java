@@ -1,0 +1,48 @@
+package io.sluice.balance;
+
+import io.sluice.cluster.Server;
+import java.net.InetSocketAddress;
+
+/**
+ * What a picker may know about the connection or request being placed. One instance per connection, reused
+ * across its retries, so picks themselves allocate nothing. Not thread-safe: it lives on one event loop.
+ */
+public final class PickContext {
+    private static final int MAX_TRIED = 8;
+
+    private final InetSocketAddress source;
+    private final Server[] tried = new Server[MAX_TRIED];
+    private int triedCount;
+    private int attempt;
+
+    public PickContext(InetSocketAddress source) {
+        this.source = source;
+    }
+
+    /** The client's address (L4 peer), or null when unknown. */
+    public InetSocketAddress source() {
+        return source;
+    }
+
+    /** 0 for the first pick of this connection, then 1, 2... for each retry. */
+    public int attempt() {
+        return attempt;
+    }
+
+    /** Records a failed server so that the next pick avoids it. */
+    public void markTried(Server server) {
+        if (triedCount < MAX_TRIED) {
+            tried[triedCount++] = server;
+        }
+        attempt++;
+    }
+
+    public boolean tried(Server server) {
+        for (int i = 0; i < triedCount; i++) {
+            if (tried[i] == server) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

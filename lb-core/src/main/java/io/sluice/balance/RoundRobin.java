@@ -1,0 +1,40 @@
+package io.sluice.balance;
+
+import io.sluice.cluster.Server;
+import io.sluice.config.BalancerConfig;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Plain round robin: each eligible server in turn, weights ignored. */
+public final class RoundRobin implements LoadBalancer {
+    // Shared across pickers so that a rebuild does not send the next pick back to the first server.
+    private final AtomicInteger next = new AtomicInteger();
+
+    @Override
+    public Picker newPicker(List<Server> servers) {
+        Server[] array = servers.toArray(new Server[0]);
+        return ctx -> {
+            int n = array.length;
+            int start = next.getAndIncrement();
+            for (int i = 0; i < n; i++) {
+                Server s = array[Math.floorMod(start + i, n)];
+                if (!ctx.tried(s)) {
+                    return s;
+                }
+            }
+            return null;
+        };
+    }
+
+    public static final class Provider implements LoadBalancerProvider {
+        @Override
+        public String name() {
+            return "round_robin";
+        }
+
+        @Override
+        public LoadBalancer create(BalancerConfig config) {
+            return new RoundRobin();
+        }
+    }
+}

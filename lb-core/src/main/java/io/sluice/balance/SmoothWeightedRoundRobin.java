@@ -1,0 +1,100 @@
+package io.sluice.balance;
+
+import io.sluice.cluster.Server;
+import io.sluice.config.BalancerConfig;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * NGINX's smooth weighted round robin. NGINX updates every server's current weight on each pick under a lock;
+ * here the whole cycle (sum of weights, reduced by their gcd) is computed once when the picker is built, so a
+ * pick is one atomic increment and an array read, and the order is exactly NGINX's: weights 5,1,1 give
+ * a a b a c a a, never a long run of one server.
+ */
+public final class SmoothWeightedRoundRobin implements LoadBalancer {
+    /** Longest precomputed cycle; larger weight sums are scaled down (each weight stays at least 1). */
+    static final int MAX_CYCLE = 1 << 16;
+
+    private final AtomicInteger next = new AtomicInteger();
+
+    @Override
+    public Picker newPicker(List<Server> servers) {
+        Server[] cycle = cycle(servers, weights(servers));
+        return ctx -> {
+            int n = cycle.length;
+            int start = next.getAndIncrement();
+            // Retries walk on through the cycle; bounded by its length, and only taken after a failure.
+            for (int i = 0; i < n; i++) {
+                Server s = cycle[Math.floorMod(start + i, n)];
+                if (!ctx.tried(s)) {
+                    return s;
+                }
+            }
+            return null;
+        };
+    }
+
+    static int[] weights(List<Server> servers) {
+        int[] w = new int[servers.size()];
+        long sum = 0;
+        int g = 0;
+        for (int i = 0; i < w.length; i++) {
+            w[i] = Math.max(1, servers.get(i).weight());
+            g = gcd(g, w[i]);
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] /= g;
+            sum += w[i];
+        }
+        if (sum > MAX_CYCLE) {
+            double scale = (double) MAX_CYCLE / sum;
+            for (int i = 0; i < w.length; i++) {
+                w[i] = Math.max(1, (int) Math.round(w[i] * scale));
+            }
+        }
+        return w;
+    }
+
+    /** The NGINX algorithm run once over a full cycle. */
+    static Server[] cycle(List<Server> servers, int[] weights) {
+        int total = 0;
+        for (int w : weights) {
+            total += w;
+        }
+        Server[] out = new Server[total];
+        long[] current = new long[weights.length];
+        for (int k = 0; k < total; k++) {
+            int best = -1;
+            for (int i = 0; i < weights.length; i++) {
+                current[i] += weights[i];
+                if (best < 0 || current[i] > current[best]) {
+                    best = i;
+                }
+            }
+            current[best] -= total;
+            out[k] = servers.get(best);
+        }
+        return out;
+    }
+
+    private static int gcd(int a, int b) {
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
+    }
+
+    public static final class Provider implements LoadBalancerProvider {
+        @Override
+        public String name() {
+            return "weighted_round_robin";
+        }
+
+        @Override
+        public LoadBalancer create(BalancerConfig config) {
+            return new SmoothWeightedRoundRobin();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A named group of servers and how to spread work across them.
+ *
+ * @param connectRetries  how many other servers are tried after a connect failure, before giving up
+ * @param healthCheck     active checks, or null for none
+ * @param outlierDetection passive ejection on live failures, or null for none
+ * @param panicThreshold  percent of servers that must be available; below it every server takes traffic
+ */
+public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
+                            Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
+                            OutlierDetectionConfig outlierDetection, int panicThreshold) {
+
+    public ClusterConfig {
+        servers = List.copyOf(servers);
+    }
+
+    public String algorithm() {
+        return balancer.algorithm();
+    }
+}

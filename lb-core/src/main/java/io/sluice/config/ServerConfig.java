@@ -1,0 +1,14 @@
+package io.sluice.config;
+
+/**
+ * One backend server.
+ *
+ * @param backup used only when no primary server of the cluster is available
+ */
+public record ServerConfig(HostPort address, int weight, boolean backup) {
+
+    /** The label used in metrics and logs. */
+    public String label() {
+        return address.toString();
+    }
+}
