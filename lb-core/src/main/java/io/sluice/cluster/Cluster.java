@@ -83,6 +83,14 @@ public final class Cluster {
         }
     }
 
+    /** A connect to {@code server} failed (refused, reset or timed out); feeds outlier detection. */
+    public void reportConnectFailure(Server server) {
+    }
+
+    /** A connect to {@code server} succeeded; resets outlier detection's failure run. */
+    public void reportConnectSuccess(Server server) {
+    }
+
     void setResolved(Server server, java.net.InetSocketAddress address) {
         if (!address.equals(server.resolved())) {
             server.resolved(address);

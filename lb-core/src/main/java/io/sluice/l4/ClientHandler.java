@@ -1,0 +1,150 @@
+package io.sluice.l4;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.sluice.balance.PickContext;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
+import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First handler of an accepted client connection: picks a server, connects to it on the client's own event
+ * loop, retries on other servers when a connect fails, then hands both channels to {@link RelayHandler}s.
+ * The client is not read until the server is connected, so nothing has to be buffered meanwhile.
+ */
+final class ClientHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
+
+    private final TcpListener listener;
+    private final Cluster cluster;
+    private PickContext pick;
+    private int attempts;
+
+    ClientHandler(TcpListener listener, Cluster cluster) {
+        this.listener = listener;
+        this.cluster = cluster;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        Channel client = ctx.channel();
+        ListenerStats stats = listener.stats();
+        stats.total.increment();
+        int active = stats.active.incrementAndGet();
+        client.closeFuture().addListener(f -> stats.active.decrementAndGet());
+        int max = listener.config().maxConnections();
+        if (max > 0 && active > max) {
+            stats.rejected.increment();
+            client.close();
+            return;
+        }
+        pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        connect(ctx);
+    }
+
+    private void connect(ChannelHandlerContext ctx) {
+        Channel client = ctx.channel();
+        Server server = cluster.pick(pick);
+        InetSocketAddress address = server == null ? null : server.resolved();
+        if (address == null) {
+            listener.stats().noServer.increment();
+            client.close();
+            return;
+        }
+        attempts++;
+        server.activeConnections().incrementAndGet();
+        RelayHandler.HalfClose halfClose = new RelayHandler.HalfClose(client);
+        Bootstrap b = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(listener.transport().channelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis()))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
+                .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
+                .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
+        if (listener.splice()) {
+            b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
+        }
+        ChannelFuture f = b.connect(address);
+        f.addListener(done -> {
+            Channel backend = f.channel();
+            if (!done.isSuccess()) {
+                server.activeConnections().decrementAndGet();
+                server.connectErrors().increment();
+                cluster.reportConnectFailure(server);
+                log.debug("connect to {} failed: {}", server, done.cause().toString());
+                pick.markTried(server);
+                if (client.isActive() && attempts <= cluster.config().connectRetries()) {
+                    connect(ctx);
+                } else {
+                    listener.stats().noServer.increment();
+                    client.close();
+                }
+                return;
+            }
+            server.totalConnections().increment();
+            backend.closeFuture().addListener(x -> server.activeConnections().decrementAndGet());
+            cluster.reportConnectSuccess(server);
+            if (!client.isActive()) {
+                backend.close();
+                return;
+            }
+            ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
+            if (listener.splice()) {
+                startSplice((EpollSocketChannel) client, (EpollSocketChannel) backend);
+            } else {
+                client.read();
+                backend.read();
+            }
+        });
+    }
+
+    /**
+     * Joins the two sockets through kernel pipes. Netty's splice toggles autoRead itself for backpressure, so
+     * reading is switched on here; half-close and close still arrive as events on the relay handlers.
+     */
+    @SuppressWarnings("deprecation")
+    private static void startSplice(EpollSocketChannel client, EpollSocketChannel backend) {
+        client.spliceTo(backend, Integer.MAX_VALUE).addListener(f -> {
+            if (!f.isSuccess()) {
+                client.close();
+            }
+        });
+        backend.spliceTo(client, Integer.MAX_VALUE).addListener(f -> {
+            if (!f.isSuccess()) {
+                backend.close();
+            }
+        });
+        client.config().setAutoRead(true);
+        backend.config().setAutoRead(true);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client error before relay on {}: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+}
