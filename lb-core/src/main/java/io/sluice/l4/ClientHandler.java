@@ -1,6 +1,7 @@
 package io.sluice.l4;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -9,11 +10,14 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.sluice.balance.PickContext;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +33,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private final Cluster cluster;
     private PickContext pick;
     private int attempts;
+    /**
+     * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
+     * the client half-closes (RDHUP), so what it read is kept here and replayed once the relay is in place.
+     */
+    private ArrayDeque<ByteBuf> early;
+    private boolean earlyFin;
 
     ClientHandler(TcpListener listener, Cluster cluster) {
         this.listener = listener;
@@ -103,14 +113,64 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 backend.close();
                 return;
             }
+            ArrayDeque<ByteBuf> pending = early;
+            early = null;
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
+            replayEarly(pending, earlyFin, client, backend, server, halfClose);
             if (listener.splice()) {
                 startSplice((EpollSocketChannel) client, (EpollSocketChannel) backend);
             } else {
-                client.read();
-                backend.read();
+                RelayHandler.read(client);
+                RelayHandler.read(backend);
             }
         });
+    }
+
+    private static void replayEarly(ArrayDeque<ByteBuf> pending, boolean fin, Channel client, Channel backend,
+                                    Server server, RelayHandler.HalfClose halfClose) {
+        if (pending != null) {
+            ByteBuf b;
+            while ((b = pending.poll()) != null) {
+                server.bytesSent().add(b.readableBytes());
+                backend.write(b, backend.voidPromise());
+            }
+            backend.flush();
+        }
+        if (fin) {
+            RelayHandler.passFin(client, backend, halfClose);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf b) {
+            if (early == null) {
+                early = new ArrayDeque<>(2);
+            }
+            early.add(b);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseEarly();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releaseEarly();
+        ctx.fireChannelInactive();
+    }
+
+    private void releaseEarly() {
+        if (early != null) {
+            ByteBuf b;
+            while ((b = early.poll()) != null) {
+                b.release();
+            }
+        }
     }
 
     /**
@@ -137,6 +197,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
             ctx.close();
+        } else if (evt instanceof ChannelInputShutdownEvent) {
+            earlyFin = true;
         } else {
             ctx.fireUserEventTriggered(evt);
         }

@@ -48,7 +48,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         // One flush per read batch, not per buffer.
         peer.flush();
         if (peer.isWritable()) {
-            ctx.read();
+            read(ctx.channel());
         }
     }
 
@@ -56,7 +56,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         // Our own outbound buffer drained below the low water mark: the peer may produce again.
         if (ctx.channel().isWritable()) {
-            peer.read();
+            read(peer);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -64,15 +64,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            // The sender half-closed: pass the FIN on once everything before it is written.
-            boolean bothDone = halfClose.inputDone(ctx.channel());
-            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-                if (bothDone) {
-                    closeBoth(ctx.channel());
-                } else if (peer.isActive() && peer instanceof DuplexChannel duplex) {
-                    duplex.shutdownOutput();
-                }
-            });
+            passFin(ctx.channel(), peer, halfClose);
         } else if (evt instanceof IdleStateEvent) {
             log.debug("closing idle connection {}", ctx.channel());
             closeBoth(ctx.channel());
@@ -90,13 +82,41 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("relay error on {}: {}", ctx.channel(), cause.toString());
+        log.debug("relay error on {}", ctx.channel(), cause);
         closeBoth(ctx.channel());
     }
 
     private void closeBoth(Channel self) {
         self.close();
         peer.close();
+    }
+
+    /**
+     * Asks for the next read unless the input is already finished. Netty 4.2's epoll transport drops a socket
+     * from the epoll set once its input is shut down and no flag is left, and a later read() then fails with
+     * ENOENT and closes the channel, losing the other direction's data.
+     */
+    static void read(Channel ch) {
+        if (ch instanceof DuplexChannel d && d.isInputShutdown()) {
+            return;
+        }
+        ch.read();
+    }
+
+    /**
+     * {@code self} half-closed its input: pass the FIN on to {@code peer} once everything before it is written,
+     * or close both when the other direction had already finished.
+     */
+    static void passFin(Channel self, Channel peer, HalfClose halfClose) {
+        boolean bothDone = halfClose.inputDone(self);
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (bothDone) {
+                self.close();
+                peer.close();
+            } else if (peer.isActive() && peer instanceof DuplexChannel duplex) {
+                duplex.shutdownOutput();
+            }
+        });
     }
 
     /** Which directions have finished; both channels share one loop, so plain fields suffice. */
