@@ -7,9 +7,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollMode;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -86,9 +83,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
                 .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
-        if (listener.splice()) {
-            b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
-        }
         ChannelFuture f = b.connect(address);
         f.addListener(done -> {
             Channel backend = f.channel();
@@ -117,12 +111,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             early = null;
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
             replayEarly(pending, earlyFin, client, backend, server, halfClose);
-            if (listener.splice()) {
-                startSplice((EpollSocketChannel) client, (EpollSocketChannel) backend);
-            } else {
-                RelayHandler.read(client);
-                RelayHandler.read(backend);
-            }
+            RelayHandler.read(client);
+            RelayHandler.read(backend);
         });
     }
 
@@ -171,26 +161,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 b.release();
             }
         }
-    }
-
-    /**
-     * Joins the two sockets through kernel pipes. Netty's splice toggles autoRead itself for backpressure, so
-     * reading is switched on here; half-close and close still arrive as events on the relay handlers.
-     */
-    @SuppressWarnings("deprecation")
-    private static void startSplice(EpollSocketChannel client, EpollSocketChannel backend) {
-        client.spliceTo(backend, Integer.MAX_VALUE).addListener(f -> {
-            if (!f.isSuccess()) {
-                client.close();
-            }
-        });
-        backend.spliceTo(client, Integer.MAX_VALUE).addListener(f -> {
-            if (!f.isSuccess()) {
-                backend.close();
-            }
-        });
-        client.config().setAutoRead(true);
-        backend.config().setAutoRead(true);
     }
 
     @Override

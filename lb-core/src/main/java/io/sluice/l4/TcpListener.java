@@ -7,8 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -36,7 +34,6 @@ public final class TcpListener {
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private final boolean splice;
     private Channel serverChannel;
 
     public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
@@ -44,11 +41,6 @@ public final class TcpListener {
         this.cluster = cluster;
         this.transport = transport;
         this.allocator = allocator;
-        if (config.splice() && !transport.supportsSplice()) {
-            log.warn("listener {}: splice needs the epoll transport (running on {}); using the buffer relay",
-                    config.name(), transport.name());
-        }
-        this.splice = config.splice() && transport.supportsSplice();
     }
 
     /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
@@ -75,12 +67,10 @@ public final class TcpListener {
                         ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, cluster));
                     }
                 });
-        if (splice) {
-            b.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
-        }
         serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
-        log.info("listener {} on {} -> cluster {} ({}{})", config.name(), localAddress(), cluster.name(),
-                transport.name(), splice ? ", splice" : "");
+        InetSocketAddress a = localAddress();
+        log.info("listener {} on {}:{} -> cluster {} ({})", config.name(), a.getHostString(), a.getPort(),
+                cluster.name(), transport.name());
     }
 
     /** Stops accepting; open connections carry on. */
@@ -121,9 +111,5 @@ public final class TcpListener {
 
     Transport transport() {
         return transport;
-    }
-
-    boolean splice() {
-        return splice;
     }
 }

@@ -72,10 +72,10 @@ public final class Metrics implements AutoCloseable {
             FunctionCounter.builder("sluice.server.connections", server, sv -> sv.totalConnections().sum())
                     .tags(tags).description("Connections established to the server").register(registry);
             FunctionCounter.builder("sluice.server.bytes.received", server, sv -> sv.bytesReceived().sum())
-                    .tags(tags).description("Bytes received from the server (relayed, not spliced)")
+                    .tags(tags).description("Bytes received from the server")
                     .register(registry);
             FunctionCounter.builder("sluice.server.bytes.sent", server, sv -> sv.bytesSent().sum())
-                    .tags(tags).description("Bytes sent to the server (relayed, not spliced)").register(registry);
+                    .tags(tags).description("Bytes sent to the server").register(registry);
             FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
                     .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
                     .register(registry);
