@@ -28,6 +28,7 @@ class BackpressureTest {
     @ParameterizedTest(name = "transport={0}")
     @ValueSource(strings = {"epoll", "nio", "io_uring"})
     void slowReaderStopsTheServerInsteadOfFillingMemory(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(STREAM));
              Sluice s = Proxies.start("""
                      runtime: { transport: %s }

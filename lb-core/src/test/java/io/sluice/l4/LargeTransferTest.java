@@ -21,6 +21,7 @@ class LargeTransferTest {
     @ParameterizedTest(name = "transport={0}")
     @ValueSource(strings = {"epoll", "nio", "io_uring"})
     void sixtyFourMebibytesEachWayArriveIntact(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
         try (TestBackend echo = TestBackend.start("echo", TestBackend.echo());
              Sluice s = Proxies.start("""
                      runtime: { transport: %s }
