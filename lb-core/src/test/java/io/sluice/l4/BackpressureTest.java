@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
+import io.sluice.testing.Transports;
 import java.io.InputStream;
 import java.net.Socket;
 import java.time.Duration;

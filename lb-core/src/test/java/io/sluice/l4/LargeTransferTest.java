@@ -6,6 +6,7 @@ import io.sluice.Sluice;
 import io.sluice.testing.Patterns;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
+import io.sluice.testing.Transports;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
