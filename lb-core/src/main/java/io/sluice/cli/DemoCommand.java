@@ -53,7 +53,7 @@ final class DemoCommand {
                 b.start(backendGroup, transport);
                 backends.add(b);
             }
-            String yaml = demoConfig(port, adminPort, backends);
+            String yaml = demoConfig(port, adminPort, backends.stream().map(DemoBackend::port).toList());
             SluiceConfig config = ConfigLoader.parse(yaml);
             sluice = Sluice.start(config);
             out.println("Demo config:\n");
@@ -82,7 +82,7 @@ final class DemoCommand {
         }
     }
 
-    static String demoConfig(int port, int adminPort, List<DemoBackend> backends) {
+    static String demoConfig(int port, int adminPort, List<Integer> backendPorts) {
         StringBuilder sb = new StringBuilder();
         sb.append("admin: { bind: \"127.0.0.1:").append(adminPort).append("\" }\n");
         sb.append("listeners:\n");
@@ -91,9 +91,9 @@ final class DemoCommand {
         sb.append("  - name: demo\n");
         sb.append("    algorithm: weighted_round_robin\n");
         sb.append("    servers:\n");
-        for (int i = 0; i < backends.size(); i++) {
-            sb.append("      - { address: \"127.0.0.1:").append(backends.get(i).port()).append("\", weight: ")
-                    .append(i == backends.size() - 1 ? 2 : 1).append(" }\n");
+        for (int i = 0; i < backendPorts.size(); i++) {
+            sb.append("      - { address: \"127.0.0.1:").append(backendPorts.get(i)).append("\", weight: ")
+                    .append(i == backendPorts.size() - 1 ? 2 : 1).append(" }\n");
         }
         return sb.toString();
     }

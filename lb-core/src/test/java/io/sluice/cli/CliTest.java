@@ -87,6 +87,27 @@ class CliTest {
         assertThat(run("check").code()).isEqualTo(2);
     }
 
+    @Test
+    void runExitsThreeWhenThePortIsTaken() throws IOException {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Path cfg = dir.resolve("taken.yaml");
+            Files.writeString(cfg, """
+                    admin: { enabled: false }
+                    listeners: [ { name: a, bind: "127.0.0.1:%d", cluster: app } ]
+                    clusters: [ { name: app, servers: [ { address: "127.0.0.1:9" } ] } ]
+                    """.formatted(taken.getLocalPort()));
+            Result r = run("run", cfg.toString());
+            assertThat(r.code()).isEqualTo(3);
+            assertThat(r.err()).contains("could not start");
+        }
+    }
+
+    @Test
+    void demoConfigIsValid() throws Exception {
+        assertThat(io.sluice.config.ConfigLoader.parse(DemoCommand.demoConfig(8080, 9901, java.util.List.of(9001, 9002, 9003)))
+                .listeners()).hasSize(1);
+    }
+
     /** The real process: SIGTERM stops accepting, waits for the open connection, then exits 0. */
     @Test
     void sigtermDrainsOpenConnectionsThenExitsZero() throws Exception {
