@@ -111,8 +111,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             early = null;
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
             replayEarly(pending, earlyFin, client, backend, server, halfClose);
-            RelayHandler.read(client);
-            RelayHandler.read(backend);
+            RelayHandler.autoRead(client, backend.isWritable());
+            RelayHandler.autoRead(backend, client.isWritable());
         });
     }
 
