@@ -113,10 +113,10 @@ http {{
     return path
 
 
-def write_sluice(work):
+def write_sluice(work, transport):
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
     conf = f"""
-runtime: {{ transport: epoll, worker_threads: 1 }}
+runtime: {{ transport: {transport}, worker_threads: 1 }}
 admin: {{ enabled: false }}
 listeners:
   - {{ name: bench, bind: "127.0.0.1:{PROXY_PORTS['sluice']}", protocol: tcp, cluster: backends, idle_timeout: 10m }}
@@ -180,12 +180,13 @@ stream {{
     return path
 
 
-def start_proxies(lab, work, root, targets):
+def start_proxies(lab, work, root, targets, sluice_transport):
     if "sluice" in targets:
         java = shutil.which("java")
         # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
         lab.start("sluice", [java, "-Xms64m", "-Xmx512m", "-jar",
-                             os.path.join(root, "lb-core/target/sluice.jar"), "run", write_sluice(work)],
+                             os.path.join(root, "lb-core/target/sluice.jar"), "run",
+                             write_sluice(work, sluice_transport)],
                   PROXY_PORTS["sluice"], PROXY_CPU)
     if "haproxy" in targets:
         lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["haproxy"], PROXY_CPU)
@@ -251,6 +252,7 @@ def main():
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
     ap.add_argument("--targets", default="direct,sluice,haproxy,nginx")
+    ap.add_argument("--sluice-transport", default="epoll", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
     a = ap.parse_args()
     targets = a.targets.split(",")
@@ -264,7 +266,7 @@ def main():
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS:
