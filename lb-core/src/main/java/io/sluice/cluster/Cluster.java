@@ -23,12 +23,17 @@ public final class Cluster {
     private final List<Server> servers;
     private final LoadBalancer balancer;
     private volatile Picker picker = Picker.EMPTY;
+    private volatile boolean panic;
 
     public Cluster(ClusterConfig config) {
         this.config = config;
         List<Server> list = new ArrayList<>();
+        boolean startUp = config.healthCheck() == null || config.healthCheck().initialUp();
         for (ServerConfig sc : config.servers()) {
-            list.add(new Server(config.name(), sc));
+            Server s = new Server(config.name(), sc);
+            // With initial_state: down a new server must pass `rise` checks before it takes traffic.
+            s.healthy(startUp);
+            list.add(s);
         }
         this.servers = List.copyOf(list);
         this.balancer = LoadBalancers.create(config.balancer());
@@ -55,32 +60,76 @@ public final class Cluster {
     /** Recomputes the eligible servers and publishes a new picker. Never called per pick. */
     public synchronized void rebuild() {
         List<Server> primary = new ArrayList<>();
+        List<Server> primaryResolved = new ArrayList<>();
         List<Server> backup = new ArrayList<>();
+        int primaries = 0;
         for (Server s : servers) {
+            if (!s.backup()) {
+                primaries++;
+                if (s.resolved() != null) {
+                    primaryResolved.add(s);
+                }
+            }
             if (s.available()) {
                 (s.backup() ? backup : primary).add(s);
             }
         }
-        // Backup servers take traffic only when no primary server can.
-        List<Server> eligible = !primary.isEmpty() ? primary : backup;
+        // Envoy's panic mode: when only a few primaries are left, health data is more likely wrong than the
+        // servers; spreading over all of them beats crushing the few. With none left, fail fast instead.
+        boolean nowPanic = !primary.isEmpty() && primaries > 0
+                && primary.size() * 100L < (long) config.panicThreshold() * primaries;
+        List<Server> eligible;
+        if (nowPanic) {
+            eligible = primaryResolved;
+        } else if (!primary.isEmpty()) {
+            eligible = primary;
+        } else {
+            eligible = backup; // backups take traffic only when no primary can
+        }
+        if (nowPanic != panic) {
+            panic = nowPanic;
+            if (nowPanic) {
+                log.warn("cluster {} in PANIC: {} of {} servers available, below panic_threshold {}%; "
+                        + "balancing across all servers", name(), primary.size(), primaries, config.panicThreshold());
+            } else {
+                log.info("cluster {} out of panic: {} of {} servers available", name(), primary.size(), primaries);
+            }
+        }
         picker = eligible.isEmpty() ? Picker.EMPTY : balancer.newPicker(List.copyOf(eligible));
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
         }
     }
 
-    public void setHealthy(Server server, boolean healthy) {
-        if (server.healthy() != healthy) {
-            server.healthy(healthy);
-            rebuild();
-        }
+    /** True while the cluster balances across all servers because too few are available. */
+    public boolean panic() {
+        return panic;
     }
 
-    public void setEjected(Server server, boolean ejected) {
-        if (server.ejected() != ejected) {
-            server.ejected(ejected);
+    /** Health checks moved {@code server} UP or DOWN; {@code reason} ends up in the log line. */
+    public void setHealthy(Server server, boolean healthy, String reason) {
+        synchronized (this) {
+            if (server.healthy() == healthy) {
+                return;
+            }
+            server.healthy(healthy);
+            server.stateChanges(healthy ? Server.StateChange.UP : Server.StateChange.DOWN).increment();
             rebuild();
         }
+        log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
+    }
+
+    /** Outlier detection ejected {@code server} (or let it back); {@code reason} ends up in the log line. */
+    public void setEjected(Server server, boolean ejected, String reason) {
+        synchronized (this) {
+            if (server.ejected() == ejected) {
+                return;
+            }
+            server.ejected(ejected);
+            server.stateChanges(ejected ? Server.StateChange.EJECTED : Server.StateChange.RETURNED).increment();
+            rebuild();
+        }
+        log.info("{}/{} {} {}", name(), server.label(), ejected ? "EJECTED" : "RETURNED", reason);
     }
 
     /** A connect to {@code server} failed (refused, reset or timed out); feeds outlier detection. */

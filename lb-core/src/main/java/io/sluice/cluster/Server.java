@@ -26,11 +26,24 @@ public final class Server {
     private final LongAdder bytesReceived = new LongAdder();
     /** Bytes written to the server (from clients). */
     private final LongAdder bytesSent = new LongAdder();
+    private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
+
+    /** Transitions counted in {@code sluice_server_state_changes_total{to}}. */
+    public enum StateChange {
+        UP, DOWN, EJECTED, RETURNED;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public Server(String cluster, ServerConfig config) {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
+        for (int i = 0; i < stateChanges.length; i++) {
+            stateChanges[i] = new LongAdder();
+        }
         HostPort a = config.address();
         if (a.isLiteral()) {
             // IP literals need no lookup: build the address now so the server is usable at once.
@@ -110,6 +123,10 @@ public final class Server {
 
     public LongAdder bytesSent() {
         return bytesSent;
+    }
+
+    public LongAdder stateChanges(StateChange to) {
+        return stateChanges[to.ordinal()];
     }
 
     @Override

@@ -65,6 +65,9 @@ public final class Metrics implements AutoCloseable {
     }
 
     public void bind(Cluster cluster) {
+        Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
+                .description("1 while the cluster balances across all servers because too few are available")
+                .register(registry);
         for (Server server : cluster.servers()) {
             Tags tags = Tags.of("cluster", cluster.name(), "server", server.label());
             Gauge.builder("sluice.server.connections.active", server, sv -> sv.activeConnections().get())
@@ -79,6 +82,17 @@ public final class Metrics implements AutoCloseable {
             FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
                     .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
                     .register(registry);
+            Gauge.builder("sluice.server.up", server, sv -> sv.healthy() ? 1 : 0).tags(tags)
+                    .description("1 while the server passes its health checks (always 1 without checks)")
+                    .register(registry);
+            Gauge.builder("sluice.server.ejected", server, sv -> sv.ejected() ? 1 : 0).tags(tags)
+                    .description("1 while outlier detection keeps the server out of rotation").register(registry);
+            for (Server.StateChange to : Server.StateChange.values()) {
+                FunctionCounter.builder("sluice.server.state.changes", server, sv -> sv.stateChanges(to).sum())
+                        .tags(tags.and("to", to.label()))
+                        .description("Transitions of the server: up/down by health checks, ejected/returned by "
+                                + "outlier detection").register(registry);
+            }
         }
     }
 
