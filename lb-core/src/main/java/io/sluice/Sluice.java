@@ -4,6 +4,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.sluice.admin.AdminServer;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.HealthWiring;
 import io.sluice.cluster.ServerResolver;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.ListenerConfig;
@@ -17,6 +18,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +39,8 @@ public final class Sluice implements AutoCloseable {
     private final List<TcpListener> listeners = new ArrayList<>();
     private final Metrics metrics;
     private final ServerResolver resolver;
+    private final ExecutorService control;
+    private final HealthWiring health;
     private final AdminServer admin;
     private volatile boolean draining;
     private boolean stopped;
@@ -57,6 +62,15 @@ public final class Sluice implements AutoCloseable {
         }
         this.resolver = new ServerResolver(new ArrayList<>(clusters.values()));
         this.workers = transport.newGroup(config.runtime().effectiveWorkerThreads(), "sluice-worker");
+        // Picker rebuilds after health events run here, off the event loops.
+        this.control = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "sluice-control");
+            t.setDaemon(true);
+            return t;
+        });
+        clusters.values().forEach(c -> c.rebuildOn(control));
+        this.health = new HealthWiring(new ArrayList<>(clusters.values()), workers, transport.channelClass(),
+                metrics.registry());
         this.adminGroup = config.admin().enabled() ? transport.newGroup(1, "sluice-admin") : null;
         this.admin = config.admin().enabled()
                 ? new AdminServer(config.admin().bind(), metrics::scrape, this::ready)
@@ -139,6 +153,8 @@ public final class Sluice implements AutoCloseable {
             admin.stop();
         }
         resolver.close();
+        health.close();
+        control.shutdownNow();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         if (adminGroup != null) {
             adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

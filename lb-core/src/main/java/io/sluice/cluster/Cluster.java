@@ -5,9 +5,14 @@ import io.sluice.balance.LoadBalancers;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Picker;
 import io.sluice.config.ClusterConfig;
+import io.sluice.config.OutlierDetectionConfig;
+import io.sluice.health.OutlierDetector;
+import io.sluice.health.PanicThreshold;
 import io.sluice.config.ServerConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +29,9 @@ public final class Cluster {
     private final LoadBalancer balancer;
     private volatile Picker picker = Picker.EMPTY;
     private volatile boolean panic;
+    private volatile OutlierDetector outlierDetector;
+    private volatile Executor rebuilder = Runnable::run;
+    private final AtomicBoolean rebuildPending = new AtomicBoolean();
 
     public Cluster(ClusterConfig config) {
         this.config = config;
@@ -76,8 +84,7 @@ public final class Cluster {
         }
         // Envoy's panic mode: when only a few primaries are left, health data is more likely wrong than the
         // servers; spreading over all of them beats crushing the few. With none left, fail fast instead.
-        boolean nowPanic = !primary.isEmpty() && primaries > 0
-                && primary.size() * 100L < (long) config.panicThreshold() * primaries;
+        boolean nowPanic = PanicThreshold.inPanic(primary.size(), primaries, config.panicThreshold());
         List<Server> eligible;
         if (nowPanic) {
             eligible = primaryResolved;
@@ -114,7 +121,7 @@ public final class Cluster {
             }
             server.healthy(healthy);
             server.stateChanges(healthy ? Server.StateChange.UP : Server.StateChange.DOWN).increment();
-            rebuild();
+            requestRebuild();
         }
         log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
     }
@@ -127,17 +134,48 @@ public final class Cluster {
             }
             server.ejected(ejected);
             server.stateChanges(ejected ? Server.StateChange.EJECTED : Server.StateChange.RETURNED).increment();
-            rebuild();
+            requestRebuild();
         }
         log.info("{}/{} {} {}", name(), server.label(), ejected ? "EJECTED" : "RETURNED", reason);
     }
 
+    /**
+     * Rebuilds on the control thread rather than the caller's: health events arrive on event loops, and a
+     * large table (maglev, ring hash) must not stall traffic there. Requests coalesce while one is pending.
+     */
+    void requestRebuild() {
+        if (rebuildPending.compareAndSet(false, true)) {
+            rebuilder.execute(() -> {
+                rebuildPending.set(false);
+                rebuild();
+            });
+        }
+    }
+
+    /** Where rebuilds triggered by health events run; direct (the caller's thread) until set. */
+    public void rebuildOn(Executor executor) {
+        this.rebuilder = executor;
+    }
+
+    void outlierDetection(OutlierDetector detector) {
+        this.outlierDetector = detector;
+    }
+
     /** A connect to {@code server} failed (refused, reset or timed out); feeds outlier detection. */
     public void reportConnectFailure(Server server) {
+        OutlierDetector d = outlierDetector;
+        OutlierDetectionConfig c = config.outlierDetection();
+        if (d != null && c.onConnectFailure() && server.outlier() != null) {
+            d.failure(server.outlier());
+        }
     }
 
     /** A connect to {@code server} succeeded; resets outlier detection's failure run. */
     public void reportConnectSuccess(Server server) {
+        OutlierDetector d = outlierDetector;
+        if (d != null && server.outlier() != null) {
+            d.success(server.outlier());
+        }
     }
 
     void setResolved(Server server, java.net.InetSocketAddress address) {

@@ -1,6 +1,8 @@
 package io.sluice.cluster;
 
 import io.sluice.config.HostPort;
+import io.sluice.health.OutlierDetector;
+import io.sluice.health.ProbeResult;
 import io.sluice.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,6 +29,8 @@ public final class Server {
     /** Bytes written to the server (from clients). */
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
+    private final LongAdder[] healthChecks = new LongAdder[ProbeResult.Outcome.values().length];
+    private volatile OutlierDetector.Tracker outlier;
 
     /** Transitions counted in {@code sluice_server_state_changes_total{to}}. */
     public enum StateChange {
@@ -43,6 +47,9 @@ public final class Server {
         this.label = config.label();
         for (int i = 0; i < stateChanges.length; i++) {
             stateChanges[i] = new LongAdder();
+        }
+        for (int i = 0; i < healthChecks.length; i++) {
+            healthChecks[i] = new LongAdder();
         }
         HostPort a = config.address();
         if (a.isLiteral()) {
@@ -123,6 +130,20 @@ public final class Server {
 
     public LongAdder bytesSent() {
         return bytesSent;
+    }
+
+    /** Health checks of this server by outcome. */
+    public LongAdder healthChecks(ProbeResult.Outcome outcome) {
+        return healthChecks[outcome.ordinal()];
+    }
+
+    /** This server's outlier-detection state, or null when the cluster has none. */
+    public OutlierDetector.Tracker outlier() {
+        return outlier;
+    }
+
+    void outlier(OutlierDetector.Tracker tracker) {
+        this.outlier = tracker;
     }
 
     public LongAdder stateChanges(StateChange to) {

@@ -17,6 +17,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
+import io.sluice.health.ProbeResult;
 import io.sluice.l4.ListenerStats;
 import io.sluice.l4.TcpListener;
 
@@ -87,6 +88,14 @@ public final class Metrics implements AutoCloseable {
                     .register(registry);
             Gauge.builder("sluice.server.ejected", server, sv -> sv.ejected() ? 1 : 0).tags(tags)
                     .description("1 while outlier detection keeps the server out of rotation").register(registry);
+            if (cluster.config().healthCheck() != null) {
+                for (ProbeResult.Outcome outcome : ProbeResult.Outcome.values()) {
+                    FunctionCounter.builder("sluice.health.checks", server, sv -> sv.healthChecks(outcome).sum())
+                            .tags(tags.and("result", outcome.label()))
+                            .description("Active health checks by result (success, failure, timeout)")
+                            .register(registry);
+                }
+            }
             for (Server.StateChange to : Server.StateChange.values()) {
                 FunctionCounter.builder("sluice.server.state.changes", server, sv -> sv.stateChanges(to).sum())
                         .tags(tags.and("to", to.label()))

@@ -32,9 +32,11 @@ public final class HealthChecker implements AutoCloseable {
      * together do not probe together.
      *
      * @param address where to probe, read before every probe; null skips that round (not a failure)
+     * @param context  handed back through {@link HealthTarget#context()}
      */
-    public HealthTarget add(String label, Supplier<InetSocketAddress> address, ProbeSpec spec, boolean initialUp) {
-        HealthTarget t = new HealthTarget(label, address, spec, group.next(), initialUp);
+    public HealthTarget add(String label, Supplier<InetSocketAddress> address, ProbeSpec spec, boolean initialUp,
+                            Object context) {
+        HealthTarget t = new HealthTarget(label, address, spec, group.next(), initialUp, context);
         targets.add(t);
         long first = ThreadLocalRandom.current().nextLong(Math.max(1, spec.interval().toMillis()));
         t.loop().execute(() -> schedule(t, first));

@@ -15,12 +15,14 @@ public final class HealthTarget {
     private final ProbeSpec spec;
     private final EventLoop loop;
     private final RiseFall state;
+    private final Object context;
     private volatile boolean up;
     ScheduledFuture<?> next;
     boolean removed;
 
     HealthTarget(String label, Supplier<InetSocketAddress> address, ProbeSpec spec, EventLoop loop,
-                 boolean initialUp) {
+                 boolean initialUp, Object context) {
+        this.context = context;
         this.label = label;
         this.address = address;
         this.spec = spec;
@@ -31,6 +33,11 @@ public final class HealthTarget {
 
     public String label() {
         return label;
+    }
+
+    /** Whatever the caller attached when adding the target (lb-core attaches its server). */
+    public Object context() {
+        return context;
     }
 
     public ProbeSpec spec() {

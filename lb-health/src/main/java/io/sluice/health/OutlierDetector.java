@@ -27,12 +27,19 @@ public final class OutlierDetector {
     /** Per-target failure run and ejection state. */
     public static final class Tracker {
         private final String label;
+        private final Object context;
         private final AtomicInteger consecutive = new AtomicInteger();
         private volatile boolean ejected;
         private int ejections;
 
-        Tracker(String label) {
+        Tracker(String label, Object context) {
             this.label = label;
+            this.context = context;
+        }
+
+        /** Whatever the caller attached when it started tracking (lb-core attaches its server). */
+        public Object context() {
+            return context;
         }
 
         public String label() {
@@ -61,9 +68,9 @@ public final class OutlierDetector {
         this.listener = listener;
     }
 
-    public synchronized Tracker track(String label) {
+    public synchronized Tracker track(String label, Object context) {
         total++;
-        return new Tracker(label);
+        return new Tracker(label, context);
     }
 
     public void success(Tracker t) {

@@ -132,7 +132,7 @@ class HealthCheckerTest {
     @Test
     void httpServerAnswering500GoesDownWithTheStatusInTheReason() throws Exception {
         try (FakeHttp http = new FakeHttp(0)) {
-            checker.add("app/s1", () -> local(http.port()), http(null), true);
+            checker.add("app/s1", () -> local(http.port()), http(null), true, null);
             await().atMost(Duration.ofSeconds(10)).until(() -> probes.containsKey("app/s1:success"));
             assertThat(events).isEmpty();
             http.response.set(FakeHttp.reply(503, "nope"));
@@ -148,7 +148,7 @@ class HealthCheckerTest {
     void bodyMismatchFails() throws Exception {
         try (FakeHttp http = new FakeHttp(0)) {
             http.response.set(FakeHttp.reply(200, "status: degraded"));
-            checker.add("s", () -> local(http.port()), http("status: ok"), true);
+            checker.add("s", () -> local(http.port()), http("status: ok"), true, null);
             await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
             assertThat(events.get(0)).startsWith("s DOWN after 3 failed http checks: status 200 but body lacks");
         }
@@ -158,7 +158,7 @@ class HealthCheckerTest {
     void stalledServerGoesDownByTimeout() throws Exception {
         try (FakeHttp http = new FakeHttp(0)) {
             http.stall = true;
-            checker.add("s", () -> local(http.port()), http(null), true);
+            checker.add("s", () -> local(http.port()), http(null), true, null);
             await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
             assertThat(events.get(0)).isEqualTo("s DOWN after 3 failed http checks: timeout after 200ms");
             assertThat(probes.get("s:timeout").get()).isGreaterThanOrEqualTo(3);
@@ -170,7 +170,7 @@ class HealthCheckerTest {
         FakeHttp http = new FakeHttp(0);
         int port = http.port();
         checker.add("s", () -> local(port), ProbeSpec.tcp(Duration.ofMillis(50), Duration.ofMillis(200), 2, 2),
-                true);
+                true, null);
         await().atMost(Duration.ofSeconds(10)).until(() -> probes.containsKey("s:success"));
         http.close();
         await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
@@ -184,7 +184,7 @@ class HealthCheckerTest {
     @Test
     void unknownAddressSkipsTheRoundWithoutFailing() throws Exception {
         HealthTarget t = checker.add("s", () -> null, ProbeSpec.tcp(Duration.ofMillis(20), Duration.ofMillis(20),
-                1, 1), true);
+                1, 1), true, null);
         await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> true);
         assertThat(events).isEmpty();
         assertThat(t.up()).isTrue();
@@ -215,7 +215,7 @@ class HealthCheckerTest {
             for (int i = 0; i < 1000; i++) {
                 int port = i % 2 == 0 ? live.getLocalPort() : deadPort;
                 checker.add("t" + i, () -> local(port), ProbeSpec.tcp(Duration.ofMillis(300), Duration.ofSeconds(1),
-                        1, 2), true);
+                        1, 2), true, null);
             }
             await().atMost(Duration.ofSeconds(60)).until(() -> events.size() >= 500);
             assertThat(events).hasSize(500).allSatisfy(e -> assertThat(e)

@@ -34,7 +34,7 @@ class OutlierDetectorTest {
     void consecutiveFailuresEjectAndEachEjectionLastsLonger() {
         OutlierDetector d = new OutlierDetector(new OutlierDetector.Settings(3, Duration.ofMillis(150),
                 Duration.ofSeconds(10), 100), executor, listener);
-        OutlierDetector.Tracker a = d.track("a");
+        OutlierDetector.Tracker a = d.track("a", null);
         d.failure(a);
         d.failure(a);
         d.success(a); // run broken
@@ -58,7 +58,7 @@ class OutlierDetectorTest {
     void ejectionTimeIsCapped() {
         OutlierDetector d = new OutlierDetector(new OutlierDetector.Settings(1, Duration.ofMillis(100),
                 Duration.ofMillis(150), 100), executor, listener);
-        OutlierDetector.Tracker a = d.track("a");
+        OutlierDetector.Tracker a = d.track("a", null);
         d.failure(a);
         await().atMost(Duration.ofSeconds(5)).until(() -> !a.ejected());
         d.failure(a);
@@ -74,7 +74,7 @@ class OutlierDetectorTest {
     void maxEjectionPercentKeepsPartOfTheGroupServing() {
         OutlierDetector d = new OutlierDetector(new OutlierDetector.Settings(1, Duration.ofSeconds(30),
                 Duration.ofSeconds(30), 50), executor, listener);
-        List<OutlierDetector.Tracker> ts = List.of(d.track("a"), d.track("b"), d.track("c"), d.track("d"));
+        List<OutlierDetector.Tracker> ts = List.of(d.track("a", null), d.track("b", null), d.track("c", null), d.track("d", null));
         ts.forEach(d::failure);
         assertThat(ts.stream().filter(OutlierDetector.Tracker::ejected).count()).isEqualTo(2);
         assertThat(d.ejectedCount()).isEqualTo(2);
