@@ -41,6 +41,9 @@ public final class Cluster {
             Server s = new Server(config.name(), sc);
             // With initial_state: down a new server must pass `rise` checks before it takes traffic.
             s.healthy(startUp);
+            if (config.healthCheck() != null && config.healthCheck().closeOnDown()) {
+                s.trackConnections();
+            }
             list.add(s);
         }
         this.servers = List.copyOf(list);
@@ -124,6 +127,11 @@ public final class Cluster {
             requestRebuild();
         }
         log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
+        if (!healthy && server.connections() != null && !server.connections().isEmpty()) {
+            log.info("{}/{} closing {} open connection(s) (close_on_down)", name(), server.label(),
+                    server.connections().size());
+            server.connections().close();
+        }
     }
 
     /** Outlier detection ejected {@code server} (or let it back); {@code reason} ends up in the log line. */

@@ -1,5 +1,8 @@
 package io.sluice.cluster;
 
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HostPort;
 import io.sluice.health.OutlierDetector;
 import io.sluice.health.ProbeResult;
@@ -31,6 +34,8 @@ public final class Server {
     private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
     private final LongAdder[] healthChecks = new LongAdder[ProbeResult.Outcome.values().length];
     private volatile OutlierDetector.Tracker outlier;
+    /** Open server-side channels, kept only when the cluster closes them on DOWN; null otherwise. */
+    private volatile ChannelGroup connections;
 
     /** Transitions counted in {@code sluice_server_state_changes_total{to}}. */
     public enum StateChange {
@@ -130,6 +135,15 @@ public final class Server {
 
     public LongAdder bytesSent() {
         return bytesSent;
+    }
+
+    /** The open connections to this server when they are tracked (close_on_down), else null. */
+    public ChannelGroup connections() {
+        return connections;
+    }
+
+    void trackConnections() {
+        this.connections = new DefaultChannelGroup(label, GlobalEventExecutor.INSTANCE);
     }
 
     /** Health checks of this server by outcome. */

@@ -42,7 +42,7 @@ public final class ConfigLoader {
             "slow_start", "health_check", "outlier_detection", "panic_threshold");
     private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
-            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state");
+            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
     private static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "failures");
 
@@ -297,8 +297,9 @@ public final class ConfigLoader {
         if (!initial.equals("up") && !initial.equals("down")) {
             n.error("initial_state", "expected up or down, got \"" + initial + "\"");
         }
+        boolean closeOnDown = n.bool("close_on_down", false);
         return new HealthCheckConfig(type, method, path, host, status, body, interval, timeout, jitter, rise, fall,
-                port, !"down".equals(initial));
+                port, !"down".equals(initial), closeOnDown);
     }
 
     private static int[] statusRange(String s) {

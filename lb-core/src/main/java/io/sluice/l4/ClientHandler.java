@@ -101,6 +101,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             server.totalConnections().increment();
+            if (server.connections() != null) {
+                server.connections().add(backend);
+            }
             backend.closeFuture().addListener(x -> server.activeConnections().decrementAndGet());
             cluster.reportConnectSuccess(server);
             if (!client.isActive()) {

@@ -23,6 +23,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** lb-health wired into the proxy: real backends that the tests stop, restart and make answer 500. */
 class HealthIntegrationTest {
@@ -176,6 +178,36 @@ class HealthIntegrationTest {
         });
         assertThat(dead.stateChanges(Server.StateChange.EJECTED).sum()).isGreaterThanOrEqualTo(2);
         assertThat(dead.stateChanges(Server.StateChange.RETURNED).sum()).isGreaterThanOrEqualTo(1);
+    }
+
+    @ParameterizedTest(name = "close_on_down={0}")
+    @ValueSource(booleans = {false, true})
+    void establishedConnectionsSurviveDownUnlessCloseOnDown(boolean closeOnDown) throws Exception {
+        TestBackend echo = keep(TestBackend.start("echo", TestBackend.echo()));
+        java.net.ServerSocket healthPort = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Sluice s = keep(Proxies.start("""
+                admin: { enabled: false }
+                listeners: [ { name: front, bind: "127.0.0.1:0", cluster: app } ]
+                clusters:
+                  - name: app
+                    health_check: { type: tcp, port: %d, interval: 100ms, timeout: 100ms, rise: 1, fall: 1, close_on_down: %s }
+                    servers: [ { address: "%s" } ]
+                """.formatted(healthPort.getLocalPort(), closeOnDown, echo.address())));
+        Server server = s.cluster("app").servers().get(0);
+        try (java.net.Socket client = Proxies.connect(port(s, "front"))) {
+            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            assertThat(client.getInputStream().readNBytes(4)).isEqualTo("ping".getBytes(StandardCharsets.US_ASCII));
+
+            healthPort.close(); // the checks fail; the data port still works
+            await().atMost(Duration.ofSeconds(10)).until(() -> !server.healthy());
+            if (closeOnDown) {
+                assertThat(client.getInputStream().read()).isEqualTo(-1);
+            } else {
+                client.getOutputStream().write("pong".getBytes(StandardCharsets.US_ASCII));
+                assertThat(client.getInputStream().readNBytes(4))
+                        .isEqualTo("pong".getBytes(StandardCharsets.US_ASCII));
+            }
+        }
     }
 
     @Test
