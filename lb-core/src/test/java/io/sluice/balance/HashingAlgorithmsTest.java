@@ -191,6 +191,28 @@ class HashingAlgorithmsTest {
         assertThat(place(ring(100).newPicker(a), KEYS)).isEqualTo(place(ring(100).newPicker(b), KEYS));
     }
 
+    /** The bucket index must find exactly what a plain binary search over the whole ring finds. */
+    @Test
+    void ringBucketIndexAgreesWithAFullBinarySearch() {
+        for (int n : new int[] {1, 3, 50}) {
+            Server[] servers = sorted(equal(n));
+            RingHash.Ring r = (RingHash.Ring) ring(n == 1 ? 1 : 37).build(servers, weightsOf(servers));
+            PickContext ctx = new PickContext(null);
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(n);
+            for (int k = 0; k < 20_000; k++) {
+                long h = k < 4 ? new long[] {Long.MIN_VALUE, -1, 0, Long.MAX_VALUE}[k] : rnd.nextLong();
+                if (k >= 4 && k % 3 == 0) {
+                    h = r.points[rnd.nextInt(r.points.length)]; // exactly on a point
+                }
+                long key = h & ~0xFFFFFFL;
+                int i = java.util.Arrays.binarySearch(r.points, key);
+                i = i < 0 ? -i - 1 : i;
+                Server expected = r.owners[i == r.points.length ? 0 : i];
+                assertThat(r.lookup(h, ctx)).isSameAs(expected);
+            }
+        }
+    }
+
     @Test
     void requestsWithoutAKeyUseTheFallbackAlgorithm() {
         List<Server> list = equal(3);
