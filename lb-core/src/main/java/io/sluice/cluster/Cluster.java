@@ -21,11 +21,11 @@ public final class Cluster {
     private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
     private final ClusterConfig config;
+    /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
+    private volatile boolean pickerRamping;
     private final List<Server> servers;
     private final LoadBalancer balancer;
     private volatile Picker picker = Picker.EMPTY;
-    /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
-    private volatile boolean pickerRamping;
 
     public Cluster(ClusterConfig config) {
         this.config = config;
