@@ -36,8 +36,9 @@ public final class LeastResponseTime implements LoadBalancer {
             return ctx -> ctx.tried(only) ? null : only;
         }
         return ctx -> {
-            int i = rng.nextInt(n);
-            int j = rng.nextInt(n - 1);
+            long bits = rng.nextLong();
+            int i = Rng.reduce(bits, n);
+            int j = Rng.reduce(bits >>> 32, n - 1);
             if (j >= i) {
                 j++;
             }

@@ -15,6 +15,14 @@ public interface Rng {
     /** Uniform in [0, 1). */
     double nextDouble();
 
+    /** 64 uniform bits: pickers that need two draws take both from one call. */
+    long nextLong();
+
+    /** Maps 32 random bits onto [0, bound) with a multiply instead of a division (Lemire). */
+    static int reduce(long bits32, int bound) {
+        return (int) (((bits32 & 0xFFFFFFFFL) * bound) >>> 32);
+    }
+
     Rng THREAD_LOCAL = new Rng() {
         @Override
         public int nextInt(int bound) {
@@ -24,6 +32,11 @@ public interface Rng {
         @Override
         public double nextDouble() {
             return ThreadLocalRandom.current().nextDouble();
+        }
+
+        @Override
+        public long nextLong() {
+            return ThreadLocalRandom.current().nextLong();
         }
     };
 
@@ -39,6 +52,11 @@ public interface Rng {
             @Override
             public double nextDouble() {
                 return r.nextDouble();
+            }
+
+            @Override
+            public long nextLong() {
+                return r.nextLong();
             }
         };
     }

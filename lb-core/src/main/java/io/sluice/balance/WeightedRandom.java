@@ -29,8 +29,13 @@ public final class WeightedRandom implements LoadBalancer {
             // A few draws cover the usual retry (one server tried); after that a scan is simpler than
             // rebuilding a table without the failed servers.
             for (int k = 0; k < 4; k++) {
-                int i = rng.nextInt(n);
-                if (rng.nextDouble() >= prob[i]) {
+                // One draw serves both the column and the coin: its integer part and its fraction.
+                double u = rng.nextDouble() * n;
+                int i = (int) u;
+                if (i >= n) {
+                    i = n - 1;
+                }
+                if (u - i >= prob[i]) {
                     i = alias[i];
                 }
                 Server s = servers[i];
