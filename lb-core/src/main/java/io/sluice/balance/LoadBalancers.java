@@ -17,7 +17,9 @@ public final class LoadBalancers {
 
     private static Map<String, LoadBalancerProvider> discover() {
         Map<String, LoadBalancerProvider> map = new LinkedHashMap<>();
-        for (LoadBalancerProvider p : List.of(new RoundRobin.Provider(), new SmoothWeightedRoundRobin.Provider())) {
+        for (LoadBalancerProvider p : List.of(new RoundRobin.Provider(), new SmoothWeightedRoundRobin.Provider(),
+                new WeightedRandom.Provider(), new LeastConnections.Provider(), new PowerOfTwoChoices.Provider(),
+                new LeastResponseTime.Provider(), new RingHash.Provider(), new Maglev.Provider())) {
             map.put(p.name(), p);
         }
         for (LoadBalancerProvider p : ServiceLoader.load(LoadBalancerProvider.class)) {
@@ -28,6 +30,11 @@ public final class LoadBalancers {
 
     public static Set<String> names() {
         return PROVIDERS.keySet();
+    }
+
+    /** True for algorithms that place work by {@code hash_key} (and so need a {@code hash_fallback}). */
+    public static boolean isHashing(String name) {
+        return name.equals("ring_hash") || name.equals("maglev");
     }
 
     public static LoadBalancer create(BalancerConfig config) {

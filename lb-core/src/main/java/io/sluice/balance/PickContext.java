@@ -14,6 +14,8 @@ public final class PickContext {
     private final Server[] tried = new Server[MAX_TRIED];
     private int triedCount;
     private int attempt;
+    private long hash;
+    private boolean hasHash;
 
     public PickContext(InetSocketAddress source) {
         this.source = source;
@@ -35,6 +37,39 @@ public final class PickContext {
             tried[triedCount++] = server;
         }
         attempt++;
+    }
+
+    /**
+     * Supplies the request's hash for ring_hash and maglev, computed by {@link HashKey} from whatever the
+     * cluster's {@code hash_key} names (an HTTP header, cookie, path or query parameter). Computed once per
+     * request by the caller, so the pick itself only reads a long.
+     */
+    public void hash(long value) {
+        this.hash = value;
+        this.hasHash = true;
+    }
+
+    /** Forgets the hash: the request carries no key, and hashing pickers use their fallback. */
+    public void clearHash() {
+        this.hasHash = false;
+    }
+
+    public boolean hasHash() {
+        return hasHash;
+    }
+
+    public long hash() {
+        return hash;
+    }
+
+    /** Readies this context for the next request on the same connection (HTTP keep-alive). */
+    public void reset() {
+        for (int i = 0; i < triedCount; i++) {
+            tried[i] = null;
+        }
+        triedCount = 0;
+        attempt = 0;
+        hasHash = false;
     }
 
     public boolean tried(Server server) {

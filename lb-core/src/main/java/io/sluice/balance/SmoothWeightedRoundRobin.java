@@ -15,11 +15,19 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
     /** Longest precomputed cycle; larger weight sums are scaled down (each weight stays at least 1). */
     static final int MAX_CYCLE = 1 << 16;
 
+    /** Resolution of slow-start weights: a ramping server's share moves in tenths of a weight unit. */
+    private static final int RAMP_SCALE = 10;
+
     private final AtomicInteger next = new AtomicInteger();
+    private final SlowStart slowStart;
+
+    public SmoothWeightedRoundRobin(SlowStart slowStart) {
+        this.slowStart = slowStart;
+    }
 
     @Override
     public Picker newPicker(List<Server> servers) {
-        Server[] cycle = cycle(servers, weights(servers));
+        Server[] cycle = cycle(servers, weights(slowStart.weights(servers)));
         return ctx -> {
             int n = cycle.length;
             int start = next.getAndIncrement();
@@ -34,12 +42,18 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
         };
     }
 
-    static int[] weights(List<Server> servers) {
-        int[] w = new int[servers.size()];
+    /** Integer weights for the cycle, reduced by their gcd, so a cluster with no ramp keeps its exact weights. */
+    static int[] weights(double[] effective) {
+        boolean whole = true;
+        for (double e : effective) {
+            whole &= e == Math.rint(e);
+        }
+        int unit = whole ? 1 : RAMP_SCALE;
+        int[] w = new int[effective.length];
         long sum = 0;
         int g = 0;
         for (int i = 0; i < w.length; i++) {
-            w[i] = Math.max(1, servers.get(i).weight());
+            w[i] = (int) Math.max(1, Math.round(effective[i] * unit));
             g = gcd(g, w[i]);
         }
         for (int i = 0; i < w.length; i++) {
@@ -94,7 +108,7 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
 
         @Override
         public LoadBalancer create(BalancerConfig config) {
-            return new SmoothWeightedRoundRobin();
+            return new SmoothWeightedRoundRobin(SlowStart.of(config.slowStart()));
         }
     }
 }

@@ -4,6 +4,7 @@ import io.sluice.balance.LoadBalancer;
 import io.sluice.balance.LoadBalancers;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Picker;
+import io.sluice.balance.SlowStart;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.OutlierDetectionConfig;
 import io.sluice.health.OutlierDetector;
@@ -25,6 +26,8 @@ public final class Cluster {
     private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
     private final ClusterConfig config;
+    /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
+    private volatile boolean pickerRamping;
     private final List<Server> servers;
     private final LoadBalancer balancer;
     private volatile Picker picker = Picker.EMPTY;
@@ -48,6 +51,10 @@ public final class Cluster {
         }
         this.servers = List.copyOf(list);
         this.balancer = LoadBalancers.create(config.balancer());
+
+        for (Server s : servers) {
+            s.latency().decay(config.balancer().ewmaDecay());
+        }
         rebuild();
     }
 
@@ -109,6 +116,29 @@ public final class Cluster {
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
         }
+        pickerRamping = SlowStart.anyRamping(eligible, config.balancer().slowStart(), System.nanoTime());
+    }
+
+    /**
+     * True while the current picker was built with a server inside its {@code slow_start} window. Pickers are
+     * immutable snapshots, so a ramp advances only when something calls {@link #rebuild()}: a scheduler (off
+     * the event loops) should call {@link #rebuildIfRamping()} every {@link #slowStartStep()}. The last
+     * rebuild after the window ends restores full weights and turns this false.
+     */
+    public boolean needsRampRebuild() {
+        return pickerRamping;
+    }
+
+    /** Rebuilds the picker when a slow-start ramp is in progress; cheap to call often. */
+    public void rebuildIfRamping() {
+        if (pickerRamping) {
+            rebuild();
+        }
+    }
+
+    /** How often a ramping cluster should be rebuilt: a tenth of the window, at least 100 ms. */
+    public java.time.Duration slowStartStep() {
+        return SlowStart.step(config.balancer().slowStart());
     }
 
     /** True while the cluster balances across all servers because too few are available. */

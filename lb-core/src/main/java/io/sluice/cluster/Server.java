@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
  * path bumps them without locks or map lookups, and metrics read them through function meters.
  */
 public final class Server {
+    /** {@link #availableSinceNanos()} of a server that has been available since the cluster was built. */
+    public static final long NOT_RAMPING = Long.MIN_VALUE;
+
     private final String cluster;
     private final ServerConfig config;
     private final String label;
@@ -25,6 +28,11 @@ public final class Server {
     private volatile boolean ejected;
 
     private final AtomicInteger activeConnections = new AtomicInteger();
+    /** HTTP requests sent to this server and not yet fully answered. */
+    private final AtomicInteger activeRequests = new AtomicInteger();
+    private final PeakEwma latency = new PeakEwma();
+    /** When this server last went from unavailable to available; NOT_RAMPING for servers there from the start. */
+    private volatile long availableSinceNanos = NOT_RAMPING;
     private final LongAdder totalConnections = new LongAdder();
     private final LongAdder connectErrors = new LongAdder();
     /** Bytes that came from the server (toward clients). */
@@ -101,7 +109,9 @@ public final class Server {
     }
 
     void healthy(boolean value) {
+        boolean was = available();
         this.healthy = value;
+        noteAvailability(was);
     }
 
     public boolean ejected() {
@@ -109,7 +119,30 @@ public final class Server {
     }
 
     void ejected(boolean value) {
+        boolean was = available();
         this.ejected = value;
+        noteAvailability(was);
+    }
+
+    // Slow start ramps only servers that come back (HAProxy's rule): servers that are there when Sluice
+    // starts take full weight at once, or a restart would starve the whole cluster for a window.
+    private void noteAvailability(boolean wasAvailable) {
+        if (!wasAvailable && available()) {
+            availableSinceNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * The {@link System#nanoTime()} at which this server last became available (health UP, or returned from
+     * ejection), or {@link #NOT_RAMPING}. Slow start ramps its weight from this instant.
+     */
+    public long availableSinceNanos() {
+        return availableSinceNanos;
+    }
+
+    /** Starts a slow-start ramp at {@code nanoTime}: for servers added by a reload, and for tests. */
+    public void startSlowStart(long nanoTime) {
+        availableSinceNanos = nanoTime;
     }
 
     /** Eligible for new work: resolved, passing health checks and not ejected. */
@@ -119,6 +152,30 @@ public final class Server {
 
     public AtomicInteger activeConnections() {
         return activeConnections;
+    }
+
+    /** In-flight HTTP requests to this server: the HTTP path increments on send, decrements on the last byte. */
+    public AtomicInteger activeRequests() {
+        return activeRequests;
+    }
+
+    /**
+     * The load that least_connections, power_of_two_choices and least_response_time compare: L4 relays count
+     * in {@link #activeConnections()}, HTTP requests in {@link #activeRequests()} (idle pooled HTTP backend
+     * connections must not be counted in activeConnections, or they would look like load).
+     */
+    public int load() {
+        return activeConnections.get() + activeRequests.get();
+    }
+
+    /** Peak-EWMA response latency, read by least_response_time. */
+    public PeakEwma latency() {
+        return latency;
+    }
+
+    /** Records one response latency (HTTP: request sent to response headers; L4: connect time). */
+    public void recordLatency(long nanos) {
+        latency.record(nanos);
     }
 
     public LongAdder totalConnections() {

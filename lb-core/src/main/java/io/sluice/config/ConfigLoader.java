@@ -241,6 +241,10 @@ public final class ConfigLoader {
                     + hashKey + "\"");
         }
         String fallback = knownAlgorithm(n, "hash_fallback", d.hashFallback());
+        if (fallback != null && LoadBalancers.isHashing(fallback)) {
+            // The fallback places work that has no key, so it cannot itself need one.
+            n.error("hash_fallback", "must be an algorithm that needs no hash key, got \"" + fallback + "\"");
+        }
         int virtualNodes = n.integer("virtual_nodes", d.virtualNodes(), 1, 10_000);
         int tableSize = n.integer("maglev_table_size", d.tableSize(), 7, 10_000_019);
         if (n.has("maglev_table_size") && !isPrime(tableSize)) {

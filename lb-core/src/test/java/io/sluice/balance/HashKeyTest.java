@@ -1,0 +1,76 @@
+package io.sluice.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HashKeyTest {
+
+    private static HttpRequest get(String uri) {
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri);
+    }
+
+    @Test
+    void parsesEveryKind() {
+        assertThat(HashKey.parse(null).kind()).isEqualTo(HashKey.Kind.SOURCE_IP);
+        assertThat(HashKey.parse("source_ip").kind()).isEqualTo(HashKey.Kind.SOURCE_IP);
+        assertThat(HashKey.parse("path").kind()).isEqualTo(HashKey.Kind.PATH);
+        assertThat(HashKey.parse("header:X-User").name()).isEqualTo("x-user");
+        assertThat(HashKey.parse("cookie:sid").kind()).isEqualTo(HashKey.Kind.COOKIE);
+        assertThat(HashKey.parse("query:id").toString()).isEqualTo("query:id");
+    }
+
+    @Test
+    void sourceIpIgnoresThePort() {
+        PickContext a = new PickContext(new InetSocketAddress("192.0.2.10", 1000));
+        PickContext b = new PickContext(new InetSocketAddress("192.0.2.10", 2000));
+        PickContext c = new PickContext(new InetSocketAddress("192.0.2.11", 1000));
+        HashKey.SOURCE_IP.applySource(a);
+        HashKey.SOURCE_IP.applySource(b);
+        HashKey.SOURCE_IP.applySource(c);
+        assertThat(a.hash()).isEqualTo(b.hash()).isNotEqualTo(c.hash());
+        assertThat(HashKey.parse("header:x").applySource(a)).isFalse();
+    }
+
+    @Test
+    void extractsHeaderCookiePathAndQuery() {
+        HttpRequest r = get("/cart/items?id=42&x=1");
+        r.headers().add("X-User", "alice");
+        r.headers().add("Cookie", "theme=dark; sid=\"abc123\" ;other=1");
+        PickContext ctx = new PickContext(null);
+
+        assertThat(HashKey.parse("header:x-user").apply(ctx, r)).isTrue();
+        assertThat(ctx.hash()).isEqualTo(HashKey.hashValue("alice"));
+        assertThat(HashKey.parse("cookie:sid").apply(ctx, r)).isTrue();
+        assertThat(ctx.hash()).isEqualTo(HashKey.hashValue("abc123"));
+        assertThat(HashKey.parse("path").apply(ctx, r)).isTrue();
+        assertThat(ctx.hash()).isEqualTo(HashKey.hashValue("/cart/items"));
+        assertThat(HashKey.parse("query:id").apply(ctx, r)).isTrue();
+        assertThat(ctx.hash()).isEqualTo(HashKey.hashValue("42"));
+    }
+
+    @Test
+    void aMissingKeyClearsTheHashSoTheFallbackPlacesTheRequest() {
+        HttpRequest r = get("/x");
+        PickContext ctx = new PickContext(null);
+        ctx.hash(1);
+        for (String key : List.of("header:x-user", "cookie:sid", "query:id")) {
+            ctx.hash(1);
+            assertThat(HashKey.parse(key).apply(ctx, r)).as(key).isFalse();
+            assertThat(ctx.hasHash()).as(key).isFalse();
+        }
+    }
+
+    @Test
+    void cookieMatchesWholeNamesOnly() {
+        assertThat(HashKey.cookie(List.of("xsid=1; sid=2"), "sid")).isEqualTo("2");
+        assertThat(HashKey.cookie(List.of("a=1", "sid=3"), "sid")).isEqualTo("3");
+        assertThat(HashKey.cookie(List.of("sidx=1"), "sid")).isNull();
+    }
+}

@@ -1,0 +1,153 @@
+package io.sluice.balance;
+
+import static io.sluice.balance.TestServers.servers;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.sluice.cluster.PeakEwma;
+import io.sluice.cluster.Server;
+import java.time.Duration;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** least_connections, power_of_two_choices and least_response_time steer new work by live load. */
+class LoadAwareAlgorithmsTest {
+    private static final SlowStart NO_RAMP = SlowStart.of(Duration.ZERO);
+
+    /** Each pick opens a connection that stays open, as long-lived TCP connections do. */
+    private static Map<Server, Integer> placeLongConnections(Picker p, int picks) {
+        Map<Server, Integer> c = new IdentityHashMap<>();
+        PickContext ctx = new PickContext(null);
+        for (int i = 0; i < picks; i++) {
+            Server s = p.pick(ctx);
+            s.activeConnections().incrementAndGet();
+            c.merge(s, 1, Integer::sum);
+        }
+        return c;
+    }
+
+    @Test
+    void leastConnectionsSendsNewWorkAwayFromABusyServer() {
+        List<Server> list = servers(1, 1, 1, 1);
+        Server busy = list.get(0);
+        busy.activeConnections().set(50);
+        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(3)).newPicker(list);
+        Map<Server, Integer> c = placeLongConnections(p, 150);
+        assertThat(c.get(busy)).isNull();
+        for (Server s : list.subList(1, 4)) {
+            assertThat(c.get(s)).isEqualTo(50);
+        }
+    }
+
+    @Test
+    void leastConnectionsBreaksTiesFairly() {
+        List<Server> list = servers(1, 1, 1, 1, 1);
+        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(4)).newPicker(list);
+        // Loads never change: every pick is a five-way tie, which must not always go to the first server.
+        Map<Server, Integer> c = TestServers.count(p, 50_000);
+        for (Server s : list) {
+            assertThat(c.get(s) / 50_000.0).isCloseTo(0.2, within(0.01));
+        }
+    }
+
+    @Test
+    void leastConnectionsHoldsConnectionsInProportionToWeight() {
+        List<Server> list = servers(1, 3);
+        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(5)).newPicker(list);
+        Map<Server, Integer> c = placeLongConnections(p, 400);
+        assertThat(c.get(list.get(1)) - 3 * c.get(list.get(0))).isBetween(-3, 3);
+    }
+
+    @Test
+    void powerOfTwoChoicesSendsNewWorkAwayFromABusyServer() {
+        List<Server> list = servers(1, 1, 1, 1);
+        Server busy = list.get(0);
+        busy.activeConnections().set(100);
+        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(6)).newPicker(list);
+        Map<Server, Integer> c = placeLongConnections(p, 150);
+        // Whenever the busy server is drawn, its rival holds at most ~50 connections: it always loses.
+        assertThat(c.get(busy)).isNull();
+        for (Server s : list.subList(1, 4)) {
+            assertThat(c.get(s)).isBetween(40, 60);
+        }
+    }
+
+    @Test
+    void powerOfTwoChoicesUsesInFlightHttpRequestsAsLoad() {
+        List<Server> list = servers(1, 1);
+        list.get(1).activeRequests().set(5);
+        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(7)).newPicker(list);
+        assertThat(TestServers.count(p, 1000).get(list.get(0))).isEqualTo(1000);
+    }
+
+    @Test
+    void powerOfTwoChoicesKeepsLoadEvenAcrossManyServers() {
+        List<Server> list = TestServers.equal(100);
+        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(8)).newPicker(list);
+        placeLongConnections(p, 10_000);
+        int max = 0;
+        for (Server s : list) {
+            max = Math.max(max, s.activeConnections().get());
+        }
+        // Uniform random would give a maximum around 130 here; two choices keep it near the mean of 100.
+        assertThat(max).isLessThanOrEqualTo(104);
+    }
+
+    @Test
+    void leastResponseTimeAvoidsASlowServer() {
+        List<Server> list = servers(1, 1, 1);
+        long now = 1_000_000_000L;
+        list.get(0).latency().record(100_000_000, now);
+        list.get(1).latency().record(10_000_000, now);
+        list.get(2).latency().record(10_000_000, now);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(9), () -> now).newPicker(list);
+        Map<Server, Integer> c = TestServers.count(p, 10_000);
+        assertThat(c.get(list.get(0))).isNull();
+        assertThat(c.get(list.get(1)) / 10_000.0).isCloseTo(0.5, within(0.03));
+    }
+
+    @Test
+    void leastResponseTimeWeighsLatencyByOutstandingWork() {
+        List<Server> list = servers(1, 1);
+        long now = 1_000_000_000L;
+        list.get(0).latency().record(10_000_000, now);
+        list.get(1).latency().record(30_000_000, now);
+        // 10 ms × (3 + 1) outstanding = 40 > 30 ms × (0 + 1): the slower but idle server is cheaper now.
+        list.get(0).activeRequests().set(3);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(10), () -> now).newPicker(list);
+        assertThat(p.pick(new PickContext(null))).isSameAs(list.get(1));
+        list.get(0).activeRequests().set(1);
+        assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
+    }
+
+    @Test
+    void leastResponseTimeProbesAnUnmeasuredServerOneRequestAtATime() {
+        List<Server> list = servers(1, 1);
+        long now = 1_000_000_000L;
+        list.get(0).latency().record(10_000_000, now);
+        Server fresh = list.get(1);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(11), () -> now).newPicker(list);
+        assertThat(p.pick(new PickContext(null))).isSameAs(fresh);
+        fresh.activeRequests().incrementAndGet();
+        assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
+    }
+
+    @Test
+    void peakEwmaJumpsToPeaksAndDecaysOverTime() {
+        PeakEwma e = new PeakEwma();
+        e.decay(Duration.ofSeconds(1));
+        long t = 0;
+        e.record(10_000_000, t);
+        assertThat(e.cost(t)).isEqualTo(10_000_000);
+        e.record(50_000_000, t + 1);
+        assertThat(e.cost(t + 1)).as("a peak replaces the estimate at once").isEqualTo(50_000_000);
+        // A low sample one time constant later keeps 1/e of the old estimate.
+        e.record(10_000_000, t + 1 + 1_000_000_000L);
+        double expected = 50e6 * Math.exp(-1) + 10e6 * (1 - Math.exp(-1));
+        assertThat(e.cost(t + 1 + 1_000_000_000L)).isCloseTo(expected, within(1.0));
+        // With no traffic, reads decay the estimate so the server gets tried again.
+        assertThat(e.cost(t + 1 + 6_000_000_000L)).isLessThan(expected / 100);
+    }
+}
