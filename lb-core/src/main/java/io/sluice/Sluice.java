@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -39,7 +39,7 @@ public final class Sluice implements AutoCloseable {
     private final List<TcpListener> listeners = new ArrayList<>();
     private final Metrics metrics;
     private final ServerResolver resolver;
-    private final ExecutorService control;
+    private final ScheduledExecutorService control;
     private final HealthWiring health;
     private final AdminServer admin;
     private volatile boolean draining;
@@ -63,12 +63,19 @@ public final class Sluice implements AutoCloseable {
         this.resolver = new ServerResolver(new ArrayList<>(clusters.values()));
         this.workers = transport.newGroup(config.runtime().effectiveWorkerThreads(), "sluice-worker");
         // Picker rebuilds after health events run here, off the event loops.
-        this.control = Executors.newSingleThreadExecutor(r -> {
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-control");
             t.setDaemon(true);
             return t;
         });
-        clusters.values().forEach(c -> c.rebuildOn(control));
+        for (Cluster c : clusters.values()) {
+            c.rebuildOn(control);
+            if (!c.config().balancer().slowStart().isZero()) {
+                // Pickers are frozen snapshots: a slow-start ramp advances only by rebuilding, step by step.
+                long step = c.slowStartStep().toMillis();
+                control.scheduleWithFixedDelay(c::rebuildIfRamping, step, step, TimeUnit.MILLISECONDS);
+            }
+        }
         this.health = new HealthWiring(new ArrayList<>(clusters.values()), workers, transport.channelClass(),
                 metrics.registry());
         this.adminGroup = config.admin().enabled() ? transport.newGroup(1, "sluice-admin") : null;

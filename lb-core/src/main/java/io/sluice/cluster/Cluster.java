@@ -1,5 +1,6 @@
 package io.sluice.cluster;
 
+import io.sluice.balance.HashKey;
 import io.sluice.balance.LoadBalancer;
 import io.sluice.balance.LoadBalancers;
 import io.sluice.balance.PickContext;
@@ -30,6 +31,8 @@ public final class Cluster {
     private volatile boolean pickerRamping;
     private final List<Server> servers;
     private final LoadBalancer balancer;
+    /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
+    private final HashKey hashKey;
     private volatile Picker picker = Picker.EMPTY;
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
@@ -51,6 +54,9 @@ public final class Cluster {
         }
         this.servers = List.copyOf(list);
         this.balancer = LoadBalancers.create(config.balancer());
+        this.hashKey = LoadBalancers.isHashing(config.algorithm())
+                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
+                : null;
 
         for (Server s : servers) {
             s.latency().decay(config.balancer().ewmaDecay());
@@ -68,6 +74,11 @@ public final class Cluster {
 
     public List<Server> servers() {
         return servers;
+    }
+
+    /** The key ring_hash and maglev place work by, or null when the algorithm does not hash. */
+    public HashKey hashKey() {
+        return hashKey;
     }
 
     /** Picks a server for new work, or null when none is eligible. */

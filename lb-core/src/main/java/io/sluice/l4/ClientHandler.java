@@ -56,6 +56,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        if (cluster.hashKey() != null) {
+            cluster.hashKey().applySource(pick); // other key kinds need a request: the fallback places them
+        }
         connect(ctx);
     }
 
@@ -83,6 +86,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
                 .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
+        long connectStart = System.nanoTime();
         ChannelFuture f = b.connect(address);
         f.addListener(done -> {
             Channel backend = f.channel();
@@ -101,6 +105,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             server.totalConnections().increment();
+            // On a TCP listener the connect time is the latency least_response_time can see.
+            server.latency().record(System.nanoTime() - connectStart);
             if (server.connections() != null) {
                 server.connections().add(backend);
             }

@@ -94,6 +94,47 @@ class L4ProxyTest {
     }
 
     @Test
+    void maglevBySourceIpSendsOneClientToOneServer() throws Exception {
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        TestBackend c = backend("c", TestBackend.sayName());
+        Sluice s = sluice(config("maglev\n    hash_key: source_ip", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"" + b.address() + "\" }", "{ address: \"" + c.address() + "\" }"));
+
+        // Every connection comes from 127.0.0.1, so every one lands on the same server.
+        assertThat(spread(port(s, "front"), 12)).hasSize(1).containsValue(12);
+    }
+
+    @Test
+    void leastConnectionsSendsNewWorkAwayFromABusyServer() throws Exception {
+        // sayName answers at once but keeps the connection until the client closes it.
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        Sluice s = sluice(config("least_connections", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"" + b.address() + "\" }"));
+        int port = port(s, "front");
+        List<Socket> held = new ArrayList<>();
+        Map<String, Integer> heldOn = new HashMap<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Socket h = Proxies.connect(port);
+                held.add(h);
+                String name = new java.io.BufferedReader(new java.io.InputStreamReader(h.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine();
+                heldOn.merge(name, 1, Integer::sum);
+            }
+            // Three long connections split 2:1; short ones now all go to the server holding fewer.
+            assertThat(heldOn.values()).containsExactlyInAnyOrder(2, 1);
+            String lighter = heldOn.get("a") == 1 ? "a" : "b";
+            assertThat(spread(port, 10)).containsOnlyKeys(lighter);
+        } finally {
+            for (Socket h : held) {
+                h.close();
+            }
+        }
+    }
+
+    @Test
     void deadServerIsSkippedAndCounted() throws Exception {
         TestBackend a = backend("a", TestBackend.sayName());
         TestBackend b = backend("b", TestBackend.sayName());
