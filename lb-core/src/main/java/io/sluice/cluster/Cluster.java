@@ -219,6 +219,22 @@ public final class Cluster {
         }
     }
 
+    /**
+     * A response came back from {@code server}: a 5xx counts as a failure when the cluster's outlier
+     * detection counts 5xx, anything else as a success. For the HTTP path.
+     */
+    public void reportResponse(Server server, int status) {
+        OutlierDetector d = outlierDetector;
+        if (d == null || server.outlier() == null) {
+            return;
+        }
+        if (status >= 500 && config.outlierDetection().on5xx()) {
+            d.failure(server.outlier());
+        } else if (status < 500) {
+            d.success(server.outlier());
+        }
+    }
+
     /** A connect to {@code server} succeeded; resets outlier detection's failure run. */
     public void reportConnectSuccess(Server server) {
         OutlierDetector d = outlierDetector;

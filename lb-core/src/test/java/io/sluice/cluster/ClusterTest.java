@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.balance.PickContext;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -92,5 +94,30 @@ class ClusterTest {
     void initialStateDownWaitsForChecks() throws Exception {
         Cluster c = cluster("health_check: { type: tcp, initial_state: down }");
         assertThat(picked(c, 5)).containsExactly("none");
+    }
+
+    @Test
+    void fiveHundredsEjectOnlyWhenConfiguredToCount() throws Exception {
+        for (boolean count5xx : new boolean[] {true, false}) {
+            Cluster c = cluster("outlier_detection: { consecutive_failures: 2, failures: [ %s ] }"
+                    .formatted(count5xx ? "connect, 5xx" : "connect"));
+            try (HealthWiring wiring = new HealthWiring(List.of(c), GROUP, NioSocketChannel.class,
+                    new SimpleMeterRegistry())) {
+                Server s = c.servers().get(0);
+                c.reportResponse(s, 503);
+                c.reportResponse(s, 200); // a success breaks the run
+                c.reportResponse(s, 503);
+                c.reportResponse(s, 502);
+                assertThat(s.ejected()).as("counting 5xx: " + count5xx).isEqualTo(count5xx);
+            }
+        }
+    }
+
+    private static final io.netty.channel.EventLoopGroup GROUP = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+            io.netty.channel.nio.NioIoHandler.newFactory());
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopGroup() {
+        GROUP.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }
