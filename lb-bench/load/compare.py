@@ -252,7 +252,7 @@ def main():
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
     ap.add_argument("--targets", default="direct,sluice,haproxy,nginx")
-    ap.add_argument("--sluice-transport", default="epoll", choices=["epoll", "io_uring", "nio"])
+    ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
     a = ap.parse_args()
     targets = a.targets.split(",")

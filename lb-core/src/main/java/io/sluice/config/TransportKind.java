@@ -1,6 +1,6 @@
 package io.sluice.config;
 
-/** Netty transport for the whole process. AUTO takes epoll on Linux (io_uring is opt-in), NIO elsewhere. */
+/** Netty transport for the whole process. AUTO takes io_uring where the kernel has it, NIO elsewhere. */
 public enum TransportKind {
     AUTO, EPOLL, IO_URING, NIO
 }
