@@ -70,19 +70,12 @@ public final class Maglev extends HashingBalancer {
             // Lemire's multiply-shift maps the hash's high 32 bits onto [0, m) without a division.
             int i = (int) (((hash >>> 32) * m) >>> 32);
             Server s = table[i];
-            if (ctx.attempt() == 0 || !ctx.tried(s)) {
+            if (ctx.attempt() == 0) {
                 return s;
             }
             // Retry: the following slots hold a weight-proportional mix of servers, so walking on is a
             // deterministic, weighted second choice for this key.
-            for (int k = 1; k < m; k++) {
-                int j = i + k;
-                s = table[j >= m ? j - m : j];
-                if (!ctx.tried(s)) {
-                    return s;
-                }
-            }
-            return null;
+            return Pickers.firstUntried(table, i, ctx);
         }
     }
 

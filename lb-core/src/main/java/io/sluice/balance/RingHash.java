@@ -111,19 +111,11 @@ public final class RingHash extends HashingBalancer {
             if (i == n) {
                 i = 0;
             }
-            Server s = owners[i];
-            if (ctx.attempt() == 0 || !ctx.tried(s)) {
-                return s;
+            if (ctx.attempt() == 0) {
+                return owners[i];
             }
             // Retry: walk on clockwise to the next server not yet tried, as Envoy's ring does.
-            for (int k = 1; k < n; k++) {
-                int j = i + k;
-                s = owners[j >= n ? j - n : j];
-                if (!ctx.tried(s)) {
-                    return s;
-                }
-            }
-            return null;
+            return Pickers.firstUntried(owners, i, ctx);
         }
     }
 

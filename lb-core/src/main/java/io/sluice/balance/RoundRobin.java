@@ -13,17 +13,7 @@ public final class RoundRobin implements LoadBalancer {
     @Override
     public Picker newPicker(List<Server> servers) {
         Server[] array = servers.toArray(new Server[0]);
-        return ctx -> {
-            int n = array.length;
-            int start = next.getAndIncrement();
-            for (int i = 0; i < n; i++) {
-                Server s = array[Math.floorMod(start + i, n)];
-                if (!ctx.tried(s)) {
-                    return s;
-                }
-            }
-            return null;
-        };
+        return ctx -> Pickers.firstUntried(array, Math.floorMod(next.getAndIncrement(), array.length), ctx);
     }
 
     public static final class Provider implements LoadBalancerProvider {

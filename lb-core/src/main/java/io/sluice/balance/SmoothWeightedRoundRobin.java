@@ -28,18 +28,8 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
     @Override
     public Picker newPicker(List<Server> servers) {
         Server[] cycle = cycle(servers, weights(slowStart.weights(servers)));
-        return ctx -> {
-            int n = cycle.length;
-            int start = next.getAndIncrement();
-            // Retries walk on through the cycle; bounded by its length, and only taken after a failure.
-            for (int i = 0; i < n; i++) {
-                Server s = cycle[Math.floorMod(start + i, n)];
-                if (!ctx.tried(s)) {
-                    return s;
-                }
-            }
-            return null;
-        };
+        // Retries walk on through the cycle; bounded by its length, and only taken after a failure.
+        return ctx -> Pickers.firstUntried(cycle, Math.floorMod(next.getAndIncrement(), cycle.length), ctx);
     }
 
     /** Integer weights for the cycle, reduced by their gcd, so a cluster with no ramp keeps its exact weights. */

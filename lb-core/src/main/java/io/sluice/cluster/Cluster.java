@@ -1,14 +1,20 @@
 package io.sluice.cluster;
 
+import io.sluice.balance.HashKey;
 import io.sluice.balance.LoadBalancer;
 import io.sluice.balance.LoadBalancers;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Picker;
 import io.sluice.balance.SlowStart;
 import io.sluice.config.ClusterConfig;
+import io.sluice.config.OutlierDetectionConfig;
+import io.sluice.health.OutlierDetector;
+import io.sluice.health.PanicThreshold;
 import io.sluice.config.ServerConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,16 +31,32 @@ public final class Cluster {
     private volatile boolean pickerRamping;
     private final List<Server> servers;
     private final LoadBalancer balancer;
+    /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
+    private final HashKey hashKey;
     private volatile Picker picker = Picker.EMPTY;
+    private volatile boolean panic;
+    private volatile OutlierDetector outlierDetector;
+    private volatile Executor rebuilder = Runnable::run;
+    private final AtomicBoolean rebuildPending = new AtomicBoolean();
 
     public Cluster(ClusterConfig config) {
         this.config = config;
         List<Server> list = new ArrayList<>();
+        boolean startUp = config.healthCheck() == null || config.healthCheck().initialUp();
         for (ServerConfig sc : config.servers()) {
-            list.add(new Server(config.name(), sc));
+            Server s = new Server(config.name(), sc);
+            // With initial_state: down a new server must pass `rise` checks before it takes traffic.
+            s.healthy(startUp);
+            if (config.healthCheck() != null && config.healthCheck().closeOnDown()) {
+                s.trackConnections();
+            }
+            list.add(s);
         }
         this.servers = List.copyOf(list);
         this.balancer = LoadBalancers.create(config.balancer());
+        this.hashKey = LoadBalancers.isHashing(config.algorithm())
+                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
+                : null;
 
         for (Server s : servers) {
             s.latency().decay(config.balancer().ewmaDecay());
@@ -54,6 +76,11 @@ public final class Cluster {
         return servers;
     }
 
+    /** The key ring_hash and maglev place work by, or null when the algorithm does not hash. */
+    public HashKey hashKey() {
+        return hashKey;
+    }
+
     /** Picks a server for new work, or null when none is eligible. */
     public Server pick(PickContext ctx) {
         return picker.pick(ctx);
@@ -62,14 +89,40 @@ public final class Cluster {
     /** Recomputes the eligible servers and publishes a new picker. Never called per pick. */
     public synchronized void rebuild() {
         List<Server> primary = new ArrayList<>();
+        List<Server> primaryResolved = new ArrayList<>();
         List<Server> backup = new ArrayList<>();
+        int primaries = 0;
         for (Server s : servers) {
+            if (!s.backup()) {
+                primaries++;
+                if (s.resolved() != null) {
+                    primaryResolved.add(s);
+                }
+            }
             if (s.available()) {
                 (s.backup() ? backup : primary).add(s);
             }
         }
-        // Backup servers take traffic only when no primary server can.
-        List<Server> eligible = !primary.isEmpty() ? primary : backup;
+        // Envoy's panic mode: when only a few primaries are left, health data is more likely wrong than the
+        // servers; spreading over all of them beats crushing the few. With none left, fail fast instead.
+        boolean nowPanic = PanicThreshold.inPanic(primary.size(), primaries, config.panicThreshold());
+        List<Server> eligible;
+        if (nowPanic) {
+            eligible = primaryResolved;
+        } else if (!primary.isEmpty()) {
+            eligible = primary;
+        } else {
+            eligible = backup; // backups take traffic only when no primary can
+        }
+        if (nowPanic != panic) {
+            panic = nowPanic;
+            if (nowPanic) {
+                log.warn("cluster {} in PANIC: {} of {} servers available, below panic_threshold {}%; "
+                        + "balancing across all servers", name(), primary.size(), primaries, config.panicThreshold());
+            } else {
+                log.info("cluster {} out of panic: {} of {} servers available", name(), primary.size(), primaries);
+            }
+        }
         picker = eligible.isEmpty() ? Picker.EMPTY : balancer.newPicker(List.copyOf(eligible));
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
@@ -99,17 +152,94 @@ public final class Cluster {
         return SlowStart.step(config.balancer().slowStart());
     }
 
-    public void setHealthy(Server server, boolean healthy) {
-        if (server.healthy() != healthy) {
+    /** True while the cluster balances across all servers because too few are available. */
+    public boolean panic() {
+        return panic;
+    }
+
+    /** Health checks moved {@code server} UP or DOWN; {@code reason} ends up in the log line. */
+    public void setHealthy(Server server, boolean healthy, String reason) {
+        synchronized (this) {
+            if (server.healthy() == healthy) {
+                return;
+            }
             server.healthy(healthy);
-            rebuild();
+            server.stateChanges(healthy ? Server.StateChange.UP : Server.StateChange.DOWN).increment();
+            requestRebuild();
+        }
+        log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
+        if (!healthy && server.connections() != null && !server.connections().isEmpty()) {
+            log.info("{}/{} closing {} open connection(s) (close_on_down)", name(), server.label(),
+                    server.connections().size());
+            server.connections().close();
         }
     }
 
-    public void setEjected(Server server, boolean ejected) {
-        if (server.ejected() != ejected) {
+    /** Outlier detection ejected {@code server} (or let it back); {@code reason} ends up in the log line. */
+    public void setEjected(Server server, boolean ejected, String reason) {
+        synchronized (this) {
+            if (server.ejected() == ejected) {
+                return;
+            }
             server.ejected(ejected);
-            rebuild();
+            server.stateChanges(ejected ? Server.StateChange.EJECTED : Server.StateChange.RETURNED).increment();
+            requestRebuild();
+        }
+        log.info("{}/{} {} {}", name(), server.label(), ejected ? "EJECTED" : "RETURNED", reason);
+    }
+
+    /**
+     * Rebuilds on the control thread rather than the caller's: health events arrive on event loops, and a
+     * large table (maglev, ring hash) must not stall traffic there. Requests coalesce while one is pending.
+     */
+    void requestRebuild() {
+        if (rebuildPending.compareAndSet(false, true)) {
+            rebuilder.execute(() -> {
+                rebuildPending.set(false);
+                rebuild();
+            });
+        }
+    }
+
+    /** Where rebuilds triggered by health events run; direct (the caller's thread) until set. */
+    public void rebuildOn(Executor executor) {
+        this.rebuilder = executor;
+    }
+
+    void outlierDetection(OutlierDetector detector) {
+        this.outlierDetector = detector;
+    }
+
+    /** A connect to {@code server} failed (refused, reset or timed out); feeds outlier detection. */
+    public void reportConnectFailure(Server server) {
+        OutlierDetector d = outlierDetector;
+        OutlierDetectionConfig c = config.outlierDetection();
+        if (d != null && c.onConnectFailure() && server.outlier() != null) {
+            d.failure(server.outlier());
+        }
+    }
+
+    /**
+     * A response came back from {@code server}: a 5xx counts as a failure when the cluster's outlier
+     * detection counts 5xx, anything else as a success. For the HTTP path.
+     */
+    public void reportResponse(Server server, int status) {
+        OutlierDetector d = outlierDetector;
+        if (d == null || server.outlier() == null) {
+            return;
+        }
+        if (status >= 500 && config.outlierDetection().on5xx()) {
+            d.failure(server.outlier());
+        } else if (status < 500) {
+            d.success(server.outlier());
+        }
+    }
+
+    /** A connect to {@code server} succeeded; resets outlier detection's failure run. */
+    public void reportConnectSuccess(Server server) {
+        OutlierDetector d = outlierDetector;
+        if (d != null && server.outlier() != null) {
+            d.success(server.outlier());
         }
     }
 

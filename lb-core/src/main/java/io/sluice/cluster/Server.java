@@ -1,6 +1,11 @@
 package io.sluice.cluster;
 
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HostPort;
+import io.sluice.health.OutlierDetector;
+import io.sluice.health.ProbeResult;
 import io.sluice.config.ServerConfig;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,11 +39,31 @@ public final class Server {
     private final LongAdder bytesReceived = new LongAdder();
     /** Bytes written to the server (from clients). */
     private final LongAdder bytesSent = new LongAdder();
+    private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
+    private final LongAdder[] healthChecks = new LongAdder[ProbeResult.Outcome.values().length];
+    private volatile OutlierDetector.Tracker outlier;
+    /** Open server-side channels, kept only when the cluster closes them on DOWN; null otherwise. */
+    private volatile ChannelGroup connections;
+
+    /** Transitions counted in {@code sluice_server_state_changes_total{to}}. */
+    public enum StateChange {
+        UP, DOWN, EJECTED, RETURNED;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public Server(String cluster, ServerConfig config) {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
+        for (int i = 0; i < stateChanges.length; i++) {
+            stateChanges[i] = new LongAdder();
+        }
+        for (int i = 0; i < healthChecks.length; i++) {
+            healthChecks[i] = new LongAdder();
+        }
         HostPort a = config.address();
         if (a.isLiteral()) {
             // IP literals need no lookup: build the address now so the server is usable at once.
@@ -167,6 +192,33 @@ public final class Server {
 
     public LongAdder bytesSent() {
         return bytesSent;
+    }
+
+    /** The open connections to this server when they are tracked (close_on_down), else null. */
+    public ChannelGroup connections() {
+        return connections;
+    }
+
+    void trackConnections() {
+        this.connections = new DefaultChannelGroup(label, GlobalEventExecutor.INSTANCE);
+    }
+
+    /** Health checks of this server by outcome. */
+    public LongAdder healthChecks(ProbeResult.Outcome outcome) {
+        return healthChecks[outcome.ordinal()];
+    }
+
+    /** This server's outlier-detection state, or null when the cluster has none. */
+    public OutlierDetector.Tracker outlier() {
+        return outlier;
+    }
+
+    void outlier(OutlierDetector.Tracker tracker) {
+        this.outlier = tracker;
+    }
+
+    public LongAdder stateChanges(StateChange to) {
+        return stateChanges[to.ordinal()];
     }
 
     @Override

@@ -36,13 +36,13 @@ public final class ConfigLoader {
             "dns_refresh");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "splice", "backlog");
+            "idle_timeout", "max_connections", "backlog");
     private static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
             "slow_start", "health_check", "outlier_detection", "panic_threshold");
     private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
-            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state");
+            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
     private static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "failures");
 
@@ -198,9 +198,8 @@ public final class ConfigLoader {
         }
         Duration idle = n.duration("idle_timeout", Duration.ofMinutes(10), Duration.ZERO);
         int maxConnections = n.integer("max_connections", 0, 0, 10_000_000);
-        boolean splice = n.bool("splice", false);
         int backlog = n.integer("backlog", 1024, 1, 65535);
-        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, splice, backlog);
+        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog);
     }
 
     private static ClusterConfig readCluster(ConfigNode n) {
@@ -302,8 +301,9 @@ public final class ConfigLoader {
         if (!initial.equals("up") && !initial.equals("down")) {
             n.error("initial_state", "expected up or down, got \"" + initial + "\"");
         }
+        boolean closeOnDown = n.bool("close_on_down", false);
         return new HealthCheckConfig(type, method, path, host, status, body, interval, timeout, jitter, rise, fall,
-                port, !"down".equals(initial));
+                port, !"down".equals(initial), closeOnDown);
     }
 
     private static int[] statusRange(String s) {

@@ -11,6 +11,13 @@ final class DidYouMean {
     static String hint(String word, Collection<String> candidates) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
+        String lower = word.toLowerCase(java.util.Locale.ROOT);
+        for (String c : candidates) {
+            // A truncated name ("least_conn") is far in edits but obviously meant.
+            if (lower.length() >= 4 && c.startsWith(lower)) {
+                return "; did you mean \"" + c + "\"?";
+            }
+        }
         for (String c : candidates) {
             int d = distance(word.toLowerCase(java.util.Locale.ROOT), c);
             if (d < bestDistance) {

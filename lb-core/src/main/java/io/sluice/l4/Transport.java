@@ -29,7 +29,7 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                         Class<? extends Channel> channelClass) {
 
     /**
-     * AUTO takes epoll where it loads (the most proven native transport, and the only one with splice),
+     * AUTO takes epoll where it loads (the most proven native transport),
      * NIO elsewhere. io_uring is chosen only when asked for.
      */
     public static Transport select(TransportKind kind) {
@@ -61,10 +61,6 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
 
     private static Transport nio() {
         return new Transport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
-    }
-
-    public boolean supportsSplice() {
-        return name.equals("epoll");
     }
 
     public EventLoopGroup newGroup(int threads, String threadPrefix) {

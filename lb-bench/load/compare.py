@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Runs Sluice, HAProxy and NGINX side by side in front of the same NGINX backends and compares them.
+
+Every proxy gets one worker thread/process and is pinned to CPU 1; the load generator and the backends
+are pinned to CPU 0. Targets are interleaved (A B C A B C ...) and each figure is the median of the rounds.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+BACKEND_PORTS = [19101, 19102, 19103]
+PROXY_PORTS = {"direct": 19101, "sluice": 19201, "haproxy": 19202, "nginx": 19203}
+PROXY_CPU = "1"
+LOAD_CPU = "0"
+
+SCENARIOS = {
+    # name: (description, wrk args, path)
+    "tcp_small": ("TCP mode, keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
+    "tcp_large": ("TCP mode, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
+    "tcp_connect": ("TCP mode, new connection per request (Connection: close), 64 connections",
+                    ["-c", "64", "-H", "Connection: close"], "/64"),
+}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+class Lab:
+    def __init__(self, root, work):
+        self.root = root
+        self.work = work
+        self.procs = {}
+
+    def start(self, name, cmd, port, cpu):
+        log = open(os.path.join(self.work, name + ".log"), "w")
+        p = subprocess.Popen(["taskset", "-c", cpu] + cmd, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.procs[name] = p
+        wait_port(port)
+        return p
+
+    def stop_all(self):
+        for p in self.procs.values():
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def pid_of(self, name):
+        """The PID whose memory counts: the JVM for Sluice, the worker for NGINX, HAProxy's process."""
+        p = self.procs[name]
+        if name == "nginx":
+            out = sh(["pgrep", "-P", str(p.pid)]).stdout.split()
+            return int(out[0]) if out else p.pid
+        return p.pid
+
+
+def write_backend(work):
+    www = os.path.join(work, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "64"), "wb") as f:
+        f.write(b"x" * 63 + b"\n")
+    with open(os.path.join(www, "1m"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    servers = "\n".join(f"""
+    server {{
+        listen 127.0.0.1:{port} reuseport backlog=4096;
+        keepalive_requests 1000000;
+        location / {{ root {www}; }}
+    }}""" for port in BACKEND_PORTS)
+    conf = f"""
+worker_processes 1;
+daemon off;
+pid {work}/backend.pid;
+error_log {work}/backend-error.log warn;
+worker_rlimit_nofile 19900;
+events {{ worker_connections 19500; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    {servers}
+}}
+"""
+    path = os.path.join(work, "backend.conf")
+    open(path, "w").write(conf)
+    return path
+
+
+def write_sluice(work, transport):
+    servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
+    conf = f"""
+runtime: {{ transport: {transport}, worker_threads: 1 }}
+admin: {{ enabled: false }}
+listeners:
+  - {{ name: bench, bind: "127.0.0.1:{PROXY_PORTS['sluice']}", protocol: tcp, cluster: backends, idle_timeout: 10m }}
+clusters:
+  - name: backends
+    algorithm: round_robin
+    servers:
+{servers}
+"""
+    path = os.path.join(work, "sluice.yaml")
+    open(path, "w").write(conf)
+    return path
+
+
+def write_haproxy(work):
+    servers = "\n".join(f"    server b{i} 127.0.0.1:{p}" for i, p in enumerate(BACKEND_PORTS))
+    conf = f"""
+global
+    nbthread 1
+    maxconn 9500
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+frontend bench
+    bind 127.0.0.1:{PROXY_PORTS['haproxy']}
+    default_backend backends
+backend backends
+    balance roundrobin
+{servers}
+"""
+    path = os.path.join(work, "haproxy.cfg")
+    open(path, "w").write(conf)
+    return path
+
+
+def write_nginx(work):
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in BACKEND_PORTS)
+    conf = f"""
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+daemon off;
+pid {work}/nginx-proxy.pid;
+error_log {work}/nginx-proxy-error.log warn;
+worker_rlimit_nofile 19900;
+events {{ worker_connections 19500; }}
+stream {{
+    upstream backends {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{PROXY_PORTS['nginx']};
+        proxy_pass backends;
+        proxy_timeout 10m;
+    }}
+}}
+"""
+    path = os.path.join(work, "nginx-proxy.conf")
+    open(path, "w").write(conf)
+    return path
+
+
+def start_proxies(lab, work, root, targets, sluice_transport):
+    if "sluice" in targets:
+        java = shutil.which("java")
+        # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
+        lab.start("sluice", [java, "-Xms64m", "-Xmx512m", "-jar",
+                             os.path.join(root, "lb-core/target/sluice.jar"), "run",
+                             write_sluice(work, sluice_transport)],
+                  PROXY_PORTS["sluice"], PROXY_CPU)
+    if "haproxy" in targets:
+        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["haproxy"], PROXY_CPU)
+    if "nginx" in targets:
+        lab.start("nginx", ["nginx", "-c", write_nginx(work), "-p", work], PROXY_PORTS["nginx"], PROXY_CPU)
+
+
+UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v if u == "ms" else v * 1000 if u == "s" else v * 60000
+
+
+def run_wrk(port, args, path, seconds):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
+        f"http://127.0.0.1:{port}{path}"]
+    out = sh(cmd).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    tr = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    mbps = float(tr.group(1)) * UNITS[tr.group(2)] / (1 << 20)
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    return {"rps": rps, "mbps": mbps, "p50": p50, "p99": p99, "errors": errors.group(0) if errors else ""}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_memory(lab, target, count):
+    """Opens `count` idle connections through the proxy and returns its resident memory per connection."""
+    pid = lab.pid_of(target)
+    before = rss_kib(pid)
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", PROXY_PORTS[target]), timeout=5)
+            socks.append(s)
+        time.sleep(3)  # let the proxy finish connecting to the backends
+        after = rss_kib(pid)
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(2)
+    return {"kib_per_conn": (after - before) / count, "rss_before_mib": before / 1024, "rss_after_mib": after / 1024}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=5)
+    # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
+    # files at 20000, so 9000 is the most that fits with room for the rest.
+    ap.add_argument("--idle", type=int, default=9000)
+    ap.add_argument("--targets", default="direct,sluice,haproxy,nginx")
+    ap.add_argument("--sluice-transport", default="epoll", choices=["epoll", "io_uring", "nio"])
+    ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
+    a = ap.parse_args()
+    targets = a.targets.split(",")
+    scenarios = a.scenarios.split(",")
+    work = os.path.join(a.root, "lb-bench/target/load")
+    os.makedirs(work, exist_ok=True)
+
+    lab = Lab(a.root, work)
+    results = {}  # (scenario, target) -> list of dicts
+    try:
+        lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
+        for p in BACKEND_PORTS:
+            wait_port(p)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport)
+        for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
+            for sc in scenarios:
+                if sc in SCENARIOS:
+                    _, args, path = SCENARIOS[sc]
+                    run_wrk(PROXY_PORTS[t], args, path, a.warmup)
+        for rnd in range(a.rounds):
+            for sc in scenarios:
+                if sc == "idle":
+                    continue
+                desc, args, path = SCENARIOS[sc]
+                for t in targets:
+                    r = run_wrk(PROXY_PORTS[t], args, path, a.duration)
+                    results.setdefault((sc, t), []).append(r)
+                    print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
+                          f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms {r['errors']}", flush=True)
+        if "idle" in scenarios:
+            for t in targets:
+                if t == "direct":
+                    continue
+                r = idle_memory(lab, t, a.idle)
+                results.setdefault(("idle", t), []).append(r)
+                print(f"idle {t:8} {r['kib_per_conn']:.2f} KiB/connection (RSS {r['rss_before_mib']:.0f} -> "
+                      f"{r['rss_after_mib']:.0f} MiB)", flush=True)
+    finally:
+        lab.stop_all()
+    report(a, work, targets, scenarios, results)
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def report(a, work, targets, scenarios, results):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {
+        "sluice": subprocess.run(["java", "-jar", os.path.join(a.root, "lb-core/target/sluice.jar"), "--version"],
+                                 text=True, capture_output=True).stdout.strip(),
+        "haproxy": sh(["haproxy", "-v"]).stdout.splitlines()[0].split(" - ")[0],
+        "nginx": subprocess.run(["nginx", "-v"], text=True, capture_output=True).stderr.strip(),
+        "java": subprocess.run(["java", "-version"], text=True, capture_output=True).stderr.splitlines()[0],
+    }
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
+             f"{a.rounds} rounds of {a.duration}s, medians; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
+             f"to CPU {LOAD_CPU}; one worker thread/process per proxy.",
+             "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
+    lines.append("| scenario | target | req/s | MiB/s | p50 ms | p99 ms | req/s vs HAProxy | req/s vs direct |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    chart = []
+    for sc in scenarios:
+        if sc == "idle":
+            continue
+        base_h = med([r["rps"] for r in results.get((sc, "haproxy"), [])])
+        base_d = med([r["rps"] for r in results.get((sc, "direct"), [])])
+        for t in targets:
+            rs = results.get((sc, t), [])
+            if not rs:
+                continue
+            rps = med([r["rps"] for r in rs])
+            mbps = med([r["mbps"] for r in rs])
+            lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {med([r['p50'] for r in rs]):.3f} | "
+                         f"{med([r['p99'] for r in rs]):.3f} | {rps / base_h:.2f} | {rps / base_d:.2f} |")
+            chart.append((sc, t, rps / base_d if base_d == base_d and base_d else float("nan")))
+    if "idle" in scenarios:
+        lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]
+        for t in targets:
+            rs = results.get(("idle", t), [])
+            if rs:
+                lines.append(f"| {a.idle} | {t} | {med([r['kib_per_conn'] for r in rs]):.2f} |")
+    text = "\n".join(lines) + "\n"
+    open(os.path.join(work, "results.md"), "w").write(text)
+    print("\n" + text)
+    plot(work, chart, targets)
+
+
+def plot(work, chart, targets):
+    if not shutil.which("gnuplot") or not chart:
+        return
+    scen = []
+    for sc, _, _ in chart:
+        if sc not in scen:
+            scen.append(sc)
+    data = os.path.join(work, "chart.dat")
+    with open(data, "w") as f:
+        f.write("scenario " + " ".join(targets) + "\n")
+        for sc in scen:
+            row = {t: v for s, t, v in chart if s == sc}
+            f.write(sc + " " + " ".join(f"{row.get(t, float('nan')):.4f}" for t in targets) + "\n")
+    cols = " , ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(targets))
+    script = f"""
+set terminal png size 900,450
+set output '{work}/results.png'
+set title 'Requests/s relative to direct (higher is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set key top right
+set grid ytics
+plot '{data}' using 2:xtic(1) title columnheader(2) {(", " + ", ".join(f"'' using {i + 3} title columnheader({i + 3})" for i in range(len(targets) - 1))) if len(targets) > 1 else ''}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+package io.sluice.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Collection;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs every JMH benchmark once, briefly and in this JVM, so a benchmark that no longer starts or throws fails
+ * the build instead of rotting. The figures it prints mean nothing; real runs are in the README.
+ */
+class BenchmarksSmokeTest {
+
+    @Test
+    void everyBenchmarkRunsOneShortIteration() throws Exception {
+        Options options = new OptionsBuilder()
+                .include("io\\.sluice\\.bench\\..*")
+                .forks(0)
+                .warmupIterations(0)
+                .measurementIterations(1)
+                .measurementTime(TimeValue.milliseconds(50))
+                .timeout(TimeValue.seconds(60))
+                .timeUnit(TimeUnit.MICROSECONDS)
+                .shouldFailOnError(true)
+                .build();
+        Collection<RunResult> results = new Runner(options).run();
+        assertThat(results).isNotEmpty();
+        assertThat(results).allSatisfy(r -> assertThat(r.getPrimaryResult().getScore()).isPositive());
+    }
+}

@@ -1,0 +1,125 @@
+package io.sluice.admin;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.sluice.config.HostPort;
+import io.sluice.l4.Transport;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz} (the process answers) and
+ * {@code /ready} (every listener is bound and not draining). It runs on an event loop of its own, so a slow
+ * scrape never delays traffic and a traffic storm never hides the metrics.
+ */
+public final class AdminServer {
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final HostPort bind;
+    private final Supplier<String> metrics;
+    private final BooleanSupplier ready;
+    private Channel channel;
+
+    public AdminServer(HostPort bind, Supplier<String> metrics, BooleanSupplier ready) {
+        this.bind = bind;
+        this.metrics = metrics;
+        this.ready = ready;
+    }
+
+    public void start(EventLoopGroup group, Transport transport) throws InterruptedException {
+        channel = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ReadTimeoutHandler(30),
+                                new HttpServerCodec(4096, 8192, 8192),
+                                new HttpObjectAggregator(64 * 1024),
+                                new Handler());
+                    }
+                })
+                .bind(bind.toBindAddress()).sync().channel();
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    public void stop() {
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            if (!req.decoderResult().isSuccess()) {
+                respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad request\n", "text/plain", false);
+                return;
+            }
+            String path = new QueryStringDecoder(req.uri()).path();
+            boolean head = req.method().equals(HttpMethod.HEAD);
+            if (!req.method().equals(HttpMethod.GET) && !head) {
+                respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET\n", "text/plain", false);
+                return;
+            }
+            switch (path) {
+                case "/metrics" -> respond(ctx, req, HttpResponseStatus.OK, metrics.get(), PROMETHEUS_TEXT, head);
+                case "/healthz" -> respond(ctx, req, HttpResponseStatus.OK, "ok\n", "text/plain", head);
+                case "/ready" -> {
+                    boolean ok = ready.getAsBoolean();
+                    respond(ctx, req, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            ok ? "ready\n" : "not ready\n", "text/plain", head);
+                }
+                default -> respond(ctx, req, HttpResponseStatus.NOT_FOUND,
+                        "not found; try /metrics, /healthz or /ready\n", "text/plain", head);
+            }
+        }
+
+        private void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String body,
+                             String type, boolean head) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, type.startsWith("text/plain;") ? type : type + "; charset=utf-8");
+            res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+            boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
+            if (keepAlive) {
+                res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+                ctx.writeAndFlush(res);
+            } else {
+                res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}

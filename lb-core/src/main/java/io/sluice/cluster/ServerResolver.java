@@ -1,0 +1,81 @@
+package io.sluice.cluster;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Resolves server host names on a thread of its own, never on an event loop (the JDK resolver blocks), and
+ * again every {@code dns_refresh}. A server whose name has never resolved is not eligible; one whose name
+ * stops resolving keeps its last address, as a DNS outage should not empty a cluster.
+ */
+public final class ServerResolver implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ServerResolver.class);
+
+    private final List<Cluster> clusters;
+    private final ScheduledExecutorService executor;
+
+    public ServerResolver(List<Cluster> clusters) {
+        this.clusters = List.copyOf(clusters);
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-dns");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Resolves every name once (waiting at most {@code firstRoundLimit}), then keeps refreshing. */
+    public void start(Duration refresh, Duration firstRoundLimit) {
+        if (!needsResolution()) {
+            return;
+        }
+        try {
+            executor.submit(this::resolveAll).get(firstRoundLimit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("first DNS round not finished after {} ms; servers join as their names resolve",
+                    firstRoundLimit.toMillis());
+        }
+        executor.scheduleWithFixedDelay(this::resolveAll, refresh.toMillis(), refresh.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    private boolean needsResolution() {
+        for (Cluster c : clusters) {
+            for (Server s : c.servers()) {
+                if (!s.address().isLiteral()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void resolveAll() {
+        for (Cluster c : clusters) {
+            for (Server s : c.servers()) {
+                if (s.address().isLiteral()) {
+                    continue;
+                }
+                try {
+                    InetAddress a = InetAddress.getByName(s.address().host());
+                    c.setResolved(s, new InetSocketAddress(a, s.address().port()));
+                } catch (UnknownHostException e) {
+                    log.warn("{}: cannot resolve {}{}", s, s.address().host(),
+                            s.resolved() == null ? " (not eligible until it resolves)" : " (keeping last address)");
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}

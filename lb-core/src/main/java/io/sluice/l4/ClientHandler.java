@@ -1,0 +1,191 @@
+package io.sluice.l4;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.balance.PickContext;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First handler of an accepted client connection: picks a server, connects to it on the client's own event
+ * loop, retries on other servers when a connect fails, then hands both channels to {@link RelayHandler}s.
+ * The client is not read until the server is connected, so nothing has to be buffered meanwhile.
+ */
+final class ClientHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
+
+    private final TcpListener listener;
+    private final Cluster cluster;
+    private PickContext pick;
+    private int attempts;
+    /**
+     * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
+     * the client half-closes (RDHUP), so what it read is kept here and replayed once the relay is in place.
+     */
+    private ArrayDeque<ByteBuf> early;
+    private boolean earlyFin;
+
+    ClientHandler(TcpListener listener, Cluster cluster) {
+        this.listener = listener;
+        this.cluster = cluster;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        Channel client = ctx.channel();
+        ListenerStats stats = listener.stats();
+        stats.total.increment();
+        int active = stats.active.incrementAndGet();
+        client.closeFuture().addListener(f -> stats.active.decrementAndGet());
+        int max = listener.config().maxConnections();
+        if (max > 0 && active > max) {
+            stats.rejected.increment();
+            client.close();
+            return;
+        }
+        pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        if (cluster.hashKey() != null) {
+            cluster.hashKey().applySource(pick); // other key kinds need a request: the fallback places them
+        }
+        connect(ctx);
+    }
+
+    private void connect(ChannelHandlerContext ctx) {
+        Channel client = ctx.channel();
+        Server server = cluster.pick(pick);
+        InetSocketAddress address = server == null ? null : server.resolved();
+        if (address == null) {
+            listener.stats().noServer.increment();
+            client.close();
+            return;
+        }
+        attempts++;
+        server.activeConnections().incrementAndGet();
+        RelayHandler.HalfClose halfClose = new RelayHandler.HalfClose(client);
+        Bootstrap b = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(listener.transport().channelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis()))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
+                .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
+                .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
+        long connectStart = System.nanoTime();
+        ChannelFuture f = b.connect(address);
+        f.addListener(done -> {
+            Channel backend = f.channel();
+            if (!done.isSuccess()) {
+                server.activeConnections().decrementAndGet();
+                server.connectErrors().increment();
+                cluster.reportConnectFailure(server);
+                log.debug("connect to {} failed: {}", server, done.cause().toString());
+                pick.markTried(server);
+                if (client.isActive() && attempts <= cluster.config().connectRetries()) {
+                    connect(ctx);
+                } else {
+                    listener.stats().noServer.increment();
+                    client.close();
+                }
+                return;
+            }
+            server.totalConnections().increment();
+            // On a TCP listener the connect time is the latency least_response_time can see.
+            server.latency().record(System.nanoTime() - connectStart);
+            if (server.connections() != null) {
+                server.connections().add(backend);
+            }
+            backend.closeFuture().addListener(x -> server.activeConnections().decrementAndGet());
+            cluster.reportConnectSuccess(server);
+            if (!client.isActive()) {
+                backend.close();
+                return;
+            }
+            ArrayDeque<ByteBuf> pending = early;
+            early = null;
+            ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
+            replayEarly(pending, earlyFin, client, backend, server, halfClose);
+            RelayHandler.autoRead(client, backend.isWritable());
+            RelayHandler.autoRead(backend, client.isWritable());
+        });
+    }
+
+    private static void replayEarly(ArrayDeque<ByteBuf> pending, boolean fin, Channel client, Channel backend,
+                                    Server server, RelayHandler.HalfClose halfClose) {
+        if (pending != null) {
+            ByteBuf b;
+            while ((b = pending.poll()) != null) {
+                server.bytesSent().add(b.readableBytes());
+                backend.write(b, backend.voidPromise());
+            }
+            backend.flush();
+        }
+        if (fin) {
+            RelayHandler.passFin(client, backend, halfClose);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf b) {
+            if (early == null) {
+                early = new ArrayDeque<>(2);
+            }
+            early.add(b);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseEarly();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releaseEarly();
+        ctx.fireChannelInactive();
+    }
+
+    private void releaseEarly() {
+        if (early != null) {
+            ByteBuf b;
+            while ((b = early.poll()) != null) {
+                b.release();
+            }
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+        } else if (evt instanceof ChannelInputShutdownEvent) {
+            earlyFin = true;
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client error before relay on {}: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+}

@@ -1,0 +1,115 @@
+package io.sluice.l4;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.cluster.Cluster;
+import io.sluice.config.ListenerConfig;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A bound TCP listener that relays every accepted connection to a server of its cluster. */
+public final class TcpListener {
+    private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
+
+    /**
+     * Sized so that one relay keeps a few socket buffers in flight: enough to fill a fast link, small enough
+     * that a slow reader holds at most 256 KiB per direction before reads on the other side stop.
+     */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    private final ListenerConfig config;
+    private final Cluster cluster;
+    private final Transport transport;
+    private final ByteBufAllocator allocator;
+    private final ListenerStats stats = new ListenerStats();
+    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private Channel serverChannel;
+
+    public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
+        this.config = config;
+        this.cluster = cluster;
+        this.transport = transport;
+        this.allocator = allocator;
+    }
+
+    /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
+    public void start(EventLoopGroup workers) throws InterruptedException {
+        long idleMillis = config.idleTimeout().toMillis();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(workers)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, config.backlog())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        clients.add(ch);
+                        if (idleMillis > 0) {
+                            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+                        }
+                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, cluster));
+                    }
+                });
+        serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
+        InetSocketAddress a = localAddress();
+        log.info("listener {} on {}:{} -> cluster {} ({})", config.name(), a.getHostString(), a.getPort(),
+                cluster.name(), transport.name());
+    }
+
+    /** Stops accepting; open connections carry on. */
+    public void stopAccepting() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+    }
+
+    /** Closes every open client connection (their server connections follow). */
+    public void closeConnections() {
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public boolean bound() {
+        return serverChannel != null && serverChannel.isActive();
+    }
+
+    public ListenerConfig config() {
+        return config;
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public Cluster cluster() {
+        return cluster;
+    }
+
+    public ListenerStats stats() {
+        return stats;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+}

@@ -1,0 +1,239 @@
+package io.sluice.l4;
+
+import static io.sluice.testing.Proxies.exchange;
+import static io.sluice.testing.Proxies.port;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.TestBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class L4ProxyTest {
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            resources.get(i).close();
+        }
+    }
+
+    private TestBackend backend(String name, TestBackend.Behaviour b) throws IOException {
+        TestBackend backend = TestBackend.start(name, b);
+        resources.add(backend);
+        return backend;
+    }
+
+    private Sluice sluice(String yaml) throws Exception {
+        Sluice s = Proxies.start(yaml);
+        resources.add(s);
+        return s;
+    }
+
+    private static String config(String algorithm, String extraListener, String... servers) {
+        StringBuilder sb = new StringBuilder("""
+                admin: { enabled: false }
+                listeners:
+                  - { name: front, bind: "127.0.0.1:0", cluster: app%s }
+                clusters:
+                  - name: app
+                    algorithm: %s
+                    connect_timeout: 2s
+                    servers:
+                """.formatted(extraListener, algorithm));
+        for (String s : servers) {
+            sb.append("      - ").append(s).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static Map<String, Integer> spread(int port, int connections) throws IOException {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < connections; i++) {
+            counts.merge(exchange(port).trim(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    @Test
+    void roundRobinSpreadsConnectionsEvenly() throws Exception {
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        TestBackend c = backend("c", TestBackend.sayName());
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"" + b.address() + "\" }", "{ address: \"" + c.address() + "\" }"));
+
+        assertThat(spread(port(s, "front"), 30)).containsOnly(Map.entry("a", 10), Map.entry("b", 10),
+                Map.entry("c", 10));
+    }
+
+    @Test
+    void weightedRoundRobinFollowsWeightsExactlyOverACycle() throws Exception {
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        TestBackend c = backend("c", TestBackend.sayName());
+        Sluice s = sluice(config("weighted_round_robin", "", "{ address: \"" + a.address() + "\", weight: 1 }",
+                "{ address: \"" + b.address() + "\", weight: 2 }", "{ address: \"" + c.address() + "\", weight: 5 }"));
+
+        assertThat(spread(port(s, "front"), 40)).containsOnly(Map.entry("a", 5), Map.entry("b", 10),
+                Map.entry("c", 25));
+    }
+
+    @Test
+    void maglevBySourceIpSendsOneClientToOneServer() throws Exception {
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        TestBackend c = backend("c", TestBackend.sayName());
+        Sluice s = sluice(config("maglev\n    hash_key: source_ip", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"" + b.address() + "\" }", "{ address: \"" + c.address() + "\" }"));
+
+        // Every connection comes from 127.0.0.1, so every one lands on the same server.
+        assertThat(spread(port(s, "front"), 12)).hasSize(1).containsValue(12);
+    }
+
+    @Test
+    void leastConnectionsSendsNewWorkAwayFromABusyServer() throws Exception {
+        // sayName answers at once but keeps the connection until the client closes it.
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        Sluice s = sluice(config("least_connections", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"" + b.address() + "\" }"));
+        int port = port(s, "front");
+        List<Socket> held = new ArrayList<>();
+        Map<String, Integer> heldOn = new HashMap<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Socket h = Proxies.connect(port);
+                held.add(h);
+                String name = new java.io.BufferedReader(new java.io.InputStreamReader(h.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine();
+                heldOn.merge(name, 1, Integer::sum);
+            }
+            // Three long connections split 2:1; short ones now all go to the server holding fewer.
+            assertThat(heldOn.values()).containsExactlyInAnyOrder(2, 1);
+            String lighter = heldOn.get("a") == 1 ? "a" : "b";
+            assertThat(spread(port, 10)).containsOnlyKeys(lighter);
+        } finally {
+            for (Socket h : held) {
+                h.close();
+            }
+        }
+    }
+
+    @Test
+    void deadServerIsSkippedAndCounted() throws Exception {
+        TestBackend a = backend("a", TestBackend.sayName());
+        TestBackend b = backend("b", TestBackend.sayName());
+        int deadPort;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            deadPort = probe.getLocalPort();
+        }
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }",
+                "{ address: \"127.0.0.1:" + deadPort + "\" }", "{ address: \"" + b.address() + "\" }"));
+
+        Map<String, Integer> counts = spread(port(s, "front"), 30);
+
+        assertThat(counts.keySet()).containsOnly("a", "b");
+        assertThat(counts.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(30);
+        var dead = s.cluster("app").servers().get(1);
+        // Every connection still reached a live server; the dead one cost a retry each time it came up.
+        assertThat(dead.connectErrors().sum()).isBetween(10L, 30L);
+        assertThat(dead.activeConnections().get()).isZero();
+    }
+
+    @Test
+    void allServersDownClosesTheClientAtOnce() throws Exception {
+        int deadPort;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            deadPort = probe.getLocalPort();
+        }
+        Sluice s = sluice(config("round_robin", "", "{ address: \"127.0.0.1:" + deadPort + "\" }"));
+
+        assertThat(exchange(port(s, "front"))).isEmpty();
+        assertThat(s.listener("front").stats().noServer()).isEqualTo(1);
+    }
+
+    @Test
+    void halfCloseIsPassedOnBothWays() throws Exception {
+        TestBackend a = backend("a", TestBackend.countThenReply());
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+
+        try (Socket client = Proxies.connect(port(s, "front"))) {
+            OutputStream out = client.getOutputStream();
+            out.write(new byte[12345]);
+            out.flush();
+            // The backend answers only after it sees our FIN; we then see its FIN as end of stream.
+            client.shutdownOutput();
+            assertThat(Proxies.readAll(client.getInputStream())).isEqualTo("12345 bytes to a\n");
+        }
+    }
+
+    @Test
+    void maxConnectionsRefusesTheExtraConnection() throws Exception {
+        TestBackend a = backend("a", TestBackend.hold());
+        Sluice s = sluice(config("round_robin", ", max_connections: 2", "{ address: \"" + a.address() + "\" }"));
+        int port = port(s, "front");
+
+        try (Socket c1 = Proxies.connect(port); Socket c2 = Proxies.connect(port)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 2);
+            try (Socket c3 = Proxies.connect(port)) {
+                assertThat(c3.getInputStream().read()).isEqualTo(-1);
+            }
+            assertThat(s.listener("front").stats().rejected()).isEqualTo(1);
+            assertThat(a.accepted()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void idleConnectionsAreClosed() throws Exception {
+        TestBackend a = backend("a", TestBackend.hold());
+        Sluice s = sluice(config("round_robin", ", idle_timeout: 300ms", "{ address: \"" + a.address() + "\" }"));
+
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            // The proxy closes the idle pair: the client sees end of stream, the backend loses its peer.
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void backendClosingMidStreamClosesOnlyThatClient() throws Exception {
+        TestBackend a = backend("a", TestBackend.echo());
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+        int port = port(s, "front");
+
+        try (Socket victim = Proxies.connect(port); Socket bystander = Proxies.connect(port)) {
+            roundTrip(victim, "one");
+            roundTrip(bystander, "two");
+            a.close();
+            assertThat(victim.getInputStream().read()).isEqualTo(-1);
+        }
+        try (TestBackend again = TestBackend.startOn(a.port(), "a2", TestBackend.sayName())) {
+            assertThat(exchange(port).trim()).isEqualTo("a2");
+        }
+    }
+
+    private static void roundTrip(Socket s, String text) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(text.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = s.getInputStream();
+        byte[] buf = in.readNBytes(text.length());
+        assertThat(new String(buf, StandardCharsets.US_ASCII)).isEqualTo(text);
+    }
+}

@@ -1,0 +1,70 @@
+package io.sluice.testing;
+
+import io.sluice.Sluice;
+import io.sluice.config.ConfigLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Starting Sluice from YAML in tests, and talking to it like a client would. */
+public final class Proxies {
+    private Proxies() {
+    }
+
+    /** Starts Sluice from YAML; binds use port 0 so tests never collide. */
+    public static Sluice start(String yaml) throws Exception {
+        return Sluice.start(ConfigLoader.parse(yaml));
+    }
+
+    public static int port(Sluice sluice, String listener) {
+        return sluice.listener(listener).localAddress().getPort();
+    }
+
+    public static Socket connect(int port) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        s.setSoTimeout(20_000);
+        return s;
+    }
+
+    /** Connects, half-closes at once, and returns everything the other side sent until it closed. */
+    public static String exchange(int port) throws IOException {
+        try (Socket s = connect(port)) {
+            s.shutdownOutput();
+            return readAll(s.getInputStream());
+        }
+    }
+
+    public static String readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        in.transferTo(out);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** GET on the admin endpoint. */
+    public static HttpResponse<String> admin(Sluice sluice, String path) throws IOException, InterruptedException {
+        InetSocketAddress a = sluice.adminAddress();
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path))
+                .timeout(Duration.ofSeconds(10)).GET().build();
+        return client.send(req, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of one sample in a Prometheus text exposition, or NaN when absent. */
+    public static double sample(String exposition, String nameWithLabels) {
+        Matcher m = Pattern.compile("^" + Pattern.quote(nameWithLabels) + " (\\S+)$", Pattern.MULTILINE)
+                .matcher(exposition);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+}

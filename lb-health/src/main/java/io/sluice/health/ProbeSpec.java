@@ -1,0 +1,43 @@
+package io.sluice.health;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How to check a target: TCP connect, or an HTTP request whose status (and optionally body) must match.
+ *
+ * @param expectStatus inclusive ranges of accepted statuses, e.g. {200, 399}
+ * @param expectBody   substring the first {@link #MAX_BODY} bytes of the body must contain, or null
+ * @param port         probe this port instead of the target's; 0 = the target's port
+ * @param rise         consecutive passes that bring a DOWN target UP
+ * @param fall         consecutive failures that take an UP target DOWN
+ */
+public record ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
+                        String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
+                        int port) {
+
+    /** Bytes of an HTTP check's body that are read and searched; the rest is discarded. */
+    public static final int MAX_BODY = 64 * 1024;
+
+    public enum Kind {
+        TCP, HTTP
+    }
+
+    public ProbeSpec {
+        expectStatus = List.copyOf(expectStatus);
+    }
+
+    public static ProbeSpec tcp(Duration interval, Duration timeout, int rise, int fall) {
+        return new ProbeSpec(Kind.TCP, null, null, null, List.of(), null, interval, timeout, Duration.ZERO, rise,
+                fall, 0);
+    }
+
+    public boolean statusAccepted(int status) {
+        for (int[] r : expectStatus) {
+            if (status >= r[0] && status <= r[1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

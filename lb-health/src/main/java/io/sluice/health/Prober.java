@@ -1,0 +1,169 @@
+package io.sluice.health;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Runs one probe on the target's event loop and reports exactly one {@link ProbeResult}: success, failure
+ * with a reason, or timeout. Never blocks; the probe's channel is always closed afterwards.
+ */
+final class Prober {
+    private final Class<? extends Channel> channelClass;
+
+    Prober(Class<? extends Channel> channelClass) {
+        this.channelClass = channelClass;
+    }
+
+    void probe(HealthTarget target, InetSocketAddress address, Consumer<ProbeResult> done) {
+        ProbeSpec spec = target.spec();
+        Attempt attempt = new Attempt(done);
+        long timeoutMillis = Math.max(1, spec.timeout().toMillis());
+        Bootstrap b = new Bootstrap().group(target.loop()).channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (spec.kind() == ProbeSpec.Kind.HTTP) {
+                            ch.pipeline().addLast(new HttpClientCodec(4096, 16 * 1024, 8192),
+                                    new ResponseCheck(spec, attempt));
+                        }
+                    }
+                });
+        ChannelFuture f = b.connect(address);
+        attempt.channel = f.channel();
+        attempt.timer = target.loop().schedule(
+                () -> attempt.finish(new ProbeResult(ProbeResult.Outcome.TIMEOUT, "timeout after "
+                        + timeoutMillis + "ms")), timeoutMillis, TimeUnit.MILLISECONDS);
+        f.addListener(c -> {
+            if (!c.isSuccess()) {
+                Throwable cause = c.cause();
+                String why = cause instanceof ConnectException ? "connection refused"
+                        : cause instanceof io.netty.channel.ConnectTimeoutException
+                        ? "connect timeout after " + timeoutMillis + "ms"
+                        : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+                attempt.finish(cause instanceof io.netty.channel.ConnectTimeoutException
+                        ? new ProbeResult(ProbeResult.Outcome.TIMEOUT, why) : ProbeResult.failure(why));
+            } else if (spec.kind() == ProbeSpec.Kind.TCP) {
+                attempt.finish(ProbeResult.OK);
+            } else {
+                DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
+                        HttpMethod.valueOf(spec.method()), spec.path());
+                req.headers().set(HttpHeaderNames.HOST, spec.host() != null ? spec.host()
+                        : address.getHostString() + ":" + address.getPort());
+                req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                req.headers().set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
+                req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+                f.channel().writeAndFlush(req).addListener(w -> {
+                    if (!w.isSuccess()) {
+                        attempt.finish(ProbeResult.failure("write failed: " + w.cause().getMessage()));
+                    }
+                });
+            }
+        });
+    }
+
+    /** One probe in flight: reports once, cancels its timer, closes its channel. */
+    static final class Attempt {
+        private final Consumer<ProbeResult> done;
+        Channel channel;
+        ScheduledFuture<?> timer;
+        private boolean finished;
+
+        Attempt(Consumer<ProbeResult> done) {
+            this.done = done;
+        }
+
+        void finish(ProbeResult result) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            if (channel != null) {
+                channel.close();
+            }
+            done.accept(result);
+        }
+    }
+
+    /** Checks the status, then up to {@link ProbeSpec#MAX_BODY} bytes of body when a substring is expected. */
+    private static final class ResponseCheck extends SimpleChannelInboundHandler<HttpObject> {
+        private final ProbeSpec spec;
+        private final Attempt attempt;
+        private final StringBuilder body = new StringBuilder();
+        private int status = -1;
+
+        ResponseCheck(ProbeSpec spec, Attempt attempt) {
+            this.spec = spec;
+            this.attempt = attempt;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+            if (msg instanceof HttpResponse res) {
+                if (!res.decoderResult().isSuccess()) {
+                    attempt.finish(ProbeResult.failure("malformed response"));
+                    return;
+                }
+                status = res.status().code();
+                if (!spec.statusAccepted(status)) {
+                    attempt.finish(ProbeResult.failure("status " + status));
+                    return;
+                }
+                if (spec.expectBody() == null) {
+                    attempt.finish(ProbeResult.OK);
+                    return;
+                }
+            }
+            if (msg instanceof HttpContent content) {
+                ByteBuf buf = content.content();
+                int room = ProbeSpec.MAX_BODY - body.length();
+                if (room > 0) {
+                    body.append(buf.toString(buf.readerIndex(), Math.min(room, buf.readableBytes()),
+                            StandardCharsets.UTF_8));
+                }
+                if (body.indexOf(spec.expectBody()) >= 0) {
+                    attempt.finish(ProbeResult.OK);
+                } else if (msg instanceof LastHttpContent || body.length() >= ProbeSpec.MAX_BODY) {
+                    attempt.finish(ProbeResult.failure("status " + status + " but body lacks \""
+                            + spec.expectBody() + "\""));
+                }
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            attempt.finish(ProbeResult.failure(status < 0 ? "closed before a response" : "closed mid-response"));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            attempt.finish(ProbeResult.failure(cause.getClass().getSimpleName() + ": " + cause.getMessage()));
+        }
+    }
+}
