@@ -3,7 +3,6 @@ package io.sluice.balance;
 import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
-import java.util.function.LongSupplier;
 
 /**
  * Peak-EWMA, as Finagle and Linkerd balance: the cost of a server is its peak-EWMA latency
@@ -18,12 +17,10 @@ public final class LeastResponseTime implements LoadBalancer {
 
     private final SlowStart slowStart;
     private final Rng rng;
-    private final LongSupplier clock;
 
-    public LeastResponseTime(SlowStart slowStart, Rng rng, LongSupplier clock) {
+    public LeastResponseTime(SlowStart slowStart, Rng rng) {
         this.slowStart = slowStart;
         this.rng = rng;
-        this.clock = clock;
     }
 
     @Override
@@ -47,8 +44,7 @@ public final class LeastResponseTime implements LoadBalancer {
             boolean aOk = !ctx.tried(a);
             boolean bOk = !ctx.tried(b);
             if (aOk && bOk) {
-                long now = clock.getAsLong();
-                return cost(b, now) * inv[j] < cost(a, now) * inv[i] ? b : a;
+                return cheaper(b, inv[j], a, inv[i]) ? b : a;
             }
             if (aOk) {
                 return a;
@@ -60,6 +56,36 @@ public final class LeastResponseTime implements LoadBalancer {
         };
     }
 
+    /**
+     * Whether {@code b} costs strictly less than {@code a} now. Both estimates decay by the same
+     * {@code exp(-now / tau)}, which cancels out: the comparison needs one {@code exp} of the difference of
+     * their sample times and no clock read, instead of a clock read and two {@code exp}s.
+     */
+    static boolean cheaper(Server b, double invB, Server a, double invA) {
+        double ca = a.latency().lastCost();
+        double cb = b.latency().lastCost();
+        int la = a.load();
+        int lb = b.load();
+        if (ca == 0 || cb == 0) {
+            // An unmeasured server costs 0 while idle and PENALTY + outstanding once busy; measured latencies
+            // are far below PENALTY, so no decay is needed to compare with one.
+            double xa = ca == 0 ? (la == 0 ? 0 : PENALTY + la) : ca * (la + 1) * invA;
+            double xb = cb == 0 ? (lb == 0 ? 0 : PENALTY + lb) : cb * (lb + 1) * invB;
+            if (ca == 0 && cb == 0) {
+                return xb * invB < xa * invA;
+            }
+            if (ca == 0) {
+                return la != 0 && xb < PENALTY;
+            }
+            return lb == 0 || PENALTY + lb < xa;
+        }
+        double x = (b.latency().stampNanos() - a.latency().stampNanos()) / a.latency().tauNanos();
+        // b's estimate is the more recent by x time constants: scale a's down by exp(-x) to compare.
+        double decayA = Math.exp(-Math.max(-700, Math.min(700, x)));
+        return cb * (lb + 1) * invB < ca * decayA * (la + 1) * invA;
+    }
+
+    /** A server's cost as of {@code now}: for tests and the admin view. */
     static double cost(Server s, long now) {
         double latency = s.latency().cost(now);
         int outstanding = s.load();
@@ -77,7 +103,7 @@ public final class LeastResponseTime implements LoadBalancer {
 
         @Override
         public LoadBalancer create(BalancerConfig config) {
-            return new LeastResponseTime(SlowStart.of(config.slowStart()), Rng.THREAD_LOCAL, System::nanoTime);
+            return new LeastResponseTime(SlowStart.of(config.slowStart()), Rng.THREAD_LOCAL);
         }
     }
 }

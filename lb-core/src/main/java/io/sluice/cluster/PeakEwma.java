@@ -40,6 +40,20 @@ public final class PeakEwma {
         } while (!costBits.compareAndSet(prev, Double.doubleToRawLongBits(next)));
     }
 
+    /** The estimate as of the last sample ({@link #stampNanos()}), before any decay; 0 until the first. */
+    public double lastCost() {
+        return Double.longBitsToDouble(costBits.get());
+    }
+
+    /** When the last sample was recorded. */
+    public long stampNanos() {
+        return stamp.get();
+    }
+
+    public double tauNanos() {
+        return tauNanos;
+    }
+
     /** The estimate in nanoseconds as of {@code nowNanos}; 0 until the first sample. */
     public double cost(long nowNanos) {
         double cost = Double.longBitsToDouble(costBits.get());

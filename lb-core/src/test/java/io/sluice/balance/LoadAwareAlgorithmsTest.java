@@ -102,7 +102,7 @@ class LoadAwareAlgorithmsTest {
         list.get(0).latency().record(100_000_000, now);
         list.get(1).latency().record(10_000_000, now);
         list.get(2).latency().record(10_000_000, now);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(9), () -> now).newPicker(list);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(9)).newPicker(list);
         Map<Server, Integer> c = TestServers.count(p, 10_000);
         assertThat(c.get(list.get(0))).isNull();
         assertThat(c.get(list.get(1)) / 10_000.0).isCloseTo(0.5, within(0.03));
@@ -116,7 +116,7 @@ class LoadAwareAlgorithmsTest {
         list.get(1).latency().record(30_000_000, now);
         // 10 ms × (3 + 1) outstanding = 40 > 30 ms × (0 + 1): the slower but idle server is cheaper now.
         list.get(0).activeRequests().set(3);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(10), () -> now).newPicker(list);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(10)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(1));
         list.get(0).activeRequests().set(1);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
@@ -128,10 +128,49 @@ class LoadAwareAlgorithmsTest {
         long now = 1_000_000_000L;
         list.get(0).latency().record(10_000_000, now);
         Server fresh = list.get(1);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(11), () -> now).newPicker(list);
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(11)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(fresh);
         fresh.activeRequests().incrementAndGet();
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
+    }
+
+    @Test
+    void anOldSlowSampleFadesSoTheServerIsTriedAgain() {
+        List<Server> list = servers(1, 1);
+        long tau = Duration.ofSeconds(10).toNanos();
+        list.get(0).latency().record(100_000_000, 0);
+        list.get(1).latency().record(20_000_000, 5 * tau);
+        // Five time constants later 100 ms has faded below 1 ms: the once-slow server is the cheaper one.
+        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(12)).newPicker(list);
+        assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
+    }
+
+    /** The clock-free comparison a pick makes agrees with comparing each server's cost at a common instant. */
+    @Test
+    void pickComparisonAgreesWithCostsAtOneInstant() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(13);
+        long tau = Duration.ofSeconds(10).toNanos();
+        for (int k = 0; k < 20_000; k++) {
+            List<Server> pair = servers(1 + r.nextInt(5), 1 + r.nextInt(5));
+            long[] stamps = new long[2];
+            for (int i = 0; i < 2; i++) {
+                stamps[i] = r.nextLong(1, 20 * tau);
+                if (r.nextInt(5) > 0) {
+                    pair.get(i).latency().record(r.nextLong(1, 500_000_000), stamps[i]);
+                }
+                pair.get(i).activeRequests().set(r.nextInt(3));
+            }
+            long now = Math.max(stamps[0], stamps[1]) + r.nextLong(0, tau);
+            double ia = 1.0 / pair.get(0).weight();
+            double ib = 1.0 / pair.get(1).weight();
+            double costA = LeastResponseTime.cost(pair.get(0), now) * ia;
+            double costB = LeastResponseTime.cost(pair.get(1), now) * ib;
+            if (Math.abs(costA - costB) <= 1e-9 * Math.max(costA, costB)) {
+                continue;
+            }
+            assertThat(LeastResponseTime.cheaper(pair.get(1), ib, pair.get(0), ia)).as("case %d", k)
+                    .isEqualTo(costB < costA);
+        }
     }
 
     @Test

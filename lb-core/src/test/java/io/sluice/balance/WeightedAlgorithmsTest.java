@@ -114,7 +114,7 @@ class WeightedAlgorithmsTest {
         List<LoadBalancer> balancers = new ArrayList<>(List.of(new RoundRobin(),
                 new SmoothWeightedRoundRobin(NO_RAMP), new WeightedRandom(NO_RAMP, Rng.seeded(1)),
                 new LeastConnections(NO_RAMP, Rng.seeded(1)), new PowerOfTwoChoices(NO_RAMP, Rng.seeded(1)),
-                new LeastResponseTime(NO_RAMP, Rng.seeded(1), () -> 0L)));
+                new LeastResponseTime(NO_RAMP, Rng.seeded(1))));
         for (LoadBalancer lb : balancers) {
             Picker p = lb.newPicker(list);
             for (int k = 0; k < 50; k++) {
