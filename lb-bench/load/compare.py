@@ -207,11 +207,20 @@ def run_wrk(port, args, path, seconds):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
         f"http://127.0.0.1:{port}{path}"]
     out = sh(cmd).stdout
+    try:
+        return parse_wrk(out)
+    except (AttributeError, ValueError):
+        print("could not read wrk's output:\n" + out, file=sys.stderr, flush=True)
+        nan = float("nan")
+        return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "errors": "unreadable"}
+
+
+def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     tr = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
     mbps = float(tr.group(1)) * UNITS[tr.group(2)] / (1 << 20)
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     return {"rps": rps, "mbps": mbps, "p50": p50, "p99": p99, "errors": errors.group(0) if errors else ""}
 
@@ -361,7 +370,7 @@ def plot(work, chart, targets):
             f.write(sc + " " + " ".join(f"{row.get(t, float('nan')):.4f}" for t in targets) + "\n")
     cols = " , ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(targets))
     script = f"""
-set terminal png size 900,450
+set terminal png size 900,450 noenhanced
 set output '{work}/results.png'
 set title 'Requests/s relative to direct (higher is better)'
 set style data histograms
