@@ -271,6 +271,10 @@ public final class ConfigLoader {
         }
         HealthCheckConfig.Type type = n.choice("type", HealthCheckConfig.Type.TCP, HealthCheckConfig.Type.class);
         String method = n.string("method", "GET");
+        if (method != null && !method.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+            n.error("method", "expected an HTTP method such as GET or HEAD, got \"" + method + "\"");
+            method = "GET";
+        }
         String path = n.string("path", "/");
         if (path != null && !path.startsWith("/")) {
             n.error("path", "must start with /, got \"" + path + "\"");

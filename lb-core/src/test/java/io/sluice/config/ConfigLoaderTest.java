@@ -140,7 +140,14 @@ class ConfigLoaderTest {
                             algorithm: round_robin
                             hash_key: "header:"
                             servers: [ { address: "127.0.0.1:9001" } ]
-                        """, "clusters[0].hash_key (line 5, col 15): expected source_ip, path, header:NAME, cookie:NAME or query:NAME"));
+                        """, "clusters[0].hash_key (line 5, col 15): expected source_ip, path, header:NAME, cookie:NAME or query:NAME"),
+                Arguments.of("""
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app } ]
+                        clusters:
+                          - name: app
+                            servers: [ { address: "127.0.0.1:9001" } ]
+                            health_check: { type: http, method: "GET /" }
+                        """, "clusters[0].health_check.method (line 5, col 41): expected an HTTP method"));
     }
 
     @ParameterizedTest
