@@ -20,6 +20,8 @@ public final class Server {
     private volatile boolean ejected;
 
     private final AtomicInteger activeConnections = new AtomicInteger();
+    /** HTTP requests in flight to the server: with pooled connections, the load figure that means something. */
+    private final AtomicInteger activeRequests = new AtomicInteger();
     private final LongAdder totalConnections = new LongAdder();
     private final LongAdder connectErrors = new LongAdder();
     /** Bytes that came from the server (toward clients). */
@@ -94,6 +96,10 @@ public final class Server {
 
     public AtomicInteger activeConnections() {
         return activeConnections;
+    }
+
+    public AtomicInteger activeRequests() {
+        return activeRequests;
     }
 
     public LongAdder totalConnections() {
