@@ -11,12 +11,14 @@ public final class Route {
     private final RouteConfig config;
     private final RouteConfig.Match match;
     private final Upstream upstream;
+    private final String clusterName;
     private final long maxBodySize;
     /** Responses by status class: index 1 = 1xx ... 5 = 5xx. */
     private final LongAdder[] responses = new LongAdder[6];
 
-    Route(String name, RouteConfig config, Upstream upstream, long listenerMaxBody) {
+    Route(String name, RouteConfig config, String clusterName, Upstream upstream, long listenerMaxBody) {
         this.name = name;
+        this.clusterName = clusterName;
         this.config = config;
         this.match = config == null ? RouteConfig.Match.ANY : config.match();
         this.upstream = upstream;
@@ -30,8 +32,13 @@ public final class Route {
         return name;
     }
 
+    /** Null in a table built only to explain routing ({@link RouteTable#explain}). */
     public Upstream upstream() {
         return upstream;
+    }
+
+    public String clusterName() {
+        return clusterName;
     }
 
     /** The route's settings, or null for the listener's default route. */
@@ -100,7 +107,7 @@ public final class Route {
     }
 
     /** The path to forward: with {@code prefix_rewrite}, the matched prefix replaced. */
-    String rewrite(String uri) {
+    public String rewrite(String uri) {
         if (config == null || config.prefixRewrite() == null) {
             return uri;
         }

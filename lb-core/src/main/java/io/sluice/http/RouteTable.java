@@ -16,11 +16,17 @@ public final class RouteTable {
 
     public RouteTable(ListenerConfig config, Map<String, Upstream> upstreams) {
         List<Route> list = new ArrayList<>();
+        long maxBody = config.http().maxBodySize();
         for (RouteConfig rc : config.routes()) {
-            list.add(new Route(rc.name(), rc, upstreams.get(rc.cluster()), config.http().maxBodySize()));
+            list.add(new Route(rc.name(), rc, rc.cluster(), upstreams.get(rc.cluster()), maxBody));
         }
         this.routes = list.toArray(new Route[0]);
-        this.fallback = new Route("default", null, upstreams.get(config.cluster()), config.http().maxBodySize());
+        this.fallback = new Route("default", null, config.cluster(), upstreams.get(config.cluster()), maxBody);
+    }
+
+    /** A table with no live clusters behind it, to tell where a request would go ({@code sluice route}). */
+    public static RouteTable explain(ListenerConfig config) {
+        return new RouteTable(config, Map.of());
     }
 
     /** Every route, the default last. */
@@ -30,6 +36,7 @@ public final class RouteTable {
         return out;
     }
 
+    /** The route for a request; {@code req}'s URI may be origin or absolute form. */
     public Route match(HttpRequest req) {
         String host = host(req);
         String path = path(req.uri());

@@ -81,7 +81,7 @@ public final class Metrics implements AutoCloseable {
             for (int c = 1; c <= 5; c++) {
                 int statusClass = c;
                 FunctionCounter.builder("sluice.http.requests", route, r -> r.responses(statusClass))
-                        .tags("listener", listener.name(), "route", route.name(), "cluster", route.upstream().name(),
+                        .tags("listener", listener.name(), "route", route.name(), "cluster", route.clusterName(),
                                 "code", c + "xx")
                         .description("HTTP responses sent, by route and status class").register(registry);
             }
