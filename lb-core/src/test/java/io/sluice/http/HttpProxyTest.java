@@ -287,4 +287,24 @@ class HttpProxyTest {
         assertThat(c.read().text()).isEqualTo("5:abcde");
         assertThat(a.last().header("transfer-encoding")).isEqualTo("chunked");
     }
+
+    @Test
+    void expectContinueIsRelayedSoTheClientSendsItsBodyOnlyWhenAsked() throws Exception {
+        HttpBackend a = backend("a", (req, out, s) -> {
+            if ("100-continue".equals(req.header("expect"))) {
+                out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+            byte[] body = req.readBody();
+            HttpBackend.respond(out, 200, "text/plain", body);
+        });
+        RawHttp c = client(proxy("", a.address()));
+        c.send("PUT /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+        assertThat(c.read().status()).isEqualTo(100);
+        c.send("body");
+        RawHttp.Response r = c.read();
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.text()).isEqualTo("body");
+        assertThat(c.get("/next").status()).isEqualTo(200);
+    }
 }
