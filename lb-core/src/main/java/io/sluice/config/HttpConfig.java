@@ -15,11 +15,15 @@ import java.time.Duration;
  * @param responseTimeout  time from the end of the request to the response head; else 504; 0 = none
  * @param forwarded        also send an RFC 7239 Forwarded header
  * @param via              add a Via header to requests and responses
+ * @param retries          times an idempotent request without body is sent again (to another server where there
+ *                         is one) when the connection fails before any response byte
+ * @param retryBudget      retries may be at most this percent of the listener's requests (at least 3 are always
+ *                         allowed), so retries cannot multiply the load of an overloaded cluster
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
-                         boolean forwarded, boolean via) {
+                         boolean forwarded, boolean via, int retries, int retryBudget) {
 
     public static final HttpConfig DEFAULT = new HttpConfig(8 * 1024, 16 * 1024, 100, 0, Duration.ofSeconds(10),
-            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true);
+            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true, 1, 20);
 }

@@ -18,7 +18,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  */
 final class HttpConfigReader {
     static final Set<String> HTTP = ConfigNode.keys("max_request_line", "max_header_size", "max_headers",
-            "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via");
+            "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via", "retries",
+            "retry_budget_percent");
     static final Set<String> ROUTE = ConfigNode.keys("name", "match", "cluster", "prefix_rewrite",
             "request_headers", "response_headers", "max_body_size");
     static final Set<String> MATCH = ConfigNode.keys("host", "path_prefix", "path_exact", "path_regex", "method",
@@ -49,7 +50,9 @@ final class HttpConfigReader {
                 n.duration("keepalive_timeout", d.keepaliveTimeout(), Duration.ZERO),
                 n.duration("response_timeout", d.responseTimeout(), Duration.ZERO),
                 n.bool("forwarded", d.forwarded()),
-                n.bool("via", d.via()));
+                n.bool("via", d.via()),
+                n.integer("retries", d.retries(), 0, 10),
+                n.integer("retry_budget_percent", d.retryBudget(), 0, 100));
     }
 
     static PoolConfig readPool(ConfigNode n) {

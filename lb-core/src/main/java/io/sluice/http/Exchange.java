@@ -41,6 +41,7 @@ final class Exchange implements BackendPool.Waiter {
     private BackendConnection conn;
     private PickContext retryPick;
     private int attempts;
+    private int resends;
     private boolean waitingForConnection;
 
     private boolean keepAlive;
@@ -85,6 +86,7 @@ final class Exchange implements BackendPool.Waiter {
             return;
         }
         prepareRequest();
+        front.listener.retryBudget().request();
         pickAndAcquire();
     }
 
@@ -113,7 +115,10 @@ final class Exchange implements BackendPool.Waiter {
     private void pickAndAcquire() {
         server = upstream.cluster().pick(retryPick != null ? retryPick : front.pick);
         if (server == null) {
-            if (attempts > 0) {
+            if (resends > 0) {
+                respond(HttpResponseStatus.BAD_GATEWAY, "the server closed the connection before responding",
+                        ErrorReason.BACKEND_RESET);
+            } else if (attempts > 0) {
                 respond(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server", ErrorReason.CONNECT_FAILED);
             } else {
                 front.listener.stats().countNoServer();
@@ -139,6 +144,12 @@ final class Exchange implements BackendPool.Waiter {
         server.activeRequests().incrementAndGet();
         Channel backend = c.channel;
         backend.write(request, backend.voidPromise());
+        if (requestDone) {
+            // A resend: the request had no body, so its end is all that is left to write.
+            backend.write(LastHttpContent.EMPTY_LAST_CONTENT, backend.voidPromise());
+            requestSent = true;
+            armResponseTimer();
+        }
         front.process();
         backend.flush();
         backend.read();
@@ -375,6 +386,10 @@ final class Exchange implements BackendPool.Waiter {
 
     /** The server connection failed mid-exchange. Before the response began, answer 502; after, cut the client. */
     private void backendFailed(ErrorReason reason, String text) {
+        if (!responseStarted && reason == ErrorReason.BACKEND_RESET && mayResend()) {
+            resend();
+            return;
+        }
         if (!responseStarted) {
             respond(HttpResponseStatus.BAD_GATEWAY, text, reason);
             return;
@@ -386,6 +401,36 @@ final class Exchange implements BackendPool.Waiter {
         cancelResponseTimer();
         dropBackend();
         front.abort(text);
+    }
+
+    /**
+     * Only when nothing of the response was seen, the method is idempotent, and there is no body to replay
+     * (bodies are streamed, not kept).
+     */
+    private boolean mayResend() {
+        HttpMethod m = request.method();
+        boolean idempotent = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS)
+                || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
+        return idempotent && !hasBody && requestDone && resends < front.http.retries()
+                && front.listener.retryBudget().tryRetry();
+    }
+
+    private void resend() {
+        resends++;
+        BackendConnection failed = conn;
+        log.debug("resending {} {} after {} closed before responding", request.method(), request.uri(), server);
+        cancelResponseTimer();
+        requestSent = false;
+        // A reused connection may simply have been closed by the server as it went idle: that says nothing
+        // about the server, which may be tried again on a fresh connection. Otherwise try another server.
+        if (failed == null || !failed.reused()) {
+            if (retryPick == null) {
+                retryPick = new PickContext(front.pick.source());
+            }
+            retryPick.markTried(server);
+        }
+        dropBackend();
+        pickAndAcquire();
     }
 
     void onBackendClosed(BackendConnection c) {

@@ -33,6 +33,7 @@ public final class HttpListener implements Listener {
     private final RouteTable routes;
     private final ListenerStats stats = new ListenerStats();
     private final HttpListenerStats httpStats = new HttpListenerStats();
+    private final RetryBudget retryBudget;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
 
@@ -42,6 +43,7 @@ public final class HttpListener implements Listener {
         this.transport = transport;
         this.allocator = allocator;
         this.routes = new RouteTable(config, upstreams);
+        this.retryBudget = new RetryBudget(config.http().retryBudget());
     }
 
     @Override
@@ -118,6 +120,15 @@ public final class HttpListener implements Listener {
 
     public HttpListenerStats httpStats() {
         return httpStats;
+    }
+
+    RetryBudget retryBudget() {
+        return retryBudget;
+    }
+
+    /** Requests sent again after a connection failed before the response. */
+    public long retries() {
+        return retryBudget.retries();
     }
 
     public RouteTable routes() {

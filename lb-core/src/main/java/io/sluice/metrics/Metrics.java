@@ -86,6 +86,10 @@ public final class Metrics implements AutoCloseable {
                         .description("HTTP responses sent, by route and status class").register(registry);
             }
         }
+        FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
+                .tags("listener", listener.name())
+                .description("Requests sent again after a server connection failed before any response byte")
+                .register(registry);
         HttpListenerStats s = listener.httpStats();
         for (ErrorReason reason : ErrorReason.values()) {
             FunctionCounter.builder("sluice.http.errors", s, st -> st.errors(reason))

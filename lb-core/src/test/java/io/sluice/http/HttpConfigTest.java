@@ -39,14 +39,15 @@ class HttpConfigTest {
                     protocol: http
                     cluster: app
                     http: { max_request_line: 4KiB, max_header_size: 32KiB, max_headers: 50, max_body_size: 1MiB,
-                            header_timeout: 5s, keepalive_timeout: 0, response_timeout: 1m, forwarded: true, via: false }
+                            header_timeout: 5s, keepalive_timeout: 0, response_timeout: 1m, forwarded: true, via: false,
+                            retries: 2, retry_budget_percent: 5 }
                 clusters:
                   - name: app
                     pool: { max_connections_per_loop: 8, max_idle_time: 10s, max_requests_per_connection: 100 }
                     servers: [ { address: "127.0.0.1:1" } ]
                 """);
         assertThat(c.listeners().get(0).http()).isEqualTo(new HttpConfig(4096, 32768, 50, 1 << 20,
-                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false));
+                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5));
         assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100));
     }
 
