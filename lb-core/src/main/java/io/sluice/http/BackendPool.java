@@ -159,6 +159,21 @@ final class BackendPool {
         scheduleSweep();
     }
 
+    /**
+     * The connection leaves the pool for good (it became a tunnel after an Upgrade): it no longer counts
+     * against the pool's limit, and the server's connection count drops when it closes.
+     */
+    void detach(BackendConnection c) {
+        totals.inUse.decrementAndGet();
+        c.exchange = null;
+        open--;
+        c.channel.closeFuture().addListener(f -> server.activeConnections().decrementAndGet());
+        Waiter w = waiters.poll();
+        if (w != null) {
+            connect(w);
+        }
+    }
+
     /** The connection's channel closed (from {@link BackendHandler#channelInactive}). */
     void closed(BackendConnection c) {
         open--;

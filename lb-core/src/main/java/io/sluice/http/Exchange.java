@@ -47,6 +47,9 @@ final class Exchange implements BackendPool.Waiter {
     private boolean keepAlive;
     private boolean clientHttp10;
     private boolean head;
+    /** The client asked to switch protocols (WebSocket): a 101 turns both connections into a byte tunnel. */
+    private boolean upgrade;
+    private boolean switching;
     private boolean hasBody;
     private long bodyBytes;
 
@@ -102,7 +105,13 @@ final class Exchange implements BackendPool.Waiter {
             h.set(HttpHeaderNames.HOST, host);
             uri = slash < 0 ? "/" : uri.substring(slash);
         }
+        String upgradeTo = upgradeRequested(h) ? h.get(HttpHeaderNames.UPGRADE) : null;
         HeaderPolicy.removeHopByHop(h);
+        if (upgradeTo != null) {
+            upgrade = true;
+            h.set(HttpHeaderNames.UPGRADE, upgradeTo);
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        }
         HeaderPolicy.forwardRequest(request, (InetSocketAddress) client.remoteAddress(), host, front.http);
         if (route.config() != null) {
             HeaderPolicy.apply(route.config().requestHeaders(), h);
@@ -110,6 +119,12 @@ final class Exchange implements BackendPool.Waiter {
         request.setUri(route.rewrite(uri));
         // The server connection is ours and kept alive whatever the client speaks.
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+
+    /** A bodiless GET with Upgrade named in Connection (RFC 9110 7.8); anything else is not upgraded. */
+    private boolean upgradeRequested(HttpHeaders h) {
+        return !hasBody && request.method().equals(HttpMethod.GET) && h.contains(HttpHeaderNames.UPGRADE)
+                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
     }
 
     private void pickAndAcquire() {
@@ -287,9 +302,26 @@ final class Exchange implements BackendPool.Waiter {
             }
             int code = r.status().code();
             if (code == 101) {
-                // Upgrade is not offered to servers (the header is removed), so a 101 is a broken server.
-                ReferenceCountUtil.release(msg);
-                backendFailed(ErrorReason.BAD_RESPONSE, "unexpected 101 from the server");
+                if (!upgrade || !requestDone) {
+                    ReferenceCountUtil.release(msg);
+                    backendFailed(ErrorReason.BAD_RESPONSE, "101 from the server to a request that did not ask for it");
+                    return;
+                }
+                cancelResponseTimer();
+                responseStarted = true;
+                switching = true;
+                status = code;
+                String protocol = r.headers().get(HttpHeaderNames.UPGRADE);
+                HeaderPolicy.removeHopByHop(r.headers());
+                if (protocol != null) {
+                    r.headers().set(HttpHeaderNames.UPGRADE, protocol);
+                }
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+                front.encoder.headRequest = false;
+                client.write(r);
+                if (msg instanceof LastHttpContent last) {
+                    becomeTunnel(null);
+                }
                 return;
             }
             if (code < 200) {
@@ -317,6 +349,14 @@ final class Exchange implements BackendPool.Waiter {
                 return;
             }
             boolean last = c instanceof LastHttpContent;
+            if (switching) {
+                if (last) {
+                    becomeTunnel((LastHttpContent) c);
+                } else {
+                    c.release();
+                }
+                return;
+            }
             if (informational) {
                 informational = !last;
                 client.write(c);
@@ -344,6 +384,31 @@ final class Exchange implements BackendPool.Waiter {
         } else if (!(msg instanceof HttpResponse)) {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /**
+     * After a 101 both connections carry the new protocol: the HTTP handlers leave both pipelines and the L4
+     * relay takes over. The order matters: encoders go first, so that bytes the decoders still hold (and pass
+     * on as they are removed) are written raw.
+     */
+    private void becomeTunnel(LastHttpContent last) {
+        if (last != null) {
+            client.write(last);
+        }
+        countResponse();
+        finished = true;
+        BackendConnection c = conn;
+        conn = null;
+        server.activeRequests().decrementAndGet();
+        c.pool.detach(c);
+        Channel backend = c.channel;
+        backend.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+        front.becomeTunnel();
+        io.sluice.l4.Tunnel.install(client, backend, server.bytesSent(), server.bytesReceived());
+        backend.pipeline().remove("backend");
+        backend.pipeline().remove("codec");
+        front.removeHttpHandlers();
+        io.sluice.l4.Tunnel.start(client, backend);
     }
 
     private void encoderFor(HttpResponse r) {

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -202,6 +203,23 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         discarding = true;
         releaseInbound();
         client.close();
+    }
+
+    /** The connection is about to become a tunnel: stop acting on HTTP. The encoder goes at once. */
+    void becomeTunnel() {
+        current = null;
+        discarding = true;
+        cancelWait();
+        releaseInbound();
+        client.pipeline().remove(encoder);
+    }
+
+    /** Last step of the switch to a tunnel: bytes the decoder still holds flow on into the relay. */
+    void removeHttpHandlers() {
+        ChannelPipeline p = client.pipeline();
+        p.remove(this);
+        p.remove(ByteWatcher.class);
+        p.remove(HttpFrontCodecs.RequestDecoder.class);
     }
 
     /** Reads from the client if there is somewhere for the bytes to go. */
