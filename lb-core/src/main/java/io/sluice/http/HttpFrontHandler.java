@@ -52,6 +52,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     private boolean waitIsKeepalive;
     /** Bytes of a next request arrived since the last request was received. */
     private boolean bytesSeen;
+    private boolean processing;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
         this.listener = listener;
@@ -96,8 +97,30 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         process();
     }
 
-    /** Feeds queued messages to the current exchange, or starts the next exchange. */
+    /**
+     * Feeds queued messages to the current exchange, or starts the next exchange. Exchanges can finish inside
+     * this loop (a local 503 finishes at once) and call back here; those calls return at once and the loop
+     * goes on, so a burst of pipelined requests is served iteratively instead of by recursion.
+     */
     void process() {
+        if (processing) {
+            return;
+        }
+        processing = true;
+        try {
+            processQueued();
+        } finally {
+            processing = false;
+        }
+        // Body parts forwarded here may belong to an exchange that got its connection inside the loop, after
+        // its own flush: flush once more so they do not wait for the next read batch.
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushToBackend();
+        }
+    }
+
+    private void processQueued() {
         HttpObject m;
         while (!discarding && (m = inbound.peek()) != null) {
             Exchange ex = current;

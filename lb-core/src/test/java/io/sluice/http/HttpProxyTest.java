@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -306,5 +307,27 @@ class HttpProxyTest {
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.text()).isEqualTo("body");
         assertThat(c.get("/next").status()).isEqualTo(200);
+    }
+
+    @Test
+    void longPipelinedBurstAnsweredLocallyIsServedInOrderWithoutRecursion() throws Exception {
+        RawHttp c = client(proxy("", "unresolvable.invalid:80"));
+        StringBuilder burst = new StringBuilder();
+        int n = 3000;
+        for (int i = 0; i < n; i++) {
+            burst.append("GET /").append(i).append(" HTTP/1.1\r\nHost: a\r\n\r\n");
+        }
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try {
+                c.send(burst.toString());
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        for (int i = 0; i < n; i++) {
+            assertThat(c.read().status()).isEqualTo(503);
+        }
+        writer.join();
+        assertThat(c.get("/last").status()).isEqualTo(503);
     }
 }
