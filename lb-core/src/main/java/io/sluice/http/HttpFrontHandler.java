@@ -228,6 +228,17 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         client.close();
     }
 
+    /** Sluice is shutting down: no new request on this connection. */
+    void drain() {
+        closeAfterResponse = true;
+        if (current == null && !discarding && client != null) {
+            discarding = true;
+            releaseInbound();
+            cancelWait();
+            client.close();
+        }
+    }
+
     /** The connection is about to become a tunnel: stop acting on HTTP. The encoder goes at once. */
     void becomeTunnel() {
         current = null;

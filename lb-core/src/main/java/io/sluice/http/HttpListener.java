@@ -86,10 +86,21 @@ public final class HttpListener implements Listener {
                 a.getHostString(), a.getPort(), config.routes().size(), config.cluster(), transport.name());
     }
 
+    /**
+     * Stops accepting and starts draining: idle keep-alive connections close now (they would otherwise hold
+     * the drain open until their timeout), busy ones after their current response, which says Connection:
+     * close when its head is not yet sent.
+     */
     @Override
     public void stopAccepting() {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
+        }
+        for (Channel ch : clients) {
+            HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
+            if (front != null) {
+                ch.eventLoop().execute(front::drain);
+            }
         }
     }
 
