@@ -144,6 +144,9 @@ public final class Sluice implements AutoCloseable {
                 l.closeConnections();
             }
         }
+        for (Listener l : listeners) {
+            l.close();
+        }
         if (admin != null) {
             admin.stop();
         }

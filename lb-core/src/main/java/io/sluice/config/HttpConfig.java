@@ -19,11 +19,13 @@ import java.time.Duration;
  *                         is one) when the connection fails before any response byte
  * @param retryBudget      retries may be at most this percent of the listener's requests (at least 3 are always
  *                         allowed), so retries cannot multiply the load of an overloaded cluster
+ * @param accessLog        one line per request, or null for none
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
-                         boolean forwarded, boolean via, int retries, int retryBudget) {
+                         boolean forwarded, boolean via, int retries, int retryBudget,
+                         AccessLogConfig accessLog) {
 
     public static final HttpConfig DEFAULT = new HttpConfig(8 * 1024, 16 * 1024, 100, 0, Duration.ofSeconds(10),
-            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true, 1, 20);
+            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true, 1, 20, null);
 }

@@ -19,7 +19,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 final class HttpConfigReader {
     static final Set<String> HTTP = ConfigNode.keys("max_request_line", "max_header_size", "max_headers",
             "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via", "retries",
-            "retry_budget_percent");
+            "retry_budget_percent", "access_log");
+    static final Set<String> ACCESS_LOG = ConfigNode.keys("format", "path");
     static final Set<String> ROUTE = ConfigNode.keys("name", "match", "cluster", "prefix_rewrite",
             "request_headers", "response_headers", "max_body_size");
     static final Set<String> MATCH = ConfigNode.keys("host", "path_prefix", "path_exact", "path_regex", "method",
@@ -52,7 +53,21 @@ final class HttpConfigReader {
                 n.bool("forwarded", d.forwarded()),
                 n.bool("via", d.via()),
                 n.integer("retries", d.retries(), 0, 10),
-                n.integer("retry_budget_percent", d.retryBudget(), 0, 100));
+                n.integer("retry_budget_percent", d.retryBudget(), 0, 100),
+                readAccessLog(n.map("access_log", ACCESS_LOG)));
+    }
+
+    private static AccessLogConfig readAccessLog(ConfigNode n) {
+        if (n == null) {
+            return null;
+        }
+        AccessLogConfig.Format format = n.choice("format", AccessLogConfig.Format.TEXT, AccessLogConfig.Format.class);
+        String path = n.string("path", "-");
+        if (path == null || path.isBlank()) {
+            n.error("path", "expected a file path or - for standard output");
+            path = "-";
+        }
+        return new AccessLogConfig(format, path);
     }
 
     static PoolConfig readPool(ConfigNode n) {

@@ -34,6 +34,10 @@ final class Exchange implements BackendPool.Waiter {
     private final Channel client;
     private final HttpRequest request;
     private final long startNanos = System.nanoTime();
+    /** As the client sent them, for the access log (the request is rewritten before forwarding). */
+    private String clientUri;
+    private HttpVersion clientVersion;
+    private long responseBytes;
     private Route route;
     private Upstream upstream;
     private Server server;
@@ -73,6 +77,8 @@ final class Exchange implements BackendPool.Waiter {
     }
 
     void begin() {
+        clientUri = request.uri();
+        clientVersion = request.protocolVersion();
         route = front.listener.routes().match(request);
         upstream = route.upstream();
         keepAlive = HttpUtil.isKeepAlive(request);
@@ -368,6 +374,7 @@ final class Exchange implements BackendPool.Waiter {
                 return;
             }
             server.bytesReceived().add(c.content().readableBytes());
+            responseBytes += c.content().readableBytes();
             if (!last) {
                 client.write(c);
                 return;
@@ -525,6 +532,7 @@ final class Exchange implements BackendPool.Waiter {
         }
         front.encoder.headRequest = head;
         FullHttpResponse resp = ErrorResponses.plain(client.alloc(), st, text, close);
+        responseBytes = resp.content().readableBytes();
         lastWrite = client.writeAndFlush(resp);
         countResponse();
         if (requestDone || close) {
@@ -533,8 +541,18 @@ final class Exchange implements BackendPool.Waiter {
     }
 
     private void countResponse() {
+        long nanos = System.nanoTime() - startNanos;
         route.countResponse(status);
-        upstream.durations().record(System.nanoTime() - startNanos);
+        upstream.durations().record(nanos);
+        AccessLog accessLog = front.listener.accessLog();
+        if (accessLog != null) {
+            InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
+            accessLog.add(new AccessLog.Entry(System.currentTimeMillis(),
+                    remote == null ? "-" : remote.getAddress().getHostAddress(), request.method().name(), clientUri,
+                    clientVersion.text(), status, responseBytes, nanos, route.name(), route.clusterName(),
+                    server == null ? null : server.label(), request.headers().get(HeaderPolicy.X_REQUEST_ID),
+                    request.headers().get(HttpHeaderNames.HOST)));
+        }
     }
 
     /** Gives the backend connection back (reusable only after a clean exchange) and tells the front. */

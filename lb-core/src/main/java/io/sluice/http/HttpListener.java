@@ -36,6 +36,8 @@ public final class HttpListener implements Listener {
     private final RetryBudget retryBudget;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
+    /** Null when the listener has no access log. */
+    private AccessLog accessLog;
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
@@ -49,6 +51,13 @@ public final class HttpListener implements Listener {
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
         HttpConfig http = config.http();
+        if (http.accessLog() != null) {
+            try {
+                accessLog = new AccessLog(http.accessLog(), config.name());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("access log " + http.accessLog().path(), e);
+            }
+        }
         long idleMillis = config.idleTimeout().toMillis();
         HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
                 .setMaxInitialLineLength(http.maxRequestLine())
@@ -131,6 +140,17 @@ public final class HttpListener implements Listener {
 
     public HttpListenerStats httpStats() {
         return httpStats;
+    }
+
+    AccessLog accessLog() {
+        return accessLog;
+    }
+
+    @Override
+    public void close() {
+        if (accessLog != null) {
+            accessLog.close();
+        }
     }
 
     RetryBudget retryBudget() {

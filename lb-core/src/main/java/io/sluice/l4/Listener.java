@@ -21,4 +21,8 @@ public interface Listener {
     boolean bound();
 
     ListenerStats stats();
+
+    /** Releases what the listener holds besides sockets (log writers); after its connections are gone. */
+    default void close() {
+    }
 }
