@@ -62,6 +62,7 @@ final class Exchange implements BackendPool.Waiter {
     private boolean responseStarted;
     private boolean responseDone;
     private boolean informational;
+    private boolean swallowInformational;
     /** The answer came from Sluice, not from a server; the rest of the request body is dropped. */
     private boolean local;
     private boolean backendReusable;
@@ -332,6 +333,12 @@ final class Exchange implements BackendPool.Waiter {
             }
             if (code < 200) {
                 informational = true;
+                if (clientHttp10) {
+                    // HTTP/1.0 has no interim responses (RFC 9110 15.2): keep waiting for the final one.
+                    swallowInformational = true;
+                    ReferenceCountUtil.release(msg);
+                    return;
+                }
                 HeaderPolicy.removeHopByHop(r.headers());
                 r.setProtocolVersion(HttpVersion.HTTP_1_1);
                 encoderFor(r);
@@ -365,7 +372,12 @@ final class Exchange implements BackendPool.Waiter {
             }
             if (informational) {
                 informational = !last;
-                client.write(c);
+                if (swallowInformational) {
+                    swallowInformational = !last;
+                    c.release();
+                } else {
+                    client.write(c);
+                }
                 return;
             }
             if (!responseStarted) {
