@@ -78,22 +78,24 @@ final class BackendPool {
         }
     };
 
-    void acquire(Waiter w) {
+    /** Returns true when the waiter was queued (every connection busy); it is then called back later. */
+    boolean acquire(Waiter w) {
         BackendConnection c;
         while ((c = idle.pollLast()) != null) {
             totals.idle.decrementAndGet();
             c.idle = false;
             if (c.channel.isActive()) {
                 lease(c, w);
-                return;
+                return false;
             }
             c.channel.close();
         }
         if (open < config.maxConnectionsPerLoop()) {
             connect(w);
-        } else {
-            waiters.add(w);
+            return false;
         }
+        waiters.add(w);
+        return true;
     }
 
     /** A waiter that gave up (its client went away). */

@@ -8,6 +8,8 @@ public enum ErrorReason {
     NO_SERVER,
     /** Every connect attempt failed (502). */
     CONNECT_FAILED,
+    /** Every pooled connection to the server stayed busy for connect_timeout (503). */
+    POOL_EXHAUSTED,
     /** The server closed or reset the connection before the response began (502). */
     BACKEND_RESET,
     /** The server's response could not be parsed (502). */

@@ -70,6 +70,8 @@ final class Exchange implements BackendPool.Waiter {
     private int status;
     private ChannelFuture lastWrite;
     private ScheduledFuture<?> responseTimer;
+    private long sentNanos;
+    private ScheduledFuture<?> poolTimer;
 
     Exchange(HttpFrontHandler front, HttpRequest request) {
         this.front = front;
@@ -151,12 +153,34 @@ final class Exchange implements BackendPool.Waiter {
         attempts++;
         pool = upstream.pool(server, client.eventLoop());
         waitingForConnection = true;
-        pool.acquire(this);
+        if (pool.acquire(this)) {
+            // Every connection of the pool is busy: wait, but not longer than a connect would take.
+            long nanos = upstream.cluster().config().connectTimeout().toNanos();
+            poolTimer = client.eventLoop().schedule(this::poolWaitExpired, nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void poolWaitExpired() {
+        poolTimer = null;
+        if (waitingForConnection && !finished) {
+            pool.cancel(this);
+            waitingForConnection = false;
+            respond(HttpResponseStatus.SERVICE_UNAVAILABLE, "no connection to a server came free in time",
+                    ErrorReason.POOL_EXHAUSTED);
+        }
+    }
+
+    private void cancelPoolTimer() {
+        if (poolTimer != null) {
+            poolTimer.cancel(false);
+            poolTimer = null;
+        }
     }
 
     @Override
     public void ready(BackendConnection c) {
         waitingForConnection = false;
+        cancelPoolTimer();
         if (finished || front.current != this) {
             c.pool.release(c, true);
             return;
@@ -181,6 +205,7 @@ final class Exchange implements BackendPool.Waiter {
     @Override
     public void failed(Throwable cause) {
         waitingForConnection = false;
+        cancelPoolTimer();
         if (finished || front.current != this) {
             return;
         }
@@ -276,6 +301,7 @@ final class Exchange implements BackendPool.Waiter {
     }
 
     private void armResponseTimer() {
+        sentNanos = System.nanoTime();
         long nanos = front.http.responseTimeout().toNanos();
         if (nanos > 0 && !responseStarted) {
             responseTimer = client.eventLoop().schedule(this::responseTimedOut, nanos, TimeUnit.NANOSECONDS);
@@ -346,6 +372,9 @@ final class Exchange implements BackendPool.Waiter {
                 return;
             }
             cancelResponseTimer();
+            if (requestSent) {
+                upstream.firstByte().record(System.nanoTime() - sentNanos);
+            }
             responseStarted = true;
             status = code;
             prepareResponse(r);
@@ -549,6 +578,11 @@ final class Exchange implements BackendPool.Waiter {
         countResponse();
         if (requestDone || close) {
             finish();
+        } else {
+            // The rest of the request (often just its end, queued while a connection was awaited) is now to be
+            // dropped: take it from the queue, or read it.
+            front.process();
+            front.maybeRead();
         }
     }
 
@@ -589,6 +623,7 @@ final class Exchange implements BackendPool.Waiter {
             c.pool.release(c, false);
         } else if (waitingForConnection) {
             waitingForConnection = false;
+            cancelPoolTimer();
             pool.cancel(this);
         }
     }

@@ -16,6 +16,7 @@ public final class Upstream {
     private final Cluster cluster;
     private final Map<Server, ServerPools> pools = new IdentityHashMap<>();
     private volatile DurationRecorder durations = DurationRecorder.NONE;
+    private volatile DurationRecorder firstByte = DurationRecorder.NONE;
 
     public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator) {
         this.cluster = cluster;
@@ -48,6 +49,15 @@ public final class Upstream {
     /** Set once by metrics before any listener starts. */
     public void durations(DurationRecorder recorder) {
         this.durations = recorder;
+    }
+
+    DurationRecorder firstByte() {
+        return firstByte;
+    }
+
+    /** Where the time from the request's last byte sent to the server until its response head goes. */
+    public void firstByte(DurationRecorder recorder) {
+        this.firstByte = recorder;
     }
 
     /** Where the time from request head to last response byte goes. */

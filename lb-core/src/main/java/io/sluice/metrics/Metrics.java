@@ -106,6 +106,12 @@ public final class Metrics implements AutoCloseable {
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
                 .register(registry);
         upstream.durations(nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
+        Timer firstByte = Timer.builder("sluice.http.upstream.response").tags("cluster", upstream.name())
+                .description("Time from the last request byte sent to a server until its response head")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry);
+        upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
         for (Server server : upstream.cluster().servers()) {
             Tags tags = Tags.of("cluster", upstream.name(), "server", server.label());
             ServerPools pools = upstream.pools(server);

@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Test;
 class BackendPoolTest {
 
     private static Sluice proxy(HttpBackend b, String pool) throws Exception {
+        return proxy(b, pool, "5s");
+    }
+
+    private static Sluice proxy(HttpBackend b, String pool, String connectTimeout) throws Exception {
         return Proxies.start("""
                 runtime: { worker_threads: 1 }
                 admin: { enabled: false }
@@ -22,9 +26,10 @@ class BackendPoolTest {
                   - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
                 clusters:
                   - name: app
+                    connect_timeout: %s
                     pool: { %s }
                     servers: [ { address: "%s" } ]
-                """.formatted(pool, b.address()));
+                """.formatted(connectTimeout, pool, b.address()));
     }
 
     @Test
@@ -91,6 +96,31 @@ class BackendPoolTest {
             assertThat(slow.read().text()).isEqualTo("/slow");
             assertThat(fastBody.get()).isEqualTo("/fast");
             assertThat(b.accepted()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void waitingLongerThanTheConnectTimeoutForAPooledConnectionGets503() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (HttpBackend b = new HttpBackend("a", (req, out, sock) -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
+        });
+             Sluice s = proxy(b, "max_connections_per_loop: 1", "200ms");
+             RawHttp slow = new RawHttp(Proxies.port(s, "web"));
+             RawHttp waiting = new RawHttp(Proxies.port(s, "web"))) {
+            slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+            RawHttp.Response r = waiting.get("/waits");
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.text()).contains("no connection to a server came free");
+            release.countDown();
+            assertThat(slow.read().text()).isEqualTo("/slow");
+            assertThat(waiting.get("/now").text()).isEqualTo("/now");
         }
     }
 }

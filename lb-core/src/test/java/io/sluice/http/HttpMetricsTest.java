@@ -53,6 +53,8 @@ class HttpMetricsTest {
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"connect_failed\"}")).isEqualTo(1);
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"bad_request\"}")).isEqualTo(1);
                 assertThat(sample(m, "sluice_http_request_duration_seconds_count{cluster=\"app\"}")).isEqualTo(3);
+                assertThat(sample(m, "sluice_http_upstream_response_seconds_count{cluster=\"app\"}")).isEqualTo(3);
+                assertThat(sample(m, "sluice_http_retries_total{listener=\"web\"}")).isZero();
                 assertThat(sample(m, "sluice_http_pool_connections_idle{cluster=\"app\",server=\"" + server + "\"}"))
                         .isEqualTo(1);
                 assertThat(sample(m, "sluice_http_pool_connections_active{cluster=\"app\",server=\"" + server + "\"}"))

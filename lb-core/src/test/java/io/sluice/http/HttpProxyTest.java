@@ -195,6 +195,8 @@ class HttpProxyTest {
         RawHttp.Response r = c.get("/");
         assertThat(r.status()).isEqualTo(502);
         assertThat(r.text()).contains("could not connect");
+        // The answer came after the connect failed, asynchronously: the connection must still serve the next one.
+        assertThat(c.get("/").status()).isEqualTo(502);
     }
 
     @Test
