@@ -189,6 +189,10 @@ final class Exchange implements BackendPool.Waiter {
         c.exchange = this;
         server.activeRequests().incrementAndGet();
         Channel backend = c.channel;
+        if (!request.headers().contains(HttpHeaderNames.HOST)) {
+            // An HTTP/1.0 client may omit Host, but the request goes on as HTTP/1.1, which requires one.
+            request.headers().set(HttpHeaderNames.HOST, server.label());
+        }
         backend.write(request, backend.voidPromise());
         if (requestDone) {
             // A resend: the request had no body, so its end is all that is left to write.

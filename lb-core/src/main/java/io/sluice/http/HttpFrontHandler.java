@@ -228,9 +228,13 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         client.close();
     }
 
-    /** Sluice is shutting down: no new request on this connection. */
-    void drain() {
+    /** Sluice is shutting down: no new request after the current one. */
+    void closeAfterResponse() {
         closeAfterResponse = true;
+    }
+
+    /** Sluice is shutting down: a connection between requests closes now. */
+    void closeIfIdle() {
         if (current == null && !discarding && client != null) {
             discarding = true;
             releaseInbound();

@@ -18,6 +18,9 @@ import io.sluice.l4.Listener;
 import io.sluice.l4.ListenerStats;
 import io.sluice.l4.Transport;
 import java.net.InetSocketAddress;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -105,10 +108,22 @@ public final class HttpListener implements Listener {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
         }
+        // Two passes: every connection is told to close after its response before any idle one is closed, so
+        // that a client seeing its idle connection close knows the busy ones are draining too.
+        List<Future<?>> marked = new ArrayList<>();
         for (Channel ch : clients) {
             HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
             if (front != null) {
-                ch.eventLoop().execute(front::drain);
+                marked.add(ch.eventLoop().submit(front::closeAfterResponse));
+            }
+        }
+        for (Future<?> f : marked) {
+            f.awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        for (Channel ch : clients) {
+            HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
+            if (front != null) {
+                ch.eventLoop().execute(front::closeIfIdle);
             }
         }
     }

@@ -137,6 +137,8 @@ class HttpProxyTest {
         RawHttp c10 = client(port);
         RawHttp.Response r10 = c10.send("GET /y HTTP/1.0\r\n\r\n").read();
         assertThat(r10.text()).isEqualTo("a GET /y");
+        assertThat(a.last().version()).isEqualTo("HTTP/1.1");
+        assertThat(a.last().header("host")).isEqualTo(a.address());
         assertThat(c10.closedByPeer()).isTrue();
 
         RawHttp keep10 = client(port);
