@@ -334,4 +334,49 @@ class HttpProxyTest {
         writer.join();
         assertThat(c.get("/last").status()).isEqualTo(503);
     }
+
+    @Test
+    void responseHopByHopHeadersAreRemovedAndServerConnectionCloseIsHonoured() throws Exception {
+        HttpBackend a = backend("a", (req, out, s) -> {
+            out.write(("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+                    + "X-End: 2\r\nContent-Length: 2\r\n\r\nok").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            s.close();
+        });
+        RawHttp c = client(proxy("", a.address()));
+        RawHttp.Response r = c.get("/");
+        assertThat(r.text()).isEqualTo("ok");
+        assertThat(r.headers()).doesNotContainKeys("x-hop", "keep-alive", "connection");
+        assertThat(r.header("x-end")).isEqualTo("2");
+        // The client's connection stays open; the server's is not reused.
+        assertThat(c.get("/").text()).isEqualTo("ok");
+        assertThat(a.accepted()).isEqualTo(2);
+    }
+
+    @Test
+    void closeDelimitedResponseReachesAnHttp11ClientChunkedOnAConnectionThatStaysOpen() throws Exception {
+        HttpBackend a = backend("a", (req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            s.close();
+        });
+        RawHttp c = client(proxy("", a.address()));
+        RawHttp.Response r = c.get("/");
+        assertThat(r.header("transfer-encoding")).isEqualTo("chunked");
+        assertThat(r.text()).isEqualTo("until close");
+        assertThat(c.get("/").text()).isEqualTo("until close");
+    }
+
+    @Test
+    void ambiguousResponseFromTheServerIs502() throws Exception {
+        HttpBackend a = backend("a", (req, out, s) -> {
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        });
+        RawHttp c = client(proxy("", a.address()));
+        RawHttp.Response r = c.get("/");
+        assertThat(r.status()).isEqualTo(502);
+        assertThat(r.text()).contains("invalid response");
+    }
 }
