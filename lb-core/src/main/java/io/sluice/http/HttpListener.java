@@ -161,6 +161,12 @@ public final class HttpListener implements Listener {
         return accessLog;
     }
 
+    /** Access log lines dropped because the writer could not keep up. */
+    public long accessLogDropped() {
+        AccessLog l = accessLog;
+        return l == null ? 0 : l.dropped();
+    }
+
     @Override
     public void close() {
         if (accessLog != null) {

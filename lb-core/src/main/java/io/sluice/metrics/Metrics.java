@@ -90,6 +90,11 @@ public final class Metrics implements AutoCloseable {
                 .tags("listener", listener.name())
                 .description("Requests sent again after a server connection failed before any response byte")
                 .register(registry);
+        if (listener.config().http().accessLog() != null) {
+            FunctionCounter.builder("sluice.http.access.log.dropped", listener, HttpListener::accessLogDropped)
+                    .tags("listener", listener.name())
+                    .description("Access log lines dropped because the writer could not keep up").register(registry);
+        }
         HttpListenerStats s = listener.httpStats();
         for (ErrorReason reason : ErrorReason.values()) {
             FunctionCounter.builder("sluice.http.errors", s, st -> st.errors(reason))
