@@ -55,7 +55,9 @@ public final class Sluice implements AutoCloseable {
             metrics.bind(cluster);
             Upstream upstream = new Upstream(cluster, transport, allocator);
             upstreams.put(cc.name(), upstream);
-            metrics.bind(upstream);
+            if (servedOverHttp(config, cc.name())) {
+                metrics.bind(upstream);
+            }
         }
         for (ListenerConfig lc : config.listeners()) {
             Listener listener = lc.protocol() == ListenerConfig.Protocol.HTTP
@@ -70,6 +72,17 @@ public final class Sluice implements AutoCloseable {
         this.admin = config.admin().enabled()
                 ? new AdminServer(config.admin().bind(), metrics::scrape, this::ready)
                 : null;
+    }
+
+    /** Whether an HTTP listener routes to the cluster: only then does it get the HTTP meters. */
+    private static boolean servedOverHttp(SluiceConfig config, String cluster) {
+        for (ListenerConfig l : config.listeners()) {
+            if (l.protocol() == ListenerConfig.Protocol.HTTP && (l.cluster().equals(cluster)
+                    || l.routes().stream().anyMatch(r -> cluster.equals(r.cluster())))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Builds and binds everything; on any failure, releases what was started and rethrows. */
