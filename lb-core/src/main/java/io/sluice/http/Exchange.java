@@ -371,7 +371,7 @@ final class Exchange implements BackendPool.Waiter {
                 }
                 HeaderPolicy.removeHopByHop(r.headers());
                 r.setProtocolVersion(HttpVersion.HTTP_1_1);
-                encoderFor(r);
+                front.encoder.headRequest = head;
                 client.write(r);
                 return;
             }
@@ -382,7 +382,7 @@ final class Exchange implements BackendPool.Waiter {
             responseStarted = true;
             status = code;
             prepareResponse(r);
-            encoderFor(r);
+            front.encoder.headRequest = head;
             if (!(msg instanceof HttpContent)) {
                 client.write(r);
                 return;
@@ -461,10 +461,6 @@ final class Exchange implements BackendPool.Waiter {
         backend.pipeline().remove("codec");
         front.removeHttpHandlers();
         io.sluice.l4.Tunnel.start(client, backend);
-    }
-
-    private void encoderFor(HttpResponse r) {
-        front.encoder.headRequest = head;
     }
 
     private void prepareResponse(HttpResponse r) {
