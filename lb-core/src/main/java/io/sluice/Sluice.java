@@ -9,6 +9,9 @@ import io.sluice.cluster.ServerResolver;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
+import io.sluice.http.HttpListener;
+import io.sluice.http.Upstream;
+import io.sluice.l4.Listener;
 import io.sluice.l4.TcpListener;
 import io.sluice.l4.Transport;
 import io.sluice.metrics.Metrics;
@@ -36,7 +39,8 @@ public final class Sluice implements AutoCloseable {
     private final EventLoopGroup workers;
     private final EventLoopGroup adminGroup;
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
-    private final List<TcpListener> listeners = new ArrayList<>();
+    private final List<Listener> listeners = new ArrayList<>();
+    private final Map<String, Upstream> upstreams = new LinkedHashMap<>();
     private final Metrics metrics;
     private final ServerResolver resolver;
     private final ScheduledExecutorService control;
@@ -54,9 +58,16 @@ public final class Sluice implements AutoCloseable {
             Cluster cluster = new Cluster(cc);
             clusters.put(cc.name(), cluster);
             metrics.bind(cluster);
+            Upstream upstream = new Upstream(cluster, transport, allocator);
+            upstreams.put(cc.name(), upstream);
+            if (servedOverHttp(config, cc.name())) {
+                metrics.bind(upstream);
+            }
         }
         for (ListenerConfig lc : config.listeners()) {
-            TcpListener listener = new TcpListener(lc, clusters.get(lc.cluster()), transport, allocator);
+            Listener listener = lc.protocol() == ListenerConfig.Protocol.HTTP
+                    ? new HttpListener(lc, upstreams, transport, allocator)
+                    : new TcpListener(lc, clusters.get(lc.cluster()), transport, allocator);
             listeners.add(listener);
             metrics.bind(listener);
         }
@@ -84,6 +95,17 @@ public final class Sluice implements AutoCloseable {
                 : null;
     }
 
+    /** Whether an HTTP listener routes to the cluster: only then does it get the HTTP meters. */
+    private static boolean servedOverHttp(SluiceConfig config, String cluster) {
+        for (ListenerConfig l : config.listeners()) {
+            if (l.protocol() == ListenerConfig.Protocol.HTTP && (l.cluster().equals(cluster)
+                    || l.routes().stream().anyMatch(r -> cluster.equals(r.cluster())))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Builds and binds everything; on any failure, releases what was started and rethrows. */
     public static Sluice start(SluiceConfig config) throws Exception {
         Sluice s = new Sluice(config);
@@ -92,7 +114,7 @@ public final class Sluice implements AutoCloseable {
             if (s.admin != null) {
                 s.admin.start(s.adminGroup, s.transport);
             }
-            for (TcpListener l : s.listeners) {
+            for (Listener l : s.listeners) {
                 l.start(s.workers);
             }
         } catch (Exception e) {
@@ -115,7 +137,7 @@ public final class Sluice implements AutoCloseable {
         if (draining) {
             return false;
         }
-        for (TcpListener l : listeners) {
+        for (Listener l : listeners) {
             if (!l.bound()) {
                 return false;
             }
@@ -133,7 +155,7 @@ public final class Sluice implements AutoCloseable {
         }
         stopped = true;
         draining = true;
-        for (TcpListener l : listeners) {
+        for (Listener l : listeners) {
             l.stopAccepting();
         }
         long deadline = System.nanoTime() + drain.toNanos();
@@ -152,9 +174,12 @@ public final class Sluice implements AutoCloseable {
         open = openConnections();
         if (open > 0) {
             log.info("drain timeout: closing {} connection(s)", open);
-            for (TcpListener l : listeners) {
+            for (Listener l : listeners) {
                 l.closeConnections();
             }
+        }
+        for (Listener l : listeners) {
+            l.close();
         }
         if (admin != null) {
             admin.stop();
@@ -172,7 +197,7 @@ public final class Sluice implements AutoCloseable {
 
     private int openConnections() {
         int n = 0;
-        for (TcpListener l : listeners) {
+        for (Listener l : listeners) {
             n += l.stats().active();
         }
         return n;
@@ -199,12 +224,12 @@ public final class Sluice implements AutoCloseable {
         return clusters.get(name);
     }
 
-    public List<TcpListener> listeners() {
+    public List<Listener> listeners() {
         return List.copyOf(listeners);
     }
 
-    public TcpListener listener(String name) {
-        for (TcpListener l : listeners) {
+    public Listener listener(String name) {
+        for (Listener l : listeners) {
             if (l.name().equals(name)) {
                 return l;
             }

@@ -6,7 +6,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Properties;
 
-/** {@code java -jar sluice.jar COMMAND ...}: dispatches to run, check and demo. */
+/** {@code java -jar sluice.jar COMMAND ...}: dispatches to run, check, route and demo. */
 public final class Main {
     static final int OK = 0;
     static final int CONFIG_ERROR = 1;
@@ -44,6 +44,7 @@ public final class Main {
             case "check" -> new CheckCommand(out, err).run(rest);
             case "run" -> new RunCommand(out, err).run(rest);
             case "demo" -> new DemoCommand(out, err).run(rest);
+            case "route" -> new RouteCommand(out, err).run(rest);
             default -> {
                 err.println("sluice: unknown command '" + args[0] + "'");
                 err.print(usage());
@@ -59,6 +60,8 @@ public final class Main {
                 Commands:
                   run CONFIG.yaml     start serving; SIGTERM or Ctrl-C drains open connections, then exits 0
                   check CONFIG.yaml   validate a config; exit 0 when valid, else print every error and exit 1
+                  route CONFIG.yaml --host H --path P [--method M] [--header k=v]... [--listener NAME]
+                                      print the route and cluster each HTTP listener picks for such a request
                   demo [--port N] [--admin-port N]
                                       start 3 embedded HTTP backends, a listener (default port 8080) in front
                                       of them and the admin endpoint (default port 9901); prints curl commands

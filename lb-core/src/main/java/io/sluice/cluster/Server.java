@@ -28,6 +28,8 @@ public final class Server {
     private volatile boolean ejected;
 
     private final AtomicInteger activeConnections = new AtomicInteger();
+    /** HTTP pool connections (idle or busy): counted apart so idle ones never look like load. */
+    private final AtomicInteger pooledConnections = new AtomicInteger();
     /** HTTP requests sent to this server and not yet fully answered. */
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final PeakEwma latency = new PeakEwma();
@@ -164,6 +166,11 @@ public final class Server {
      * in {@link #activeConnections()}, HTTP requests in {@link #activeRequests()} (idle pooled HTTP backend
      * connections must not be counted in activeConnections, or they would look like load).
      */
+    /** Open HTTP pool connections to this server, idle or carrying a request. */
+    public AtomicInteger pooledConnections() {
+        return pooledConnections;
+    }
+
     public int load() {
         return activeConnections.get() + activeRequests.get();
     }

@@ -10,10 +10,12 @@ import java.util.List;
  * @param healthCheck     active checks, or null for none
  * @param outlierDetection passive ejection on live failures, or null for none
  * @param panicThreshold  percent of servers that must be available; below it every server takes traffic
+ * @param pool            backend connection pool for HTTP listeners
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
-                            OutlierDetectionConfig outlierDetection, int panicThreshold) {
+                            OutlierDetectionConfig outlierDetection, int panicThreshold,
+                            PoolConfig pool) {
 
     public ClusterConfig {
         servers = List.copyOf(servers);

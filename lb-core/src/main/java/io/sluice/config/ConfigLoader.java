@@ -36,10 +36,10 @@ public final class ConfigLoader {
             "dns_refresh");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog");
+            "idle_timeout", "max_connections", "backlog", "http", "routes");
     private static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold");
+            "slow_start", "health_check", "outlier_detection", "panic_threshold", "pool");
     private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
@@ -199,7 +199,16 @@ public final class ConfigLoader {
         Duration idle = n.duration("idle_timeout", Duration.ofMinutes(10), Duration.ZERO);
         int maxConnections = n.integer("max_connections", 0, 0, 10_000_000);
         int backlog = n.integer("backlog", 1024, 1, 65535);
-        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog);
+        HttpConfig http = HttpConfigReader.readHttp(n.map("http", HttpConfigReader.HTTP));
+        List<RouteConfig> routes = HttpConfigReader.readRoutes(n, clusterNames);
+        if (protocol != ListenerConfig.Protocol.HTTP) {
+            for (String key : List.of("http", "routes")) {
+                if (n.has(key)) {
+                    n.error(key, "only for protocol: http");
+                }
+            }
+        }
+        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes);
     }
 
     private static ClusterConfig readCluster(ConfigNode n) {
@@ -229,7 +238,8 @@ public final class ConfigLoader {
         HealthCheckConfig health = readHealth(n.map("health_check", HEALTH));
         OutlierDetectionConfig outlier = readOutlier(n.map("outlier_detection", OUTLIER));
         int panic = n.integer("panic_threshold", 50, 0, 100);
-        return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic);
+        PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
+        return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

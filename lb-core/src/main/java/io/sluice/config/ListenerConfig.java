@@ -1,17 +1,25 @@
 package io.sluice.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * One bound socket and where its traffic goes.
  *
  * @param idleTimeout    a connection with no bytes either way for this long is closed; ZERO = never
  * @param maxConnections connections beyond this are accepted and closed at once; 0 = unlimited
+ * @param http           HTTP settings (used with protocol HTTP)
+ * @param routes         HTTP routes in order, first match wins; {@code cluster} takes the rest
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
-                             int maxConnections, int backlog) {
+                             int maxConnections, int backlog, HttpConfig http,
+                             List<RouteConfig> routes) {
+
+    public ListenerConfig {
+        routes = List.copyOf(routes);
+    }
 
     public enum Protocol {
-        TCP
+        TCP, HTTP
     }
 }

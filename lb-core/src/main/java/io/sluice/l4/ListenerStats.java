@@ -10,6 +10,24 @@ public final class ListenerStats {
     final LongAdder rejected = new LongAdder();
     final LongAdder noServer = new LongAdder();
 
+    /** Counts an accepted connection; returns how many are open now, this one included. */
+    public int opened() {
+        total.increment();
+        return active.incrementAndGet();
+    }
+
+    public void closed() {
+        active.decrementAndGet();
+    }
+
+    public void countRejected() {
+        rejected.increment();
+    }
+
+    public void countNoServer() {
+        noServer.increment();
+    }
+
     public int active() {
         return active.get();
     }

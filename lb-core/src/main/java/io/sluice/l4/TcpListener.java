@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** A bound TCP listener that relays every accepted connection to a server of its cluster. */
-public final class TcpListener {
+public final class TcpListener implements Listener {
     private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
 
     /**
@@ -43,7 +43,7 @@ public final class TcpListener {
         this.allocator = allocator;
     }
 
-    /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
+    @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
         long idleMillis = config.idleTimeout().toMillis();
         ServerBootstrap b = new ServerBootstrap()
@@ -74,6 +74,7 @@ public final class TcpListener {
     }
 
     /** Stops accepting; open connections carry on. */
+    @Override
     public void stopAccepting() {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
@@ -81,14 +82,17 @@ public final class TcpListener {
     }
 
     /** Closes every open client connection (their server connections follow). */
+    @Override
     public void closeConnections() {
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
+    @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
+    @Override
     public boolean bound() {
         return serverChannel != null && serverChannel.isActive();
     }
@@ -97,6 +101,7 @@ public final class TcpListener {
         return config;
     }
 
+    @Override
     public String name() {
         return config.name();
     }
@@ -105,6 +110,7 @@ public final class TcpListener {
         return cluster;
     }
 
+    @Override
     public ListenerStats stats() {
         return stats;
     }

@@ -19,7 +19,16 @@ import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
 import io.sluice.l4.ListenerStats;
-import io.sluice.l4.TcpListener;
+import io.micrometer.core.instrument.Timer;
+import io.sluice.http.ErrorReason;
+import io.sluice.http.HttpListener;
+import io.sluice.http.HttpListenerStats;
+import io.sluice.http.Route;
+import io.sluice.http.ServerPools;
+import io.sluice.http.Upstream;
+import io.sluice.l4.Listener;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Prometheus registry and Sluice's meters. Meters are function meters over counters the listener and
@@ -50,7 +59,7 @@ public final class Metrics implements AutoCloseable {
         return registry;
     }
 
-    public void bind(TcpListener listener) {
+    public void bind(Listener listener) {
         Tags tags = Tags.of("listener", listener.name());
         ListenerStats s = listener.stats();
         Gauge.builder("sluice.listener.connections.active", s, ListenerStats::active).tags(tags)
@@ -63,6 +72,63 @@ public final class Metrics implements AutoCloseable {
         FunctionCounter.builder("sluice.listener.no.server", s, ListenerStats::noServer).tags(tags)
                 .description("Client connections closed because no server was available or reachable")
                 .register(registry);
+        if (listener instanceof HttpListener http) {
+            bindHttp(http);
+        }
+    }
+
+    private void bindHttp(HttpListener listener) {
+        for (Route route : listener.routes().all()) {
+            for (int c = 1; c <= 5; c++) {
+                int statusClass = c;
+                FunctionCounter.builder("sluice.http.requests", route, r -> r.responses(statusClass))
+                        .tags("listener", listener.name(), "route", route.name(), "cluster", route.clusterName(),
+                                "code", c + "xx")
+                        .description("HTTP responses sent, by route and status class").register(registry);
+            }
+        }
+        FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
+                .tags("listener", listener.name())
+                .description("Requests sent again after a server connection failed before any response byte")
+                .register(registry);
+        if (listener.config().http().accessLog() != null) {
+            FunctionCounter.builder("sluice.http.access.log.dropped", listener, HttpListener::accessLogDropped)
+                    .tags("listener", listener.name())
+                    .description("Access log lines dropped because the writer could not keep up").register(registry);
+        }
+        HttpListenerStats s = listener.httpStats();
+        for (ErrorReason reason : ErrorReason.values()) {
+            FunctionCounter.builder("sluice.http.errors", s, st -> st.errors(reason))
+                    .tags("listener", listener.name(), "reason", reason.label())
+                    .description("HTTP requests that failed, by reason").register(registry);
+        }
+    }
+
+    /** The cluster's HTTP meters: request durations (recorded by the request path) and pool gauges. */
+    public void bind(Upstream upstream) {
+        Timer timer = Timer.builder("sluice.http.request.duration").tags("cluster", upstream.name())
+                .description("Time from a request head to the last byte of its response")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry);
+        upstream.durations(nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
+        Timer firstByte = Timer.builder("sluice.http.upstream.response").tags("cluster", upstream.name())
+                .description("Time from the last request byte sent to a server until its response head")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry);
+        upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
+        for (Server server : upstream.cluster().servers()) {
+            Tags tags = Tags.of("cluster", upstream.name(), "server", server.label());
+            ServerPools pools = upstream.pools(server);
+            Gauge.builder("sluice.http.pool.connections.idle", pools, ServerPools::idle).tags(tags)
+                    .description("Idle keep-alive connections to the server, over all event loops")
+                    .register(registry);
+            Gauge.builder("sluice.http.pool.connections.active", pools, ServerPools::inUse).tags(tags)
+                    .description("Pooled connections to the server carrying a request now").register(registry);
+            Gauge.builder("sluice.server.requests.active", server, sv -> sv.activeRequests().get()).tags(tags)
+                    .description("HTTP requests in flight to the server").register(registry);
+        }
     }
 
     public void bind(Cluster cluster) {
@@ -71,7 +137,8 @@ public final class Metrics implements AutoCloseable {
                 .register(registry);
         for (Server server : cluster.servers()) {
             Tags tags = Tags.of("cluster", cluster.name(), "server", server.label());
-            Gauge.builder("sluice.server.connections.active", server, sv -> sv.activeConnections().get())
+            Gauge.builder("sluice.server.connections.active", server,
+                            sv -> sv.activeConnections().get() + sv.pooledConnections().get())
                     .tags(tags).description("Connections open (or opening) to the server").register(registry);
             FunctionCounter.builder("sluice.server.connections", server, sv -> sv.totalConnections().sum())
                     .tags(tags).description("Connections established to the server").register(registry);

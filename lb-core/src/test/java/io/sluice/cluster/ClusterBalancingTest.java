@@ -22,7 +22,8 @@ class ClusterBalancingTest {
         BalancerConfig b = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
                 Duration.ofSeconds(10), slowStart);
         // panic_threshold 0: these tests are about backups and rebuilds, not panic mode.
-        return new ClusterConfig("c", b, List.of(servers), Duration.ofSeconds(1), 2, null, null, 0);
+        return new ClusterConfig("c", b, List.of(servers), Duration.ofSeconds(1), 2, null, null, 0,
+                io.sluice.config.PoolConfig.DEFAULT);
     }
 
     private static ServerConfig server(int i, boolean backup) {

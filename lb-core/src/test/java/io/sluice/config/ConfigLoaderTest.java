@@ -110,7 +110,7 @@ class ConfigLoaderTest {
                         """ + CLUSTERS, "listeners[0].max_connections (line 1, col 77): expected a whole number, got \"lots\""),
                 Arguments.of("""
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, protocol: udp } ]
-                        """ + CLUSTERS, "listeners[0].protocol (line 1, col 70): expected one of tcp, got \"udp\""),
+                        """ + CLUSTERS, "listeners[0].protocol (line 1, col 70): expected one of tcp, http, got \"udp\""),
                 Arguments.of("""
                         runtime: { transport: epol }
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app } ]

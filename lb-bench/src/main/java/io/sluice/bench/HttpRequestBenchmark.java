@@ -1,0 +1,161 @@
+package io.sluice.bench;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.sluice.Sluice;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.TransportKind;
+import io.sluice.l4.Transport;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * The HTTP request path end to end on loopback: one keep-alive client connection sends GETs through Sluice's
+ * HTTP listener to a Netty HTTP server, against the same requests straight to the server ({@code target=direct})
+ * in the same run. With {@code -prof gc}, {@code gc.alloc.rate.norm} of the sluice case minus the direct case
+ * is what the proxy allocates per request (the proxy runs in the benchmark JVM).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class HttpRequestBenchmark {
+    private static final byte[] REQUEST = "GET /bench HTTP/1.1\r\nHost: bench\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    @Param({"direct", "sluice"})
+    public String target;
+
+    private EventLoopGroup serverGroup;
+    private Channel server;
+    private Sluice sluice;
+    private Socket client;
+    private OutputStream out;
+    private InputStream in;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        Transport transport = Transport.select(TransportKind.AUTO);
+        serverGroup = transport.newGroup(1, "bench-http");
+        server = new ServerBootstrap().group(serverGroup).channel(transport.serverChannelClass())
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new OkHandler());
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        if (target.equals("sluice")) {
+            sluice = Sluice.start(ConfigLoader.parse("""
+                    runtime: { worker_threads: 1 }
+                    admin: { enabled: false }
+                    listeners: [ { name: bench, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
+                    clusters: [ { name: app, servers: [ { address: "127.0.0.1:%d" } ] } ]
+                    """.formatted(port)));
+            port = sluice.listener("bench").localAddress().getPort();
+        }
+        client = new Socket();
+        client.setTcpNoDelay(true);
+        client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        client.setSoTimeout(30_000);
+        out = client.getOutputStream();
+        in = new BufferedInputStream(client.getInputStream(), 8192);
+    }
+
+    /** One request and its whole response; returns the last body byte so nothing is optimised away. */
+    @Benchmark
+    public int request() throws IOException {
+        out.write(REQUEST);
+        out.flush();
+        int length = 0;
+        int lineStart = 0;
+        int pos = 0;
+        int c;
+        // Read the head up to the empty line, picking out Content-Length on the way.
+        StringBuilder line = new StringBuilder(64);
+        while ((c = in.read()) != -1) {
+            pos++;
+            if (c == '\n') {
+                if (line.length() <= 1) {
+                    break;
+                }
+                String l = line.toString();
+                if (l.regionMatches(true, 0, "content-length:", 0, 15)) {
+                    length = Integer.parseInt(l.substring(15).trim());
+                }
+                line.setLength(0);
+                lineStart = pos;
+            } else {
+                line.append((char) c);
+            }
+        }
+        int last = 0;
+        for (int i = 0; i < length; i++) {
+            last = in.read();
+        }
+        if (last < 0 || lineStart == 0) {
+            throw new IOException("connection closed mid-response");
+        }
+        return last;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws Exception {
+        client.close();
+        if (sluice != null) {
+            sluice.close();
+        }
+        server.close().sync();
+        serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private static final class OkHandler extends SimpleChannelInboundHandler<HttpObject> {
+        private static final byte[] BODY = "ok".getBytes(StandardCharsets.US_ASCII);
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+            if (msg instanceof LastHttpContent) {
+                FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                        Unpooled.wrappedBuffer(BODY));
+                r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, BODY.length);
+                ctx.writeAndFlush(r);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package io.sluice.config;
+
+import java.time.Duration;
+
+/**
+ * HTTP settings of a listener with {@code protocol: http}.
+ *
+ * @param maxRequestLine   longest request line accepted; longer gets 414
+ * @param maxHeaderSize    total size of the header section; larger gets 431
+ * @param maxHeaders       most header fields in one request; more gets 431
+ * @param maxBodySize      request body limit (413) for routes that set none; 0 = unlimited
+ * @param headerTimeout    a request head must arrive completely within this time of its first byte (or of the
+ *                         connection's start); else 408 and close
+ * @param keepaliveTimeout an idle keep-alive connection with no new request for this long is closed; 0 = never
+ * @param responseTimeout  time from the end of the request to the response head; else 504; 0 = none
+ * @param forwarded        also send an RFC 7239 Forwarded header
+ * @param via              add a Via header to requests and responses
+ * @param retries          times an idempotent request without body is sent again (to another server where there
+ *                         is one) when the connection fails before any response byte
+ * @param retryBudget      retries may be at most this percent of the listener's requests (at least 3 are always
+ *                         allowed), so retries cannot multiply the load of an overloaded cluster
+ * @param accessLog        one line per request, or null for none
+ */
+public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
+                         Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
+                         boolean forwarded, boolean via, int retries, int retryBudget,
+                         AccessLogConfig accessLog) {
+
+    public static final HttpConfig DEFAULT = new HttpConfig(8 * 1024, 16 * 1024, 100, 0, Duration.ofSeconds(10),
+            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true, 1, 20, null);
+}

@@ -1,0 +1,16 @@
+package io.sluice.config;
+
+import java.time.Duration;
+
+/**
+ * Backend connection pool of a cluster, used by HTTP listeners. There is one pool per server and per event
+ * loop, so the limits apply per loop.
+ *
+ * @param maxConnectionsPerLoop     open connections to one server from one event loop; requests beyond wait
+ * @param maxIdleTime               an idle pooled connection is closed after this long
+ * @param maxRequestsPerConnection  a connection is closed after serving this many requests; 0 = unlimited
+ */
+public record PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int maxRequestsPerConnection) {
+
+    public static final PoolConfig DEFAULT = new PoolConfig(64, Duration.ofSeconds(60), 0);
+}

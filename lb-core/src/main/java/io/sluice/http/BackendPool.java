@@ -1,0 +1,223 @@
+package io.sluice.http;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
+import io.sluice.config.PoolConfig;
+import io.sluice.l4.Transport;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to one server from one event loop. Only that loop touches it, so it has no locks.
+ * Idle connections are reused newest first (the oldest age out), and each idle connection keeps a read
+ * pending so that a close by the server is seen at once and the connection leaves the pool before anyone
+ * borrows it.
+ */
+final class BackendPool {
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    private final ServerPools totals;
+    private final Server server;
+    private final Cluster cluster;
+    private final EventLoop loop;
+    private final PoolConfig config;
+    private final Bootstrap bootstrap;
+    private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int open;
+    private boolean sweepScheduled;
+
+    /** Someone who needs a connection; called back on the pool's loop. */
+    interface Waiter {
+        void ready(BackendConnection conn);
+
+        void failed(Throwable cause);
+    }
+
+    BackendPool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
+                ByteBufAllocator allocator) {
+        this.totals = totals;
+        this.server = server;
+        this.cluster = upstream.cluster();
+        this.loop = loop;
+        this.config = cluster.config().pool();
+        this.bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(transport.channelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis()))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .option(ChannelOption.ALLOCATOR, allocator)
+                .handler(INIT);
+    }
+
+    private static final ChannelHandler INIT = new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Channel ch) {
+            // Strict parsing of responses too: a response two parsers could read differently is a 502.
+            HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
+                    .setMaxInitialLineLength(8192).setMaxHeaderSize(64 * 1024);
+            ch.pipeline().addLast("codec", new HttpClientCodec(decoder, false, false));
+            ch.pipeline().addLast("backend", new BackendHandler());
+        }
+    };
+
+    /** Returns true when the waiter was queued (every connection busy); it is then called back later. */
+    boolean acquire(Waiter w) {
+        BackendConnection c;
+        while ((c = idle.pollLast()) != null) {
+            totals.idle.decrementAndGet();
+            c.idle = false;
+            if (c.channel.isActive()) {
+                lease(c, w);
+                return false;
+            }
+            c.channel.close();
+        }
+        if (open < config.maxConnectionsPerLoop()) {
+            connect(w);
+            return false;
+        }
+        waiters.add(w);
+        return true;
+    }
+
+    /** A waiter that gave up (its client went away). */
+    void cancel(Waiter w) {
+        waiters.remove(w);
+    }
+
+    private void lease(BackendConnection c, Waiter w) {
+        c.requests++;
+        totals.inUse.incrementAndGet();
+        w.ready(c);
+    }
+
+    private void connect(Waiter w) {
+        InetSocketAddress address = server.resolved();
+        if (address == null) {
+            w.failed(new IllegalStateException("server address not resolved"));
+            return;
+        }
+        open++;
+        server.pooledConnections().incrementAndGet();
+        ChannelFuture f = bootstrap.connect(address);
+        BackendConnection c = new BackendConnection(f.channel(), server, this);
+        f.channel().pipeline().get(BackendHandler.class).conn = c;
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                // A channel that never became active gets no channelInactive, so undo the counts here.
+                open--;
+                server.pooledConnections().decrementAndGet();
+                server.connectErrors().increment();
+                cluster.reportConnectFailure(server);
+                w.failed(done.cause());
+                return;
+            }
+            server.totalConnections().increment();
+            cluster.reportConnectSuccess(server);
+            lease(c, w);
+        });
+    }
+
+    /**
+     * Gives a connection back after an exchange. {@code reusable} is false when the exchange did not end
+     * cleanly (the connection's state is unknown) or the server asked to close.
+     */
+    void release(BackendConnection c, boolean reusable) {
+        totals.inUse.decrementAndGet();
+        c.exchange = null;
+        int max = config.maxRequestsPerConnection();
+        if (!reusable || !c.channel.isActive() || (max > 0 && c.requests >= max)) {
+            c.channel.close();
+            return;
+        }
+        Waiter w = waiters.poll();
+        if (w != null) {
+            lease(c, w);
+            return;
+        }
+        c.idle = true;
+        c.idleSince = System.nanoTime();
+        idle.addLast(c);
+        totals.idle.incrementAndGet();
+        c.channel.read();
+        scheduleSweep();
+    }
+
+    /**
+     * The connection leaves the pool for good (it became a tunnel after an Upgrade): it no longer counts
+     * against the pool's limit, and the server's connection count drops when it closes.
+     */
+    void detach(BackendConnection c) {
+        totals.inUse.decrementAndGet();
+        c.exchange = null;
+        open--;
+        c.channel.closeFuture().addListener(f -> server.pooledConnections().decrementAndGet());
+        Waiter w = waiters.poll();
+        if (w != null) {
+            connect(w);
+        }
+    }
+
+    /** The connection's channel closed (from {@link BackendHandler#channelInactive}). */
+    void closed(BackendConnection c) {
+        open--;
+        server.pooledConnections().decrementAndGet();
+        if (c.idle && idle.remove(c)) {
+            c.idle = false;
+            totals.idle.decrementAndGet();
+        }
+        Waiter w = waiters.poll();
+        if (w != null) {
+            connect(w);
+        }
+    }
+
+    private void scheduleSweep() {
+        if (sweepScheduled) {
+            return;
+        }
+        sweepScheduled = true;
+        long every = Math.max(1, config.maxIdleTime().toNanos() / 2);
+        loop.schedule(this::sweep, every, TimeUnit.NANOSECONDS);
+    }
+
+    private void sweep() {
+        sweepScheduled = false;
+        long limit = config.maxIdleTime().toNanos();
+        long now = System.nanoTime();
+        for (Iterator<BackendConnection> it = idle.iterator(); it.hasNext(); ) {
+            BackendConnection c = it.next();
+            if (now - c.idleSince >= limit) {
+                it.remove();
+                c.idle = false;
+                totals.idle.decrementAndGet();
+                c.channel.close();
+            }
+        }
+        if (!idle.isEmpty()) {
+            scheduleSweep();
+        }
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+}

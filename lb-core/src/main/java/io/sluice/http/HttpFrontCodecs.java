@@ -1,0 +1,125 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.List;
+
+/** The client-side HTTP/1.1 codec pieces, with the strictness a proxy needs. */
+final class HttpFrontCodecs {
+    /** Content pieces are slices of what was read, at most this big; bigger means fewer objects per MiB. */
+    static final int MAX_CHUNK = 64 * 1024;
+
+    private HttpFrontCodecs() {
+    }
+
+    /**
+     * Netty 4.2's strict options: no duplicate Content-Length, CRLF required, RFC 9112 Transfer-Encoding rules
+     * (Content-Length with Transfer-Encoding, a non-final chunked, or Transfer-Encoding on HTTP/1.0 fail).
+     */
+    static HttpDecoderConfig strict(HttpDecoderConfig c) {
+        return c.setValidateHeaders(true).setAllowDuplicateContentLengths(false).setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true).setChunkedSupported(true).setAllowPartialChunks(true)
+                .setMaxChunkSize(MAX_CHUNK);
+    }
+
+    /**
+     * Netty's request decoder, plus the one ambiguity it accepts: obs-fold (a header line starting with a space
+     * or tab), which it silently joins to the previous line. Another parser might read that line as a header
+     * of its own, so a request with one is refused. The scan looks only at header sections: from the start of
+     * a message to its first empty line.
+     */
+    static final class RequestDecoder extends HttpRequestDecoder {
+        private boolean inHead = true;
+        /** A non-empty line of the current head was seen (so an empty line now ends the head). */
+        private boolean headStarted;
+        /** Whether the byte just before the reader index (already consumed) was a LF. */
+        private boolean afterLf;
+        private boolean failed;
+
+        RequestDecoder(HttpDecoderConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (failed) {
+                in.skipBytes(in.readableBytes());
+                return;
+            }
+            if (inHead && hasObsFold(in)) {
+                failed = true;
+                in.skipBytes(in.readableBytes());
+                HttpRequest bad = new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request");
+                bad.setDecoderResult(DecoderResult.failure(new ObsFoldException()));
+                out.add(bad);
+                return;
+            }
+            int before = out.size();
+            int start = in.readerIndex();
+            super.decode(ctx, in, out);
+            for (int i = before; i < out.size(); i++) {
+                Object o = out.get(i);
+                if (o instanceof HttpMessage) {
+                    inHead = false;
+                }
+                if (o instanceof LastHttpContent) {
+                    inHead = true;
+                    headStarted = false;
+                }
+            }
+            if (in.readerIndex() > start) {
+                afterLf = in.getByte(in.readerIndex() - 1) == '\n';
+            }
+        }
+
+        private boolean hasObsFold(ByteBuf in) {
+            boolean lf = afterLf;
+            for (int i = in.readerIndex(), end = in.writerIndex(); i < end; i++) {
+                byte b = in.getByte(i);
+                if (lf && headStarted) {
+                    if (b == ' ' || b == '\t') {
+                        return true;
+                    }
+                    if (b == '\r') {
+                        return false;
+                    }
+                }
+                if (b != '\r' && b != '\n') {
+                    headStarted = true;
+                }
+                lf = b == '\n';
+            }
+            return false;
+        }
+    }
+
+    static final class ObsFoldException extends IllegalArgumentException {
+        ObsFoldException() {
+            super("obsolete line folding in a header");
+        }
+    }
+
+    /**
+     * Netty's response encoder, told by the front handler when the response answers a HEAD request: such a
+     * response carries framing headers but no body, and the encoder must not write a chunked terminator.
+     */
+    static final class ResponseEncoder extends HttpResponseEncoder {
+        boolean headRequest;
+
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpResponse msg) {
+            return headRequest || super.isContentAlwaysEmpty(msg);
+        }
+    }
+}

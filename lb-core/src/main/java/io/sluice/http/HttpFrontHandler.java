@@ -1,0 +1,392 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.balance.PickContext;
+import io.sluice.config.HttpConfig;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection of an HTTP listener. Requests are served one at a time: the next request (even one
+ * already pipelined and decoded) waits in {@link #inbound} until the current response is complete, which keeps
+ * responses in request order without buffering any response. Reading is manual: the client is read only when
+ * there is somewhere for the bytes to go.
+ */
+final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(HttpFrontHandler.class);
+
+    final HttpListener listener;
+    final HttpConfig http;
+    final HttpFrontCodecs.ResponseEncoder encoder;
+    Channel client;
+    PickContext pick;
+    /** Decoded but not yet processed: the rest of the current request, then pipelined ones. */
+    private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>(4);
+    Exchange current;
+    /** No request after the current one: close once its response is written. */
+    boolean closeAfterResponse;
+    /** Everything is being thrown away because the connection is closing. */
+    private boolean discarding;
+    /** The client half-closed: serve what was already received, then close. */
+    private boolean inputDone;
+    private ScheduledFuture<?> waitTimer;
+    private boolean waitIsKeepalive;
+    /** Bytes of a next request arrived since the last request was received. */
+    private boolean bytesSeen;
+    private boolean processing;
+
+    HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
+        this.listener = listener;
+        this.http = listener.config().http();
+        this.encoder = encoder;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        int active = listener.stats().opened();
+        client.closeFuture().addListener(f -> listener.stats().closed());
+        int max = listener.config().maxConnections();
+        if (max > 0 && active > max) {
+            listener.stats().countRejected();
+            client.close();
+            return;
+        }
+        pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        armWait(http.headerTimeout().toNanos(), false);
+        read();
+    }
+
+    /** Called by {@link ByteWatcher} for every buffer read, before decoding. */
+    void onBytes() {
+        if (!bytesSeen && (current == null || current.requestDone)) {
+            bytesSeen = true;
+            if (current == null && waitIsKeepalive) {
+                // The idle wait is over; the head must now arrive within header_timeout.
+                armWait(http.headerTimeout().toNanos(), false);
+            }
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (discarding || !(msg instanceof HttpObject o)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        inbound.add(o);
+        process();
+    }
+
+    /**
+     * Feeds queued messages to the current exchange, or starts the next exchange. Exchanges can finish inside
+     * this loop (a local 503 finishes at once) and call back here; those calls return at once and the loop
+     * goes on, so a burst of pipelined requests is served iteratively instead of by recursion.
+     */
+    void process() {
+        if (processing) {
+            return;
+        }
+        processing = true;
+        try {
+            processQueued();
+        } finally {
+            processing = false;
+        }
+        // Body parts forwarded here may belong to an exchange that got its connection inside the loop, after
+        // its own flush: flush once more so they do not wait for the next read batch.
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushToBackend();
+        }
+    }
+
+    private void processQueued() {
+        HttpObject m;
+        while (!discarding && (m = inbound.peek()) != null) {
+            Exchange ex = current;
+            if (ex == null) {
+                inbound.poll();
+                if (m instanceof HttpRequest req) {
+                    start(req);
+                } else {
+                    ReferenceCountUtil.release(m);
+                }
+                continue;
+            }
+            if (ex.requestDone || !ex.acceptsContent()) {
+                break;
+            }
+            inbound.poll();
+            if (m instanceof HttpContent c && !(m instanceof HttpRequest)) {
+                ex.onRequestContent(c);
+            } else {
+                ReferenceCountUtil.release(m);
+                abort("request head where body was expected");
+            }
+        }
+    }
+
+    private void start(HttpRequest req) {
+        cancelWait();
+        bytesSeen = false;
+        if (req.decoderResult().isFailure()) {
+            Throwable cause = req.decoderResult().cause();
+            HttpResponseStatus status = RequestValidator.decodeFailure(cause);
+            ReferenceCountUtil.release(req);
+            refuse(status, cause.getMessage());
+            return;
+        }
+        RequestValidator.Refusal r = RequestValidator.check(req, http.maxHeaders());
+        if (r != null) {
+            ReferenceCountUtil.release(req);
+            refuse(r.status(), r.message());
+            return;
+        }
+        current = new Exchange(this, req);
+        current.begin();
+    }
+
+    /** Answers a request that is not forwarded at all, and closes: after a bad head the stream cannot be trusted. */
+    private void refuse(HttpResponseStatus status, String message) {
+        int code = status.code();
+        listener.httpStats().count(code == 413 || code == 414 || code == 431 ? ErrorReason.TOO_LARGE
+                : ErrorReason.BAD_REQUEST);
+        log.debug("refusing request on {}: {} {}", client, code, message);
+        encoder.headRequest = false;
+        FullHttpResponse resp = ErrorResponses.plain(client.alloc(), status, shortReason(code), true);
+        closeAfterWrite(client.writeAndFlush(resp));
+    }
+
+    private static String shortReason(int code) {
+        return switch (code) {
+            case 414 -> "request line too long";
+            case 431 -> "request header fields too large";
+            case 405 -> "method not supported by this proxy";
+            case 505 -> "HTTP version not supported";
+            default -> "malformed or ambiguous request";
+        };
+    }
+
+    /** The exchange finished (both directions). */
+    void exchangeDone(Exchange ex, ChannelFuture lastWrite) {
+        if (current != ex) {
+            return;
+        }
+        current = null;
+        if (closeAfterResponse || (inputDone && inbound.isEmpty())) {
+            closeAfterWrite(lastWrite);
+            return;
+        }
+        if (inbound.isEmpty()) {
+            if (bytesSeen) {
+                armWait(http.headerTimeout().toNanos(), false);
+            } else {
+                armWait(http.keepaliveTimeout().toNanos(), true);
+            }
+        }
+        process();
+        maybeRead();
+    }
+
+    void closeAfterWrite(ChannelFuture lastWrite) {
+        discarding = true;
+        closeAfterResponse = true;
+        releaseInbound();
+        cancelWait();
+        if (lastWrite == null) {
+            client.close();
+        } else {
+            lastWrite.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Something is broken beyond a clean answer: drop the connection (the client sees a truncated response). */
+    void abort(String why) {
+        log.debug("closing {}: {}", client, why);
+        discarding = true;
+        releaseInbound();
+        client.close();
+    }
+
+    /** Sluice is shutting down: no new request after the current one. */
+    void closeAfterResponse() {
+        closeAfterResponse = true;
+    }
+
+    /** Sluice is shutting down: a connection between requests closes now. */
+    void closeIfIdle() {
+        if (current == null && !discarding && client != null) {
+            discarding = true;
+            releaseInbound();
+            cancelWait();
+            client.close();
+        }
+    }
+
+    /** The connection is about to become a tunnel: stop acting on HTTP. The encoder goes at once. */
+    void becomeTunnel() {
+        current = null;
+        discarding = true;
+        cancelWait();
+        releaseInbound();
+        client.pipeline().remove(encoder);
+    }
+
+    /** Last step of the switch to a tunnel: bytes the decoder still holds flow on into the relay. */
+    void removeHttpHandlers() {
+        ChannelPipeline p = client.pipeline();
+        p.remove(this);
+        p.remove(ByteWatcher.class);
+        p.remove(HttpFrontCodecs.RequestDecoder.class);
+    }
+
+    /** Reads from the client if there is somewhere for the bytes to go. */
+    void maybeRead() {
+        if (discarding || inputDone || !inbound.isEmpty()) {
+            return;
+        }
+        Exchange ex = current;
+        if (ex == null || (!ex.requestDone && ex.wantsBody())) {
+            read();
+        }
+    }
+
+    private void read() {
+        // After a half-close, epoll has dropped the socket from its set and read() would fail (see l4).
+        if (client instanceof DuplexChannel d && d.isInputShutdown()) {
+            return;
+        }
+        client.read();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushToBackend();
+        }
+        maybeRead();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Exchange ex = current;
+        if (ex != null && client.isWritable()) {
+            ex.onClientWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputDone = true;
+            if (current == null && inbound.isEmpty()) {
+                client.close();
+            }
+        } else if (evt instanceof IdleStateEvent) {
+            client.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        discarding = true;
+        cancelWait();
+        releaseInbound();
+        Exchange ex = current;
+        current = null;
+        if (ex != null) {
+            ex.clientClosed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseInbound();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("client connection {} failed: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    private void releaseInbound() {
+        HttpObject m;
+        while ((m = inbound.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+    }
+
+    private void armWait(long nanos, boolean keepalive) {
+        cancelWait();
+        waitIsKeepalive = keepalive;
+        if (nanos > 0) {
+            waitTimer = client.eventLoop().schedule(this::waitExpired, nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void cancelWait() {
+        if (waitTimer != null) {
+            waitTimer.cancel(false);
+            waitTimer = null;
+        }
+    }
+
+    private void waitExpired() {
+        waitTimer = null;
+        if (current != null || discarding) {
+            return;
+        }
+        if (!bytesSeen) {
+            // An idle keep-alive connection (or one that never sent a byte): nothing to answer.
+            client.close();
+            return;
+        }
+        listener.httpStats().count(ErrorReason.HEADER_TIMEOUT);
+        encoder.headRequest = false;
+        closeAfterWrite(client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
+                "request head not received in time", true)));
+    }
+
+    /** Sees raw bytes before the decoder, so that the header timeout can start at a request's first byte. */
+    static final class ByteWatcher extends ChannelInboundHandlerAdapter {
+        private final HttpFrontHandler front;
+
+        ByteWatcher(HttpFrontHandler front) {
+            this.front = front;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf b && b.isReadable()) {
+                front.onBytes();
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+}

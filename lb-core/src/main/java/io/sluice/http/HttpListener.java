@@ -1,0 +1,193 @@
+package io.sluice.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.config.HttpConfig;
+import io.sluice.config.ListenerConfig;
+import io.sluice.l4.Listener;
+import io.sluice.l4.ListenerStats;
+import io.sluice.l4.Transport;
+import java.net.InetSocketAddress;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A listener with {@code protocol: http}: an HTTP/1.1 reverse proxy in front of its routes' clusters. */
+public final class HttpListener implements Listener {
+    private static final Logger log = LoggerFactory.getLogger(HttpListener.class);
+
+    private final ListenerConfig config;
+    private final Transport transport;
+    private final ByteBufAllocator allocator;
+    private final RouteTable routes;
+    private final ListenerStats stats = new ListenerStats();
+    private final HttpListenerStats httpStats = new HttpListenerStats();
+    private final RetryBudget retryBudget;
+    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private Channel serverChannel;
+    /** Null when the listener has no access log. */
+    private AccessLog accessLog;
+
+    public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
+                        ByteBufAllocator allocator) {
+        this.config = config;
+        this.transport = transport;
+        this.allocator = allocator;
+        this.routes = new RouteTable(config, upstreams);
+        this.retryBudget = new RetryBudget(config.http().retryBudget());
+    }
+
+    @Override
+    public void start(EventLoopGroup workers) throws InterruptedException {
+        HttpConfig http = config.http();
+        if (http.accessLog() != null) {
+            try {
+                accessLog = new AccessLog(http.accessLog(), config.name());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("access log " + http.accessLog().path(), e);
+            }
+        }
+        long idleMillis = config.idleTimeout().toMillis();
+        HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
+                .setMaxInitialLineLength(http.maxRequestLine())
+                .setMaxHeaderSize(http.maxHeaderSize());
+        ServerBootstrap b = new ServerBootstrap()
+                .group(workers)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, config.backlog())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, BackendPool.WATER_MARK)
+                .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        clients.add(ch);
+                        ChannelPipeline p = ch.pipeline();
+                        if (idleMillis > 0) {
+                            p.addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+                        }
+                        HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
+                        HttpFrontHandler front = new HttpFrontHandler(HttpListener.this, encoder);
+                        p.addLast("watch", new HttpFrontHandler.ByteWatcher(front));
+                        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone()));
+                        p.addLast("encoder", encoder);
+                        p.addLast("front", front);
+                    }
+                });
+        serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
+        InetSocketAddress a = localAddress();
+        log.info("http listener {} on {}:{} -> {} route(s), default cluster {} ({})", config.name(),
+                a.getHostString(), a.getPort(), config.routes().size(), config.cluster(), transport.name());
+    }
+
+    /**
+     * Stops accepting and starts draining: idle keep-alive connections close now (they would otherwise hold
+     * the drain open until their timeout), busy ones after their current response, which says Connection:
+     * close when its head is not yet sent.
+     */
+    @Override
+    public void stopAccepting() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        // Two passes: every connection is told to close after its response before any idle one is closed, so
+        // that a client seeing its idle connection close knows the busy ones are draining too.
+        List<Future<?>> marked = new ArrayList<>();
+        for (Channel ch : clients) {
+            HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
+            if (front != null) {
+                marked.add(ch.eventLoop().submit(front::closeAfterResponse));
+            }
+        }
+        for (Future<?> f : marked) {
+            f.awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        for (Channel ch : clients) {
+            HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
+            if (front != null) {
+                ch.eventLoop().execute(front::closeIfIdle);
+            }
+        }
+    }
+
+    @Override
+    public void closeConnections() {
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    @Override
+    public boolean bound() {
+        return serverChannel != null && serverChannel.isActive();
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public ListenerStats stats() {
+        return stats;
+    }
+
+    public HttpListenerStats httpStats() {
+        return httpStats;
+    }
+
+    AccessLog accessLog() {
+        return accessLog;
+    }
+
+    /** Access log lines dropped because the writer could not keep up. */
+    public long accessLogDropped() {
+        AccessLog l = accessLog;
+        return l == null ? 0 : l.dropped();
+    }
+
+    @Override
+    public void close() {
+        if (accessLog != null) {
+            accessLog.close();
+        }
+    }
+
+    RetryBudget retryBudget() {
+        return retryBudget;
+    }
+
+    /** Requests sent again after a connection failed before the response. */
+    public long retries() {
+        return retryBudget.retries();
+    }
+
+    public RouteTable routes() {
+        return routes;
+    }
+
+    public ListenerConfig config() {
+        return config;
+    }
+}

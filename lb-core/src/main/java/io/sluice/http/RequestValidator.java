@@ -1,0 +1,67 @@
+package io.sluice.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.util.List;
+
+/**
+ * The checks on a request head that Netty's strict decoder leaves to us. Netty already refuses (as a decoder
+ * failure) Content-Length with Transfer-Encoding, differing or repeated Content-Length, a Transfer-Encoding
+ * whose last coding is not chunked, Transfer-Encoding on HTTP/1.0, bad chunk sizes, whitespace before a
+ * header colon, bare LF and CR/LF/NUL in values; obs-fold is caught by {@link HttpFrontCodecs.RequestDecoder}.
+ */
+final class RequestValidator {
+    private RequestValidator() {
+    }
+
+    /** Why a request failed to decode, as a status: 414, 431 or 400. */
+    static HttpResponseStatus decodeFailure(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) {
+            return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+        }
+        if (cause instanceof TooLongHttpHeaderException) {
+            return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+        }
+        return HttpResponseStatus.BAD_REQUEST;
+    }
+
+    /** A reason to refuse the request with 400 or 431, or null when it may be forwarded. */
+    static Refusal check(HttpRequest req, int maxHeaders) {
+        if (req.headers().size() > maxHeaders) {
+            return new Refusal(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields");
+        }
+        if (req.protocolVersion().majorVersion() != 1) {
+            return new Refusal(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTP version not supported");
+        }
+        // Only "chunked" itself: Netty accepts "gzip, chunked", but a backend that does not know gzip as a
+        // transfer coding may frame the body differently.
+        List<String> te = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!te.isEmpty() && (te.size() != 1 || !te.get(0).trim().equalsIgnoreCase("chunked"))) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "unsupported Transfer-Encoding");
+        }
+        List<String> hosts = req.headers().getAll(HttpHeaderNames.HOST);
+        if (hosts.size() > 1) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "more than one Host header");
+        }
+        if (hosts.isEmpty() && req.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "Host header required");
+        }
+        if (req.method().equals(HttpMethod.CONNECT)) {
+            return new Refusal(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported");
+        }
+        String uri = req.uri();
+        if (!uri.startsWith("/") && !uri.startsWith("http://") && !uri.startsWith("https://")
+                && !(uri.equals("*") && req.method().equals(HttpMethod.OPTIONS))) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "invalid request target");
+        }
+        return null;
+    }
+
+    record Refusal(HttpResponseStatus status, String message) {
+    }
+}

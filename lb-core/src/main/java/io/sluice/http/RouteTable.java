@@ -1,0 +1,85 @@
+package io.sluice.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.sluice.config.ListenerConfig;
+import io.sluice.config.RouteConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** A listener's routes in order; the first that matches wins, then the default route (the listener's cluster). */
+public final class RouteTable {
+    private final Route[] routes;
+    private final Route fallback;
+
+    public RouteTable(ListenerConfig config, Map<String, Upstream> upstreams) {
+        List<Route> list = new ArrayList<>();
+        long maxBody = config.http().maxBodySize();
+        for (RouteConfig rc : config.routes()) {
+            list.add(new Route(rc.name(), rc, rc.cluster(), upstreams.get(rc.cluster()), maxBody));
+        }
+        this.routes = list.toArray(new Route[0]);
+        this.fallback = new Route("default", null, config.cluster(), upstreams.get(config.cluster()), maxBody);
+    }
+
+    /** A table with no live clusters behind it, to tell where a request would go ({@code sluice route}). */
+    public static RouteTable explain(ListenerConfig config) {
+        return new RouteTable(config, Map.of());
+    }
+
+    /** Every route, the default last. */
+    public List<Route> all() {
+        List<Route> out = new ArrayList<>(List.of(routes));
+        out.add(fallback);
+        return out;
+    }
+
+    /** The route for a request; {@code req}'s URI may be origin or absolute form. */
+    public Route match(HttpRequest req) {
+        String host = host(req);
+        String path = path(req.uri());
+        for (Route r : routes) {
+            if (r.matches(host, path, req)) {
+                return r;
+            }
+        }
+        return fallback;
+    }
+
+    /** The Host header (or the authority of an absolute-form target), lower case, without port. */
+    static String host(HttpRequest req) {
+        String uri = req.uri();
+        String h;
+        int scheme = uri.indexOf("://");
+        if (!uri.startsWith("/") && scheme > 0) {
+            int start = scheme + 3;
+            int end = uri.indexOf('/', start);
+            h = uri.substring(start, end < 0 ? uri.length() : end);
+        } else {
+            h = req.headers().get(HttpHeaderNames.HOST);
+        }
+        if (h == null) {
+            return null;
+        }
+        if (h.startsWith("[")) {
+            int close = h.indexOf(']');
+            return (close < 0 ? h : h.substring(0, close + 1)).toLowerCase(Locale.ROOT);
+        }
+        int colon = h.indexOf(':');
+        return (colon < 0 ? h : h.substring(0, colon)).toLowerCase(Locale.ROOT);
+    }
+
+    /** The path of a request target, without query; "/" for an absolute-form target with no path. */
+    static String path(String uri) {
+        String p = uri;
+        int scheme = p.indexOf("://");
+        if (!p.startsWith("/") && scheme > 0) {
+            int slash = p.indexOf('/', scheme + 3);
+            p = slash < 0 ? "/" : p.substring(slash);
+        }
+        int q = p.indexOf('?');
+        return q < 0 ? p : p.substring(0, q);
+    }
+}

@@ -1,0 +1,70 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
+import io.sluice.l4.Transport;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * A cluster as HTTP listeners use it: its servers' connection pools and its request-duration meter. Shared by
+ * every HTTP listener that routes to the cluster, so a pooled connection serves them all.
+ */
+public final class Upstream {
+    private final Cluster cluster;
+    private final Map<Server, ServerPools> pools = new IdentityHashMap<>();
+    private volatile DurationRecorder durations = DurationRecorder.NONE;
+    private volatile DurationRecorder firstByte = DurationRecorder.NONE;
+
+    public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator) {
+        this.cluster = cluster;
+        for (Server s : cluster.servers()) {
+            pools.put(s, new ServerPools(this, s, transport, allocator));
+        }
+    }
+
+    public Cluster cluster() {
+        return cluster;
+    }
+
+    public String name() {
+        return cluster.name();
+    }
+
+    /** The pools of one server; the map is never written after construction, so reads need no lock. */
+    public ServerPools pools(Server server) {
+        return pools.get(server);
+    }
+
+    BackendPool pool(Server server, EventLoop loop) {
+        return pools.get(server).forLoop(loop);
+    }
+
+    DurationRecorder durations() {
+        return durations;
+    }
+
+    /** Set once by metrics before any listener starts. */
+    public void durations(DurationRecorder recorder) {
+        this.durations = recorder;
+    }
+
+    DurationRecorder firstByte() {
+        return firstByte;
+    }
+
+    /** Where the time from the request's last byte sent to the server until its response head goes. */
+    public void firstByte(DurationRecorder recorder) {
+        this.firstByte = recorder;
+    }
+
+    /** Where the time from request head to last response byte goes. */
+    @FunctionalInterface
+    public interface DurationRecorder {
+        DurationRecorder NONE = nanos -> { };
+
+        void record(long nanos);
+    }
+}

@@ -1,0 +1,28 @@
+package io.sluice.l4;
+
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+
+/** What {@code Sluice} needs from a bound listener, whatever protocol it speaks. */
+public interface Listener {
+    String name();
+
+    /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
+    void start(EventLoopGroup workers) throws InterruptedException;
+
+    /** Stops accepting; open connections carry on. */
+    void stopAccepting();
+
+    /** Closes every open client connection. */
+    void closeConnections();
+
+    InetSocketAddress localAddress();
+
+    boolean bound();
+
+    ListenerStats stats();
+
+    /** Releases what the listener holds besides sockets (log writers); after its connections are gone. */
+    default void close() {
+    }
+}

@@ -1,0 +1,259 @@
+package io.sluice.http;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A small HTTP/1.1 server on 127.0.0.1 for tests, on plain blocking sockets (one thread per connection) so it
+ * shares no code with the proxy. It keeps connections alive, counts them, and records every request head.
+ */
+final class HttpBackend implements AutoCloseable {
+
+    /** Answers one request; must write a complete response unless it means to break the connection. */
+    interface Handler {
+        void handle(Request req, OutputStream out, Socket socket) throws IOException;
+    }
+
+    record Request(String method, String uri, String version, Map<String, List<String>> headers, InputStream body) {
+        String header(String name) {
+            List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
+            return v == null ? null : v.get(0);
+        }
+
+        List<String> all(String name) {
+            return headers.getOrDefault(name.toLowerCase(Locale.ROOT), List.of());
+        }
+
+        byte[] readBody() throws IOException {
+            return body.readAllBytes();
+        }
+    }
+
+    private final String name;
+    private final Handler handler;
+    private final ServerSocket server;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger accepted = new AtomicInteger();
+    final List<Request> requests = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    HttpBackend(String name, Handler handler) throws IOException {
+        this.name = name;
+        this.handler = handler;
+        this.server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
+        Thread t = new Thread(this::acceptLoop, "http-backend-" + name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** 200 with body "NAME METHOD URI" after reading the request body. */
+    static Handler sayName(String name) {
+        return (req, out, s) -> {
+            req.readBody();
+            respond(out, 200, "text/plain", (name + " " + req.method() + " " + req.uri()).getBytes(StandardCharsets.UTF_8));
+        };
+    }
+
+    static void respond(OutputStream out, int status, String type, byte[] body) throws IOException {
+        String head = "HTTP/1.1 " + status + " X\r\nContent-Type: " + type + "\r\nContent-Length: " + body.length
+                + "\r\n\r\n";
+        out.write(head.getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                return;
+            }
+            accepted.incrementAndGet();
+            open.add(s);
+            Thread t = new Thread(() -> serve(s), "http-backend-" + name + "-conn");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void serve(Socket s) {
+        try (s) {
+            InputStream in = new BufferedInputStream(s.getInputStream());
+            OutputStream out = s.getOutputStream();
+            while (true) {
+                Request req = readHead(in);
+                if (req == null) {
+                    return;
+                }
+                requests.add(req);
+                handler.handle(req, out, s);
+                if (s.isClosed()) {
+                    return;
+                }
+                req.body().transferTo(OutputStream.nullOutputStream());
+                if ("close".equalsIgnoreCase(req.header("connection"))) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // The proxy went away or a test cut the connection.
+        } finally {
+            open.remove(s);
+        }
+    }
+
+    private static Request readHead(InputStream in) throws IOException {
+        String line = readLine(in);
+        if (line == null) {
+            return null;
+        }
+        String[] parts = line.split(" ", 3);
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String h;
+        while ((h = readLine(in)) != null && !h.isEmpty()) {
+            int colon = h.indexOf(':');
+            headers.computeIfAbsent(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                    .add(h.substring(colon + 1).trim());
+        }
+        InputStream body;
+        List<String> te = headers.get("transfer-encoding");
+        List<String> cl = headers.get("content-length");
+        if (te != null && te.get(0).equalsIgnoreCase("chunked")) {
+            body = new ChunkedInput(in);
+        } else if (cl != null) {
+            body = new FixedInput(in, Long.parseLong(cl.get(0)));
+        } else {
+            body = InputStream.nullInputStream();
+        }
+        return new Request(parts[0], parts[1], parts.length > 2 ? parts[2] : "", headers, body);
+    }
+
+    static String readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\n') {
+                String s = b.toString(StandardCharsets.ISO_8859_1);
+                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            }
+            b.write(c);
+        }
+        return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    static final class FixedInput extends InputStream {
+        private final InputStream in;
+        private long left;
+
+        FixedInput(InputStream in, long length) {
+            this.in = in;
+            this.left = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+                throw new IOException("body cut short");
+            }
+            left -= n;
+            return n;
+        }
+    }
+
+    static final class ChunkedInput extends InputStream {
+        private final InputStream in;
+        private long left;
+        private boolean done;
+
+        ChunkedInput(InputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (done) {
+                return -1;
+            }
+            if (left == 0) {
+                String size = readLine(in);
+                int semi = size.indexOf(';');
+                left = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+                if (left == 0) {
+                    String t;
+                    while ((t = readLine(in)) != null && !t.isEmpty()) {
+                        // trailers: ignored
+                    }
+                    done = true;
+                    return -1;
+                }
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+                throw new IOException("chunk cut short");
+            }
+            left -= n;
+            if (left == 0) {
+                readLine(in);
+            }
+            return n;
+        }
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    int accepted() {
+        return accepted.get();
+    }
+
+    Request last() {
+        return requests.get(requests.size() - 1);
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        server.close();
+        for (Socket s : open) {
+            s.close();
+        }
+    }
+}

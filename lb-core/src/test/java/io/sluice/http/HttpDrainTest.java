@@ -1,0 +1,55 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+/** On shutdown, HTTP connections drain: idle ones close at once, busy ones after their response. */
+class HttpDrainTest {
+
+    @Test
+    void idleConnectionsCloseAndTheInFlightResponseCompletesWithConnectionClose() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (HttpBackend b = new HttpBackend("a", (req, out, s) -> {
+            if (req.uri().equals("/slow")) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
+        })) {
+            Sluice s = Proxies.start("""
+                    admin: { enabled: false }
+                    listeners:
+                      - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                    clusters:
+                      - name: app
+                        servers: [ { address: "%s" } ]
+                    """.formatted(b.address()));
+            int port = Proxies.port(s, "web");
+            try (RawHttp idle = new RawHttp(port); RawHttp busy = new RawHttp(port)) {
+                assertThat(idle.get("/1").status()).isEqualTo(200);
+                busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 2);
+
+                CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofSeconds(30)));
+                assertThat(idle.closedByPeer()).isTrue();
+                release.countDown();
+                RawHttp.Response r = busy.read();
+                assertThat(r.text()).isEqualTo("/slow");
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(busy.closedByPeer()).isTrue();
+                shutdown.join();
+            }
+        }
+    }
+}

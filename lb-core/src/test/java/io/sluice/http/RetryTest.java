@@ -1,0 +1,114 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Resending idempotent requests whose server connection failed before any response byte. */
+class RetryTest {
+
+    private static Sluice proxy(String http, String... servers) throws Exception {
+        StringBuilder sb = new StringBuilder("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { %s } }
+                clusters:
+                  - name: app
+                    servers:
+                """.formatted(http));
+        for (String s : servers) {
+            sb.append("      - { address: \"").append(s).append("\" }\n");
+        }
+        return Proxies.start(sb.toString());
+    }
+
+    /** Reads the request, then closes without a word. */
+    private static HttpBackend.Handler hangUp() {
+        return (req, out, s) -> {
+            req.readBody();
+            s.close();
+        };
+    }
+
+    @Test
+    void idempotentRequestGoesToAnotherServerAfterAHangUp() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = proxy("", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response r = c.get("/x");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("b GET /x");
+            assertThat(a.requests).hasSize(1);
+            assertThat(((HttpListener) s.listener("web")).retries()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void requestWithABodyIsNotResent() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = proxy("", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response r = c.send("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi").read();
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void nonIdempotentRequestIsNotResent() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = proxy("", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            assertThat(c.send("POST /x HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void noResendWhenTheBudgetIsZero() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = proxy("retry_budget_percent: 0", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            assertThat(c.get("/x").status()).isEqualTo(502);
+        }
+    }
+
+    @Test
+    void pooledConnectionClosedByTheServerAsTheRequestWentOutIsResentToTheSameServer() throws Exception {
+        // The server answers the first request of each connection and hangs up on the second: the race of a
+        // keep-alive connection the server closes just as the proxy reuses it.
+        AtomicInteger served = new AtomicInteger();
+        try (HttpBackend a = new HttpBackend("a", new HttpBackend.Handler() {
+            private final ThreadLocal<Integer> perConnection = ThreadLocal.withInitial(() -> 0);
+
+            @Override
+            public void handle(HttpBackend.Request req, java.io.OutputStream out, java.net.Socket s)
+                    throws java.io.IOException {
+                int n = perConnection.get() + 1;
+                perConnection.set(n);
+                if (n == 2) {
+                    s.close();
+                    return;
+                }
+                served.incrementAndGet();
+                HttpBackend.respond(out, 200, "text/plain", ("ok " + req.uri()).getBytes(StandardCharsets.UTF_8));
+            }
+        });
+             Sluice s = proxy("", a.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            assertThat(c.get("/1").text()).isEqualTo("ok /1");
+            assertThat(c.get("/2").text()).isEqualTo("ok /2");
+            assertThat(a.accepted()).isEqualTo(2);
+            assertThat(served.get()).isEqualTo(2);
+        }
+    }
+}

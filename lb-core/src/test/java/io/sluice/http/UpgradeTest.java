@@ -1,0 +1,99 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/** WebSocket (or any Upgrade): after the 101, the proxy relays bytes both ways like the L4 path. */
+class UpgradeTest {
+
+    /** Completes a WebSocket handshake, then echoes raw bytes until the proxy half-closes. */
+    private static HttpBackend.Handler websocketEcho() {
+        return (req, out, s) -> {
+            if (!"websocket".equalsIgnoreCase(req.header("upgrade"))) {
+                HttpBackend.respond(out, 400, "text/plain", "not an upgrade".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            String accept;
+            try {
+                accept = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest(
+                        (req.header("sec-websocket-key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+                                .getBytes(StandardCharsets.US_ASCII)));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[8192];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                out.write(buf, 0, n);
+                out.flush();
+            }
+            s.shutdownOutput();
+        };
+    }
+
+    @Test
+    void websocketHandshakeThenBytesAreEchoedThroughTheTunnel() throws Exception {
+        try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
+             Sluice s = Proxies.start("""
+                     admin: { enabled: false }
+                     listeners:
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                     clusters:
+                       - name: app
+                         servers: [ { address: "%s" } ]
+                     """.formatted(ws.address()));
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                    + "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(101);
+            assertThat(r.header("upgrade")).isEqualTo("websocket");
+            assertThat(r.header("connection")).isEqualTo("upgrade");
+            assertThat(r.header("sec-websocket-accept")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+            assertThat(ws.last().header("upgrade")).isEqualTo("websocket");
+            assertThat(ws.last().header("sec-websocket-key")).isEqualTo("dGhlIHNhbXBsZSBub25jZQ==");
+
+            OutputStream out = c.out;
+            InputStream in = c.in();
+            // Bytes that would be invalid HTTP: the codecs are gone.
+            byte[] frame = {(byte) 0x81, (byte) 0x85, 1, 2, 3, 4, 'h' ^ 1, 'e' ^ 2, 'l' ^ 3, 'l' ^ 4, 'o' ^ 1};
+            for (int round = 0; round < 3; round++) {
+                out.write(frame);
+                out.flush();
+                assertThat(in.readNBytes(frame.length)).isEqualTo(frame);
+            }
+            c.socket.shutdownOutput();
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void upgradeHeaderWithoutConnectionUpgradeIsAPlainRequest() throws Exception {
+        try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
+             Sluice s = Proxies.start("""
+                     admin: { enabled: false }
+                     listeners:
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                     clusters:
+                       - name: app
+                         servers: [ { address: "%s" } ]
+                     """.formatted(ws.address()));
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(ws.last().header("upgrade")).isNull();
+        }
+    }
+}
