@@ -30,6 +30,7 @@ public final class Cluster {
     /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
     private volatile boolean pickerRamping;
     private final List<Server> servers;
+    private final java.util.Map<String, Server> byStickyId;
     private final LoadBalancer balancer;
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
     private final HashKey hashKey;
@@ -53,6 +54,11 @@ public final class Cluster {
             list.add(s);
         }
         this.servers = List.copyOf(list);
+        java.util.Map<String, Server> ids = new java.util.HashMap<>();
+        for (Server s : servers) {
+            ids.put(s.stickyId(), s);
+        }
+        this.byStickyId = java.util.Map.copyOf(ids);
         this.balancer = LoadBalancers.create(config.balancer());
         this.hashKey = LoadBalancers.isHashing(config.algorithm())
                 ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
@@ -74,6 +80,15 @@ public final class Cluster {
 
     public List<Server> servers() {
         return servers;
+    }
+
+    /**
+     * The server a sticky cookie names, if it is available now; null when the value is unknown or its server
+     * is down or ejected, so the request is balanced and the cookie moves.
+     */
+    public Server stickyServer(String cookieValue) {
+        Server s = cookieValue == null ? null : byStickyId.get(cookieValue);
+        return s != null && s.available() ? s : null;
     }
 
     /** The key ring_hash and maglev place work by, or null when the algorithm does not hash. */

@@ -44,6 +44,8 @@ public final class Server {
     private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
     private final LongAdder[] healthChecks = new LongAdder[ProbeResult.Outcome.values().length];
     private volatile OutlierDetector.Tracker outlier;
+    /** This server's value in the sticky cookie: a hash of its address, the same on every Sluice instance. */
+    private final String stickyId;
     /** Open server-side channels, kept only when the cluster closes them on DOWN; null otherwise. */
     private volatile ChannelGroup connections;
 
@@ -60,6 +62,8 @@ public final class Server {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
+        this.stickyId = Long.toHexString(io.sluice.balance.XxHash64.hash(
+                label.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0x5371C4L));
         for (int i = 0; i < stateChanges.length; i++) {
             stateChanges[i] = new LongAdder();
         }
@@ -166,6 +170,10 @@ public final class Server {
      * in {@link #activeConnections()}, HTTP requests in {@link #activeRequests()} (idle pooled HTTP backend
      * connections must not be counted in activeConnections, or they would look like load).
      */
+    public String stickyId() {
+        return stickyId;
+    }
+
     /** Open HTTP pool connections to this server, idle or carrying a request. */
     public AtomicInteger pooledConnections() {
         return pooledConnections;

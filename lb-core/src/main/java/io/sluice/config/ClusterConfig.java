@@ -10,12 +10,13 @@ import java.util.List;
  * @param healthCheck     active checks, or null for none
  * @param outlierDetection passive ejection on live failures, or null for none
  * @param panicThreshold  percent of servers that must be available; below it every server takes traffic
+ * @param stickyCookie    HTTP session affinity through a cookie Sluice sets, or null for none
  * @param pool            backend connection pool for HTTP listeners
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
-                            PoolConfig pool) {
+                            PoolConfig pool, StickyCookieConfig stickyCookie) {
 
     public ClusterConfig {
         servers = List.copyOf(servers);

@@ -39,10 +39,12 @@ public final class ConfigLoader {
             "idle_timeout", "max_connections", "backlog", "http", "routes");
     private static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold", "pool");
+            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool");
     private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
+    private static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
+            "same_site");
     private static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "failures");
 
@@ -239,7 +241,9 @@ public final class ConfigLoader {
         OutlierDetectionConfig outlier = readOutlier(n.map("outlier_detection", OUTLIER));
         int panic = n.integer("panic_threshold", 50, 0, 100);
         PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
-        return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool);
+        StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
+        return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
+                sticky);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {
@@ -332,6 +336,30 @@ public final class ConfigLoader {
         } catch (NumberFormatException e) {
             return null;
         }
+    }
+
+    private static StickyCookieConfig readSticky(ConfigNode n) {
+        if (n == null) {
+            return null;
+        }
+        String name = n.string("name", "SLUICE_STICKY");
+        if (name != null && !name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+            n.error("name", "expected a cookie name (letters, digits, - _ . and similar), got \"" + name + "\"");
+        }
+        Duration ttl = n.duration("ttl", Duration.ZERO, Duration.ZERO);
+        String path = n.string("path", "/");
+        if (path != null && !path.startsWith("/")) {
+            n.error("path", "must start with /, got \"" + path + "\"");
+        }
+        boolean httpOnly = n.bool("http_only", true);
+        boolean secure = n.bool("secure", false);
+        String sameSite = n.string("same_site", "lax");
+        if (!List.of("lax", "strict", "none").contains(sameSite)) {
+            n.error("same_site", "expected lax, strict or none, got \"" + sameSite + "\"");
+        } else if (sameSite.equals("none") && !secure) {
+            n.error("same_site", "same_site: none needs secure: true (browsers drop the cookie otherwise)");
+        }
+        return new StickyCookieConfig(name, ttl, path, httpOnly, secure, sameSite);
     }
 
     private static OutlierDetectionConfig readOutlier(ConfigNode n) {

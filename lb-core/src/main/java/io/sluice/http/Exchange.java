@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
+import io.sluice.config.StickyCookieConfig;
 import io.sluice.cluster.Server;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +45,8 @@ final class Exchange implements BackendPool.Waiter {
     private BackendPool pool;
     private BackendConnection conn;
     private PickContext retryPick;
+    /** The sticky cookie's value as the client sent it (null when absent or stickiness is off). */
+    private String stickyValue;
     private int attempts;
     private int resends;
     private boolean waitingForConnection;
@@ -141,7 +144,13 @@ final class Exchange implements BackendPool.Waiter {
             // Per request: set from the cluster's hash_key, or cleared so the fallback algorithm places it.
             upstream.cluster().hashKey().apply(front.pick, request);
         }
-        server = upstream.cluster().pick(retryPick != null ? retryPick : front.pick);
+        StickyCookieConfig sticky = upstream.cluster().config().stickyCookie();
+        Server pinned = null;
+        if (sticky != null && retryPick == null) {
+            stickyValue = StickyCookies.value(request, sticky.name());
+            pinned = upstream.cluster().stickyServer(stickyValue);
+        }
+        server = pinned != null ? pinned : upstream.cluster().pick(retryPick != null ? retryPick : front.pick);
         if (server == null) {
             if (resends > 0) {
                 respond(HttpResponseStatus.BAD_GATEWAY, "the server closed the connection before responding",
@@ -483,6 +492,11 @@ final class Exchange implements BackendPool.Waiter {
         }
         if (route.config() != null) {
             HeaderPolicy.apply(route.config().responseHeaders(), h);
+        }
+        StickyCookieConfig sticky = upstream.cluster().config().stickyCookie();
+        if (sticky != null && !server.stickyId().equals(stickyValue)) {
+            // New client, or its server left: pin it to the one that answered.
+            h.add(HttpHeaderNames.SET_COOKIE, StickyCookies.encode(sticky, server.stickyId()));
         }
         boolean bodyless = head || status == 204 || status == 304;
         boolean chunked = HttpUtil.isTransferEncodingChunked(r);

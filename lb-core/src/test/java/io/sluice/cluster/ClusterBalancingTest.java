@@ -23,7 +23,7 @@ class ClusterBalancingTest {
                 Duration.ofSeconds(10), slowStart);
         // panic_threshold 0: these tests are about backups and rebuilds, not panic mode.
         return new ClusterConfig("c", b, List.of(servers), Duration.ofSeconds(1), 2, null, null, 0,
-                io.sluice.config.PoolConfig.DEFAULT);
+                io.sluice.config.PoolConfig.DEFAULT, null);
     }
 
     private static ServerConfig server(int i, boolean backup) {

@@ -147,7 +147,14 @@ class ConfigLoaderTest {
                           - name: app
                             servers: [ { address: "127.0.0.1:9001" } ]
                             health_check: { type: http, method: "GET /" }
-                        """, "clusters[0].health_check.method (line 5, col 41): expected an HTTP method"));
+                        """, "clusters[0].health_check.method (line 5, col 41): expected an HTTP method"),
+                Arguments.of("""
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app } ]
+                        clusters:
+                          - name: app
+                            servers: [ { address: "127.0.0.1:9001" } ]
+                            sticky_cookie: { same_site: none }
+                        """, "clusters[0].sticky_cookie.same_site (line 5, col 33): same_site: none needs secure: true"));
     }
 
     @ParameterizedTest

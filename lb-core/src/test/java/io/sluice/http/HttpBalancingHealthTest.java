@@ -83,4 +83,44 @@ class HttpBalancingHealthTest {
             });
         }
     }
+
+    @Test
+    void stickyCookiePinsAClientWhileItsServerIsAvailableAndMovesItWhenNot() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             HttpBackend c = new HttpBackend("c", HttpBackend.sayName("c"));
+             Sluice s = Proxies.start("""
+                     admin: { enabled: false }
+                     listeners: [ { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
+                     clusters:
+                       - name: app
+                         sticky_cookie: { name: lb, ttl: 1h, secure: true, same_site: strict }
+                         panic_threshold: 0
+                         servers: [ { address: "%s" }, { address: "%s" }, { address: "%s" } ]
+                     """.formatted(a.address(), b.address(), c.address()));
+             RawHttp client = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response first = client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n").read();
+            String setCookie = first.header("set-cookie");
+            assertThat(setCookie).startsWith("lb=").contains("Max-Age=3600", "Path=/", "Secure", "HTTPOnly",
+                    "SameSite=Strict");
+            String cookie = setCookie.substring(0, setCookie.indexOf(';'));
+            String pinnedName = first.text().split(" ")[0];
+            for (int i = 0; i < 10; i++) {
+                RawHttp.Response r = client.send("GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; " + cookie
+                        + "\r\n\r\n").read();
+                assertThat(r.text().split(" ")[0]).isEqualTo(pinnedName);
+                assertThat(r.header("set-cookie")).as("no new cookie while pinned").isNull();
+            }
+
+            Server pinned = s.cluster("app").servers().stream()
+                    .filter(sv -> sv.stickyId().equals(cookie.substring(3))).findFirst().orElseThrow();
+            s.cluster("app").setHealthy(pinned, false, "test");
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                RawHttp.Response r = client.send("GET / HTTP/1.1\r\nHost: a\r\nCookie: " + cookie
+                        + "\r\n\r\n").read();
+                return !r.text().split(" ")[0].equals(pinnedName) && r.header("set-cookie") != null
+                        && !r.header("set-cookie").startsWith(cookie + ";");
+            });
+        }
+    }
 }
