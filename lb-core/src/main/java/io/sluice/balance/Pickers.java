@@ -32,4 +32,44 @@ final class Pickers {
         }
         return inv;
     }
+
+    /** Decides between two candidates: true when {@code b} is the better choice. */
+    @FunctionalInterface
+    interface Comparison {
+        boolean prefer(Server b, double invWeightB, Server a, double invWeightA);
+    }
+
+    /**
+     * The power-of-two-choices draw both load-aware random pickers share: two distinct servers from one
+     * random long, compared by {@code comparison}; retries fall back to the first untried server.
+     */
+    static Picker twoChoices(Server[] servers, double[] inv, Rng rng, Comparison comparison) {
+        int n = servers.length;
+        if (n == 1) {
+            Server only = servers[0];
+            return ctx -> ctx.tried(only) ? null : only;
+        }
+        return ctx -> {
+            long bits = rng.nextLong();
+            int i = Rng.reduce(bits, n);
+            int j = Rng.reduce(bits >>> 32, n - 1);
+            if (j >= i) {
+                j++;
+            }
+            Server a = servers[i];
+            Server b = servers[j];
+            boolean aOk = !ctx.tried(a);
+            boolean bOk = !ctx.tried(b);
+            if (aOk && bOk) {
+                return comparison.prefer(b, inv[j], a, inv[i]) ? b : a;
+            }
+            if (aOk) {
+                return a;
+            }
+            if (bOk) {
+                return b;
+            }
+            return firstUntried(servers, i, ctx);
+        };
+    }
 }

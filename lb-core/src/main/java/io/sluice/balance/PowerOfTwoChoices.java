@@ -20,35 +20,8 @@ public final class PowerOfTwoChoices implements LoadBalancer {
 
     @Override
     public Picker newPicker(List<Server> list) {
-        Server[] servers = list.toArray(new Server[0]);
-        double[] inv = Pickers.inverse(slowStart.weights(list));
-        int n = servers.length;
-        if (n == 1) {
-            Server only = servers[0];
-            return ctx -> ctx.tried(only) ? null : only;
-        }
-        return ctx -> {
-            long bits = rng.nextLong();
-            int i = Rng.reduce(bits, n);
-            int j = Rng.reduce(bits >>> 32, n - 1);
-            if (j >= i) {
-                j++;
-            }
-            Server a = servers[i];
-            Server b = servers[j];
-            boolean aOk = !ctx.tried(a);
-            boolean bOk = !ctx.tried(b);
-            if (aOk && bOk) {
-                return (b.load() + 1) * inv[j] < (a.load() + 1) * inv[i] ? b : a;
-            }
-            if (aOk) {
-                return a;
-            }
-            if (bOk) {
-                return b;
-            }
-            return Pickers.firstUntried(servers, i, ctx);
-        };
+        return Pickers.twoChoices(list.toArray(new Server[0]), Pickers.inverse(slowStart.weights(list)), rng,
+                (b, invB, a, invA) -> (b.load() + 1) * invB < (a.load() + 1) * invA);
     }
 
     public static final class Provider implements LoadBalancerProvider {
