@@ -174,9 +174,12 @@ public final class Sluice implements AutoCloseable {
         open = openConnections();
         if (open > 0) {
             log.info("drain timeout: closing {} connection(s)", open);
-            for (Listener l : listeners) {
-                l.closeConnections();
-            }
+        }
+        for (Listener l : listeners) {
+            l.closeConnections();
+        }
+        for (Upstream u : upstreams.values()) {
+            u.closeConnections();
         }
         for (Listener l : listeners) {
             l.close();

@@ -9,6 +9,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -22,10 +24,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HostPort;
 import io.sluice.l4.Transport;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -41,6 +45,8 @@ public final class AdminServer {
     private final Supplier<String> metrics;
     private final BooleanSupplier ready;
     private Channel channel;
+    /** Scrapers' keep-alive connections, closed by {@link #stop} while the admin loop still runs. */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     public AdminServer(HostPort bind, Supplier<String> metrics, BooleanSupplier ready) {
         this.bind = bind;
@@ -55,6 +61,7 @@ public final class AdminServer {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        connections.add(ch);
                         ch.pipeline().addLast(new ReadTimeoutHandler(30),
                                 new HttpServerCodec(4096, 8192, 8192),
                                 new HttpObjectAggregator(64 * 1024),
@@ -72,6 +79,7 @@ public final class AdminServer {
         if (channel != null) {
             channel.close().syncUninterruptibly();
         }
+        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -32,6 +32,7 @@ final class BackendPool {
     private final ServerPools totals;
     private final Server server;
     private final Cluster cluster;
+    private final Upstream upstream;
     private final EventLoop loop;
     private final PoolConfig config;
     private final Bootstrap bootstrap;
@@ -52,6 +53,7 @@ final class BackendPool {
         this.totals = totals;
         this.server = server;
         this.cluster = upstream.cluster();
+        this.upstream = upstream;
         this.loop = loop;
         this.config = cluster.config().pool();
         this.bootstrap = new Bootstrap()
@@ -119,6 +121,7 @@ final class BackendPool {
         server.pooledConnections().incrementAndGet();
         ChannelFuture f = bootstrap.connect(address);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
+        upstream.connections().add(f.channel());
         f.channel().pipeline().get(BackendHandler.class).conn = c;
         f.addListener(done -> {
             if (!done.isSuccess()) {

@@ -2,11 +2,15 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.l4.Transport;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A cluster as HTTP listeners use it: its servers' connection pools and its request-duration meter. Shared by
@@ -15,6 +19,8 @@ import java.util.Map;
 public final class Upstream {
     private final Cluster cluster;
     private final Map<Server, ServerPools> pools = new IdentityHashMap<>();
+    /** Every open server connection, so that shutdown closes them while their event loops still run. */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile DurationRecorder durations = DurationRecorder.NONE;
     private volatile DurationRecorder firstByte = DurationRecorder.NONE;
 
@@ -40,6 +46,19 @@ public final class Upstream {
 
     BackendPool pool(Server server, EventLoop loop) {
         return pools.get(server).forLoop(loop);
+    }
+
+    ChannelGroup connections() {
+        return connections;
+    }
+
+    /**
+     * Closes every server connection, pooled or busy, and waits until they are closed. Shutdown calls this
+     * before stopping the event loops: a channel left for the loop's own teardown can lose the buffer of its
+     * pending io_uring read.
+     */
+    public void closeConnections() {
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
     DurationRecorder durations() {

@@ -88,6 +88,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
         long connectStart = System.nanoTime();
         ChannelFuture f = b.connect(address);
+        listener.track(f.channel());
         f.addListener(done -> {
             Channel backend = f.channel();
             if (!done.isSuccess()) {

@@ -13,7 +13,7 @@ public interface Listener {
     /** Stops accepting; open connections carry on. */
     void stopAccepting();
 
-    /** Closes every open client connection. */
+    /** Closes every open connection, client and server side, and waits until they are closed. */
     void closeConnections();
 
     InetSocketAddress localAddress();

@@ -33,7 +33,8 @@ public final class TcpListener implements Listener {
     private final Transport transport;
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
-    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
 
     public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
@@ -60,7 +61,7 @@ public final class TcpListener implements Listener {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        clients.add(ch);
+                        connections.add(ch);
                         if (idleMillis > 0) {
                             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
                         }
@@ -81,10 +82,14 @@ public final class TcpListener implements Listener {
         }
     }
 
-    /** Closes every open client connection (their server connections follow). */
+    /** Closes every open client and server connection and waits until they are closed. */
     @Override
     public void closeConnections() {
-        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    void track(Channel serverSide) {
+        connections.add(serverSide);
     }
 
     @Override

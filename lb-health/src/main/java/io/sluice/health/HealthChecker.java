@@ -109,5 +109,6 @@ public final class HealthChecker implements AutoCloseable {
         for (HealthTarget t : targets) {
             remove(t);
         }
+        prober.closeAll();
     }
 }

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,6 +20,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -31,6 +34,11 @@ import java.util.function.Consumer;
  */
 final class Prober {
     private final Class<? extends Channel> channelClass;
+    /**
+     * Probes still open, so that {@link #closeAll} can close them while their event loops still run: a
+     * channel left for the loop's own shutdown can lose the buffer of its pending io_uring read.
+     */
+    private final ChannelGroup inFlight = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     Prober(Class<? extends Channel> channelClass) {
         this.channelClass = channelClass;
@@ -57,6 +65,7 @@ final class Prober {
                 });
         ChannelFuture f = b.connect(address);
         attempt.channel = f.channel();
+        inFlight.add(f.channel());
         attempt.timer = target.loop().schedule(
                 () -> attempt.finish(new ProbeResult(ProbeResult.Outcome.TIMEOUT, "timeout after "
                         + timeoutMillis + "ms")), timeoutMillis, TimeUnit.MILLISECONDS);
@@ -86,6 +95,11 @@ final class Prober {
                 });
             }
         });
+    }
+
+    /** Closes every probe still open and waits (briefly) until they are closed. */
+    void closeAll() {
+        inFlight.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
 
     /** One probe in flight: reports once, cancels its timer, closes its channel. */
