@@ -17,17 +17,33 @@ import time
 from datetime import datetime, timezone
 
 BACKEND_PORTS = [19101, 19102, 19103]
-PROXY_PORTS = {"direct": 19101, "sluice": 19201, "haproxy": 19202, "nginx": 19203}
+DIRECT_PORT = 19101
+# Each proxy serves TCP mode and HTTP mode on two ports of the same process.
+PROXY_PORTS = {
+    "tcp": {"sluice": 19201, "haproxy": 19202, "nginx": 19203},
+    "http": {"sluice": 19211, "haproxy": 19212, "nginx": 19213},
+}
 PROXY_CPU = "1"
 LOAD_CPU = "0"
 
 SCENARIOS = {
-    # name: (description, wrk args, path)
-    "tcp_small": ("TCP mode, keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
-    "tcp_large": ("TCP mode, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
-    "tcp_connect": ("TCP mode, new connection per request (Connection: close), 64 connections",
+    # name: (mode, description, wrk args, path)
+    "http_small": ("http", "HTTP keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
+    "http_large": ("http", "HTTP keep-alive, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
+    "http_close": ("http", "HTTP, new connection per request (Connection: close), 64 connections",
+                   ["-c", "64", "-H", "Connection: close"], "/64"),
+    "tcp_small": ("tcp", "TCP mode, keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
+    "tcp_large": ("tcp", "TCP mode, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
+    "tcp_connect": ("tcp", "TCP mode, new connection per request (Connection: close), 64 connections",
                     ["-c", "64", "-H", "Connection: close"], "/64"),
 }
+
+
+def port_of(target, scenario):
+    if target == "direct":
+        return DIRECT_PORT
+    mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
+    return PROXY_PORTS[mode][target]
 
 
 def sh(cmd, **kw):
@@ -119,7 +135,8 @@ def write_sluice(work, transport):
 runtime: {{ transport: {transport}, worker_threads: 1 }}
 admin: {{ enabled: false }}
 listeners:
-  - {{ name: bench, bind: "127.0.0.1:{PROXY_PORTS['sluice']}", protocol: tcp, cluster: backends, idle_timeout: 10m }}
+  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS['tcp']['sluice']}", protocol: tcp, cluster: backends, idle_timeout: 10m }}
+  - {{ name: http, bind: "127.0.0.1:{PROXY_PORTS['http']['sluice']}", protocol: http, cluster: backends }}
 clusters:
   - name: backends
     algorithm: round_robin
@@ -138,15 +155,26 @@ global
     nbthread 1
     maxconn 9500
 defaults
-    mode tcp
     timeout connect 5s
     timeout client 10m
     timeout server 10m
-frontend bench
-    bind 127.0.0.1:{PROXY_PORTS['haproxy']}
-    default_backend backends
-backend backends
+frontend tcp
+    mode tcp
+    bind 127.0.0.1:{PROXY_PORTS['tcp']['haproxy']}
+    default_backend tcp_backends
+backend tcp_backends
+    mode tcp
     balance roundrobin
+{servers}
+frontend http
+    mode http
+    option forwardfor
+    bind 127.0.0.1:{PROXY_PORTS['http']['haproxy']}
+    default_backend http_backends
+backend http_backends
+    mode http
+    balance roundrobin
+    http-reuse always
 {servers}
 """
     path = os.path.join(work, "haproxy.cfg")
@@ -169,9 +197,28 @@ stream {{
 {servers}
     }}
     server {{
-        listen 127.0.0.1:{PROXY_PORTS['nginx']};
+        listen 127.0.0.1:{PROXY_PORTS['tcp']['nginx']};
         proxy_pass backends;
         proxy_timeout 10m;
+    }}
+}}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    upstream http_backends {{
+{servers}
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{PROXY_PORTS['http']['nginx']};
+        location / {{
+            proxy_pass http://http_backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_buffering on;
+        }}
     }}
 }}
 """
@@ -187,11 +234,14 @@ def start_proxies(lab, work, root, targets, sluice_transport):
         lab.start("sluice", [java, "-Xms64m", "-Xmx512m", "-jar",
                              os.path.join(root, "lb-core/target/sluice.jar"), "run",
                              write_sluice(work, sluice_transport)],
-                  PROXY_PORTS["sluice"], PROXY_CPU)
+                  PROXY_PORTS["tcp"]["sluice"], PROXY_CPU)
+        wait_port(PROXY_PORTS["http"]["sluice"])
     if "haproxy" in targets:
-        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["haproxy"], PROXY_CPU)
+        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
+        wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
-        lab.start("nginx", ["nginx", "-c", write_nginx(work), "-p", work], PROXY_PORTS["nginx"], PROXY_CPU)
+        lab.start("nginx", ["nginx", "-c", write_nginx(work), "-p", work], PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
+        wait_port(PROXY_PORTS["http"]["nginx"])
 
 
 UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
@@ -240,7 +290,7 @@ def idle_memory(lab, target, count):
     socks = []
     try:
         for _ in range(count):
-            s = socket.create_connection(("127.0.0.1", PROXY_PORTS[target]), timeout=5)
+            s = socket.create_connection(("127.0.0.1", port_of(target, "idle")), timeout=5)
             socks.append(s)
         time.sleep(3)  # let the proxy finish connecting to the backends
         after = rss_kib(pid)
@@ -279,15 +329,15 @@ def main():
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS:
-                    _, args, path = SCENARIOS[sc]
-                    run_wrk(PROXY_PORTS[t], args, path, a.warmup)
+                    _, _, args, path = SCENARIOS[sc]
+                    run_wrk(port_of(t, sc), args, path, a.warmup)
         for rnd in range(a.rounds):
             for sc in scenarios:
                 if sc == "idle":
                     continue
-                desc, args, path = SCENARIOS[sc]
+                _, _, args, path = SCENARIOS[sc]
                 for t in targets:
-                    r = run_wrk(PROXY_PORTS[t], args, path, a.duration)
+                    r = run_wrk(port_of(t, sc), args, path, a.duration)
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
                           f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms {r['errors']}", flush=True)
@@ -326,14 +376,18 @@ def report(a, work, targets, scenarios, results):
              f"{a.rounds} rounds of {a.duration}s, medians; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
              f"to CPU {LOAD_CPU}; one worker thread/process per proxy.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
-    lines.append("| scenario | target | req/s | MiB/s | p50 ms | p99 ms | req/s vs HAProxy | req/s vs direct |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    for sc in scenarios:
+        if sc in SCENARIOS:
+            lines.append(f"- `{sc}`: {SCENARIOS[sc][1]}")
+    lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | req/s vs HAProxy | p99 vs HAProxy "
+                  "| req/s vs direct |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     chart = []
     for sc in scenarios:
         if sc == "idle":
             continue
         base_h = med([r["rps"] for r in results.get((sc, "haproxy"), [])])
         base_d = med([r["rps"] for r in results.get((sc, "direct"), [])])
+        base_p99 = med([r["p99"] for r in results.get((sc, "haproxy"), [])])
         for t in targets:
             rs = results.get((sc, t), [])
             if not rs:
@@ -341,7 +395,8 @@ def report(a, work, targets, scenarios, results):
             rps = med([r["rps"] for r in rs])
             mbps = med([r["mbps"] for r in rs])
             lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {med([r['p50'] for r in rs]):.3f} | "
-                         f"{med([r['p99'] for r in rs]):.3f} | {rps / base_h:.2f} | {rps / base_d:.2f} |")
+                         f"{med([r['p99'] for r in rs]):.3f} | {rps / base_h:.2f} | "
+                         f"{med([r['p99'] for r in rs]) / base_p99:.2f} | {rps / base_d:.2f} |")
             chart.append((sc, t, rps / base_d if base_d == base_d and base_d else float("nan")))
     if "idle" in scenarios:
         lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]

@@ -72,7 +72,6 @@ final class Exchange implements BackendPool.Waiter {
     private boolean finished;
     private int status;
     private ChannelFuture lastWrite;
-    private ScheduledFuture<?> responseTimer;
     private long sentNanos;
     private ScheduledFuture<?> poolTimer;
 
@@ -324,20 +323,16 @@ final class Exchange implements BackendPool.Waiter {
         sentNanos = System.nanoTime();
         long nanos = front.http.responseTimeout().toNanos();
         if (nanos > 0 && !responseStarted) {
-            responseTimer = client.eventLoop().schedule(this::responseTimedOut, nanos, TimeUnit.NANOSECONDS);
+            front.responseTimer.arm(nanos);
         }
     }
 
     private void cancelResponseTimer() {
-        if (responseTimer != null) {
-            responseTimer.cancel(false);
-            responseTimer = null;
-        }
+        front.responseTimer.disarm();
     }
 
-    private void responseTimedOut() {
-        responseTimer = null;
-        if (!finished && !responseStarted) {
+    void responseTimedOut() {
+        if (!finished && !responseStarted && requestSent) {
             respond(HttpResponseStatus.GATEWAY_TIMEOUT, "the server did not respond in time", ErrorReason.TIMEOUT);
         }
     }

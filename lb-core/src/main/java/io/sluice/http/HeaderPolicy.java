@@ -1,9 +1,11 @@
 package io.sluice.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.RouteConfig;
 import java.net.Inet6Address;
@@ -13,12 +15,16 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** The header edits a proxy makes on the way through (RFC 9110 section 7.6) plus the route's own edits. */
 final class HeaderPolicy {
-    static final String X_FORWARDED_FOR = "x-forwarded-for";
-    static final String X_FORWARDED_PROTO = "x-forwarded-proto";
-    static final String X_FORWARDED_HOST = "x-forwarded-host";
-    static final String X_REQUEST_ID = "x-request-id";
-    private static final String PROXY_CONNECTION = "proxy-connection";
-    private static final String FORWARDED = "forwarded";
+    // AsciiString names carry their hash: header lookups with them skip hashing the name every request.
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
+    private static final AsciiString HTTP = AsciiString.cached("http");
+    private static final String VIA_11 = "1.1 sluice";
+    private static final String VIA_10 = "1.0 sluice";
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private HeaderPolicy() {
@@ -30,20 +36,33 @@ final class HeaderPolicy {
      * reads the message.
      */
     static void removeHopByHop(HttpHeaders h) {
-        for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : value.split(",")) {
-                String name = token.trim();
-                if (!name.isEmpty() && !isProtected(name)) {
-                    h.remove(name);
-                }
+        if (h.contains(HttpHeaderNames.CONNECTION)) {
+            for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
+                removeNamedIn(value, h);
             }
+            h.remove(HttpHeaderNames.CONNECTION);
         }
-        h.remove(HttpHeaderNames.CONNECTION);
         h.remove(HttpHeaderNames.KEEP_ALIVE);
         h.remove(PROXY_CONNECTION);
         h.remove(HttpHeaderNames.TE);
         h.remove(HttpHeaderNames.TRAILER);
         h.remove(HttpHeaderNames.UPGRADE);
+    }
+
+    /** Removes the headers a Connection value names (a comma-separated token list). */
+    private static void removeNamedIn(String value, HttpHeaders h) {
+        int start = 0;
+        int n = value.length();
+        while (start <= n) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? n : comma;
+            String name = value.substring(start, end).trim();
+            if (!name.isEmpty() && !isProtected(name) && !HttpHeaderValues.KEEP_ALIVE.contentEqualsIgnoreCase(name)
+                    && !HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(name)) {
+                h.remove(name);
+            }
+            start = end + 1;
+        }
     }
 
     private static boolean isProtected(String name) {
@@ -55,14 +74,13 @@ final class HeaderPolicy {
     static void forwardRequest(HttpRequest req, InetSocketAddress client, String host, HttpConfig http) {
         HttpHeaders h = req.headers();
         String ip = client == null ? "unknown" : client.getAddress().getHostAddress();
-        List<String> xff = h.getAll(X_FORWARDED_FOR);
-        if (xff.isEmpty()) {
+        if (!h.contains(X_FORWARDED_FOR)) {
             h.set(X_FORWARDED_FOR, ip);
         } else {
             // Several header lines are one list (RFC 9110 5.3): join them, then append this hop.
-            h.set(X_FORWARDED_FOR, String.join(", ", xff) + ", " + ip);
+            h.set(X_FORWARDED_FOR, String.join(", ", h.getAll(X_FORWARDED_FOR)) + ", " + ip);
         }
-        h.set(X_FORWARDED_PROTO, "http");
+        h.set(X_FORWARDED_PROTO, HTTP);
         if (host != null) {
             h.set(X_FORWARDED_HOST, host);
         }
@@ -81,9 +99,13 @@ final class HeaderPolicy {
     }
 
     static void appendVia(HttpHeaders h, HttpVersion version) {
-        String hop = version.majorVersion() + "." + version.minorVersion() + " sluice";
-        List<String> prior = h.getAll(HttpHeaderNames.VIA);
-        h.set(HttpHeaderNames.VIA, prior.isEmpty() ? hop : String.join(", ", prior) + ", " + hop);
+        String hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
+                : version.majorVersion() + "." + version.minorVersion() + " sluice";
+        if (!h.contains(HttpHeaderNames.VIA)) {
+            h.set(HttpHeaderNames.VIA, hop);
+        } else {
+            h.set(HttpHeaderNames.VIA, String.join(", ", h.getAll(HttpHeaderNames.VIA)) + ", " + hop);
+        }
     }
 
     static void apply(RouteConfig.HeaderRules rules, HttpHeaders h) {

@@ -16,12 +16,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
 import io.sluice.config.HttpConfig;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +46,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     private boolean discarding;
     /** The client half-closed: serve what was already received, then close. */
     private boolean inputDone;
-    private ScheduledFuture<?> waitTimer;
+    /** Header read timeout, or keep-alive idle timeout between requests ({@link #waitIsKeepalive}). */
+    private LazyTimeout waitTimer;
     private boolean waitIsKeepalive;
+    /** The current exchange's response timeout: one timer per connection, re-armed per request. */
+    LazyTimeout responseTimer;
     /** Bytes of a next request arrived since the last request was received. */
     private boolean bytesSeen;
     private boolean processing;
@@ -72,6 +73,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        waitTimer = new LazyTimeout(client.eventLoop(), this::waitExpired);
+        responseTimer = new LazyTimeout(client.eventLoop(), this::responseTimedOut);
         armWait(http.headerTimeout().toNanos(), false);
         read();
     }
@@ -314,7 +317,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         discarding = true;
-        cancelWait();
+        if (waitTimer != null) {
+            waitTimer.close();
+            responseTimer.close();
+        }
         releaseInbound();
         Exchange ex = current;
         current = null;
@@ -343,22 +349,24 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void armWait(long nanos, boolean keepalive) {
-        cancelWait();
         waitIsKeepalive = keepalive;
-        if (nanos > 0) {
-            waitTimer = client.eventLoop().schedule(this::waitExpired, nanos, TimeUnit.NANOSECONDS);
-        }
+        waitTimer.arm(nanos);
     }
 
     private void cancelWait() {
         if (waitTimer != null) {
-            waitTimer.cancel(false);
-            waitTimer = null;
+            waitTimer.disarm();
+        }
+    }
+
+    private void responseTimedOut() {
+        Exchange ex = current;
+        if (ex != null && !discarding) {
+            ex.responseTimedOut();
         }
     }
 
     private void waitExpired() {
-        waitTimer = null;
         if (current != null || discarding) {
             return;
         }
