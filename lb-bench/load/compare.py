@@ -253,26 +253,41 @@ def to_ms(text):
     return v / 1000 if u == "us" else v if u == "ms" else v * 1000 if u == "s" else v * 60000
 
 
-def run_wrk(port, args, path, seconds):
+def cpu_seconds(pid):
+    """User + system CPU time of a process (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(port, args, path, seconds, pid=None):
+    """One wrk run; with the proxy's pid, also the CPU time it spent per request (the load generator shares a
+    core with the backends and is often the limit, so CPU per request is what tells the proxies apart)."""
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
         f"http://127.0.0.1:{port}{path}"]
+    cpu_before = cpu_seconds(pid) if pid else None
     out = sh(cmd).stdout
+    cpu = cpu_seconds(pid) - cpu_before if pid else None
+    nan = float("nan")
     try:
-        return parse_wrk(out)
+        r = parse_wrk(out)
     except (AttributeError, ValueError):
         print("could not read wrk's output:\n" + out, file=sys.stderr, flush=True)
-        nan = float("nan")
-        return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "errors": "unreadable"}
+        return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "cpu_us": nan, "errors": "unreadable"}
+    r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else nan
+    return r
 
 
 def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     tr = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
     mbps = float(tr.group(1)) * UNITS[tr.group(2)] / (1 << 20)
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
-    return {"rps": rps, "mbps": mbps, "p50": p50, "p99": p99, "errors": errors.group(0) if errors else ""}
+    return {"rps": rps, "requests": requests, "mbps": mbps, "p50": p50, "p99": p99,
+            "errors": errors.group(0) if errors else ""}
 
 
 def rss_kib(pid):
@@ -306,7 +321,7 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=8)
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
@@ -337,10 +352,11 @@ def main():
                     continue
                 _, _, args, path = SCENARIOS[sc]
                 for t in targets:
-                    r = run_wrk(port_of(t, sc), args, path, a.duration)
+                    r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t))
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
-                          f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms {r['errors']}", flush=True)
+                          f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms CPU {r['cpu_us']:6.1f} us/req "
+                          f"{r['errors']}", flush=True)
         if "idle" in scenarios:
             for t in targets:
                 if t == "direct":
@@ -379,8 +395,9 @@ def report(a, work, targets, scenarios, results):
     for sc in scenarios:
         if sc in SCENARIOS:
             lines.append(f"- `{sc}`: {SCENARIOS[sc][1]}")
-    lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | req/s vs HAProxy | p99 vs HAProxy "
-                  "| req/s vs direct |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
+                  "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     chart = []
     for sc in scenarios:
         if sc == "idle":
@@ -388,16 +405,20 @@ def report(a, work, targets, scenarios, results):
         base_h = med([r["rps"] for r in results.get((sc, "haproxy"), [])])
         base_d = med([r["rps"] for r in results.get((sc, "direct"), [])])
         base_p99 = med([r["p99"] for r in results.get((sc, "haproxy"), [])])
+        base_cpu = med([r["cpu_us"] for r in results.get((sc, "haproxy"), [])])
         for t in targets:
             rs = results.get((sc, t), [])
             if not rs:
                 continue
             rps = med([r["rps"] for r in rs])
             mbps = med([r["mbps"] for r in rs])
+            cpu = med([r["cpu_us"] for r in rs])
             lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {med([r['p50'] for r in rs]):.3f} | "
-                         f"{med([r['p99'] for r in rs]):.3f} | {rps / base_h:.2f} | "
-                         f"{med([r['p99'] for r in rs]) / base_p99:.2f} | {rps / base_d:.2f} |")
-            chart.append((sc, t, rps / base_d if base_d == base_d and base_d else float("nan")))
+                         f"{med([r['p99'] for r in rs]):.3f} | {'–' if cpu != cpu else f'{cpu:.1f}'} | "
+                         f"{rps / base_h:.2f} | {med([r['p99'] for r in rs]) / base_p99:.2f} | "
+                         f"{'–' if cpu != cpu else f'{cpu / base_cpu:.2f}'} | {rps / base_d:.2f} |")
+            chart.append((sc, t, rps / base_d if base_d == base_d and base_d else float("nan"),
+                          cpu / base_cpu if cpu == cpu and base_cpu == base_cpu and base_cpu else float("nan")))
     if "idle" in scenarios:
         lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]
         for t in targets:
@@ -410,31 +431,47 @@ def report(a, work, targets, scenarios, results):
     plot(work, chart, targets)
 
 
+COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "haproxy": "#377eb8", "nginx": "#e6883c"}
+
+
 def plot(work, chart, targets):
+    """Two bar charts side by side: throughput relative to direct, and proxy CPU per request relative to HAProxy."""
     if not shutil.which("gnuplot") or not chart:
         return
     scen = []
-    for sc, _, _ in chart:
+    for sc, *_ in chart:
         if sc not in scen:
             scen.append(sc)
-    data = os.path.join(work, "chart.dat")
-    with open(data, "w") as f:
-        f.write("scenario " + " ".join(targets) + "\n")
-        for sc in scen:
-            row = {t: v for s, t, v in chart if s == sc}
-            f.write(sc + " " + " ".join(f"{row.get(t, float('nan')):.4f}" for t in targets) + "\n")
-    cols = " , ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(targets))
+    panels = []
+    for index, title, cols in ((2, "Requests/s relative to direct (higher is better)", targets),
+                               (3, "Proxy CPU per request relative to HAProxy (lower is better)",
+                                [t for t in targets if t != "direct"])):
+        values = {(c[0], c[1]): c[index] for c in chart}
+        if not cols or all(v != v for v in values.values()):
+            continue
+        data = os.path.join(work, f"chart{index}.dat")
+        with open(data, "w") as f:
+            f.write("scenario " + " ".join(cols) + "\n")
+            for sc in scen:
+                f.write(sc + " " + " ".join(f"{values.get((sc, t), float('nan')):.4f}" for t in cols) + "\n")
+        series = [f"'{data}' using {i + 2}{':xtic(1)' if i == 0 else ''} title columnheader({i + 2}) "
+                  f"lc rgb '{COLORS.get(t, '#888888')}'" for i, t in enumerate(cols)]
+        panels.append(f"set title '{title}'\nplot " + ", ".join(series) + "\n")
+    if not panels:
+        return
     script = f"""
-set terminal png size 900,450 noenhanced
+set terminal png size {900 * len(panels)},450 noenhanced
 set output '{work}/results.png'
-set title 'Requests/s relative to direct (higher is better)'
+set multiplot layout 1,{len(panels)}
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set yrange [0:*]
 set key top right
 set grid ytics
-plot '{data}' using 2:xtic(1) title columnheader(2) {(", " + ", ".join(f"'' using {i + 3} title columnheader({i + 3})" for i in range(len(targets) - 1))) if len(targets) > 1 else ''}
+set xtics rotate by -30
+{"".join(panels)}
+unset multiplot
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 

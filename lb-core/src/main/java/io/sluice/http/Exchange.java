@@ -19,7 +19,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
 import io.sluice.config.StickyCookieConfig;
 import io.sluice.cluster.Server;
-import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -123,7 +122,7 @@ final class Exchange implements BackendPool.Waiter {
             h.set(HttpHeaderNames.UPGRADE, upgradeTo);
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
-        HeaderPolicy.forwardRequest(request, (InetSocketAddress) client.remoteAddress(), host, front.http);
+        HeaderPolicy.forwardRequest(request, front.clientIp, front.clientIpv6, host, front.http);
         if (route.config() != null) {
             HeaderPolicy.apply(route.config().requestHeaders(), h);
         }
@@ -615,9 +614,8 @@ final class Exchange implements BackendPool.Waiter {
         upstream.durations().record(nanos);
         AccessLog accessLog = front.listener.accessLog();
         if (accessLog != null) {
-            InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
             accessLog.add(new AccessLog.Entry(System.currentTimeMillis(),
-                    remote == null ? "-" : remote.getAddress().getHostAddress(), request.method().name(), clientUri,
+                    front.clientIp == null ? "-" : front.clientIp, request.method().name(), clientUri,
                     clientVersion.text(), status, responseBytes, nanos, route.name(), route.clusterName(),
                     server == null ? null : server.label(), request.headers().get(HeaderPolicy.X_REQUEST_ID),
                     request.headers().get(HttpHeaderNames.HOST)));

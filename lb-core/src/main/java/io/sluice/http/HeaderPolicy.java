@@ -8,8 +8,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.RouteConfig;
-import java.net.Inet6Address;
-import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -25,7 +23,7 @@ final class HeaderPolicy {
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final String VIA_11 = "1.1 sluice";
     private static final String VIA_10 = "1.0 sluice";
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private HeaderPolicy() {
     }
@@ -71,9 +69,9 @@ final class HeaderPolicy {
     }
 
     /** Adds X-Forwarded-*, Forwarded (optional), Via and X-Request-Id to a request about to be forwarded. */
-    static void forwardRequest(HttpRequest req, InetSocketAddress client, String host, HttpConfig http) {
+    static void forwardRequest(HttpRequest req, String clientIp, boolean ipv6, String host, HttpConfig http) {
         HttpHeaders h = req.headers();
-        String ip = client == null ? "unknown" : client.getAddress().getHostAddress();
+        String ip = clientIp == null ? "unknown" : clientIp;
         if (!h.contains(X_FORWARDED_FOR)) {
             h.set(X_FORWARDED_FOR, ip);
         } else {
@@ -85,7 +83,7 @@ final class HeaderPolicy {
             h.set(X_FORWARDED_HOST, host);
         }
         if (http.forwarded()) {
-            String node = client != null && client.getAddress() instanceof Inet6Address ? "\"[" + ip + "]\"" : ip;
+            String node = ipv6 ? "\"[" + ip + "]\"" : ip;
             String element = "for=" + node + (host != null ? ";host=\"" + host + "\"" : "") + ";proto=http";
             List<String> prior = h.getAll(FORWARDED);
             h.set(FORWARDED, prior.isEmpty() ? element : String.join(", ", prior) + ", " + element);
@@ -123,16 +121,19 @@ final class HeaderPolicy {
         }
     }
 
-    /** 128 random bits in hex: unique enough to correlate logs, and cheaper than a SecureRandom UUID. */
-    static String requestId() {
+    /**
+     * 128 random bits in hex: unique enough to correlate logs, and cheaper than a SecureRandom UUID. An
+     * AsciiString over the bytes, as the encoder copies it to the wire as is.
+     */
+    static AsciiString requestId() {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        char[] out = new char[32];
+        byte[] out = new byte[32];
         long a = r.nextLong();
         long b = r.nextLong();
         for (int i = 0; i < 16; i++) {
             out[i] = HEX[(int) (a >>> (60 - 4 * i)) & 0xf];
             out[16 + i] = HEX[(int) (b >>> (60 - 4 * i)) & 0xf];
         }
-        return new String(out);
+        return new AsciiString(out, false);
     }
 }

@@ -18,6 +18,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.balance.PickContext;
 import io.sluice.config.HttpConfig;
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
@@ -51,6 +52,9 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     private boolean waitIsKeepalive;
     /** The current exchange's response timeout: one timer per connection, re-armed per request. */
     LazyTimeout responseTimer;
+    /** The client's address as text (null when unknown), for forwarded headers and the access log. */
+    String clientIp;
+    boolean clientIpv6;
     /** Bytes of a next request arrived since the last request was received. */
     private boolean bytesSeen;
     private boolean processing;
@@ -72,7 +76,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
             client.close();
             return;
         }
-        pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        InetSocketAddress remote = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        pick = new PickContext(remote);
+        if (remote != null && remote.getAddress() != null) {
+            clientIp = remote.getAddress().getHostAddress();
+            clientIpv6 = remote.getAddress() instanceof Inet6Address;
+        }
         waitTimer = new LazyTimeout(client.eventLoop(), this::waitExpired);
         responseTimer = new LazyTimeout(client.eventLoop(), this::responseTimedOut);
         armWait(http.headerTimeout().toNanos(), false);

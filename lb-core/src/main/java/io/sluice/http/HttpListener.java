@@ -10,10 +10,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.ListenerConfig;
+import io.sluice.l4.IdleTimeoutHandler;
 import io.sluice.l4.Listener;
 import io.sluice.l4.ListenerStats;
 import io.sluice.l4.Transport;
@@ -82,7 +82,7 @@ public final class HttpListener implements Listener {
                         clients.add(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (idleMillis > 0) {
-                            p.addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+                            p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
                         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
                         HttpFrontHandler front = new HttpFrontHandler(HttpListener.this, encoder);

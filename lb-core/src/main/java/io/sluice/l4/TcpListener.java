@@ -9,7 +9,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
@@ -63,7 +62,7 @@ public final class TcpListener implements Listener {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         if (idleMillis > 0) {
-                            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+                            ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
                         ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, cluster));
                     }

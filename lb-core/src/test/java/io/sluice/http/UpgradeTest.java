@@ -96,4 +96,35 @@ class UpgradeTest {
             assertThat(ws.last().header("upgrade")).isNull();
         }
     }
+
+    @Test
+    void anUpgradedConnectionWithNoTrafficClosesAfterTheListenersIdleTimeout() throws Exception {
+        try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
+             Sluice s = Proxies.start("""
+                     admin: { enabled: false }
+                     listeners:
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, idle_timeout: 300ms }
+                     clusters:
+                       - name: app
+                         servers: [ { address: "%s" } ]
+                     """.formatted(ws.address()));
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(101);
+            // Traffic keeps it open past the timeout...
+            byte[] frame = {(byte) 0x81, (byte) 0x80, 1, 2, 3, 4};
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(600);
+            while (System.nanoTime() < until) {
+                c.out.write(frame);
+                c.out.flush();
+                assertThat(c.in().readNBytes(frame.length)).isEqualTo(frame);
+                Thread.sleep(50);
+            }
+            // ...and silence closes it (the read blocks until the proxy closes, bounded by the socket timeout).
+            c.socket.setSoTimeout(10_000);
+            assertThat(c.in().read()).isEqualTo(-1);
+        }
+    }
 }
