@@ -5,6 +5,7 @@ Every proxy gets one worker thread/process and is pinned to CPU 1; the load gene
 are pinned to CPU 0. Targets are interleaved (A B C A B C ...) and each figure is the median of the rounds.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -319,9 +320,9 @@ def idle_memory(lab, target, count):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=10)
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
@@ -367,11 +368,26 @@ def main():
                       f"{r['rss_after_mib']:.0f} MiB)", flush=True)
     finally:
         lab.stop_all()
+    # Every round's figures, so that a table can be checked or re-derived.
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump({f"{sc}/{t}": rs for (sc, t), rs in results.items()}, f, indent=1)
     report(a, work, targets, scenarios, results)
 
 
 def med(values):
+    values = [v for v in values if v == v]
     return statistics.median(values) if values else float("nan")
+
+
+def paired(results, sc, target, base, key):
+    """The median over rounds of target/base measured in the same round: the machine's drift between rounds
+    (other tenants, frequency) hits both sides of a pair alike and cancels out."""
+    a, b = results.get((sc, target), []), results.get((sc, base), [])
+    return med([x[key] / y[key] for x, y in zip(a, b) if y[key] == y[key] and y[key]])
+
+
+def fmt(v, digits=2):
+    return "–" if v != v else f"{v:.{digits}f}"
 
 
 def report(a, work, targets, scenarios, results):
@@ -389,7 +405,8 @@ def report(a, work, targets, scenarios, results):
         "java": subprocess.run(["java", "-version"], text=True, capture_output=True).stderr.splitlines()[0],
     }
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
-             f"{a.rounds} rounds of {a.duration}s, medians; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
+             f"{a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
+             f"measured within each round; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
              f"to CPU {LOAD_CPU}; one worker thread/process per proxy.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for sc in scenarios:
@@ -402,23 +419,21 @@ def report(a, work, targets, scenarios, results):
     for sc in scenarios:
         if sc == "idle":
             continue
-        base_h = med([r["rps"] for r in results.get((sc, "haproxy"), [])])
-        base_d = med([r["rps"] for r in results.get((sc, "direct"), [])])
-        base_p99 = med([r["p99"] for r in results.get((sc, "haproxy"), [])])
-        base_cpu = med([r["cpu_us"] for r in results.get((sc, "haproxy"), [])])
         for t in targets:
             rs = results.get((sc, t), [])
             if not rs:
                 continue
             rps = med([r["rps"] for r in rs])
             mbps = med([r["mbps"] for r in rs])
+            p99 = med([r["p99"] for r in rs])
             cpu = med([r["cpu_us"] for r in rs])
+            vs_h = paired(results, sc, t, "haproxy", "rps")
+            p99_h = paired(results, sc, t, "haproxy", "p99")
+            cpu_h = paired(results, sc, t, "haproxy", "cpu_us")
+            vs_d = paired(results, sc, t, "direct", "rps")
             lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {med([r['p50'] for r in rs]):.3f} | "
-                         f"{med([r['p99'] for r in rs]):.3f} | {'–' if cpu != cpu else f'{cpu:.1f}'} | "
-                         f"{rps / base_h:.2f} | {med([r['p99'] for r in rs]) / base_p99:.2f} | "
-                         f"{'–' if cpu != cpu else f'{cpu / base_cpu:.2f}'} | {rps / base_d:.2f} |")
-            chart.append((sc, t, rps / base_d if base_d == base_d and base_d else float("nan"),
-                          cpu / base_cpu if cpu == cpu and base_cpu == base_cpu and base_cpu else float("nan")))
+                         f"{p99:.3f} | {fmt(cpu, 1)} | {fmt(vs_h)} | {fmt(p99_h)} | {fmt(cpu_h)} | {fmt(vs_d)} |")
+            chart.append((sc, t, vs_d, cpu_h))
     if "idle" in scenarios:
         lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]
         for t in targets:

@@ -35,8 +35,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * so the cost Sluice adds reads as a ratio rather than as a machine-dependent absolute.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
 public class ForwardingBenchmark {
 
     @Param({"direct", "sluice"})
