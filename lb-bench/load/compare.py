@@ -482,7 +482,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set yrange [0:*]
-set key top right
+set key below horizontal
 set grid ytics
 set xtics rotate by -30
 {"".join(panels)}

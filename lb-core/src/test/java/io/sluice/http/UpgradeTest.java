@@ -103,7 +103,7 @@ class UpgradeTest {
              Sluice s = Proxies.start("""
                      admin: { enabled: false }
                      listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, idle_timeout: 300ms }
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, idle_timeout: 1s }
                      clusters:
                        - name: app
                          servers: [ { address: "%s" } ]
@@ -115,12 +115,12 @@ class UpgradeTest {
             assertThat(r.status()).isEqualTo(101);
             // Traffic keeps it open past the timeout...
             byte[] frame = {(byte) 0x81, (byte) 0x80, 1, 2, 3, 4};
-            long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(600);
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1500);
             while (System.nanoTime() < until) {
                 c.out.write(frame);
                 c.out.flush();
                 assertThat(c.in().readNBytes(frame.length)).isEqualTo(frame);
-                Thread.sleep(50);
+                Thread.sleep(100);
             }
             // ...and silence closes it (the read blocks until the proxy closes, bounded by the socket timeout).
             c.socket.setSoTimeout(10_000);
