@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.RouteConfig;
-import java.util.List;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The header edits a proxy makes on the way through (RFC 9110 section 7.6) plus the route's own edits. */
@@ -23,7 +23,7 @@ final class HeaderPolicy {
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final String VIA_11 = "1.1 sluice";
     private static final String VIA_10 = "1.0 sluice";
-    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private HeaderPolicy() {
     }
@@ -72,12 +72,7 @@ final class HeaderPolicy {
     static void forwardRequest(HttpRequest req, String clientIp, boolean ipv6, String host, HttpConfig http) {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
-        if (!h.contains(X_FORWARDED_FOR)) {
-            h.set(X_FORWARDED_FOR, ip);
-        } else {
-            // Several header lines are one list (RFC 9110 5.3): join them, then append this hop.
-            h.set(X_FORWARDED_FOR, String.join(", ", h.getAll(X_FORWARDED_FOR)) + ", " + ip);
-        }
+        appendToList(h, X_FORWARDED_FOR, ip);
         h.set(X_FORWARDED_PROTO, HTTP);
         if (host != null) {
             h.set(X_FORWARDED_HOST, host);
@@ -85,8 +80,7 @@ final class HeaderPolicy {
         if (http.forwarded()) {
             String node = ipv6 ? "\"[" + ip + "]\"" : ip;
             String element = "for=" + node + (host != null ? ";host=\"" + host + "\"" : "") + ";proto=http";
-            List<String> prior = h.getAll(FORWARDED);
-            h.set(FORWARDED, prior.isEmpty() ? element : String.join(", ", prior) + ", " + element);
+            appendToList(h, FORWARDED, element);
         }
         if (http.via()) {
             appendVia(h, req.protocolVersion());
@@ -99,10 +93,15 @@ final class HeaderPolicy {
     static void appendVia(HttpHeaders h, HttpVersion version) {
         String hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
                 : version.majorVersion() + "." + version.minorVersion() + " sluice";
-        if (!h.contains(HttpHeaderNames.VIA)) {
-            h.set(HttpHeaderNames.VIA, hop);
+        appendToList(h, HttpHeaderNames.VIA, hop);
+    }
+
+    /** Appends an element to a list header; several header lines are one list (RFC 9110 5.3), joined here. */
+    private static void appendToList(HttpHeaders h, AsciiString name, String element) {
+        if (!h.contains(name)) {
+            h.set(name, element);
         } else {
-            h.set(HttpHeaderNames.VIA, String.join(", ", h.getAll(HttpHeaderNames.VIA)) + ", " + hop);
+            h.set(name, String.join(", ", h.getAll(name)) + ", " + element);
         }
     }
 

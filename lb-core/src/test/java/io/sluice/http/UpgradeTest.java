@@ -43,17 +43,21 @@ class UpgradeTest {
         };
     }
 
+    private static Sluice proxyTo(HttpBackend ws, String idleTimeout) throws Exception {
+        return Proxies.start("""
+                admin: { enabled: false }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, idle_timeout: %s }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(idleTimeout, ws.address()));
+    }
+
     @Test
     void websocketHandshakeThenBytesAreEchoedThroughTheTunnel() throws Exception {
         try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
-             Sluice s = Proxies.start("""
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(ws.address()));
+             Sluice s = proxyTo(ws, "10m");
              RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
             RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
                     + "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -82,14 +86,7 @@ class UpgradeTest {
     @Test
     void upgradeHeaderWithoutConnectionUpgradeIsAPlainRequest() throws Exception {
         try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
-             Sluice s = Proxies.start("""
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(ws.address()));
+             Sluice s = proxyTo(ws, "10m");
              RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
             RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n").read();
             assertThat(r.status()).isEqualTo(400);
@@ -100,14 +97,7 @@ class UpgradeTest {
     @Test
     void anUpgradedConnectionWithNoTrafficClosesAfterTheListenersIdleTimeout() throws Exception {
         try (HttpBackend ws = new HttpBackend("ws", websocketEcho());
-             Sluice s = Proxies.start("""
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, idle_timeout: 1s }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(ws.address()));
+             Sluice s = proxyTo(ws, "1s");
              RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
             RawHttp.Response r = c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
                     + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
