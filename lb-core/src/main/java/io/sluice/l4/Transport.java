@@ -28,6 +28,32 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                         Class<? extends ServerChannel> serverChannelClass,
                         Class<? extends Channel> channelClass) {
 
+    private static final String IO_URING_MULTISHOT_POLL = "io.netty.iouring.pollAddMultishotEnabled";
+
+    /*
+     * Netty 4.2.18's io_uring transport waits for input with a multishot POLLIN. When a peer's last bytes and
+     * its RST or FIN arrive while a read is in flight, the poll reports both before the read completes; the
+     * read takes the bytes, the poll stays armed but never fires again, and the hang-up is never seen. A
+     * backend that died mid-response left its client waiting in about one run in four
+     * (HttpProxyTest#serverDyingMidResponseBreaksOnlyThatResponse). A one-shot poll is armed afresh for each
+     * wait and sees the hang-up. This must happen before IoUring's class initialises, hence here and not in
+     * select(); an operator's own -D setting wins.
+     */
+    static {
+        if (System.getProperty(IO_URING_MULTISHOT_POLL) == null) {
+            System.setProperty(IO_URING_MULTISHOT_POLL, "false");
+        }
+    }
+
+    /** Whether this machine offers the transport (AUTO and NIO always). */
+    public static boolean isAvailable(TransportKind kind) {
+        return switch (kind) {
+            case AUTO, NIO -> true;
+            case EPOLL -> Epoll.isAvailable();
+            case IO_URING -> IoUring.isAvailable();
+        };
+    }
+
     /**
      * AUTO takes io_uring where the kernel offers it, NIO elsewhere. Not epoll: Netty 4.2.18's epoll
      * registration removes a socket from the epoll set when no interest is left (input half-closed, reads

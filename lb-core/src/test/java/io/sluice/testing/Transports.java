@@ -2,20 +2,18 @@ package io.sluice.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.uring.IoUring;
+import io.sluice.config.TransportKind;
+import io.sluice.l4.Transport;
+import java.util.Locale;
 
 /** Skips (rather than fails) a transport test on a machine whose kernel lacks that transport. */
 public final class Transports {
     private Transports() {
     }
 
+    /** Asks through {@link Transport} so that its settings for Netty's transports apply in tests too. */
     public static void assumeAvailable(String transport) {
-        switch (transport) {
-            case "epoll" -> assumeTrue(Epoll.isAvailable(), "epoll not available here");
-            case "io_uring" -> assumeTrue(IoUring.isAvailable(), "io_uring not available here");
-            default -> {
-            }
-        }
+        TransportKind kind = TransportKind.valueOf(transport.toUpperCase(Locale.ROOT));
+        assumeTrue(Transport.isAvailable(kind), transport + " not available here");
     }
 }
