@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
+import io.sluice.l4.BatchedReads;
 import io.sluice.l4.Transport;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -66,6 +67,7 @@ final class BackendPool {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, allocator)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, BatchedReads.INSTANCE)
                 .handler(INIT);
     }
 

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.ListenerConfig;
+import io.sluice.l4.BatchedReads;
 import io.sluice.l4.IdleTimeoutHandler;
 import io.sluice.l4.Listener;
 import io.sluice.l4.ListenerStats;
@@ -76,6 +77,7 @@ public final class HttpListener implements Listener {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, BackendPool.WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, BatchedReads.INSTANCE)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
