@@ -38,6 +38,9 @@ public final class RouteTable {
 
     /** The route for a request; {@code req}'s URI may be origin or absolute form. */
     public Route match(HttpRequest req) {
+        if (routes.length == 0) {
+            return fallback; // the common listener with only a default cluster: nothing to parse
+        }
         String host = host(req);
         String path = path(req.uri());
         for (Route r : routes) {
