@@ -183,6 +183,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         int code = status.code();
         listener.httpStats().count(code == 413 || code == 414 || code == 431 ? ErrorReason.TOO_LARGE
                 : ErrorReason.BAD_REQUEST);
+        listener.httpStats().countRefused(code);
         log.debug("refusing request on {}: {} {}", client, code, message);
         encoder.headRequest = false;
         FullHttpResponse resp = ErrorResponses.plain(client.alloc(), status, shortReason(code), true);
@@ -385,6 +386,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         listener.httpStats().count(ErrorReason.HEADER_TIMEOUT);
+        listener.httpStats().countRefused(HttpResponseStatus.REQUEST_TIMEOUT.code());
         encoder.headRequest = false;
         closeAfterWrite(client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
                 "request head not received in time", true)));

@@ -87,6 +87,14 @@ public final class Metrics implements AutoCloseable {
                         .description("HTTP responses sent, by route and status class").register(registry);
             }
         }
+        HttpListenerStats stats = listener.httpStats();
+        for (int c = 1; c <= 5; c++) {
+            int statusClass = c;
+            // Refused before routing (400, 408, 414, 431, ...): no route or cluster to name, so both are empty.
+            FunctionCounter.builder("sluice.http.requests", stats, st -> st.refused(statusClass))
+                    .tags("listener", listener.name(), "route", "", "cluster", "", "code", c + "xx")
+                    .description("HTTP responses sent, by route and status class").register(registry);
+        }
         FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
                 .tags("listener", listener.name())
                 .description("Requests sent again after a server connection failed before any response byte")
@@ -96,9 +104,8 @@ public final class Metrics implements AutoCloseable {
                     .tags("listener", listener.name())
                     .description("Access log lines dropped because the writer could not keep up").register(registry);
         }
-        HttpListenerStats s = listener.httpStats();
         for (ErrorReason reason : ErrorReason.values()) {
-            FunctionCounter.builder("sluice.http.errors", s, st -> st.errors(reason))
+            FunctionCounter.builder("sluice.http.errors", stats, st -> st.errors(reason))
                     .tags("listener", listener.name(), "reason", reason.label())
                     .description("HTTP requests that failed, by reason").register(registry);
         }

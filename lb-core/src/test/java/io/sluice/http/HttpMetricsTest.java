@@ -52,6 +52,9 @@ class HttpMetricsTest {
                         .isEqualTo(1);
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"connect_failed\"}")).isEqualTo(1);
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"bad_request\"}")).isEqualTo(1);
+                // Refused before routing: counted with the other answers, under no route and no cluster.
+                assertThat(sample(m, "sluice_http_requests_total{cluster=\"\",code=\"4xx\",listener=\"web\",route=\"\"}"))
+                        .isEqualTo(1);
                 assertThat(sample(m, "sluice_http_request_duration_seconds_count{cluster=\"app\"}")).isEqualTo(3);
                 assertThat(sample(m, "sluice_http_upstream_response_seconds_count{cluster=\"app\"}")).isEqualTo(3);
                 assertThat(sample(m, "sluice_http_retries_total{listener=\"web\"}")).isZero();
