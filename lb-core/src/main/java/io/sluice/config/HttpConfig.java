@@ -15,8 +15,8 @@ import java.time.Duration;
  * @param responseTimeout  time from the end of the request to the response head; else 504; 0 = none
  * @param forwarded        also send an RFC 7239 Forwarded header
  * @param via              add a Via header to requests and responses
- * @param retries          times an idempotent request without body is sent again (to another server where there
- *                         is one) when the connection fails before any response byte
+ * @param retries          times an idempotent request (with no body, or one of at most 64 KiB) is sent again (to
+ *                         another server where there is one) when the connection fails before any response byte
  * @param retryBudget      retries may be at most this percent of the listener's requests (at least 3 are always
  *                         allowed), so retries cannot multiply the load of an overloaded cluster
  * @param accessLog        one line per request, or null for none

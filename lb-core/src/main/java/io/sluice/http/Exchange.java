@@ -1,7 +1,9 @@
 package io.sluice.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -19,6 +21,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
 import io.sluice.config.StickyCookieConfig;
 import io.sluice.cluster.Server;
+import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +32,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Exchange implements BackendPool.Waiter {
     private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+    /** Bodies up to this size of idempotent requests are kept until the response begins, to be sent again. */
+    static final int REPLAY_LIMIT = 64 * 1024;
 
     private final HttpFrontHandler front;
     private final Channel client;
@@ -58,6 +63,8 @@ final class Exchange implements BackendPool.Waiter {
     private boolean switching;
     private boolean hasBody;
     private long bodyBytes;
+    /** The body so far, while it may still have to be sent again (see {@link #REPLAY_LIMIT}); else null. */
+    private ArrayList<ByteBuf> replay;
 
     boolean requestDone;
     private boolean requestSent;
@@ -99,6 +106,10 @@ final class Exchange implements BackendPool.Waiter {
             return;
         }
         prepareRequest();
+        if (hasBody && idempotent() && front.http.retries() > 0
+                && HttpUtil.getContentLength(request, -1L) <= REPLAY_LIMIT) {
+            replay = new ArrayList<>(2);
+        }
         front.listener.retryBudget().request();
         pickAndAcquire();
     }
@@ -206,7 +217,12 @@ final class Exchange implements BackendPool.Waiter {
         }
         backend.write(request, backend.voidPromise());
         if (requestDone) {
-            // A resend: the request had no body, so its end is all that is left to write.
+            // A resend: the kept body (if any) and the end are all that is left to write.
+            if (replay != null) {
+                for (ByteBuf b : replay) {
+                    backend.write(new DefaultHttpContent(b.retainedDuplicate()), backend.voidPromise());
+                }
+            }
             backend.write(LastHttpContent.EMPTY_LAST_CONTENT, backend.voidPromise());
             requestSent = true;
             armResponseTimer();
@@ -265,6 +281,7 @@ final class Exchange implements BackendPool.Waiter {
         if (local || conn == null) {
             c.release();
         } else {
+            keepForReplay(c, last);
             server.bytesSent().add(c.content().readableBytes());
             conn.channel.write(c, conn.channel.voidPromise());
         }
@@ -394,6 +411,7 @@ final class Exchange implements BackendPool.Waiter {
             // 5xx feeds outlier detection when the cluster counts them; anything else ends a failure run.
             upstream.cluster().reportResponse(server, code);
             responseStarted = true;
+            releaseReplay(); // no resend once a response began
             status = code;
             prepareResponse(r);
             front.encoder.headRequest = head;
@@ -530,21 +548,48 @@ final class Exchange implements BackendPool.Waiter {
         log.debug("response from {} broke off: {}", server, text);
         countResponse();
         finished = true;
+        releaseReplay();
         cancelResponseTimer();
         dropBackend();
         front.abort(text);
     }
 
     /**
-     * Only when nothing of the response was seen, the method is idempotent, and there is no body to replay
-     * (bodies are streamed, not kept).
+     * Only when nothing of the response was seen, the method is idempotent, and the body (if any) was small
+     * enough to be kept: bodies are streamed, and only up to {@link #REPLAY_LIMIT} is held for a second try.
      */
     private boolean mayResend() {
-        HttpMethod m = request.method();
-        boolean idempotent = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS)
-                || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
-        return idempotent && !hasBody && requestDone && resends < front.http.retries()
+        return idempotent() && (!hasBody || replay != null) && requestDone && resends < front.http.retries()
                 && front.listener.retryBudget().tryRetry();
+    }
+
+    private boolean idempotent() {
+        HttpMethod m = request.method();
+        return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.OPTIONS)
+                || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
+    }
+
+    /** Keeps a view of a body piece while the body is small enough to send again; trailers are not kept. */
+    private void keepForReplay(HttpContent c, boolean last) {
+        if (replay == null) {
+            return;
+        }
+        if (bodyBytes > REPLAY_LIMIT || (last && !((LastHttpContent) c).trailingHeaders().isEmpty())) {
+            releaseReplay();
+            return;
+        }
+        if (c.content().isReadable()) {
+            replay.add(c.content().retainedDuplicate());
+        }
+    }
+
+    private void releaseReplay() {
+        if (replay != null) {
+            for (ByteBuf b : replay) {
+                b.release();
+            }
+            replay = null;
+        }
     }
 
     private void resend() {
@@ -582,6 +627,7 @@ final class Exchange implements BackendPool.Waiter {
             return;
         }
         front.listener.httpStats().count(reason);
+        releaseReplay();
         cancelResponseTimer();
         dropBackend();
         responseStarted = true;
@@ -625,6 +671,7 @@ final class Exchange implements BackendPool.Waiter {
     /** Gives the backend connection back (reusable only after a clean exchange) and tells the front. */
     private void finish() {
         finished = true;
+        releaseReplay();
         cancelResponseTimer();
         if (conn != null) {
             BackendConnection c = conn;
@@ -657,6 +704,7 @@ final class Exchange implements BackendPool.Waiter {
             front.listener.httpStats().count(ErrorReason.CLIENT_CLOSED);
         }
         finished = true;
+        releaseReplay();
         cancelResponseTimer();
         dropBackend();
     }

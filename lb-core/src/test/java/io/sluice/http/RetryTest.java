@@ -49,14 +49,57 @@ class RetryTest {
         }
     }
 
+    /** Answers "NAME BODY". */
+    private static HttpBackend.Handler echo(String name) {
+        return (req, out, s) -> {
+            byte[] body = req.readBody();
+            HttpBackend.respond(out, 200, "text/plain",
+                    (name + " " + new String(body, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        };
+    }
+
     @Test
-    void requestWithABodyIsNotResent() throws Exception {
+    void smallBodiesAreKeptAndSentAgain() throws Exception {
         try (HttpBackend a = new HttpBackend("a", hangUp());
-             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             HttpBackend b = new HttpBackend("b", echo("b"));
              Sluice s = proxy("", a.address(), b.address());
              RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
-            RawHttp.Response r = c.send("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi").read();
-            assertThat(r.status()).isEqualTo(502);
+            RawHttp.Response r = c.send("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("b hello");
+            // Chunked, in pieces: the kept body is the whole of it.
+            r = c.send("DELETE /y HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n3\r\n!!!\r\n0\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("b hello!!!");
+            assertThat(a.requests).hasSize(2);
+            assertThat(((HttpListener) s.listener("web")).retries()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void bodiesLargerThanTheReplayLimitAreNotResent() throws Exception {
+        int size = Exchange.REPLAY_LIMIT + 1;
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", echo("b"));
+             Sluice s = proxy("", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            c.send("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: " + size + "\r\n\r\n");
+            c.out.write(new byte[size]);
+            c.out.flush();
+            assertThat(c.read().status()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+        try (HttpBackend a = new HttpBackend("a", hangUp());
+             HttpBackend b = new HttpBackend("b", echo("b"));
+             Sluice s = proxy("", a.address(), b.address());
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            // Chunked: the size is only known as the body passes, and the limit applies then.
+            c.send("PUT /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + Integer.toHexString(size) + "\r\n");
+            c.out.write(new byte[size]);
+            c.send("\r\n0\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(502);
             assertThat(b.requests).isEmpty();
         }
     }
