@@ -34,6 +34,8 @@ public final class BatchedReads implements RecvByteBufAllocator {
         private int reads;
         private int lastBytes;
         private int attempted;
+        /** A full buffer says the socket may hold more (what Netty's handles assume as well). */
+        private final UncheckedBooleanSupplier bufferFilled = () -> attempted == lastBytes;
 
         BatchHandle(ExtendedHandle sizes) {
             this.sizes = sizes;
@@ -86,8 +88,7 @@ public final class BatchedReads implements RecvByteBufAllocator {
 
         @Override
         public boolean continueReading() {
-            // A full buffer says the socket may hold more (what Netty's handles assume as well).
-            return continueReading(() -> attempted == lastBytes);
+            return continueReading(bufferFilled); // one supplier per handle, not one per read
         }
 
         @Override
