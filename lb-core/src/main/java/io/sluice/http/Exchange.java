@@ -21,7 +21,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
 import io.sluice.config.StickyCookieConfig;
 import io.sluice.cluster.Server;
-import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,8 +62,11 @@ final class Exchange implements BackendPool.Waiter {
     private boolean switching;
     private boolean hasBody;
     private long bodyBytes;
-    /** The body so far, while it may still have to be sent again (see {@link #REPLAY_LIMIT}); else null. */
-    private ArrayList<ByteBuf> replay;
+    /**
+     * A copy of the body so far, while it may still have to be sent again (see {@link #REPLAY_LIMIT}); else
+     * null. A copy, not views of the pieces: views would keep every read buffer they came from alive.
+     */
+    private ByteBuf replay;
 
     boolean requestDone;
     private boolean requestSent;
@@ -106,9 +108,9 @@ final class Exchange implements BackendPool.Waiter {
             return;
         }
         prepareRequest();
-        if (hasBody && idempotent() && front.http.retries() > 0
-                && HttpUtil.getContentLength(request, -1L) <= REPLAY_LIMIT) {
-            replay = new ArrayList<>(2);
+        long length = HttpUtil.getContentLength(request, -1L);
+        if (hasBody && idempotent() && front.http.retries() > 0 && length <= REPLAY_LIMIT) {
+            replay = client.alloc().buffer(length < 0 ? 1024 : (int) length, REPLAY_LIMIT);
         }
         front.listener.retryBudget().request();
         pickAndAcquire();
@@ -218,10 +220,8 @@ final class Exchange implements BackendPool.Waiter {
         backend.write(request, backend.voidPromise());
         if (requestDone) {
             // A resend: the kept body (if any) and the end are all that is left to write.
-            if (replay != null) {
-                for (ByteBuf b : replay) {
-                    backend.write(new DefaultHttpContent(b.retainedDuplicate()), backend.voidPromise());
-                }
+            if (replay != null && replay.isReadable()) {
+                backend.write(new DefaultHttpContent(replay.retainedDuplicate()), backend.voidPromise());
             }
             backend.write(LastHttpContent.EMPTY_LAST_CONTENT, backend.voidPromise());
             requestSent = true;
@@ -569,7 +569,7 @@ final class Exchange implements BackendPool.Waiter {
                 || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
     }
 
-    /** Keeps a view of a body piece while the body is small enough to send again; trailers are not kept. */
+    /** Copies a body piece while the body is small enough to send again; trailers are not kept. */
     private void keepForReplay(HttpContent c, boolean last) {
         if (replay == null) {
             return;
@@ -578,16 +578,13 @@ final class Exchange implements BackendPool.Waiter {
             releaseReplay();
             return;
         }
-        if (c.content().isReadable()) {
-            replay.add(c.content().retainedDuplicate());
-        }
+        ByteBuf piece = c.content();
+        replay.writeBytes(piece, piece.readerIndex(), piece.readableBytes());
     }
 
     private void releaseReplay() {
         if (replay != null) {
-            for (ByteBuf b : replay) {
-                b.release();
-            }
+            replay.release();
             replay = null;
         }
     }

@@ -19,6 +19,7 @@ import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.config.TransportKind;
 import java.util.function.Supplier;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Netty transport of the process: event-loop factory and channel classes that belong together. Every
@@ -68,6 +69,8 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                     throw new IllegalStateException("transport epoll is not available here: "
                             + Epoll.unavailabilityCause());
                 }
+                LoggerFactory.getLogger(Transport.class).warn("transport epoll: Netty 4.2.18's epoll can cut the end"
+                        + " of a large answer to a client that half-closed; auto (io_uring) or nio do not");
                 yield epoll();
             }
             case IO_URING -> {
@@ -87,6 +90,11 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     }
 
     private static Transport ioUring() {
+        if (IoUring.isPollAddMultishotEnabled() && !"true".equals(System.getProperty(IO_URING_MULTISHOT_POLL))) {
+            // Something loaded IoUring before this class could switch multishot polls off.
+            LoggerFactory.getLogger(Transport.class).warn("io_uring multishot polls are on ({} was not set in time):"
+                    + " a peer's reset right after its last bytes can go unseen", IO_URING_MULTISHOT_POLL);
+        }
         return new Transport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
                 IoUringSocketChannel.class);
     }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 class BatchedReadsTest {
     private final ChannelConfig config = new DefaultChannelConfig(new EmbeddedChannel());
 
-    private RecvByteBufAllocator.ExtendedHandle handle() {
-        config.setAutoRead(false);
+    private RecvByteBufAllocator.ExtendedHandle handle(boolean autoRead) {
+        config.setAutoRead(autoRead);
         RecvByteBufAllocator.ExtendedHandle h = (RecvByteBufAllocator.ExtendedHandle) BatchedReads.INSTANCE.newHandle();
         h.reset(config);
         return h;
@@ -29,7 +29,7 @@ class BatchedReadsTest {
 
     @Test
     void fullBuffersKeepTheLoopGoingWithoutAutoRead() {
-        RecvByteBufAllocator.ExtendedHandle h = handle();
+        RecvByteBufAllocator.ExtendedHandle h = handle(false);
         read(h, 2048, 2048);
         assertThat(h.continueReading()).isTrue();
         read(h, 2048, 100);
@@ -38,7 +38,7 @@ class BatchedReadsTest {
 
     @Test
     void endOfStreamOrNothingReadStopsTheLoop() {
-        RecvByteBufAllocator.ExtendedHandle h = handle();
+        RecvByteBufAllocator.ExtendedHandle h = handle(false);
         read(h, 2048, 0);
         assertThat(h.continueReading()).isFalse();
         h.reset(config);
@@ -47,22 +47,33 @@ class BatchedReadsTest {
     }
 
     @Test
-    void theLoopStopsAtTheCapSoWritabilityIsCheckedAgain() {
-        RecvByteBufAllocator.ExtendedHandle h = handle();
-        for (int i = 1; i < BatchedReads.MAX_READS_PER_LOOP; i++) {
-            read(h, 1024, 1024);
-            assertThat(h.continueReading()).as("after read %d", i).isTrue();
+    void theLoopStopsAtTheByteCapSoTheHandlerDecidesAgain() {
+        RecvByteBufAllocator.ExtendedHandle h = handle(false);
+        int chunk = 64 * 1024;
+        for (int read = chunk; read < BatchedReads.MAX_BYTES_PER_LOOP; read += chunk) {
+            read(h, chunk, chunk);
+            assertThat(h.continueReading()).as("after %d bytes", read).isTrue();
         }
-        read(h, 1024, 1024);
+        read(h, chunk, chunk);
         assertThat(h.continueReading()).isFalse();
         h.reset(config);
-        read(h, 1024, 1024);
+        read(h, chunk, chunk);
         assertThat(h.continueReading()).as("a new loop starts from zero").isTrue();
     }
 
     @Test
+    void switchingAutoReadOffStopsTheLoopAtOnce() {
+        RecvByteBufAllocator.ExtendedHandle h = handle(true);
+        read(h, 2048, 2048);
+        assertThat(h.continueReading()).isTrue();
+        config.setAutoRead(false); // the peer became unwritable while this loop ran
+        read(h, 2048, 2048);
+        assertThat(h.continueReading()).isFalse();
+    }
+
+    @Test
     void aTransportsOwnMoreDataHintIsRespected() {
-        RecvByteBufAllocator.ExtendedHandle h = handle();
+        RecvByteBufAllocator.ExtendedHandle h = handle(false);
         read(h, 2048, 2048);
         assertThat(h.continueReading(() -> false)).isFalse();
         assertThat(h.continueReading(() -> true)).isTrue();
