@@ -97,18 +97,18 @@ final class Exchange implements BackendPool.Waiter {
         keepAlive = HttpUtil.isKeepAlive(request);
         clientHttp10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
         head = request.method().equals(HttpMethod.HEAD);
-        hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        long length = HttpUtil.getContentLength(request, -1L); // -1: none, or chunked
+        hasBody = length > 0 || HttpUtil.isTransferEncodingChunked(request);
         if (!keepAlive) {
             front.closeAfterResponse = true;
         }
         long max = route.maxBodySize();
-        if (max > 0 && HttpUtil.getContentLength(request, -1L) > max) {
+        if (max > 0 && length > max) {
             respond(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + max + " bytes",
                     ErrorReason.TOO_LARGE);
             return;
         }
         prepareRequest();
-        long length = HttpUtil.getContentLength(request, -1L);
         if (hasBody && idempotent() && front.http.retries() > 0 && length <= REPLAY_LIMIT) {
             replay = client.alloc().buffer(length < 0 ? 1024 : (int) length, REPLAY_LIMIT);
         }

@@ -38,15 +38,7 @@ class BackendResetTest {
             socket.setSoLinger(true, 0);
             socket.close();
         });
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s, worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: front, bind: "127.0.0.1:0", cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, dying.address()))) {
+             Sluice s = Proxies.startTcp("transport: " + transport + ", worker_threads: 1", dying.address())) {
             int port = Proxies.port(s, "front");
             for (int i = 0; i < ROUNDS; i++) {
                 try (Socket c = Proxies.connect(port)) {

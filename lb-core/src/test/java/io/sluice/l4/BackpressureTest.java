@@ -31,15 +31,7 @@ class BackpressureTest {
     void slowReaderStopsTheServerInsteadOfFillingMemory(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(STREAM));
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: front, bind: "127.0.0.1:0", cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, source.address()));
+             Sluice s = Proxies.startTcp("transport: " + transport, source.address());
              Socket client = Proxies.connect(Proxies.port(s, "front"))) {
             client.setReceiveBufferSize(64 * 1024);
 

@@ -26,15 +26,7 @@ class LargeTransferTest {
     void sixtyFourMebibytesEachWayArriveIntact(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend echo = TestBackend.start("echo", TestBackend.echo());
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: front, bind: "127.0.0.1:0", cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, echo.address()));
+             Sluice s = Proxies.startTcp("transport: " + transport, echo.address());
              Socket client = Proxies.connect(Proxies.port(s, "front"))) {
 
             byte[] chunk = Patterns.chunk(256 * 1024);

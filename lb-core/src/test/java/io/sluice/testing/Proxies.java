@@ -27,7 +27,20 @@ public final class Proxies {
         return Sluice.start(ConfigLoader.parse(yaml));
     }
 
-    public static int port(Sluice sluice, String listener) {
+    /** One TCP listener, {@code front}, in front of one server; {@code runtime} is e.g. {@code "transport: nio"}. */
+    public static Sluice startTcp(String runtime, String serverAddress) throws Exception {
+        return start("""
+                runtime: { %s }
+                admin: { enabled: false }
+                listeners:
+                  - { name: front, bind: "127.0.0.1:0", cluster: app }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(runtime, serverAddress));
+    }
+
+        public static int port(Sluice sluice, String listener) {
         return sluice.listener(listener).localAddress().getPort();
     }
 
