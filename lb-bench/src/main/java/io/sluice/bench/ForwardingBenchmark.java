@@ -39,7 +39,12 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class ForwardingBenchmark {
 
-    @Param({"direct", "sluice"})
+    /**
+     * {@code sluice}: the buffer relay on the default transport (io_uring); {@code sluice_epoll}: the buffer relay
+     * on epoll; {@code sluice_splice}: epoll with the listener's {@code splice: true}, so the last two compare
+     * the two ways of moving bytes on one transport.
+     */
+    @Param({"direct", "sluice", "sluice_epoll", "sluice_splice"})
     public String target;
 
     @Param({"64", "1048576"})
@@ -69,13 +74,15 @@ public class ForwardingBenchmark {
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
         int echoPort = ((InetSocketAddress) echo.localAddress()).getPort();
         int port = echoPort;
-        if (target.equals("sluice")) {
+        if (!target.equals("direct")) {
+            String transportKey = target.equals("sluice") ? "auto" : "epoll";
+            boolean splice = target.equals("sluice_splice");
             sluice = Sluice.start(ConfigLoader.parse("""
-                    runtime: { worker_threads: 1 }
+                    runtime: { worker_threads: 1, transport: %s }
                     admin: { enabled: false }
-                    listeners: [ { name: bench, bind: "127.0.0.1:0", cluster: echo } ]
+                    listeners: [ { name: bench, bind: "127.0.0.1:0", cluster: echo, splice: %s } ]
                     clusters: [ { name: echo, servers: [ { address: "127.0.0.1:%d" } ] } ]
-                    """.formatted(echoPort)));
+                    """.formatted(transportKey, splice, echoPort)));
             port = sluice.listener("bench").localAddress().getPort();
         }
         client = new Socket();

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -36,7 +37,7 @@ public final class ConfigLoader {
             "dns_refresh");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog", "http", "routes");
+            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
     private static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
             "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool");
@@ -133,7 +134,7 @@ public final class ConfigLoader {
         }
         for (int i = 0; i < listenerNodes.size(); i++) {
             ConfigNode l = new ConfigNode(errors, "listeners[" + i + "]", listenerNodes.get(i), LISTENER);
-            ListenerConfig listener = readListener(l, clusterNames.keySet());
+            ListenerConfig listener = readListener(l, clusterNames.keySet(), runtime.transport());
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
@@ -189,7 +190,7 @@ public final class ConfigLoader {
         return hp;
     }
 
-    private static ListenerConfig readListener(ConfigNode n, Set<String> clusterNames) {
+    private static ListenerConfig readListener(ConfigNode n, Set<String> clusterNames, TransportKind transport) {
         String name = n.requiredString("name");
         HostPort bind = bindAddress(n, "bind", null, true);
         ListenerConfig.Protocol protocol = n.choice("protocol", ListenerConfig.Protocol.TCP,
@@ -210,7 +211,15 @@ public final class ConfigLoader {
                 }
             }
         }
-        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes);
+        boolean splice = n.bool("splice", false);
+        if (splice && protocol != ListenerConfig.Protocol.TCP) {
+            n.error("splice", "only for protocol: tcp (an HTTP listener has to read the bytes it forwards)");
+        } else if (splice && transport != TransportKind.EPOLL) {
+            // splice(2) waits on epoll readiness; io_uring and NIO event loops cannot drive it.
+            n.error("splice", "needs runtime.transport: epoll, got " + transport.name().toLowerCase(Locale.ROOT));
+        }
+        return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
+                splice);
     }
 
     private static ClusterConfig readCluster(ConfigNode n) {

@@ -10,10 +10,11 @@ import java.util.List;
  * @param maxConnections connections beyond this are accepted and closed at once; 0 = unlimited
  * @param http           HTTP settings (used with protocol HTTP)
  * @param routes         HTTP routes in order, first match wins; {@code cluster} takes the rest
+ * @param splice         a TCP listener joins the two sockets with splice(2) instead of relaying buffers
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
                              int maxConnections, int backlog, HttpConfig http,
-                             List<RouteConfig> routes) {
+                             List<RouteConfig> routes, boolean splice) {
 
     public ListenerConfig {
         routes = List.copyOf(routes);

@@ -7,14 +7,15 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
 import io.sluice.balance.PickContext;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +35,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
      * the client half-closes (RDHUP), so what it read is kept here and replayed once the relay is in place.
      */
-    private ArrayDeque<ByteBuf> early;
-    private boolean earlyFin;
+    private HeldBytes early = new HeldBytes();
 
     ClientHandler(TcpListener listener, Cluster cluster) {
         this.listener = listener;
@@ -73,7 +73,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         attempts++;
         server.activeConnections().incrementAndGet();
-        RelayHandler.HalfClose halfClose = new RelayHandler.HalfClose(client);
+        boolean splice = listener.config().splice();
+        RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
+        HeldBytes serverHeld = splice ? new HeldBytes() : null;
         Bootstrap b = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(listener.transport().channelClass())
@@ -85,7 +87,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
-                .handler(new RelayHandler(client, server.bytesReceived(), halfClose));
+                .handler(splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose));
         long connectStart = System.nanoTime();
         ChannelFuture f = b.connect(address);
         listener.track(f.channel());
@@ -117,13 +119,30 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 backend.close();
                 return;
             }
-            ArrayDeque<ByteBuf> pending = early;
+            HeldBytes held = early;
             early = null;
+            if (splice) {
+                startSplice(ctx, backend, server, held, serverHeld);
+                return;
+            }
+            ArrayDeque<ByteBuf> pending = held.take();
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
-            replayEarly(pending, earlyFin, client, backend, server, halfClose);
+            replayEarly(pending, held.fin(), client, backend, server, halfClose);
             RelayHandler.autoRead(client, backend.isWritable());
             RelayHandler.autoRead(backend, client.isWritable());
         });
+    }
+
+    private void startSplice(ChannelHandlerContext ctx, Channel backend, Server server, HeldBytes clientHeld,
+                             HeldBytes serverHeld) {
+        ChannelPipeline p = ctx.pipeline();
+        // The splice relay keeps its own idle time: the handler would see no reads or writes from now on.
+        if (p.get("idle") != null) {
+            p.remove("idle");
+        }
+        p.replace(this, "held", clientHeld);
+        SpliceRelay.start(ctx.channel(), clientHeld, backend, serverHeld, server.bytesSent(), server.bytesReceived(),
+                listener.config().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private static void replayEarly(ArrayDeque<ByteBuf> pending, boolean fin, Channel client, Channel backend,
@@ -143,14 +162,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof ByteBuf b) {
-            if (early == null) {
-                early = new ArrayDeque<>(2);
-            }
-            early.add(b);
-        } else {
-            ReferenceCountUtil.release(msg);
-        }
+        early.channelRead(ctx, msg);
     }
 
     @Override
@@ -166,10 +178,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private void releaseEarly() {
         if (early != null) {
-            ByteBuf b;
-            while ((b = early.poll()) != null) {
-                b.release();
-            }
+            early.release();
         }
     }
 
@@ -178,7 +187,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else if (evt instanceof ChannelInputShutdownEvent) {
-            earlyFin = true;
+            early.userEventTriggered(ctx, evt);
         } else {
             ctx.fireUserEventTriggered(evt);
         }

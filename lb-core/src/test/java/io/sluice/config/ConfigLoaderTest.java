@@ -112,6 +112,17 @@ class ConfigLoaderTest {
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, protocol: udp } ]
                         """ + CLUSTERS, "listeners[0].protocol (line 1, col 70): expected one of tcp, http, got \"udp\""),
                 Arguments.of("""
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, splice: true } ]
+                        """ + CLUSTERS, "listeners[0].splice (line 1, col 68): needs runtime.transport: epoll, got auto"),
+                Arguments.of("""
+                        runtime: { transport: epoll }
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, protocol: http, splice: true } ]
+                        """ + CLUSTERS, "listeners[0].splice (line 2, col 84): only for protocol: tcp"),
+                Arguments.of("""
+                        runtime: { transport: epoll }
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, splice: yes please } ]
+                        """ + CLUSTERS, "listeners[0].splice (line 2, col 68): expected true or false"),
+                Arguments.of("""
                         runtime: { transport: epol }
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app } ]
                         """ + CLUSTERS, "runtime.transport (line 1, col 23): expected one of auto, epoll, io_uring, nio, got \"epol\"; did you mean \"epoll\"?"),

@@ -25,7 +25,7 @@ class BackendResetTest {
     private static final int ROUNDS = 25;
 
     @ParameterizedTest(name = "transport={0}")
-    @ValueSource(strings = {"io_uring", "epoll", "nio"})
+    @ValueSource(strings = {"io_uring", "epoll", "nio", Transports.SPLICE})
     void everyResetReachesTheClient(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend dying = TestBackend.start("a", (socket, b) -> {
@@ -38,7 +38,7 @@ class BackendResetTest {
             socket.setSoLinger(true, 0);
             socket.close();
         });
-             Sluice s = Proxies.startTcp("transport: " + transport + ", worker_threads: 1", dying.address())) {
+             Sluice s = Proxies.startTcpMode(transport, ", worker_threads: 1", dying.address())) {
             int port = Proxies.port(s, "front");
             for (int i = 0; i < ROUNDS; i++) {
                 try (Socket c = Proxies.connect(port)) {

@@ -27,11 +27,11 @@ class BackpressureTest {
     private static final long IN_FLIGHT_LIMIT = 48L << 20;
 
     @ParameterizedTest(name = "transport={0}")
-    @ValueSource(strings = {"epoll", "nio", "io_uring"})
+    @ValueSource(strings = {"epoll", "nio", "io_uring", Transports.SPLICE})
     void slowReaderStopsTheServerInsteadOfFillingMemory(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(STREAM));
-             Sluice s = Proxies.startTcp("transport: " + transport, source.address());
+             Sluice s = Proxies.startTcpMode(transport, "", source.address());
              Socket client = Proxies.connect(Proxies.port(s, "front"))) {
             client.setReceiveBufferSize(64 * 1024);
 

@@ -20,17 +20,13 @@ class HalfCloseLargeResponseTest {
     private static final long SIZE = 32L << 20;
 
     @ParameterizedTest(name = "transport={0}")
-    // Not epoll: Netty 4.2.18's epoll fails this intermittently (see Transport.select); AUTO avoids it.
-    @ValueSource(strings = {"auto", "nio", "io_uring"})
+    // Not epoll's buffer relay: Netty 4.2.18's epoll fails this intermittently (see Transport.select); AUTO
+    // avoids it. Splice runs on epoll but waits on its own registrations, which this bug does not touch.
+    @ValueSource(strings = {"auto", "nio", "io_uring", Transports.SPLICE})
     void halfClosedClientReceivesTheWholeAnswer(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(SIZE));
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s }
-                     admin: { enabled: false }
-                     listeners: [ { name: front, bind: "127.0.0.1:0", cluster: app } ]
-                     clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
-                     """.formatted(transport, source.address()));
+             Sluice s = Proxies.startTcpMode(transport, "", source.address());
              Socket client = Proxies.connect(Proxies.port(s, "front"))) {
             client.setReceiveBufferSize(32 * 1024);
             client.getOutputStream().write("GET /big\r\n".getBytes());

@@ -29,15 +29,31 @@ public final class Proxies {
 
     /** One TCP listener, {@code front}, in front of one server; {@code runtime} is e.g. {@code "transport: nio"}. */
     public static Sluice startTcp(String runtime, String serverAddress) throws Exception {
+        return startTcp(runtime, "", serverAddress);
+    }
+
+    /**
+     * The same with options for the listener, e.g. {@code ", splice: true"}.
+     */
+    public static Sluice startTcp(String runtime, String listenerOptions, String serverAddress) throws Exception {
         return start("""
                 runtime: { %s }
                 admin: { enabled: false }
                 listeners:
-                  - { name: front, bind: "127.0.0.1:0", cluster: app }
+                  - { name: front, bind: "127.0.0.1:0", cluster: app%s }
                 clusters:
                   - name: app
                     servers: [ { address: "%s" } ]
-                """.formatted(runtime, serverAddress));
+                """.formatted(runtime, listenerOptions, serverAddress));
+    }
+
+    /**
+     * One TCP listener in one of the L4 test modes: a transport name, or {@code splice} (epoll, with the
+     * listener's splice option). {@code runtimeExtra} is e.g. {@code ", worker_threads: 1"}.
+     */
+    public static Sluice startTcpMode(String mode, String runtimeExtra, String serverAddress) throws Exception {
+        return startTcp("transport: " + Transports.transportOf(mode) + runtimeExtra,
+                Transports.isSplice(mode) ? ", splice: true" : "", serverAddress);
     }
 
         public static int port(Sluice sluice, String listener) {

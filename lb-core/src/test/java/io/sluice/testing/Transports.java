@@ -11,9 +11,24 @@ public final class Transports {
     private Transports() {
     }
 
-    /** Asks through {@link Transport} so that its settings for Netty's transports apply in tests too. */
-    public static void assumeAvailable(String transport) {
-        TransportKind kind = TransportKind.valueOf(transport.toUpperCase(Locale.ROOT));
-        assumeTrue(Transport.isAvailable(kind), transport + " not available here");
+    /** The L4 test mode that splices: epoll with the listener's {@code splice: true}. */
+    public static final String SPLICE = "splice";
+
+    public static boolean isSplice(String mode) {
+        return SPLICE.equals(mode);
+    }
+
+    /** The transport a test mode runs on. */
+    public static String transportOf(String mode) {
+        return isSplice(mode) ? "epoll" : mode;
+    }
+
+    /**
+     * Asks through {@link Transport} so that its settings for Netty's transports apply in tests too. Takes a
+     * transport name or {@link #SPLICE}.
+     */
+    public static void assumeAvailable(String mode) {
+        TransportKind kind = TransportKind.valueOf(transportOf(mode).toUpperCase(Locale.ROOT));
+        assumeTrue(Transport.isAvailable(kind), mode + " not available here");
     }
 }

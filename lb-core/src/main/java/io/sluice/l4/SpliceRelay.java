@@ -1,0 +1,423 @@
+package io.sluice.l4;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.EpollIoEvent;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoOps;
+import io.netty.channel.epoll.Native;
+import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Joins a client and its server with splice(2): bytes go socket -> pipe -> socket inside the kernel and never
+ * enter a Java buffer. Netty 4.2.18 cannot do this itself (its epoll {@code spliceTo} stops after one pipe-load
+ * once the peer's FIN is seen, and its epoll registration drops a socket whose interest went to nothing), so
+ * both connected channels are taken off Netty's epoll set and their sockets are registered here instead, on the
+ * same event loop, edge-triggered for input, output and hang-up at once. The interest never changes, so there is
+ * no epoll_ctl per wait; each wake-up moves what it can until the kernel says EAGAIN.
+ *
+ * <p>Backpressure is the pipe: a direction reads from its source only while its pipe has room, and its pipe
+ * empties only as fast as the destination takes bytes, so a slow reader holds at most one pipe (64 KiB) per
+ * direction. Half-close is passed on as with the buffer relay: a FIN shuts the other socket's output once the
+ * pipe is empty; the relay closes both when both directions are finished, on any error, or when idle too long.
+ *
+ * <p>The channels stay the owners of their sockets: the relay closes them through {@link Channel#close()}, and
+ * anything else closing one of them (shutdown, a server marked down) ends the relay through its close future.
+ */
+final class SpliceRelay {
+    private static final Logger log = LoggerFactory.getLogger(SpliceRelay.class);
+
+    /** Asked of each splice(2); the kernel moves at most a pipe's capacity (64 KiB by default) at a time. */
+    private static final int SPLICE_LEN = 1 << 20;
+    /** Bytes one direction moves per wake-up before it yields the event loop to other connections. */
+    private static final int BUDGET = 1 << 20;
+    private static final int INTEREST = Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET;
+    /** Linux's EPOLLHUP, the same on every architecture (uapi eventpoll.h); Netty's Native does not name it. */
+    private static final int EPOLLHUP = 0x010;
+    private static final int HANG_UP = Native.EPOLLRDHUP | Native.EPOLLERR | EPOLLHUP;
+
+    private final IoEventLoop loop;
+    private final Channel client;
+    private final Channel server;
+    private final Direction up;
+    private final Direction down;
+    private final long idleNanos;
+    private IoRegistration clientRegistration;
+    private IoRegistration serverRegistration;
+    private ScheduledFuture<?> idleCheck;
+    private long lastActivity;
+    private boolean closed;
+
+    private SpliceRelay(Channel client, Channel server, LongAdder sent, LongAdder received, long idleNanos) {
+        this.loop = (IoEventLoop) client.eventLoop();
+        this.client = client;
+        this.server = server;
+        this.up = new Direction("client->server", socket(client), socket(server), sent);
+        this.down = new Direction("server->client", socket(server), socket(client), received);
+        this.idleNanos = idleNanos;
+    }
+
+    private static Socket socket(Channel ch) {
+        return (Socket) ((UnixChannel) ch).fd();
+    }
+
+    /**
+     * Takes two connected epoll channels of one event loop off Netty's epoll set and splices between them. Must
+     * run on that event loop. Bytes the channels read before (see {@link HeldBytes}) go out first.
+     *
+     * @param sent     counts bytes from client to server
+     * @param received counts bytes from server to client
+     * @param idle     zero for no idle timeout
+     */
+    static void start(Channel client, HeldBytes clientHeld, Channel server, HeldBytes serverHeld,
+                      LongAdder sent, LongAdder received, long idle, TimeUnit unit) {
+        SpliceRelay relay = new SpliceRelay(client, server, sent, received, unit.toNanos(idle));
+        client.closeFuture().addListener(f -> relay.close("client closed"));
+        server.closeFuture().addListener(f -> relay.close("server closed"));
+        // Deregistration runs later on the loop; reads until then land in the HeldBytes handlers.
+        client.deregister().addListener(f -> {
+            if (!f.isSuccess()) {
+                relay.close("client deregistration failed: " + f.cause());
+                return;
+            }
+            server.deregister().addListener(g -> {
+                if (!g.isSuccess()) {
+                    relay.close("server deregistration failed: " + g.cause());
+                    return;
+                }
+                relay.up.held = clientHeld.take();
+                // A FIN already seen: the source has nothing more to report, so look at it once more ourselves.
+                relay.up.rdhup = relay.up.readable = clientHeld.fin();
+                relay.down.held = serverHeld.take();
+                relay.down.rdhup = relay.down.readable = serverHeld.fin();
+                if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
+                    log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
+                            relay.up.held == null ? 0 : relay.up.held.size(), relay.up.rdhup ? " and FIN" : "",
+                            relay.down.held == null ? 0 : relay.down.held.size(), relay.down.rdhup ? " and FIN" : "");
+                }
+                relay.register();
+            });
+        });
+    }
+
+    private void register() {
+        if (closed) {
+            up.releaseHeld();
+            down.releaseHeld();
+            return;
+        }
+        loop.register(new Handle(up.src, up, down)).addListener((Future<IoRegistration> f) -> {
+            if (!f.isSuccess()) {
+                close("client registration failed: " + f.cause());
+                return;
+            }
+            clientRegistration = f.getNow();
+            loop.register(new Handle(down.src, down, up)).addListener((Future<IoRegistration> g) -> {
+                if (!g.isSuccess()) {
+                    close("server registration failed: " + g.cause());
+                    return;
+                }
+                serverRegistration = g.getNow();
+                if (closed) {
+                    cancelRegistrations();
+                    return;
+                }
+                EpollIoOps ops = EpollIoOps.valueOf(INTEREST);
+                clientRegistration.submit(ops);
+                serverRegistration.submit(ops);
+                lastActivity = System.nanoTime();
+                if (idleNanos > 0) {
+                    scheduleIdleCheck(idleNanos);
+                }
+                // Held bytes go out now; input already waiting is reported by the add itself.
+                pump(up);
+                pump(down);
+            });
+        });
+    }
+
+    /** Moves bytes one way until nothing moves or the budget is spent. */
+    private void pump(Direction d) {
+        if (closed || d.finSent) {
+            return;
+        }
+        int moved = 0;
+        try {
+            for (;;) {
+                int in;
+                try {
+                    in = d.fill();
+                } catch (IOException e) {
+                    // The source reset: what its last read put in the pipe still goes out, as far as it can now.
+                    while (d.drain() > 0) {
+                        // keep draining
+                    }
+                    close(d.name + ": " + e.getMessage());
+                    return;
+                }
+                int out = d.drain();
+                if (d.eof && d.empty()) {
+                    finish(d);
+                    return;
+                }
+                if (in == 0 && out == 0) {
+                    break;
+                }
+                moved += in + out;
+                if (moved >= BUDGET) {
+                    if (!d.resumeScheduled) {
+                        d.resumeScheduled = true;
+                        loop.execute(() -> {
+                            d.resumeScheduled = false;
+                            pump(d);
+                        });
+                    }
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            // A reset or a closed peer: what this direction still held cannot be delivered any more.
+            close(d.name + ": " + e.getMessage());
+            return;
+        }
+        if (moved > 0) {
+            lastActivity = System.nanoTime();
+        }
+    }
+
+    /** The source finished and everything it sent was written: pass the FIN on. */
+    private void finish(Direction d) throws IOException {
+        d.finSent = true;
+        Direction other = d == up ? down : up;
+        if (other.finSent) {
+            close(null);
+        } else {
+            d.dst.shutdown(false, true);
+        }
+    }
+
+    private void scheduleIdleCheck(long nanos) {
+        idleCheck = loop.schedule(this::checkIdle, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkIdle() {
+        if (closed) {
+            return;
+        }
+        long left = idleNanos - (System.nanoTime() - lastActivity);
+        if (left > 0) {
+            scheduleIdleCheck(left);
+        } else {
+            close("idle");
+        }
+    }
+
+    private void close(String why) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (log.isDebugEnabled()) {
+            log.debug("splice relay {} -> {} ends: {}, {} + {} bytes", client, server,
+                    why == null ? "both directions finished" : why, up.bytes.sum(), down.bytes.sum());
+        }
+        if (idleCheck != null) {
+            idleCheck.cancel(false);
+        }
+        // Off the epoll set before the sockets close, so that a reused descriptor number cannot reach this relay.
+        cancelRegistrations();
+        up.closePipe();
+        down.closePipe();
+        up.releaseHeld();
+        down.releaseHeld();
+        client.close();
+        server.close();
+    }
+
+    private void cancelRegistrations() {
+        if (clientRegistration != null) {
+            clientRegistration.cancel();
+        }
+        if (serverRegistration != null) {
+            serverRegistration.cancel();
+        }
+    }
+
+    /** One socket on the relay's epoll set: the source of one direction and the destination of the other. */
+    private final class Handle implements EpollIoHandle {
+        private final Socket socket;
+        private final Direction reading;
+        private final Direction writing;
+
+        Handle(Socket socket, Direction reading, Direction writing) {
+            this.socket = socket;
+            this.reading = reading;
+            this.writing = writing;
+        }
+
+        @Override
+        public FileDescriptor fd() {
+            return socket;
+        }
+
+        @Override
+        public void handle(IoRegistration registration, IoEvent event) {
+            int ops = ((EpollIoEvent) event).ops().value();
+            if ((ops & HANG_UP) != 0) {
+                reading.rdhup = true;
+            }
+            if ((ops & (Native.EPOLLIN | HANG_UP)) != 0) {
+                reading.readable = true;
+                pump(reading);
+            }
+            if ((ops & (Native.EPOLLOUT | HANG_UP)) != 0) {
+                pump(writing);
+            }
+        }
+
+        @Override
+        public void close() {
+            // The event loop is shutting down.
+            SpliceRelay.this.close("event loop closing");
+        }
+    }
+
+    /** One way through the relay: source socket, pipe, destination socket. */
+    private static final class Direction {
+        final String name;
+        final Socket src;
+        final Socket dst;
+        final LongAdder bytes;
+        FileDescriptor pipeOut;
+        FileDescriptor pipeIn;
+        /** Bytes read before splicing began, written before anything from the pipe. */
+        ArrayDeque<ByteBuf> held;
+        int inPipe;
+        /** The source reported a hang-up: a splice that moves nothing from an empty pipe now means end of input. */
+        boolean rdhup;
+        /**
+         * The source may have bytes: set by its input events, cleared when a splice finds it empty. Starts false
+         * because adding a socket to epoll reports input that is already waiting.
+         */
+        boolean readable;
+        boolean eof;
+        boolean finSent;
+        boolean resumeScheduled;
+
+        Direction(String name, Socket src, Socket dst, LongAdder bytes) {
+            this.name = name;
+            this.src = src;
+            this.dst = dst;
+            this.bytes = bytes;
+        }
+
+        void openPipe() throws IOException {
+            FileDescriptor[] p = FileDescriptor.pipe();
+            pipeOut = p[0];
+            pipeIn = p[1];
+        }
+
+        boolean empty() {
+            return inPipe == 0 && held == null;
+        }
+
+        /**
+         * Source to pipe. Native.splice answers 0 both for EAGAIN (socket empty or pipe full) and for end of
+         * input; with the pipe empty the pipe cannot be full, and after a hang-up the socket cannot be merely
+         * empty, so 0 then means end of input.
+         */
+        int fill() throws IOException {
+            if (eof || held != null || !readable) {
+                return 0;
+            }
+            if (pipeIn == null) {
+                // Opened on the first wake-up rather than up front: an idle connection holds no pipe.
+                openPipe();
+            }
+            int n = Native.splice(src.intValue(), -1, pipeIn.intValue(), -1, SPLICE_LEN);
+            if (n > 0) {
+                inPipe += n;
+                bytes.add(n);
+            } else if (inPipe == 0) {
+                if (rdhup) {
+                    eof = true;
+                } else {
+                    readable = false; // the next input event says when there is more
+                }
+            }
+            return n;
+        }
+
+        /** Held bytes, then pipe to destination; returns the bytes written. */
+        int drain() throws IOException {
+            int written = 0;
+            if (held != null) {
+                written += writeHeld();
+                if (held != null) {
+                    return written;
+                }
+            }
+            if (inPipe > 0) {
+                int n = Native.splice(pipeOut.intValue(), -1, dst.intValue(), -1, inPipe);
+                inPipe -= n;
+                written += n;
+            }
+            return written;
+        }
+
+        private int writeHeld() throws IOException {
+            int written = 0;
+            ByteBuf b;
+            while ((b = held.peek()) != null) {
+                ByteBuffer nio = b.nioBuffer();
+                if (!nio.isDirect()) {
+                    // The native write takes a direct buffer's address; epoll reads into direct buffers anyway.
+                    nio = ByteBuffer.allocateDirect(nio.remaining()).put(nio).flip();
+                }
+                int n = dst.write(nio, nio.position(), nio.limit());
+                b.skipBytes(n);
+                bytes.add(n);
+                written += n;
+                if (b.isReadable()) {
+                    return written;
+                }
+                held.poll().release();
+            }
+            held = null;
+            return written;
+        }
+
+        void releaseHeld() {
+            if (held != null) {
+                held.forEach(ByteBuf::release);
+                held = null;
+            }
+        }
+
+        void closePipe() {
+            for (FileDescriptor fd : new FileDescriptor[] {pipeOut, pipeIn}) {
+                if (fd != null) {
+                    try {
+                        fd.close();
+                    } catch (IOException e) {
+                        // Nothing to do about a pipe that will not close.
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.sluice.l4;
+
+import static io.sluice.testing.Proxies.port;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.cluster.Server;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.TestBackend;
+import io.sluice.testing.Transports;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@code splice: true} listener option: what the buffer relay's tests show for transfers and backpressure
+ * (LargeTransferTest, BackpressureTest, BackendResetTest run in splice mode too), plus what the splice relay
+ * does on its own: half-close, bytes read before splicing began, idle timeout, shutdown, and no descriptors left.
+ */
+class SpliceTest {
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    @BeforeEach
+    void needsEpoll() {
+        Transports.assumeAvailable(Transports.SPLICE);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            resources.get(i).close();
+        }
+    }
+
+    private TestBackend backend(TestBackend.Behaviour b) throws IOException {
+        TestBackend backend = TestBackend.start("a", b);
+        resources.add(backend);
+        return backend;
+    }
+
+    private Sluice sluice(String listenerOptions, TestBackend backend) throws Exception {
+        Sluice s = Proxies.startTcp("transport: epoll", ", splice: true" + listenerOptions, backend.address());
+        resources.add(s);
+        return s;
+    }
+
+    @Test
+    void halfCloseIsPassedOnBothWays() throws Exception {
+        TestBackend a = backend(TestBackend.countThenReply());
+        Sluice s = sluice("", a);
+
+        try (Socket client = Proxies.connect(port(s, "front"))) {
+            OutputStream out = client.getOutputStream();
+            out.write(new byte[300_000]);
+            out.flush();
+            // The backend answers only after it sees our FIN; we then see its FIN as end of stream.
+            client.shutdownOutput();
+            assertThat(Proxies.readAll(client.getInputStream())).isEqualTo("300000 bytes to a\n");
+        }
+        Server server = s.cluster("app").servers().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        assertThat(server.bytesSent().sum()).isEqualTo(300_000);
+        assertThat(server.bytesReceived().sum()).isEqualTo("300000 bytes to a\n".length());
+        assertThat(s.listener("front").stats().active()).isZero();
+    }
+
+    /**
+     * A client that sends and half-closes at once, and a server that greets and half-closes at once: the epoll
+     * transport reads both before the relay takes the sockets over, and those bytes must still arrive first.
+     */
+    @Test
+    void bytesReadBeforeSplicingArriveInOrder() throws Exception {
+        TestBackend a = backend((socket, b) -> {
+            OutputStream out = socket.getOutputStream();
+            out.write("220 hello\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.shutdownOutput();
+            byte[] got = socket.getInputStream().readAllBytes();
+            // The test reads this answer from the backend's stdout only when it fails.
+            if (!new String(got, StandardCharsets.US_ASCII).equals("QUIT\n")) {
+                throw new IOException("backend got " + got.length + " bytes");
+            }
+        });
+        Sluice s = sluice("", a);
+        int port = port(s, "front");
+        for (int i = 0; i < 30; i++) {
+            try (Socket client = Proxies.connect(port)) {
+                OutputStream out = client.getOutputStream();
+                out.write("QUIT\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                client.shutdownOutput();
+                assertThat(Proxies.readAll(client.getInputStream())).as("round %d", i).isEqualTo("220 hello\n");
+            }
+        }
+        Server server = s.cluster("app").servers().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        assertThat(server.bytesSent().sum()).isEqualTo(30 * 5);
+        assertThat(server.bytesReceived().sum()).isEqualTo(30 * 10);
+    }
+
+    @Test
+    void idleConnectionsAreClosed() throws Exception {
+        TestBackend a = backend(TestBackend.hold());
+        Sluice s = sluice(", idle_timeout: 300ms", a);
+
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
+        }
+        assertThat(s.listener("front").stats().active()).isZero();
+    }
+
+    @Test
+    void backendClosingMidStreamClosesOnlyThatClient() throws Exception {
+        // Echoes until it reads "die", then closes that one connection.
+        TestBackend a = backend((socket, b) -> {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            byte[] buf = new byte[1024];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                if (new String(buf, 0, n, StandardCharsets.US_ASCII).contains("die")) {
+                    return;
+                }
+                out.write(buf, 0, n);
+            }
+        });
+        Sluice s = sluice("", a);
+        int port = port(s, "front");
+
+        try (Socket victim = Proxies.connect(port); Socket bystander = Proxies.connect(port)) {
+            roundTrip(victim, "one");
+            roundTrip(bystander, "two");
+            victim.getOutputStream().write("die".getBytes(StandardCharsets.US_ASCII));
+            victim.getOutputStream().flush();
+            assertThat(victim.getInputStream().read()).isEqualTo(-1);
+            roundTrip(bystander, "still here");
+        }
+    }
+
+    @Test
+    void shutdownClosesSplicedConnections() throws Exception {
+        TestBackend a = backend(TestBackend.echo());
+        Sluice s = Proxies.startTcp("transport: epoll", ", splice: true", a.address());
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            roundTrip(c, "ping");
+            s.close();
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void drainLetsSplicedConnectionsFinish() throws Exception {
+        TestBackend a = backend(TestBackend.echo());
+        Sluice s = Proxies.startTcp("transport: epoll", ", splice: true", a.address());
+        resources.add(s);
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            roundTrip(c, "before");
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofSeconds(30)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !s.listener("front").bound());
+            // Draining: the open connection still works, and ending it lets the shutdown finish.
+            roundTrip(c, "while draining");
+            assertThat(shutdown).isNotDone();
+            c.shutdownOutput();
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            shutdown.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Many connections at once, then none: every socket and pipe the relays opened is closed again. */
+    @Test
+    void manyConnectionsLeaveNoDescriptorsBehind() throws Exception {
+        TestBackend a = backend(TestBackend.echo());
+        Sluice s = sluice("", a);
+        int port = port(s, "front");
+        long pipesBefore = openPipes();
+        ExecutorService clients = Executors.newFixedThreadPool(16);
+        resources.add(clients::shutdownNow);
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            String text = "connection " + i + " ".repeat(i * 37);
+            done.add(CompletableFuture.runAsync(() -> {
+                try (Socket c = Proxies.connect(port)) {
+                    roundTrip(c, text);
+                    c.shutdownOutput();
+                    assertThat(c.getInputStream().read()).isEqualTo(-1);
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }, clients));
+        }
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
+
+        Server server = s.cluster("app").servers().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0
+                && s.listener("front").stats().active() == 0);
+        assertThat(s.listener("front").stats().total()).isEqualTo(200);
+        // Each relay had two pipes; a few may be open elsewhere in the JVM, but not hundreds.
+        assertThat(openPipes()).isLessThan(pipesBefore + 8);
+    }
+
+    /** A pipe is opened when a direction first has bytes to move: idle connections hold none. */
+    @Test
+    void idleConnectionsHoldNoPipes() throws Exception {
+        TestBackend a = backend(TestBackend.hold());
+        Sluice s = sluice("", a);
+        int port = port(s, "front");
+        long pipesBefore = openPipes();
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 50; i++) {
+                idle.add(Proxies.connect(port));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 50);
+            assertThat(openPipes()).isLessThan(pipesBefore + 8);
+        } finally {
+            for (Socket c : idle) {
+                c.close();
+            }
+        }
+    }
+
+    private static long openPipes() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().startsWith("pipe:");
+                } catch (IOException e) {
+                    return false; // closed while listing
+                }
+            }).count();
+        }
+    }
+
+    private static void roundTrip(Socket s, String text) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(text.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = s.getInputStream();
+        byte[] buf = in.readNBytes(text.length());
+        assertThat(new String(buf, StandardCharsets.US_ASCII)).isEqualTo(text);
+    }
+}
