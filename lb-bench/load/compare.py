@@ -21,7 +21,7 @@ BACKEND_PORTS = [19101, 19102, 19103]
 DIRECT_PORT = 19101
 # Each proxy serves TCP mode and HTTP mode on two ports of the same process.
 PROXY_PORTS = {
-    "tcp": {"sluice": 19201, "haproxy": 19202, "nginx": 19203},
+    "tcp": {"sluice": 19201, "haproxy": 19202, "nginx": 19203, "sluice_splice": 19204},
     "http": {"sluice": 19211, "haproxy": 19212, "nginx": 19213},
 }
 PROXY_CPU = "1"
@@ -41,10 +41,11 @@ SCENARIOS = {
 
 
 def port_of(target, scenario):
+    """None when the target does not take part in the scenario (sluice_splice is TCP only)."""
     if target == "direct":
         return DIRECT_PORT
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
-    return PROXY_PORTS[mode][target]
+    return PROXY_PORTS[mode].get(target)
 
 
 def sh(cmd, **kw):
@@ -149,6 +150,26 @@ clusters:
     return path
 
 
+def write_sluice_splice(work):
+    """A second Sluice with one TCP listener that splices (needs the epoll transport), the rest as above."""
+    servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
+    conf = f"""
+runtime: {{ transport: epoll, worker_threads: 1 }}
+admin: {{ enabled: false }}
+listeners:
+  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS['tcp']['sluice_splice']}", protocol: tcp, cluster: backends,
+      idle_timeout: 10m, splice: true }}
+clusters:
+  - name: backends
+    algorithm: round_robin
+    servers:
+{servers}
+"""
+    path = os.path.join(work, "sluice-splice.yaml")
+    open(path, "w").write(conf)
+    return path
+
+
 def write_haproxy(work):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}" for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
@@ -237,6 +258,11 @@ def start_proxies(lab, work, root, targets, sluice_transport):
                              write_sluice(work, sluice_transport)],
                   PROXY_PORTS["tcp"]["sluice"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["sluice"])
+    if "sluice_splice" in targets:
+        lab.start("sluice_splice", [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
+                                    os.path.join(root, "lb-core/target/sluice.jar"), "run",
+                                    write_sluice_splice(work)],
+                  PROXY_PORTS["tcp"]["sluice_splice"], PROXY_CPU)
     if "haproxy" in targets:
         lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
@@ -326,7 +352,7 @@ def main():
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
-    ap.add_argument("--targets", default="direct,sluice,haproxy,nginx")
+    ap.add_argument("--targets", default="direct,sluice,sluice_splice,haproxy,nginx")
     ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
     a = ap.parse_args()
@@ -344,7 +370,7 @@ def main():
         start_proxies(lab, work, a.root, targets, a.sluice_transport)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
-                if sc in SCENARIOS:
+                if sc in SCENARIOS and port_of(t, sc):
                     _, _, args, path = SCENARIOS[sc]
                     run_wrk(port_of(t, sc), args, path, a.warmup)
         for rnd in range(a.rounds):
@@ -353,6 +379,8 @@ def main():
                     continue
                 _, _, args, path = SCENARIOS[sc]
                 for t in targets:
+                    if not port_of(t, sc):
+                        continue
                     r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t))
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
@@ -446,7 +474,8 @@ def report(a, work, targets, scenarios, results):
     plot(work, chart, targets)
 
 
-COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "haproxy": "#377eb8", "nginx": "#e6883c"}
+COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "sluice_splice": "#66a61e", "haproxy": "#377eb8",
+          "nginx": "#e6883c"}
 
 
 def plot(work, chart, targets):

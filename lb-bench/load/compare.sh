@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
-#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,idle] [--targets direct,sluice,haproxy,nginx]
+#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,idle] [--targets direct,sluice,sluice_splice,haproxy,nginx]
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
 set -euo pipefail

@@ -89,43 +89,41 @@ final class SpliceRelay {
         client.closeFuture().addListener(f -> relay.close("client closed"));
         server.closeFuture().addListener(f -> relay.close("server closed"));
         // Deregistration runs later on the loop; reads until then land in the HeldBytes handlers.
-        client.deregister().addListener(f -> {
-            if (!f.isSuccess()) {
-                relay.close("client deregistration failed: " + f.cause());
+        client.deregister().addListener(f -> server.deregister().addListener(g -> {
+            relay.up.held = clientHeld.take();
+            relay.down.held = serverHeld.take();
+            // A FIN already seen: the source has nothing more to report, so look at it once more ourselves.
+            relay.up.rdhup = relay.up.readable = clientHeld.fin();
+            relay.down.rdhup = relay.down.readable = serverHeld.fin();
+            if (!f.isSuccess() || !g.isSuccess()) {
+                relay.close("deregistration failed: " + (f.isSuccess() ? g.cause() : f.cause()));
+            }
+            if (relay.closed) {
+                relay.up.releaseHeld();
+                relay.down.releaseHeld();
                 return;
             }
-            server.deregister().addListener(g -> {
-                if (!g.isSuccess()) {
-                    relay.close("server deregistration failed: " + g.cause());
-                    return;
-                }
-                relay.up.held = clientHeld.take();
-                // A FIN already seen: the source has nothing more to report, so look at it once more ourselves.
-                relay.up.rdhup = relay.up.readable = clientHeld.fin();
-                relay.down.held = serverHeld.take();
-                relay.down.rdhup = relay.down.readable = serverHeld.fin();
-                if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
-                    log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
-                            relay.up.held == null ? 0 : relay.up.held.size(), relay.up.rdhup ? " and FIN" : "",
-                            relay.down.held == null ? 0 : relay.down.held.size(), relay.down.rdhup ? " and FIN" : "");
-                }
-                relay.register();
-            });
-        });
+            if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
+                log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
+                        relay.up.held == null ? 0 : relay.up.held.size(), relay.up.rdhup ? " and FIN" : "",
+                        relay.down.held == null ? 0 : relay.down.held.size(), relay.down.rdhup ? " and FIN" : "");
+            }
+            relay.register();
+        }));
     }
 
     private void register() {
-        if (closed) {
-            up.releaseHeld();
-            down.releaseHeld();
-            return;
-        }
         loop.register(new Handle(up.src, up, down)).addListener((Future<IoRegistration> f) -> {
             if (!f.isSuccess()) {
                 close("client registration failed: " + f.cause());
                 return;
             }
             clientRegistration = f.getNow();
+            if (closed) {
+                // Closed meanwhile: a registration left behind would outlive its descriptor number.
+                cancelRegistrations();
+                return;
+            }
             loop.register(new Handle(down.src, down, up)).addListener((Future<IoRegistration> g) -> {
                 if (!g.isSuccess()) {
                     close("server registration failed: " + g.cause());
