@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,12 +44,17 @@ final class SpliceRelay {
 
     /** Asked of each splice(2); the kernel moves at most a pipe's capacity (64 KiB by default) at a time. */
     private static final int SPLICE_LEN = 1 << 20;
-    /** Bytes one direction moves per wake-up before it yields the event loop to other connections. */
+    /** Bytes one direction reads (and writes) per wake-up before it yields the event loop to others. */
     private static final int BUDGET = 1 << 20;
     private static final int INTEREST = Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET;
     /** Linux's EPOLLHUP, the same on every architecture (uapi eventpoll.h); Netty's Native does not name it. */
     private static final int EPOLLHUP = 0x010;
     private static final int HANG_UP = Native.EPOLLRDHUP | Native.EPOLLERR | EPOLLHUP;
+
+    /** Relays registered and not yet closed, process-wide; read by tests. */
+    static final AtomicInteger LIVE = new AtomicInteger();
+    /** Relays that began with bytes epoll had read before the hand-over; read by tests. */
+    static final LongAdder STARTED_WITH_HELD_BYTES = new LongAdder();
 
     private final IoEventLoop loop;
     private final Channel client;
@@ -61,6 +67,7 @@ final class SpliceRelay {
     private ScheduledFuture<?> idleCheck;
     private long lastActivity;
     private boolean closed;
+    private boolean live;
 
     private SpliceRelay(Channel client, Channel server, LongAdder sent, LongAdder received, long idleNanos) {
         this.loop = (IoEventLoop) client.eventLoop();
@@ -97,11 +104,17 @@ final class SpliceRelay {
             relay.down.rdhup = relay.down.readable = serverHeld.fin();
             if (!f.isSuccess() || !g.isSuccess()) {
                 relay.close("deregistration failed: " + (f.isSuccess() ? g.cause() : f.cause()));
+            } else if (relay.loop.isShuttingDown()) {
+                // Neither Netty nor the relay would close these channels when the loop goes.
+                relay.close("event loop shutting down");
             }
             if (relay.closed) {
                 relay.up.releaseHeld();
                 relay.down.releaseHeld();
                 return;
+            }
+            if (relay.up.held != null || relay.down.held != null) {
+                STARTED_WITH_HELD_BYTES.increment();
             }
             if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
                 log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
@@ -135,8 +148,16 @@ final class SpliceRelay {
                     return;
                 }
                 EpollIoOps ops = EpollIoOps.valueOf(INTEREST);
-                clientRegistration.submit(ops);
-                serverRegistration.submit(ops);
+                try {
+                    clientRegistration.submit(ops);
+                    serverRegistration.submit(ops);
+                } catch (RuntimeException e) {
+                    // epoll_ctl refused (max_user_watches, memory): nothing would ever wake this relay.
+                    close("epoll registration failed: " + e);
+                    return;
+                }
+                live = true;
+                LIVE.incrementAndGet();
                 lastActivity = System.nanoTime();
                 if (idleNanos > 0) {
                     scheduleIdleCheck(idleNanos);
@@ -151,6 +172,11 @@ final class SpliceRelay {
     /** Moves bytes one way until nothing moves or the budget is spent. */
     private void pump(Direction d) {
         if (closed || d.finSent) {
+            return;
+        }
+        if (!d.src.isOpen() || !d.dst.isOpen()) {
+            // Closed under us before the close future told us: never splice on a number that may be reused.
+            close(d.name + ": socket closed");
             return;
         }
         int moved = 0;
@@ -176,7 +202,7 @@ final class SpliceRelay {
                     break;
                 }
                 moved += in + out;
-                if (moved >= BUDGET) {
+                if (moved >= 2 * BUDGET) {
                     if (!d.resumeScheduled) {
                         d.resumeScheduled = true;
                         loop.execute(() -> {
@@ -229,9 +255,12 @@ final class SpliceRelay {
             return;
         }
         closed = true;
+        if (live) {
+            LIVE.decrementAndGet();
+        }
         if (log.isDebugEnabled()) {
-            log.debug("splice relay {} -> {} ends: {}, {} + {} bytes", client, server,
-                    why == null ? "both directions finished" : why, up.bytes.sum(), down.bytes.sum());
+            log.debug("splice relay {} -> {} ends: {}; {} bytes up, {} down", client, server,
+                    why == null ? "both directions finished" : why, up.total, down.total);
         }
         if (idleCheck != null) {
             idleCheck.cancel(false);
@@ -275,6 +304,12 @@ final class SpliceRelay {
         @Override
         public void handle(IoRegistration registration, IoEvent event) {
             int ops = ((EpollIoEvent) event).ops().value();
+            if ((ops & (Native.EPOLLERR | EPOLLHUP)) != 0 && reading.finSent) {
+                // A reset after this side's FIN: no splice would see it, since nothing is read from this
+                // socket any more and nothing may be waiting to be written to it.
+                SpliceRelay.this.close(reading.name + ": reset after end of input");
+                return;
+            }
             if ((ops & HANG_UP) != 0) {
                 reading.rdhup = true;
             }
@@ -300,6 +335,8 @@ final class SpliceRelay {
         final Socket src;
         final Socket dst;
         final LongAdder bytes;
+        /** This connection's bytes this way, for the log. */
+        long total;
         FileDescriptor pipeOut;
         FileDescriptor pipeIn;
         /** Bytes read before splicing began, written before anything from the pipe. */
@@ -350,6 +387,7 @@ final class SpliceRelay {
             if (n > 0) {
                 inPipe += n;
                 bytes.add(n);
+                total += n;
             } else if (inPipe == 0) {
                 if (rdhup) {
                     eof = true;
@@ -389,6 +427,7 @@ final class SpliceRelay {
                 int n = dst.write(nio, nio.position(), nio.limit());
                 b.skipBytes(n);
                 bytes.add(n);
+                total += n;
                 written += n;
                 if (b.isReadable()) {
                     return written;

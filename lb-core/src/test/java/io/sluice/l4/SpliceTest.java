@@ -19,6 +19,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,20 +89,19 @@ class SpliceTest {
      */
     @Test
     void bytesReadBeforeSplicingArriveInOrder() throws Exception {
+        Queue<String> backendGot = new ConcurrentLinkedQueue<>();
         TestBackend a = backend((socket, b) -> {
             OutputStream out = socket.getOutputStream();
             out.write("220 hello\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             socket.shutdownOutput();
-            byte[] got = socket.getInputStream().readAllBytes();
-            // The test reads this answer from the backend's stdout only when it fails.
-            if (!new String(got, StandardCharsets.US_ASCII).equals("QUIT\n")) {
-                throw new IOException("backend got " + got.length + " bytes");
-            }
+            backendGot.add(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
         });
         Sluice s = sluice("", a);
         int port = port(s, "front");
-        for (int i = 0; i < 30; i++) {
+        long heldBefore = SpliceRelay.STARTED_WITH_HELD_BYTES.sum();
+        int rounds = 30;
+        for (int i = 0; i < rounds; i++) {
             try (Socket client = Proxies.connect(port)) {
                 OutputStream out = client.getOutputStream();
                 out.write("QUIT\n".getBytes(StandardCharsets.US_ASCII));
@@ -108,23 +110,72 @@ class SpliceTest {
                 assertThat(Proxies.readAll(client.getInputStream())).as("round %d", i).isEqualTo("220 hello\n");
             }
         }
+        await().atMost(Duration.ofSeconds(10)).until(() -> backendGot.size() == rounds);
+        assertThat(backendGot).containsOnly("QUIT\n");
+        // The point of the test: some of those relays did start with bytes read before the hand-over.
+        assertThat(SpliceRelay.STARTED_WITH_HELD_BYTES.sum()).isGreaterThan(heldBefore);
         Server server = s.cluster("app").servers().get(0);
         await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
-        assertThat(server.bytesSent().sum()).isEqualTo(30 * 5);
-        assertThat(server.bytesReceived().sum()).isEqualTo(30 * 10);
+        assertThat(server.bytesSent().sum()).isEqualTo(rounds * 5);
+        assertThat(server.bytesReceived().sum()).isEqualTo(rounds * 10);
     }
 
     @Test
     void idleConnectionsAreClosed() throws Exception {
         TestBackend a = backend(TestBackend.hold());
-        Sluice s = sluice(", idle_timeout: 300ms", a);
+        Sluice s = sluice(", idle_timeout: 1s", a);
 
         try (Socket c = Proxies.connect(port(s, "front"))) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.accepted() == 1);
             assertThat(c.getInputStream().read()).isEqualTo(-1);
             await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
         }
         assertThat(s.listener("front").stats().active()).isZero();
+    }
+
+    /** Traffic resets the relay's idle timer: a connection busy for twice its idle timeout stays open. */
+    @Test
+    void trafficKeepsTheConnectionOpen() throws Exception {
+        TestBackend a = backend(TestBackend.echo());
+        Sluice s = sluice(", idle_timeout: 1s", a);
+
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            for (int i = 0; i < 8; i++) {
+                roundTrip(c, "tick " + i);
+                Thread.sleep(250); // the pace of the traffic under test, not a wait for a condition
+            }
+            // Then silence: the idle timeout ends it.
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    /** A reset after the client's FIN: nothing is read from or written to the client any more, yet it ends. */
+    @Test
+    void resetAfterHalfCloseEndsTheRelay() throws Exception {
+        CountDownLatch gotFin = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        TestBackend a = backend((socket, b) -> {
+            socket.getInputStream().readAllBytes();
+            gotFin.countDown();
+            // Silent after the client's FIN, and open until the test ends.
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        resources.add(release::countDown);
+        Sluice s = sluice("", a);
+        Server server = s.cluster("app").servers().get(0);
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            c.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+            c.shutdownOutput();
+            // The server saw the FIN, so the relay has finished that direction.
+            assertThat(gotFin.await(10, TimeUnit.SECONDS)).isTrue();
+            c.setSoLinger(true, 0); // close with a reset
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0
+                && s.listener("front").stats().active() == 0);
     }
 
     @Test
@@ -191,7 +242,8 @@ class SpliceTest {
         TestBackend a = backend(TestBackend.echo());
         Sluice s = sluice("", a);
         int port = port(s, "front");
-        long pipesBefore = openPipes();
+        long pipesBefore = openFds("pipe:");
+        long socketsBefore = openFds("socket:");
         ExecutorService clients = Executors.newFixedThreadPool(16);
         resources.add(clients::shutdownNow);
         List<CompletableFuture<Void>> done = new ArrayList<>();
@@ -213,8 +265,9 @@ class SpliceTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0
                 && s.listener("front").stats().active() == 0);
         assertThat(s.listener("front").stats().total()).isEqualTo(200);
-        // Each relay had two pipes; a few may be open elsewhere in the JVM, but not hundreds.
-        assertThat(openPipes()).isLessThan(pipesBefore + 8);
+        // Each relay had two pipes and two sockets; a few may be open elsewhere in the JVM, but not hundreds.
+        assertThat(openFds("pipe:")).isLessThan(pipesBefore + 8);
+        await().atMost(Duration.ofSeconds(10)).until(() -> openFds("socket:") < socketsBefore + 8);
     }
 
     /** A pipe is opened when a direction first has bytes to move: idle connections hold none. */
@@ -223,14 +276,16 @@ class SpliceTest {
         TestBackend a = backend(TestBackend.hold());
         Sluice s = sluice("", a);
         int port = port(s, "front");
-        long pipesBefore = openPipes();
+        long pipesBefore = openFds("pipe:");
+        int liveBefore = SpliceRelay.LIVE.get();
         List<Socket> idle = new ArrayList<>();
         try {
             for (int i = 0; i < 50; i++) {
                 idle.add(Proxies.connect(port));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 50);
-            assertThat(openPipes()).isLessThan(pipesBefore + 8);
+            // Every relay registered and idle.
+            await().atMost(Duration.ofSeconds(10)).until(() -> SpliceRelay.LIVE.get() == liveBefore + 50);
+            assertThat(openFds("pipe:")).isLessThan(pipesBefore + 8);
         } finally {
             for (Socket c : idle) {
                 c.close();
@@ -238,11 +293,12 @@ class SpliceTest {
         }
     }
 
-    private static long openPipes() throws IOException {
+    /** Open descriptors of this process whose link starts with {@code kind}, e.g. "pipe:" or "socket:". */
+    private static long openFds(String kind) throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.filter(fd -> {
                 try {
-                    return Files.readSymbolicLink(fd).toString().startsWith("pipe:");
+                    return Files.readSymbolicLink(fd).toString().startsWith(kind);
                 } catch (IOException e) {
                     return false; // closed while listing
                 }
