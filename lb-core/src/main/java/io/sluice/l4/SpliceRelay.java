@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Backpressure is the pipe: a direction reads from its source only while its pipe has room, and its pipe
  * empties only as fast as the destination takes bytes, so a slow reader holds at most one pipe (64 KiB) per
- * direction. Half-close is passed on as with the buffer relay: a FIN shuts the other socket's output once the
+ * direction. A direction holds its pipe only while bytes sit in it; empty pipes go back to the loop's
+ * {@link PipePool}. Half-close is passed on as with the buffer relay: a FIN shuts the other socket's output once the
  * pipe is empty; the relay closes both when both directions are finished, on any error, or when idle too long.
  *
  * <p>The channels stay the owners of their sockets: the relay closes them through {@link Channel#close()}, and
@@ -218,6 +219,7 @@ final class SpliceRelay {
             close(d.name + ": " + e.getMessage());
             return;
         }
+        d.returnPipeIfEmpty();
         if (moved > 0) {
             lastActivity = System.nanoTime();
         }
@@ -226,6 +228,7 @@ final class SpliceRelay {
     /** The source finished and everything it sent was written: pass the FIN on. */
     private void finish(Direction d) throws IOException {
         d.finSent = true;
+        d.returnPipeIfEmpty();
         Direction other = d == up ? down : up;
         if (other.finSent) {
             close(null);
@@ -267,8 +270,8 @@ final class SpliceRelay {
         }
         // Off the epoll set before the sockets close, so that a reused descriptor number cannot reach this relay.
         cancelRegistrations();
-        up.closePipe();
-        down.closePipe();
+        up.dropPipe();
+        down.dropPipe();
         up.releaseHeld();
         down.releaseHeld();
         client.close();
@@ -337,8 +340,8 @@ final class SpliceRelay {
         final LongAdder bytes;
         /** This connection's bytes this way, for the log. */
         long total;
-        FileDescriptor pipeOut;
-        FileDescriptor pipeIn;
+        /** Held only while bytes sit in it, otherwise back in the loop's {@link PipePool}. */
+        PipePool.Pipe pipe;
         /** Bytes read before splicing began, written before anything from the pipe. */
         ArrayDeque<ByteBuf> held;
         int inPipe;
@@ -360,12 +363,6 @@ final class SpliceRelay {
             this.bytes = bytes;
         }
 
-        void openPipe() throws IOException {
-            FileDescriptor[] p = FileDescriptor.pipe();
-            pipeOut = p[0];
-            pipeIn = p[1];
-        }
-
         boolean empty() {
             return inPipe == 0 && held == null;
         }
@@ -379,11 +376,10 @@ final class SpliceRelay {
             if (eof || held != null || !readable) {
                 return 0;
             }
-            if (pipeIn == null) {
-                // Opened on the first wake-up rather than up front: an idle connection holds no pipe.
-                openPipe();
+            if (pipe == null) {
+                pipe = PipePool.acquire();
             }
-            int n = Native.splice(src.intValue(), -1, pipeIn.intValue(), -1, SPLICE_LEN);
+            int n = Native.splice(src.intValue(), -1, pipe.in().intValue(), -1, SPLICE_LEN);
             if (n > 0) {
                 inPipe += n;
                 bytes.add(n);
@@ -408,7 +404,7 @@ final class SpliceRelay {
                 }
             }
             if (inPipe > 0) {
-                int n = Native.splice(pipeOut.intValue(), -1, dst.intValue(), -1, inPipe);
+                int n = Native.splice(pipe.out().intValue(), -1, dst.intValue(), -1, inPipe);
                 inPipe -= n;
                 written += n;
             }
@@ -445,15 +441,19 @@ final class SpliceRelay {
             }
         }
 
-        void closePipe() {
-            for (FileDescriptor fd : new FileDescriptor[] {pipeOut, pipeIn}) {
-                if (fd != null) {
-                    try {
-                        fd.close();
-                    } catch (IOException e) {
-                        // Nothing to do about a pipe that will not close.
-                    }
-                }
+        /** Gives an empty pipe back to the pool; one with bytes stuck in it is closed. */
+        void returnPipeIfEmpty() {
+            if (pipe != null && inPipe == 0) {
+                PipePool.release(pipe);
+                pipe = null;
+            }
+        }
+
+        void dropPipe() {
+            returnPipeIfEmpty();
+            if (pipe != null) {
+                pipe.close();
+                pipe = null;
             }
         }
     }

@@ -70,7 +70,8 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                             + Epoll.unavailabilityCause());
                 }
                 LoggerFactory.getLogger(Transport.class).warn("transport epoll: Netty 4.2.18's epoll can cut the end"
-                        + " of a large answer to a client that half-closed; auto (io_uring) or nio do not");
+                        + " of a large answer to a client that half-closed; auto (io_uring) or nio do not, nor do"
+                        + " TCP listeners with splice: true");
                 yield epoll();
             }
             case IO_URING -> {
