@@ -75,14 +75,14 @@ public class ForwardingBenchmark {
         int echoPort = ((InetSocketAddress) echo.localAddress()).getPort();
         int port = echoPort;
         if (!target.equals("direct")) {
-            String transportKey = target.equals("sluice") ? "auto" : "epoll";
+            String transportName = target.equals("sluice") ? "auto" : "epoll";
             boolean splice = target.equals("sluice_splice");
             sluice = Sluice.start(ConfigLoader.parse("""
                     runtime: { worker_threads: 1, transport: %s }
                     admin: { enabled: false }
                     listeners: [ { name: bench, bind: "127.0.0.1:0", cluster: echo, splice: %s } ]
                     clusters: [ { name: echo, servers: [ { address: "127.0.0.1:%d" } ] } ]
-                    """.formatted(transportKey, splice, echoPort)));
+                    """.formatted(transportName, splice, echoPort)));
             port = sluice.listener("bench").localAddress().getPort();
         }
         client = new Socket();

@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * First handler of an accepted client connection: picks a server, connects to it on the client's own event
- * loop, retries on other servers when a connect fails, then hands both channels to {@link RelayHandler}s.
- * The client is not read until the server is connected, so nothing has to be buffered meanwhile.
+ * loop, retries on other servers when a connect fails, then hands both channels to {@link RelayHandler}s, or
+ * to a {@link SpliceRelay} on a listener with {@code splice: true}. The client is not read until the server is
+ * connected; only what epoll reads on a half-close meanwhile is kept (see {@link HeldBytes}).
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
@@ -162,7 +163,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        early.channelRead(ctx, msg);
+        early.add(msg);
     }
 
     @Override
@@ -187,7 +188,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else if (evt instanceof ChannelInputShutdownEvent) {
-            early.userEventTriggered(ctx, evt);
+            early.markFin();
         } else {
             ctx.fireUserEventTriggered(evt);
         }

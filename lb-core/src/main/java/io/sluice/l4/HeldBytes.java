@@ -34,8 +34,8 @@ final class HeldBytes extends ChannelInboundHandlerAdapter {
         return fin;
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    /** Keeps a buffer read (ours to release from now on); anything else is released. */
+    void add(Object msg) {
         if (msg instanceof ByteBuf b) {
             if (bytes == null) {
                 bytes = new ArrayDeque<>(2);
@@ -46,10 +46,19 @@ final class HeldBytes extends ChannelInboundHandlerAdapter {
         }
     }
 
+    void markFin() {
+        fin = true;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        add(msg);
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            fin = true;
+            markFin();
         } else {
             ReferenceCountUtil.release(evt);
         }

@@ -56,10 +56,10 @@ final class PipePool {
         }
     }
 
-    /** The two ends of one pipe: bytes spliced into {@code in} come out of {@code out}. */
-    record Pipe(FileDescriptor out, FileDescriptor in) {
+    /** The two ends of one pipe: bytes spliced into {@code writeEnd} come out of {@code readEnd}. */
+    record Pipe(FileDescriptor readEnd, FileDescriptor writeEnd) {
         void close() {
-            for (FileDescriptor fd : new FileDescriptor[] {out, in}) {
+            for (FileDescriptor fd : new FileDescriptor[] {readEnd, writeEnd}) {
                 try {
                     fd.close();
                 } catch (IOException e) {

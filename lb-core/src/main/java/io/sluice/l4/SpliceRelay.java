@@ -45,8 +45,8 @@ final class SpliceRelay {
 
     /** Asked of each splice(2); the kernel moves at most a pipe's capacity (64 KiB by default) at a time. */
     private static final int SPLICE_LEN = 1 << 20;
-    /** Bytes one direction reads (and writes) per wake-up before it yields the event loop to others. */
-    private static final int BUDGET = 1 << 20;
+    /** Bytes one direction moves per wake-up (read plus written) before it yields the event loop to others. */
+    private static final int MAX_MOVED_PER_WAKE = 2 << 20;
     private static final int INTEREST = Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET;
     /** Linux's EPOLLHUP, the same on every architecture (uapi eventpoll.h); Netty's Native does not name it. */
     private static final int EPOLLHUP = 0x010;
@@ -101,8 +101,8 @@ final class SpliceRelay {
             relay.up.held = clientHeld.take();
             relay.down.held = serverHeld.take();
             // A FIN already seen: the source has nothing more to report, so look at it once more ourselves.
-            relay.up.rdhup = relay.up.readable = clientHeld.fin();
-            relay.down.rdhup = relay.down.readable = serverHeld.fin();
+            relay.up.hungUp = relay.up.readable = clientHeld.fin();
+            relay.down.hungUp = relay.down.readable = serverHeld.fin();
             if (!f.isSuccess() || !g.isSuccess()) {
                 relay.close("deregistration failed: " + (f.isSuccess() ? g.cause() : f.cause()));
             } else if (relay.loop.isShuttingDown()) {
@@ -119,8 +119,8 @@ final class SpliceRelay {
             }
             if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
                 log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
-                        relay.up.held == null ? 0 : relay.up.held.size(), relay.up.rdhup ? " and FIN" : "",
-                        relay.down.held == null ? 0 : relay.down.held.size(), relay.down.rdhup ? " and FIN" : "");
+                        relay.up.held == null ? 0 : relay.up.held.size(), relay.up.hungUp ? " and FIN" : "",
+                        relay.down.held == null ? 0 : relay.down.held.size(), relay.down.hungUp ? " and FIN" : "");
             }
             relay.register();
         }));
@@ -187,6 +187,10 @@ final class SpliceRelay {
                 try {
                     in = d.fill();
                 } catch (IOException e) {
+                    if (d.pipe == null) {
+                        close(d.name + ": no pipe: " + e.getMessage()); // out of descriptors, say
+                        return;
+                    }
                     // The source reset: what its last read put in the pipe still goes out, as far as it can now.
                     while (d.drain() > 0) {
                         // keep draining
@@ -203,7 +207,7 @@ final class SpliceRelay {
                     break;
                 }
                 moved += in + out;
-                if (moved >= 2 * BUDGET) {
+                if (moved >= MAX_MOVED_PER_WAKE) {
                     if (!d.resumeScheduled) {
                         d.resumeScheduled = true;
                         loop.execute(() -> {
@@ -218,6 +222,12 @@ final class SpliceRelay {
             // A reset or a closed peer: what this direction still held cannot be delivered any more.
             close(d.name + ": " + e.getMessage());
             return;
+        } catch (RuntimeException e) {
+            // Netty maps some errno values (ENOTCONN) to unchecked exceptions; one must not escape into the
+            // event loop, which would drop the rest of its batch of events.
+            log.warn("splice relay {} -> {}: {}", client, server, e.toString());
+            close(d.name + ": " + e);
+            return;
         }
         d.returnPipeIfEmpty();
         if (moved > 0) {
@@ -229,6 +239,10 @@ final class SpliceRelay {
     private void finish(Direction d) throws IOException {
         d.finSent = true;
         d.returnPipeIfEmpty();
+        if (d.errored) {
+            close(d.name + ": reset at end of input");
+            return;
+        }
         Direction other = d == up ? down : up;
         if (other.finSent) {
             close(null);
@@ -263,7 +277,7 @@ final class SpliceRelay {
         }
         if (log.isDebugEnabled()) {
             log.debug("splice relay {} -> {} ends: {}; {} bytes up, {} down", client, server,
-                    why == null ? "both directions finished" : why, up.total, down.total);
+                    why == null ? "both directions finished" : why, up.moved, down.moved);
         }
         if (idleCheck != null) {
             idleCheck.cancel(false);
@@ -314,7 +328,11 @@ final class SpliceRelay {
                 return;
             }
             if ((ops & HANG_UP) != 0) {
-                reading.rdhup = true;
+                reading.hungUp = true;
+            }
+            if ((ops & Native.EPOLLERR) != 0) {
+                // A FIN and then a reset: the reads see the FIN first, and nothing would look at this socket again.
+                reading.errored = true;
             }
             if ((ops & (Native.EPOLLIN | HANG_UP)) != 0) {
                 reading.readable = true;
@@ -337,16 +355,19 @@ final class SpliceRelay {
         final String name;
         final Socket src;
         final Socket dst;
-        final LongAdder bytes;
+        /** The server's byte counter for this way (the metric). */
+        final LongAdder counted;
         /** This connection's bytes this way, for the log. */
-        long total;
+        long moved;
         /** Held only while bytes sit in it, otherwise back in the loop's {@link PipePool}. */
         PipePool.Pipe pipe;
         /** Bytes read before splicing began, written before anything from the pipe. */
         ArrayDeque<ByteBuf> held;
         int inPipe;
         /** The source reported a hang-up: a splice that moves nothing from an empty pipe now means end of input. */
-        boolean rdhup;
+        boolean hungUp;
+        /** The source reported an error (a reset): once its input ends, the relay ends too. */
+        boolean errored;
         /**
          * The source may have bytes: set by its input events, cleared when a splice finds it empty. Starts false
          * because adding a socket to epoll reports input that is already waiting.
@@ -360,7 +381,7 @@ final class SpliceRelay {
             this.name = name;
             this.src = src;
             this.dst = dst;
-            this.bytes = bytes;
+            this.counted = bytes;
         }
 
         boolean empty() {
@@ -379,13 +400,13 @@ final class SpliceRelay {
             if (pipe == null) {
                 pipe = PipePool.acquire();
             }
-            int n = Native.splice(src.intValue(), -1, pipe.in().intValue(), -1, SPLICE_LEN);
+            int n = Native.splice(src.intValue(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
             if (n > 0) {
                 inPipe += n;
-                bytes.add(n);
-                total += n;
+                counted.add(n);
+                moved += n;
             } else if (inPipe == 0) {
-                if (rdhup) {
+                if (hungUp) {
                     eof = true;
                 } else {
                     readable = false; // the next input event says when there is more
@@ -404,7 +425,7 @@ final class SpliceRelay {
                 }
             }
             if (inPipe > 0) {
-                int n = Native.splice(pipe.out().intValue(), -1, dst.intValue(), -1, inPipe);
+                int n = Native.splice(pipe.readEnd().intValue(), -1, dst.intValue(), -1, inPipe);
                 inPipe -= n;
                 written += n;
             }
@@ -422,8 +443,8 @@ final class SpliceRelay {
                 }
                 int n = dst.write(nio, nio.position(), nio.limit());
                 b.skipBytes(n);
-                bytes.add(n);
-                total += n;
+                counted.add(n);
+                moved += n;
                 written += n;
                 if (b.isReadable()) {
                     return written;

@@ -25,6 +25,7 @@ class HalfCloseLargeResponseTest {
     @ValueSource(strings = {"auto", "nio", "io_uring", Transports.SPLICE})
     void halfClosedClientReceivesTheWholeAnswer(String transport) throws Exception {
         Transports.assumeAvailable(transport);
+        long pipesBefore = PipePool.CREATED.sum();
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(SIZE));
              Sluice s = Proxies.startTcpMode(transport, "", source.address());
              Socket client = Proxies.connect(Proxies.port(s, "front"))) {
@@ -43,6 +44,9 @@ class HalfCloseLargeResponseTest {
                 }
             }
             assertThat(total).isEqualTo(SIZE);
+            if (Transports.isSplice(transport)) {
+                assertThat(PipePool.CREATED.sum()).isGreaterThan(pipesBefore);
+            }
         }
     }
 }
