@@ -19,11 +19,27 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import io.sluice.testing.Transports;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** The L4 proxy as clients see it, with the buffer relay (the default transport) and with splice. */
+@ParameterizedClass(name = "mode={0}")
+@ValueSource(strings = {"auto", Transports.SPLICE})
 class L4ProxyTest {
     private final List<AutoCloseable> resources = new ArrayList<>();
+
+    @Parameter
+    String mode;
+
+    @BeforeEach
+    void modeAvailable() {
+        Transports.assumeAvailable(mode);
+    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -44,17 +60,19 @@ class L4ProxyTest {
         return s;
     }
 
-    private static String config(String algorithm, String extraListener, String... servers) {
+    private String config(String algorithm, String extraListener, String... servers) {
         StringBuilder sb = new StringBuilder("""
+                runtime: { transport: %s }
                 admin: { enabled: false }
                 listeners:
-                  - { name: front, bind: "127.0.0.1:0", cluster: app%s }
+                  - { name: front, bind: "127.0.0.1:0", cluster: app%s%s }
                 clusters:
                   - name: app
                     algorithm: %s
                     connect_timeout: 2s
                     servers:
-                """.formatted(extraListener, algorithm));
+                """.formatted(Transports.transportOf(mode), Transports.isSplice(mode) ? ", splice: true" : "",
+                extraListener, algorithm));
         for (String s : servers) {
             sb.append("      - ").append(s).append('\n');
         }
@@ -188,6 +206,11 @@ class L4ProxyTest {
             client.shutdownOutput();
             assertThat(Proxies.readAll(client.getInputStream())).isEqualTo("12345 bytes to a\n");
         }
+        var server = s.cluster("app").servers().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        assertThat(server.bytesSent().sum()).isEqualTo(12345);
+        assertThat(server.bytesReceived().sum()).isEqualTo("12345 bytes to a\n".length());
+        assertThat(s.listener("front").stats().active()).isZero();
     }
 
     @Test
@@ -209,10 +232,10 @@ class L4ProxyTest {
     @Test
     void idleConnectionsAreClosed() throws Exception {
         TestBackend a = backend("a", TestBackend.hold());
-        Sluice s = sluice(config("round_robin", ", idle_timeout: 300ms", "{ address: \"" + a.address() + "\" }"));
+        Sluice s = sluice(config("round_robin", ", idle_timeout: 1s", "{ address: \"" + a.address() + "\" }"));
 
         try (Socket c = Proxies.connect(port(s, "front"))) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.accepted() == 1);
             // The proxy closes the idle pair: the client sees end of stream, the backend loses its peer.
             assertThat(c.getInputStream().read()).isEqualTo(-1);
             await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
