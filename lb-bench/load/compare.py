@@ -131,41 +131,27 @@ http {{
     return path
 
 
-def write_sluice(work, transport):
+def write_sluice(work, target, transport):
+    """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
+    `sluice_splice` one TCP listener with splice: true (which needs the epoll transport)."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
+    splice = target == "sluice_splice"
+    listeners = (f'  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS["tcp"][target]}", protocol: tcp, cluster: backends, '
+                 f'idle_timeout: 10m, splice: {str(splice).lower()} }}\n')
+    if not splice:
+        listeners += (f'  - {{ name: http, bind: "127.0.0.1:{PROXY_PORTS["http"][target]}", protocol: http, '
+                      f'cluster: backends }}\n')
     conf = f"""
-runtime: {{ transport: {transport}, worker_threads: 1 }}
+runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
 admin: {{ enabled: false }}
 listeners:
-  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS['tcp']['sluice']}", protocol: tcp, cluster: backends, idle_timeout: 10m }}
-  - {{ name: http, bind: "127.0.0.1:{PROXY_PORTS['http']['sluice']}", protocol: http, cluster: backends }}
-clusters:
+{listeners}clusters:
   - name: backends
     algorithm: round_robin
     servers:
 {servers}
 """
-    path = os.path.join(work, "sluice.yaml")
-    open(path, "w").write(conf)
-    return path
-
-
-def write_sluice_splice(work):
-    """A second Sluice with one TCP listener that splices (needs the epoll transport), the rest as above."""
-    servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
-    conf = f"""
-runtime: {{ transport: epoll, worker_threads: 1 }}
-admin: {{ enabled: false }}
-listeners:
-  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS['tcp']['sluice_splice']}", protocol: tcp, cluster: backends,
-      idle_timeout: 10m, splice: true }}
-clusters:
-  - name: backends
-    algorithm: round_robin
-    servers:
-{servers}
-"""
-    path = os.path.join(work, "sluice-splice.yaml")
+    path = os.path.join(work, target.replace("_", "-") + ".yaml")
     open(path, "w").write(conf)
     return path
 
@@ -250,19 +236,15 @@ http {{
 
 
 def start_proxies(lab, work, root, targets, sluice_transport):
-    if "sluice" in targets:
-        java = shutil.which("java")
-        # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
-        lab.start("sluice", [java, "-Xms64m", "-Xmx512m", "-jar",
-                             os.path.join(root, "lb-core/target/sluice.jar"), "run",
-                             write_sluice(work, sluice_transport)],
-                  PROXY_PORTS["tcp"]["sluice"], PROXY_CPU)
-        wait_port(PROXY_PORTS["http"]["sluice"])
-    if "sluice_splice" in targets:
-        lab.start("sluice_splice", [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
-                                    os.path.join(root, "lb-core/target/sluice.jar"), "run",
-                                    write_sluice_splice(work)],
-                  PROXY_PORTS["tcp"]["sluice_splice"], PROXY_CPU)
+    for target in ("sluice", "sluice_splice"):
+        if target in targets:
+            # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
+            lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
+                               os.path.join(root, "lb-core/target/sluice.jar"), "run",
+                               write_sluice(work, target, sluice_transport)],
+                      PROXY_PORTS["tcp"][target], PROXY_CPU)
+            if target in PROXY_PORTS["http"]:
+                wait_port(PROXY_PORTS["http"][target])
     if "haproxy" in targets:
         lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
