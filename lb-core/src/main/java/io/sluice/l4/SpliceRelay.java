@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,8 +117,6 @@ final class SpliceRelay {
             }
             if (relay.up.held != null || relay.down.held != null) {
                 STARTED_WITH_HELD_BYTES.increment();
-            }
-            if (log.isDebugEnabled() && (relay.up.held != null || relay.down.held != null)) {
                 log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
                         relay.up.held == null ? 0 : relay.up.held.size(), relay.up.hungUp ? " and FIN" : "",
                         relay.down.held == null ? 0 : relay.down.held.size(), relay.down.hungUp ? " and FIN" : "");
@@ -127,47 +126,55 @@ final class SpliceRelay {
     }
 
     private void register() {
-        loop.register(new Handle(up.src, up, down)).addListener((Future<IoRegistration> f) -> {
-            if (!f.isSuccess()) {
-                close("client registration failed: " + f.cause());
-                return;
-            }
-            clientRegistration = f.getNow();
-            if (closed) {
-                // Closed meanwhile: a registration left behind would outlive its descriptor number.
-                cancelRegistrations();
-                return;
-            }
-            loop.register(new Handle(down.src, down, up)).addListener((Future<IoRegistration> g) -> {
-                if (!g.isSuccess()) {
-                    close("server registration failed: " + g.cause());
-                    return;
-                }
-                serverRegistration = g.getNow();
-                if (closed) {
-                    cancelRegistrations();
-                    return;
-                }
-                EpollIoOps ops = EpollIoOps.valueOf(INTEREST);
-                try {
-                    clientRegistration.submit(ops);
-                    serverRegistration.submit(ops);
-                } catch (RuntimeException e) {
-                    // epoll_ctl refused (max_user_watches, memory): nothing would ever wake this relay.
-                    close("epoll registration failed: " + e);
-                    return;
-                }
-                live = true;
-                LIVE.incrementAndGet();
-                lastActivity = System.nanoTime();
-                if (idleNanos > 0) {
-                    scheduleIdleCheck(idleNanos);
-                }
-                // Held bytes go out now; input already waiting is reported by the add itself.
-                pump(up);
-                pump(down);
+        register(new Handle(up.src, up, down), r -> {
+            clientRegistration = r;
+            register(new Handle(down.src, down, up), r2 -> {
+                serverRegistration = r2;
+                arm();
             });
         });
+    }
+
+    /** Registers one socket; {@code then} runs only when that worked and the relay is still open. */
+    private void register(Handle handle, Consumer<IoRegistration> then) {
+        loop.register(handle).addListener((Future<IoRegistration> f) -> {
+            if (!f.isSuccess()) {
+                close("registration failed: " + f.cause());
+                return;
+            }
+            IoRegistration registration = f.getNow();
+            if (closed) {
+                // Closed meanwhile: a registration left behind would outlive its descriptor number.
+                registration.cancel();
+                return;
+            }
+            then.accept(registration);
+        });
+    }
+
+    /** Both sockets registered: ask for their events once, for good, and start. */
+    private void arm() {
+        if (closed) {
+            return;
+        }
+        EpollIoOps ops = EpollIoOps.valueOf(INTEREST);
+        try {
+            clientRegistration.submit(ops);
+            serverRegistration.submit(ops);
+        } catch (RuntimeException e) {
+            // epoll_ctl refused (max_user_watches, memory): nothing would ever wake this relay.
+            close("epoll registration failed: " + e);
+            return;
+        }
+        live = true;
+        LIVE.incrementAndGet();
+        lastActivity = System.nanoTime();
+        if (idleNanos > 0) {
+            scheduleIdleCheck(idleNanos);
+        }
+        // Held bytes go out now; input already waiting is reported by the add itself.
+        pump(up);
+        pump(down);
     }
 
     /** Moves bytes one way until nothing moves or the budget is spent. */

@@ -9,7 +9,6 @@ import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -249,22 +248,13 @@ class L4ProxyTest {
         int port = port(s, "front");
 
         try (Socket victim = Proxies.connect(port); Socket bystander = Proxies.connect(port)) {
-            roundTrip(victim, "one");
-            roundTrip(bystander, "two");
+            Proxies.roundTrip(victim, "one");
+            Proxies.roundTrip(bystander, "two");
             a.close();
             assertThat(victim.getInputStream().read()).isEqualTo(-1);
         }
         try (TestBackend again = TestBackend.startOn(a.port(), "a2", TestBackend.sayName())) {
             assertThat(exchange(port).trim()).isEqualTo("a2");
         }
-    }
-
-    private static void roundTrip(Socket s, String text) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(text.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        InputStream in = s.getInputStream();
-        byte[] buf = in.readNBytes(text.length());
-        assertThat(new String(buf, StandardCharsets.US_ASCII)).isEqualTo(text);
     }
 }

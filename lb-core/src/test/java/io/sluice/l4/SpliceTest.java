@@ -10,7 +10,6 @@ import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
 import io.sluice.testing.Transports;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -108,7 +107,7 @@ class SpliceTest {
         try (Socket c = Proxies.connect(port(s, "front"))) {
             // 3.6 s of traffic, a message every 300 ms: the connection outlives its 2 s idle timeout.
             for (int i = 0; i < 12; i++) {
-                roundTrip(c, "tick " + i);
+                Proxies.roundTrip(c, "tick " + i);
                 Thread.sleep(300); // the pace of the traffic under test, not a wait for a condition
             }
             // Then silence: the idle timeout ends it.
@@ -150,7 +149,7 @@ class SpliceTest {
         TestBackend a = backend(TestBackend.echo());
         Sluice s = Proxies.startTcp("transport: epoll", ", splice: true", a.address());
         try (Socket c = Proxies.connect(port(s, "front"))) {
-            roundTrip(c, "ping");
+            Proxies.roundTrip(c, "ping");
             s.close();
             assertThat(c.getInputStream().read()).isEqualTo(-1);
             await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
@@ -163,11 +162,11 @@ class SpliceTest {
         Sluice s = Proxies.startTcp("transport: epoll", ", splice: true", a.address());
         resources.add(s);
         try (Socket c = Proxies.connect(port(s, "front"))) {
-            roundTrip(c, "before");
+            Proxies.roundTrip(c, "before");
             CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofSeconds(30)));
             await().atMost(Duration.ofSeconds(10)).until(() -> !s.listener("front").bound());
             // Draining: the open connection still works, and ending it lets the shutdown finish.
-            roundTrip(c, "while draining");
+            Proxies.roundTrip(c, "while draining");
             assertThat(shutdown).isNotDone();
             c.shutdownOutput();
             assertThat(c.getInputStream().read()).isEqualTo(-1);
@@ -196,7 +195,7 @@ class SpliceTest {
             String text = "connection " + i + " ".repeat(i * 37);
             done.add(CompletableFuture.runAsync(() -> {
                 try (Socket c = Proxies.connect(port)) {
-                    roundTrip(c, text);
+                    Proxies.roundTrip(c, text);
                     c.shutdownOutput();
                     assertThat(c.getInputStream().read()).isEqualTo(-1);
                 } catch (IOException e) {
@@ -250,14 +249,5 @@ class SpliceTest {
                 }
             }).count();
         }
-    }
-
-    private static void roundTrip(Socket s, String text) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(text.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        InputStream in = s.getInputStream();
-        byte[] buf = in.readNBytes(text.length());
-        assertThat(new String(buf, StandardCharsets.US_ASCII)).isEqualTo(text);
     }
 }

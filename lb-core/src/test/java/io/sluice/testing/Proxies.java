@@ -75,6 +75,16 @@ public final class Proxies {
         }
     }
 
+    /** Writes {@code text} and reads the same number of bytes back: one exchange with an echo server. */
+    public static void roundTrip(Socket s, String text) throws IOException {
+        s.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        String back = new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII);
+        if (!back.equals(text)) {
+            throw new AssertionError("sent \"" + text + "\", got back \"" + back + "\"");
+        }
+    }
+
     public static String readAll(InputStream in) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.transferTo(out);
