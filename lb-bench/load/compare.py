@@ -156,13 +156,25 @@ listeners:
     return path
 
 
-def write_haproxy(work):
+# Buffer settings that give the peers what Sluice has: reads of up to 64 KiB, and some 256 KiB of a response
+# in memory per connection instead of on disk. Stock HAProxy reads 16 KiB at a time, stock NGINX 4 KiB (HTTP)
+# and 16 KiB (stream), which costs them CPU per MiB that tuning removes.
+PEER_BUFFERS = {
+    "64k": {"haproxy_global": "    tune.bufsize 65536\n",
+            "nginx_stream": "        proxy_buffer_size 64k;\n",
+            "nginx_http": "            proxy_buffer_size 64k;\n            proxy_buffers 4 64k;\n"
+                          "            proxy_busy_buffers_size 128k;\n            proxy_max_temp_file_size 0;\n"},
+    "default": {"haproxy_global": "", "nginx_stream": "", "nginx_http": ""},
+}
+
+
+def write_haproxy(work, buffers):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}" for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
 global
     nbthread 1
     maxconn 9500
-defaults
+{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
     timeout connect 5s
     timeout client 10m
     timeout server 10m
@@ -190,7 +202,7 @@ backend http_backends
     return path
 
 
-def write_nginx(work):
+def write_nginx(work, buffers):
     servers = "\n".join(f"        server 127.0.0.1:{p};" for p in BACKEND_PORTS)
     conf = f"""
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
@@ -208,7 +220,7 @@ stream {{
         listen 127.0.0.1:{PROXY_PORTS['tcp']['nginx']};
         proxy_pass backends;
         proxy_timeout 10m;
-    }}
+{PEER_BUFFERS[buffers]["nginx_stream"]}    }}
 }}
 http {{
     access_log off;
@@ -226,7 +238,7 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_buffering on;
-        }}
+{PEER_BUFFERS[buffers]["nginx_http"]}        }}
     }}
 }}
 """
@@ -235,7 +247,7 @@ http {{
     return path
 
 
-def start_proxies(lab, work, root, targets, sluice_transport):
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers):
     for target in ("sluice", "sluice_splice"):
         if target in targets:
             # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
@@ -246,10 +258,10 @@ def start_proxies(lab, work, root, targets, sluice_transport):
             if target in PROXY_PORTS["http"]:
                 wait_port(PROXY_PORTS["http"][target])
     if "haproxy" in targets:
-        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
+        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work, peer_buffers)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
-        lab.start("nginx", ["nginx", "-c", write_nginx(work), "-p", work], PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
+        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers), "-p", work], PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["nginx"])
 
 
@@ -337,6 +349,9 @@ def main():
     ap.add_argument("--targets", default="direct,sluice,sluice_splice,haproxy,nginx")
     ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
+    ap.add_argument("--peer-buffers", default="64k", choices=list(PEER_BUFFERS),
+                    help="64k: HAProxy and NGINX read and hold as much as Sluice does; default: their stock buffers")
+    ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     targets = a.targets.split(",")
     scenarios = a.scenarios.split(",")
@@ -349,7 +364,7 @@ def main():
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS and port_of(t, sc):
@@ -396,6 +411,11 @@ def paired(results, sc, target, base, key):
     return med([x[key] / y[key] for x, y in zip(a, b) if y[key] == y[key] and y[key]])
 
 
+def congestion_control():
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
+
+
 def fmt(v, digits=2):
     return "–" if v != v else f"{v:.{digits}f}"
 
@@ -417,7 +437,9 @@ def report(a, work, targets, scenarios, results):
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
              f"{a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
              f"measured within each round; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
-             f"to CPU {LOAD_CPU}; one worker thread/process per proxy.",
+             f"to CPU {LOAD_CPU}; one worker thread/process per proxy; TCP congestion control "
+             f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
+             f"peer buffers: {'64 KiB (HAProxy tune.bufsize, NGINX proxy_buffer_size/proxy_buffers)' if a.peer_buffers == '64k' else 'stock'}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for sc in scenarios:
         if sc in SCENARIOS:

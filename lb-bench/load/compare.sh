@@ -2,11 +2,27 @@
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
 #        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,idle] [--targets direct,sluice,sluice_splice,haproxy,nginx]
+#        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 64k|default]
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
+#
+# As root, everything runs in a private network namespace (its own loopback) with the TCP congestion control
+# named by --congestion-control (cubic, Linux's default, unless told otherwise), so that the host's setting
+# does not decide the result: BBR paces every loopback flow and caps one connection near 2 GB/s, proxied or
+# not. `host` runs in the host's namespace with whatever it has configured.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+
+cc=cubic
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --congestion-control) cc="${2:?--congestion-control needs a value}"; shift 2 ;;
+    --congestion-control=*) cc="${1#*=}"; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
 
 need=()
 for tool in haproxy nginx wrk gnuplot taskset; do
@@ -35,7 +51,21 @@ fi
 ulimit -n "$(ulimit -Hn)"
 # The connection-per-request scenario opens ~100k connections a minute through every proxy; without
 # TIME_WAIT reuse and a wide port range the kernel runs out of ports and connects fail for whoever runs last.
-if [ "$(id -u)" -eq 0 ]; then
-  sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true
+# Both settings belong to the network namespace, so they are set inside the private one.
+tune_tcp='sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true'
+if [ "$(id -u)" -ne 0 ]; then
+  [ "$cc" = host ] || echo "compare.sh: not root, so no private network namespace: the host's TCP settings apply" >&2
+  exec python3 "$here/compare.py" --root "$root" "${args[@]}"
+elif [ "$cc" = host ]; then
+  eval "$tune_tcp"
+  exec python3 "$here/compare.py" --root "$root" "${args[@]}"
+else
+  exec unshare --net -- bash -c '
+    set -e
+    ip link set lo up
+    sysctl -q -w net.ipv4.tcp_congestion_control="$1" ||
+      { echo "compare.sh: the kernel has no congestion control \"$1\" (it has: $(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2; exit 2; }
+    '"$tune_tcp"'
+    shift
+    exec python3 "$@"' _ "$cc" "$here/compare.py" --root "$root" --private-netns "${args[@]}"
 fi
-exec python3 "$here/compare.py" --root "$root" "$@"
