@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 need=()
-for tool in haproxy nginx wrk gnuplot taskset; do
+for tool in haproxy nginx wrk gnuplot taskset unshare ip; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=("libnginx-mod-stream")
@@ -34,7 +34,8 @@ if [ ${#need[@]} -gt 0 ]; then
   for t in "${need[@]}"; do
     case "$t" in
       gnuplot) pkgs+=(gnuplot-nox) ;;
-      taskset) pkgs+=(util-linux) ;;
+      taskset|unshare) pkgs+=(util-linux) ;;
+      ip) pkgs+=(iproute2) ;;
       *) pkgs+=("$t") ;;
     esac
   done
@@ -53,11 +54,13 @@ ulimit -n "$(ulimit -Hn)"
 # TIME_WAIT reuse and a wide port range the kernel runs out of ports and connects fail for whoever runs last.
 # Both settings belong to the network namespace, so they are set inside the private one.
 tune_tcp='sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true'
-if [ "$(id -u)" -ne 0 ]; then
-  [ "$cc" = host ] || echo "compare.sh: not root, so no private network namespace: the host's TCP settings apply" >&2
-  exec python3 "$here/compare.py" --root "$root" "${args[@]}"
-elif [ "$cc" = host ]; then
-  eval "$tune_tcp"
+if [ "$cc" != host ] && ! unshare --net true 2>/dev/null; then
+  echo "compare.sh: cannot make a private network namespace (needs root, or CAP_SYS_ADMIN in a container):" \
+    "running in this one, with its TCP settings; the report names the congestion control that applied" >&2
+  cc=host
+fi
+if [ "$cc" = host ]; then
+  [ "$(id -u)" -eq 0 ] && eval "$tune_tcp"
   exec python3 "$here/compare.py" --root "$root" "${args[@]}"
 else
   exec unshare --net -- bash -c '
