@@ -15,11 +15,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 cc=cubic
+cc_given=false
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --congestion-control) cc="${2:?--congestion-control needs a value}"; shift 2 ;;
-    --congestion-control=*) cc="${1#*=}"; shift ;;
+    --congestion-control) cc="${2:?--congestion-control needs a value}"; cc_given=true; shift 2 ;;
+    --congestion-control=*) cc="${1#*=}"; cc_given=true; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -52,12 +53,23 @@ fi
 ulimit -n "$(ulimit -Hn)"
 # The connection-per-request scenario opens ~100k connections a minute through every proxy; without
 # TIME_WAIT reuse and a wide port range the kernel runs out of ports and connects fail for whoever runs last.
-# Both settings belong to the network namespace, so they are set inside the private one.
+# Both settings belong to the network namespace: in a private one they vanish with it, in the host's
+# (`host`, or no namespace possible) they are set as root and stay set.
 tune_tcp='sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true'
-if [ "$cc" != host ] && ! unshare --net true 2>/dev/null; then
-  echo "compare.sh: cannot make a private network namespace (needs root, or CAP_SYS_ADMIN in a container):" \
-    "running in this one, with its TCP settings; the report names the congestion control that applied" >&2
-  cc=host
+if [ "$cc" != host ]; then
+  # A trial namespace with the wanted algorithm: unshare may be refused (not root, no CAP_SYS_ADMIN in a
+  # container) and so may the sysctl (a read-only /proc/sys, an algorithm the kernel lacks).
+  if ! why=$(unshare --net sysctl -q -w net.ipv4.tcp_congestion_control="$cc" 2>&1); then
+    why="${why:-unshare refused (needs root, or CAP_SYS_ADMIN in a container)}"
+    if $cc_given; then
+      echo "compare.sh: cannot run with congestion control \"$cc\" in a private network namespace: $why" \
+        "(available: $(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2
+      exit 2
+    fi
+    echo "compare.sh: no private network namespace with $cc ($why): running in this one, with its TCP" \
+      "settings; the report names the congestion control that applied" >&2
+    cc=host
+  fi
 fi
 if [ "$cc" = host ]; then
   [ "$(id -u)" -eq 0 ] && eval "$tune_tcp"
@@ -66,8 +78,7 @@ else
   exec unshare --net -- bash -c '
     set -e
     ip link set lo up
-    sysctl -q -w net.ipv4.tcp_congestion_control="$1" ||
-      { echo "compare.sh: the kernel has no congestion control \"$1\" (it has: $(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2; exit 2; }
+    sysctl -q -w net.ipv4.tcp_congestion_control="$1"
     '"$tune_tcp"'
     shift
     exec python3 "$@"' _ "$cc" "$here/compare.py" --root "$root" --private-netns "${args[@]}"
