@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import io.sluice.testing.Transports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -209,6 +210,33 @@ class L4ProxyTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
         assertThat(server.bytesSent().sum()).isEqualTo(12345);
         assertThat(server.bytesReceived().sum()).isEqualTo("12345 bytes to a\n".length());
+        assertThat(s.listener("front").stats().active()).isZero();
+    }
+
+    @Test
+    void serverThatFinishesFirstStillReadsTheClientToItsEnd() throws Exception {
+        AtomicLong drained = new AtomicLong(-1);
+        TestBackend a = backend("a", (socket, b) -> {
+            OutputStream out = socket.getOutputStream();
+            out.write("done\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.shutdownOutput();
+            drained.set(TestBackend.drain(socket.getInputStream()));
+        });
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+
+        try (Socket client = Proxies.connect(port(s, "front"))) {
+            // The server's FIN reaches us first; our bytes sent after it must still reach the server, then our FIN.
+            assertThat(Proxies.readAll(client.getInputStream())).isEqualTo("done\n");
+            OutputStream out = client.getOutputStream();
+            out.write(new byte[300_000]);
+            out.flush();
+            client.shutdownOutput();
+            await().atMost(Duration.ofSeconds(10)).until(() -> drained.get() >= 0);
+        }
+        assertThat(drained.get()).isEqualTo(300_000);
+        var server = s.cluster("app").servers().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
         assertThat(s.listener("front").stats().active()).isZero();
     }
 

@@ -113,7 +113,7 @@ public final class TestBackend implements AutoCloseable {
         };
     }
 
-    static long drain(InputStream in) throws IOException {
+    public static long drain(InputStream in) throws IOException {
         byte[] buf = new byte[16 * 1024];
         long total = 0;
         int n;
