@@ -156,15 +156,25 @@ listeners:
     return path
 
 
-# Buffer settings that give the peers what Sluice has: reads of up to 64 KiB, and some 256 KiB of a response
-# in memory per connection instead of on disk. Stock HAProxy reads 16 KiB at a time, stock NGINX 4 KiB (HTTP)
-# and 16 KiB (stream), which costs them CPU per MiB that tuning removes.
+# Buffer settings that give the peers what Sluice has: reads of up to 256 KiB (BatchedReads.MAX_READ_BUFFER),
+# and a response held in memory per connection instead of on disk. Stock HAProxy reads 16 KiB at a time, stock
+# NGINX 4 KiB (HTTP) and 16 KiB (stream), which costs them CPU per MiB that tuning removes. "64k" is what
+# Sluice read before its reads grew to 256 KiB, kept to compare with earlier runs.
 PEER_BUFFERS = {
+    "256k": {"haproxy_global": "    tune.bufsize 262144\n",
+             "nginx_stream": "        proxy_buffer_size 256k;\n",
+             "nginx_http": "            proxy_buffer_size 256k;\n            proxy_buffers 4 256k;\n"
+                           "            proxy_busy_buffers_size 512k;\n            proxy_max_temp_file_size 0;\n"},
     "64k": {"haproxy_global": "    tune.bufsize 65536\n",
             "nginx_stream": "        proxy_buffer_size 64k;\n",
             "nginx_http": "            proxy_buffer_size 64k;\n            proxy_buffers 4 64k;\n"
                           "            proxy_busy_buffers_size 128k;\n            proxy_max_temp_file_size 0;\n"},
     "default": {"haproxy_global": "", "nginx_stream": "", "nginx_http": ""},
+}
+PEER_BUFFER_LABELS = {
+    "256k": "256 KiB (HAProxy tune.bufsize, NGINX proxy_buffer_size/proxy_buffers)",
+    "64k": "64 KiB (HAProxy tune.bufsize, NGINX proxy_buffer_size/proxy_buffers)",
+    "default": "stock",
 }
 
 
@@ -349,8 +359,9 @@ def main():
     ap.add_argument("--targets", default="direct,sluice,sluice_splice,haproxy,nginx")
     ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
-    ap.add_argument("--peer-buffers", default="64k", choices=list(PEER_BUFFERS),
-                    help="64k: HAProxy and NGINX read and hold as much as Sluice does; default: their stock buffers")
+    ap.add_argument("--peer-buffers", default="256k", choices=list(PEER_BUFFERS),
+                    help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
+                         "before; default: their stock buffers")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     targets = a.targets.split(",")
@@ -439,7 +450,7 @@ def report(a, work, targets, scenarios, results):
              f"measured within each round; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
              f"to CPU {LOAD_CPU}; one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
-             f"peer buffers: {'64 KiB (HAProxy tune.bufsize, NGINX proxy_buffer_size/proxy_buffers)' if a.peer_buffers == '64k' else 'stock'}.",
+             f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for sc in scenarios:
         if sc in SCENARIOS:

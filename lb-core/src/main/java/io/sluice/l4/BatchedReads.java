@@ -21,10 +21,22 @@ import io.netty.util.UncheckedBooleanSupplier;
 public final class BatchedReads implements RecvByteBufAllocator {
     public static final BatchedReads INSTANCE = new BatchedReads();
     static final int MAX_BYTES_PER_LOOP = 256 * 1024;
+    /**
+     * The largest buffer one read may fill. Netty's adaptive sizing stops at 64 KiB by default; on a 1 MiB
+     * transfer, reads of up to 256 KiB took 7% off the HTTP proxy's CPU per MiB and 10-17% off the TCP relay's
+     * (fewer receives and sends for the same bytes). Sizes still adapt: small answers keep small buffers, and an
+     * idle connection holds none.
+     */
+    public static final int MAX_READ_BUFFER = 256 * 1024;
 
-    private final AdaptiveRecvByteBufAllocator sizes = new AdaptiveRecvByteBufAllocator();
+    private final AdaptiveRecvByteBufAllocator sizes = adaptiveSizes();
 
     private BatchedReads() {
+    }
+
+    /** Netty's adaptive read sizes (its own minimum and initial guess), up to {@link #MAX_READ_BUFFER}. */
+    public static AdaptiveRecvByteBufAllocator adaptiveSizes() {
+        return new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ_BUFFER);
     }
 
     @Override

@@ -88,6 +88,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, TcpListener.RELAY_READS)
                 .handler(splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose));
         long connectStart = System.nanoTime();
         ChannelFuture f = b.connect(address);

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -26,6 +27,11 @@ public final class TcpListener implements Listener {
      * that a slow reader holds at most 256 KiB per direction before reads on the other side stop.
      */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+    /**
+     * The relay's reads: adaptive sizes up to {@link BatchedReads#MAX_READ_BUFFER}, and the transport's usual loop
+     * of up to 16 reads while the socket has more and reading is on (fewer than that cost more CPU per MiB).
+     */
+    static final RecvByteBufAllocator RELAY_READS = BatchedReads.adaptiveSizes().maxMessagesPerRead(16);
 
     private final ListenerConfig config;
     private final Cluster cluster;
@@ -57,6 +63,7 @@ public final class TcpListener implements Listener {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
