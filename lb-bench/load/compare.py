@@ -162,7 +162,7 @@ listeners:
 # Sluice read before its reads grew to 256 KiB, kept to compare with earlier runs.
 PEER_BUFFERS = {
     # NGINX's HTTP proxy keeps 64 KiB buffers: with 256 KiB ones (proxy_buffers 4 256k) it moved 1 MiB
-    # responses at about half the rate, with 2.5x the CPU per MiB (run of 2026-11-30 16:17).
+    # responses at about half the rate, with 2.8x the CPU per MiB (run of 2026-11-30 16:17).
     "256k": {"haproxy_global": "    tune.bufsize 262144\n",
              "nginx_stream": "        proxy_buffer_size 256k;\n",
              "nginx_http": "            proxy_buffer_size 64k;\n            proxy_buffers 4 64k;\n"

@@ -3,9 +3,9 @@ package io.sluice.l4;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -108,30 +108,41 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * {@code self} half-closed its input: pass the FIN on to {@code peer} once everything before it is written,
-     * or close both when the other direction had already finished.
+     * or, when the other direction had already finished, close both once what is queued for each side is
+     * written. Closing on the peer's flush alone dropped bytes still queued towards {@code self}: a client
+     * that sent its FIN while its upload was queued for a server that had already answered and sent its own.
+     * A side that never drains keeps both open until the client's idle timeout closes them.
      */
     static void passFin(Channel self, Channel peer, HalfClose halfClose) {
         boolean bothDone = halfClose.inputDone(self);
-        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-            if (bothDone) {
-                self.close();
-                peer.close();
-            } else if (peer.isActive()) {
-                finishOutput(peer);
-            }
-        });
+        ChannelFuture toPeer = peer.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        if (bothDone) {
+            // An output already finished has nothing queued, and a write to it would only fail.
+            ChannelFuture toSelf = self instanceof DuplexChannel d && d.isOutputShutdown()
+                    ? self.newSucceededFuture() : self.writeAndFlush(Unpooled.EMPTY_BUFFER);
+            ChannelFutureListener closeWhenBothWritten = f -> {
+                if (toPeer.isDone() && toSelf.isDone()) {
+                    self.close();
+                    peer.close();
+                }
+            };
+            toPeer.addListener(closeWhenBothWritten);
+            toSelf.addListener(closeWhenBothWritten);
+        } else {
+            toPeer.addListener((ChannelFutureListener) f -> {
+                if (peer.isActive()) {
+                    finishOutput(peer);
+                }
+            });
+        }
     }
 
     /**
      * Sends the FIN on {@code ch}, whose writes are all flushed. On a native transport the socket is shut down
      * directly: Netty's {@code shutdownOutput} builds a {@code ChannelOutputShutdownException}, stack trace and
-     * all, every time, which is once per relayed connection. Half-closure is switched off as well, since nothing
-     * is left to half-close: the end of the input then closes the channel, where Netty would first shut down the
-     * input of a socket that the FIN exchange has already put in TIME_WAIT, a shutdown(2) that fails with ENOTCONN
-     * and throws again. Together about 3% of the CPU a short TCP connection costs.
+     * all, every time, which is once per relayed connection.
      */
     private static void finishOutput(Channel ch) {
-        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         if (ch instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
             try {
                 socket.shutdown(false, true);

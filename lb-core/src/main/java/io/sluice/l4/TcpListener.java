@@ -24,7 +24,8 @@ public final class TcpListener implements Listener {
 
     /**
      * Sized so that one relay keeps a few socket buffers in flight: enough to fill a fast link, small enough
-     * that a slow reader holds at most 256 KiB per direction before reads on the other side stop.
+     * that a slow reader holds at most 256 KiB per direction, plus the read under way (up to 256 KiB), before reads
+     * on the other side stop.
      */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
     /**
