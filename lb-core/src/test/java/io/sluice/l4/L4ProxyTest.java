@@ -27,9 +27,12 @@ import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The L4 proxy as clients see it, with the buffer relay (the default transport) and with splice. */
+/**
+ * The L4 proxy as clients see it, with the buffer relay (the default transport, and NIO, whose relay passes a
+ * FIN through Netty's shutdownOutput rather than the socket's) and with splice.
+ */
 @ParameterizedClass(name = "mode={0}")
-@ValueSource(strings = {"auto", Transports.SPLICE})
+@ValueSource(strings = {"auto", "nio", Transports.SPLICE})
 class L4ProxyTest {
     private final List<AutoCloseable> resources = new ArrayList<>();
 
