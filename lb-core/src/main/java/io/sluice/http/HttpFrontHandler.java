@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * already pipelined and decoded) waits in {@link #inbound} until the current response is complete, which keeps
  * responses in request order without buffering any response. Reading is manual: a read is asked for only when
  * there is somewhere for the bytes to go, and one read brings at most what {@link io.sluice.l4.BatchedReads}
- * allows (a loop of 256 KiB plus one more buffer of up to 256 KiB), which is then queued in {@link #inbound} if the exchange cannot take it yet.
+ * allows (a loop of 256 KiB plus one more buffer of up to 256 KiB), which is then queued in {@link #inbound}
+ * if the exchange cannot take it yet.
  */
 final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(HttpFrontHandler.class);

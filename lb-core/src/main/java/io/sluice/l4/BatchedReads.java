@@ -15,8 +15,9 @@ import io.netty.util.UncheckedBooleanSupplier;
  *
  * <p>A loop stops once it has {@link #MAX_BYTES_PER_LOOP}: a handler that asked for one read gets that much plus
  * at most one more buffer (up to {@link #MAX_READ_BUFFER}) before it decides again, so backpressure overshoots
- * the write buffer's high water mark by at most about twice its size. On a channel whose reading is switched by {@code autoRead} (a tunnel after a 101), the
- * loop also stops as soon as reading is switched off, as Netty's own handles do.
+ * the write buffer's high water mark by at most about twice its size. On a channel whose reading is switched
+ * by {@code autoRead} (a tunnel after a 101), the loop also stops as soon as reading is switched off, as
+ * Netty's own handles do.
  */
 public final class BatchedReads implements RecvByteBufAllocator {
     public static final BatchedReads INSTANCE = new BatchedReads();
