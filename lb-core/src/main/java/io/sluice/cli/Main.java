@@ -17,7 +17,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        int code = execute(args, System.out, System.err);
+        int code = execute(args, System.out, System.err, true);
         if (code != OK || !(args.length > 0 && (args[0].equals("run") || args[0].equals("demo")))) {
             System.exit(code);
         }
@@ -27,6 +27,14 @@ public final class Main {
 
     /** Runs one command and returns its exit code; never calls System.exit (tests call this). */
     public static int execute(String[] args, PrintStream out, PrintStream err) {
+        return execute(args, out, err, false);
+    }
+
+    /**
+     * {@code ownsProcess}: this is the process's own entry point, so {@code run} may set process-wide
+     * properties before the first socket opens; tests share one JVM and must not.
+     */
+    static int execute(String[] args, PrintStream out, PrintStream err, boolean ownsProcess) {
         if (args.length == 0) {
             err.print(usage());
             return USAGE;
@@ -42,7 +50,7 @@ public final class Main {
                 yield OK;
             }
             case "check" -> new CheckCommand(out, err).run(rest);
-            case "run" -> new RunCommand(out, err).run(rest);
+            case "run" -> new RunCommand(out, err, ownsProcess).run(rest);
             case "demo" -> new DemoCommand(out, err).run(rest);
             case "route" -> new RouteCommand(out, err).run(rest);
             default -> {

@@ -4,15 +4,18 @@ import io.sluice.Sluice;
 import io.sluice.config.SluiceConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
 
 /** {@code run CONFIG.yaml}: serves until SIGTERM or SIGINT, then drains. */
 final class RunCommand {
     private final PrintStream out;
     private final PrintStream err;
+    private final boolean ownsProcess;
 
-    RunCommand(PrintStream out, PrintStream err) {
+    RunCommand(PrintStream out, PrintStream err, boolean ownsProcess) {
         this.out = out;
         this.err = err;
+        this.ownsProcess = ownsProcess;
     }
 
     int run(String[] args) {
@@ -23,6 +26,10 @@ final class RunCommand {
         SluiceConfig config = CheckCommand.load(Path.of(args[0]), err);
         if (config == null) {
             return Main.CONFIG_ERROR;
+        }
+        if (ownsProcess) {
+            // Before Sluice.start: the socket family is fixed when Netty's classes load.
+            LoggerFactory.getLogger(RunCommand.class).info(SocketFamily.apply(config, System.getProperties()));
         }
         Sluice sluice;
         try {

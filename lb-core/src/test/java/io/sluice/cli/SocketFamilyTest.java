@@ -1,0 +1,159 @@
+package io.sluice.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.SluiceConfig;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.TestBackend;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SocketFamilyTest {
+    @TempDir
+    Path dir;
+
+    private static SluiceConfig config(String listenerBind, String server, String admin) {
+        try {
+            return parse(listenerBind, server, admin);
+        } catch (ConfigException e) {
+            throw new AssertionError(e.errors().toString(), e);
+        }
+    }
+
+    private static SluiceConfig parse(String listenerBind, String server, String admin) throws ConfigException {
+        return ConfigLoader.parse("""
+                admin: { enabled: %s, bind: "%s" }
+                listeners: [ { name: a, bind: "%s", cluster: app } ]
+                clusters: [ { name: app, servers: [ { address: "10.0.0.1:80" }, { address: "%s" } ] } ]
+                """.formatted(admin != null, admin != null ? admin : "127.0.0.1:9901", listenerBind, server));
+    }
+
+    @Test
+    void ipv4OnlyWhenEveryAddressIsAnIpv4Literal() {
+        assertThat(SocketFamily.onlyIpv4Literals(config("127.0.0.1:8080", "10.0.0.2:80", null))).isTrue();
+        assertThat(SocketFamily.onlyIpv4Literals(config("*:8080", "10.0.0.2:80", "0.0.0.0:9901"))).isTrue();
+    }
+
+    @Test
+    void ipv6LiteralsAndHostNamesKeepDualStack() {
+        assertThat(SocketFamily.onlyIpv4Literals(config("[::]:8080", "10.0.0.2:80", null))).isFalse();
+        assertThat(SocketFamily.onlyIpv4Literals(config("127.0.0.1:8080", "[fd00::2]:80", null))).isFalse();
+        assertThat(SocketFamily.onlyIpv4Literals(config("127.0.0.1:8080", "app.internal:80", null))).isFalse();
+        assertThat(SocketFamily.onlyIpv4Literals(config("127.0.0.1:8080", "10.0.0.2:80", "[::1]:9901"))).isFalse();
+        // A disabled admin endpoint opens no socket, so its address does not count.
+        assertThat(SocketFamily.addresses(config("127.0.0.1:8080", "10.0.0.2:80", null))).hasSize(3);
+    }
+
+    @Test
+    void setsThePropertyOnlyWhenNobodyChoseAndTheConfigAllows() {
+        Properties props = new Properties();
+        assertThat(SocketFamily.apply(config("127.0.0.1:8080", "app.internal:80", null), props)).contains("dual-stack");
+        assertThat(props.getProperty(SocketFamily.PROPERTY)).isNull();
+
+        assertThat(SocketFamily.apply(config("127.0.0.1:8080", "10.0.0.2:80", null), props)).contains("IPv4");
+        assertThat(props.getProperty(SocketFamily.PROPERTY)).isEqualTo("true");
+
+        Properties given = new Properties();
+        given.setProperty(SocketFamily.PROPERTY, "false");
+        assertThat(SocketFamily.apply(config("127.0.0.1:8080", "10.0.0.2:80", null), given)).contains("command line");
+        assertThat(given.getProperty(SocketFamily.PROPERTY)).isEqualTo("false");
+    }
+
+    /** The real process: with IPv4 addresses only, its listening and backend sockets are AF_INET sockets. */
+    @Test
+    void aProcessWithIpv4AddressesOpensIpv4Sockets() throws Exception {
+        assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "Linux /proc/net/tcp");
+        try (TestBackend backend = TestBackend.start("b", TestBackend.echo())) {
+            Process p = start(backend.address());
+            try {
+                int port = awaitListenerPort();
+                try (Socket client = Proxies.connect(port)) {
+                    client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(new String(client.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
+                            .isEqualTo("ping");
+                    assertThat(sockets("/proc/net/tcp")).as("IPv4 sockets")
+                            .anyMatch(s -> s.localPort() == port && s.listening())
+                            .anyMatch(s -> s.remotePort() == backend.port());
+                    assertThat(sockets("/proc/net/tcp6")).as("IPv6 sockets")
+                            .noneMatch(s -> s.localPort() == port && s.listening())
+                            .noneMatch(s -> s.remotePort() == backend.port());
+                }
+                assertThat(Files.readString(dir.resolve("sluice.log"))).contains("sockets: IPv4");
+            } finally {
+                p.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** A host name may resolve to IPv6, so such a process keeps dual-stack sockets. */
+    @Test
+    void aProcessWithAHostNameKeepsDualStackSockets() throws Exception {
+        assumeTrue(Files.isReadable(Path.of("/proc/net/tcp6")), "Linux with IPv6");
+        try (TestBackend backend = TestBackend.start("b", TestBackend.echo())) {
+            Process p = start("localhost:" + backend.port());
+            try {
+                int port = awaitListenerPort();
+                assertThat(sockets("/proc/net/tcp6")).anyMatch(s -> s.localPort() == port && s.listening());
+                assertThat(Files.readString(dir.resolve("sluice.log"))).contains("sockets: dual-stack");
+            } finally {
+                p.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private Process start(String server) throws IOException {
+        Path cfg = dir.resolve("run.yaml");
+        Files.writeString(cfg, """
+                admin: { enabled: false }
+                listeners: [ { name: a, bind: "127.0.0.1:0", cluster: app } ]
+                clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
+                """.formatted(server));
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.sluice.cli.Main", "run", cfg.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("sluice.log").toFile()).start();
+    }
+
+    private int awaitListenerPort() {
+        Pattern bound = Pattern.compile("listener a on 127\\.0\\.0\\.1:(\\d+)");
+        int[] port = new int[1];
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Matcher m = bound.matcher(Files.readString(dir.resolve("sluice.log")));
+            if (m.find()) {
+                port[0] = Integer.parseInt(m.group(1));
+                return true;
+            }
+            return false;
+        });
+        return port[0];
+    }
+
+    private record KernelSocket(int localPort, int remotePort, boolean listening) {
+    }
+
+    /** The kernel's table of TCP sockets of one family: "sl local_address rem_address st ...", ports in hex. */
+    private static List<KernelSocket> sockets(String table) throws IOException {
+        return Files.readAllLines(Path.of(table)).stream().skip(1).map(line -> {
+            String[] f = line.trim().split("\\s+");
+            return new KernelSocket(port(f[1]), port(f[2]), f[3].equals("0A"));
+        }).toList();
+    }
+
+    private static int port(String hexAddress) {
+        return Integer.parseInt(hexAddress.substring(hexAddress.lastIndexOf(':') + 1), 16);
+    }
+}
