@@ -352,8 +352,11 @@ def idle_memory(lab, target, count):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--duration", type=int, default=10)
+    # Many short rounds rather than few long ones: this machine drifts between a fast and a slow state for
+    # tens of seconds at a time, slowing every process alike (docs/bench/measurements-2026-11-30.md), and
+    # more rounds give each target's median more chances to sample both.
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--duration", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=10)
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
