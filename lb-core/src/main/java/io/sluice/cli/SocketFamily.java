@@ -12,11 +12,12 @@ import java.util.Properties;
 /**
  * Chooses IPv4 sockets for a process whose config names only IPv4 addresses. The JDK and Netty otherwise
  * open every TCP socket as an IPv6 dual-stack socket that reaches IPv4 peers through mapped addresses, and
- * the kernel's IPv6 paths for connect, getsockname and close cost about 5% of the CPU per proxied connection
+ * the kernel's IPv6 paths for connect, getsockname and close cost 1-5% of the CPU per new proxied TCP connection
  * (A/B in docs/bench/measurements-2026-11-30.md). The choice is process-wide ({@code java.net.preferIPv4Stack},
  * read once when Netty and the JDK's network classes load), so it is made before anything opens a socket, and
  * only when no listener, server or admin address could need IPv6: IPv6 literals and host names (which may
- * resolve to IPv6) keep dual-stack sockets.
+ * resolve to IPv6) keep dual-stack sockets. A wildcard bind ({@code *} or {@code 0.0.0.0}) then listens on IPv4
+ * only, as documented; {@code [::]} listens on both.
  */
 final class SocketFamily {
     static final String PROPERTY = "java.net.preferIPv4Stack";

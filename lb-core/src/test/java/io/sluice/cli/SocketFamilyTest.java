@@ -87,11 +87,12 @@ class SocketFamilyTest {
                     assertThat(new String(client.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
                             .isEqualTo("ping");
                     assertThat(sockets("/proc/net/tcp")).as("IPv4 sockets")
-                            .anyMatch(s -> s.localPort() == port && s.listening())
-                            .anyMatch(s -> s.remotePort() == backend.port());
+                            .anyMatch(s -> s.localPort() == port && s.state().equals(LISTEN))
+                            .anyMatch(s -> s.remotePort() == backend.port() && s.state().equals(ESTABLISHED));
+                    // Established only: sockets of earlier tests may linger in TIME_WAIT on reused ports.
                     assertThat(sockets("/proc/net/tcp6")).as("IPv6 sockets")
-                            .noneMatch(s -> s.localPort() == port && s.listening())
-                            .noneMatch(s -> s.remotePort() == backend.port());
+                            .noneMatch(s -> s.localPort() == port && s.state().equals(LISTEN))
+                            .noneMatch(s -> s.remotePort() == backend.port() && s.state().equals(ESTABLISHED));
                 }
                 assertThat(Files.readString(dir.resolve("sluice.log"))).contains("sockets: IPv4");
             } finally {
@@ -108,7 +109,7 @@ class SocketFamilyTest {
             Process p = start("localhost:" + backend.port());
             try {
                 int port = awaitListenerPort();
-                assertThat(sockets("/proc/net/tcp6")).anyMatch(s -> s.localPort() == port && s.listening());
+                assertThat(sockets("/proc/net/tcp6")).anyMatch(s -> s.localPort() == port && s.state().equals(LISTEN));
                 assertThat(Files.readString(dir.resolve("sluice.log"))).contains("sockets: dual-stack");
             } finally {
                 p.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
@@ -123,9 +124,13 @@ class SocketFamilyTest {
                 listeners: [ { name: a, bind: "127.0.0.1:0", cluster: app } ]
                 clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
                 """.formatted(server));
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "io.sluice.cli.Main", "run", cfg.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("sluice.log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(dir.resolve("sluice.log").toFile());
+        // The choice under test is the process's own: no inherited JVM options may make it.
+        builder.environment().remove("JAVA_TOOL_OPTIONS");
+        builder.environment().remove("JDK_JAVA_OPTIONS");
+        return builder.start();
     }
 
     private int awaitListenerPort() {
@@ -142,14 +147,17 @@ class SocketFamilyTest {
         return port[0];
     }
 
-    private record KernelSocket(int localPort, int remotePort, boolean listening) {
+    private static final String ESTABLISHED = "01";
+    private static final String LISTEN = "0A";
+
+    private record KernelSocket(int localPort, int remotePort, String state) {
     }
 
     /** The kernel's table of TCP sockets of one family: "sl local_address rem_address st ...", ports in hex. */
     private static List<KernelSocket> sockets(String table) throws IOException {
         return Files.readAllLines(Path.of(table)).stream().skip(1).map(line -> {
             String[] f = line.trim().split("\\s+");
-            return new KernelSocket(port(f[1]), port(f[2]), f[3].equals("0A"));
+            return new KernelSocket(port(f[1]), port(f[2]), f[3]);
         }).toList();
     }
 
