@@ -44,7 +44,7 @@ final class SocketFamily {
 
     static boolean onlyIpv4Literals(SluiceConfig config) {
         for (HostPort hp : addresses(config)) {
-            if (!hp.isLiteral() || hp.host().contains(":")) {
+            if (!hp.isIpv4Literal()) {
                 return false;
             }
         }

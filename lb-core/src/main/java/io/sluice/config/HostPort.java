@@ -75,7 +75,11 @@ public record HostPort(String host, int port) {
 
     /** True when the host is an IP literal, so no DNS lookup is ever needed. */
     public boolean isLiteral() {
-        return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        return host.contains(":") || isIpv4Literal();
+    }
+
+    public boolean isIpv4Literal() {
+        return host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
     /** Address for binding: literal hosts only (bind addresses are validated to be literals or localhost). */
