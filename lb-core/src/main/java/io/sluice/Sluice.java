@@ -195,7 +195,31 @@ public final class Sluice implements AutoCloseable {
             adminGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
         metrics.close();
+        checkLeases();
         log.info("sluice stopped");
+    }
+
+    /**
+     * Every connection and request is closed by now, so every lease must have been given back: a count left
+     * above zero is a path that forgot one, and would have skewed the load-aware algorithms for good. Tests run
+     * with {@code -Dsluice.strictLeases=true}, which turns the warning into a failure.
+     */
+    private void checkLeases() {
+        List<String> held = new ArrayList<>();
+        for (Cluster c : clusters.values()) {
+            for (io.sluice.cluster.Server s : c.servers()) {
+                if (s.activeConnections() != 0 || s.activeRequests() != 0 || s.pooledConnections() != 0) {
+                    held.add(s + " connections=" + s.activeConnections() + " requests=" + s.activeRequests()
+                            + " pooled=" + s.pooledConnections());
+                }
+            }
+        }
+        if (!held.isEmpty()) {
+            log.warn("load leases not given back after shutdown: {}", held);
+            if (Boolean.getBoolean("sluice.strictLeases")) {
+                throw new IllegalStateException("load leases not given back after shutdown: " + held);
+            }
+        }
     }
 
     private int openConnections() {

@@ -18,7 +18,9 @@ final class Fixtures {
         for (int i = 0; i < n; i++) {
             String ip = "10." + (i / 62500) + "." + (i / 250 % 250) + "." + (i % 250 + 1);
             Server s = new Server("bench", new ServerConfig(new HostPort(ip, 8080), 1 + r.nextInt(10), false));
-            s.activeConnections().set(r.nextInt(20));
+            for (int c = r.nextInt(20); c > 0; c--) {
+                s.beginConnection(); // held for the benchmark's life: load for the load-aware pickers
+            }
             s.recordLatency(1_000_000 + r.nextInt(9_000_000));
             list.add(s);
         }

@@ -156,13 +156,29 @@ public final class Server {
         return resolved != null && healthy && !ejected;
     }
 
-    public AtomicInteger activeConnections() {
-        return activeConnections;
+    /** A relayed TCP connection to this server, from connect attempt to close. */
+    public Lease beginConnection() {
+        return new Lease(this, activeConnections);
     }
 
-    /** In-flight HTTP requests to this server: the HTTP path increments on send, decrements on the last byte. */
-    public AtomicInteger activeRequests() {
-        return activeRequests;
+    /** An HTTP request sent (or about to be sent) to this server, until the last byte of its response. */
+    public Lease beginRequest() {
+        return new Lease(this, activeRequests);
+    }
+
+    /** An HTTP pool connection to this server, idle or busy, from connect attempt to close. */
+    public Lease beginPooledConnection() {
+        return new Lease(this, pooledConnections);
+    }
+
+    /** Relayed TCP connections open (or opening) to this server now. */
+    public int activeConnections() {
+        return activeConnections.get();
+    }
+
+    /** HTTP requests in flight to this server now. */
+    public int activeRequests() {
+        return activeRequests.get();
     }
 
     /**
@@ -175,8 +191,8 @@ public final class Server {
     }
 
     /** Open HTTP pool connections to this server, idle or carrying a request. */
-    public AtomicInteger pooledConnections() {
-        return pooledConnections;
+    public int pooledConnections() {
+        return pooledConnections.get();
     }
 
     public int load() {

@@ -12,6 +12,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
 import io.sluice.l4.BatchedReads;
@@ -120,16 +121,17 @@ final class BackendPool {
             return;
         }
         open++;
-        server.pooledConnections().incrementAndGet();
+        Lease lease = server.beginPooledConnection();
         ChannelFuture f = bootstrap.connect(address);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
+        // Tied to the channel's life: a failed connect closes the channel too, and a tunnel keeps it past the pool.
+        f.channel().closeFuture().addListener(x -> lease.close());
         upstream.connections().add(f.channel());
         f.channel().pipeline().get(BackendHandler.class).conn = c;
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 // A channel that never became active gets no channelInactive, so undo the counts here.
                 open--;
-                server.pooledConnections().decrementAndGet();
                 server.connectErrors().increment();
                 cluster.reportConnectFailure(server);
                 w.failed(done.cause());
@@ -174,7 +176,6 @@ final class BackendPool {
         totals.inUse.decrementAndGet();
         c.exchange = null;
         open--;
-        c.channel.closeFuture().addListener(f -> server.pooledConnections().decrementAndGet());
         Waiter w = waiters.poll();
         if (w != null) {
             connect(w);
@@ -184,7 +185,6 @@ final class BackendPool {
     /** The connection's channel closed (from {@link BackendHandler#channelInactive}). */
     void closed(BackendConnection c) {
         open--;
-        server.pooledConnections().decrementAndGet();
         if (c.idle && idle.remove(c)) {
             c.idle = false;
             totals.idle.decrementAndGet();

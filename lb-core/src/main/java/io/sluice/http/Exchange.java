@@ -20,6 +20,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
 import io.sluice.config.StickyCookieConfig;
+import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -45,6 +46,8 @@ final class Exchange implements BackendPool.Waiter {
     private Route route;
     private Upstream upstream;
     private Server server;
+    /** This request's count in the server's load, held from send to the response's end. */
+    private Lease requestLease;
     private BackendPool pool;
     private BackendConnection conn;
     private PickContext retryPick;
@@ -211,7 +214,7 @@ final class Exchange implements BackendPool.Waiter {
         }
         conn = c;
         c.exchange = this;
-        server.activeRequests().incrementAndGet();
+        requestLease = server.beginRequest();
         Channel backend = c.channel;
         if (!request.headers().contains(HttpHeaderNames.HOST)) {
             // An HTTP/1.0 client may omit Host, but the request goes on as HTTP/1.1, which requires one.
@@ -483,7 +486,7 @@ final class Exchange implements BackendPool.Waiter {
         finished = true;
         BackendConnection c = conn;
         conn = null;
-        server.activeRequests().decrementAndGet();
+        requestLease.close();
         c.pool.detach(c);
         Channel backend = c.channel;
         backend.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
@@ -673,7 +676,7 @@ final class Exchange implements BackendPool.Waiter {
         if (conn != null) {
             BackendConnection c = conn;
             conn = null;
-            server.activeRequests().decrementAndGet();
+            requestLease.close();
             c.pool.release(c, backendReusable && requestSent && responseDone);
         }
         front.exchangeDone(this, lastWrite);
@@ -684,7 +687,7 @@ final class Exchange implements BackendPool.Waiter {
         if (conn != null) {
             BackendConnection c = conn;
             conn = null;
-            server.activeRequests().decrementAndGet();
+            requestLease.close();
             c.pool.release(c, false);
         } else if (waitingForConnection) {
             waitingForConnection = false;

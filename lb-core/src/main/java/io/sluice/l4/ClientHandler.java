@@ -12,6 +12,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.balance.PickContext;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -73,7 +74,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         attempts++;
-        server.activeConnections().incrementAndGet();
+        Lease lease = server.beginConnection();
         boolean splice = listener.config().splice();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
@@ -96,7 +97,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         f.addListener(done -> {
             Channel backend = f.channel();
             if (!done.isSuccess()) {
-                server.activeConnections().decrementAndGet();
+                lease.close();
                 server.connectErrors().increment();
                 cluster.reportConnectFailure(server);
                 log.debug("connect to {} failed: {}", server, done.cause().toString());
@@ -115,7 +116,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             if (server.connections() != null) {
                 server.connections().add(backend);
             }
-            backend.closeFuture().addListener(x -> server.activeConnections().decrementAndGet());
+            backend.closeFuture().addListener(x -> lease.close());
             cluster.reportConnectSuccess(server);
             if (!client.isActive()) {
                 backend.close();

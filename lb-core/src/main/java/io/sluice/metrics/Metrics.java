@@ -133,7 +133,7 @@ public final class Metrics implements AutoCloseable {
                     .register(registry);
             Gauge.builder("sluice.http.pool.connections.active", pools, ServerPools::inUse).tags(tags)
                     .description("Pooled connections to the server carrying a request now").register(registry);
-            Gauge.builder("sluice.server.requests.active", server, sv -> sv.activeRequests().get()).tags(tags)
+            Gauge.builder("sluice.server.requests.active", server, Server::activeRequests).tags(tags)
                     .description("HTTP requests in flight to the server").register(registry);
         }
     }
@@ -145,7 +145,7 @@ public final class Metrics implements AutoCloseable {
         for (Server server : cluster.servers()) {
             Tags tags = Tags.of("cluster", cluster.name(), "server", server.label());
             Gauge.builder("sluice.server.connections.active", server,
-                            sv -> sv.activeConnections().get() + sv.pooledConnections().get())
+                            sv -> sv.activeConnections() + sv.pooledConnections())
                     .tags(tags).description("Connections open (or opening) to the server").register(registry);
             FunctionCounter.builder("sluice.server.connections", server, sv -> sv.totalConnections().sum())
                     .tags(tags).description("Connections established to the server").register(registry);

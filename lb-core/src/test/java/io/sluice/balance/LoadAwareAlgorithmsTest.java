@@ -22,7 +22,7 @@ class LoadAwareAlgorithmsTest {
         PickContext ctx = new PickContext(null);
         for (int i = 0; i < picks; i++) {
             Server s = p.pick(ctx);
-            s.activeConnections().incrementAndGet();
+            s.beginConnection();
             c.merge(s, 1, Integer::sum);
         }
         return c;
@@ -32,7 +32,7 @@ class LoadAwareAlgorithmsTest {
     void leastConnectionsSendsNewWorkAwayFromABusyServer() {
         List<Server> list = servers(1, 1, 1, 1);
         Server busy = list.get(0);
-        busy.activeConnections().set(50);
+        Load.connections(busy, 50);
         Picker p = new LeastConnections(NO_RAMP, Rng.seeded(3)).newPicker(list);
         Map<Server, Integer> c = placeLongConnections(p, 150);
         assertThat(c.get(busy)).isNull();
@@ -64,7 +64,7 @@ class LoadAwareAlgorithmsTest {
     void powerOfTwoChoicesSendsNewWorkAwayFromABusyServer() {
         List<Server> list = servers(1, 1, 1, 1);
         Server busy = list.get(0);
-        busy.activeConnections().set(100);
+        Load.connections(busy, 100);
         Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(6)).newPicker(list);
         Map<Server, Integer> c = placeLongConnections(p, 150);
         // Whenever the busy server is drawn, its rival holds at most ~50 connections: it always loses.
@@ -77,7 +77,7 @@ class LoadAwareAlgorithmsTest {
     @Test
     void powerOfTwoChoicesUsesInFlightHttpRequestsAsLoad() {
         List<Server> list = servers(1, 1);
-        list.get(1).activeRequests().set(5);
+        Load.requests(list.get(1), 5);
         Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(7)).newPicker(list);
         assertThat(TestServers.count(p, 1000).get(list.get(0))).isEqualTo(1000);
     }
@@ -89,7 +89,7 @@ class LoadAwareAlgorithmsTest {
         placeLongConnections(p, 10_000);
         int max = 0;
         for (Server s : list) {
-            max = Math.max(max, s.activeConnections().get());
+            max = Math.max(max, s.activeConnections());
         }
         // Uniform random would give a maximum around 130 here; two choices keep it near the mean of 100.
         assertThat(max).isLessThanOrEqualTo(104);
@@ -115,10 +115,10 @@ class LoadAwareAlgorithmsTest {
         list.get(0).latency().record(10_000_000, now);
         list.get(1).latency().record(30_000_000, now);
         // 10 ms × (3 + 1) outstanding = 40 > 30 ms × (0 + 1): the slower but idle server is cheaper now.
-        list.get(0).activeRequests().set(3);
+        Load.requests(list.get(0), 3);
         Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(10)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(1));
-        list.get(0).activeRequests().set(1);
+        Load.requests(list.get(0), 1);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
     }
 
@@ -130,7 +130,7 @@ class LoadAwareAlgorithmsTest {
         Server fresh = list.get(1);
         Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(11)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(fresh);
-        fresh.activeRequests().incrementAndGet();
+        fresh.beginRequest();
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
     }
 
@@ -158,7 +158,7 @@ class LoadAwareAlgorithmsTest {
                 if (r.nextInt(5) > 0) {
                     pair.get(i).latency().record(r.nextLong(1, 500_000_000), stamps[i]);
                 }
-                pair.get(i).activeRequests().set(r.nextInt(3));
+                Load.requests(pair.get(i), r.nextInt(3));
             }
             long now = Math.max(stamps[0], stamps[1]) + r.nextLong(0, tau);
             double ia = 1.0 / pair.get(0).weight();

@@ -50,7 +50,7 @@ class SlowStartTest {
                 PickContext ctx = new PickContext(null);
                 for (int i = 0; i < 900; i++) {
                     Server s = p.pick(ctx);
-                    s.activeConnections().incrementAndGet();
+                    s.beginConnection();
                     c.merge(s, 1, Integer::sum);
                 }
                 picks = 900;

@@ -74,7 +74,7 @@ class HttpTransportsTest {
                 assertThat(HttpBackend.readLine(in)).startsWith("HTTP/1.1 200");
             }
             var server = s.cluster("app").servers().get(0);
-            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests().get() == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 0);
             try (RawHttp c = new RawHttp(port)) {
                 assertThat(c.get("/after").text()).isEqualTo("/after");
             }

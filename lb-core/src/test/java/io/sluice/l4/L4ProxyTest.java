@@ -152,7 +152,7 @@ class L4ProxyTest {
                 // A finished connection is released when its server side closes, a moment after the client
                 // sees the end: wait for that, or the next pick may still see it as load.
                 await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").servers().stream()
-                        .mapToInt(sv -> sv.activeConnections().get()).sum() == 3);
+                        .mapToInt(sv -> sv.activeConnections()).sum() == 3);
                 shortOnes.merge(exchange(port).trim(), 1, Integer::sum);
             }
             assertThat(shortOnes).containsOnlyKeys(lighter);
@@ -181,7 +181,7 @@ class L4ProxyTest {
         var dead = s.cluster("app").servers().get(1);
         // Every connection still reached a live server; the dead one cost a retry each time it came up.
         assertThat(dead.connectErrors().sum()).isBetween(10L, 30L);
-        assertThat(dead.activeConnections().get()).isZero();
+        assertThat(dead.activeConnections()).isZero();
     }
 
     @Test
@@ -210,7 +210,7 @@ class L4ProxyTest {
             assertThat(Proxies.readAll(client.getInputStream())).isEqualTo("12345 bytes to a\n");
         }
         var server = s.cluster("app").servers().get(0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0);
         assertThat(server.bytesSent().sum()).isEqualTo(12345);
         assertThat(server.bytesReceived().sum()).isEqualTo("12345 bytes to a\n".length());
         assertThat(s.listener("front").stats().active()).isZero();
@@ -239,7 +239,7 @@ class L4ProxyTest {
         }
         assertThat(drained.get()).isEqualTo(300_000);
         var server = s.cluster("app").servers().get(0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0);
         assertThat(s.listener("front").stats().active()).isZero();
     }
 

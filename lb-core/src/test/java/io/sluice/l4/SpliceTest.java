@@ -94,7 +94,7 @@ class SpliceTest {
         // The point of the test: some of those relays did start with bytes read before the hand-over.
         assertThat(SpliceRelay.STARTED_WITH_HELD_BYTES.sum()).isGreaterThan(heldBefore);
         Server server = s.cluster("app").servers().get(0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0);
         assertThat(server.bytesSent().sum()).isEqualTo(rounds * 5);
         assertThat(server.bytesReceived().sum()).isEqualTo(rounds * 10);
     }
@@ -140,7 +140,7 @@ class SpliceTest {
             assertThat(gotFin.await(10, TimeUnit.SECONDS)).isTrue();
             c.setSoLinger(true, 0); // close with a reset
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0
                 && s.listener("front").stats().active() == 0);
     }
 
@@ -206,7 +206,7 @@ class SpliceTest {
         CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
 
         Server server = s.cluster("app").servers().get(0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections().get() == 0
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0
                 && s.listener("front").stats().active() == 0);
         assertThat(s.listener("front").stats().total()).isEqualTo(200);
         // Pipes are reused: far fewer opened than two per connection, and no more kept than the pools hold.
