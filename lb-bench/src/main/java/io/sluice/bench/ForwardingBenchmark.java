@@ -10,7 +10,7 @@ import io.netty.channel.EventLoopGroup;
 import io.sluice.Sluice;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.TransportKind;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

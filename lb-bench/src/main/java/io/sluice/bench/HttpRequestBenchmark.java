@@ -19,7 +19,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.sluice.Sluice;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.TransportKind;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

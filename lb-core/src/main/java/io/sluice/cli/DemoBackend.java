@@ -17,7 +17,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 

@@ -6,7 +6,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.TransportKind;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;

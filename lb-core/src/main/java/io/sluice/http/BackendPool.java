@@ -6,18 +6,16 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.cluster.Cluster;
-import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
-import io.sluice.l4.BatchedReads;
-import io.sluice.l4.Transport;
-import java.net.InetSocketAddress;
+import io.sluice.net.BatchedReads;
+import io.sluice.net.ChannelOptions;
+import io.sluice.net.UpstreamConnector;
+import io.sluice.net.Transport;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
@@ -29,8 +27,6 @@ import java.util.concurrent.TimeUnit;
  * borrows it.
  */
 final class BackendPool {
-    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
-
     private final ServerPools totals;
     private final Server server;
     private final Cluster cluster;
@@ -58,17 +54,8 @@ final class BackendPool {
         this.upstream = upstream;
         this.loop = loop;
         this.config = cluster.config().pool();
-        this.bootstrap = new Bootstrap()
-                .group(loop)
-                .channel(transport.channelClass())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                        (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis()))
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .option(ChannelOption.ALLOCATOR, allocator)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, BatchedReads.INSTANCE)
+        this.bootstrap = ChannelOptions.upstream(loop, transport, cluster.config().connectTimeout(), allocator,
+                        BatchedReads.INSTANCE, false)
                 .handler(INIT);
     }
 
@@ -115,30 +102,21 @@ final class BackendPool {
     }
 
     private void connect(Waiter w) {
-        InetSocketAddress address = server.resolved();
-        if (address == null) {
+        if (server.resolved() == null) {
             w.failed(new IllegalStateException("server address not resolved"));
             return;
         }
         open++;
-        Lease lease = server.beginPooledConnection();
-        ChannelFuture f = bootstrap.connect(address);
+        ChannelFuture f = UpstreamConnector.connect(bootstrap, cluster, server, UpstreamConnector.Use.POOLED);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
-        // Tied to the channel's life: a failed connect closes the channel too, and a tunnel keeps it past the pool.
-        f.channel().closeFuture().addListener(x -> lease.close());
         upstream.connections().add(f.channel());
         f.channel().pipeline().get(BackendHandler.class).conn = c;
         f.addListener(done -> {
             if (!done.isSuccess()) {
-                // A channel that never became active gets no channelInactive, so undo the counts here.
-                open--;
-                server.connectErrors().increment();
-                cluster.reportConnectFailure(server);
+                open--; // a channel that never became active gets no channelInactive
                 w.failed(done.cause());
                 return;
             }
-            server.totalConnections().increment();
-            cluster.reportConnectSuccess(server);
             lease(c, w);
         });
     }

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * One client connection of an HTTP listener. Requests are served one at a time: the next request (even one
  * already pipelined and decoded) waits in {@link #inbound} until the current response is complete, which keeps
  * responses in request order without buffering any response. Reading is manual: a read is asked for only when
- * there is somewhere for the bytes to go, and one read brings at most what {@link io.sluice.l4.BatchedReads}
+ * there is somewhere for the bytes to go, and one read brings at most what {@link io.sluice.net.BatchedReads}
  * allows (a loop of 256 KiB plus one more buffer of up to 256 KiB), which is then queued in {@link #inbound}
  * if the exchange cannot take it yet.
  */
@@ -70,12 +70,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        int active = listener.stats().opened();
-        client.closeFuture().addListener(f -> listener.stats().closed());
-        int max = listener.config().maxConnections();
-        if (max > 0 && active > max) {
-            listener.stats().countRejected();
-            client.close();
+        if (!listener.admission().admit(client)) {
             return;
         }
         InetSocketAddress remote = client.remoteAddress() instanceof InetSocketAddress a ? a : null;

@@ -4,7 +4,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -13,11 +12,13 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.ListenerConfig;
-import io.sluice.l4.BatchedReads;
-import io.sluice.l4.IdleTimeoutHandler;
-import io.sluice.l4.Listener;
-import io.sluice.l4.ListenerStats;
-import io.sluice.l4.Transport;
+import io.sluice.net.Admission;
+import io.sluice.net.BatchedReads;
+import io.sluice.net.ChannelOptions;
+import io.sluice.net.IdleTimeoutHandler;
+import io.sluice.net.Listener;
+import io.sluice.net.ListenerStats;
+import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
@@ -36,6 +37,7 @@ public final class HttpListener implements Listener {
     private final ByteBufAllocator allocator;
     private final RouteTable routes;
     private final ListenerStats stats = new ListenerStats();
+    private final Admission admission;
     private final HttpListenerStats httpStats = new HttpListenerStats();
     private final RetryBudget retryBudget;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -50,6 +52,7 @@ public final class HttpListener implements Listener {
         this.allocator = allocator;
         this.routes = new RouteTable(config, upstreams);
         this.retryBudget = new RetryBudget(config.http().retryBudget());
+        this.admission = new Admission(stats, config.maxConnections());
     }
 
     @Override
@@ -66,18 +69,7 @@ public final class HttpListener implements Listener {
         HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
                 .setMaxInitialLineLength(http.maxRequestLine())
                 .setMaxHeaderSize(http.maxHeaderSize());
-        ServerBootstrap b = new ServerBootstrap()
-                .group(workers)
-                .channel(transport.serverChannelClass())
-                .option(ChannelOption.SO_BACKLOG, config.backlog())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, BackendPool.WATER_MARK)
-                .childOption(ChannelOption.ALLOCATOR, allocator)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, BatchedReads.INSTANCE)
+        ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, BatchedReads.INSTANCE)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -153,6 +145,10 @@ public final class HttpListener implements Listener {
     @Override
     public ListenerStats stats() {
         return stats;
+    }
+
+    Admission admission() {
+        return admission;
     }
 
     public HttpListenerStats httpStats() {

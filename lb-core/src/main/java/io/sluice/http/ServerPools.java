@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.sluice.cluster.Server;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**

@@ -6,14 +6,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.sluice.balance.PickContext;
 import io.sluice.cluster.Cluster;
-import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
+import io.sluice.net.ChannelOptions;
+import io.sluice.net.UpstreamAttempts;
+import io.sluice.net.UpstreamConnector;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +31,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private final TcpListener listener;
     private final Cluster cluster;
-    private PickContext pick;
-    private int attempts;
+    private UpstreamAttempts attempts;
     /**
      * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
      * the client half-closes (RDHUP), so what it read is kept here and replayed once the relay is in place.
@@ -47,77 +46,44 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel client = ctx.channel();
-        ListenerStats stats = listener.stats();
-        stats.total.increment();
-        int active = stats.active.incrementAndGet();
-        client.closeFuture().addListener(f -> stats.active.decrementAndGet());
-        int max = listener.config().maxConnections();
-        if (max > 0 && active > max) {
-            stats.rejected.increment();
-            client.close();
+        if (!listener.admission().admit(client)) {
             return;
         }
-        pick = new PickContext(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        attempts = new UpstreamAttempts(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        attempts.begin(cluster);
         if (cluster.hashKey() != null) {
-            cluster.hashKey().applySource(pick); // other key kinds need a request: the fallback places them
+            cluster.hashKey().applySource(attempts.context()); // other key kinds need a request: the fallback places them
         }
         connect(ctx);
     }
 
     private void connect(ChannelHandlerContext ctx) {
         Channel client = ctx.channel();
-        Server server = cluster.pick(pick);
-        InetSocketAddress address = server == null ? null : server.resolved();
-        if (address == null) {
-            listener.stats().noServer.increment();
+        Server server = attempts.next();
+        if (server == null) {
+            listener.stats().countNoServer();
             client.close();
             return;
         }
-        attempts++;
-        Lease lease = server.beginConnection();
         boolean splice = listener.config().splice();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
-        Bootstrap b = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(listener.transport().channelClass())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                        (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis()))
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
-                .option(ChannelOption.ALLOCATOR, client.config().getAllocator())
-                .option(ChannelOption.RCVBUF_ALLOCATOR, TcpListener.RELAY_READS)
+        Bootstrap b = ChannelOptions.upstream(client.eventLoop(), listener.transport(),
+                        cluster.config().connectTimeout(), client.config().getAllocator(), TcpListener.RELAY_READS, true)
                 .handler(splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose));
-        long connectStart = System.nanoTime();
-        ChannelFuture f = b.connect(address);
+        ChannelFuture f = UpstreamConnector.connect(b, cluster, server, UpstreamConnector.Use.RELAY);
         listener.track(f.channel());
         f.addListener(done -> {
             Channel backend = f.channel();
             if (!done.isSuccess()) {
-                lease.close();
-                server.connectErrors().increment();
-                cluster.reportConnectFailure(server);
-                log.debug("connect to {} failed: {}", server, done.cause().toString());
-                pick.markTried(server);
-                if (client.isActive() && attempts <= cluster.config().connectRetries()) {
+                if (client.isActive() && attempts.connectFailed(server)) {
                     connect(ctx);
                 } else {
-                    listener.stats().noServer.increment();
+                    listener.stats().countNoServer();
                     client.close();
                 }
                 return;
             }
-            server.totalConnections().increment();
-            // On a TCP listener the connect time is the latency least_response_time can see.
-            server.latency().record(System.nanoTime() - connectStart);
-            if (server.connections() != null) {
-                server.connections().add(backend);
-            }
-            backend.closeFuture().addListener(x -> lease.close());
-            cluster.reportConnectSuccess(server);
             if (!client.isActive()) {
                 backend.close();
                 return;

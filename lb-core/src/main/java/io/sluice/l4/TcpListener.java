@@ -1,13 +1,18 @@
 package io.sluice.l4;
 
+import io.sluice.net.IdleTimeoutHandler;
+import io.sluice.net.BatchedReads;
+import io.sluice.net.Admission;
+import io.sluice.net.ChannelOptions;
+import io.sluice.net.ListenerStats;
+import io.sluice.net.Listener;
+import io.sluice.net.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -23,12 +28,6 @@ public final class TcpListener implements Listener {
     private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
 
     /**
-     * Sized so that one relay keeps a few socket buffers in flight: enough to fill a fast link, small enough
-     * that a slow reader holds at most 256 KiB per direction, plus the read under way (up to 256 KiB), before reads
-     * on the other side stop.
-     */
-    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
-    /**
      * The relay's reads: adaptive sizes up to {@link BatchedReads#MAX_READ_BUFFER}, and the transport's usual loop
      * of up to 16 reads while the socket has more and reading is on (fewer than that cost more CPU per MiB).
      */
@@ -39,6 +38,7 @@ public final class TcpListener implements Listener {
     private final Transport transport;
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
+    private final Admission admission;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
@@ -48,23 +48,13 @@ public final class TcpListener implements Listener {
         this.cluster = cluster;
         this.transport = transport;
         this.allocator = allocator;
+        this.admission = new Admission(stats, config.maxConnections());
     }
 
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
         long idleMillis = config.idleTimeout().toMillis();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(workers)
-                .channel(transport.serverChannelClass())
-                .option(ChannelOption.SO_BACKLOG, config.backlog())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childOption(ChannelOption.ALLOCATOR, allocator)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
+        ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, RELAY_READS)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -120,6 +110,10 @@ public final class TcpListener implements Listener {
 
     public Cluster cluster() {
         return cluster;
+    }
+
+    Admission admission() {
+        return admission;
     }
 
     @Override

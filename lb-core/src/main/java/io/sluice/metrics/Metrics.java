@@ -18,7 +18,7 @@ import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
-import io.sluice.l4.ListenerStats;
+import io.sluice.net.ListenerStats;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.http.ErrorReason;
 import io.sluice.http.HttpListener;
@@ -26,7 +26,7 @@ import io.sluice.http.HttpListenerStats;
 import io.sluice.http.Route;
 import io.sluice.http.ServerPools;
 import io.sluice.http.Upstream;
-import io.sluice.l4.Listener;
+import io.sluice.net.Listener;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 

@@ -1,5 +1,6 @@
 package io.sluice.l4;
 
+import io.sluice.net.Transport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.Sluice;

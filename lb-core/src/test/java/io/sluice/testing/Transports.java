@@ -3,7 +3,7 @@ package io.sluice.testing;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sluice.config.TransportKind;
-import io.sluice.l4.Transport;
+import io.sluice.net.Transport;
 import java.util.Locale;
 
 /** Skips (rather than fails) a transport test on a machine whose kernel lacks that transport. */

@@ -1,4 +1,4 @@
-package io.sluice.l4;
+package io.sluice.net;
 
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package io.sluice.l4;
+package io.sluice.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,29 +1,32 @@
-package io.sluice.l4;
+package io.sluice.net;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Live counters of one listener, bumped by the connection path and read by metrics. */
+/**
+ * Live counters of one listener, read by metrics. Only {@link Admission} opens and closes connections here,
+ * so the open count cannot drift; the proxy paths count what they could not place.
+ */
 public final class ListenerStats {
-    final AtomicInteger active = new AtomicInteger();
-    final LongAdder total = new LongAdder();
-    final LongAdder rejected = new LongAdder();
-    final LongAdder noServer = new LongAdder();
+    private final AtomicInteger active = new AtomicInteger();
+    private final LongAdder total = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
+    private final LongAdder noServer = new LongAdder();
 
-    /** Counts an accepted connection; returns how many are open now, this one included. */
-    public int opened() {
+    int opened() {
         total.increment();
         return active.incrementAndGet();
     }
 
-    public void closed() {
+    void closed() {
         active.decrementAndGet();
     }
 
-    public void countRejected() {
+    void countRejected() {
         rejected.increment();
     }
 
+    /** A connection or request found no server to take it (none available, or every attempt failed). */
     public void countNoServer() {
         noServer.increment();
     }
