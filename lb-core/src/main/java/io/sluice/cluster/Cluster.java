@@ -12,6 +12,8 @@ import io.sluice.health.OutlierDetector;
 import io.sluice.health.PanicThreshold;
 import io.sluice.config.ServerConfig;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,8 +31,9 @@ public final class Cluster {
     private final ClusterConfig config;
     /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
     private volatile boolean pickerRamping;
-    private final List<Server> servers;
-    private final java.util.Map<String, Server> byStickyId;
+    /** Replaced whole under the cluster's lock when a server is added or removed; read without a lock. */
+    private volatile List<Server> servers = List.of();
+    private volatile Map<String, Server> byStickyId = Map.of();
     private final LoadBalancer balancer;
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
     private final HashKey hashKey;
@@ -42,32 +45,60 @@ public final class Cluster {
 
     public Cluster(ClusterConfig config) {
         this.config = config;
-        List<Server> list = new ArrayList<>();
-        boolean startUp = config.healthCheck() == null || config.healthCheck().initialUp();
-        for (ServerConfig sc : config.servers()) {
-            Server s = new Server(config.name(), sc);
-            // With initial_state: down a new server must pass `rise` checks before it takes traffic.
-            s.healthy(startUp);
-            if (config.healthCheck() != null && config.healthCheck().closeOnDown()) {
-                s.trackConnections();
-            }
-            list.add(s);
-        }
-        this.servers = List.copyOf(list);
-        java.util.Map<String, Server> ids = new java.util.HashMap<>();
-        for (Server s : servers) {
-            ids.put(s.stickyId(), s);
-        }
-        this.byStickyId = java.util.Map.copyOf(ids);
         this.balancer = LoadBalancers.create(config.balancer());
         this.hashKey = LoadBalancers.isHashing(config.algorithm())
                 ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
                 : null;
-
-        for (Server s : servers) {
-            s.latency().decay(config.balancer().ewmaDecay());
+        List<Server> list = new ArrayList<>();
+        for (ServerConfig sc : config.servers()) {
+            list.add(newServer(sc));
         }
+        publish(list);
         rebuild();
+    }
+
+    private Server newServer(ServerConfig sc) {
+        Server s = new Server(config.name(), sc);
+        // With initial_state: down a new server must pass `rise` checks before it takes traffic.
+        s.healthy(config.healthCheck() == null || config.healthCheck().initialUp());
+        if (config.healthCheck() != null && config.healthCheck().closeOnDown()) {
+            s.trackConnections();
+        }
+        s.latency().decay(config.balancer().ewmaDecay());
+        return s;
+    }
+
+    private void publish(List<Server> list) {
+        Map<String, Server> ids = new HashMap<>();
+        for (Server s : list) {
+            ids.put(s.stickyId(), s);
+        }
+        byStickyId = Map.copyOf(ids);
+        servers = List.copyOf(list);
+    }
+
+    /**
+     * Adds a server configured by {@code sc}. Pickers do not see it until the next {@link #rebuild()}: the
+     * caller gives it pools, meters and health checks first, so nothing can pick it half set up.
+     */
+    public synchronized Server addServer(ServerConfig sc) {
+        Server s = newServer(sc);
+        List<Server> list = new ArrayList<>(servers);
+        list.add(s);
+        publish(list);
+        return s;
+    }
+
+    /**
+     * Takes {@code server} out of the cluster: the next picker leaves it out. Work already placed on it carries
+     * on; the caller retires its pools, meters and health checks after this returns.
+     */
+    public synchronized void removeServer(Server server) {
+        List<Server> list = new ArrayList<>(servers);
+        if (list.remove(server)) {
+            publish(list);
+            rebuild();
+        }
     }
 
     public String name() {

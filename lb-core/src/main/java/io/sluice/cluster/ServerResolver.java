@@ -4,10 +4,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.List;
+import java.util.Collection;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,11 +20,13 @@ import org.slf4j.LoggerFactory;
 public final class ServerResolver implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerResolver.class);
 
-    private final List<Cluster> clusters;
+    /** Read at every round, so clusters and servers added while running are resolved too. */
+    private final Supplier<? extends Collection<Cluster>> clusters;
     private final ScheduledExecutorService executor;
+    private boolean refreshing;
 
-    public ServerResolver(List<Cluster> clusters) {
-        this.clusters = List.copyOf(clusters);
+    public ServerResolver(Supplier<? extends Collection<Cluster>> clusters) {
+        this.clusters = clusters;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-dns");
             t.setDaemon(true);
@@ -32,10 +35,11 @@ public final class ServerResolver implements AutoCloseable {
     }
 
     /** Resolves every name once (waiting at most {@code firstRoundLimit}), then keeps refreshing. */
-    public void start(Duration refresh, Duration firstRoundLimit) {
-        if (!needsResolution()) {
+    public synchronized void start(Duration refresh, Duration firstRoundLimit) {
+        if (refreshing || !needsResolution()) {
             return;
         }
+        refreshing = true;
         try {
             executor.submit(this::resolveAll).get(firstRoundLimit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
@@ -47,7 +51,7 @@ public final class ServerResolver implements AutoCloseable {
     }
 
     private boolean needsResolution() {
-        for (Cluster c : clusters) {
+        for (Cluster c : clusters.get()) {
             for (Server s : c.servers()) {
                 if (!s.address().isLiteral()) {
                     return true;
@@ -58,7 +62,7 @@ public final class ServerResolver implements AutoCloseable {
     }
 
     private void resolveAll() {
-        for (Cluster c : clusters) {
+        for (Cluster c : clusters.get()) {
             for (Server s : c.servers()) {
                 if (s.address().isLiteral()) {
                     continue;

@@ -38,6 +38,8 @@ final class BackendPool {
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int open;
     private boolean sweepScheduled;
+    /** The server left its cluster: connections close when given back instead of waiting idle. */
+    private boolean retired;
 
     /** Someone who needs a connection; called back on the pool's loop. */
     interface Waiter {
@@ -138,6 +140,10 @@ final class BackendPool {
             lease(c, w);
             return;
         }
+        if (retired) {
+            c.channel.close();
+            return;
+        }
         c.idle = true;
         c.idleSince = System.nanoTime();
         idle.addLast(c);
@@ -170,6 +176,17 @@ final class BackendPool {
         Waiter w = waiters.poll();
         if (w != null) {
             connect(w);
+        }
+    }
+
+    /** Called on this pool's loop when its server is removed. */
+    void retire() {
+        retired = true;
+        BackendConnection c;
+        while ((c = idle.pollLast()) != null) {
+            c.idle = false;
+            totals.idle.decrementAndGet();
+            c.channel.close();
         }
     }
 

@@ -2,26 +2,28 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.sluice.cluster.Server;
+import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The per-event-loop connection pools of one server. Each loop owns its pool outright (a thread-local), so a
- * connection is only ever used on the loop that opened it and no pool needs a lock.
+ * The per-event-loop connection pools of one server. Each loop owns its slot of the array outright, so a
+ * connection is only ever used on the loop that opened it and no pool needs a lock; the array goes away with
+ * the server (see {@link LoopIndex} for why not a thread-local).
  */
 public final class ServerPools {
     private final Upstream upstream;
     private final Server server;
     private final Transport transport;
     private final ByteBufAllocator allocator;
-    private final FastThreadLocal<BackendPool> perLoop = new FastThreadLocal<>();
+    private final BackendPool[] perLoop;
     /** Totals over every loop, for the idle/in-use gauges. */
     final AtomicInteger idle = new AtomicInteger();
     final AtomicInteger inUse = new AtomicInteger();
 
-    ServerPools(Upstream upstream, Server server, Transport transport, ByteBufAllocator allocator) {
+    ServerPools(Upstream upstream, Server server, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
+        this.perLoop = new BackendPool[loops.size()];
         this.upstream = upstream;
         this.server = server;
         this.transport = transport;
@@ -30,12 +32,25 @@ public final class ServerPools {
 
     /** Must be called on {@code loop}. */
     BackendPool forLoop(EventLoop loop) {
-        BackendPool p = perLoop.getIfExists();
+        int i = LoopIndex.current();
+        BackendPool p = perLoop[i];
         if (p == null) {
             p = new BackendPool(this, upstream, server, loop, transport, allocator);
-            perLoop.set(p);
+            perLoop[i] = p;
         }
         return p;
+    }
+
+    /**
+     * The server left its cluster: idle connections close now, busy ones when their exchange ends. Runs each
+     * pool's part on its own loop.
+     */
+    void retire() {
+        for (BackendPool p : perLoop) {
+            if (p != null) {
+                p.loop().execute(p::retire);
+            }
+        }
     }
 
     public int idle() {

@@ -7,6 +7,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
+import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -18,16 +19,42 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Upstream {
     private final Cluster cluster;
-    private final Map<Server, ServerPools> pools = new IdentityHashMap<>();
+    private final Transport transport;
+    private final ByteBufAllocator allocator;
+    private final LoopIndex loops;
+    /** Copied on write: servers come and go rarely (reload), requests read it constantly without a lock. */
+    private volatile Map<Server, ServerPools> pools = Map.of();
     /** Every open server connection, so that shutdown closes them while their event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile DurationRecorder durations = DurationRecorder.NONE;
     private volatile DurationRecorder firstByte = DurationRecorder.NONE;
 
-    public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator) {
+    public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
         this.cluster = cluster;
-        for (Server s : cluster.servers()) {
-            pools.put(s, new ServerPools(this, s, transport, allocator));
+        this.transport = transport;
+        this.allocator = allocator;
+        this.loops = loops;
+    }
+
+    /** Gives {@code server} its pools; before the cluster's picker can return it. Not on an event loop. */
+    public synchronized ServerPools addServer(Server server) {
+        ServerPools p = new ServerPools(this, server, transport, allocator, loops);
+        Map<Server, ServerPools> next = new IdentityHashMap<>(pools);
+        next.put(server, p);
+        pools = next;
+        return p;
+    }
+
+    /**
+     * Forgets {@code server}'s pools once no picker returns it. Exchanges that still hold one of its
+     * connections finish on it; the connection then closes instead of going back idle, as its server is gone.
+     */
+    public synchronized void removeServer(Server server) {
+        Map<Server, ServerPools> next = new IdentityHashMap<>(pools);
+        ServerPools p = next.remove(server);
+        pools = next;
+        if (p != null) {
+            p.retire();
         }
     }
 
@@ -39,7 +66,7 @@ public final class Upstream {
         return cluster.name();
     }
 
-    /** The pools of one server; the map is never written after construction, so reads need no lock. */
+    /** The pools of one server, or null once it was removed. */
     public ServerPools pools(Server server) {
         return pools.get(server);
     }

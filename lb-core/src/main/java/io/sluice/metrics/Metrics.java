@@ -55,128 +55,159 @@ public final class Metrics implements AutoCloseable {
                 .baseUnit("bytes").register(registry);
     }
 
+    /** An empty group, for meters registered one at a time. */
+    public MeterGroup newGroup() {
+        return new MeterGroup(registry);
+    }
+
     public PrometheusMeterRegistry registry() {
         return registry;
     }
 
-    public void bind(Listener listener) {
+    /** The listener's meters: connection counts, and for HTTP listeners requests by route, retries and errors. */
+    public MeterGroup bind(Listener listener) {
+        MeterGroup g = new MeterGroup(registry);
         Tags tags = Tags.of("listener", listener.name());
         ListenerStats s = listener.stats();
-        Gauge.builder("sluice.listener.connections.active", s, ListenerStats::active).tags(tags)
-                .description("Client connections open now").register(registry);
-        FunctionCounter.builder("sluice.listener.connections", s, ListenerStats::total).tags(tags)
-                .description("Client connections accepted").register(registry);
-        FunctionCounter.builder("sluice.listener.connections.rejected", s, ListenerStats::rejected).tags(tags)
+        g.add(Gauge.builder("sluice.listener.connections.active", s, ListenerStats::active).tags(tags)
+                .description("Client connections open now").register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.connections", s, ListenerStats::total).tags(tags)
+                .description("Client connections accepted").register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.connections.rejected", s, ListenerStats::rejected).tags(tags)
                 .description("Client connections closed at once because max_connections was reached")
-                .register(registry);
-        FunctionCounter.builder("sluice.listener.no.server", s, ListenerStats::noServer).tags(tags)
+                .register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.no.server", s, ListenerStats::noServer).tags(tags)
                 .description("Client connections closed because no server was available or reachable")
-                .register(registry);
+                .register(registry));
         if (listener instanceof HttpListener http) {
-            bindHttp(http);
+            bindHttp(g, http);
         }
+        return g;
     }
 
-    private void bindHttp(HttpListener listener) {
+    private void bindHttp(MeterGroup g, HttpListener listener) {
         for (Route route : listener.routes().all()) {
             for (int c = 1; c <= 5; c++) {
                 int statusClass = c;
-                FunctionCounter.builder("sluice.http.requests", route, r -> r.responses(statusClass))
+                g.add(FunctionCounter.builder("sluice.http.requests", route, r -> r.responses(statusClass))
                         .tags("listener", listener.name(), "route", route.name(), "cluster", route.clusterName(),
                                 "code", c + "xx")
-                        .description("HTTP responses sent, by route and status class").register(registry);
+                        .description("HTTP responses sent, by route and status class").register(registry));
             }
         }
         HttpListenerStats stats = listener.httpStats();
         for (int c = 1; c <= 5; c++) {
             int statusClass = c;
             // Refused before routing (400, 408, 414, 431, ...): no route or cluster to name, so both are empty.
-            FunctionCounter.builder("sluice.http.requests", stats, st -> st.refused(statusClass))
+            g.add(FunctionCounter.builder("sluice.http.requests", stats, st -> st.refused(statusClass))
                     .tags("listener", listener.name(), "route", "", "cluster", "", "code", c + "xx")
-                    .description("HTTP responses sent, by route and status class").register(registry);
+                    .description("HTTP responses sent, by route and status class").register(registry));
         }
-        FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
+        g.add(FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
                 .tags("listener", listener.name())
                 .description("Requests sent again after a server connection failed before any response byte")
-                .register(registry);
+                .register(registry));
         if (listener.config().http().accessLog() != null) {
-            FunctionCounter.builder("sluice.http.access.log.dropped", listener, HttpListener::accessLogDropped)
+            g.add(FunctionCounter.builder("sluice.http.access.log.dropped", listener, HttpListener::accessLogDropped)
                     .tags("listener", listener.name())
-                    .description("Access log lines dropped because the writer could not keep up").register(registry);
+                    .description("Access log lines dropped because the writer could not keep up").register(registry));
         }
         for (ErrorReason reason : ErrorReason.values()) {
-            FunctionCounter.builder("sluice.http.errors", stats, st -> st.errors(reason))
+            g.add(FunctionCounter.builder("sluice.http.errors", stats, st -> st.errors(reason))
                     .tags("listener", listener.name(), "reason", reason.label())
-                    .description("HTTP requests that failed, by reason").register(registry);
+                    .description("HTTP requests that failed, by reason").register(registry));
         }
     }
 
-    /** The cluster's HTTP meters: request durations (recorded by the request path) and pool gauges. */
-    public void bind(Upstream upstream) {
-        Timer timer = Timer.builder("sluice.http.request.duration").tags("cluster", upstream.name())
+    /**
+     * The cluster's HTTP meters: request durations (recorded by the request path). Pool gauges are per server:
+     * {@link #bindPools}.
+     */
+    public MeterGroup bind(Upstream upstream) {
+        MeterGroup g = new MeterGroup(registry);
+        Timer timer = g.add(Timer.builder("sluice.http.request.duration").tags("cluster", upstream.name())
                 .description("Time from a request head to the last byte of its response")
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry);
+                .register(registry));
         upstream.durations(nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
-        Timer firstByte = Timer.builder("sluice.http.upstream.response").tags("cluster", upstream.name())
+        Timer firstByte = g.add(Timer.builder("sluice.http.upstream.response").tags("cluster", upstream.name())
                 .description("Time from the last request byte sent to a server until its response head")
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry);
+                .register(registry));
         upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
-        for (Server server : upstream.cluster().servers()) {
-            Tags tags = Tags.of("cluster", upstream.name(), "server", server.label());
-            ServerPools pools = upstream.pools(server);
-            Gauge.builder("sluice.http.pool.connections.idle", pools, ServerPools::idle).tags(tags)
-                    .description("Idle keep-alive connections to the server, over all event loops")
-                    .register(registry);
-            Gauge.builder("sluice.http.pool.connections.active", pools, ServerPools::inUse).tags(tags)
-                    .description("Pooled connections to the server carrying a request now").register(registry);
-            Gauge.builder("sluice.server.requests.active", server, Server::activeRequests).tags(tags)
-                    .description("HTTP requests in flight to the server").register(registry);
-        }
+        return g;
     }
 
-    public void bind(Cluster cluster) {
-        Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
+    /** One server's HTTP pool gauges and its requests in flight, added to {@code g}. */
+    public void bindPools(MeterGroup g, Upstream upstream, Server server) {
+        Tags tags = Tags.of("cluster", upstream.name(), "server", server.label());
+        ServerPools pools = upstream.pools(server);
+        g.add(Gauge.builder("sluice.http.pool.connections.idle", pools, ServerPools::idle).tags(tags)
+                .description("Idle keep-alive connections to the server, over all event loops")
+                .register(registry));
+        g.add(Gauge.builder("sluice.http.pool.connections.active", pools, ServerPools::inUse).tags(tags)
+                .description("Pooled connections to the server carrying a request now").register(registry));
+        g.add(Gauge.builder("sluice.server.requests.active", server, Server::activeRequests).tags(tags)
+                .description("HTTP requests in flight to the server").register(registry));
+    }
+
+    /** The cluster's own meters (panic); each server's are {@link #bind(Cluster, Server)}. */
+    public MeterGroup bind(Cluster cluster) {
+        MeterGroup g = new MeterGroup(registry);
+        g.add(Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
                 .description("1 while the cluster balances across all servers because too few are available")
-                .register(registry);
-        for (Server server : cluster.servers()) {
-            Tags tags = Tags.of("cluster", cluster.name(), "server", server.label());
-            Gauge.builder("sluice.server.connections.active", server,
-                            sv -> sv.activeConnections() + sv.pooledConnections())
-                    .tags(tags).description("Connections open (or opening) to the server").register(registry);
-            FunctionCounter.builder("sluice.server.connections", server, sv -> sv.totalConnections().sum())
-                    .tags(tags).description("Connections established to the server").register(registry);
-            FunctionCounter.builder("sluice.server.bytes.received", server, sv -> sv.bytesReceived().sum())
-                    .tags(tags).description("Bytes received from the server")
-                    .register(registry);
-            FunctionCounter.builder("sluice.server.bytes.sent", server, sv -> sv.bytesSent().sum())
-                    .tags(tags).description("Bytes sent to the server").register(registry);
-            FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
-                    .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
-                    .register(registry);
-            Gauge.builder("sluice.server.up", server, sv -> sv.healthy() ? 1 : 0).tags(tags)
-                    .description("1 while the server passes its health checks (always 1 without checks)")
-                    .register(registry);
-            Gauge.builder("sluice.server.ejected", server, sv -> sv.ejected() ? 1 : 0).tags(tags)
-                    .description("1 while outlier detection keeps the server out of rotation").register(registry);
-            if (cluster.config().healthCheck() != null) {
-                for (ProbeResult.Outcome outcome : ProbeResult.Outcome.values()) {
-                    FunctionCounter.builder("sluice.health.checks", server, sv -> sv.healthChecks(outcome).sum())
-                            .tags(tags.and("result", outcome.label()))
-                            .description("Active health checks by result (success, failure, timeout)")
-                            .register(registry);
-                }
-            }
-            for (Server.StateChange to : Server.StateChange.values()) {
-                FunctionCounter.builder("sluice.server.state.changes", server, sv -> sv.stateChanges(to).sum())
-                        .tags(tags.and("to", to.label()))
-                        .description("Transitions of the server: up/down by health checks, ejected/returned by "
-                                + "outlier detection").register(registry);
+                .register(registry));
+        return g;
+    }
+
+    /** One server's meters: connections, bytes, health and state changes. */
+    public MeterGroup bind(Cluster cluster, Server server) {
+        MeterGroup g = new MeterGroup(registry);
+        Tags tags = Tags.of("cluster", cluster.name(), "server", server.label());
+        g.add(Gauge.builder("sluice.server.connections.active", server,
+                        sv -> sv.activeConnections() + sv.pooledConnections())
+                .tags(tags).description("Connections open (or opening) to the server").register(registry));
+        g.add(FunctionCounter.builder("sluice.server.connections", server, sv -> sv.totalConnections().sum())
+                .tags(tags).description("Connections established to the server").register(registry));
+        g.add(FunctionCounter.builder("sluice.server.bytes.received", server, sv -> sv.bytesReceived().sum())
+                .tags(tags).description("Bytes received from the server")
+                .register(registry));
+        g.add(FunctionCounter.builder("sluice.server.bytes.sent", server, sv -> sv.bytesSent().sum())
+                .tags(tags).description("Bytes sent to the server").register(registry));
+        g.add(FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
+                .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
+                .register(registry));
+        g.add(Gauge.builder("sluice.server.up", server, sv -> sv.healthy() ? 1 : 0).tags(tags)
+                .description("1 while the server passes its health checks (always 1 without checks)")
+                .register(registry));
+        g.add(Gauge.builder("sluice.server.ejected", server, sv -> sv.ejected() ? 1 : 0).tags(tags)
+                .description("1 while outlier detection keeps the server out of rotation").register(registry));
+        if (cluster.config().healthCheck() != null) {
+            for (ProbeResult.Outcome outcome : ProbeResult.Outcome.values()) {
+                g.add(FunctionCounter.builder("sluice.health.checks", server, sv -> sv.healthChecks(outcome).sum())
+                        .tags(tags.and("result", outcome.label()))
+                        .description("Active health checks by result (success, failure, timeout)")
+                        .register(registry));
             }
         }
+        for (Server.StateChange to : Server.StateChange.values()) {
+            g.add(FunctionCounter.builder("sluice.server.state.changes", server, sv -> sv.stateChanges(to).sum())
+                    .tags(tags.and("to", to.label()))
+                    .description("Transitions of the server: up/down by health checks, ejected/returned by "
+                            + "outlier detection").register(registry));
+        }
+        return g;
+    }
+
+    /** The duration of one cluster's health checks, registered in {@code group}. */
+    public Timer healthCheckDuration(MeterGroup group, String cluster) {
+        return group.add(Timer.builder("sluice.health.check.duration").tag("cluster", cluster)
+                .description("Time a health check took, from connect to verdict")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry));
     }
 
     /** The Prometheus text exposition of every meter. */

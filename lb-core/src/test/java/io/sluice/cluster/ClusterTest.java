@@ -10,6 +10,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import io.sluice.health.HealthChecker;
 import org.junit.jupiter.api.Test;
 
 class ClusterTest {
@@ -101,8 +102,9 @@ class ClusterTest {
         for (boolean count5xx : new boolean[] {true, false}) {
             Cluster c = cluster("outlier_detection: { consecutive_failures: 2, failures: [ %s ] }"
                     .formatted(count5xx ? "connect, 5xx" : "connect"));
-            try (HealthWiring wiring = new HealthWiring(List.of(c), GROUP, NioSocketChannel.class,
-                    new SimpleMeterRegistry())) {
+            try (HealthChecker checker = new HealthChecker(GROUP, NioSocketChannel.class, new ClusterHealth.Events());
+                 ClusterHealth health = new ClusterHealth(c, checker, null, GROUP.next())) {
+                c.servers().forEach(health::attach);
                 Server s = c.servers().get(0);
                 c.reportResponse(s, 503);
                 c.reportResponse(s, 200); // a success breaks the run

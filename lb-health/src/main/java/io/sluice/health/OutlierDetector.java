@@ -30,6 +30,8 @@ public final class OutlierDetector {
         private final Object context;
         private final AtomicInteger consecutive = new AtomicInteger();
         private volatile boolean ejected;
+        /** Untracked: its target left the group; failures no longer count and ejections end. */
+        private volatile boolean removed;
         private int ejections;
 
         Tracker(String label, Object context) {
@@ -73,6 +75,22 @@ public final class OutlierDetector {
         return new Tracker(label, context);
     }
 
+    /**
+     * Stops counting {@code t} in the group (its target was removed): it no longer takes part in the ejection
+     * share, and if it was ejected, that ejection no longer counts against the others.
+     */
+    public synchronized void untrack(Tracker t) {
+        if (t.removed) {
+            return;
+        }
+        t.removed = true;
+        total--;
+        if (t.ejected) {
+            t.ejected = false;
+            ejectedNow--;
+        }
+    }
+
     public void success(Tracker t) {
         if (t.consecutive.get() != 0) {
             t.consecutive.set(0);
@@ -80,6 +98,9 @@ public final class OutlierDetector {
     }
 
     public void failure(Tracker t) {
+        if (t.removed) {
+            return;
+        }
         if (t.consecutive.incrementAndGet() >= settings.consecutiveFailures() && !t.ejected) {
             tryEject(t);
         }
@@ -111,7 +132,7 @@ public final class OutlierDetector {
 
     private void unEject(Tracker t) {
         synchronized (this) {
-            if (!t.ejected) {
+            if (!t.ejected || t.removed) {
                 return;
             }
             t.ejected = false;

@@ -81,6 +81,27 @@ class OutlierDetectorTest {
     }
 
     @Test
+    void anUntrackedTargetLeavesTheShareAndItsEjection() {
+        OutlierDetector d = new OutlierDetector(new OutlierDetector.Settings(1, Duration.ofSeconds(30),
+                Duration.ofSeconds(30), 50), executor, listener);
+        OutlierDetector.Tracker a = d.track("a", null);
+        OutlierDetector.Tracker b = d.track("b", null);
+        d.failure(a);
+        assertThat(a.ejected()).isTrue();
+        d.failure(b);
+        assertThat(b.ejected()).as("50% of two: only one may be out").isFalse();
+        d.untrack(a); // its server was removed: its ejection must not hold the share any more
+        d.untrack(a);
+        assertThat(d.ejectedCount()).isZero();
+        d.failure(a);
+        assertThat(a.ejected()).as("an untracked target counts no failures").isFalse();
+        OutlierDetector.Tracker c = d.track("c", null);
+        d.failure(b);
+        assertThat(b.ejected()).as("one of b and c may be out now").isTrue();
+        assertThat(c.ejected()).isFalse();
+    }
+
+    @Test
     void panicRule() {
         assertThat(PanicThreshold.inPanic(1, 4, 50)).isTrue();
         assertThat(PanicThreshold.inPanic(2, 4, 50)).isFalse();

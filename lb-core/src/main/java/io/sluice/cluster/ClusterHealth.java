@@ -1,0 +1,123 @@
+package io.sluice.cluster;
+
+import io.micrometer.core.instrument.Timer;
+import io.netty.util.concurrent.EventExecutor;
+import io.sluice.config.HealthCheckConfig;
+import io.sluice.config.OutlierDetectionConfig;
+import io.sluice.health.HealthChecker;
+import io.sluice.health.HealthListener;
+import io.sluice.health.HealthTarget;
+import io.sluice.health.OutlierDetector;
+import io.sluice.health.ProbeResult;
+import io.sluice.health.ProbeSpec;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Connects one cluster to lb-health: a health target per server when the cluster has {@code health_check},
+ * an outlier tracker per server when it has {@code outlier_detection}. Servers are attached and detached one
+ * by one, so a server added or removed while running gets or loses its checks through the same code as at
+ * start-up. State changes land in {@link Cluster#setHealthy} and {@link Cluster#setEjected}.
+ */
+public final class ClusterHealth implements AutoCloseable {
+    private final Cluster cluster;
+    private final HealthChecker checker;
+    private final ProbeSpec spec;
+    private final Timer duration;
+    private final OutlierDetector detector;
+    private final Map<Server, HealthTarget> targets = new IdentityHashMap<>();
+
+    /**
+     * @param duration records each check's duration; may be null when the cluster has no health_check
+     * @param outlierLoop where ejection timers run
+     */
+    public ClusterHealth(Cluster cluster, HealthChecker checker, Timer duration, EventExecutor outlierLoop) {
+        this.cluster = cluster;
+        this.checker = checker;
+        HealthCheckConfig hc = cluster.config().healthCheck();
+        this.spec = hc == null ? null : spec(hc);
+        this.duration = duration;
+        OutlierDetectionConfig od = cluster.config().outlierDetection();
+        this.detector = od == null ? null : new OutlierDetector(new OutlierDetector.Settings(od.consecutiveFailures(),
+                od.baseEjectionTime(), od.maxEjectionTime(), od.maxEjectionPercent()), outlierLoop, new Ejections(cluster));
+        cluster.outlierDetection(detector);
+    }
+
+    static ProbeSpec spec(HealthCheckConfig hc) {
+        return new ProbeSpec(hc.type() == HealthCheckConfig.Type.HTTP ? ProbeSpec.Kind.HTTP : ProbeSpec.Kind.TCP,
+                hc.method(), hc.path(), hc.host(), hc.expectStatus(), hc.expectBody(), hc.interval(), hc.timeout(),
+                hc.jitter(), hc.rise(), hc.fall(), hc.port());
+    }
+
+    /** Starts checking {@code server} and tracking its failures. */
+    public synchronized void attach(Server server) {
+        if (spec != null && !targets.containsKey(server)) {
+            targets.put(server, checker.add(cluster.name() + "/" + server.label(), server::resolved, spec,
+                    cluster.config().healthCheck().initialUp(), new Binding(cluster, server, duration)));
+        }
+        if (detector != null && server.outlier() == null) {
+            server.outlier(detector.track(cluster.name() + "/" + server.label(), server));
+        }
+    }
+
+    /** Stops checking {@code server}; a probe in flight finishes and is ignored. */
+    public synchronized void detach(Server server) {
+        HealthTarget t = targets.remove(server);
+        if (t != null) {
+            checker.remove(t);
+        }
+        OutlierDetector.Tracker tracker = server.outlier();
+        if (detector != null && tracker != null) {
+            detector.untrack(tracker);
+        }
+    }
+
+    /** Health targets being checked now. */
+    public synchronized int targets() {
+        return targets.size();
+    }
+
+    @Override
+    public synchronized void close() {
+        for (HealthTarget t : targets.values()) {
+            checker.remove(t);
+        }
+        targets.clear();
+        cluster.outlierDetection(null);
+    }
+
+    /** What a health target carries back to us: its server, cluster and the cluster's duration timer. */
+    private record Binding(Cluster cluster, Server server, Timer duration) {
+    }
+
+    /** Routes lb-health's callbacks for every cluster's targets to the right cluster. */
+    public static final class Events implements HealthListener {
+        @Override
+        public void stateChanged(HealthTarget target, boolean up, String reason) {
+            Binding b = (Binding) target.context();
+            b.cluster().setHealthy(b.server(), up, reason);
+        }
+
+        @Override
+        public void probed(HealthTarget target, ProbeResult result, long durationNanos) {
+            Binding b = (Binding) target.context();
+            b.server().healthChecks(result.outcome()).increment();
+            if (b.duration() != null) {
+                b.duration().record(durationNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    private record Ejections(Cluster cluster) implements OutlierDetector.Listener {
+        @Override
+        public void ejected(OutlierDetector.Tracker tracker, String reason) {
+            cluster.setEjected((Server) tracker.context(), true, reason);
+        }
+
+        @Override
+        public void returned(OutlierDetector.Tracker tracker, String reason) {
+            cluster.setEjected((Server) tracker.context(), false, reason);
+        }
+    }
+}

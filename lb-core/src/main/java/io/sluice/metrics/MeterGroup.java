@@ -1,0 +1,37 @@
+package io.sluice.metrics;
+
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The meters registered for one listener, cluster or server. Closing the group removes them from the registry,
+ * so a thing that goes away (at shutdown, or when a reload drops it) leaves no stale series behind, while the
+ * meters of things that stay are never touched and keep counting.
+ */
+public final class MeterGroup implements AutoCloseable {
+    private final MeterRegistry registry;
+    private final List<Meter> meters = new ArrayList<>();
+
+    MeterGroup(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    synchronized <M extends Meter> M add(M meter) {
+        meters.add(meter);
+        return meter;
+    }
+
+    public synchronized int size() {
+        return meters.size();
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Meter m : meters) {
+            registry.remove(m);
+        }
+        meters.clear();
+    }
+}

@@ -1,0 +1,150 @@
+package io.sluice.runtime;
+
+import io.sluice.cluster.Cluster;
+import io.sluice.config.ClusterConfig;
+import io.sluice.config.ListenerConfig;
+import io.sluice.http.HttpListener;
+import io.sluice.http.Upstream;
+import io.sluice.l4.TcpListener;
+import io.sluice.net.Listener;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The live listeners and clusters of one process, by name. Everything is created and destroyed through here,
+ * with its meters and health checks: start-up adds each one, shutdown removes each one, and a configuration
+ * change will add, keep or remove each one by the same steps. Mutations run on one thread at a time (start-up,
+ * shutdown, the control thread); the forwarding path never reads this class, only the objects it hands out.
+ */
+public final class Registry implements AutoCloseable {
+    private final Shared shared;
+    private final Map<String, LiveCluster> clusters = new LinkedHashMap<>();
+    private final Map<String, LiveListener> listeners = new LinkedHashMap<>();
+    /** What the DNS thread iterates: replaced whole on every change, read without the registry's lock. */
+    private volatile List<Cluster> clusterView = List.of();
+
+    public Registry(Shared shared) {
+        this.shared = shared;
+    }
+
+    public synchronized Cluster addCluster(ClusterConfig config) {
+        if (clusters.containsKey(config.name())) {
+            throw new IllegalStateException("cluster " + config.name() + " exists");
+        }
+        LiveCluster c = LiveCluster.create(shared, config);
+        clusters.put(config.name(), c);
+        publishView();
+        return c.cluster();
+    }
+
+    /** Removes a cluster no listener routes to any more; its pooled connections close. */
+    public synchronized void removeCluster(String name) {
+        LiveCluster c = clusters.remove(name);
+        if (c != null) {
+            publishView();
+            c.closeConnections();
+            c.close();
+        }
+    }
+
+    /**
+     * Creates, binds and meters a listener for {@code config}, whose clusters must exist. A bind that fails
+     * leaves nothing behind and throws.
+     */
+    public synchronized Listener addListener(ListenerConfig config) throws InterruptedException {
+        if (listeners.containsKey(config.name())) {
+            throw new IllegalStateException("listener " + config.name() + " exists");
+        }
+        Listener listener;
+        if (config.protocol() == ListenerConfig.Protocol.HTTP) {
+            Map<String, Upstream> upstreams = new LinkedHashMap<>();
+            for (String name : routedClusters(config)) {
+                LiveCluster c = clusters.get(name);
+                c.servedOverHttp();
+                upstreams.put(name, c.upstream());
+            }
+            listener = new HttpListener(config, upstreams, shared.transport(), shared.allocator());
+        } else {
+            listener = new TcpListener(config, clusters.get(config.cluster()).cluster(), shared.transport(),
+                    shared.allocator());
+        }
+        LiveListener live = new LiveListener(listener, shared.metrics().bind(listener));
+        try {
+            listener.start(shared.workers());
+        } catch (InterruptedException | RuntimeException e) {
+            live.close();
+            throw e;
+        }
+        listeners.put(config.name(), live);
+        return listener;
+    }
+
+    private static List<String> routedClusters(ListenerConfig config) {
+        List<String> names = new ArrayList<>();
+        names.add(config.cluster());
+        config.routes().forEach(r -> {
+            if (!names.contains(r.cluster())) {
+                names.add(r.cluster());
+            }
+        });
+        return names;
+    }
+
+    /** Stops a listener at once and closes its connections (a drain, if any, happened before). */
+    public synchronized void removeListener(String name) {
+        LiveListener l = listeners.remove(name);
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    public synchronized List<Listener> listeners() {
+        List<Listener> out = new ArrayList<>(listeners.size());
+        listeners.values().forEach(l -> out.add(l.listener()));
+        return out;
+    }
+
+    public synchronized Listener listener(String name) {
+        LiveListener l = listeners.get(name);
+        return l == null ? null : l.listener();
+    }
+
+    public synchronized Cluster cluster(String name) {
+        LiveCluster c = clusters.get(name);
+        return c == null ? null : c.cluster();
+    }
+
+    public List<Cluster> clusters() {
+        return clusterView;
+    }
+
+    private void publishView() {
+        List<Cluster> view = new ArrayList<>(clusters.size());
+        clusters.values().forEach(c -> view.add(c.cluster()));
+        clusterView = List.copyOf(view);
+    }
+
+    /**
+     * Closes every connection first, client and server side, while the event loops still run (a channel left
+     * for a loop's own teardown can lose the buffer of its pending io_uring read), then the listeners and
+     * clusters themselves.
+     */
+    @Override
+    public synchronized void close() {
+        for (LiveListener l : listeners.values()) {
+            l.listener().stopAccepting();
+            l.listener().closeConnections();
+        }
+        for (LiveCluster c : clusters.values()) {
+            c.closeConnections();
+        }
+        for (String name : new ArrayList<>(listeners.keySet())) {
+            removeListener(name);
+        }
+        for (String name : new ArrayList<>(clusters.keySet())) {
+            removeCluster(name);
+        }
+    }
+}
