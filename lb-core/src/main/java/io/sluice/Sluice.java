@@ -220,6 +220,11 @@ public final class Sluice implements AutoCloseable {
         return l;
     }
 
+    /** The live listeners, clusters and servers: where runtime changes (admin API, reload) are made. */
+    public Registry registry() {
+        return registry;
+    }
+
     /** The admin endpoint's bound address, or null when disabled. */
     public InetSocketAddress adminAddress() {
         return admin == null ? null : admin.localAddress();

@@ -113,6 +113,16 @@ public final class Cluster {
         return servers;
     }
 
+    /** The server whose label (configured address) is {@code label}, or null. */
+    public Server server(String label) {
+        for (Server s : servers) {
+            if (s.label().equals(label)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     /**
      * The server a sticky cookie names, if it is available now; null when the value is unknown or its server
      * is down or ejected, so the request is balanced and the cookie moves.

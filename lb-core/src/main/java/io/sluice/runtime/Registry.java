@@ -1,8 +1,10 @@
 package io.sluice.runtime;
 
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.ListenerConfig;
+import io.sluice.config.ServerConfig;
 import io.sluice.http.HttpListener;
 import io.sluice.http.Upstream;
 import io.sluice.l4.TcpListener;
@@ -47,6 +49,36 @@ public final class Registry implements AutoCloseable {
             c.closeConnections();
             c.close();
         }
+    }
+
+    /** Adds a server to a running cluster; it takes work once its pools, meters and health target exist. */
+    public synchronized Server addServer(String cluster, ServerConfig config) {
+        LiveCluster c = live(cluster);
+        if (c.cluster().server(config.label()) != null) {
+            throw new IllegalArgumentException("cluster " + cluster + " already has server " + config.label());
+        }
+        return c.addServer(config);
+    }
+
+    /**
+     * Takes the server labelled {@code label} out of a running cluster: no new work goes to it, work in flight
+     * finishes, its idle pooled connections close, and its meters and health checks go away.
+     */
+    public synchronized void removeServer(String cluster, String label) {
+        LiveCluster c = live(cluster);
+        Server s = c.cluster().server(label);
+        if (s == null) {
+            throw new IllegalArgumentException("no server " + label + " in cluster " + cluster);
+        }
+        c.removeServer(s);
+    }
+
+    private LiveCluster live(String cluster) {
+        LiveCluster c = clusters.get(cluster);
+        if (c == null) {
+            throw new IllegalArgumentException("no cluster " + cluster);
+        }
+        return c;
     }
 
     /**
