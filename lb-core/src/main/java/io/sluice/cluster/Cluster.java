@@ -28,15 +28,16 @@ import org.slf4j.LoggerFactory;
 public final class Cluster {
     private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
-    private final ClusterConfig config;
+    /** Replaced by {@link #reconfigure}; new work reads the new settings, work in flight keeps what it read. */
+    private volatile ClusterConfig config;
     /** The current picker holds slow-start weights below full: see {@link #needsRampRebuild()}. */
     private volatile boolean pickerRamping;
     /** Replaced whole under the cluster's lock when a server is added or removed; read without a lock. */
     private volatile List<Server> servers = List.of();
     private volatile Map<String, Server> byStickyId = Map.of();
-    private final LoadBalancer balancer;
+    private volatile LoadBalancer balancer;
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
-    private final HashKey hashKey;
+    private volatile HashKey hashKey;
     private volatile Picker picker = Picker.EMPTY;
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
@@ -46,14 +47,48 @@ public final class Cluster {
     public Cluster(ClusterConfig config) {
         this.config = config;
         this.balancer = LoadBalancers.create(config.balancer());
-        this.hashKey = LoadBalancers.isHashing(config.algorithm())
-                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
-                : null;
+        this.hashKey = hashKeyOf(config);
         List<Server> list = new ArrayList<>();
         for (ServerConfig sc : config.servers()) {
             list.add(newServer(sc));
         }
         publish(list);
+        rebuild();
+    }
+
+    private static HashKey hashKeyOf(ClusterConfig config) {
+        return LoadBalancers.isHashing(config.algorithm())
+                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
+                : null;
+    }
+
+    /**
+     * Takes new settings for the cluster and the servers it keeps (weights, backup), and publishes a picker
+     * built with them. Each server keeps its health, ejection, latency and load: only what was configured
+     * changes. Servers added or removed by the same change go through {@link #addServer} and
+     * {@link #removeServer}. Ring hash and maglev tables are functions of the server set and weights, so keys
+     * keep their placement across the change wherever those stay the same.
+     */
+    public synchronized void reconfigure(ClusterConfig next) {
+        if (!next.name().equals(config.name())) {
+            throw new IllegalArgumentException("cluster " + config.name() + " cannot become " + next.name());
+        }
+        if (!next.balancer().equals(config.balancer())) {
+            balancer = LoadBalancers.create(next.balancer());
+            hashKey = hashKeyOf(next);
+        }
+        config = next;
+        boolean closeOnDown = next.healthCheck() != null && next.healthCheck().closeOnDown();
+        for (ServerConfig sc : next.servers()) {
+            Server s = server(sc.label());
+            if (s != null) {
+                s.reconfigure(sc);
+                s.latency().decay(next.balancer().ewmaDecay());
+                if (closeOnDown && s.connections() == null) {
+                    s.trackConnections();
+                }
+            }
+        }
         rebuild();
     }
 

@@ -20,7 +20,8 @@ public final class Server {
     public static final long NOT_RAMPING = Long.MIN_VALUE;
 
     private final String cluster;
-    private final ServerConfig config;
+    /** Weight and backup may change by a reload; the address (and so the label) never does. */
+    private volatile ServerConfig config;
     private final String label;
 
     private volatile InetSocketAddress resolved;
@@ -83,6 +84,13 @@ public final class Server {
 
     public ServerConfig config() {
         return config;
+    }
+
+    void reconfigure(ServerConfig next) {
+        if (!next.label().equals(label)) {
+            throw new IllegalArgumentException("server " + label + " cannot become " + next.label());
+        }
+        this.config = next;
     }
 
     public HostPort address() {

@@ -8,8 +8,11 @@ import io.sluice.config.ClusterConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.http.Upstream;
 import io.sluice.metrics.MeterGroup;
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -17,39 +20,32 @@ import java.util.concurrent.TimeUnit;
  * A cluster as the running process holds it: the balancing model ({@link Cluster}), its HTTP pools
  * ({@link Upstream}), its health checks and outlier tracking, its meters and its slow-start timer. Servers
  * join and leave through {@link #addServer} and {@link #removeServer}, the same steps at start-up, at a reload
- * and at shutdown, so each server's pools, meters and health target come and go with it.
+ * and at shutdown, so each server's pools, meters and health target come and go with it. Changed on one
+ * thread at a time (start-up, shutdown, the control thread).
  */
 final class LiveCluster implements AutoCloseable {
     private final Shared shared;
     private final Cluster cluster;
     private final Upstream upstream;
-    private final ClusterHealth health;
     private final MeterGroup meters;
-    /** The cluster's health-check duration timer; empty without health_check. */
-    private final MeterGroup healthMeters;
     private final Map<Server, MeterGroup> serverMeters = new IdentityHashMap<>();
+    private ClusterHealth health;
+    /** The cluster's health-check duration timer; empty without health_check. */
+    private MeterGroup healthMeters;
     /** Only when an HTTP listener routes here: the request duration meters and each server's pool gauges. */
     private MeterGroup httpMeters;
-    private final ScheduledFuture<?> ramp;
+    private ScheduledFuture<?> ramp;
 
     private LiveCluster(Shared shared, ClusterConfig config, Closer undo) {
         this.shared = shared;
         this.cluster = new Cluster(config);
         this.upstream = new Upstream(cluster, shared.transport(), shared.allocator(), shared.loops());
         this.meters = undo.add(shared.metrics().bind(cluster));
-        this.healthMeters = undo.add(shared.metrics().newGroup());
-        Timer duration = config.healthCheck() == null ? null
-                : shared.metrics().healthCheckDuration(healthMeters, config.name());
-        this.health = undo.add(new ClusterHealth(cluster, shared.health(), duration, shared.workers().next()));
+        undo.add(this::closeHealth);
+        openHealth();
         cluster.rebuildOn(shared.control());
-        if (!config.balancer().slowStart().isZero()) {
-            // Pickers are frozen snapshots: a slow-start ramp advances only by rebuilding, step by step.
-            long step = cluster.slowStartStep().toMillis();
-            this.ramp = shared.control().scheduleWithFixedDelay(cluster::rebuildIfRamping, step, step,
-                    TimeUnit.MILLISECONDS);
-        } else {
-            this.ramp = null;
-        }
+        scheduleRamp();
+        undo.add(this::cancelRamp);
         for (Server s : cluster.servers()) {
             attach(s);
         }
@@ -85,10 +81,7 @@ final class LiveCluster implements AutoCloseable {
             return;
         }
         httpMeters = shared.metrics().bind(upstream);
-        for (Server s : cluster.servers()) {
-            serverMeters.get(s).close();
-            serverMeters.put(s, bindServer(s));
-        }
+        rebindServerMeters();
     }
 
     /** Adds a server while running: it is picked only once its pools, meters and health target exist. */
@@ -103,6 +96,96 @@ final class LiveCluster implements AutoCloseable {
     synchronized void removeServer(Server s) {
         cluster.removeServer(s);
         detach(s);
+    }
+
+    /**
+     * Applies a changed configuration of this cluster: servers gone are removed, servers kept take their new
+     * weights, servers new are added; health checks start over only when their settings changed (the servers'
+     * UP/DOWN state stays). Returns what changed, for the reload report.
+     */
+    synchronized List<String> reconfigure(ClusterConfig next) {
+        ClusterConfig old = cluster.config();
+        List<String> changes = new ArrayList<>();
+        for (Server s : cluster.servers()) {
+            if (next.servers().stream().noneMatch(sc -> sc.label().equals(s.label()))) {
+                removeServer(s);
+                changes.add("cluster " + name() + ": server " + s.label() + " removed");
+            }
+        }
+        for (ServerConfig sc : next.servers()) {
+            Server s = cluster.server(sc.label());
+            if (s != null && !s.config().equals(sc)) {
+                changes.add("cluster " + name() + ": server " + sc.label() + " weight " + s.weight()
+                        + (s.backup() ? " backup" : "") + " -> " + sc.weight() + (sc.backup() ? " backup" : ""));
+            }
+        }
+        boolean healthChanged = !Objects.equals(old.healthCheck(), next.healthCheck())
+                || !Objects.equals(old.outlierDetection(), next.outlierDetection());
+        if (healthChanged) {
+            closeHealth();
+        }
+        cluster.reconfigure(next);
+        if (healthChanged) {
+            openHealth();
+            cluster.servers().forEach(health::attach);
+            rebindServerMeters();
+            changes.add("cluster " + name() + ": health checks / outlier detection restarted with new settings");
+        }
+        if (!Objects.equals(old.balancer().slowStart(), next.balancer().slowStart())) {
+            cancelRamp();
+            scheduleRamp();
+        }
+        for (ServerConfig sc : next.servers()) {
+            if (cluster.server(sc.label()) == null) {
+                addServer(sc);
+                changes.add("cluster " + name() + ": server " + sc.label() + " added");
+            }
+        }
+        if (!old.balancer().equals(next.balancer())) {
+            changes.add("cluster " + name() + ": balancing " + old.algorithm() + " -> " + next.algorithm());
+        }
+        if (changes.isEmpty() && !old.equals(next)) {
+            changes.add("cluster " + name() + ": settings changed");
+        }
+        return changes;
+    }
+
+    private void openHealth() {
+        ClusterConfig config = cluster.config();
+        healthMeters = shared.metrics().newGroup();
+        Timer duration = config.healthCheck() == null ? null
+                : shared.metrics().healthCheckDuration(healthMeters, config.name());
+        health = new ClusterHealth(cluster, shared.health(), duration, shared.workers().next());
+    }
+
+    private void closeHealth() {
+        if (health != null) {
+            for (Server s : cluster.servers()) {
+                health.detach(s);
+            }
+            health.close();
+            health = null;
+        }
+        if (healthMeters != null) {
+            healthMeters.close();
+            healthMeters = null;
+        }
+    }
+
+    private void scheduleRamp() {
+        if (!cluster.config().balancer().slowStart().isZero()) {
+            // Pickers are frozen snapshots: a slow-start ramp advances only by rebuilding, step by step.
+            long step = cluster.slowStartStep().toMillis();
+            ramp = shared.control().scheduleWithFixedDelay(cluster::rebuildIfRamping, step, step,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void cancelRamp() {
+        if (ramp != null) {
+            ramp.cancel(false);
+            ramp = null;
+        }
     }
 
     private void attach(Server s) {
@@ -120,6 +203,17 @@ final class LiveCluster implements AutoCloseable {
         upstream.removeServer(s);
     }
 
+    /** Meters read counters the servers own, so binding them again changes which series exist, never a value. */
+    private void rebindServerMeters() {
+        for (Server s : cluster.servers()) {
+            MeterGroup g = serverMeters.remove(s);
+            if (g != null) {
+                g.close();
+            }
+            serverMeters.put(s, bindServer(s));
+        }
+    }
+
     /** A server's meters: always its own; its pool gauges only when the cluster is served over HTTP. */
     private MeterGroup bindServer(Server s) {
         MeterGroup g = shared.metrics().bind(cluster, s);
@@ -134,19 +228,21 @@ final class LiveCluster implements AutoCloseable {
         upstream.closeConnections();
     }
 
+    /**
+     * Retires the cluster: no checks, no meters, idle pooled connections closed. Connections still carrying
+     * work finish (a reload removed the cluster while a draining listener still used it); shutdown closes
+     * them first with {@link #closeConnections}.
+     */
     @Override
     public synchronized void close() {
-        if (ramp != null) {
-            ramp.cancel(false);
-        }
+        cancelRamp();
         for (Server s : cluster.servers()) {
             detach(s);
         }
-        health.close();
+        closeHealth();
         if (httpMeters != null) {
             httpMeters.close();
         }
-        healthMeters.close();
         meters.close();
     }
 }

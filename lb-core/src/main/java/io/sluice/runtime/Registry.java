@@ -41,14 +41,21 @@ public final class Registry implements AutoCloseable {
         return c.cluster();
     }
 
-    /** Removes a cluster no listener routes to any more; its pooled connections close. */
+    /**
+     * Removes a cluster no listener routes to any more: its checks and meters go, idle pooled connections
+     * close, and connections still carrying a request finish.
+     */
     public synchronized void removeCluster(String name) {
         LiveCluster c = clusters.remove(name);
         if (c != null) {
             publishView();
-            c.closeConnections();
             c.close();
         }
+    }
+
+    /** Applies a changed configuration to an existing cluster; returns what changed. */
+    public synchronized List<String> reconfigureCluster(ClusterConfig config) {
+        return live(config.name()).reconfigure(config);
     }
 
     /** Adds a server to a running cluster; it takes work once its pools, meters and health target exist. */
