@@ -45,6 +45,7 @@ final class SpliceDirection {
     final Socket dst;
     /** The server's byte counter for this way (the metric). */
     private final LongAdder counted;
+    private final PipePool pool;
     private State state = State.IDLE;
     /** The source reported an error (a reset): once its input ends, the relay ends too. */
     private boolean reset;
@@ -58,11 +59,12 @@ final class SpliceDirection {
     /** Bytes read before splicing began, written before anything from the pipe. */
     private ArrayDeque<ByteBuf> held;
 
-    SpliceDirection(String name, Socket src, Socket dst, LongAdder counted) {
+    SpliceDirection(String name, Socket src, Socket dst, LongAdder counted, PipePool pool) {
         this.name = name;
         this.src = src;
         this.dst = dst;
         this.counted = counted;
+        this.pool = pool;
     }
 
     /**
@@ -128,7 +130,7 @@ final class SpliceDirection {
             return 0;
         }
         if (pipe == null) {
-            pipe = PipePool.acquire();
+            pipe = pool.acquire();
         }
         int n = Native.splice(src.intValue(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
         if (n > 0) {
@@ -197,7 +199,7 @@ final class SpliceDirection {
     /** Gives an empty pipe back to the pool; one with bytes stuck in it is kept. */
     void returnPipeIfEmpty() {
         if (pipe != null && inPipe == 0) {
-            PipePool.release(pipe);
+            pool.release(pipe);
             pipe = null;
         }
     }

@@ -5,8 +5,6 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,21 +36,17 @@ final class SpliceRelay {
     /** Bytes one direction moves per wake-up (read plus written) before it yields the event loop to others. */
     private static final int MAX_MOVED_PER_WAKE = 2 << 20;
 
-    /** Relays registered and not yet closed, process-wide; read by tests. */
-    static final AtomicInteger LIVE = new AtomicInteger();
-    /** Relays that began with bytes epoll had read before the hand-over; read by tests. */
-    static final LongAdder STARTED_WITH_HELD_BYTES = new LongAdder();
-
     private enum State {
         /** Both channels are leaving Netty's epoll set; what they read meanwhile lands in their HeldBytes. */
         HANDING_OVER,
         /** The two sockets are being added to the loop's epoll set, one after the other. */
         REGISTERING,
-        /** Registered and armed: epoll events drive the directions. The only state counted as live. */
+        /** Registered and armed: epoll events drive the directions. {@link Splicer#liveRelays} counts these. */
         LIVE,
         CLOSED
     }
 
+    private final Splicer splicer;
     private final IoEventLoop loop;
     private final Channel client;
     private final Channel server;
@@ -64,12 +58,14 @@ final class SpliceRelay {
     private final SpliceIdleTimer idleTimer;
     private State state = State.HANDING_OVER;
 
-    private SpliceRelay(Channel client, Channel server, LongAdder sent, LongAdder received, long idleNanos) {
+    private SpliceRelay(Splicer splicer, PipePool pool, Channel client, Channel server, LongAdder sent,
+                        LongAdder received, long idleNanos) {
+        this.splicer = splicer;
         this.loop = (IoEventLoop) client.eventLoop();
         this.client = client;
         this.server = server;
-        this.up = new SpliceDirection("client->server", socket(client), socket(server), sent);
-        this.down = new SpliceDirection("server->client", socket(server), socket(client), received);
+        this.up = new SpliceDirection("client->server", socket(client), socket(server), sent, pool);
+        this.down = new SpliceDirection("server->client", socket(server), socket(client), received, pool);
         this.clientSocket = new SplicedSocket(this, up, down);
         this.serverSocket = new SplicedSocket(this, down, up);
         this.idleTimer = idleNanos > 0 ? new SpliceIdleTimer(this, loop, idleNanos) : null;
@@ -80,16 +76,13 @@ final class SpliceRelay {
     }
 
     /**
-     * Takes two connected epoll channels of one event loop off Netty's epoll set and splices between them. Must
-     * run on that event loop. Bytes the channels read before (see {@link HeldBytes}) go out first.
+     * What {@link Splicer#start} does; {@code pool} holds the pipes of the channels' event loop.
      *
-     * @param sent     counts bytes from client to server
-     * @param received counts bytes from server to client
-     * @param idle     zero for no idle timeout
+     * @param idleNanos zero for no idle timeout
      */
-    static void start(Channel client, HeldBytes clientHeld, Channel server, HeldBytes serverHeld,
-                      LongAdder sent, LongAdder received, long idle, TimeUnit unit) {
-        SpliceRelay relay = new SpliceRelay(client, server, sent, received, unit.toNanos(idle));
+    static void start(Splicer splicer, PipePool pool, Channel client, HeldBytes clientHeld, Channel server,
+                      HeldBytes serverHeld, LongAdder sent, LongAdder received, long idleNanos) {
+        SpliceRelay relay = new SpliceRelay(splicer, pool, client, server, sent, received, idleNanos);
         client.closeFuture().addListener(f -> relay.close("client closed"));
         server.closeFuture().addListener(f -> relay.close("server closed"));
         // Deregistration runs later on the loop; reads until then land in the HeldBytes handlers.
@@ -115,7 +108,7 @@ final class SpliceRelay {
             return;
         }
         if (up.heldBuffers() > 0 || down.heldBuffers() > 0) {
-            STARTED_WITH_HELD_BYTES.increment();
+            splicer.relayStartedWithHeldBytes();
             log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
                     up.heldBuffers(), up.state() == SpliceDirection.State.HUNG_UP ? " and FIN" : "",
                     down.heldBuffers(), down.state() == SpliceDirection.State.HUNG_UP ? " and FIN" : "");
@@ -138,7 +131,7 @@ final class SpliceRelay {
             return;
         }
         state = State.LIVE;
-        LIVE.incrementAndGet();
+        splicer.relayLive();
         if (idleTimer != null) {
             idleTimer.start();
         }
@@ -238,7 +231,7 @@ final class SpliceRelay {
             return;
         }
         if (state == State.LIVE) {
-            LIVE.decrementAndGet();
+            splicer.relayEnded();
         }
         state = State.CLOSED;
         if (log.isDebugEnabled()) {

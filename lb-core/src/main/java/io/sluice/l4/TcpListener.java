@@ -39,6 +39,8 @@ public final class TcpListener implements Listener {
     private final Transport transport;
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
+    /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
+    private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
@@ -48,6 +50,7 @@ public final class TcpListener implements Listener {
         this.cluster = cluster;
         this.transport = transport;
         this.allocator = allocator;
+        this.splicer = new Splicer(config.idleTimeout());
     }
 
     @Override
@@ -129,5 +132,9 @@ public final class TcpListener implements Listener {
 
     Transport transport() {
         return transport;
+    }
+
+    Splicer splicer() {
+        return splicer;
     }
 }
