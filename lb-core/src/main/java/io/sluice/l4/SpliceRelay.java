@@ -209,7 +209,13 @@ final class SpliceRelay {
         }
     }
 
-    /** The source finished and everything it sent was written: pass the FIN on. */
+    /**
+     * The source finished and everything it sent was written: pass the FIN on, or end the relay when the other
+     * way had finished too. {@link RelayHandler#passFin} decides the same for the buffer relay but shares no
+     * code with this on purpose: it must wait for write futures on both channels before it may shut or close
+     * anything, while here an empty pipe is known at once. What the two have in common is one shutdown(2) and a
+     * "both ways done" test, which a shared helper would only put behind an indirection on this path.
+     */
     private void finish(SpliceDirection d) throws IOException {
         d.finPassedOn();
         d.returnPipeIfEmpty();
