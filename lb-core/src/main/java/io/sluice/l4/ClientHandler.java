@@ -16,7 +16,6 @@ import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,8 +109,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             p.remove("idle");
         }
         p.replace(this, "held", clientHeld);
-        SpliceRelay.start(ctx.channel(), clientHeld, backend, serverHeld, server.bytesSent(), server.bytesReceived(),
-                listener.config().idleTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        listener.splicer().start(ctx.channel(), clientHeld, backend, serverHeld, server.bytesSent(),
+                server.bytesReceived());
     }
 
     private static void replayEarly(ArrayDeque<ByteBuf> pending, boolean fin, Channel client, Channel backend,

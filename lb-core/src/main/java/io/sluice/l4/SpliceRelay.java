@@ -1,26 +1,11 @@
 package io.sluice.l4;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
-import io.netty.channel.IoRegistration;
-import io.netty.channel.epoll.EpollIoEvent;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.epoll.EpollIoOps;
-import io.netty.channel.epoll.Native;
-import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,44 +25,50 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The channels stay the owners of their sockets: the relay closes them through {@link Channel#close()}, and
  * anything else closing one of them (shutdown, a server marked down) ends the relay through its close future.
+ *
+ * <p>This class is the relay's life (hand-over, registration, pumping, end); a {@link SpliceDirection} holds
+ * each way's pipe and progress, a {@link SplicedSocket} each socket's epoll events, a {@link SpliceIdleTimer}
+ * the idle timeout. All of it runs on the one event loop, hence plain fields.
  */
 final class SpliceRelay {
     private static final Logger log = LoggerFactory.getLogger(SpliceRelay.class);
 
-    /** Asked of each splice(2); the kernel moves at most a pipe's capacity (64 KiB by default) at a time. */
-    private static final int SPLICE_LEN = 1 << 20;
     /** Bytes one direction moves per wake-up (read plus written) before it yields the event loop to others. */
     private static final int MAX_MOVED_PER_WAKE = 2 << 20;
-    private static final int INTEREST = Native.EPOLLIN | Native.EPOLLOUT | Native.EPOLLRDHUP | Native.EPOLLET;
-    /** Linux's EPOLLHUP, the same on every architecture (uapi eventpoll.h); Netty's Native does not name it. */
-    private static final int EPOLLHUP = 0x010;
-    private static final int HANG_UP = Native.EPOLLRDHUP | Native.EPOLLERR | EPOLLHUP;
 
-    /** Relays registered and not yet closed, process-wide; read by tests. */
-    static final AtomicInteger LIVE = new AtomicInteger();
-    /** Relays that began with bytes epoll had read before the hand-over; read by tests. */
-    static final LongAdder STARTED_WITH_HELD_BYTES = new LongAdder();
+    private enum State {
+        /** Both channels are leaving Netty's epoll set; what they read meanwhile lands in their HeldBytes. */
+        HANDING_OVER,
+        /** The two sockets are being added to the loop's epoll set, one after the other. */
+        REGISTERING,
+        /** Registered and armed: epoll events drive the directions. {@link Splicer#liveRelays} counts these. */
+        LIVE,
+        CLOSED
+    }
 
+    private final Splicer splicer;
     private final IoEventLoop loop;
     private final Channel client;
     private final Channel server;
-    private final Direction up;
-    private final Direction down;
-    private final long idleNanos;
-    private IoRegistration clientRegistration;
-    private IoRegistration serverRegistration;
-    private ScheduledFuture<?> idleCheck;
-    private long lastActivity;
-    private boolean closed;
-    private boolean live;
+    private final SpliceDirection up;
+    private final SpliceDirection down;
+    private final SplicedSocket clientSocket;
+    private final SplicedSocket serverSocket;
+    /** Null without an idle timeout. */
+    private final SpliceIdleTimer idleTimer;
+    private State state = State.HANDING_OVER;
 
-    private SpliceRelay(Channel client, Channel server, LongAdder sent, LongAdder received, long idleNanos) {
+    private SpliceRelay(Splicer splicer, PipePool pool, Channel client, Channel server, LongAdder sent,
+                        LongAdder received, long idleNanos) {
+        this.splicer = splicer;
         this.loop = (IoEventLoop) client.eventLoop();
         this.client = client;
         this.server = server;
-        this.up = new Direction("client->server", socket(client), socket(server), sent);
-        this.down = new Direction("server->client", socket(server), socket(client), received);
-        this.idleNanos = idleNanos;
+        this.up = new SpliceDirection("client->server", socket(client), socket(server), sent, pool);
+        this.down = new SpliceDirection("server->client", socket(server), socket(client), received, pool);
+        this.clientSocket = new SplicedSocket(this, up, down);
+        this.serverSocket = new SplicedSocket(this, down, up);
+        this.idleTimer = idleNanos > 0 ? new SpliceIdleTimer(this, loop, idleNanos) : null;
     }
 
     private static Socket socket(Channel ch) {
@@ -85,101 +76,77 @@ final class SpliceRelay {
     }
 
     /**
-     * Takes two connected epoll channels of one event loop off Netty's epoll set and splices between them. Must
-     * run on that event loop. Bytes the channels read before (see {@link HeldBytes}) go out first.
+     * What {@link Splicer#start} does; {@code pool} holds the pipes of the channels' event loop.
      *
-     * @param sent     counts bytes from client to server
-     * @param received counts bytes from server to client
-     * @param idle     zero for no idle timeout
+     * @param idleNanos zero for no idle timeout
      */
-    static void start(Channel client, HeldBytes clientHeld, Channel server, HeldBytes serverHeld,
-                      LongAdder sent, LongAdder received, long idle, TimeUnit unit) {
-        SpliceRelay relay = new SpliceRelay(client, server, sent, received, unit.toNanos(idle));
+    static void start(Splicer splicer, PipePool pool, Channel client, HeldBytes clientHeld, Channel server,
+                      HeldBytes serverHeld, LongAdder sent, LongAdder received, long idleNanos) {
+        SpliceRelay relay = new SpliceRelay(splicer, pool, client, server, sent, received, idleNanos);
         client.closeFuture().addListener(f -> relay.close("client closed"));
         server.closeFuture().addListener(f -> relay.close("server closed"));
         // Deregistration runs later on the loop; reads until then land in the HeldBytes handlers.
-        client.deregister().addListener(f -> server.deregister().addListener(g -> {
-            relay.up.held = clientHeld.take();
-            relay.down.held = serverHeld.take();
-            // A FIN already seen: the source has nothing more to report, so look at it once more ourselves.
-            relay.up.hungUp = relay.up.readable = clientHeld.fin();
-            relay.down.hungUp = relay.down.readable = serverHeld.fin();
-            if (!f.isSuccess() || !g.isSuccess()) {
-                relay.close("deregistration failed: " + (f.isSuccess() ? g.cause() : f.cause()));
-            } else if (relay.loop.isShuttingDown()) {
-                // Neither Netty nor the relay would close these channels when the loop goes.
-                relay.close("event loop shutting down");
-            }
-            if (relay.closed) {
-                relay.up.releaseHeld();
-                relay.down.releaseHeld();
-                return;
-            }
-            if (relay.up.held != null || relay.down.held != null) {
-                STARTED_WITH_HELD_BYTES.increment();
-                log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
-                        relay.up.held == null ? 0 : relay.up.held.size(), relay.up.hungUp ? " and FIN" : "",
-                        relay.down.held == null ? 0 : relay.down.held.size(), relay.down.hungUp ? " and FIN" : "");
-            }
-            relay.register();
-        }));
+        client.deregister().addListener(f -> server.deregister().addListener(g -> relay.handedOver(clientHeld,
+                serverHeld, f.isSuccess() && g.isSuccess() ? null
+                        : "deregistration failed: " + (f.isSuccess() ? g.cause() : f.cause()))));
     }
 
-    private void register() {
-        register(new Handle(up.src, up, down), r -> {
-            clientRegistration = r;
-            register(new Handle(down.src, down, up), r2 -> {
-                serverRegistration = r2;
-                arm();
-            });
-        });
-    }
-
-    /** Registers one socket; {@code then} runs only when that worked and the relay is still open. */
-    private void register(Handle handle, Consumer<IoRegistration> then) {
-        loop.register(handle).addListener((Future<IoRegistration> f) -> {
-            if (!f.isSuccess()) {
-                close("registration failed: " + f.cause());
-                return;
-            }
-            IoRegistration registration = f.getNow();
-            if (closed) {
-                // Closed meanwhile: a registration left behind would outlive its descriptor number.
-                registration.cancel();
-                return;
-            }
-            then.accept(registration);
-        });
+    /** Both channels are off Netty's epoll set; {@code failure} is null when both deregistrations worked. */
+    private void handedOver(HeldBytes clientHeld, HeldBytes serverHeld, String failure) {
+        up.handOver(clientHeld.take(), clientHeld.fin());
+        down.handOver(serverHeld.take(), serverHeld.fin());
+        if (failure != null) {
+            close(failure);
+        } else if (loop.isShuttingDown()) {
+            // Neither Netty nor the relay would close these channels when the loop goes.
+            close("event loop shutting down");
+        }
+        if (state == State.CLOSED) {
+            // A close future may have ended the relay before these bytes were handed over to it.
+            up.releaseHeld();
+            down.releaseHeld();
+            return;
+        }
+        if (up.heldBuffers() > 0 || down.heldBuffers() > 0) {
+            splicer.relayStartedWithHeldBytes();
+            log.debug("splice relay {} starts with bytes read before: client {}{}, server {}{}", client,
+                    up.heldBuffers(), up.state() == SpliceDirection.State.HUNG_UP ? " and FIN" : "",
+                    down.heldBuffers(), down.state() == SpliceDirection.State.HUNG_UP ? " and FIN" : "");
+        }
+        state = State.REGISTERING;
+        clientSocket.register(loop, () -> serverSocket.register(loop, this::arm));
     }
 
     /** Both sockets registered: ask for their events once, for good, and start. */
     private void arm() {
-        if (closed) {
+        if (state == State.CLOSED) {
             return;
         }
-        EpollIoOps ops = EpollIoOps.valueOf(INTEREST);
         try {
-            clientRegistration.submit(ops);
-            serverRegistration.submit(ops);
+            clientSocket.arm();
+            serverSocket.arm();
         } catch (RuntimeException e) {
             // epoll_ctl refused (max_user_watches, memory): nothing would ever wake this relay.
             close("epoll registration failed: " + e);
             return;
         }
-        live = true;
-        LIVE.incrementAndGet();
-        lastActivity = System.nanoTime();
-        if (idleNanos > 0) {
-            scheduleIdleCheck(idleNanos);
+        state = State.LIVE;
+        splicer.relayLive();
+        if (idleTimer != null) {
+            idleTimer.start();
         }
         // Held bytes go out now; input already waiting is reported by the add itself.
         pump(up);
         pump(down);
     }
 
+    boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
     /** Moves bytes one way until nothing moves or the budget is spent. */
-    private void pump(Direction d) {
-        if (closed || d.finSent) {
+    void pump(SpliceDirection d) {
+        if (state == State.CLOSED || d.finSent()) {
             return;
         }
         if (!d.src.isOpen() || !d.dst.isOpen()) {
@@ -194,7 +161,7 @@ final class SpliceRelay {
                 try {
                     in = d.fill();
                 } catch (IOException e) {
-                    if (d.pipe == null) {
+                    if (!d.hasPipe()) {
                         close(d.name + ": no pipe: " + e.getMessage()); // out of descriptors, say
                         return;
                     }
@@ -206,7 +173,7 @@ final class SpliceRelay {
                     return;
                 }
                 int out = d.drain();
-                if (d.eof && d.empty()) {
+                if (d.endedAndEmpty()) {
                     finish(d);
                     return;
                 }
@@ -237,252 +204,57 @@ final class SpliceRelay {
             return;
         }
         d.returnPipeIfEmpty();
-        if (moved > 0) {
-            lastActivity = System.nanoTime();
+        if (moved > 0 && idleTimer != null) {
+            idleTimer.touch();
         }
     }
 
-    /** The source finished and everything it sent was written: pass the FIN on. */
-    private void finish(Direction d) throws IOException {
-        d.finSent = true;
+    /**
+     * The source finished and everything it sent was written: pass the FIN on, or end the relay when the other
+     * way had finished too. {@link RelayHandler#passFin} decides the same for the buffer relay but shares no
+     * code with this on purpose: it must wait for write futures on both channels before it may shut or close
+     * anything, while here an empty pipe is known at once. What the two have in common is one shutdown(2) and a
+     * "both ways done" test, which a shared helper would only put behind an indirection on this path.
+     */
+    private void finish(SpliceDirection d) throws IOException {
+        d.finPassedOn();
         d.returnPipeIfEmpty();
-        if (d.errored) {
+        if (d.wasReset()) {
             close(d.name + ": reset at end of input");
             return;
         }
-        Direction other = d == up ? down : up;
-        if (other.finSent) {
+        SpliceDirection other = d == up ? down : up;
+        if (other.finSent()) {
             close(null);
         } else {
             d.dst.shutdown(false, true);
         }
     }
 
-    private void scheduleIdleCheck(long nanos) {
-        idleCheck = loop.schedule(this::checkIdle, nanos, TimeUnit.NANOSECONDS);
-    }
-
-    private void checkIdle() {
-        if (closed) {
+    /** Ends the relay once; {@code why} is for the log, null when both directions finished. */
+    void close(String why) {
+        if (state == State.CLOSED) {
             return;
         }
-        long left = idleNanos - (System.nanoTime() - lastActivity);
-        if (left > 0) {
-            scheduleIdleCheck(left);
-        } else {
-            close("idle");
+        if (state == State.LIVE) {
+            splicer.relayEnded();
         }
-    }
-
-    private void close(String why) {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (live) {
-            LIVE.decrementAndGet();
-        }
+        state = State.CLOSED;
         if (log.isDebugEnabled()) {
             log.debug("splice relay {} -> {} ends: {}; {} bytes up, {} down", client, server,
                     why == null ? "both directions finished" : why, up.moved, down.moved);
         }
-        if (idleCheck != null) {
-            idleCheck.cancel(false);
+        if (idleTimer != null) {
+            idleTimer.cancel();
         }
         // Off the epoll set before the sockets close, so that a reused descriptor number cannot reach this relay.
-        cancelRegistrations();
+        clientSocket.cancel();
+        serverSocket.cancel();
         up.dropPipe();
         down.dropPipe();
         up.releaseHeld();
         down.releaseHeld();
         client.close();
         server.close();
-    }
-
-    private void cancelRegistrations() {
-        if (clientRegistration != null) {
-            clientRegistration.cancel();
-        }
-        if (serverRegistration != null) {
-            serverRegistration.cancel();
-        }
-    }
-
-    /** One socket on the relay's epoll set: the source of one direction and the destination of the other. */
-    private final class Handle implements EpollIoHandle {
-        private final Socket socket;
-        private final Direction reading;
-        private final Direction writing;
-
-        Handle(Socket socket, Direction reading, Direction writing) {
-            this.socket = socket;
-            this.reading = reading;
-            this.writing = writing;
-        }
-
-        @Override
-        public FileDescriptor fd() {
-            return socket;
-        }
-
-        @Override
-        public void handle(IoRegistration registration, IoEvent event) {
-            int ops = ((EpollIoEvent) event).ops().value();
-            if ((ops & (Native.EPOLLERR | EPOLLHUP)) != 0 && reading.finSent) {
-                // A reset after this side's FIN: no splice would see it, since nothing is read from this
-                // socket any more and nothing may be waiting to be written to it.
-                SpliceRelay.this.close(reading.name + ": reset after end of input");
-                return;
-            }
-            if ((ops & HANG_UP) != 0) {
-                reading.hungUp = true;
-            }
-            if ((ops & Native.EPOLLERR) != 0) {
-                // A FIN and then a reset: the reads see the FIN first, and nothing would look at this socket again.
-                reading.errored = true;
-            }
-            if ((ops & (Native.EPOLLIN | HANG_UP)) != 0) {
-                reading.readable = true;
-                pump(reading);
-            }
-            if ((ops & (Native.EPOLLOUT | HANG_UP)) != 0) {
-                pump(writing);
-            }
-        }
-
-        @Override
-        public void close() {
-            // The event loop is shutting down.
-            SpliceRelay.this.close("event loop closing");
-        }
-    }
-
-    /** One way through the relay: source socket, pipe, destination socket. */
-    private static final class Direction {
-        final String name;
-        final Socket src;
-        final Socket dst;
-        /** The server's byte counter for this way (the metric). */
-        final LongAdder counted;
-        /** This connection's bytes this way, for the log. */
-        long moved;
-        /** Held only while bytes sit in it, otherwise back in the loop's {@link PipePool}. */
-        PipePool.Pipe pipe;
-        /** Bytes read before splicing began, written before anything from the pipe. */
-        ArrayDeque<ByteBuf> held;
-        int inPipe;
-        /** The source reported a hang-up: a splice that moves nothing from an empty pipe now means end of input. */
-        boolean hungUp;
-        /** The source reported an error (a reset): once its input ends, the relay ends too. */
-        boolean errored;
-        /**
-         * The source may have bytes: set by its input events, cleared when a splice finds it empty. Starts false
-         * because adding a socket to epoll reports input that is already waiting.
-         */
-        boolean readable;
-        boolean eof;
-        boolean finSent;
-        boolean resumeScheduled;
-
-        Direction(String name, Socket src, Socket dst, LongAdder bytes) {
-            this.name = name;
-            this.src = src;
-            this.dst = dst;
-            this.counted = bytes;
-        }
-
-        boolean empty() {
-            return inPipe == 0 && held == null;
-        }
-
-        /**
-         * Source to pipe. Native.splice answers 0 both for EAGAIN (socket empty or pipe full) and for end of
-         * input; with the pipe empty the pipe cannot be full, and after a hang-up the socket cannot be merely
-         * empty, so 0 then means end of input.
-         */
-        int fill() throws IOException {
-            if (eof || held != null || !readable) {
-                return 0;
-            }
-            if (pipe == null) {
-                pipe = PipePool.acquire();
-            }
-            int n = Native.splice(src.intValue(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
-            if (n > 0) {
-                inPipe += n;
-                counted.add(n);
-                moved += n;
-            } else if (inPipe == 0) {
-                if (hungUp) {
-                    eof = true;
-                } else {
-                    readable = false; // the next input event says when there is more
-                }
-            }
-            return n;
-        }
-
-        /** Held bytes, then pipe to destination; returns the bytes written. */
-        int drain() throws IOException {
-            int written = 0;
-            if (held != null) {
-                written += writeHeld();
-                if (held != null) {
-                    return written;
-                }
-            }
-            if (inPipe > 0) {
-                int n = Native.splice(pipe.readEnd().intValue(), -1, dst.intValue(), -1, inPipe);
-                inPipe -= n;
-                written += n;
-            }
-            return written;
-        }
-
-        private int writeHeld() throws IOException {
-            int written = 0;
-            ByteBuf b;
-            while ((b = held.peek()) != null) {
-                ByteBuffer nio = b.nioBuffer();
-                if (!nio.isDirect()) {
-                    // The native write takes a direct buffer's address; epoll reads into direct buffers anyway.
-                    nio = ByteBuffer.allocateDirect(nio.remaining()).put(nio).flip();
-                }
-                int n = dst.write(nio, nio.position(), nio.limit());
-                b.skipBytes(n);
-                counted.add(n);
-                moved += n;
-                written += n;
-                if (b.isReadable()) {
-                    return written;
-                }
-                held.poll().release();
-            }
-            held = null;
-            return written;
-        }
-
-        void releaseHeld() {
-            if (held != null) {
-                held.forEach(ByteBuf::release);
-                held = null;
-            }
-        }
-
-        /** Gives an empty pipe back to the pool; one with bytes stuck in it is closed. */
-        void returnPipeIfEmpty() {
-            if (pipe != null && inPipe == 0) {
-                PipePool.release(pipe);
-                pipe = null;
-            }
-        }
-
-        void dropPipe() {
-            returnPipeIfEmpty();
-            if (pipe != null) {
-                pipe.close();
-                pipe = null;
-            }
-        }
     }
 }

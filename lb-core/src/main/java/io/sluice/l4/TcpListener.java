@@ -39,6 +39,8 @@ public final class TcpListener implements Listener {
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
     private final Admission admission;
+    /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
+    private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
@@ -49,6 +51,7 @@ public final class TcpListener implements Listener {
         this.transport = transport;
         this.allocator = allocator;
         this.admission = new Admission(stats, config.maxConnections());
+        this.splicer = new Splicer(config.idleTimeout());
     }
 
     @Override
@@ -123,5 +126,9 @@ public final class TcpListener implements Listener {
 
     Transport transport() {
         return transport;
+    }
+
+    Splicer splicer() {
+        return splicer;
     }
 }

@@ -78,7 +78,6 @@ class SpliceTest {
         });
         Sluice s = sluice("", a);
         int port = port(s, "front");
-        long heldBefore = SpliceRelay.STARTED_WITH_HELD_BYTES.sum();
         int rounds = 30;
         for (int i = 0; i < rounds; i++) {
             try (Socket client = Proxies.connect(port)) {
@@ -92,7 +91,7 @@ class SpliceTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> backendGot.size() == rounds);
         assertThat(backendGot).containsOnly("QUIT\n");
         // The point of the test: some of those relays did start with bytes read before the hand-over.
-        assertThat(SpliceRelay.STARTED_WITH_HELD_BYTES.sum()).isGreaterThan(heldBefore);
+        assertThat(splicer(s).relaysStartedWithHeldBytes()).isPositive();
         Server server = s.cluster("app").servers().get(0);
         await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0);
         assertThat(server.bytesSent().sum()).isEqualTo(rounds * 5);
@@ -187,7 +186,6 @@ class SpliceTest {
         int port = port(s, "front");
         long pipesBefore = openFds("pipe:");
         long socketsBefore = openFds("socket:");
-        long pipesCreated = PipePool.CREATED.sum();
         ExecutorService clients = Executors.newFixedThreadPool(16);
         resources.add(clients::shutdownNow);
         List<CompletableFuture<Void>> done = new ArrayList<>();
@@ -210,9 +208,23 @@ class SpliceTest {
                 && s.listener("front").stats().active() == 0);
         assertThat(s.listener("front").stats().total()).isEqualTo(200);
         // Pipes are reused: far fewer opened than two per connection, and no more kept than the pools hold.
-        assertThat(PipePool.CREATED.sum() - pipesCreated).isPositive().isLessThan(200);
+        assertThat(splicer(s).pipesCreated()).isPositive().isLessThan(200);
         assertThat(openFds("pipe:")).isLessThanOrEqualTo(pipesBefore + 2L * 2 * PipePool.MAX_IDLE);
         await().atMost(Duration.ofSeconds(10)).until(() -> openFds("socket:") < socketsBefore + 8);
+    }
+
+    /** The pools' idle pipes go with the event loops: a stopped Sluice leaves no pipe open. */
+    @Test
+    void shutdownClosesPooledPipes() throws Exception {
+        TestBackend a = backend(TestBackend.echo());
+        long pipesBefore = openFds("pipe:");
+        Sluice s = Proxies.startTcp("transport: epoll", ", splice: true", a.address());
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            Proxies.roundTrip(c, "ping");
+        }
+        assertThat(splicer(s).pipesCreated()).isPositive();
+        s.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> openFds("pipe:") <= pipesBefore);
     }
 
     /** A direction takes a pipe only when it has bytes to move: idle connections hold none. */
@@ -222,20 +234,26 @@ class SpliceTest {
         Sluice s = sluice("", a);
         int port = port(s, "front");
         long pipesBefore = openFds("pipe:");
-        int liveBefore = SpliceRelay.LIVE.get();
         List<Socket> idle = new ArrayList<>();
         try {
             for (int i = 0; i < 50; i++) {
                 idle.add(Proxies.connect(port));
             }
             // Every relay registered and idle.
-            await().atMost(Duration.ofSeconds(10)).until(() -> SpliceRelay.LIVE.get() == liveBefore + 50);
+            await().atMost(Duration.ofSeconds(10)).until(() -> splicer(s).liveRelays() == 50);
             assertThat(openFds("pipe:")).isLessThan(pipesBefore + 8);
         } finally {
             for (Socket c : idle) {
                 c.close();
             }
         }
+        // The clients' FINs end every relay; a count of this listener's alone comes back to exactly zero.
+        await().atMost(Duration.ofSeconds(10)).until(() -> splicer(s).liveRelays() == 0);
+    }
+
+    /** The listener's own counts: other tests' relays in this JVM do not show in them. */
+    private static Splicer splicer(Sluice s) {
+        return ((TcpListener) s.listener("front")).splicer();
     }
 
     /** Open descriptors of this process whose link starts with {@code kind}, e.g. "pipe:" or "socket:". */
