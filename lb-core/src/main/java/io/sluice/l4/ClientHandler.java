@@ -30,6 +30,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private final TcpListener listener;
     private final Cluster cluster;
+    private final boolean splice;
     private UpstreamAttempts attempts;
     /**
      * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
@@ -37,9 +38,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     private HeldBytes early = new HeldBytes();
 
-    ClientHandler(TcpListener listener, Cluster cluster) {
+    ClientHandler(TcpListener listener, Cluster cluster, boolean splice) {
         this.listener = listener;
         this.cluster = cluster;
+        this.splice = splice;
     }
 
     @Override
@@ -64,7 +66,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             client.close();
             return;
         }
-        boolean splice = listener.config().splice();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
         Bootstrap b = ChannelOptions.upstream(client.eventLoop(), listener.transport(),

@@ -14,11 +14,16 @@ import java.util.concurrent.atomic.LongAdder;
  * so that several Sluice instances in one JVM (every test run) neither share pipes nor mix up their counts.
  */
 final class Splicer {
-    private final long idleNanos;
+    /** A reload may change it; relays started earlier keep theirs. */
+    private volatile long idleNanos;
     /** One pool per event loop that ran a relay of this listener; only that loop's thread adds its entry. */
     private final ConcurrentMap<EventLoop, PipePool> pools = new ConcurrentHashMap<>();
     private final AtomicInteger live = new AtomicInteger();
     private final LongAdder startedWithHeldBytes = new LongAdder();
+
+    void idleTimeout(Duration idleTimeout) {
+        this.idleNanos = idleTimeout.toNanos();
+    }
 
     /** @param idleTimeout ZERO for none */
     Splicer(Duration idleTimeout) {

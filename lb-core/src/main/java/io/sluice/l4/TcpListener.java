@@ -33,12 +33,12 @@ public final class TcpListener implements Listener {
      */
     static final RecvByteBufAllocator RELAY_READS = BatchedReads.adaptiveSizes().maxMessagesPerRead(16);
 
-    private final ListenerConfig config;
-    private final Cluster cluster;
+    /** Read once per accepted connection: a reload changes what later connections get, never earlier ones. */
+    private volatile Settings settings;
     private final Transport transport;
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
-    private final Admission admission;
+    private volatile Admission admission;
     /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
     private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
@@ -46,32 +46,53 @@ public final class TcpListener implements Listener {
     private Channel serverChannel;
 
     public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
-        this.config = config;
-        this.cluster = cluster;
+        this.settings = new Settings(config, cluster);
         this.transport = transport;
         this.allocator = allocator;
         this.admission = new Admission(stats, config.maxConnections());
         this.splicer = new Splicer(config.idleTimeout());
     }
 
+    /** What a connection is accepted under: the listener's settings and its cluster, replaced together. */
+    private record Settings(ListenerConfig config, Cluster cluster) {
+    }
+
+    /**
+     * Takes new settings (cluster, timeouts, limits) for connections accepted from now on; the listening socket
+     * and the connections already open are untouched. The bind address and protocol never change here: a
+     * reload that changes them replaces the listener.
+     */
+    public void reconfigure(ListenerConfig next, Cluster cluster) {
+        ListenerConfig old = settings.config();
+        if (!old.bind().equals(next.bind()) || old.protocol() != next.protocol() || old.splice() != next.splice()) {
+            throw new IllegalArgumentException("listener " + old.name() + ": bind, protocol and splice need a new listener");
+        }
+        admission = new Admission(stats, next.maxConnections());
+        splicer.idleTimeout(next.idleTimeout());
+        settings = new Settings(next, cluster);
+    }
+
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
-        long idleMillis = config.idleTimeout().toMillis();
+        ListenerConfig config = settings.config();
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, RELAY_READS)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        Settings now = settings;
+                        long idleMillis = now.config().idleTimeout().toMillis();
                         if (idleMillis > 0) {
                             ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
-                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, cluster));
+                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.cluster(),
+                                now.config().splice()));
                     }
                 });
         serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
         InetSocketAddress a = localAddress();
         log.info("listener {} on {}:{} -> cluster {} ({})", config.name(), a.getHostString(), a.getPort(),
-                cluster.name(), transport.name());
+                settings.cluster().name(), transport.name());
     }
 
     /** Stops accepting; open connections carry on. */
@@ -102,17 +123,18 @@ public final class TcpListener implements Listener {
         return serverChannel != null && serverChannel.isActive();
     }
 
+    @Override
     public ListenerConfig config() {
-        return config;
+        return settings.config();
     }
 
     @Override
     public String name() {
-        return config.name();
+        return settings.config().name();
     }
 
     public Cluster cluster() {
-        return cluster;
+        return settings.cluster();
     }
 
     Admission admission() {

@@ -7,6 +7,9 @@ import java.net.InetSocketAddress;
 public interface Listener {
     String name();
 
+    /** The settings new connections are accepted under. */
+    io.sluice.config.ListenerConfig config();
+
     /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
     void start(EventLoopGroup workers) throws InterruptedException;
 
