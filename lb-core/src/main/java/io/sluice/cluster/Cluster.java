@@ -34,7 +34,7 @@ public final class Cluster {
     private final LoadBalancer balancer;
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
     private final HashKey hashKey;
-    private volatile Picker picker = Picker.EMPTY;
+    private volatile Picker<Server> picker = Picker.empty();
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
     private volatile Executor rebuilder = Runnable::run;
@@ -60,9 +60,7 @@ public final class Cluster {
         }
         this.byStickyId = java.util.Map.copyOf(ids);
         this.balancer = LoadBalancers.create(config.balancer());
-        this.hashKey = LoadBalancers.isHashing(config.algorithm())
-                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
-                : null;
+        this.hashKey = LoadBalancers.isHashing(config.algorithm()) ? HashKey.of(config.balancer().hashKey()) : null;
 
         for (Server s : servers) {
             s.latency().decay(config.balancer().ewmaDecay());
@@ -138,7 +136,7 @@ public final class Cluster {
                 log.info("cluster {} out of panic: {} of {} servers available", name(), primary.size(), primaries);
             }
         }
-        picker = eligible.isEmpty() ? Picker.EMPTY : balancer.newPicker(List.copyOf(eligible));
+        picker = eligible.isEmpty() ? Picker.empty() : balancer.newPicker(List.copyOf(eligible));
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
         }
