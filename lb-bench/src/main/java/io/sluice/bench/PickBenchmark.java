@@ -5,7 +5,6 @@ import io.sluice.balance.PickContext;
 import io.sluice.balance.Picker;
 import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -32,7 +31,7 @@ public class PickBenchmark {
     @Param({"3", "100", "1000"})
     public int servers;
 
-    private Picker picker;
+    private Picker<Server> picker;
 
     /** One connection's context per thread, as on an event loop. */
     @State(Scope.Thread)
@@ -43,9 +42,7 @@ public class PickBenchmark {
 
     @Setup
     public void setUp() {
-        BalancerConfig cfg = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
-                Duration.ofSeconds(10), Duration.ZERO);
-        picker = LoadBalancers.create(cfg).newPicker(Fixtures.servers(servers, 7));
+        picker = LoadBalancers.create(BalancerConfig.of(algorithm)).newPicker(Fixtures.servers(servers, 7));
     }
 
     @Benchmark

@@ -5,7 +5,6 @@ import io.sluice.balance.LoadBalancers;
 import io.sluice.balance.Picker;
 import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -37,13 +36,12 @@ public class TableBuildBenchmark {
 
     @Setup
     public void setUp() {
-        balancer = LoadBalancers.create(new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
-                Duration.ofSeconds(10), Duration.ZERO));
+        balancer = LoadBalancers.create(BalancerConfig.of(algorithm));
         list = Fixtures.servers(servers, 11);
     }
 
     @Benchmark
-    public Picker build() {
+    public Picker<Server> build() {
         return balancer.newPicker(list);
     }
 }

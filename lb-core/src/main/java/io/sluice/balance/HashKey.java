@@ -3,68 +3,42 @@ package io.sluice.balance;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.sluice.config.HashKeyConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * What a cluster's {@code hash_key} names, and how to turn it into the 64-bit hash that ring_hash and maglev
- * read from {@link PickContext#hash()}. The hash is computed once per connection or request by the caller
- * (the L4 path for {@code source_ip}, the HTTP layer for the others), never per pick. Every hash is xxHash64
- * with a fixed seed, so every Sluice instance maps the same key to the same server.
+ * How to turn what a cluster's {@code hash_key} names ({@link HashKeyConfig}, which owns the grammar) into
+ * the 64-bit hash that ring_hash and maglev read from {@link PickContext#hash()}. The hash is computed once
+ * per connection or request by the caller (the L4 path for {@code source_ip}, the HTTP layer for the others),
+ * never per pick. Every hash is xxHash64 with a fixed seed, so every Sluice instance maps the same key to the
+ * same server.
  */
 public final class HashKey {
-    public enum Kind { SOURCE_IP, HEADER, COOKIE, PATH, QUERY }
+    public static final HashKey SOURCE_IP = new HashKey(HashKeyConfig.SOURCE_IP);
 
-    public static final HashKey SOURCE_IP = new HashKey(Kind.SOURCE_IP, null);
-
-    private final Kind kind;
+    private final HashKeyConfig config;
+    private final HashKeyConfig.Kind kind;
     private final String name;
 
-    private HashKey(Kind kind, String name) {
-        this.kind = kind;
-        this.name = name;
+    private HashKey(HashKeyConfig config) {
+        this.config = config;
+        this.kind = config.kind();
+        this.name = config.name();
     }
 
-    /** Parses a validated {@code hash_key} value; null means the default, {@code source_ip}. */
-    public static HashKey parse(String text) {
-        if (text == null || text.equals("source_ip")) {
-            return SOURCE_IP;
-        }
-        if (text.equals("path")) {
-            return new HashKey(Kind.PATH, null);
-        }
-        int colon = text.indexOf(':');
-        if (colon > 0) {
-            String kind = text.substring(0, colon);
-            String name = text.substring(colon + 1);
-            switch (kind) {
-                case "header":
-                    return new HashKey(Kind.HEADER, name.toLowerCase(Locale.ROOT));
-                case "cookie":
-                    return new HashKey(Kind.COOKIE, name);
-                case "query":
-                    return new HashKey(Kind.QUERY, name);
-                default:
-                    break;
-            }
-        }
-        throw new IllegalArgumentException("bad hash_key " + text);
+    public static HashKey of(HashKeyConfig config) {
+        return config.kind() == HashKeyConfig.Kind.SOURCE_IP ? SOURCE_IP : new HashKey(config);
     }
 
-    public Kind kind() {
+    public HashKeyConfig.Kind kind() {
         return kind;
-    }
-
-    /** The header, cookie or query parameter name; null for source_ip and path. */
-    public String name() {
-        return name;
     }
 
     /** True for keys only an HTTP request carries; an L4 connection then always uses the fallback. */
     public boolean needsRequest() {
-        return kind != Kind.SOURCE_IP;
+        return config.needsRequest();
     }
 
     /**
@@ -72,7 +46,7 @@ public final class HashKey {
      * it unset. Returns whether a hash was set.
      */
     public boolean applySource(PickContext ctx) {
-        if (kind != Kind.SOURCE_IP) {
+        if (kind != HashKeyConfig.Kind.SOURCE_IP) {
             return false;
         }
         InetSocketAddress source = ctx.source();
@@ -171,10 +145,6 @@ public final class HashKey {
 
     @Override
     public String toString() {
-        return switch (kind) {
-            case SOURCE_IP -> "source_ip";
-            case PATH -> "path";
-            default -> kind.name().toLowerCase(Locale.ROOT) + ":" + name;
-        };
+        return config.toString();
     }
 }

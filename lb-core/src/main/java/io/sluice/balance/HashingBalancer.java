@@ -1,7 +1,7 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
+import io.sluice.config.HashKeyConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * What ring_hash and maglev share: the hash key, the fallback algorithm for work that carries no key, and a
- * canonical server order. Servers are sorted by their configured address before a table is built, so that
- * two Sluice instances given the same servers in any order build identical tables and send every key to the
- * same server without talking to each other.
+ * canonical endpoint order. Endpoints are sorted by their label (the configured address) before a table is
+ * built, so that two Sluice instances given the same servers in any order build identical tables and send
+ * every key to the same server without talking to each other.
  */
 public abstract class HashingBalancer implements LoadBalancer {
     private final HashKey key;
@@ -24,32 +24,31 @@ public abstract class HashingBalancer implements LoadBalancer {
         this.slowStart = slowStart;
     }
 
-    /** A table over {@code servers} (canonical order) with effective {@code weights}: built off the hot path. */
-    protected abstract Table build(Server[] servers, double[] weights);
+    /** A table over {@code endpoints} (canonical order) with effective {@code weights}: built off the hot path. */
+    protected abstract <E extends Endpoint> Table<E> build(E[] endpoints, double[] weights);
 
-    /** An immutable lookup structure: key hash to server. */
-    protected interface Table {
+    /** An immutable lookup structure: key hash to endpoint. */
+    protected interface Table<E extends Endpoint> {
         /**
-         * The server for {@code hash}; on a retry, the next candidate for the same key that {@code ctx} has not
-         * tried (still deterministic, so instances agree on the retry too). Null when all were tried.
+         * The endpoint for {@code hash}; on a retry, the next candidate for the same key that {@code ctx} has
+         * not tried (still deterministic, so instances agree on the retry too). Null when all were tried.
          */
-        Server lookup(long hash, PickContext ctx);
+        E lookup(long hash, PickContext ctx);
     }
 
     @Override
-    public Picker newPicker(List<Server> list) {
-        List<Server> sorted = new ArrayList<>(list);
-        sorted.sort(Comparator.comparing(Server::label));
-        Server[] servers = sorted.toArray(new Server[0]);
-        Table table = build(servers, slowStart.weights(sorted));
+    public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
+        List<E> sorted = new ArrayList<>(list);
+        sorted.sort(Comparator.comparing(Endpoint::label));
+        Table<E> table = build(Pickers.array(sorted), slowStart.weights(sorted));
         // Both pickers are built now: a pick without a key must not build anything.
-        Picker fb = fallback.newPicker(list);
+        Picker<E> fb = fallback.newPicker(list);
         HashKey k = key;
         return ctx -> {
             if (!ctx.hasHash()) {
                 // source_ip is known from the connection itself: computed on the first pick and kept in the
                 // context for the connection's retries.
-                if (k.kind() != HashKey.Kind.SOURCE_IP || !k.applySource(ctx)) {
+                if (k.kind() != HashKeyConfig.Kind.SOURCE_IP || !k.applySource(ctx)) {
                     return fb.pick(ctx);
                 }
             }
@@ -61,17 +60,16 @@ public abstract class HashingBalancer implements LoadBalancer {
         return key;
     }
 
-    /** The hash that places a server: of its configured address, never of anything process-specific. */
-    static long serverHash(Server s, long seed) {
+    /** The hash that places an endpoint: of its configured address, never of anything process-specific. */
+    static long serverHash(Endpoint s, long seed) {
         return XxHash64.hash(s.label().getBytes(StandardCharsets.UTF_8), seed);
     }
 
     static LoadBalancer fallback(BalancerConfig config) {
-        String name = config.hashFallback() == null ? "round_robin" : config.hashFallback();
+        String name = config.hashFallback();
         if (LoadBalancers.isHashing(name)) {
             throw new IllegalArgumentException("hash_fallback cannot be a hashing algorithm: " + name);
         }
-        return LoadBalancers.create(new BalancerConfig(name, null, null, config.virtualNodes(), config.tableSize(),
-                config.ewmaDecay(), config.slowStart()));
+        return LoadBalancers.create(config.withAlgorithm(name));
     }
 }

@@ -1,12 +1,11 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 
 /**
  * Weighted least connections: the server with the lowest {@code (load + 1) / weight}, where load is
- * {@link Server#load()} (relayed connections for TCP, in-flight requests for HTTP), read live from the
+ * {@link Endpoint#load()} (relayed connections for TCP, in-flight requests for HTTP), read live from the
  * server's atomics. Ties are broken uniformly at random (reservoir sampling), so idle servers share new work
  * instead of the first one in the list taking it all. A pick scans every server: O(n), no lock; for clusters
  * of hundreds of servers power_of_two_choices gives nearly the same balance in O(1).
@@ -21,15 +20,15 @@ public final class LeastConnections implements LoadBalancer {
     }
 
     @Override
-    public Picker newPicker(List<Server> list) {
-        Server[] servers = list.toArray(new Server[0]);
+    public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
+        E[] servers = Pickers.array(list);
         double[] inv = Pickers.inverse(slowStart.weights(list));
         return ctx -> {
-            Server best = null;
+            E best = null;
             double bestScore = Double.MAX_VALUE;
             int ties = 0;
             for (int i = 0; i < servers.length; i++) {
-                Server s = servers[i];
+                E s = servers[i];
                 double score = (s.load() + 1) * inv[i];
                 if (score < bestScore) {
                     if (ctx.tried(s)) {

@@ -1,12 +1,11 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 
 /**
  * Peak-EWMA, as Finagle and Linkerd balance: the cost of a server is its peak-EWMA latency
- * ({@link Server#latency()}, decayed over {@code ewma_decay}) times {@code (outstanding + 1)}, divided by its
+ * ({@link Endpoint#latency()}, decayed over {@code ewma_decay}) times {@code (outstanding + 1)}, divided by its
  * weight; two servers are drawn at random and the cheaper wins (power of two choices, as both do). A server
  * with no latency sample yet costs nothing while idle, then Finagle's large penalty while it has work in
  * flight, so a new server gets a probe's worth of traffic until its first response measures it.
@@ -24,8 +23,8 @@ public final class LeastResponseTime implements LoadBalancer {
     }
 
     @Override
-    public Picker newPicker(List<Server> list) {
-        return Pickers.twoChoices(list.toArray(new Server[0]), Pickers.inverse(slowStart.weights(list)), rng,
+    public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
+        return Pickers.twoChoices(Pickers.array(list), Pickers.inverse(slowStart.weights(list)), rng,
                 LeastResponseTime::cheaper);
     }
 
@@ -34,7 +33,7 @@ public final class LeastResponseTime implements LoadBalancer {
      * {@code exp(-now / tau)}, which cancels out: the comparison needs one {@code exp} of the difference of
      * their sample times and no clock read, instead of a clock read and two {@code exp}s.
      */
-    static boolean cheaper(Server b, double invB, Server a, double invA) {
+    static boolean cheaper(Endpoint b, double invB, Endpoint a, double invA) {
         double ca = a.latency().lastCost();
         double cb = b.latency().lastCost();
         int la = a.load();
@@ -59,7 +58,7 @@ public final class LeastResponseTime implements LoadBalancer {
     }
 
     /** A server's cost as of {@code now}: for tests and the admin view. */
-    static double cost(Server s, long now) {
+    static double cost(Endpoint s, long now) {
         double latency = s.latency().cost(now);
         int outstanding = s.load();
         if (latency == 0 && outstanding != 0) {

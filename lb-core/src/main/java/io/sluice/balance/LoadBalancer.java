@@ -1,17 +1,16 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import java.util.List;
 
 /**
- * One balancing algorithm for one cluster. It turns the current list of eligible servers into a
+ * One balancing algorithm for one cluster. It turns the current list of eligible endpoints into a
  * {@link Picker}; this runs whenever that list changes (health, ejection, DNS, reload), never per pick.
  */
 public interface LoadBalancer {
 
     /**
-     * Builds an immutable picker over {@code servers} (never empty; the cluster handles "no server").
+     * Builds an immutable picker over {@code endpoints} (never empty; the cluster handles "no server").
      * Called under the cluster's lock, so implementations may keep state between calls.
      */
-    Picker newPicker(List<Server> servers);
+    <E extends Endpoint> Picker<E> newPicker(List<E> endpoints);
 }

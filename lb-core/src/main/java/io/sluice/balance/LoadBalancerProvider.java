@@ -12,4 +12,12 @@ public interface LoadBalancerProvider {
     String name();
 
     LoadBalancer create(BalancerConfig config);
+
+    /**
+     * True for algorithms that place work by {@code hash_key}: the cluster then computes the key's hash for
+     * each connection or request, and the config refuses the algorithm as a {@code hash_fallback}.
+     */
+    default boolean hashing() {
+        return false;
+    }
 }

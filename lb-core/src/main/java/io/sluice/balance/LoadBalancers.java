@@ -1,5 +1,6 @@
 package io.sluice.balance;
 
+import io.sluice.config.Algorithms;
 import io.sluice.config.BalancerConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -32,9 +33,10 @@ public final class LoadBalancers {
         return PROVIDERS.keySet();
     }
 
-    /** True for algorithms that place work by {@code hash_key} (and so need a {@code hash_fallback}). */
+    /** True for algorithms whose provider declares {@link LoadBalancerProvider#hashing()}; false if unknown. */
     public static boolean isHashing(String name) {
-        return name.equals("ring_hash") || name.equals("maglev");
+        LoadBalancerProvider p = PROVIDERS.get(name);
+        return p != null && p.hashing();
     }
 
     public static LoadBalancer create(BalancerConfig config) {
@@ -43,5 +45,18 @@ public final class LoadBalancers {
             throw new IllegalArgumentException("unknown algorithm " + config.algorithm());
         }
         return p.create(config);
+    }
+
+    /** This registry as the config loader sees it; registered in META-INF/services. */
+    public static final class Catalog implements Algorithms {
+        @Override
+        public Set<String> names() {
+            return LoadBalancers.names();
+        }
+
+        @Override
+        public boolean hashing(String name) {
+            return isHashing(name);
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 
 /**
@@ -18,7 +17,7 @@ public final class Maglev extends HashingBalancer {
     }
 
     @Override
-    protected Table build(Server[] servers, double[] weights) {
+    protected <E extends Endpoint> Table<E> build(E[] servers, double[] weights) {
         int m = tableSize;
         int n = servers.length;
         long[] offset = new long[n];
@@ -35,7 +34,7 @@ public final class Maglev extends HashingBalancer {
         for (int i = 0; i < n; i++) {
             norm[i] = weights[i] / max;
         }
-        Server[] table = new Server[m];
+        E[] table = Pickers.newArray(m);
         int filled = 0;
         for (long iteration = 1; filled < m; iteration++) {
             for (int i = 0; i < n && filled < m; i++) {
@@ -54,22 +53,22 @@ public final class Maglev extends HashingBalancer {
                 filled++;
             }
         }
-        return new Lookup(table);
+        return new Lookup<>(table);
     }
 
-    static final class Lookup implements Table {
-        final Server[] table;
+    static final class Lookup<E extends Endpoint> implements Table<E> {
+        final E[] table;
 
-        Lookup(Server[] table) {
+        Lookup(E[] table) {
             this.table = table;
         }
 
         @Override
-        public Server lookup(long hash, PickContext ctx) {
+        public E lookup(long hash, PickContext ctx) {
             int m = table.length;
             // Lemire's multiply-shift maps the hash's high 32 bits onto [0, m) without a division.
             int i = (int) (((hash >>> 32) * m) >>> 32);
-            Server s = table[i];
+            E s = table[i];
             if (ctx.attempt() == 0) {
                 return s;
             }
@@ -86,8 +85,13 @@ public final class Maglev extends HashingBalancer {
         }
 
         @Override
+        public boolean hashing() {
+            return true;
+        }
+
+        @Override
         public LoadBalancer create(BalancerConfig config) {
-            return new Maglev(HashKey.parse(config.hashKey()), fallback(config), SlowStart.of(config.slowStart()),
+            return new Maglev(HashKey.of(config.hashKey()), fallback(config), SlowStart.of(config.slowStart()),
                     config.tableSize());
         }
     }

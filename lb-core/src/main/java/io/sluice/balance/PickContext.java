@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import java.net.InetSocketAddress;
 
 /**
@@ -11,7 +10,7 @@ public final class PickContext {
     private static final int MAX_TRIED = 8;
 
     private final InetSocketAddress source;
-    private final Server[] tried = new Server[MAX_TRIED];
+    private final Endpoint[] tried = new Endpoint[MAX_TRIED];
     private int triedCount;
     private int attempt;
     private long hash;
@@ -31,8 +30,8 @@ public final class PickContext {
         return attempt;
     }
 
-    /** Records a failed server so that the next pick avoids it. */
-    public void markTried(Server server) {
+    /** Records a failed endpoint so that the next pick avoids it. */
+    public void markTried(Endpoint server) {
         if (triedCount < MAX_TRIED) {
             tried[triedCount++] = server;
         }
@@ -72,7 +71,7 @@ public final class PickContext {
         hasHash = false;
     }
 
-    public boolean tried(Server server) {
+    public boolean tried(Endpoint server) {
         for (int i = 0; i < triedCount; i++) {
             if (tried[i] == server) {
                 return true;

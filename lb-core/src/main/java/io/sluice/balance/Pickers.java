@@ -1,18 +1,35 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
+import java.util.List;
 
 /** Small pieces the pickers share. */
 final class Pickers {
     private Pickers() {
     }
 
-    /** The first server from {@code start} on (wrapping) that {@code ctx} has not tried, or null. */
-    static Server firstUntried(Server[] servers, int start, PickContext ctx) {
+    /**
+     * The endpoints as an array of their own type, without a reflective array per element type. {@code E}
+     * erases to {@link Endpoint}, so inside generic code the {@code Endpoint[]} passes for an {@code E[]}; code
+     * that names E concretely would fail its cast on it, so such arrays stay inside pickers and tables (tests
+     * that look into a table see it as {@code Endpoint[]}).
+     */
+    @SuppressWarnings("unchecked")
+    static <E extends Endpoint> E[] array(List<E> endpoints) {
+        return (E[]) endpoints.toArray(new Endpoint[0]);
+    }
+
+    /** An empty table of the endpoints' type; see {@link #array(List)} for why the cast holds. */
+    @SuppressWarnings("unchecked")
+    static <E extends Endpoint> E[] newArray(int n) {
+        return (E[]) new Endpoint[n];
+    }
+
+    /** The first endpoint from {@code start} on (wrapping) that {@code ctx} has not tried, or null. */
+    static <E extends Endpoint> E firstUntried(E[] servers, int start, PickContext ctx) {
         int n = servers.length;
         for (int i = 0; i < n; i++) {
             int k = start + i;
-            Server s = servers[k >= n ? k - n : k];
+            E s = servers[k >= n ? k - n : k];
             if (!ctx.tried(s)) {
                 return s;
             }
@@ -36,17 +53,17 @@ final class Pickers {
     /** Decides between two candidates: true when {@code b} is the better choice. */
     @FunctionalInterface
     interface Comparison {
-        boolean prefer(Server b, double invWeightB, Server a, double invWeightA);
+        boolean prefer(Endpoint b, double invWeightB, Endpoint a, double invWeightA);
     }
 
     /**
      * The power-of-two-choices draw both load-aware random pickers share: two distinct servers from one
      * random long, compared by {@code comparison}; retries fall back to the first untried server.
      */
-    static Picker twoChoices(Server[] servers, double[] inv, Rng rng, Comparison comparison) {
+    static <E extends Endpoint> Picker<E> twoChoices(E[] servers, double[] inv, Rng rng, Comparison comparison) {
         int n = servers.length;
         if (n == 1) {
-            Server only = servers[0];
+            E only = servers[0];
             return ctx -> ctx.tried(only) ? null : only;
         }
         return ctx -> {
@@ -56,8 +73,8 @@ final class Pickers {
             if (j >= i) {
                 j++;
             }
-            Server a = servers[i];
-            Server b = servers[j];
+            E a = servers[i];
+            E b = servers[j];
             boolean aOk = !ctx.tried(a);
             boolean bOk = !ctx.tried(b);
             if (aOk && bOk) {

@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 
@@ -19,8 +18,8 @@ public final class PowerOfTwoChoices implements LoadBalancer {
     }
 
     @Override
-    public Picker newPicker(List<Server> list) {
-        return Pickers.twoChoices(list.toArray(new Server[0]), Pickers.inverse(slowStart.weights(list)), rng,
+    public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
+        return Pickers.twoChoices(Pickers.array(list), Pickers.inverse(slowStart.weights(list)), rng,
                 (b, invB, a, invA) -> (b.load() + 1) * invB < (a.load() + 1) * invA);
     }
 

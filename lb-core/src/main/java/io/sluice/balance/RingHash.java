@@ -1,7 +1,7 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -25,7 +25,7 @@ public final class RingHash extends HashingBalancer {
     }
 
     @Override
-    protected Table build(Server[] servers, double[] weights) {
+    protected <E extends Endpoint> Table<E> build(E[] servers, double[] weights) {
         if (servers.length > INDEX_MASK) {
             throw new IllegalArgumentException("too many servers for ring_hash: " + servers.length);
         }
@@ -43,7 +43,7 @@ public final class RingHash extends HashingBalancer {
         long[] packed = new long[size];
         int p = 0;
         for (int i = 0; i < servers.length; i++) {
-            byte[] label = servers[i].label().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] label = servers[i].label().getBytes(StandardCharsets.UTF_8);
             for (int r = 0; r < counts[i]; r++) {
                 // Point r of a server is the same whatever its weight: more weight only adds points.
                 packed[p++] = (XxHash64.hash(label, r) & ~INDEX_MASK) | i;
@@ -51,12 +51,12 @@ public final class RingHash extends HashingBalancer {
         }
         Arrays.sort(packed);
         long[] points = new long[size];
-        Server[] owners = new Server[size];
+        E[] owners = Pickers.newArray(size);
         for (int k = 0; k < size; k++) {
             points[k] = packed[k] & ~INDEX_MASK;
             owners[k] = servers[(int) (packed[k] & INDEX_MASK)];
         }
-        return new Ring(points, owners);
+        return new Ring<>(points, owners);
     }
 
     /**
@@ -64,17 +64,17 @@ public final class RingHash extends HashingBalancer {
      * points of one bucket (one or two cache lines) instead of the whole ring, which at 1000 servers is over
      * half a million points and misses the cache at every step.
      */
-    static final class Ring implements Table {
+    static final class Ring<E extends Endpoint> implements Table<E> {
         private static final int MAX_BUCKET_BITS = 16;
 
         final long[] points;
-        final Server[] owners;
+        final E[] owners;
         private final int shift;
         private final int signFlip;
         /** index[b] = first point in bucket b or later; index[buckets] = points.length. */
         private final int[] index;
 
-        Ring(long[] points, Server[] owners) {
+        Ring(long[] points, E[] owners) {
             this.points = points;
             this.owners = owners;
             int bits = Math.max(1, Math.min(MAX_BUCKET_BITS, 32 - Integer.numberOfLeadingZeros(points.length)));
@@ -98,7 +98,7 @@ public final class RingHash extends HashingBalancer {
         }
 
         @Override
-        public Server lookup(long hash, PickContext ctx) {
+        public E lookup(long hash, PickContext ctx) {
             long key = hash & ~INDEX_MASK;
             int b = bucket(key);
             int from = index[b];
@@ -126,8 +126,13 @@ public final class RingHash extends HashingBalancer {
         }
 
         @Override
+        public boolean hashing() {
+            return true;
+        }
+
+        @Override
         public LoadBalancer create(BalancerConfig config) {
-            return new RingHash(HashKey.parse(config.hashKey()), fallback(config), SlowStart.of(config.slowStart()),
+            return new RingHash(HashKey.of(config.hashKey()), fallback(config), SlowStart.of(config.slowStart()),
                     config.virtualNodes());
         }
     }

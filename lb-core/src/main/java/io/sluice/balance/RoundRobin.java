@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -11,8 +10,8 @@ public final class RoundRobin implements LoadBalancer {
     private final AtomicInteger next = new AtomicInteger();
 
     @Override
-    public Picker newPicker(List<Server> servers) {
-        Server[] array = servers.toArray(new Server[0]);
+    public <E extends Endpoint> Picker<E> newPicker(List<E> servers) {
+        E[] array = Pickers.array(servers);
         return ctx -> Pickers.firstUntried(array, Math.floorMod(next.getAndIncrement(), array.length), ctx);
     }
 

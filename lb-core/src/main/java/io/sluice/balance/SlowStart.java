@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -28,13 +27,13 @@ public final class SlowStart {
     }
 
     /** The fraction of its weight {@code s} gets now: 1 outside a ramp. */
-    public double factor(Server s) {
+    public double factor(Endpoint s) {
         return factor(s, windowNanos, clock.getAsLong());
     }
 
-    static double factor(Server s, long windowNanos, long now) {
+    static double factor(Endpoint s, long windowNanos, long now) {
         long since = s.availableSinceNanos();
-        if (windowNanos <= 0 || since == Server.NOT_RAMPING) {
+        if (windowNanos <= 0 || since == Endpoint.NOT_RAMPING) {
             return 1.0;
         }
         long elapsed = now - since;
@@ -45,23 +44,23 @@ public final class SlowStart {
     }
 
     /** Effective weights of {@code servers} now, in list order. */
-    public double[] weights(List<Server> servers) {
+    public double[] weights(List<? extends Endpoint> servers) {
         long now = clock.getAsLong();
         double[] w = new double[servers.size()];
         for (int i = 0; i < w.length; i++) {
-            Server s = servers.get(i);
+            Endpoint s = servers.get(i);
             w[i] = Math.max(1, s.weight()) * factor(s, windowNanos, now);
         }
         return w;
     }
 
     /** True when any of {@code servers} is inside its ramp at {@code now}. */
-    public static boolean anyRamping(List<Server> servers, Duration window, long now) {
+    public static boolean anyRamping(List<? extends Endpoint> servers, Duration window, long now) {
         long windowNanos = window == null ? 0 : window.toNanos();
         if (windowNanos <= 0) {
             return false;
         }
-        for (Server s : servers) {
+        for (Endpoint s : servers) {
             if (factor(s, windowNanos, now) < 1.0) {
                 return true;
             }

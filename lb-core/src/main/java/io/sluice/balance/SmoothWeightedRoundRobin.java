@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,8 +25,8 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
     }
 
     @Override
-    public Picker newPicker(List<Server> servers) {
-        Server[] cycle = cycle(servers, weights(slowStart.weights(servers)));
+    public <E extends Endpoint> Picker<E> newPicker(List<E> servers) {
+        E[] cycle = cycle(servers, weights(slowStart.weights(servers)));
         // Retries walk on through the cycle; bounded by its length, and only taken after a failure.
         return ctx -> Pickers.firstUntried(cycle, Math.floorMod(next.getAndIncrement(), cycle.length), ctx);
     }
@@ -60,12 +59,12 @@ public final class SmoothWeightedRoundRobin implements LoadBalancer {
     }
 
     /** The NGINX algorithm run once over a full cycle. */
-    static Server[] cycle(List<Server> servers, int[] weights) {
+    static <E extends Endpoint> E[] cycle(List<E> servers, int[] weights) {
         int total = 0;
         for (int w : weights) {
             total += w;
         }
-        Server[] out = new Server[total];
+        E[] out = Pickers.newArray(total);
         long[] current = new long[weights.length];
         for (int k = 0; k < total; k++) {
             int best = -1;

@@ -1,6 +1,5 @@
 package io.sluice.balance;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
 import java.util.List;
 
@@ -18,8 +17,8 @@ public final class WeightedRandom implements LoadBalancer {
     }
 
     @Override
-    public Picker newPicker(List<Server> list) {
-        Server[] servers = list.toArray(new Server[0]);
+    public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
+        E[] servers = Pickers.array(list);
         double[] w = slowStart.weights(list);
         int n = servers.length;
         double[] prob = new double[n];
@@ -38,7 +37,7 @@ public final class WeightedRandom implements LoadBalancer {
                 if (u - i >= prob[i]) {
                     i = alias[i];
                 }
-                Server s = servers[i];
+                E s = servers[i];
                 if (!ctx.tried(s)) {
                     return s;
                 }

@@ -38,7 +38,7 @@ public final class Cluster {
     private volatile LoadBalancer balancer;
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
     private volatile HashKey hashKey;
-    private volatile Picker picker = Picker.EMPTY;
+    private volatile Picker<Server> picker = Picker.empty();
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
     private volatile Executor rebuilder = Runnable::run;
@@ -57,9 +57,7 @@ public final class Cluster {
     }
 
     private static HashKey hashKeyOf(ClusterConfig config) {
-        return LoadBalancers.isHashing(config.algorithm())
-                ? HashKey.parse(config.balancer().hashKey() != null ? config.balancer().hashKey() : "source_ip")
-                : null;
+        return LoadBalancers.isHashing(config.algorithm()) ? HashKey.of(config.balancer().hashKey()) : null;
     }
 
     /**
@@ -214,7 +212,7 @@ public final class Cluster {
                 log.info("cluster {} out of panic: {} of {} servers available", name(), primary.size(), primaries);
             }
         }
-        picker = eligible.isEmpty() ? Picker.EMPTY : balancer.newPicker(List.copyOf(eligible));
+        picker = eligible.isEmpty() ? Picker.empty() : balancer.newPicker(List.copyOf(eligible));
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
         }

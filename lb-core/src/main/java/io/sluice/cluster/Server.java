@@ -3,6 +3,9 @@ package io.sluice.cluster;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.balance.Endpoint;
+import io.sluice.balance.PeakEwma;
+import io.sluice.balance.XxHash64;
 import io.sluice.config.HostPort;
 import io.sluice.health.OutlierDetector;
 import io.sluice.health.ProbeResult;
@@ -13,11 +16,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One backend server of one cluster and its live state. Counters are plain atomics owned here: the forwarding
- * path bumps them without locks or map lookups, and metrics read them through function meters.
+ * path bumps them without locks or map lookups, and metrics read them through function meters. Balancing
+ * sees it only as an {@link Endpoint}.
  */
-public final class Server {
-    /** {@link #availableSinceNanos()} of a server that has been available since the cluster was built. */
-    public static final long NOT_RAMPING = Long.MIN_VALUE;
+public final class Server implements Endpoint {
 
     private final String cluster;
     /** Weight and backup may change by a reload; the address (and so the label) never does. */
@@ -63,7 +65,7 @@ public final class Server {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
-        this.stickyId = Long.toHexString(io.sluice.balance.XxHash64.hash(
+        this.stickyId = Long.toHexString(XxHash64.hash(
                 label.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0x5371C4L));
         for (int i = 0; i < stateChanges.length; i++) {
             stateChanges[i] = new LongAdder();
@@ -97,10 +99,12 @@ public final class Server {
         return config.address();
     }
 
+    @Override
     public String label() {
         return label;
     }
 
+    @Override
     public int weight() {
         return config.weight();
     }
@@ -150,6 +154,7 @@ public final class Server {
      * The {@link System#nanoTime()} at which this server last became available (health UP, or returned from
      * ejection), or {@link #NOT_RAMPING}. Slow start ramps its weight from this instant.
      */
+    @Override
     public long availableSinceNanos() {
         return availableSinceNanos;
     }
@@ -189,11 +194,7 @@ public final class Server {
         return activeRequests.get();
     }
 
-    /**
-     * The load that least_connections, power_of_two_choices and least_response_time compare: L4 relays count
-     * in {@link #activeConnections()}, HTTP requests in {@link #activeRequests()} (idle pooled HTTP backend
-     * connections must not be counted in activeConnections, or they would look like load).
-     */
+    /** This server's value in the sticky cookie. */
     public String stickyId() {
         return stickyId;
     }
@@ -203,11 +204,18 @@ public final class Server {
         return pooledConnections.get();
     }
 
+    /**
+     * The load that least_connections, power_of_two_choices and least_response_time compare: L4 relays count
+     * in {@link #activeConnections()}, HTTP requests in {@link #activeRequests()} (idle pooled HTTP backend
+     * connections must not be counted in activeConnections, or they would look like load).
+     */
+    @Override
     public int load() {
         return activeConnections.get() + activeRequests.get();
     }
 
     /** Peak-EWMA response latency, read by least_response_time. */
+    @Override
     public PeakEwma latency() {
         return latency;
     }

@@ -7,6 +7,10 @@ package io.sluice.config;
  */
 public record AccessLogConfig(Format format, String path) {
 
+    public static final Format DEFAULT_FORMAT = Format.TEXT;
+    /** Standard output. */
+    public static final String DEFAULT_PATH = "-";
+
     public enum Format {
         TEXT, JSON
     }

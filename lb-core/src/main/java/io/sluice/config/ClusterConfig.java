@@ -18,6 +18,10 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie) {
 
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    public static final int DEFAULT_CONNECT_RETRIES = 2;
+    public static final int DEFAULT_PANIC_THRESHOLD = 50;
+
     public ClusterConfig {
         servers = List.copyOf(servers);
     }

@@ -1,6 +1,5 @@
 package io.sluice.config;
 
-import io.sluice.balance.LoadBalancers;
 import io.sluice.config.ConfigNode.ConfigErrors;
 import java.io.IOException;
 import java.io.Reader;
@@ -38,16 +37,6 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
-    private static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
-            "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool");
-    private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
-    private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
-            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
-    private static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
-            "same_site");
-    private static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
-            "max_ejection_time", "max_ejection_percent", "failures");
 
     private ConfigLoader() {
     }
@@ -113,8 +102,9 @@ public final class ConfigLoader {
         }
         Map<String, Node> clusterNames = new HashMap<>();
         for (int i = 0; i < clusterNodes.size(); i++) {
-            ConfigNode c = new ConfigNode(errors, "clusters[" + i + "]", clusterNodes.get(i), CLUSTER);
-            ClusterConfig cluster = readCluster(c);
+            ConfigNode c = new ConfigNode(errors, "clusters[" + i + "]", clusterNodes.get(i),
+                    ClusterConfigReader.CLUSTER);
+            ClusterConfig cluster = ClusterConfigReader.readCluster(c);
             if (cluster.name() != null && clusterNames.putIfAbsent(cluster.name(), c.node()) != null) {
                 c.error("name", "duplicate cluster name \"" + cluster.name() + "\"");
             }
@@ -161,23 +151,22 @@ public final class ConfigLoader {
     }
 
     private static RuntimeConfig readRuntime(ConfigNode n) {
-        RuntimeConfig d = RuntimeConfig.DEFAULT;
         if (n == null) {
-            return d;
+            return RuntimeConfig.DEFAULT;
         }
         return new RuntimeConfig(
-                n.choice("transport", d.transport(), TransportKind.class),
-                n.integer("worker_threads", d.workerThreads(), 0, 1024),
-                n.duration("drain_timeout", d.drainTimeout(), Duration.ZERO),
-                n.duration("dns_refresh", d.dnsRefresh(), Duration.ofSeconds(1)));
+                n.choice("transport", RuntimeConfig.DEFAULT_TRANSPORT, TransportKind.class),
+                n.integer("worker_threads", RuntimeConfig.DEFAULT_WORKER_THREADS, 0, 1024),
+                n.duration("drain_timeout", RuntimeConfig.DEFAULT_DRAIN_TIMEOUT, Duration.ZERO),
+                n.duration("dns_refresh", RuntimeConfig.DEFAULT_DNS_REFRESH, Duration.ofSeconds(1)));
     }
 
     private static AdminConfig readAdmin(ConfigNode n) {
-        AdminConfig d = AdminConfig.DEFAULT;
         if (n == null) {
-            return d;
+            return AdminConfig.DEFAULT;
         }
-        return new AdminConfig(n.bool("enabled", d.enabled()), bindAddress(n, "bind", d.bind(), false));
+        return new AdminConfig(n.bool("enabled", AdminConfig.DEFAULT_ENABLED),
+                bindAddress(n, "bind", AdminConfig.DEFAULT_BIND, false));
     }
 
     private static HostPort bindAddress(ConfigNode n, String key, HostPort dflt, boolean required) {
@@ -193,15 +182,15 @@ public final class ConfigLoader {
     private static ListenerConfig readListener(ConfigNode n, Set<String> clusterNames, TransportKind transport) {
         String name = n.requiredString("name");
         HostPort bind = bindAddress(n, "bind", null, true);
-        ListenerConfig.Protocol protocol = n.choice("protocol", ListenerConfig.Protocol.TCP,
+        ListenerConfig.Protocol protocol = n.choice("protocol", ListenerConfig.DEFAULT_PROTOCOL,
                 ListenerConfig.Protocol.class);
         String cluster = n.requiredString("cluster");
         if (cluster != null && !clusterNames.contains(cluster)) {
             n.error("cluster", "no cluster named \"" + cluster + "\"" + DidYouMean.hint(cluster, clusterNames));
         }
-        Duration idle = n.duration("idle_timeout", Duration.ofMinutes(10), Duration.ZERO);
-        int maxConnections = n.integer("max_connections", 0, 0, 10_000_000);
-        int backlog = n.integer("backlog", 1024, 1, 65535);
+        Duration idle = n.duration("idle_timeout", ListenerConfig.DEFAULT_IDLE_TIMEOUT, Duration.ZERO);
+        int maxConnections = n.integer("max_connections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 0, 10_000_000);
+        int backlog = n.integer("backlog", ListenerConfig.DEFAULT_BACKLOG, 1, 65535);
         HttpConfig http = HttpConfigReader.readHttp(n.map("http", HttpConfigReader.HTTP));
         List<RouteConfig> routes = HttpConfigReader.readRoutes(n, clusterNames);
         if (protocol != ListenerConfig.Protocol.HTTP) {
@@ -211,7 +200,7 @@ public final class ConfigLoader {
                 }
             }
         }
-        boolean splice = n.bool("splice", false);
+        boolean splice = n.bool("splice", ListenerConfig.DEFAULT_SPLICE);
         if (splice && protocol != ListenerConfig.Protocol.TCP) {
             n.error("splice", "only for protocol: tcp (an HTTP listener has to read the bytes it forwards)");
         } else if (splice && transport != TransportKind.EPOLL) {
@@ -220,190 +209,5 @@ public final class ConfigLoader {
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
                 splice);
-    }
-
-    private static ClusterConfig readCluster(ConfigNode n) {
-        String name = n.requiredString("name");
-        BalancerConfig balancer = readBalancer(n);
-        List<ServerConfig> servers = new ArrayList<>();
-        List<Node> serverNodes = n.list("servers");
-        if (serverNodes.isEmpty()) {
-            n.error("servers", "a cluster needs at least one server");
-        }
-        Set<HostPort> seen = new HashSet<>();
-        for (int i = 0; i < serverNodes.size(); i++) {
-            ConfigNode s = new ConfigNode(n.errorsSink(), n.join("servers") + "[" + i + "]", serverNodes.get(i),
-                    SERVER);
-            HostPort address = s.hostPort("address", null, true, false);
-            int weight = s.integer("weight", 1, 1, 10_000);
-            boolean backup = s.bool("backup", false);
-            if (address != null) {
-                if (!seen.add(address)) {
-                    s.error("address", "server " + address + " is listed twice");
-                }
-                servers.add(new ServerConfig(address, weight, backup));
-            }
-        }
-        Duration connectTimeout = n.duration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(1));
-        int retries = n.integer("connect_retries", 2, 0, 100);
-        HealthCheckConfig health = readHealth(n.map("health_check", HEALTH));
-        OutlierDetectionConfig outlier = readOutlier(n.map("outlier_detection", OUTLIER));
-        int panic = n.integer("panic_threshold", 50, 0, 100);
-        PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
-        StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
-        return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky);
-    }
-
-    private static BalancerConfig readBalancer(ConfigNode n) {
-        BalancerConfig d = BalancerConfig.of("round_robin");
-        String algorithm = knownAlgorithm(n, "algorithm", d.algorithm());
-        String hashKey = n.string("hash_key", null);
-        if (hashKey != null && !HashKeys.isValid(hashKey)) {
-            n.error("hash_key", "expected source_ip, path, header:NAME, cookie:NAME or query:NAME, got \""
-                    + hashKey + "\"");
-        }
-        String fallback = knownAlgorithm(n, "hash_fallback", d.hashFallback());
-        if (fallback != null && LoadBalancers.isHashing(fallback)) {
-            // The fallback places work that has no key, so it cannot itself need one.
-            n.error("hash_fallback", "must be an algorithm that needs no hash key, got \"" + fallback + "\"");
-        }
-        int virtualNodes = n.integer("virtual_nodes", d.virtualNodes(), 1, 10_000);
-        int tableSize = n.integer("maglev_table_size", d.tableSize(), 7, 10_000_019);
-        if (n.has("maglev_table_size") && !isPrime(tableSize)) {
-            n.error("maglev_table_size", "must be a prime number (e.g. 65537), got " + tableSize);
-        }
-        Duration decay = n.duration("ewma_decay", d.ewmaDecay(), Duration.ofMillis(1));
-        Duration slowStart = n.duration("slow_start", d.slowStart(), Duration.ZERO);
-        return new BalancerConfig(algorithm, hashKey, fallback, virtualNodes, tableSize, decay, slowStart);
-    }
-
-    private static String knownAlgorithm(ConfigNode n, String key, String dflt) {
-        String name = n.string(key, dflt);
-        if (name != null && !LoadBalancers.names().contains(name)) {
-            n.error(key, "unknown algorithm \"" + name + "\"" + DidYouMean.hint(name, LoadBalancers.names())
-                    + " (known: " + String.join(", ", LoadBalancers.names()) + ")");
-            return dflt;
-        }
-        return name;
-    }
-
-    private static HealthCheckConfig readHealth(ConfigNode n) {
-        if (n == null) {
-            return null;
-        }
-        HealthCheckConfig.Type type = n.choice("type", HealthCheckConfig.Type.TCP, HealthCheckConfig.Type.class);
-        String method = n.string("method", "GET");
-        if (method != null && !method.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-            n.error("method", "expected an HTTP method such as GET or HEAD, got \"" + method + "\"");
-            method = "GET";
-        }
-        String path = n.string("path", "/");
-        if (path != null && !path.startsWith("/")) {
-            n.error("path", "must start with /, got \"" + path + "\"");
-        }
-        String host = n.string("host", null);
-        List<int[]> status = new ArrayList<>();
-        List<String> statusTexts = n.has("expect_status") ? n.stringList("expect_status") : List.of("200-399");
-        for (String s : statusTexts) {
-            int[] range = statusRange(s);
-            if (range == null) {
-                n.error("expect_status", "expected a status (200) or range (200-399) between 100 and 599, got \""
-                        + s + "\"");
-            } else {
-                status.add(range);
-            }
-        }
-        String body = n.string("expect_body", null);
-        Duration interval = n.duration("interval", Duration.ofSeconds(5), Duration.ofMillis(10));
-        Duration timeout = n.duration("timeout", Duration.ofSeconds(2), Duration.ofMillis(1));
-        if (timeout.compareTo(interval) > 0) {
-            n.error("timeout", "must not be longer than interval (" + Values.format(interval) + ")");
-        }
-        Duration jitter = n.duration("jitter", Duration.ZERO, Duration.ZERO);
-        int rise = n.integer("rise", 2, 1, 1000);
-        int fall = n.integer("fall", 3, 1, 1000);
-        int port = n.integer("port", 0, 0, 65535);
-        String initial = n.string("initial_state", "up");
-        if (!initial.equals("up") && !initial.equals("down")) {
-            n.error("initial_state", "expected up or down, got \"" + initial + "\"");
-        }
-        boolean closeOnDown = n.bool("close_on_down", false);
-        return new HealthCheckConfig(type, method, path, host, status, body, interval, timeout, jitter, rise, fall,
-                port, !"down".equals(initial), closeOnDown);
-    }
-
-    private static int[] statusRange(String s) {
-        String[] parts = s.trim().split("-", -1);
-        try {
-            int lo = Integer.parseInt(parts[0].trim());
-            int hi = parts.length == 2 ? Integer.parseInt(parts[1].trim()) : lo;
-            if (parts.length > 2 || lo < 100 || hi > 599 || lo > hi) {
-                return null;
-            }
-            return new int[] {lo, hi};
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
-    private static StickyCookieConfig readSticky(ConfigNode n) {
-        if (n == null) {
-            return null;
-        }
-        String name = n.string("name", "SLUICE_STICKY");
-        if (name != null && !name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
-            n.error("name", "expected a cookie name (letters, digits, - _ . and similar), got \"" + name + "\"");
-        }
-        Duration ttl = n.duration("ttl", Duration.ZERO, Duration.ZERO);
-        String path = n.string("path", "/");
-        if (path != null && !path.startsWith("/")) {
-            n.error("path", "must start with /, got \"" + path + "\"");
-        }
-        boolean httpOnly = n.bool("http_only", true);
-        boolean secure = n.bool("secure", false);
-        String sameSite = n.string("same_site", "lax");
-        if (!List.of("lax", "strict", "none").contains(sameSite)) {
-            n.error("same_site", "expected lax, strict or none, got \"" + sameSite + "\"");
-        } else if (sameSite.equals("none") && !secure) {
-            n.error("same_site", "same_site: none needs secure: true (browsers drop the cookie otherwise)");
-        }
-        return new StickyCookieConfig(name, ttl, path, httpOnly, secure, sameSite);
-    }
-
-    private static OutlierDetectionConfig readOutlier(ConfigNode n) {
-        if (n == null) {
-            return null;
-        }
-        int consecutive = n.integer("consecutive_failures", 5, 1, 1000);
-        Duration base = n.duration("base_ejection_time", Duration.ofSeconds(30), Duration.ofMillis(1));
-        Duration max = n.duration("max_ejection_time", Duration.ofMinutes(5), Duration.ofMillis(1));
-        if (max.compareTo(base) < 0) {
-            n.error("max_ejection_time", "must not be shorter than base_ejection_time");
-        }
-        int percent = n.integer("max_ejection_percent", 50, 0, 100);
-        List<String> failures = n.has("failures") ? n.stringList("failures") : List.of("connect", "5xx");
-        boolean connect = false;
-        boolean http5xx = false;
-        for (String f : failures) {
-            switch (f) {
-                case "connect" -> connect = true;
-                case "5xx" -> http5xx = true;
-                default -> n.error("failures", "expected connect or 5xx, got \"" + f + "\"");
-            }
-        }
-        return new OutlierDetectionConfig(consecutive, base, max, percent, connect, http5xx);
-    }
-
-    private static boolean isPrime(int n) {
-        if (n < 2) {
-            return false;
-        }
-        for (int i = 2; (long) i * i <= n; i++) {
-            if (n % i == 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }

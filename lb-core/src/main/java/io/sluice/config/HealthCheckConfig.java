@@ -17,6 +17,25 @@ public record HealthCheckConfig(Type type, String method, String path, String ho
                                 String expectBody, Duration interval, Duration timeout, Duration jitter, int rise,
                                 int fall, int port, boolean initialUp, boolean closeOnDown) {
 
+    public static final Type DEFAULT_TYPE = Type.TCP;
+    public static final String DEFAULT_METHOD = "GET";
+    public static final String DEFAULT_PATH = "/";
+    /** The server's address. */
+    public static final String DEFAULT_HOST = null;
+    /** Success and redirects, 200-399, as HAProxy's httpchk counts them. */
+    public static final List<int[]> DEFAULT_EXPECT_STATUS = List.<int[]>of(new int[] {200, 399});
+    /** Any body. */
+    public static final String DEFAULT_EXPECT_BODY = null;
+    public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+    public static final Duration DEFAULT_JITTER = Duration.ZERO;
+    public static final int DEFAULT_RISE = 2;
+    public static final int DEFAULT_FALL = 3;
+    /** The server's own port. */
+    public static final int DEFAULT_PORT = 0;
+    public static final boolean DEFAULT_INITIAL_UP = true;
+    public static final boolean DEFAULT_CLOSE_ON_DOWN = false;
+
     public HealthCheckConfig {
         expectStatus = List.copyOf(expectStatus);
     }

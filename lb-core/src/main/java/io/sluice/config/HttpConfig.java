@@ -26,6 +26,22 @@ public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, 
                          boolean forwarded, boolean via, int retries, int retryBudget,
                          AccessLogConfig accessLog) {
 
-    public static final HttpConfig DEFAULT = new HttpConfig(8 * 1024, 16 * 1024, 100, 0, Duration.ofSeconds(10),
-            Duration.ofSeconds(60), Duration.ofSeconds(30), false, true, 1, 20, null);
+    public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
+    public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+    public static final int DEFAULT_MAX_HEADERS = 100;
+    /** Unlimited. */
+    public static final long DEFAULT_MAX_BODY_SIZE = 0;
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+    public static final boolean DEFAULT_FORWARDED = false;
+    public static final boolean DEFAULT_VIA = true;
+    public static final int DEFAULT_RETRIES = 1;
+    public static final int DEFAULT_RETRY_BUDGET = 20;
+    /** No access log. */
+    public static final AccessLogConfig DEFAULT_ACCESS_LOG = null;
+    public static final HttpConfig DEFAULT = new HttpConfig(DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE,
+            DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY_SIZE, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
+            DEFAULT_RESPONSE_TIMEOUT, DEFAULT_FORWARDED, DEFAULT_VIA, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET,
+            DEFAULT_ACCESS_LOG);
 }

@@ -30,55 +30,53 @@ final class HttpConfigReader {
     static final Set<String> POOL = ConfigNode.keys("max_connections_per_loop", "max_idle_time",
             "max_requests_per_connection");
 
-    /** RFC 9110 token characters, the only ones allowed in header names and methods. */
-    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
     private static final Pattern HOST = Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9\\-.]*[a-z0-9])?(:\\d{1,5})?");
 
     private HttpConfigReader() {
     }
 
     static HttpConfig readHttp(ConfigNode n) {
-        HttpConfig d = HttpConfig.DEFAULT;
         if (n == null) {
-            return d;
+            return HttpConfig.DEFAULT;
         }
         return new HttpConfig(
-                (int) size(n, "max_request_line", d.maxRequestLine(), 256, 1 << 20),
-                (int) size(n, "max_header_size", d.maxHeaderSize(), 1024, 1 << 20),
-                n.integer("max_headers", d.maxHeaders(), 1, 10_000),
-                size(n, "max_body_size", d.maxBodySize(), 0, Long.MAX_VALUE),
-                n.duration("header_timeout", d.headerTimeout(), Duration.ofMillis(1)),
-                n.duration("keepalive_timeout", d.keepaliveTimeout(), Duration.ZERO),
-                n.duration("response_timeout", d.responseTimeout(), Duration.ZERO),
-                n.bool("forwarded", d.forwarded()),
-                n.bool("via", d.via()),
-                n.integer("retries", d.retries(), 0, 10),
-                n.integer("retry_budget_percent", d.retryBudget(), 0, 100),
+                (int) size(n, "max_request_line", HttpConfig.DEFAULT_MAX_REQUEST_LINE, 256, 1 << 20),
+                (int) size(n, "max_header_size", HttpConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1 << 20),
+                n.integer("max_headers", HttpConfig.DEFAULT_MAX_HEADERS, 1, 10_000),
+                size(n, "max_body_size", HttpConfig.DEFAULT_MAX_BODY_SIZE, 0, Long.MAX_VALUE),
+                n.duration("header_timeout", HttpConfig.DEFAULT_HEADER_TIMEOUT, Duration.ofMillis(1)),
+                n.duration("keepalive_timeout", HttpConfig.DEFAULT_KEEPALIVE_TIMEOUT, Duration.ZERO),
+                n.duration("response_timeout", HttpConfig.DEFAULT_RESPONSE_TIMEOUT, Duration.ZERO),
+                n.bool("forwarded", HttpConfig.DEFAULT_FORWARDED),
+                n.bool("via", HttpConfig.DEFAULT_VIA),
+                n.integer("retries", HttpConfig.DEFAULT_RETRIES, 0, 10),
+                n.integer("retry_budget_percent", HttpConfig.DEFAULT_RETRY_BUDGET, 0, 100),
                 readAccessLog(n.map("access_log", ACCESS_LOG)));
     }
 
     private static AccessLogConfig readAccessLog(ConfigNode n) {
         if (n == null) {
-            return null;
+            return HttpConfig.DEFAULT_ACCESS_LOG;
         }
-        AccessLogConfig.Format format = n.choice("format", AccessLogConfig.Format.TEXT, AccessLogConfig.Format.class);
-        String path = n.string("path", "-");
+        AccessLogConfig.Format format = n.choice("format", AccessLogConfig.DEFAULT_FORMAT,
+                AccessLogConfig.Format.class);
+        String path = n.string("path", AccessLogConfig.DEFAULT_PATH);
         if (path == null || path.isBlank()) {
             n.error("path", "expected a file path or - for standard output");
-            path = "-";
+            path = AccessLogConfig.DEFAULT_PATH;
         }
         return new AccessLogConfig(format, path);
     }
 
     static PoolConfig readPool(ConfigNode n) {
-        PoolConfig d = PoolConfig.DEFAULT;
         if (n == null) {
-            return d;
+            return PoolConfig.DEFAULT;
         }
         return new PoolConfig(
-                n.integer("max_connections_per_loop", d.maxConnectionsPerLoop(), 1, 100_000),
-                n.duration("max_idle_time", d.maxIdleTime(), Duration.ofMillis(1)),
-                n.integer("max_requests_per_connection", d.maxRequestsPerConnection(), 0, Integer.MAX_VALUE));
+                n.integer("max_connections_per_loop", PoolConfig.DEFAULT_MAX_CONNECTIONS_PER_LOOP, 1, 100_000),
+                n.duration("max_idle_time", PoolConfig.DEFAULT_MAX_IDLE_TIME, Duration.ofMillis(1)),
+                n.integer("max_requests_per_connection", PoolConfig.DEFAULT_MAX_REQUESTS_PER_CONNECTION, 0,
+                        Integer.MAX_VALUE));
     }
 
     static List<RouteConfig> readRoutes(ConfigNode listener, Set<String> clusterNames) {
@@ -134,7 +132,7 @@ final class HttpConfigReader {
             m.error("path_prefix", "set only one of path_prefix, path_exact and path_regex");
         }
         String method = m.string("method", null);
-        if (method != null && !TOKEN.matcher(method).matches()) {
+        if (method != null && !Values.isToken(method)) {
             m.error("method", "expected an HTTP method such as GET, got \"" + method + "\"");
         }
         RouteConfig.HeaderMatch header = null;
@@ -175,7 +173,7 @@ final class HttpConfigReader {
     }
 
     private static String headerName(ConfigNode n, String key, String name) {
-        if (name != null && !TOKEN.matcher(name).matches()) {
+        if (name != null && !Values.isToken(name)) {
             n.error(key, "not a valid header name: \"" + name + "\"");
         }
         return name;
@@ -211,7 +209,7 @@ final class HttpConfigReader {
                 n.errorsSink().add(path, t.getKeyNode(), "expected header: value");
                 continue;
             }
-            if (!TOKEN.matcher(k.getValue()).matches()) {
+            if (!Values.isToken(k.getValue())) {
                 n.errorsSink().add(path + "." + k.getValue(), k, "not a valid header name");
                 continue;
             }

@@ -16,6 +16,13 @@ public record ListenerConfig(String name, HostPort bind, Protocol protocol, Stri
                              int maxConnections, int backlog, HttpConfig http,
                              List<RouteConfig> routes, boolean splice) {
 
+    public static final Protocol DEFAULT_PROTOCOL = Protocol.TCP;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
+    /** Unlimited. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 0;
+    public static final int DEFAULT_BACKLOG = 1024;
+    public static final boolean DEFAULT_SPLICE = false;
+
     public ListenerConfig {
         routes = List.copyOf(routes);
     }

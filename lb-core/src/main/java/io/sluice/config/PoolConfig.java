@@ -12,5 +12,10 @@ import java.time.Duration;
  */
 public record PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int maxRequestsPerConnection) {
 
-    public static final PoolConfig DEFAULT = new PoolConfig(64, Duration.ofSeconds(60), 0);
+    public static final int DEFAULT_MAX_CONNECTIONS_PER_LOOP = 64;
+    public static final Duration DEFAULT_MAX_IDLE_TIME = Duration.ofSeconds(60);
+    /** Unlimited. */
+    public static final int DEFAULT_MAX_REQUESTS_PER_CONNECTION = 0;
+    public static final PoolConfig DEFAULT = new PoolConfig(DEFAULT_MAX_CONNECTIONS_PER_LOOP, DEFAULT_MAX_IDLE_TIME,
+            DEFAULT_MAX_REQUESTS_PER_CONNECTION);
 }

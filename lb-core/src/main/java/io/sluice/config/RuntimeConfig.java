@@ -11,8 +11,13 @@ import java.time.Duration;
  */
 public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh) {
 
-    public static final RuntimeConfig DEFAULT =
-            new RuntimeConfig(TransportKind.AUTO, 0, Duration.ofSeconds(30), Duration.ofSeconds(30));
+    public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
+    /** One event loop per core. */
+    public static final int DEFAULT_WORKER_THREADS = 0;
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
+    public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH);
 
     public int effectiveWorkerThreads() {
         return workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();

@@ -7,6 +7,9 @@ package io.sluice.config;
  */
 public record ServerConfig(HostPort address, int weight, boolean backup) {
 
+    public static final int DEFAULT_WEIGHT = 1;
+    public static final boolean DEFAULT_BACKUP = false;
+
     /** The label used in metrics and logs. */
     public String label() {
         return address.toString();

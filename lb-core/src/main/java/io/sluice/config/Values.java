@@ -5,8 +5,10 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The one place where durations and sizes are parsed, so every key accepts the same spellings. */
+/** The one place where durations, sizes and tokens are parsed, so every key accepts the same spellings. */
 public final class Values {
+    /** RFC 9110 token characters: what header names, cookie names and methods may be made of. */
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KiB|MiB|GiB|KB|MB|GB|k|K|M|G)?");
 
@@ -70,6 +72,11 @@ public final class Values {
             return -1;
         }
         return n * mult;
+    }
+
+    /** True when {@code text} is a non-empty RFC 9110 token (a header name, a cookie name, a method). */
+    public static boolean isToken(String text) {
+        return text != null && TOKEN.matcher(text).matches();
     }
 
     /** Formats a duration the way the config spells it, for messages and the reference. */

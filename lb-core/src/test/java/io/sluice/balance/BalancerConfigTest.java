@@ -3,8 +3,10 @@ package io.sluice.balance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sluice.config.Algorithms;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
+import io.sluice.config.HashKeyConfig;
 import io.sluice.config.SluiceConfig;
 import org.junit.jupiter.api.Test;
 
@@ -29,9 +31,34 @@ class BalancerConfigTest {
                 + "    hash_fallback: least_connections\n    maglev_table_size: 5003\n    slow_start: 30s\n"));
         var b = c.clusters().get(0).balancer();
         assertThat(b.algorithm()).isEqualTo("maglev");
-        assertThat(HashKey.parse(b.hashKey()).kind()).isEqualTo(HashKey.Kind.HEADER);
+        assertThat(b.hashKey()).isEqualTo(new HashKeyConfig(HashKeyConfig.Kind.HEADER, "x-user"));
         assertThat(LoadBalancers.create(b)).isInstanceOf(Maglev.class);
         assertThat(c.clusters().get(0).servers().get(1).backup()).isTrue();
+    }
+
+    @Test
+    void hashingIsWhatTheProviderDeclaresNotItsName() {
+        assertThat(LoadBalancers.names()).filteredOn(LoadBalancers::isHashing)
+                .containsExactlyInAnyOrder("ring_hash", "maglev");
+        assertThat(new LoadBalancerProvider() {
+            @Override
+            public String name() {
+                return "maglev_clone";
+            }
+
+            @Override
+            public LoadBalancer create(io.sluice.config.BalancerConfig config) {
+                throw new UnsupportedOperationException();
+            }
+        }.hashing()).as("a provider hashes only when it says so").isFalse();
+    }
+
+    @Test
+    void theConfigLoaderSeesThisRegistry() {
+        Algorithms seen = Algorithms.installed();
+        assertThat(seen.names()).containsExactlyElementsOf(LoadBalancers.names());
+        assertThat(seen.hashing("maglev")).isTrue();
+        assertThat(seen.hashing("least_connections")).isFalse();
     }
 
     @Test

@@ -4,8 +4,8 @@ import static io.sluice.balance.TestServers.equal;
 import static io.sluice.balance.TestServers.servers;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
+import io.sluice.config.HashKeyConfig;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,13 +29,13 @@ class HashingAlgorithmsTest {
         return new RingHash(HashKey.SOURCE_IP, new RoundRobin(), NO_RAMP, virtualNodes);
     }
 
-    private static Server[] sorted(List<Server> list) {
-        List<Server> s = new ArrayList<>(list);
-        s.sort(java.util.Comparator.comparing(Server::label));
-        return s.toArray(new Server[0]);
+    private static FakeEndpoint[] sorted(List<FakeEndpoint> list) {
+        List<FakeEndpoint> s = new ArrayList<>(list);
+        s.sort(java.util.Comparator.comparing(FakeEndpoint::label));
+        return s.toArray(new FakeEndpoint[0]);
     }
 
-    private static double[] weightsOf(Server[] servers) {
+    private static double[] weightsOf(FakeEndpoint[] servers) {
         double[] w = new double[servers.length];
         for (int i = 0; i < w.length; i++) {
             w[i] = servers[i].weight();
@@ -43,18 +43,18 @@ class HashingAlgorithmsTest {
         return w;
     }
 
-    private static Map<Server, Integer> maglevSlots(List<Server> list) {
-        Server[] servers = sorted(list);
-        Maglev.Lookup t = (Maglev.Lookup) maglev().build(servers, weightsOf(servers));
-        Map<Server, Integer> c = new IdentityHashMap<>();
-        for (Server s : t.table) {
-            c.merge(s, 1, Integer::sum);
+    private static Map<FakeEndpoint, Integer> maglevSlots(List<FakeEndpoint> list) {
+        FakeEndpoint[] servers = sorted(list);
+        Maglev.Lookup<?> t = (Maglev.Lookup<?>) maglev().build(servers, weightsOf(servers));
+        Map<FakeEndpoint, Integer> c = new IdentityHashMap<>();
+        for (Endpoint s : t.table) {
+            c.merge((FakeEndpoint) s, 1, Integer::sum);
         }
         return c;
     }
 
     /** Where key k (the hash of a made-up value) goes; labels compare servers across instances. */
-    private static String[] place(Picker p, int keys) {
+    private static String[] place(Picker<FakeEndpoint> p, int keys) {
         String[] out = new String[keys];
         PickContext ctx = new PickContext(null);
         for (int k = 0; k < keys; k++) {
@@ -66,14 +66,14 @@ class HashingAlgorithmsTest {
 
     @Test
     void maglevSharesAreWithinOnePercentOfWeights() {
-        for (List<Server> list : List.of(equal(10), equal(100), servers(1, 2, 3, 4, 5, 6, 7),
+        for (List<FakeEndpoint> list : List.of(equal(10), equal(100), servers(1, 2, 3, 4, 5, 6, 7),
                 servers(10, 1, 1, 5, 20, 3))) {
-            Map<Server, Integer> c = maglevSlots(list);
+            Map<FakeEndpoint, Integer> c = maglevSlots(list);
             double total = 0;
-            for (Server s : list) {
+            for (FakeEndpoint s : list) {
                 total += s.weight();
             }
-            for (Server s : list) {
+            for (FakeEndpoint s : list) {
                 double expected = 65537 * s.weight() / total;
                 assertThat(Math.abs(c.get(s) - expected)).as("%s of %d servers", s, list.size())
                         .isLessThanOrEqualTo(expected * 0.01);
@@ -84,10 +84,10 @@ class HashingAlgorithmsTest {
     @Test
     void maglevRemovingOneOfNServersMovesAboutOneNthOfKeys() {
         for (int n : new int[] {5, 20, 100}) {
-            List<Server> all = equal(n);
+            List<FakeEndpoint> all = equal(n);
             String[] before = place(maglev().newPicker(all), KEYS);
             String removed = all.get(n / 2).label();
-            List<Server> rest = new ArrayList<>(all);
+            List<FakeEndpoint> rest = new ArrayList<>(all);
             rest.remove(n / 2);
             String[] after = place(maglev().newPicker(rest), KEYS);
             int moved = 0;
@@ -111,15 +111,15 @@ class HashingAlgorithmsTest {
 
     @Test
     void twoMaglevInstancesAgreeOnEveryKeyWhateverTheServerOrder() {
-        List<Server> a = servers(3, 1, 2, 5, 1, 1, 4, 2);
-        // Distinct Server objects with the same config, listed in another order: another Sluice instance.
-        List<Server> b = new ArrayList<>();
+        List<FakeEndpoint> a = servers(3, 1, 2, 5, 1, 1, 4, 2);
+        // Distinct endpoint objects with the same addresses, listed in another order: another Sluice instance.
+        List<FakeEndpoint> b = new ArrayList<>();
         for (int i = 0; i < a.size(); i++) {
             b.add(TestServers.server(i, a.get(i).weight()));
         }
         Collections.shuffle(b, new Random(5));
-        Server[] sa = sorted(a);
-        Server[] sb = sorted(b);
+        FakeEndpoint[] sa = sorted(a);
+        FakeEndpoint[] sb = sorted(b);
         Maglev.Lookup ta = (Maglev.Lookup) maglev().build(sa, weightsOf(sa));
         Maglev.Lookup tb = (Maglev.Lookup) maglev().build(sb, weightsOf(sb));
         for (int i = 0; i < ta.table.length; i++) {
@@ -130,14 +130,14 @@ class HashingAlgorithmsTest {
 
     @Test
     void ringHashSharesFollowWeightsWithinItsLooserBounds() {
-        List<Server> list = servers(1, 1, 2, 2, 4, 1, 1, 3);
+        List<FakeEndpoint> list = servers(1, 1, 2, 2, 4, 1, 1, 3);
         String[] placed = place(ring(200).newPicker(list), KEYS);
         Map<String, Integer> c = new java.util.HashMap<>();
         for (String s : placed) {
             c.merge(s, 1, Integer::sum);
         }
         double total = 15;
-        for (Server s : list) {
+        for (FakeEndpoint s : list) {
             double expected = s.weight() / total;
             // 200 points per unit of weight: the share's relative error is around 1/sqrt(200 w), so 25% is
             // well over three standard deviations for the lightest server.
@@ -148,10 +148,10 @@ class HashingAlgorithmsTest {
 
     @Test
     void ringHashRemovingAServerMovesOnlyItsOwnKeys() {
-        List<Server> all = equal(20);
+        List<FakeEndpoint> all = equal(20);
         String[] before = place(ring(100).newPicker(all), KEYS);
         String removed = all.get(7).label();
-        List<Server> rest = new ArrayList<>(all);
+        List<FakeEndpoint> rest = new ArrayList<>(all);
         rest.remove(7);
         String[] after = place(ring(100).newPicker(rest), KEYS);
         int moved = 0;
@@ -168,8 +168,8 @@ class HashingAlgorithmsTest {
 
     @Test
     void ringHashAddingWeightOnlyMovesKeysTowardThatServer() {
-        List<Server> list = servers(1, 1, 1, 1);
-        List<Server> heavier = new ArrayList<>(list);
+        List<FakeEndpoint> list = servers(1, 1, 1, 1);
+        List<FakeEndpoint> heavier = new ArrayList<>(list);
         heavier.set(2, TestServers.server(2, 3));
         String[] before = place(ring(100).newPicker(list), KEYS);
         String[] after = place(ring(100).newPicker(heavier), KEYS);
@@ -182,8 +182,8 @@ class HashingAlgorithmsTest {
 
     @Test
     void twoRingInstancesAgreeOnEveryKeyWhateverTheServerOrder() {
-        List<Server> a = servers(3, 1, 2, 5, 1, 1, 4, 2);
-        List<Server> b = new ArrayList<>();
+        List<FakeEndpoint> a = servers(3, 1, 2, 5, 1, 1, 4, 2);
+        List<FakeEndpoint> b = new ArrayList<>();
         for (int i = 0; i < a.size(); i++) {
             b.add(TestServers.server(i, a.get(i).weight()));
         }
@@ -195,8 +195,8 @@ class HashingAlgorithmsTest {
     @Test
     void ringBucketIndexAgreesWithAFullBinarySearch() {
         for (int n : new int[] {1, 3, 50}) {
-            Server[] servers = sorted(equal(n));
-            RingHash.Ring r = (RingHash.Ring) ring(n == 1 ? 1 : 37).build(servers, weightsOf(servers));
+            FakeEndpoint[] servers = sorted(equal(n));
+            RingHash.Ring<?> r = (RingHash.Ring<?>) ring(n == 1 ? 1 : 37).build(servers, weightsOf(servers));
             PickContext ctx = new PickContext(null);
             java.util.SplittableRandom rnd = new java.util.SplittableRandom(n);
             for (int k = 0; k < 20_000; k++) {
@@ -207,7 +207,7 @@ class HashingAlgorithmsTest {
                 long key = h & ~0xFFFFFFL;
                 int i = java.util.Arrays.binarySearch(r.points, key);
                 i = i < 0 ? -i - 1 : i;
-                Server expected = r.owners[i == r.points.length ? 0 : i];
+                Endpoint expected = r.owners[i == r.points.length ? 0 : i];
                 assertThat(r.lookup(h, ctx)).isSameAs(expected);
             }
         }
@@ -215,16 +215,15 @@ class HashingAlgorithmsTest {
 
     @Test
     void requestsWithoutAKeyUseTheFallbackAlgorithm() {
-        List<Server> list = equal(3);
-        BalancerConfig cfg = new BalancerConfig("maglev", "header:x-user", "round_robin", 100, 65537,
-                Duration.ofSeconds(10), Duration.ZERO);
-        Picker p = LoadBalancers.create(cfg).newPicker(list);
+        List<FakeEndpoint> list = equal(3);
+        BalancerConfig cfg = BalancerConfig.of("maglev").withHashKey(HashKeyConfig.parse("header:x-user"));
+        Picker<FakeEndpoint> p = LoadBalancers.create(cfg).newPicker(list);
         PickContext ctx = new PickContext(new InetSocketAddress("192.0.2.1", 1234));
         // header:x-user cannot come from an L4 connection: round robin takes every server in turn.
-        Map<Server, Integer> c = TestServers.count(p, 300);
+        Map<FakeEndpoint, Integer> c = TestServers.count(p, 300);
         assertThat(c.values()).containsOnly(100);
         ctx.hash(HashKey.hashValue("alice"));
-        Server alice = p.pick(ctx);
+        FakeEndpoint alice = p.pick(ctx);
         for (int i = 0; i < 100; i++) {
             assertThat(p.pick(ctx)).isSameAs(alice);
         }
@@ -232,16 +231,16 @@ class HashingAlgorithmsTest {
 
     @Test
     void sourceIpKeepsAClientOnOneServerAcrossConnections() {
-        List<Server> list = equal(10);
+        List<FakeEndpoint> list = equal(10);
         for (String algorithm : List.of("maglev", "ring_hash")) {
-            BalancerConfig cfg = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
+            BalancerConfig cfg = new BalancerConfig(algorithm, HashKeyConfig.SOURCE_IP, "round_robin", 100, 65537,
                     Duration.ofSeconds(10), Duration.ZERO);
-            Picker p = LoadBalancers.create(cfg).newPicker(list);
-            Server first = p.pick(new PickContext(new InetSocketAddress("198.51.100.7", 40000)));
+            Picker<FakeEndpoint> p = LoadBalancers.create(cfg).newPicker(list);
+            FakeEndpoint first = p.pick(new PickContext(new InetSocketAddress("198.51.100.7", 40000)));
             for (int port = 40001; port < 40100; port++) {
                 assertThat(p.pick(new PickContext(new InetSocketAddress("198.51.100.7", port)))).isSameAs(first);
             }
-            Map<Server, Integer> spread = new IdentityHashMap<>();
+            Map<FakeEndpoint, Integer> spread = new IdentityHashMap<>();
             for (int i = 0; i < 2000; i++) {
                 InetSocketAddress client = new InetSocketAddress("203.0." + (i / 250) + "." + (i % 250 + 1), 5555);
                 spread.merge(p.pick(new PickContext(client)), 1, Integer::sum);
@@ -252,15 +251,15 @@ class HashingAlgorithmsTest {
 
     @Test
     void retriesMoveOnToAnotherServerDeterministically() {
-        List<Server> list = equal(5);
+        List<FakeEndpoint> list = equal(5);
         for (LoadBalancer lb : List.of(maglev(), ring(100))) {
-            Picker p = lb.newPicker(list);
+            Picker<FakeEndpoint> p = lb.newPicker(list);
             for (int k = 0; k < 200; k++) {
                 PickContext ctx = new PickContext(null);
                 ctx.hash(XxHash64.hashLong(k, 1));
-                List<Server> order = new ArrayList<>();
+                List<FakeEndpoint> order = new ArrayList<>();
                 for (int a = 0; a < 5; a++) {
-                    Server s = p.pick(ctx);
+                    FakeEndpoint s = p.pick(ctx);
                     order.add(s);
                     ctx.markTried(s);
                 }
@@ -277,7 +276,7 @@ class HashingAlgorithmsTest {
 
     @Test
     void hashFallbackMayNotBeAHashingAlgorithm() {
-        BalancerConfig cfg = new BalancerConfig("maglev", "source_ip", "ring_hash", 100, 65537,
+        BalancerConfig cfg = new BalancerConfig("maglev", HashKeyConfig.SOURCE_IP, "ring_hash", 100, 65537,
                 Duration.ofSeconds(10), Duration.ZERO);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> LoadBalancers.create(cfg))
                 .isInstanceOf(IllegalArgumentException.class);

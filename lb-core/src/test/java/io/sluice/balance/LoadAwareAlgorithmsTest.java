@@ -4,8 +4,6 @@ import static io.sluice.balance.TestServers.servers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.sluice.cluster.PeakEwma;
-import io.sluice.cluster.Server;
 import java.time.Duration;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -17,12 +15,12 @@ class LoadAwareAlgorithmsTest {
     private static final SlowStart NO_RAMP = SlowStart.of(Duration.ZERO);
 
     /** Each pick opens a connection that stays open, as long-lived TCP connections do. */
-    private static Map<Server, Integer> placeLongConnections(Picker p, int picks) {
-        Map<Server, Integer> c = new IdentityHashMap<>();
+    private static Map<FakeEndpoint, Integer> placeLongConnections(Picker<FakeEndpoint> p, int picks) {
+        Map<FakeEndpoint, Integer> c = new IdentityHashMap<>();
         PickContext ctx = new PickContext(null);
         for (int i = 0; i < picks; i++) {
-            Server s = p.pick(ctx);
-            s.beginConnection();
+            FakeEndpoint s = p.pick(ctx);
+            s.addLoad();
             c.merge(s, 1, Integer::sum);
         }
         return c;
@@ -30,66 +28,66 @@ class LoadAwareAlgorithmsTest {
 
     @Test
     void leastConnectionsSendsNewWorkAwayFromABusyServer() {
-        List<Server> list = servers(1, 1, 1, 1);
-        Server busy = list.get(0);
-        Load.connections(busy, 50);
-        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(3)).newPicker(list);
-        Map<Server, Integer> c = placeLongConnections(p, 150);
+        List<FakeEndpoint> list = servers(1, 1, 1, 1);
+        FakeEndpoint busy = list.get(0);
+        busy.load(50);
+        Picker<FakeEndpoint> p = new LeastConnections(NO_RAMP, Rng.seeded(3)).newPicker(list);
+        Map<FakeEndpoint, Integer> c = placeLongConnections(p, 150);
         assertThat(c.get(busy)).isNull();
-        for (Server s : list.subList(1, 4)) {
+        for (FakeEndpoint s : list.subList(1, 4)) {
             assertThat(c.get(s)).isEqualTo(50);
         }
     }
 
     @Test
     void leastConnectionsBreaksTiesFairly() {
-        List<Server> list = servers(1, 1, 1, 1, 1);
-        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(4)).newPicker(list);
+        List<FakeEndpoint> list = servers(1, 1, 1, 1, 1);
+        Picker<FakeEndpoint> p = new LeastConnections(NO_RAMP, Rng.seeded(4)).newPicker(list);
         // Loads never change: every pick is a five-way tie, which must not always go to the first server.
-        Map<Server, Integer> c = TestServers.count(p, 50_000);
-        for (Server s : list) {
+        Map<FakeEndpoint, Integer> c = TestServers.count(p, 50_000);
+        for (FakeEndpoint s : list) {
             assertThat(c.get(s) / 50_000.0).isCloseTo(0.2, within(0.01));
         }
     }
 
     @Test
     void leastConnectionsHoldsConnectionsInProportionToWeight() {
-        List<Server> list = servers(1, 3);
-        Picker p = new LeastConnections(NO_RAMP, Rng.seeded(5)).newPicker(list);
-        Map<Server, Integer> c = placeLongConnections(p, 400);
+        List<FakeEndpoint> list = servers(1, 3);
+        Picker<FakeEndpoint> p = new LeastConnections(NO_RAMP, Rng.seeded(5)).newPicker(list);
+        Map<FakeEndpoint, Integer> c = placeLongConnections(p, 400);
         assertThat(c.get(list.get(1)) - 3 * c.get(list.get(0))).isBetween(-3, 3);
     }
 
     @Test
     void powerOfTwoChoicesSendsNewWorkAwayFromABusyServer() {
-        List<Server> list = servers(1, 1, 1, 1);
-        Server busy = list.get(0);
-        Load.connections(busy, 100);
-        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(6)).newPicker(list);
-        Map<Server, Integer> c = placeLongConnections(p, 150);
+        List<FakeEndpoint> list = servers(1, 1, 1, 1);
+        FakeEndpoint busy = list.get(0);
+        busy.load(100);
+        Picker<FakeEndpoint> p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(6)).newPicker(list);
+        Map<FakeEndpoint, Integer> c = placeLongConnections(p, 150);
         // Whenever the busy server is drawn, its rival holds at most ~50 connections: it always loses.
         assertThat(c.get(busy)).isNull();
-        for (Server s : list.subList(1, 4)) {
+        for (FakeEndpoint s : list.subList(1, 4)) {
             assertThat(c.get(s)).isBetween(40, 60);
         }
     }
 
     @Test
     void powerOfTwoChoicesUsesInFlightHttpRequestsAsLoad() {
-        List<Server> list = servers(1, 1);
-        Load.requests(list.get(1), 5);
-        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(7)).newPicker(list);
+        List<FakeEndpoint> list = servers(1, 1);
+        list.get(1).load(5);
+        Picker<FakeEndpoint> p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(7)).newPicker(list);
         assertThat(TestServers.count(p, 1000).get(list.get(0))).isEqualTo(1000);
     }
 
     @Test
     void powerOfTwoChoicesKeepsLoadEvenAcrossManyServers() {
-        List<Server> list = TestServers.equal(100);
-        Picker p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(8)).newPicker(list);
+        List<FakeEndpoint> list = TestServers.equal(100);
+        Picker<FakeEndpoint> p = new PowerOfTwoChoices(NO_RAMP, Rng.seeded(8)).newPicker(list);
         placeLongConnections(p, 10_000);
         int max = 0;
-        for (Server s : list) {
-            max = Math.max(max, s.activeConnections());
+        for (FakeEndpoint s : list) {
+            max = Math.max(max, s.load());
         }
         // Uniform random would give a maximum around 130 here; two choices keep it near the mean of 100.
         assertThat(max).isLessThanOrEqualTo(104);
@@ -97,51 +95,51 @@ class LoadAwareAlgorithmsTest {
 
     @Test
     void leastResponseTimeAvoidsASlowServer() {
-        List<Server> list = servers(1, 1, 1);
+        List<FakeEndpoint> list = servers(1, 1, 1);
         long now = 1_000_000_000L;
         list.get(0).latency().record(100_000_000, now);
         list.get(1).latency().record(10_000_000, now);
         list.get(2).latency().record(10_000_000, now);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(9)).newPicker(list);
-        Map<Server, Integer> c = TestServers.count(p, 10_000);
+        Picker<FakeEndpoint> p = new LeastResponseTime(NO_RAMP, Rng.seeded(9)).newPicker(list);
+        Map<FakeEndpoint, Integer> c = TestServers.count(p, 10_000);
         assertThat(c.get(list.get(0))).isNull();
         assertThat(c.get(list.get(1)) / 10_000.0).isCloseTo(0.5, within(0.03));
     }
 
     @Test
     void leastResponseTimeWeighsLatencyByOutstandingWork() {
-        List<Server> list = servers(1, 1);
+        List<FakeEndpoint> list = servers(1, 1);
         long now = 1_000_000_000L;
         list.get(0).latency().record(10_000_000, now);
         list.get(1).latency().record(30_000_000, now);
         // 10 ms × (3 + 1) outstanding = 40 > 30 ms × (0 + 1): the slower but idle server is cheaper now.
-        Load.requests(list.get(0), 3);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(10)).newPicker(list);
+        list.get(0).load(3);
+        Picker<FakeEndpoint> p = new LeastResponseTime(NO_RAMP, Rng.seeded(10)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(1));
-        Load.requests(list.get(0), 1);
+        list.get(0).load(1);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
     }
 
     @Test
     void leastResponseTimeProbesAnUnmeasuredServerOneRequestAtATime() {
-        List<Server> list = servers(1, 1);
+        List<FakeEndpoint> list = servers(1, 1);
         long now = 1_000_000_000L;
         list.get(0).latency().record(10_000_000, now);
-        Server fresh = list.get(1);
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(11)).newPicker(list);
+        FakeEndpoint fresh = list.get(1);
+        Picker<FakeEndpoint> p = new LeastResponseTime(NO_RAMP, Rng.seeded(11)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(fresh);
-        fresh.beginRequest();
+        fresh.addLoad();
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
     }
 
     @Test
     void anOldSlowSampleFadesSoTheServerIsTriedAgain() {
-        List<Server> list = servers(1, 1);
+        List<FakeEndpoint> list = servers(1, 1);
         long tau = Duration.ofSeconds(10).toNanos();
         list.get(0).latency().record(100_000_000, 0);
         list.get(1).latency().record(20_000_000, 5 * tau);
         // Five time constants later 100 ms has faded below 1 ms: the once-slow server is the cheaper one.
-        Picker p = new LeastResponseTime(NO_RAMP, Rng.seeded(12)).newPicker(list);
+        Picker<FakeEndpoint> p = new LeastResponseTime(NO_RAMP, Rng.seeded(12)).newPicker(list);
         assertThat(p.pick(new PickContext(null))).isSameAs(list.get(0));
     }
 
@@ -151,14 +149,14 @@ class LoadAwareAlgorithmsTest {
         java.util.SplittableRandom r = new java.util.SplittableRandom(13);
         long tau = Duration.ofSeconds(10).toNanos();
         for (int k = 0; k < 20_000; k++) {
-            List<Server> pair = servers(1 + r.nextInt(5), 1 + r.nextInt(5));
+            List<FakeEndpoint> pair = servers(1 + r.nextInt(5), 1 + r.nextInt(5));
             long[] stamps = new long[2];
             for (int i = 0; i < 2; i++) {
                 stamps[i] = r.nextLong(1, 20 * tau);
                 if (r.nextInt(5) > 0) {
                     pair.get(i).latency().record(r.nextLong(1, 500_000_000), stamps[i]);
                 }
-                Load.requests(pair.get(i), r.nextInt(3));
+                pair.get(i).load(r.nextInt(3));
             }
             long now = Math.max(stamps[0], stamps[1]) + r.nextLong(0, tau);
             double ia = 1.0 / pair.get(0).weight();

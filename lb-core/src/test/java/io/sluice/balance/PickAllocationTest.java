@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
+import io.sluice.config.HostPort;
+import io.sluice.config.ServerConfig;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -29,14 +32,17 @@ class PickAllocationTest {
         }
         assertThat(mx.getThreadAllocatedBytes(self) - probe).isGreaterThanOrEqualTo(6400);
 
-        List<Server> servers = TestServers.servers(1, 2, 3, 1, 2, 3, 1, 2, 3, 5);
-        for (Server s : servers) {
+        // Real servers, not fakes: what production picks read (load, latency, ramp) must not allocate either.
+        List<Server> servers = new ArrayList<>();
+        int[] weights = {1, 2, 3, 1, 2, 3, 1, 2, 3, 5};
+        for (int i = 0; i < weights.length; i++) {
+            Server s = new Server("test", new ServerConfig(HostPort.parse(TestServers.address(i)), weights[i], false));
             s.latency().record(1_000_000);
+            servers.add(s);
         }
         for (String algorithm : LoadBalancers.names()) {
-            BalancerConfig cfg = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
-                    Duration.ofSeconds(10), Duration.ofSeconds(30));
-            Picker p = LoadBalancers.create(cfg).newPicker(servers);
+            BalancerConfig cfg = BalancerConfig.of(algorithm).withSlowStart(Duration.ofSeconds(30));
+            Picker<Server> p = LoadBalancers.create(cfg).newPicker(servers);
             PickContext keyed = new PickContext(new InetSocketAddress("192.0.2.1", 1));
             PickContext keyless = new PickContext(null);
             p.pick(keyed); // source_ip is hashed once per connection, on its first pick

@@ -5,7 +5,6 @@ import static io.sluice.balance.TestServers.servers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.sluice.cluster.Server;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +19,7 @@ class SlowStartTest {
 
     @Test
     void factorRampsLinearlyFromTheMinimumShare() {
-        Server s = TestServers.server(0, 4);
+        FakeEndpoint s = TestServers.server(0, 4);
         assertThat(slowStart.factor(s)).as("present from the start: full weight").isEqualTo(1.0);
         s.startSlowStart(clock.get());
         assertThat(slowStart.factor(s)).isEqualTo(SlowStart.MIN_SHARE);
@@ -39,18 +38,18 @@ class SlowStartTest {
                 new Maglev(HashKey.SOURCE_IP, new RoundRobin(), slowStart, 65537),
                 new RingHash(HashKey.SOURCE_IP, new RoundRobin(), slowStart, 400));
         for (LoadBalancer lb : balancers) {
-            List<Server> list = servers(2, 2, 2);
-            Server back = list.get(0);
+            List<FakeEndpoint> list = servers(2, 2, 2);
+            FakeEndpoint back = list.get(0);
             back.startSlowStart(clock.get() - WINDOW / 4);
-            Picker p = lb.newPicker(list);
+            Picker<FakeEndpoint> p = lb.newPicker(list);
             int picks = 60_000;
-            Map<Server, Integer> c;
+            Map<FakeEndpoint, Integer> c;
             if (lb instanceof LeastConnections) {
                 c = new java.util.IdentityHashMap<>();
                 PickContext ctx = new PickContext(null);
                 for (int i = 0; i < 900; i++) {
-                    Server s = p.pick(ctx);
-                    s.beginConnection();
+                    FakeEndpoint s = p.pick(ctx);
+                    s.addLoad();
                     c.merge(s, 1, Integer::sum);
                 }
                 picks = 900;
@@ -72,9 +71,9 @@ class SlowStartTest {
 
     @Test
     void powerOfTwoChoicesPrefersAFullyWarmServerOverARampingOneAtEqualLoad() {
-        List<Server> list = servers(1, 1);
+        List<FakeEndpoint> list = servers(1, 1);
         list.get(0).startSlowStart(clock.get());
-        Picker p = new PowerOfTwoChoices(slowStart, Rng.seeded(3)).newPicker(list);
+        Picker<FakeEndpoint> p = new PowerOfTwoChoices(slowStart, Rng.seeded(3)).newPicker(list);
         assertThat(count(p, 100).get(list.get(1))).isEqualTo(100);
     }
 }

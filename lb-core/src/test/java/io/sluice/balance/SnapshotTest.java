@@ -2,8 +2,8 @@ package io.sluice.balance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.cluster.Server;
 import io.sluice.config.BalancerConfig;
+import io.sluice.config.HashKeyConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,11 +15,11 @@ class SnapshotTest {
     @Test
     void pickersDoNotSeeLaterChangesToTheirInputList() {
         for (String algorithm : LoadBalancers.names()) {
-            List<Server> list = new ArrayList<>(TestServers.equal(4));
-            List<Server> original = List.copyOf(list);
-            BalancerConfig cfg = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
+            List<FakeEndpoint> list = new ArrayList<>(TestServers.equal(4));
+            List<FakeEndpoint> original = List.copyOf(list);
+            BalancerConfig cfg = new BalancerConfig(algorithm, HashKeyConfig.SOURCE_IP, "round_robin", 100, 65537,
                     Duration.ofSeconds(10), Duration.ZERO);
-            Picker p = LoadBalancers.create(cfg).newPicker(list);
+            Picker<FakeEndpoint> p = LoadBalancers.create(cfg).newPicker(list);
             list.clear();
             list.add(TestServers.server(99, 1));
             PickContext ctx = new PickContext(null);

@@ -6,7 +6,6 @@ import static io.sluice.balance.TestServers.weightShare;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.sluice.cluster.Server;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,11 +19,11 @@ class WeightedAlgorithmsTest {
 
     @Test
     void weightedRandomSharesFollowWeights() {
-        List<Server> list = servers(1, 2, 3, 4, 10);
-        Picker p = new WeightedRandom(NO_RAMP, Rng.seeded(42)).newPicker(list);
+        List<FakeEndpoint> list = servers(1, 2, 3, 4, 10);
+        Picker<FakeEndpoint> p = new WeightedRandom(NO_RAMP, Rng.seeded(42)).newPicker(list);
         int picks = 200_000;
-        Map<Server, Integer> c = count(p, picks);
-        for (Server s : list) {
+        Map<FakeEndpoint, Integer> c = count(p, picks);
+        for (FakeEndpoint s : list) {
             // Binomial std dev here is at most ~0.0011; 0.005 is over 4 sigma.
             assertThat(c.get(s) / (double) picks).as(s.label()).isCloseTo(weightShare(list, s), within(0.005));
         }
@@ -32,26 +31,26 @@ class WeightedAlgorithmsTest {
 
     @Test
     void weightedRandomWithEqualWeightsIsUniform() {
-        List<Server> list = servers(5, 5, 5, 5);
-        Map<Server, Integer> c = count(new WeightedRandom(NO_RAMP, Rng.seeded(7)).newPicker(list), 100_000);
-        for (Server s : list) {
+        List<FakeEndpoint> list = servers(5, 5, 5, 5);
+        Map<FakeEndpoint, Integer> c = count(new WeightedRandom(NO_RAMP, Rng.seeded(7)).newPicker(list), 100_000);
+        for (FakeEndpoint s : list) {
             assertThat(c.get(s) / 100_000.0).isCloseTo(0.25, within(0.01));
         }
     }
 
     @Test
     void smoothWrrSharesAreExactOverWholeCycles() {
-        List<Server> list = servers(1, 2, 3, 4, 10);
-        Map<Server, Integer> c = count(new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list), 20 * 1000);
-        for (Server s : list) {
+        List<FakeEndpoint> list = servers(1, 2, 3, 4, 10);
+        Map<FakeEndpoint, Integer> c = count(new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list), 20 * 1000);
+        for (FakeEndpoint s : list) {
             assertThat(c.get(s)).isEqualTo(s.weight() * 1000);
         }
     }
 
     @Test
     void smoothWrrMatchesNginxOrder() {
-        List<Server> list = servers(5, 1, 1);
-        Picker p = new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list);
+        List<FakeEndpoint> list = servers(5, 1, 1);
+        Picker<FakeEndpoint> p = new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list);
         PickContext ctx = new PickContext(null);
         StringBuilder order = new StringBuilder();
         for (int i = 0; i < 7; i++) {
@@ -75,12 +74,12 @@ class WeightedAlgorithmsTest {
             for (int i = 0; i < n; i++) {
                 w[i] = 1 + r.nextInt(r.nextBoolean() ? 5 : 50);
             }
-            List<Server> list = servers(w);
+            List<FakeEndpoint> list = servers(w);
             int total = 0;
             for (int x : w) {
                 total += x;
             }
-            Picker p = new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list);
+            Picker<FakeEndpoint> p = new SmoothWeightedRoundRobin(NO_RAMP).newPicker(list);
             PickContext ctx = new PickContext(null);
             int[] seq = new int[2 * total];
             for (int k = 0; k < seq.length; k++) {
@@ -103,27 +102,27 @@ class WeightedAlgorithmsTest {
 
     @Test
     void roundRobinVisitsEveryServerInTurn() {
-        List<Server> list = servers(1, 9, 1);
-        Map<Server, Integer> c = count(new RoundRobin().newPicker(list), 3000);
+        List<FakeEndpoint> list = servers(1, 9, 1);
+        Map<FakeEndpoint, Integer> c = count(new RoundRobin().newPicker(list), 3000);
         assertThat(c.values()).containsOnly(1000);
     }
 
     @Test
     void retriesAvoidTriedServers() {
-        List<Server> list = servers(1, 1, 1);
+        List<FakeEndpoint> list = servers(1, 1, 1);
         List<LoadBalancer> balancers = new ArrayList<>(List.of(new RoundRobin(),
                 new SmoothWeightedRoundRobin(NO_RAMP), new WeightedRandom(NO_RAMP, Rng.seeded(1)),
                 new LeastConnections(NO_RAMP, Rng.seeded(1)), new PowerOfTwoChoices(NO_RAMP, Rng.seeded(1)),
                 new LeastResponseTime(NO_RAMP, Rng.seeded(1))));
         for (LoadBalancer lb : balancers) {
-            Picker p = lb.newPicker(list);
+            Picker<FakeEndpoint> p = lb.newPicker(list);
             for (int k = 0; k < 50; k++) {
                 PickContext ctx = new PickContext(null);
-                Server a = p.pick(ctx);
+                FakeEndpoint a = p.pick(ctx);
                 ctx.markTried(a);
-                Server b = p.pick(ctx);
+                FakeEndpoint b = p.pick(ctx);
                 ctx.markTried(b);
-                Server c = p.pick(ctx);
+                FakeEndpoint c = p.pick(ctx);
                 ctx.markTried(c);
                 assertThat(List.of(a, b, c)).as(lb.getClass().getSimpleName()).doesNotHaveDuplicates();
                 assertThat(p.pick(ctx)).as(lb.getClass().getSimpleName()).isNull();

@@ -19,8 +19,7 @@ import org.junit.jupiter.api.Test;
 class ClusterBalancingTest {
 
     private static ClusterConfig config(String algorithm, Duration slowStart, ServerConfig... servers) {
-        BalancerConfig b = new BalancerConfig(algorithm, "source_ip", "round_robin", 100, 65537,
-                Duration.ofSeconds(10), slowStart);
+        BalancerConfig b = BalancerConfig.of(algorithm).withSlowStart(slowStart);
         // panic_threshold 0: these tests are about backups and rebuilds, not panic mode.
         return new ClusterConfig("c", b, List.of(servers), Duration.ofSeconds(1), 2, null, null, 0,
                 io.sluice.config.PoolConfig.DEFAULT, null);

@@ -1,5 +1,6 @@
-package io.sluice.cluster;
+package io.sluice.balance;
 
+import io.sluice.config.BalancerConfig;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -16,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PeakEwma {
     private final AtomicLong costBits = new AtomicLong(Double.doubleToRawLongBits(0.0));
     private final AtomicLong stamp = new AtomicLong(System.nanoTime());
-    private volatile double tauNanos = Duration.ofSeconds(10).toNanos();
+    private volatile double tauNanos = BalancerConfig.DEFAULT_EWMA_DECAY.toNanos();
 
     /** How fast old samples fade: the EWMA's time constant. */
     public void decay(Duration decay) {
