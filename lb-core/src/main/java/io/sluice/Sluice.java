@@ -15,13 +15,20 @@ import io.sluice.metrics.Metrics;
 import io.sluice.net.Listener;
 import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
+import io.sluice.config.ConfigError;
+import io.sluice.config.ConfigException;
+import io.sluice.metrics.ConfigMeters;
 import io.sluice.runtime.Closer;
+import io.sluice.runtime.ConfigFile;
+import io.sluice.runtime.ReloadResult;
+import io.sluice.runtime.Reloader;
 import io.sluice.runtime.Registry;
 import io.sluice.runtime.Shared;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -37,22 +44,41 @@ import org.slf4j.LoggerFactory;
 public final class Sluice implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sluice.class);
 
-    private final SluiceConfig config;
+    /** The configuration in force: replaced by each applied reload. */
+    private volatile SluiceConfig config;
+    /** Where reloads read from; null when started from a config in memory (tests, demo). */
+    private final ConfigFile file;
+    private final String startSha;
     private final Closer closer = new Closer();
+    private Reloader reloader;
+    private ConfigMeters configMeters;
+    private ScheduledExecutorService control;
+    private ServerResolver resolver;
+    private EventLoopGroup adminGroup;
     private Transport transport;
     private Metrics metrics;
     private Registry registry;
     private AdminServer admin;
     private volatile boolean draining;
-    private boolean stopped;
+    private volatile boolean stopped;
 
-    private Sluice(SluiceConfig config) {
+    private Sluice(SluiceConfig config, ConfigFile file, String sha256) {
         this.config = config;
+        this.file = file;
+        this.startSha = sha256;
     }
 
     /** Builds and binds everything; on any failure, releases what was started and rethrows. */
     public static Sluice start(SluiceConfig config) throws Exception {
-        Sluice s = new Sluice(config);
+        return start(config, null, null);
+    }
+
+    /**
+     * The same, for a config read from {@code file} (whose bytes hash to {@code sha256}): reloads read that
+     * file again.
+     */
+    public static Sluice start(SluiceConfig config, ConfigFile file, String sha256) throws Exception {
+        Sluice s = new Sluice(config, file, sha256);
         try {
             s.open();
         } catch (Exception | Error e) {
@@ -66,10 +92,11 @@ public final class Sluice implements AutoCloseable {
         transport = Transport.select(config.runtime().transport());
         PooledByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         metrics = closer.add(new Metrics(allocator));
+        configMeters = metrics.configMeters(startSha);
         EventLoopGroup workers = transport.newGroup(config.runtime().effectiveWorkerThreads(), "sluice-worker");
         closer.add(() -> shutdownGroup(workers));
         // Picker rebuilds after health events, slow-start steps and drains run here, off the event loops.
-        ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
+        control = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-control");
             t.setDaemon(true);
             return t;
@@ -81,14 +108,19 @@ public final class Sluice implements AutoCloseable {
         for (ClusterConfig cc : config.clusters()) {
             registry.addCluster(cc);
         }
-        ServerResolver resolver = closer.add(new ServerResolver(registry::clusters));
+        reloader = new Reloader(registry);
+        resolver = closer.add(new ServerResolver(registry::clusters));
         resolver.start(config.runtime().dnsRefresh(), Duration.ofSeconds(5));
+        adminGroup = transport.newGroup(1, "sluice-admin");
+        closer.add(() -> shutdownGroup(adminGroup));
+        closer.add(() -> {
+            AdminServer a = admin;
+            if (a != null) {
+                a.stop();
+            }
+        });
         if (config.admin().enabled()) {
-            EventLoopGroup adminGroup = transport.newGroup(1, "sluice-admin");
-            closer.add(() -> shutdownGroup(adminGroup));
-            admin = new AdminServer(config.admin().bind(), metrics::scrape, this::ready);
-            closer.add(admin::stop);
-            admin.start(adminGroup, transport);
+            admin = startAdmin(config);
         }
         for (ListenerConfig lc : config.listeners()) {
             registry.addListener(lc);
@@ -99,8 +131,109 @@ public final class Sluice implements AutoCloseable {
                 admin != null ? ", admin on http://" + hostPort(admin.localAddress()) : "");
     }
 
+    private AdminServer startAdmin(SluiceConfig c) throws InterruptedException {
+        AdminServer a = new AdminServer(c.admin().bind(), metrics::scrape, this::ready, this::reloadAsync);
+        a.start(adminGroup, transport);
+        return a;
+    }
+
+    /**
+     * Reads the config file again and applies it (see {@link Reloader}), on the control thread: never on an
+     * event loop, and one reload at a time. Completes with what happened; a reload that cannot even be read
+     * or validated is rejected with every error, and changes nothing.
+     */
+    public CompletableFuture<ReloadResult> reloadAsync() {
+        CompletableFuture<ReloadResult> done = new CompletableFuture<>();
+        try {
+            control.execute(() -> {
+                try {
+                    done.complete(reloadNow());
+                } catch (Throwable t) {
+                    log.error("reload failed", t);
+                    done.completeExceptionally(t);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.completeExceptionally(new IllegalStateException("sluice is stopping"));
+        }
+        return done;
+    }
+
+    private ReloadResult reloadNow() {
+        if (stopped) {
+            return reject(List.of(new ConfigError("", 0, 0, "sluice is stopping")));
+        }
+        if (file == null) {
+            return reject(List.of(new ConfigError("", 0, 0, "started without a config file: nothing to reload")));
+        }
+        ConfigFile.Loaded loaded;
+        try {
+            loaded = file.load();
+        } catch (ConfigException e) {
+            return reject(e.errors());
+        } catch (java.io.IOException e) {
+            return reject(List.of(new ConfigError("", 0, 0, "cannot read " + file.path() + ": " + e.getMessage())));
+        }
+        SluiceConfig next = loaded.config();
+        AdminServer newAdmin = null;
+        boolean adminChanged = !next.admin().equals(config.admin());
+        if (adminChanged && next.admin().enabled()) {
+            try {
+                newAdmin = startAdmin(next); // a socket like any other: bound before anything else changes
+            } catch (Exception e) {
+                return reject(List.of(new ConfigError("admin.bind", 0, 0,
+                        "cannot bind " + next.admin().bind() + ": " + describe(e))));
+            }
+        }
+        ReloadResult r = reloader.apply(config, next);
+        if (!r.applied()) {
+            if (newAdmin != null) {
+                newAdmin.stop();
+            }
+            return reject(r.errors());
+        }
+        List<String> changes = new ArrayList<>(r.changes());
+        if (adminChanged) {
+            AdminServer old = admin;
+            admin = newAdmin;
+            if (old != null) {
+                // Later, not now: the reload may have been asked for through the old endpoint, whose answer is
+                // still to be written.
+                control.schedule(old::stop, 1, TimeUnit.SECONDS);
+            }
+            changes.add(next.admin().enabled() ? "admin endpoint on " + next.admin().bind() : "admin endpoint off");
+        }
+        if (!next.runtime().dnsRefresh().equals(config.runtime().dnsRefresh())) {
+            resolver.refreshEvery(next.runtime().dnsRefresh());
+        }
+        resolver.start(next.runtime().dnsRefresh(), Duration.ZERO); // the first host names need the refresh
+        resolver.resolveSoon();
+        config = next;
+        configMeters.applied(loaded.sha256());
+        ReloadResult applied = new ReloadResult(true, changes, r.needsRestart(), List.of());
+        log.info("config reloaded from {} (sha256 {}): {} change(s){}", file.path(), loaded.sha256(), changes.size(),
+                changes.isEmpty() ? "" : ": " + String.join("; ", changes));
+        for (String s : r.needsRestart()) {
+            log.warn("config reload: {}", s);
+        }
+        return applied;
+    }
+
+    private ReloadResult reject(List<ConfigError> errors) {
+        configMeters.rejected();
+        log.error("config reload rejected ({} error(s)); the running configuration stays in force", errors.size());
+        for (ConfigError e : errors) {
+            log.error("  {}", e);
+        }
+        return ReloadResult.rejected(errors);
+    }
+
     private static void shutdownGroup(EventLoopGroup group) {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private static String describe(Throwable e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static String hostPort(InetSocketAddress a) {

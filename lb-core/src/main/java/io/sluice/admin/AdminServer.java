@@ -26,16 +26,18 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HostPort;
+import io.sluice.runtime.ReloadResult;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz} (the process answers) and
- * {@code /ready} (every listener is bound and not draining). It runs on an event loop of its own, so a slow
+ * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz} (the process answers),
+ * {@code /ready} (every listener is bound and not draining) and {@code POST /admin/reload}. It runs on an event loop of its own, so a slow
  * scrape never delays traffic and a traffic storm never hides the metrics.
  */
 public final class AdminServer {
@@ -44,14 +46,17 @@ public final class AdminServer {
     private final HostPort bind;
     private final Supplier<String> metrics;
     private final BooleanSupplier ready;
+    private final Supplier<CompletableFuture<ReloadResult>> reload;
     private Channel channel;
     /** Scrapers' keep-alive connections, closed by {@link #stop} while the admin loop still runs. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-    public AdminServer(HostPort bind, Supplier<String> metrics, BooleanSupplier ready) {
+    public AdminServer(HostPort bind, Supplier<String> metrics, BooleanSupplier ready,
+                       Supplier<CompletableFuture<ReloadResult>> reload) {
         this.bind = bind;
         this.metrics = metrics;
         this.ready = ready;
+        this.reload = reload;
     }
 
     public void start(EventLoopGroup group, Transport transport) throws InterruptedException {
@@ -90,6 +95,10 @@ public final class AdminServer {
                 return;
             }
             String path = new QueryStringDecoder(req.uri()).path();
+            if (path.equals("/admin/reload")) {
+                reload(ctx, req);
+                return;
+            }
             boolean head = req.method().equals(HttpMethod.HEAD);
             if (!req.method().equals(HttpMethod.GET) && !head) {
                 respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET\n", "text/plain", false);
@@ -108,14 +117,45 @@ public final class AdminServer {
             }
         }
 
+        /**
+         * The reload runs on the control thread; the answer is written when it is done, on this channel's loop.
+         * The request is held (retained) until then for its keep-alive flag.
+         */
+        private void reload(ChannelHandlerContext ctx, FullHttpRequest req) {
+            if (!req.method().equals(HttpMethod.POST)) {
+                respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST\n", "text/plain", false);
+                return;
+            }
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            reload.get().whenComplete((r, failure) -> ctx.executor().execute(() -> {
+                if (failure != null) {
+                    send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                            "{\"result\":\"failed\",\"message\":" + Json.quote(failure.getMessage()) + "}\n",
+                            "application/json");
+                } else {
+                    send(ctx, keepAlive, HttpResponseStatus.valueOf(ReloadAnswer.status(r)), ReloadAnswer.json(r),
+                            "application/json");
+                }
+            }));
+        }
+
         private void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String body,
                              String type, boolean head) {
+            send(ctx, HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess(), status, body, type, head);
+        }
+
+        private void send(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body,
+                          String type) {
+            send(ctx, keepAlive, status, body, type, false);
+        }
+
+        private void send(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body,
+                          String type, boolean head) {
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, type.startsWith("text/plain;") ? type : type + "; charset=utf-8");
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-            boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
             if (keepAlive) {
                 res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
                 ctx.writeAndFlush(res);

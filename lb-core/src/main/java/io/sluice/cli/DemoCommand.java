@@ -64,7 +64,7 @@ final class DemoCommand {
             out.println("  curl -s http://127.0.0.1:" + adminPort + "/ready");
             out.println("\nCtrl-C (or SIGTERM) stops the demo.");
             out.flush();
-            Shutdown.awaitSignal();
+            Shutdown.awaitSignal(() -> { });
             return Main.OK;
         } catch (ConfigException e) {
             err.println("demo config invalid (a bug): " + e.getMessage());

@@ -6,7 +6,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Properties;
 
-/** {@code java -jar sluice.jar COMMAND ...}: dispatches to run, check, route and demo. */
+/** {@code java -jar sluice.jar COMMAND ...}: dispatches to run, check, reload, route and demo. */
 public final class Main {
     static final int OK = 0;
     static final int CONFIG_ERROR = 1;
@@ -53,6 +53,7 @@ public final class Main {
             case "run" -> new RunCommand(out, err, ownsProcess).run(rest);
             case "demo" -> new DemoCommand(out, err).run(rest);
             case "route" -> new RouteCommand(out, err).run(rest);
+            case "reload" -> new ReloadCommand(out, err).run(rest);
             default -> {
                 err.println("sluice: unknown command '" + args[0] + "'");
                 err.print(usage());
@@ -66,10 +67,14 @@ public final class Main {
                 Usage: java -jar sluice.jar COMMAND [ARGS]
 
                 Commands:
-                  run CONFIG.yaml     start serving; SIGTERM or Ctrl-C drains open connections, then exits 0
+                  run CONFIG.yaml     start serving; SIGTERM or Ctrl-C drains open connections, then exits 0;
+                                      SIGHUP reloads CONFIG.yaml (as does `reload`)
                   check CONFIG.yaml   validate a config; exit 0 when valid, else print every error and exit 1
                   route CONFIG.yaml --host H --path P [--method M] [--header k=v]... [--listener NAME]
                                       print the route and cluster each HTTP listener picks for such a request
+                  reload [--admin URL]
+                                      make a running Sluice reload its config file (POST URL/admin/reload,
+                                      default http://127.0.0.1:9901); prints the result, exit 0 applied, 1 rejected
                   demo [--port N] [--admin-port N]
                                       start 3 embedded HTTP backends, a listener (default port 8080) in front
                                       of them and the admin endpoint (default port 9901); prints curl commands

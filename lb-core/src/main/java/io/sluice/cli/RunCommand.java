@@ -3,10 +3,13 @@ package io.sluice.cli;
 import io.sluice.Sluice;
 import io.sluice.config.SluiceConfig;
 import java.io.PrintStream;
+import io.sluice.runtime.ConfigFile;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 
-/** {@code run CONFIG.yaml}: serves until SIGTERM or SIGINT, then drains. */
+/** {@code run CONFIG.yaml}: serves until SIGTERM or SIGINT, then drains; SIGHUP reloads the file. */
 final class RunCommand {
     private final PrintStream out;
     private final PrintStream err;
@@ -23,8 +26,16 @@ final class RunCommand {
             err.println("usage: sluice run CONFIG.yaml");
             return Main.USAGE;
         }
-        SluiceConfig config = CheckCommand.load(Path.of(args[0]), err);
+        Path path = Path.of(args[0]);
+        SluiceConfig config = CheckCommand.load(path, err);
         if (config == null) {
+            return Main.CONFIG_ERROR;
+        }
+        String sha256;
+        try {
+            sha256 = ConfigFile.sha256(Files.readAllBytes(path));
+        } catch (IOException e) {
+            err.println(path + ": cannot read: " + e.getMessage());
             return Main.CONFIG_ERROR;
         }
         if (ownsProcess) {
@@ -33,13 +44,15 @@ final class RunCommand {
         }
         Sluice sluice;
         try {
-            sluice = Sluice.start(config);
+            sluice = Sluice.start(config, new ConfigFile(path), sha256);
         } catch (Exception e) {
             err.println("sluice: could not start: " + describe(e));
             return Main.STARTUP_FAILED;
         }
-        Shutdown.awaitSignal();
-        sluice.shutdown(config.runtime().drainTimeout());
+        Sluice running = sluice;
+        // The reload logs its own outcome; a SIGHUP has nobody to answer.
+        Shutdown.awaitSignal(running::reloadAsync);
+        sluice.shutdown(sluice.config().runtime().drainTimeout());
         return Main.OK;
     }
 

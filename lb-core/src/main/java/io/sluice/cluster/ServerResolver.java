@@ -24,6 +24,7 @@ public final class ServerResolver implements AutoCloseable {
     private final Supplier<? extends Collection<Cluster>> clusters;
     private final ScheduledExecutorService executor;
     private boolean refreshing;
+    private java.util.concurrent.ScheduledFuture<?> rounds;
 
     public ServerResolver(Supplier<? extends Collection<Cluster>> clusters) {
         this.clusters = clusters;
@@ -46,8 +47,24 @@ public final class ServerResolver implements AutoCloseable {
             log.warn("first DNS round not finished after {} ms; servers join as their names resolve",
                     firstRoundLimit.toMillis());
         }
-        executor.scheduleWithFixedDelay(this::resolveAll, refresh.toMillis(), refresh.toMillis(),
+        rounds = executor.scheduleWithFixedDelay(this::resolveAll, refresh.toMillis(), refresh.toMillis(),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /** Resolves every name now, off the caller's thread (a reload may have added host names). */
+    public void resolveSoon() {
+        if (needsResolution()) {
+            executor.execute(this::resolveAll);
+        }
+    }
+
+    /** Resolves at a new pace from now on (a reload changed {@code dns_refresh}). */
+    public synchronized void refreshEvery(Duration refresh) {
+        if (rounds != null) {
+            rounds.cancel(false);
+            rounds = executor.scheduleWithFixedDelay(this::resolveAll, refresh.toMillis(), refresh.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
     }
 
     private boolean needsResolution() {

@@ -32,14 +32,17 @@ import org.slf4j.LoggerFactory;
 public final class HttpListener implements Listener {
     private static final Logger log = LoggerFactory.getLogger(HttpListener.class);
 
-    private final ListenerConfig config;
+    /** Read by each new connection; a reload replaces it, connections already open keep what they read. */
+    private volatile ListenerConfig config;
     private final Transport transport;
     private final ByteBufAllocator allocator;
-    private final RouteTable routes;
+    private volatile RouteTable routes;
     private final ListenerStats stats = new ListenerStats();
-    private final Admission admission;
+    private volatile Admission admission;
+    /** Cloned for each connection: the decoder's limits as configured now. */
+    private volatile HttpDecoderConfig decoderTemplate;
     private final HttpListenerStats httpStats = new HttpListenerStats();
-    private final RetryBudget retryBudget;
+    private volatile RetryBudget retryBudget;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
     /** Null when the listener has no access log. */
@@ -53,31 +56,29 @@ public final class HttpListener implements Listener {
         this.routes = new RouteTable(config, upstreams);
         this.retryBudget = new RetryBudget(config.http().retryBudget());
         this.admission = new Admission(stats, config.maxConnections());
+        this.decoderTemplate = decoderConfig(config);
+    }
+
+    private static HttpDecoderConfig decoderConfig(ListenerConfig config) {
+        return HttpFrontCodecs.strict(new HttpDecoderConfig())
+                .setMaxInitialLineLength(config.http().maxRequestLine())
+                .setMaxHeaderSize(config.http().maxHeaderSize());
     }
 
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
-        HttpConfig http = config.http();
-        if (http.accessLog() != null) {
-            try {
-                accessLog = new AccessLog(http.accessLog(), config.name());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("access log " + http.accessLog().path(), e);
-            }
-        }
-        long idleMillis = config.idleTimeout().toMillis();
-        HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
-                .setMaxInitialLineLength(http.maxRequestLine())
-                .setMaxHeaderSize(http.maxHeaderSize());
+        accessLog = openAccessLog(config);
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, BatchedReads.INSTANCE)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         clients.add(ch);
                         ChannelPipeline p = ch.pipeline();
+                        long idleMillis = config.idleTimeout().toMillis();
                         if (idleMillis > 0) {
                             p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
+                        HttpDecoderConfig decoder = decoderTemplate;
                         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
                         HttpFrontHandler front = new HttpFrontHandler(HttpListener.this, encoder);
                         p.addLast("watch", new HttpFrontHandler.ByteWatcher(front));
@@ -90,6 +91,43 @@ public final class HttpListener implements Listener {
         InetSocketAddress a = localAddress();
         log.info("http listener {} on {}:{} -> {} route(s), default cluster {} ({})", config.name(),
                 a.getHostString(), a.getPort(), config.routes().size(), config.cluster(), transport.name());
+    }
+
+    /**
+     * Takes new settings (routes, HTTP limits, timeouts, clusters) for connections and requests from now on;
+     * the listening socket stays open, so no client is refused during the change. Requests in flight finish
+     * on the routes they were matched to.
+     */
+    public synchronized void reconfigure(ListenerConfig next, Map<String, Upstream> upstreams) {
+        ListenerConfig old = config;
+        if (!old.bind().equals(next.bind()) || old.protocol() != next.protocol()) {
+            throw new IllegalArgumentException("listener " + old.name() + ": bind and protocol need a new listener");
+        }
+        if (!java.util.Objects.equals(old.http().accessLog(), next.http().accessLog())) {
+            AccessLog previous = accessLog;
+            accessLog = openAccessLog(next);
+            if (previous != null) {
+                previous.close();
+            }
+        }
+        routes = new RouteTable(next, upstreams, routes);
+        if (old.http().retryBudget() != next.http().retryBudget()) {
+            retryBudget = new RetryBudget(next.http().retryBudget(), retryBudget);
+        }
+        admission = new Admission(stats, next.maxConnections());
+        decoderTemplate = decoderConfig(next);
+        config = next;
+    }
+
+    private static AccessLog openAccessLog(ListenerConfig config) {
+        if (config.http().accessLog() == null) {
+            return null;
+        }
+        try {
+            return new AccessLog(config.http().accessLog(), config.name());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("access log " + config.http().accessLog().path(), e);
+        }
     }
 
     /**

@@ -10,11 +10,18 @@ final class RetryBudget {
     private static final long MIN_RETRIES = 3;
 
     private final int percent;
-    private final LongAdder requests = new LongAdder();
-    private final LongAdder retries = new LongAdder();
+    private final LongAdder requests;
+    private final LongAdder retries;
 
     RetryBudget(int percent) {
+        this(percent, null);
+    }
+
+    /** A budget with a new percentage that goes on from {@code previous}'s counts (a reload changed it). */
+    RetryBudget(int percent, RetryBudget previous) {
         this.percent = percent;
+        this.requests = previous == null ? new LongAdder() : previous.requests;
+        this.retries = previous == null ? new LongAdder() : previous.retries;
     }
 
     void request() {

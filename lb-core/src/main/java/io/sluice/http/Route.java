@@ -13,18 +13,25 @@ public final class Route {
     private final Upstream upstream;
     private final String clusterName;
     private final long maxBodySize;
-    /** Responses by status class: index 1 = 1xx ... 5 = 5xx. */
-    private final LongAdder[] responses = new LongAdder[6];
+    /**
+     * Responses by status class: index 1 = 1xx ... 5 = 5xx. Shared with the route of the same name and cluster
+     * in the table a reload replaces, so its series keep counting instead of starting over.
+     */
+    private final LongAdder[] responses;
 
-    Route(String name, RouteConfig config, String clusterName, Upstream upstream, long listenerMaxBody) {
+    Route(String name, RouteConfig config, String clusterName, Upstream upstream, long listenerMaxBody,
+          LongAdder[] carried) {
         this.name = name;
         this.clusterName = clusterName;
         this.config = config;
         this.match = config == null ? RouteConfig.Match.ANY : config.match();
         this.upstream = upstream;
         this.maxBodySize = config == null || config.maxBodySize() < 0 ? listenerMaxBody : config.maxBodySize();
+        this.responses = carried != null ? carried : new LongAdder[6];
         for (int i = 0; i < responses.length; i++) {
-            responses[i] = new LongAdder();
+            if (responses[i] == null) {
+                responses[i] = new LongAdder();
+            }
         }
     }
 
@@ -49,6 +56,10 @@ public final class Route {
     /** 0 = unlimited. */
     long maxBodySize() {
         return maxBodySize;
+    }
+
+    LongAdder[] counters() {
+        return responses;
     }
 
     public long responses(int statusClass) {

@@ -15,13 +15,32 @@ public final class RouteTable {
     private final Route fallback;
 
     public RouteTable(ListenerConfig config, Map<String, Upstream> upstreams) {
+        this(config, upstreams, null);
+    }
+
+    /** A table that replaces {@code previous}: routes with the same name and cluster keep their counts. */
+    RouteTable(ListenerConfig config, Map<String, Upstream> upstreams, RouteTable previous) {
         List<Route> list = new ArrayList<>();
         long maxBody = config.http().maxBodySize();
         for (RouteConfig rc : config.routes()) {
-            list.add(new Route(rc.name(), rc, rc.cluster(), upstreams.get(rc.cluster()), maxBody));
+            list.add(new Route(rc.name(), rc, rc.cluster(), upstreams.get(rc.cluster()), maxBody,
+                    carried(previous, rc.name(), rc.cluster())));
         }
         this.routes = list.toArray(new Route[0]);
-        this.fallback = new Route("default", null, config.cluster(), upstreams.get(config.cluster()), maxBody);
+        this.fallback = new Route("default", null, config.cluster(), upstreams.get(config.cluster()), maxBody,
+                carried(previous, "default", config.cluster()));
+    }
+
+    private static java.util.concurrent.atomic.LongAdder[] carried(RouteTable previous, String name, String cluster) {
+        if (previous == null) {
+            return null;
+        }
+        for (Route r : previous.all()) {
+            if (r.name().equals(name) && r.clusterName().equals(cluster)) {
+                return r.counters();
+            }
+        }
+        return null;
     }
 
     /** A table with no live clusters behind it, to tell where a request would go ({@code sluice route}). */

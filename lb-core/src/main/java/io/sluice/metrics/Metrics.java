@@ -55,6 +55,11 @@ public final class Metrics implements AutoCloseable {
                 .baseUnit("bytes").register(registry);
     }
 
+    /** The configuration's series: reloads and the file in force. */
+    public ConfigMeters configMeters(String sha256) {
+        return new ConfigMeters(registry, sha256);
+    }
+
     /** An empty group, for meters registered one at a time. */
     public MeterGroup newGroup() {
         return new MeterGroup(registry);

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The live listeners and clusters of one process, by name. Everything is created and destroyed through here,
@@ -24,6 +26,8 @@ public final class Registry implements AutoCloseable {
     private final Shared shared;
     private final Map<String, LiveCluster> clusters = new LinkedHashMap<>();
     private final Map<String, LiveListener> listeners = new LinkedHashMap<>();
+    /** Listeners taken out by a reload, draining; closed when empty or at their deadline. */
+    private final List<LiveListener> retiring = new ArrayList<>();
     /** What the DNS thread iterates: replaced whole on every change, read without the registry's lock. */
     private volatile List<Cluster> clusterView = List.of();
 
@@ -98,13 +102,7 @@ public final class Registry implements AutoCloseable {
         }
         Listener listener;
         if (config.protocol() == ListenerConfig.Protocol.HTTP) {
-            Map<String, Upstream> upstreams = new LinkedHashMap<>();
-            for (String name : routedClusters(config)) {
-                LiveCluster c = clusters.get(name);
-                c.servedOverHttp();
-                upstreams.put(name, c.upstream());
-            }
-            listener = new HttpListener(config, upstreams, shared.transport(), shared.allocator());
+            listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator());
         } else {
             listener = new TcpListener(config, clusters.get(config.cluster()).cluster(), shared.transport(),
                     shared.allocator());
@@ -137,6 +135,90 @@ public final class Registry implements AutoCloseable {
         if (l != null) {
             l.close();
         }
+    }
+
+    /**
+     * Takes a listener out of service the way a reload does: it stops accepting now (HTTP keep-alive
+     * connections are told to close after their current response, idle ones close), its open connections get
+     * up to {@code drain} to finish on the control thread's watch, and what is left is then closed. Its
+     * series go at once: a listener of the same name may start right away, and its series must be its own.
+     */
+    public synchronized void retireListener(String name, Duration drain) {
+        LiveListener l = listeners.remove(name);
+        if (l == null) {
+            return;
+        }
+        l.meters().close();
+        l.listener().stopAccepting();
+        retiring.add(l);
+        long deadline = System.nanoTime() + drain.toNanos();
+        Runnable[] check = new Runnable[1];
+        check[0] = () -> {
+            if (l.listener().stats().active() > 0 && System.nanoTime() < deadline) {
+                shared.control().schedule(check[0], 100, TimeUnit.MILLISECONDS);
+                return;
+            }
+            synchronized (this) {
+                if (retiring.remove(l)) {
+                    l.close();
+                }
+            }
+        };
+        shared.control().execute(check[0]);
+    }
+
+    /** Listeners a reload took out that still drain. */
+    public synchronized int retiringListeners() {
+        return retiring.size();
+    }
+
+    /**
+     * Gives a kept listener (same name, bind and protocol) its new settings for connections accepted from now
+     * on; its socket, and with it its accept queue, stays open throughout.
+     */
+    public synchronized void reconfigureListener(ListenerConfig next) {
+        LiveListener live = listeners.get(next.name());
+        if (live == null) {
+            throw new IllegalArgumentException("no listener " + next.name());
+        }
+        if (live.listener() instanceof TcpListener tcp) {
+            tcp.reconfigure(next, clusters.get(next.cluster()).cluster());
+        } else if (live.listener() instanceof HttpListener http) {
+            http.reconfigure(next, upstreams(next));
+            // Route series follow the routes; their counts live in the routes, which keep them across this.
+            live.meters().close();
+            listeners.put(next.name(), new LiveListener(http, shared.metrics().bind(http)));
+        }
+    }
+
+    private Map<String, Upstream> upstreams(ListenerConfig config) {
+        Map<String, Upstream> upstreams = new LinkedHashMap<>();
+        for (String name : routedClusters(config)) {
+            LiveCluster c = clusters.get(name);
+            c.servedOverHttp();
+            upstreams.put(name, c.upstream());
+        }
+        return upstreams;
+    }
+
+    /** The settings a listener runs under now, or null when there is no such listener. */
+    public synchronized ListenerConfig listenerConfig(String name) {
+        LiveListener l = listeners.get(name);
+        return l == null ? null : l.listener().config();
+    }
+
+    /** The configuration a cluster runs under now, or null when there is no such cluster. */
+    public synchronized ClusterConfig clusterConfig(String name) {
+        LiveCluster c = clusters.get(name);
+        return c == null ? null : c.cluster().config();
+    }
+
+    public synchronized List<String> clusterNames() {
+        return new ArrayList<>(clusters.keySet());
+    }
+
+    public synchronized List<String> listenerNames() {
+        return new ArrayList<>(listeners.keySet());
     }
 
     public synchronized List<Listener> listeners() {
@@ -172,10 +254,16 @@ public final class Registry implements AutoCloseable {
      */
     @Override
     public synchronized void close() {
-        for (LiveListener l : listeners.values()) {
+        List<LiveListener> all = new ArrayList<>(listeners.values());
+        all.addAll(retiring);
+        for (LiveListener l : all) {
             l.listener().stopAccepting();
             l.listener().closeConnections();
         }
+        for (LiveListener l : retiring) {
+            l.close();
+        }
+        retiring.clear();
         for (LiveCluster c : clusters.values()) {
             c.closeConnections();
         }

@@ -1,0 +1,188 @@
+package io.sluice.runtime;
+
+import io.sluice.config.ClusterConfig;
+import io.sluice.config.ConfigError;
+import io.sluice.config.ListenerConfig;
+import io.sluice.config.SluiceConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a new, fully validated configuration to the running registry as a diff: what stayed the same is not
+ * touched (its sockets, connections, pools, health state and counters carry on), what changed takes its new
+ * settings for new work, what is new starts, what is gone drains. Every new socket is bound before anything
+ * else changes, so a bind that fails rejects the reload with nothing changed. Runs on one thread at a time,
+ * never an event loop.
+ */
+public final class Reloader {
+    private static final Logger log = LoggerFactory.getLogger(Reloader.class);
+
+    private final Registry registry;
+
+    public Reloader(Registry registry) {
+        this.registry = registry;
+    }
+
+    /** Applies {@code next} in place of {@code current}; on a failed bind, changes nothing and says why. */
+    public synchronized ReloadResult apply(SluiceConfig current, SluiceConfig next) {
+        List<String> changes = new ArrayList<>();
+        List<String> restart = new ArrayList<>();
+        runtimeChanges(current, next, changes, restart);
+        Duration drain = next.runtime().drainTimeout();
+
+        List<String> addedClusters = new ArrayList<>();
+        List<String> addedListeners = new ArrayList<>();
+        List<ListenerConfig> retired = new ArrayList<>();
+        try {
+            for (ClusterConfig cc : next.clusters()) {
+                if (registry.clusterConfig(cc.name()) == null) {
+                    registry.addCluster(cc);
+                    addedClusters.add(cc.name());
+                }
+            }
+            // Sockets first: every new bind must succeed before anything running is touched. Listeners whose
+            // address or protocol changed, and listeners that hold an address a new one needs, let go of
+            // their socket first (a moment without one, on that address only).
+            for (int i = 0; i < next.listeners().size(); i++) {
+                ListenerConfig lc = next.listeners().get(i);
+                ListenerConfig old = registry.listenerConfig(lc.name());
+                if (old != null && sameSocket(old, lc)) {
+                    continue;
+                }
+                List<String> holders = holdersOf(lc, next);
+                if (old != null && !holders.contains(lc.name())) {
+                    holders.add(lc.name());
+                }
+                for (String holder : holders) {
+                    retired.add(registry.listenerConfig(holder));
+                    registry.retireListener(holder, drain);
+                }
+                try {
+                    registry.addListener(lc);
+                } catch (Exception e) {
+                    throw new BindFailure(new ConfigError("listeners[" + i + "].bind", 0, 0,
+                            "cannot bind " + lc.bind() + ": " + describe(e)));
+                }
+                addedListeners.add(lc.name());
+                changes.add(old == null ? "listener " + lc.name() + " added on " + lc.bind()
+                        : "listener " + lc.name() + " moved to " + lc.protocol().name().toLowerCase(Locale.ROOT)
+                        + " on " + lc.bind() + "; the old socket's connections drain");
+            }
+        } catch (BindFailure f) {
+            for (String l : addedListeners) {
+                registry.removeListener(l);
+            }
+            restore(retired);
+            for (String c : addedClusters) {
+                registry.removeCluster(c);
+            }
+            return ReloadResult.rejected(List.of(f.error));
+        }
+        addedClusters.forEach(c -> changes.add("cluster " + c + " added"));
+
+        for (ClusterConfig cc : next.clusters()) {
+            ClusterConfig old = registry.clusterConfig(cc.name());
+            if (!addedClusters.contains(cc.name()) && !old.equals(cc)) {
+                changes.addAll(registry.reconfigureCluster(cc));
+            }
+        }
+        for (ListenerConfig lc : next.listeners()) {
+            ListenerConfig old = registry.listenerConfig(lc.name());
+            if (!addedListeners.contains(lc.name()) && old != null && !old.equals(lc)) {
+                registry.reconfigureListener(lc);
+                changes.add("listener " + lc.name() + ": settings changed for new connections and requests");
+            }
+        }
+        for (String name : registry.listenerNames()) {
+            if (next.listeners().stream().noneMatch(l -> l.name().equals(name))) {
+                registry.retireListener(name, drain);
+                changes.add("listener " + name + " removed; its connections drain");
+            }
+        }
+        for (ListenerConfig gone : retired) {
+            if (next.listeners().stream().noneMatch(l -> l.name().equals(gone.name()))) {
+                changes.add("listener " + gone.name() + " removed; its connections drain");
+            }
+        }
+        for (String name : registry.clusterNames()) {
+            if (next.clusters().stream().noneMatch(c -> c.name().equals(name))) {
+                registry.removeCluster(name);
+                changes.add("cluster " + name + " removed");
+            }
+        }
+        return new ReloadResult(true, changes, restart, List.of());
+    }
+
+    private static void runtimeChanges(SluiceConfig current, SluiceConfig next, List<String> changes,
+                                       List<String> restart) {
+        if (current.runtime().transport() != next.runtime().transport()) {
+            restart.add("runtime.transport: " + current.runtime().transport().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().transport().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");
+        }
+        if (current.runtime().workerThreads() != next.runtime().workerThreads()) {
+            restart.add("runtime.worker_threads: " + current.runtime().workerThreads() + " -> "
+                    + next.runtime().workerThreads() + " (takes effect at the next start)");
+        }
+        if (!current.runtime().drainTimeout().equals(next.runtime().drainTimeout())) {
+            changes.add("runtime.drain_timeout: " + current.runtime().drainTimeout() + " -> "
+                    + next.runtime().drainTimeout());
+        }
+        if (!current.runtime().dnsRefresh().equals(next.runtime().dnsRefresh())) {
+            changes.add("runtime.dns_refresh: " + current.runtime().dnsRefresh() + " -> " + next.runtime().dnsRefresh());
+        }
+    }
+
+    /** Bind address and protocol (and the relay mode) unchanged: the listener keeps its socket. */
+    private static boolean sameSocket(ListenerConfig a, ListenerConfig b) {
+        return a.bind().equals(b.bind()) && a.protocol() == b.protocol() && a.splice() == b.splice();
+    }
+
+    /** Running listeners, other than those kept as they are, that hold {@code lc}'s address. */
+    private List<String> holdersOf(ListenerConfig lc, SluiceConfig next) {
+        List<String> out = new ArrayList<>();
+        for (String name : registry.listenerNames()) {
+            ListenerConfig running = registry.listenerConfig(name);
+            boolean keptAsIs = next.listeners().stream().anyMatch(n -> n.name().equals(name) && sameSocket(running, n));
+            if (!keptAsIs && running.bind().port() == lc.bind().port() && running.bind().port() != 0
+                    && overlaps(running, lc)) {
+                out.add(name);
+            }
+        }
+        return out;
+    }
+
+    private static boolean overlaps(ListenerConfig a, ListenerConfig b) {
+        return a.bind().host().equals(b.bind().host()) || a.bind().isWildcard() || b.bind().isWildcard();
+    }
+
+    /** A bind failed after listeners let go of their sockets: they take them back. */
+    private void restore(List<ListenerConfig> retired) {
+        for (ListenerConfig lc : retired) {
+            try {
+                registry.addListener(lc);
+            } catch (Exception e) {
+                log.error("reload rejected, and listener {} could not take back {}: {}", lc.name(), lc.bind(),
+                        describe(e));
+            }
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return m != null ? m : e.getClass().getSimpleName();
+    }
+
+    /** A new socket could not be bound: the reload is rejected. */
+    private static final class BindFailure extends RuntimeException {
+        private final ConfigError error;
+
+        BindFailure(ConfigError error) {
+            super(error.message(), null, false, false);
+            this.error = error;
+        }
+    }
+}
