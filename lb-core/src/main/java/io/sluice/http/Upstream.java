@@ -46,15 +46,23 @@ public final class Upstream {
     }
 
     /**
-     * Forgets {@code server}'s pools once no picker returns it. Exchanges that still hold one of its
-     * connections finish on it; the connection then closes instead of going back idle, as its server is gone.
+     * {@code server} left the cluster: its idle connections close, busy ones close when their exchange ends.
+     * Its pools stay reachable until {@link #forgetServer}: a request that picked it from the picker of a
+     * moment ago is still served by it.
      */
-    public synchronized void removeServer(Server server) {
-        Map<Server, ServerPools> next = new IdentityHashMap<>(pools);
-        ServerPools p = next.remove(server);
-        pools = next;
+    public void retireServer(Server server) {
+        ServerPools p = pools.get(server);
         if (p != null) {
             p.retire();
+        }
+    }
+
+    /** Drops a retired server's pools, once no picker can still return it. */
+    public synchronized void forgetServer(Server server) {
+        if (pools.containsKey(server)) {
+            Map<Server, ServerPools> next = new IdentityHashMap<>(pools);
+            next.remove(server);
+            pools = next;
         }
     }
 
@@ -66,7 +74,7 @@ public final class Upstream {
         return cluster.name();
     }
 
-    /** The pools of one server, or null once it was removed. */
+    /** The pools of one server; null only for a server that left the cluster a while ago. */
     public ServerPools pools(Server server) {
         return pools.get(server);
     }

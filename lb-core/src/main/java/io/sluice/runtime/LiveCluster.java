@@ -24,6 +24,9 @@ import java.util.concurrent.TimeUnit;
  * thread at a time (start-up, shutdown, the control thread).
  */
 final class LiveCluster implements AutoCloseable {
+    /** Longer than any pick takes to reach its pool lookup. */
+    private static final java.time.Duration FORGET_AFTER = java.time.Duration.ofSeconds(10);
+
     private final Shared shared;
     private final Cluster cluster;
     private final Upstream upstream;
@@ -200,7 +203,9 @@ final class LiveCluster implements AutoCloseable {
         if (g != null) {
             g.close();
         }
-        upstream.removeServer(s);
+        upstream.retireServer(s);
+        // Pickers published before the removal may still return it for a moment; after that it is gone.
+        shared.control().schedule(() -> upstream.forgetServer(s), FORGET_AFTER.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Meters read counters the servers own, so binding them again changes which series exist, never a value. */

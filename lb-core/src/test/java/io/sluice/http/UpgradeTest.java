@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class UpgradeTest {
 
     /** Completes a WebSocket handshake, then echoes raw bytes until the proxy half-closes. */
-    private static HttpBackend.Handler websocketEcho() {
+    static HttpBackend.Handler websocketEcho() {
         return (req, out, s) -> {
             if (!"websocket".equalsIgnoreCase(req.header("upgrade"))) {
                 HttpBackend.respond(out, 400, "text/plain", "not an upgrade".getBytes(StandardCharsets.UTF_8));
