@@ -18,7 +18,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import io.sluice.testing.Transports;
 import org.junit.jupiter.api.AfterEach;
@@ -268,6 +270,21 @@ class L4ProxyTest {
         try (Socket c = Proxies.connect(port(s, "front"))) {
             await().atMost(Duration.ofSeconds(10)).until(() -> a.accepted() == 1);
             // The proxy closes the idle pair: the client sees end of stream, the backend loses its peer.
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void drainTimeoutClosesTheConnectionsLeft() throws Exception {
+        TestBackend a = backend("a", TestBackend.hold());
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            // Neither side will ever end this relay: only the drain timeout can.
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofMillis(500)));
+            shutdown.get(30, TimeUnit.SECONDS);
             assertThat(c.getInputStream().read()).isEqualTo(-1);
             await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
         }
