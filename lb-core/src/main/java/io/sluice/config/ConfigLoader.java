@@ -5,6 +5,11 @@ import io.sluice.config.ConfigNode.ConfigErrors;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,9 +62,39 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(new ConfigError("", 0, 0,
                     "file is larger than " + MAX_FILE_CHARS / (1024 * 1024) + " MiB")));
         }
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return load(r);
+        return load(new StringReader(utf8(Files.readAllBytes(file))));
+    }
+
+    /**
+     * Decodes strictly, so that a file saved in another encoding gets an error that says where, instead of
+     * the decoder's bare "Input length = 1".
+     */
+    private static String utf8(byte[] bytes) throws ConfigException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
         }
+        if (result.isError()) {
+            int offset = in.position();
+            int line = 1;
+            int column = 1;
+            for (int i = 0; i < offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    column = 1;
+                } else if ((bytes[i] & 0xC0) != 0x80) {
+                    column++; // counts characters, not the continuation bytes of one
+                }
+            }
+            throw new ConfigException(List.of(new ConfigError("", line, column, String.format(
+                    "not UTF-8: invalid byte 0x%02x at offset %d", bytes[offset] & 0xff, offset))));
+        }
+        return out.flip().toString();
     }
 
     public static SluiceConfig parse(String yaml) throws ConfigException {
