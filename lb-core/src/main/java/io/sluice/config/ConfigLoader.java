@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -55,6 +56,32 @@ public final class ConfigLoader {
             "max_ejection_time", "max_ejection_percent", "failures");
 
     private ConfigLoader() {
+    }
+
+    /**
+     * The keys each section accepts, by its path in the file ({@code []} for every item of a list). For tests
+     * that hold configs/reference.yaml to the loader; a new section must be added here too.
+     */
+    static Map<String, Set<String>> acceptedKeys() {
+        Map<String, Set<String>> m = new LinkedHashMap<>();
+        m.put("", TOP);
+        m.put("runtime", RUNTIME);
+        m.put("admin", ADMIN);
+        m.put("listeners[]", LISTENER);
+        m.put("listeners[].http", HttpConfigReader.HTTP);
+        m.put("listeners[].http.access_log", HttpConfigReader.ACCESS_LOG);
+        m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
+        m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
+        m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
+        m.put("listeners[].routes[].request_headers", HttpConfigReader.HEADER_RULES);
+        m.put("listeners[].routes[].response_headers", HttpConfigReader.HEADER_RULES);
+        m.put("clusters[]", CLUSTER);
+        m.put("clusters[].servers[]", SERVER);
+        m.put("clusters[].health_check", HEALTH);
+        m.put("clusters[].outlier_detection", OUTLIER);
+        m.put("clusters[].sticky_cookie", STICKY);
+        m.put("clusters[].pool", HttpConfigReader.POOL);
+        return m;
     }
 
     public static SluiceConfig load(Path file) throws ConfigException, IOException {
