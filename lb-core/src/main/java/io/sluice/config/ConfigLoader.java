@@ -4,6 +4,11 @@ import io.sluice.config.ConfigNode.ConfigErrors;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,14 +47,70 @@ public final class ConfigLoader {
     private ConfigLoader() {
     }
 
+    /**
+     * The keys each section accepts, by its path in the file ({@code []} for every item of a list). For tests
+     * that hold configs/reference.yaml to the loader; a new section must be added here too.
+     */
+    static Map<String, Set<String>> acceptedKeys() {
+        Map<String, Set<String>> m = new LinkedHashMap<>();
+        m.put("", TOP);
+        m.put("runtime", RUNTIME);
+        m.put("admin", ADMIN);
+        m.put("listeners[]", LISTENER);
+        m.put("listeners[].http", HttpConfigReader.HTTP);
+        m.put("listeners[].http.access_log", HttpConfigReader.ACCESS_LOG);
+        m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
+        m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
+        m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
+        m.put("listeners[].routes[].request_headers", HttpConfigReader.HEADER_RULES);
+        m.put("listeners[].routes[].response_headers", HttpConfigReader.HEADER_RULES);
+        m.put("clusters[]", CLUSTER);
+        m.put("clusters[].servers[]", SERVER);
+        m.put("clusters[].health_check", HEALTH);
+        m.put("clusters[].outlier_detection", OUTLIER);
+        m.put("clusters[].sticky_cookie", STICKY);
+        m.put("clusters[].pool", HttpConfigReader.POOL);
+        return m;
+    }
+
     public static SluiceConfig load(Path file) throws ConfigException, IOException {
         if (Files.size(file) > MAX_FILE_CHARS) {
             throw new ConfigException(List.of(new ConfigError("", 0, 0,
                     "file is larger than " + MAX_FILE_CHARS / (1024 * 1024) + " MiB")));
         }
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return load(r);
+        return load(new StringReader(utf8(Files.readAllBytes(file))));
+    }
+
+    /**
+     * Decodes strictly, so that a file saved in another encoding gets an error that says where, instead of
+     * the decoder's bare "Input length = 1".
+     */
+    private static String utf8(byte[] bytes) throws ConfigException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
         }
+        if (result.isError()) {
+            int offset = in.position();
+            int line = 1;
+            int column = 1;
+            for (int i = 0; i < offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    column = 1;
+                } else if ((bytes[i] & 0xC0) != 0x80) {
+                    column++; // counts characters, not the continuation bytes of one
+                }
+            }
+            throw new ConfigException(List.of(new ConfigError("", line, column, String.format(
+                    "not UTF-8: invalid byte 0x%02x at offset %d", bytes[offset] & 0xff, offset))));
+        }
+        return out.flip().toString();
     }
 
     public static SluiceConfig parse(String yaml) throws ConfigException {

@@ -12,6 +12,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class AdminEndpointTest {
@@ -84,6 +86,30 @@ class AdminEndpointTest {
             assertThat(admin(s, "/healthz").statusCode()).isEqualTo(200);
             assertThat(admin(s, "/ready").statusCode()).isEqualTo(200);
             assertThat(admin(s, "/nope").statusCode()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void readyAnswers503WhileDraining() throws Exception {
+        try (TestBackend held = TestBackend.start("held", TestBackend.hold());
+             Sluice s = Proxies.start("""
+                     admin: { bind: "127.0.0.1:0" }
+                     listeners: [ { name: web, bind: "127.0.0.1:0", cluster: app } ]
+                     clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
+                     """.formatted(held.address()))) {
+            CompletableFuture<Void> shutdown;
+            try (Socket open = Proxies.connect(Proxies.port(s, "web"))) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> held.openConnections() == 1);
+                assertThat(admin(s, "/ready").statusCode()).isEqualTo(200);
+
+                // The open connection keeps the drain going, so the admin endpoint is still there to ask.
+                shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofMinutes(5)));
+                await().atMost(Duration.ofSeconds(10)).until(() -> admin(s, "/ready").statusCode() == 503);
+                assertThat(shutdown).isNotDone();
+                assertThat(admin(s, "/healthz").statusCode()).isEqualTo(200);
+            }
+            // The drain ends with the last connection, not at its timeout.
+            shutdown.get(60, TimeUnit.SECONDS);
         }
     }
 

@@ -66,6 +66,18 @@ class CliTest {
     }
 
     @Test
+    void checkOnAFileThatIsNotUtf8NamesTheBadByte() throws IOException {
+        Path latin1 = dir.resolve("latin1.yaml");
+        // "# café" in ISO-8859-1: the é is the single byte 0xe9 at offset 5.
+        Files.write(latin1, "# caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        Result r = run("check", latin1.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains(latin1 + ": 1 error(s)",
+                "config (line 1, col 6): not UTF-8: invalid byte 0xe9 at offset 5");
+        assertThat(r.err()).doesNotContain("Exception", "Input length");
+    }
+
+    @Test
     void checkOnAMissingFileSaysSo() {
         Result r = run("check", dir.resolve("missing.yaml").toString());
         assertThat(r.code()).isEqualTo(1);

@@ -3,15 +3,21 @@ package io.sluice.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ConfigLoaderTest {
+    @TempDir
+    Path dir;
 
     private static final String CLUSTERS = """
             clusters:
@@ -227,5 +233,44 @@ class ConfigLoaderTest {
         assertThat(HostPort.parse("mail2.internal:25")).isEqualTo(new HostPort("mail2.internal", 25));
         assertThat(List.of("10.0.0.1", "::1:80", "host:70000", "host:-1", ":80", "a b:80", "[::1]80"))
                 .allSatisfy(s -> assertThat(HostPort.parse(s)).as(s).isNull());
+    }
+
+    /** A file saved in another encoding: where the first bad byte is, not the decoder's exception. */
+    @ParameterizedTest
+    @MethodSource("notUtf8")
+    void fileThatIsNotUtf8IsRefusedWithTheOffsetOfTheFirstBadByte(byte[] bytes, String expected) throws Exception {
+        Path file = dir.resolve("latin1.yaml");
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> ConfigLoader.load(file)).isInstanceOfSatisfying(ConfigException.class, e ->
+                assertThat(e.errors()).singleElement().hasToString(expected));
+    }
+
+    static Stream<Arguments> notUtf8() {
+        byte[] prefix = "# caf\u00e9 ok\nlisteners: []\n# ".getBytes(StandardCharsets.UTF_8); // 27 bytes, 26 characters
+        return Stream.of(
+                Arguments.of(concat(prefix, new byte[] {(byte) 0xff, 'x', '\n'}),
+                        "config (line 3, col 3): not UTF-8: invalid byte 0xff at offset 27"),
+                // Latin-1's e-acute: a lead byte whose continuation never comes.
+                Arguments.of(concat(prefix, "caf".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0xe9, '\n'}),
+                        "config (line 3, col 6): not UTF-8: invalid byte 0xe9 at offset 30"),
+                // Cut off in the middle of a three-byte character at the very end.
+                Arguments.of(concat(prefix, new byte[] {(byte) 0xe2, (byte) 0x82}),
+                        "config (line 3, col 3): not UTF-8: invalid byte 0xe2 at offset 27"));
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void validUtf8FileLoads() throws Exception {
+        Path file = dir.resolve("utf8.yaml");
+        Files.writeString(file, "# caf\u00e9 \u2013 \ud83d\ude80\nlisteners: [ { name: caf\u00e9, bind: \"127.0.0.1:1\", cluster: app } ]\n"
+                + CLUSTERS, StandardCharsets.UTF_8);
+        assertThat(ConfigLoader.load(file).listeners().get(0).name()).isEqualTo("caf\u00e9");
     }
 }

@@ -1,7 +1,10 @@
 package io.sluice.http;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -10,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A small HTTP/1.1 server on 127.0.0.1 for tests, on plain blocking sockets (one thread per connection) so it
@@ -51,6 +56,8 @@ final class HttpBackend implements AutoCloseable {
     private final ServerSocket server;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
+    /** Every accepted connection, in accept order. */
+    private final List<Conn> conns = new CopyOnWriteArrayList<>();
     final List<Request> requests = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
@@ -91,15 +98,17 @@ final class HttpBackend implements AutoCloseable {
             }
             accepted.incrementAndGet();
             open.add(s);
-            Thread t = new Thread(() -> serve(s), "http-backend-" + name + "-conn");
+            Conn conn = new Conn(s.getPort());
+            conns.add(conn);
+            Thread t = new Thread(() -> serve(s, conn), "http-backend-" + name + "-conn");
             t.setDaemon(true);
             t.start();
         }
     }
 
-    private void serve(Socket s) {
+    private void serve(Socket s, Conn conn) {
         try (s) {
-            InputStream in = new BufferedInputStream(s.getInputStream());
+            InputStream in = new BufferedInputStream(new Counting(s.getInputStream(), conn.received));
             OutputStream out = s.getOutputStream();
             while (true) {
                 Request req = readHead(in);
@@ -120,6 +129,69 @@ final class HttpBackend implements AutoCloseable {
             // The proxy went away or a test cut the connection.
         } finally {
             open.remove(s);
+            conn.ended = true;
+        }
+    }
+
+    /** One accepted connection: the client's port (to find it again), bytes read from it, and whether it ended. */
+    private static final class Conn {
+        final int remotePort;
+        final AtomicLong received = new AtomicLong();
+        volatile boolean ended;
+
+        Conn(int remotePort) {
+            this.remotePort = remotePort;
+        }
+    }
+
+    private static final class Counting extends FilterInputStream {
+        private final AtomicLong count;
+
+        Counting(InputStream in, AtomicLong count) {
+            super(in);
+            this.count = count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count.incrementAndGet();
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count.addAndGet(n);
+            }
+            return n;
+        }
+    }
+
+    /**
+     * Every byte that reached this server, counted once nothing more can arrive. The caller must first close
+     * whatever could still send (the proxy). A request that was forwarded may still sit unaccepted in the
+     * listen backlog or unread in a socket, so "nothing recorded yet" proves nothing: instead a connection of
+     * our own is made and awaited. The single accept thread takes the backlog in order, so once ours has been
+     * accepted every earlier connection has been too; then each of those is awaited to its end of stream,
+     * and by then its bytes have been read and counted, whether or not they formed a request.
+     */
+    long bytesReceivedOnceQuiet() throws IOException {
+        try (Socket marker = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+            int port = marker.getLocalPort();
+            await().atMost(Duration.ofSeconds(10)).until(() -> conns.stream().anyMatch(c -> c.remotePort == port));
+            List<Conn> earlier = new ArrayList<>();
+            for (Conn c : conns) {
+                if (c.remotePort == port) {
+                    break;
+                }
+                earlier.add(c);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> earlier.stream().allMatch(c -> c.ended));
+            return earlier.stream().mapToLong(c -> c.received.get()).sum();
         }
     }
 

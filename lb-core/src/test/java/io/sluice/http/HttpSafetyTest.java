@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class HttpSafetyTest {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private HttpBackend backend;
+    private Sluice sluice;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -39,7 +40,19 @@ class HttpSafetyTest {
                     servers: [ { address: "%s" } ]
                 """.formatted(http, backend.address()));
         resources.add(s);
+        sluice = s;
         return Proxies.port(s, "web");
+    }
+
+    /**
+     * Not one byte of the refused request may reach the server, whatever its method: a head forwarded before
+     * its body turned out bad is already a smuggling risk. The proxy is closed first so that nothing can still
+     * be on its way; then the server's count is final.
+     */
+    private void assertNothingReachedTheServer(String what) throws Exception {
+        sluice.close();
+        assertThat(backend.bytesReceivedOnceQuiet()).as("bytes of \"" + what + "\" that reached the server").isZero();
+        assertThat(backend.requests).as(what).isEmpty();
     }
 
     private RawHttp client(int port) throws Exception {
@@ -48,7 +61,12 @@ class HttpSafetyTest {
         return c;
     }
 
-    /** Each request is sent with \n written as CRLF unless the case is about line endings; | stands for CRLF. */
+    /**
+     * Each request is sent with \n written as CRLF unless the case is about line endings; | stands for CRLF.
+     * The chunk-framing cases are decided only when the body is decoded: here it arrives with the head, before
+     * the first server connection is up, so nothing is sent. With an idle pooled connection at hand the head is
+     * forwarded at once (bodies stream) and the server sees it, then the connection close.
+     */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', textBlock = """
             Content-Length and Transfer-Encoding;      POST / HTTP/1.1|Host: a|Content-Length: 5|Transfer-Encoding: chunked||0||
@@ -91,8 +109,7 @@ class HttpSafetyTest {
         assertThat(r.status()).as(name).isEqualTo(400);
         assertThat(r.header("connection")).isEqualTo("close");
         assertThat(c.closedByPeer()).as("closed after " + name).isTrue();
-        // No complete request reached the server: at most a head whose body never completed.
-        assertThat(backend.requests.stream().filter(q -> q.method().equals("GET"))).isEmpty();
+        assertNothingReachedTheServer(name);
     }
 
     @Test
@@ -101,6 +118,7 @@ class HttpSafetyTest {
         RawHttp.Response r = c.send("GET /" + "a".repeat(2000) + " HTTP/1.1\r\nHost: a\r\n\r\n").read();
         assertThat(r.status()).isEqualTo(414);
         assertThat(c.closedByPeer()).isTrue();
+        assertNothingReachedTheServer("request line too long");
     }
 
     @Test
@@ -109,6 +127,7 @@ class HttpSafetyTest {
         RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(3000) + "\r\n\r\n").read();
         assertThat(r.status()).isEqualTo(431);
         assertThat(c.closedByPeer()).isTrue();
+        assertNothingReachedTheServer("header section too large");
     }
 
     @Test
@@ -121,7 +140,7 @@ class HttpSafetyTest {
         RawHttp.Response r = c.send(sb.append("\r\n").toString()).read();
         assertThat(r.status()).isEqualTo(431);
         assertThat(c.closedByPeer()).isTrue();
-        assertThat(backend.requests).isEmpty();
+        assertNothingReachedTheServer("too many header fields");
     }
 
     @Test
@@ -130,7 +149,8 @@ class HttpSafetyTest {
         RawHttp.Response r = c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n").read();
         assertThat(r.status()).isEqualTo(413);
         assertThat(c.closedByPeer()).isTrue();
-        assertThat(backend.accepted()).isZero();
+        assertNothingReachedTheServer("declared body over the limit");
+        assertThat(backend.accepted()).as("connections, ours included").isEqualTo(1);
     }
 
     @Test
@@ -157,6 +177,7 @@ class HttpSafetyTest {
         RawHttp.Response r = c.read();
         assertThat(r.status()).isEqualTo(408);
         assertThat(c.closedByPeer()).isTrue();
+        assertNothingReachedTheServer("incomplete head");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.sluice.Sluice;
 import io.sluice.testing.Patterns;
@@ -19,11 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class HttpTransportsTest {
     private static final int SIZE = 16 << 20;
 
-    @ParameterizedTest(name = "transport={0}")
-    @ValueSource(strings = {"epoll", "nio", "io_uring"})
-    void requestsBodiesAndEarlyClientCloseOnEveryTransport(String transport) throws Exception {
-        Transports.assumeAvailable(transport);
-        try (HttpBackend b = new HttpBackend("a", (req, out, s) -> {
+    private static HttpBackend backend() throws Exception {
+        return new HttpBackend("a", (req, out, s) -> {
             if (req.method().equals("POST")) {
                 MessageDigest d = Patterns.sha256();
                 byte[] body = req.readBody();
@@ -36,17 +34,28 @@ class HttpTransportsTest {
                 HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.US_ASCII));
             }
         });
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s, worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, b.address()))) {
-            int port = Proxies.port(s, "web");
-            try (RawHttp c = new RawHttp(port)) {
+    }
+
+    private static Sluice proxy(String transport, HttpBackend b) throws Exception {
+        Sluice s = Proxies.start("""
+                runtime: { transport: %s, worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(transport, b.address()));
+        assertThat(s.transport().name()).isEqualTo(transport);
+        return s;
+    }
+
+    @ParameterizedTest(name = "transport={0}")
+    @ValueSource(strings = {"epoll", "nio", "io_uring"})
+    void requestsAndBodiesOnEveryTransport(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        try (HttpBackend b = backend(); Sluice s = proxy(transport, b)) {
+            try (RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
                 for (int i = 0; i < 5; i++) {
                     assertThat(c.get("/" + i).text()).isEqualTo("/" + i);
                 }
@@ -59,15 +68,22 @@ class HttpTransportsTest {
                 assertThat(c.get("/big").body()).isEqualTo(up);
             }
             assertThat(b.accepted()).isEqualTo(1);
-            assertThat(s.transport().name()).isEqualTo(transport);
-            if (transport.equals("epoll")) {
-                // Not on epoll: once in about ten full runs the epoll transport did not notice this client leave
-                // within 10 s, never reproduced in isolation; Netty 4.2.18's epoll has known bugs around
-                // connections with no interest left (see Transport.select), and auto never picks it.
-                return;
-            }
+        }
+    }
 
-            // A client that reads the head of a big response and leaves: the server connection is dropped, not pooled.
+    /** A client that reads the head of a big response and leaves: the server connection is dropped, not pooled. */
+    @ParameterizedTest(name = "transport={0}")
+    @ValueSource(strings = {"epoll", "nio", "io_uring"})
+    void clientLeavingMidResponseFreesTheServerConnection(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        // Here the client's channel has reads paused and waits only for writability: the case Netty 4.2.18's
+        // epoll registration loses (README, runtime.transport). About once in ten full runs the proxy never
+        // saw this client leave; auto never picks epoll, and a known transport bug is no finding about Sluice.
+        assumeFalse(transport.equals("epoll"), "epoll: Netty 4.2.18 can lose the wait for writability of a"
+                + " connection with reads paused (README, runtime.transport), so a client leaving mid-response"
+                + " may go unnoticed; auto never picks epoll");
+        try (HttpBackend b = backend(); Sluice s = proxy(transport, b)) {
+            int port = Proxies.port(s, "web");
             try (RawHttp quitter = new RawHttp(port)) {
                 quitter.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
                 InputStream in = quitter.in();
@@ -78,6 +94,8 @@ class HttpTransportsTest {
             try (RawHttp c = new RawHttp(port)) {
                 assertThat(c.get("/after").text()).isEqualTo("/after");
             }
+            // Only one connection existed: had it gone back to the pool, the next request would have used it.
+            assertThat(b.accepted()).isEqualTo(2);
         }
     }
 }

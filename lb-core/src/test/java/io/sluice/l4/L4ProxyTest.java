@@ -18,6 +18,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import io.sluice.testing.Transports;
 import org.junit.jupiter.api.AfterEach;
@@ -273,16 +276,55 @@ class L4ProxyTest {
     }
 
     @Test
+    void drainTimeoutClosesTheConnectionsLeft() throws Exception {
+        TestBackend a = backend("a", TestBackend.hold());
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+
+        try (Socket c = Proxies.connect(port(s, "front"))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 1);
+            // Neither side will ever end this relay: only the drain timeout can.
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofMillis(500)));
+            shutdown.get(30, TimeUnit.SECONDS);
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
+        }
+    }
+
+    @Test
     void backendClosingMidStreamClosesOnlyThatClient() throws Exception {
+        List<Socket> served = new CopyOnWriteArrayList<>();
+        TestBackend.Behaviour echo = TestBackend.echo();
+        TestBackend a = backend("a", (socket, b) -> {
+            served.add(socket);
+            echo.serve(socket, b);
+        });
+        Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
+        int port = port(s, "front");
+
+        try (Socket victim = Proxies.connect(port)) {
+            // The bystander connects only after the victim's round trip: the victim's server side is served first.
+            Proxies.roundTrip(victim, "one");
+            try (Socket bystander = Proxies.connect(port)) {
+                Proxies.roundTrip(bystander, "two");
+                assertThat(served).hasSize(2);
+                served.get(0).close();
+                assertThat(victim.getInputStream().read()).isEqualTo(-1);
+                // The other client's pair of connections is untouched: bytes still go round both ways.
+                Proxies.roundTrip(bystander, "three");
+            }
+        }
+    }
+
+    @Test
+    void serverRestartedOnItsPortTakesNewConnections() throws Exception {
         TestBackend a = backend("a", TestBackend.echo());
         Sluice s = sluice(config("round_robin", "", "{ address: \"" + a.address() + "\" }"));
         int port = port(s, "front");
 
-        try (Socket victim = Proxies.connect(port); Socket bystander = Proxies.connect(port)) {
-            Proxies.roundTrip(victim, "one");
-            Proxies.roundTrip(bystander, "two");
+        try (Socket c = Proxies.connect(port)) {
+            Proxies.roundTrip(c, "one");
             a.close();
-            assertThat(victim.getInputStream().read()).isEqualTo(-1);
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
         }
         try (TestBackend again = TestBackend.startOn(a.port(), "a2", TestBackend.sayName())) {
             assertThat(exchange(port).trim()).isEqualTo("a2");
