@@ -15,12 +15,12 @@ final class ClusterConfigReader {
     static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
             "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool");
-    private static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
-    private static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
+    static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
+    static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
-    private static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
+    static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
             "same_site");
-    private static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
+    static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "failures");
 
     private ClusterConfigReader() {

@@ -64,11 +64,11 @@ public final class ConfigLoader {
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
         m.put("listeners[].routes[].request_headers", HttpConfigReader.HEADER_RULES);
         m.put("listeners[].routes[].response_headers", HttpConfigReader.HEADER_RULES);
-        m.put("clusters[]", CLUSTER);
-        m.put("clusters[].servers[]", SERVER);
-        m.put("clusters[].health_check", HEALTH);
-        m.put("clusters[].outlier_detection", OUTLIER);
-        m.put("clusters[].sticky_cookie", STICKY);
+        m.put("clusters[]", ClusterConfigReader.CLUSTER);
+        m.put("clusters[].servers[]", ClusterConfigReader.SERVER);
+        m.put("clusters[].health_check", ClusterConfigReader.HEALTH);
+        m.put("clusters[].outlier_detection", ClusterConfigReader.OUTLIER);
+        m.put("clusters[].sticky_cookie", ClusterConfigReader.STICKY);
         m.put("clusters[].pool", HttpConfigReader.POOL);
         return m;
     }
