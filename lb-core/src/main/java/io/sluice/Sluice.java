@@ -2,7 +2,9 @@ package io.sluice;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
+import io.sluice.admin.AdminControl;
 import io.sluice.admin.AdminServer;
+import io.sluice.config.AdminToken;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.ClusterHealth;
 import io.sluice.cluster.Server;
@@ -131,10 +133,39 @@ public final class Sluice implements AutoCloseable {
                 admin != null ? ", admin on http://" + hostPort(admin.localAddress()) : "");
     }
 
-    private AdminServer startAdmin(SluiceConfig c) throws InterruptedException {
-        AdminServer a = new AdminServer(c.admin().bind(), metrics::scrape, this::ready, this::reloadAsync);
+    private AdminServer startAdmin(SluiceConfig c) throws InterruptedException, java.io.IOException {
+        String token = c.admin().tokenFile() == null ? null : AdminToken.read(c.admin().tokenFile());
+        AdminServer a = new AdminServer(c.admin(), token, metrics::scrape, this::ready, new Control());
         a.start(adminGroup, transport);
         return a;
+    }
+
+    /** What the admin endpoint may see and do. */
+    private final class Control implements AdminControl {
+        @Override
+        public SluiceConfig config() {
+            return config;
+        }
+
+        @Override
+        public List<Listener> listeners() {
+            return registry.listeners();
+        }
+
+        @Override
+        public List<Cluster> clusters() {
+            return registry.clusters();
+        }
+
+        @Override
+        public CompletableFuture<ReloadResult> reload() {
+            return reloadAsync();
+        }
+
+        @Override
+        public <T> CompletableFuture<T> onControlThread(java.util.function.Supplier<T> change) {
+            return CompletableFuture.supplyAsync(change, control);
+        }
     }
 
     /**
@@ -177,6 +208,13 @@ public final class Sluice implements AutoCloseable {
         SluiceConfig next = loaded.config();
         AdminServer newAdmin = null;
         boolean adminChanged = !next.admin().equals(config.admin());
+        if (!adminChanged && admin != null && next.admin().tokenFile() != null) {
+            try {
+                admin.token(AdminToken.read(next.admin().tokenFile())); // a rotated token counts from now
+            } catch (java.io.IOException e) {
+                return reject(List.of(new ConfigError("admin.token_file", 0, 0, describe(e))));
+            }
+        }
         if (adminChanged && next.admin().enabled()) {
             try {
                 newAdmin = startAdmin(next); // a socket like any other: bound before anything else changes

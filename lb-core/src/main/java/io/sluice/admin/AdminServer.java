@@ -25,38 +25,47 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.sluice.config.HostPort;
-import io.sluice.runtime.ReloadResult;
+import io.sluice.config.AdminConfig;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CompletableFuture;
+import java.security.MessageDigest;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
  * The admin HTTP endpoint: {@code /metrics} (Prometheus text), {@code /healthz} (the process answers),
- * {@code /ready} (every listener is bound and not draining) and {@code POST /admin/reload}. It runs on an event loop of its own, so a slow
- * scrape never delays traffic and a traffic storm never hides the metrics.
+ * {@code /ready} (every listener is bound and not draining), the status page at {@code /}, and the admin API
+ * under {@code /admin/} ({@link AdminApi}). It runs on an event loop of its own, so a slow scrape never delays
+ * traffic and a traffic storm never hides the metrics; anything that changes state runs on the control thread
+ * and is answered when done.
  */
 public final class AdminServer {
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-    private final HostPort bind;
+    private final AdminConfig config;
     private final Supplier<String> metrics;
     private final BooleanSupplier ready;
-    private final Supplier<CompletableFuture<ReloadResult>> reload;
+    private final AdminApi api;
+    /** Null without admin.token_file; replaced when a reload reads the file again. */
+    private volatile byte[] token;
     private Channel channel;
     /** Scrapers' keep-alive connections, closed by {@link #stop} while the admin loop still runs. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-    public AdminServer(HostPort bind, Supplier<String> metrics, BooleanSupplier ready,
-                       Supplier<CompletableFuture<ReloadResult>> reload) {
-        this.bind = bind;
+    public AdminServer(AdminConfig config, String token, Supplier<String> metrics, BooleanSupplier ready,
+                       AdminControl control) {
+        this.config = config;
         this.metrics = metrics;
         this.ready = ready;
-        this.reload = reload;
+        this.api = new AdminApi(control);
+        token(token);
+    }
+
+    /** The bearer token writes need from now on (null: none). */
+    public void token(String value) {
+        this.token = value == null ? null : value.getBytes(StandardCharsets.UTF_8);
     }
 
     public void start(EventLoopGroup group, Transport transport) throws InterruptedException {
@@ -73,11 +82,15 @@ public final class AdminServer {
                                 new Handler());
                     }
                 })
-                .bind(bind.toBindAddress()).sync().channel();
+                .bind(config.bind().toBindAddress()).sync().channel();
     }
 
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    public AdminConfig config() {
+        return config;
     }
 
     public void stop() {
@@ -87,75 +100,73 @@ public final class AdminServer {
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
 
+    /** Whether {@code req} carries the token, when one is needed for it. */
+    private boolean authorized(FullHttpRequest req, boolean needed) {
+        byte[] expected = token;
+        if (expected == null || !needed) {
+            return true;
+        }
+        String h = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        // Constant time, so that the answer's timing says nothing about how much of a guess was right.
+        return MessageDigest.isEqual(expected, h.substring(7).strip().getBytes(StandardCharsets.UTF_8));
+    }
+
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
             if (!req.decoderResult().isSuccess()) {
-                respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad request\n", "text/plain", false);
+                send(ctx, false, new Answer(400, "bad request\n", "text/plain"), false);
                 return;
             }
             String path = new QueryStringDecoder(req.uri()).path();
-            if (path.equals("/admin/reload")) {
-                reload(ctx, req);
-                return;
-            }
-            boolean head = req.method().equals(HttpMethod.HEAD);
-            if (!req.method().equals(HttpMethod.GET) && !head) {
-                respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET\n", "text/plain", false);
-                return;
-            }
-            switch (path) {
-                case "/metrics" -> respond(ctx, req, HttpResponseStatus.OK, metrics.get(), PROMETHEUS_TEXT, head);
-                case "/healthz" -> respond(ctx, req, HttpResponseStatus.OK, "ok\n", "text/plain", head);
-                case "/ready" -> {
-                    boolean ok = ready.getAsBoolean();
-                    respond(ctx, req, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                            ok ? "ready\n" : "not ready\n", "text/plain", head);
+            HttpMethod method = req.method();
+            boolean head = method.equals(HttpMethod.HEAD);
+            if (path.startsWith("/admin/")) {
+                if (!authorized(req, AdminApi.isWrite(method) || config.protectReads())) {
+                    send(ctx, keepAlive, Answer.error(401, "this needs the admin token: Authorization: Bearer ..."),
+                            head);
+                    return;
                 }
-                default -> respond(ctx, req, HttpResponseStatus.NOT_FOUND,
-                        "not found; try /metrics, /healthz or /ready\n", "text/plain", head);
-            }
-        }
-
-        /**
-         * The reload runs on the control thread; the answer is written when it is done, on this channel's loop.
-         * The request is held (retained) until then for its keep-alive flag.
-         */
-        private void reload(ChannelHandlerContext ctx, FullHttpRequest req) {
-            if (!req.method().equals(HttpMethod.POST)) {
-                respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST\n", "text/plain", false);
+                String body = req.content().toString(StandardCharsets.UTF_8);
+                api.handle(method, path, body).whenComplete((answer, failure) -> ctx.executor().execute(() ->
+                        send(ctx, keepAlive, failure == null ? answer
+                                : Answer.error(500, String.valueOf(failure.getMessage())), head)));
                 return;
             }
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
-            reload.get().whenComplete((r, failure) -> ctx.executor().execute(() -> {
-                if (failure != null) {
-                    send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR,
-                            "{\"result\":\"failed\",\"message\":" + Json.quote(failure.getMessage()) + "}\n",
-                            "application/json");
-                } else {
-                    send(ctx, keepAlive, HttpResponseStatus.valueOf(ReloadAnswer.status(r)), ReloadAnswer.json(r),
-                            "application/json");
-                }
-            }));
+            if (!method.equals(HttpMethod.GET) && !head) {
+                send(ctx, keepAlive, new Answer(405, "use GET\n", "text/plain"), false);
+                return;
+            }
+            Answer answer = switch (path) {
+                case "/metrics" -> authorized(req, config.protectReads())
+                        ? new Answer(200, metrics.get(), PROMETHEUS_TEXT)
+                        : Answer.error(401, "this needs the admin token: Authorization: Bearer ...");
+                case "/healthz" -> new Answer(200, "ok\n", "text/plain");
+                case "/ready" -> ready.getAsBoolean() ? new Answer(200, "ready\n", "text/plain")
+                        : new Answer(503, "not ready\n", "text/plain");
+                case "/", "/index.html" -> new Answer(200, StatusPage.html(), "text/html");
+                default -> new Answer(404, "not found; try /, /metrics, /healthz, /ready or /admin/clusters\n",
+                        "text/plain");
+            };
+            send(ctx, keepAlive, answer, head);
         }
 
-        private void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String body,
-                             String type, boolean head) {
-            send(ctx, HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess(), status, body, type, head);
-        }
-
-        private void send(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body,
-                          String type) {
-            send(ctx, keepAlive, status, body, type, false);
-        }
-
-        private void send(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body,
-                          String type, boolean head) {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        private void send(ChannelHandlerContext ctx, boolean keepAlive, Answer answer, boolean head) {
+            byte[] bytes = answer.body().getBytes(StandardCharsets.UTF_8);
             ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
-            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-            res.headers().set(HttpHeaderNames.CONTENT_TYPE, type.startsWith("text/plain;") ? type : type + "; charset=utf-8");
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.valueOf(answer.status()), content);
+            String type = answer.type();
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, type.contains("charset") ? type : type + "; charset=utf-8");
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+            res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+            if (answer.status() == 401) {
+                res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"sluice\"");
+            }
             if (keepAlive) {
                 res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
                 ctx.writeAndFlush(res);

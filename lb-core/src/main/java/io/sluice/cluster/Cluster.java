@@ -76,15 +76,11 @@ public final class Cluster {
             hashKey = hashKeyOf(next);
         }
         config = next;
-        boolean closeOnDown = next.healthCheck() != null && next.healthCheck().closeOnDown();
         for (ServerConfig sc : next.servers()) {
             Server s = server(sc.label());
             if (s != null) {
                 s.reconfigure(sc);
                 s.latency().decay(next.balancer().ewmaDecay());
-                if (closeOnDown && s.connections() == null) {
-                    s.trackConnections();
-                }
             }
         }
         rebuild();
@@ -94,9 +90,6 @@ public final class Cluster {
         Server s = new Server(config.name(), sc);
         // With initial_state: down a new server must pass `rise` checks before it takes traffic.
         s.healthy(config.healthCheck() == null || config.healthCheck().initialUp());
-        if (config.healthCheck() != null && config.healthCheck().closeOnDown()) {
-            s.trackConnections();
-        }
         s.latency().decay(config.balancer().ewmaDecay());
         return s;
     }
@@ -157,12 +150,42 @@ public final class Cluster {
     }
 
     /**
-     * The server a sticky cookie names, if it is available now; null when the value is unknown or its server
-     * is down or ejected, so the request is balanced and the cookie moves.
+     * The server a sticky cookie names, if it may take the request now; null when the value is unknown or its
+     * server is down, ejected or disabled, so the request is balanced and the cookie moves. A draining server
+     * still takes the sessions already pinned to it (HAProxy's drain), so they can end where they started.
      */
     public Server stickyServer(String cookieValue) {
         Server s = cookieValue == null ? null : byStickyId.get(cookieValue);
-        return s != null && s.available() ? s : null;
+        if (s == null) {
+            return null;
+        }
+        return s.available() || (s.adminState() == Server.AdminState.DRAINING && s.resolved() != null
+                && s.healthy() && !s.ejected()) ? s : null;
+    }
+
+    /**
+     * An operator drains, disables or enables {@code server}; a new picker follows at once. Disabling also
+     * closes the connections the server holds.
+     */
+    public void setAdminState(Server server, Server.AdminState state) {
+        synchronized (this) {
+            if (server.adminState() == state) {
+                return;
+            }
+            server.adminState(state);
+            rebuild();
+        }
+        log.info("{}/{} {} by the admin API", name(), server.label(), state.label().toUpperCase(java.util.Locale.ROOT));
+        if (state == Server.AdminState.DISABLED && !server.connections().isEmpty()) {
+            log.info("{}/{} closing {} open connection(s)", name(), server.label(), server.connections().size());
+            server.connections().close();
+        }
+    }
+
+    /** An operator sets {@code server}'s weight (1-10000), or clears the override with 0. */
+    public synchronized void setWeightOverride(Server server, int weight) {
+        server.weightOverride(weight);
+        rebuild();
     }
 
     /** The key ring_hash and maglev place work by, or null when the algorithm does not hash. */
@@ -184,8 +207,8 @@ public final class Cluster {
         for (Server s : servers) {
             if (!s.backup()) {
                 primaries++;
-                if (s.resolved() != null) {
-                    primaryResolved.add(s);
+                if (s.resolved() != null && s.adminState() == Server.AdminState.ENABLED) {
+                    primaryResolved.add(s); // panic spreads over broken servers, never over an operator's choice
                 }
             }
             if (s.available()) {
@@ -257,7 +280,8 @@ public final class Cluster {
             requestRebuild();
         }
         log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
-        if (!healthy && server.connections() != null && !server.connections().isEmpty()) {
+        boolean closeOnDown = config.healthCheck() != null && config.healthCheck().closeOnDown();
+        if (!healthy && closeOnDown && !server.connections().isEmpty()) {
             log.info("{}/{} closing {} open connection(s) (close_on_down)", name(), server.label(),
                     server.connections().size());
             server.connections().close();

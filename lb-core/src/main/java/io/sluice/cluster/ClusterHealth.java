@@ -103,6 +103,8 @@ public final class ClusterHealth implements AutoCloseable {
         public void probed(HealthTarget target, ProbeResult result, long durationNanos) {
             Binding b = (Binding) target.context();
             b.server().healthChecks(result.outcome()).increment();
+            b.server().lastCheck(new Server.LastCheck(result.outcome().label(), result.detail(),
+                    System.currentTimeMillis()));
             if (b.duration() != null) {
                 b.duration().record(durationNanos, TimeUnit.NANOSECONDS);
             }

@@ -29,6 +29,8 @@ public final class Server implements Endpoint {
     private volatile InetSocketAddress resolved;
     private volatile boolean healthy = true;
     private volatile boolean ejected;
+    private volatile AdminState adminState = AdminState.ENABLED;
+    private volatile int weightOverride;
 
     private final AtomicInteger activeConnections = new AtomicInteger();
     /** HTTP pool connections (idle or busy): counted apart so idle ones never look like load. */
@@ -36,6 +38,10 @@ public final class Server implements Endpoint {
     /** HTTP requests sent to this server and not yet fully answered. */
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final PeakEwma latency = new PeakEwma();
+    private final LatencyHistogram histogram = new LatencyHistogram();
+    private final LongAdder responses = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+    private volatile LastCheck lastCheck;
     /** When this server last went from unavailable to available; NOT_RAMPING for servers there from the start. */
     private volatile long availableSinceNanos = NOT_RAMPING;
     private final LongAdder totalConnections = new LongAdder();
@@ -49,8 +55,22 @@ public final class Server implements Endpoint {
     private volatile OutlierDetector.Tracker outlier;
     /** This server's value in the sticky cookie: a hash of its address, the same on every Sluice instance. */
     private final String stickyId;
-    /** Open server-side channels, kept only when the cluster closes them on DOWN; null otherwise. */
-    private volatile ChannelGroup connections;
+    /** Open server-side channels: closed together on DOWN with close_on_down, and by the admin's disable. */
+    private final ChannelGroup connections;
+
+    /** An operator's decision about a server, through the admin API (HAProxy's ready/drain/maint). */
+    public enum AdminState {
+        /** Takes work as its health allows. */
+        ENABLED,
+        /** No new connections or requests (but sticky sessions already on it); open ones finish. */
+        DRAINING,
+        /** No work at all; its open connections are closed. */
+        DISABLED;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /** Transitions counted in {@code sluice_server_state_changes_total{to}}. */
     public enum StateChange {
@@ -65,6 +85,7 @@ public final class Server implements Endpoint {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
+        this.connections = new DefaultChannelGroup(label, GlobalEventExecutor.INSTANCE);
         this.stickyId = Long.toHexString(XxHash64.hash(
                 label.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0x5371C4L));
         for (int i = 0; i < stateChanges.length; i++) {
@@ -104,9 +125,52 @@ public final class Server implements Endpoint {
         return label;
     }
 
+    /** The weight picks use: an operator's runtime weight when one is set, else the configured one. */
     @Override
     public int weight() {
+        int w = weightOverride;
+        return w > 0 ? w : config.weight();
+    }
+
+    /** The weight the config file gives. */
+    public int configuredWeight() {
         return config.weight();
+    }
+
+    /** The weight an operator set at runtime, or 0 for none. Kept across reloads while the server stays. */
+    public int weightOverride() {
+        return weightOverride;
+    }
+
+    void weightOverride(int weight) {
+        this.weightOverride = weight;
+    }
+
+    /** What an operator decided for this server (admin API); kept across reloads while the server stays. */
+    public AdminState adminState() {
+        return adminState;
+    }
+
+    void adminState(AdminState state) {
+        boolean was = available();
+        this.adminState = state;
+        noteAvailability(was);
+    }
+
+    /**
+     * One word for the admin API and the status page, most decisive first: {@code disabled} and
+     * {@code draining} (an operator's), {@code ejected} (outlier detection), {@code down} (health checks, or a
+     * host name not resolved yet), else {@code up}.
+     */
+    public String state() {
+        AdminState a = adminState;
+        if (a != AdminState.ENABLED) {
+            return a.label();
+        }
+        if (ejected) {
+            return "ejected";
+        }
+        return healthy && resolved != null ? "up" : "down";
     }
 
     public boolean backup() {
@@ -164,9 +228,9 @@ public final class Server implements Endpoint {
         availableSinceNanos = nanoTime;
     }
 
-    /** Eligible for new work: resolved, passing health checks and not ejected. */
+    /** Eligible for new work: resolved, passing health checks, not ejected and not drained or disabled. */
     public boolean available() {
-        return resolved != null && healthy && !ejected;
+        return resolved != null && healthy && !ejected && adminState == AdminState.ENABLED;
     }
 
     /** A relayed TCP connection to this server, from connect attempt to close. */
@@ -223,6 +287,51 @@ public final class Server implements Endpoint {
     /** Records one response latency (HTTP: request sent to response headers; L4: connect time). */
     public void recordLatency(long nanos) {
         latency.record(nanos);
+        histogram.record(nanos);
+    }
+
+    /**
+     * An HTTP response came from this server: counts it (and a 5xx as an error) and records its latency
+     * (request sent to response head) for least_response_time and the status page.
+     */
+    public void recordResponse(int status, long nanos) {
+        responses.increment();
+        if (status >= 500) {
+            errors.increment();
+        }
+        recordLatency(nanos);
+    }
+
+    /** A request to this server failed without a response (reset, timeout, broken): an error. */
+    public void recordFailure() {
+        errors.increment();
+    }
+
+    /** HTTP responses received from this server. */
+    public long responses() {
+        return responses.sum();
+    }
+
+    /** 5xx responses and requests that failed without one. */
+    public long errors() {
+        return errors.sum();
+    }
+
+    public LatencyHistogram histogram() {
+        return histogram;
+    }
+
+    /** The last health check: what it found and when; null before the first. */
+    public LastCheck lastCheck() {
+        return lastCheck;
+    }
+
+    void lastCheck(LastCheck check) {
+        this.lastCheck = check;
+    }
+
+    /** One health check's verdict, for the admin API. */
+    public record LastCheck(String result, String detail, long epochMillis) {
     }
 
     public LongAdder totalConnections() {
@@ -241,13 +350,9 @@ public final class Server implements Endpoint {
         return bytesSent;
     }
 
-    /** The open connections to this server when they are tracked (close_on_down), else null. */
+    /** The open connections to this server: relayed TCP connections and HTTP pool connections. */
     public ChannelGroup connections() {
         return connections;
-    }
-
-    void trackConnections() {
-        this.connections = new DefaultChannelGroup(label, GlobalEventExecutor.INSTANCE);
     }
 
     /** Health checks of this server by outcome. */

@@ -40,7 +40,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP = ConfigNode.keys("runtime", "admin", "listeners", "clusters");
     private static final Set<String> RUNTIME = ConfigNode.keys("transport", "worker_threads", "drain_timeout",
             "dns_refresh");
-    private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind");
+    private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
 
@@ -227,8 +227,26 @@ public final class ConfigLoader {
         if (n == null) {
             return AdminConfig.DEFAULT;
         }
-        return new AdminConfig(n.bool("enabled", AdminConfig.DEFAULT_ENABLED),
-                bindAddress(n, "bind", AdminConfig.DEFAULT_BIND, false));
+        boolean enabled = n.bool("enabled", AdminConfig.DEFAULT_ENABLED);
+        HostPort bind = bindAddress(n, "bind", AdminConfig.DEFAULT_BIND, false);
+        String tokenFile = n.string("token_file", null);
+        Path token = null;
+        if (tokenFile != null) {
+            // Read when the endpoint starts (and at each reload), not here: a config is checked on one machine
+            // and run on another, where the secret is mounted.
+            token = Path.of(tokenFile);
+        }
+        boolean protectReads = n.bool("protect_reads", AdminConfig.DEFAULT_PROTECT_READS);
+        AdminConfig admin = new AdminConfig(enabled, bind, token, protectReads);
+        if (enabled && token == null && !admin.loopback()) {
+            // The admin API can drain and disable servers and reload the config: never open to a network
+            // without a secret.
+            n.error("bind", "an admin endpoint on " + bind + " (not loopback) needs admin.token_file");
+        }
+        if (protectReads && token == null) {
+            n.error("protect_reads", "needs admin.token_file");
+        }
+        return admin;
     }
 
     private static HostPort bindAddress(ConfigNode n, String key, HostPort dflt, boolean required) {

@@ -197,6 +197,12 @@ public final class Metrics implements AutoCloseable {
                         .register(registry));
             }
         }
+        for (Server.AdminState state : Server.AdminState.values()) {
+            g.add(Gauge.builder("sluice.server.admin.state", server, sv -> sv.adminState() == state ? 1 : 0)
+                    .tags(tags.and("state", state.label()))
+                    .description("1 for the state an operator gave the server through the admin API (enabled, "
+                            + "draining, disabled)").register(registry));
+        }
         for (Server.StateChange to : Server.StateChange.values()) {
             g.add(FunctionCounter.builder("sluice.server.state.changes", server, sv -> sv.stateChanges(to).sum())
                     .tags(tags.and("to", to.label()))

@@ -54,9 +54,7 @@ public final class UpstreamConnector {
             if (use == Use.RELAY) {
                 server.recordLatency(System.nanoTime() - start);
             }
-            if (server.connections() != null) {
-                server.connections().add(ch);
-            }
+            server.connections().add(ch);
             cluster.reportConnectSuccess(server);
         });
         return f;
