@@ -46,7 +46,7 @@ class SocketFamilyTest {
     @Test
     void ipv4OnlyWhenEveryAddressIsAnIpv4Literal() {
         assertThat(SocketFamily.onlyIpv4Literals(config("127.0.0.1:8080", "10.0.0.2:80", null))).isTrue();
-        assertThat(SocketFamily.onlyIpv4Literals(config("*:8080", "10.0.0.2:80", "0.0.0.0:9901"))).isTrue();
+        assertThat(SocketFamily.onlyIpv4Literals(config("*:8080", "10.0.0.2:80", "127.0.0.1:9901"))).isTrue();
     }
 
     @Test
