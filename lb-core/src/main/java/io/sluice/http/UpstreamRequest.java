@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One attempt to have one server answer an exchange's request (Envoy's UpstreamRequest): waits for a pooled
  * connection, holds it and the server's request lease while in use, writes to it, and passes the server's
- * events to the exchange. A retry is a new attempt; an attempt only ever moves forward, to {@link State#ENDED}.
+ * events to its {@link Forwarder}. A retry is a new attempt; an attempt only ever moves forward, to {@link State#ENDED}.
  */
 final class UpstreamRequest implements BackendPool.Waiter {
     private static final Logger log = LoggerFactory.getLogger(UpstreamRequest.class);
@@ -33,7 +33,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
     }
 
     final Server server;
-    private final Exchange exchange;
+    private final Forwarder forwarder;
     private final ConnectionPool pool;
     private State state = State.ACQUIRING;
     private BackendConnection conn;
@@ -42,15 +42,15 @@ final class UpstreamRequest implements BackendPool.Waiter {
     private boolean sent;
     private long sentNanos;
 
-    UpstreamRequest(Exchange exchange, Server server, ConnectionPool pool) {
-        this.exchange = exchange;
+    UpstreamRequest(Forwarder forwarder, Server server, ConnectionPool pool) {
+        this.forwarder = forwarder;
         this.server = server;
         this.pool = pool;
     }
 
     /**
      * Asks the pool for a connection. Returns {@link State#CONNECTED} or {@link State#FAILED} when the pool
-     * answered at once, else {@link State#WAITING}: the exchange then hears of the answer as an event.
+     * answered at once, else {@link State#WAITING}: the forwarder then hears of the answer as an event.
      */
     State acquire(EventExecutor loop, long maxWaitNanos) {
         if (pool.acquire(this)) {
@@ -76,7 +76,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
         lease = server.beginRequest();
         state = State.CONNECTED;
         if (later) {
-            exchange.connectedLater(this);
+            forwarder.connectedLater(this);
         }
     }
 
@@ -90,7 +90,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
         state = State.FAILED;
         log.debug("connect to {} failed: {}", server, cause.toString());
         if (later) {
-            exchange.connectFailedLater(this);
+            forwarder.connectFailedLater(this);
         }
     }
 
@@ -99,7 +99,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
         if (state == State.WAITING) {
             pool.cancel(this);
             state = State.ENDED;
-            exchange.poolWaitExpired(this);
+            forwarder.poolWaitExpired(this);
         }
     }
 
@@ -191,24 +191,24 @@ final class UpstreamRequest implements BackendPool.Waiter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        exchange.onResponse(msg);
+        forwarder.onResponse(msg);
     }
 
     void onReadComplete() {
         if (state == State.CONNECTED) {
-            exchange.onBackendReadComplete();
+            forwarder.onReadComplete();
         }
     }
 
     void onWritable() {
         if (state == State.CONNECTED) {
-            exchange.onBackendWritable();
+            forwarder.onWritable();
         }
     }
 
     void onClosed() {
         if (state == State.CONNECTED) {
-            exchange.onBackendClosed();
+            forwarder.onClosed();
         }
     }
 }
