@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -55,14 +54,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     private boolean discarding;
     /** The client half-closed: serve what was already received, then close. */
     private boolean inputDone;
-    /** Header read timeout, or keep-alive idle timeout between requests ({@link #waitIsKeepalive}). */
-    private LazyTimeout waitTimer;
-    private boolean waitIsKeepalive;
+    private HeadWait headWait;
     /** The client's address as text (null when unknown), for forwarded headers and the access log. */
     private String clientIp;
     private boolean clientIpv6;
-    /** Bytes of a next request arrived since the last request was received. */
-    private boolean bytesSeen;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
         this(listener, encoder, ExchangeContext.Pools.SHARED);
@@ -86,21 +81,18 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             clientIp = remote.getAddress().getHostAddress();
             clientIpv6 = remote.getAddress() instanceof Inet6Address;
         }
-        waitTimer = new LazyTimeout(client.eventLoop(), this::waitExpired);
+        headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
                 new LazyTimeout(client.eventLoop(), this::responseTimedOut), pools, client.eventLoop());
-        armWait(http.headerTimeout().toNanos(), false);
+        headWait.start();
         read();
     }
 
     /** Called by {@link ByteWatcher} for every buffer read, before decoding. */
     void onBytes() {
-        if (!bytesSeen && (current == null || current.requestComplete())) {
-            bytesSeen = true;
-            if (current == null && waitIsKeepalive) {
-                // The idle wait is over; the head must now arrive within header_timeout.
-                armWait(http.headerTimeout().toNanos(), false);
-            }
+        Exchange ex = current;
+        if (ex == null || ex.requestComplete()) {
+            headWait.bytesArrived(ex == null);
         }
     }
 
@@ -148,19 +140,18 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     }
 
     private void start(HttpRequest req) {
-        cancelWait();
-        bytesSeen = false;
+        headWait.received();
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             HttpResponseStatus status = RequestValidator.decodeFailure(cause);
             ReferenceCountUtil.release(req);
-            refuse(status, cause.getMessage());
+            closeAfterWrite(Refusals.badHead(client, listener.httpStats(), status, cause.getMessage()));
             return;
         }
         RequestValidator.Refusal r = RequestValidator.check(req, http.maxHeaders());
         if (r != null) {
             ReferenceCountUtil.release(req);
-            refuse(r.status(), r.message());
+            closeAfterWrite(Refusals.badHead(client, listener.httpStats(), r.status(), r.message()));
             return;
         }
         Exchange ex = new Exchange(context, this, req);
@@ -188,33 +179,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             return;
         }
         if (inbound.isEmpty()) {
-            if (bytesSeen) {
-                armWait(http.headerTimeout().toNanos(), false);
-            } else {
-                armWait(http.keepaliveTimeout().toNanos(), true);
-            }
+            headWait.betweenRequests();
         }
-    }
-
-    /** Answers a request that is not forwarded at all, and closes: after a bad head the stream cannot be trusted. */
-    private void refuse(HttpResponseStatus status, String message) {
-        int code = status.code();
-        listener.httpStats().count(code == 413 || code == 414 || code == 431 ? ErrorReason.TOO_LARGE
-                : ErrorReason.BAD_REQUEST);
-        listener.httpStats().countRefused(code);
-        log.debug("refusing request on {}: {} {}", client, code, message);
-        FullHttpResponse resp = ErrorResponses.plain(client.alloc(), status, shortReason(code), true);
-        closeAfterWrite(client.writeAndFlush(resp));
-    }
-
-    private static String shortReason(int code) {
-        return switch (code) {
-            case 414 -> "request line too long";
-            case 431 -> "request header fields too large";
-            case 405 -> "method not supported by this proxy";
-            case 505 -> "HTTP version not supported";
-            default -> "malformed or ambiguous request";
-        };
     }
 
     // Downstream: what the current exchange does to the client.
@@ -254,8 +220,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     @Override
     public void abort(String why) {
         log.debug("closing {}: {}", client, why);
-        discarding = true;
-        releaseInbound();
+        stopServing();
         client.close();
     }
 
@@ -284,9 +249,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     @Override
     public void becomeTunnel(BackendConnection backend, Server server) {
         current = null;
-        discarding = true;
-        cancelWait();
-        releaseInbound();
+        stopServing();
         ChannelPipeline p = client.pipeline();
         p.remove(encoder);
         Tunnel.install(client, backend.channel, server.bytesSent(), server.bytesReceived());
@@ -315,10 +278,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     // The connection's own life.
 
     private void closeAfterWrite(ChannelFuture last) {
-        discarding = true;
         closeAfterResponse = true;
-        releaseInbound();
-        cancelWait();
+        stopServing();
         if (last == null) {
             client.close();
         } else {
@@ -329,9 +290,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     /** Sluice is shutting down: a connection between requests closes now. */
     void closeIfIdle() {
         if (current == null && !discarding && client != null) {
-            discarding = true;
-            releaseInbound();
-            cancelWait();
+            stopServing();
             client.close();
         }
     }
@@ -390,8 +349,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         discarding = true;
-        if (waitTimer != null) {
-            waitTimer.close();
+        if (headWait != null) {
+            headWait.close();
             context.responseTimer.close();
         }
         releaseInbound();
@@ -421,14 +380,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
     }
 
-    private void armWait(long nanos, boolean keepalive) {
-        waitIsKeepalive = keepalive;
-        waitTimer.arm(nanos);
-    }
-
-    private void cancelWait() {
-        if (waitTimer != null) {
-            waitTimer.disarm();
+    /** Nothing more is served on this connection: what is queued is dropped, and no head is awaited. */
+    private void stopServing() {
+        discarding = true;
+        releaseInbound();
+        if (headWait != null) { // null when admission turned the connection away
+            headWait.stop();
         }
     }
 
@@ -443,14 +400,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         if (current != null || discarding) {
             return;
         }
-        if (!bytesSeen) {
+        if (!headWait.headBegun()) {
             // An idle keep-alive connection (or one that never sent a byte): nothing to answer.
             client.close();
             return;
         }
-        listener.httpStats().count(ErrorReason.HEADER_TIMEOUT);
-        listener.httpStats().countRefused(HttpResponseStatus.REQUEST_TIMEOUT.code());
-        closeAfterWrite(client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
-                "request head not received in time", true)));
+        closeAfterWrite(Refusals.headTooSlow(client, listener.httpStats()));
     }
 }
