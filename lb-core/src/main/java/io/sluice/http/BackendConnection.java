@@ -7,14 +7,14 @@ import io.sluice.cluster.Server;
 final class BackendConnection {
     final Channel channel;
     final Server server;
-    final BackendPool pool;
-    /** The exchange using the connection now; null while idle in the pool. */
-    Exchange exchange;
+    final ConnectionPool pool;
+    /** The attempt using the connection now; null while idle in the pool. */
+    UpstreamRequest attempt;
     int requests;
     long idleSince;
     boolean idle;
 
-    BackendConnection(Channel channel, Server server, BackendPool pool) {
+    BackendConnection(Channel channel, Server server, ConnectionPool pool) {
         this.channel = channel;
         this.server = server;
         this.pool = pool;
@@ -23,5 +23,11 @@ final class BackendConnection {
     /** Reused connections may have been closed by the server while idle: a reset then is not the request's fault. */
     boolean reused() {
         return requests > 1;
+    }
+
+    /** For a tunnel: the HTTP handlers leave, and bytes the codec still holds flow on to the relay. */
+    void removeHttpHandlers() {
+        channel.pipeline().remove(BackendHandler.class);
+        channel.pipeline().remove("codec");
     }
 }

@@ -6,7 +6,7 @@ import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Last handler of a backend connection: hands responses to the exchange that owns the connection. */
+/** Last handler of a backend connection: hands the server's events to the attempt that holds the connection. */
 final class BackendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
 
@@ -14,29 +14,29 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        Exchange ex = conn == null ? null : conn.exchange;
-        if (ex == null) {
+        UpstreamRequest a = conn == null ? null : conn.attempt;
+        if (a == null) {
             // Bytes on an idle connection (a late 408, garbage): the next request could be mixed up with them.
             ReferenceCountUtil.release(msg);
             ctx.close();
             return;
         }
-        ex.onResponse(msg);
+        a.onResponse(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        Exchange ex = conn == null ? null : conn.exchange;
-        if (ex != null) {
-            ex.onBackendReadComplete();
+        UpstreamRequest a = conn == null ? null : conn.attempt;
+        if (a != null) {
+            a.onReadComplete();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        Exchange ex = conn == null ? null : conn.exchange;
-        if (ex != null && ctx.channel().isWritable()) {
-            ex.onBackendWritable();
+        UpstreamRequest a = conn == null ? null : conn.attempt;
+        if (a != null && ctx.channel().isWritable()) {
+            a.onWritable();
         }
     }
 
@@ -44,9 +44,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (conn != null) {
             conn.pool.closed(conn);
-            Exchange ex = conn.exchange;
-            if (ex != null) {
-                ex.onBackendClosed(conn);
+            UpstreamRequest a = conn.attempt;
+            if (a != null) {
+                a.onClosed();
             }
         }
     }

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * pending so that a close by the server is seen at once and the connection leaves the pool before anyone
  * borrows it.
  */
-final class BackendPool {
+final class BackendPool implements ConnectionPool {
     private final ServerPools totals;
     private final Server server;
     private final Cluster cluster;
@@ -73,7 +73,8 @@ final class BackendPool {
     };
 
     /** Returns true when the waiter was queued (every connection busy); it is then called back later. */
-    boolean acquire(Waiter w) {
+    @Override
+    public boolean acquire(Waiter w) {
         BackendConnection c;
         while ((c = idle.pollLast()) != null) {
             totals.idle.decrementAndGet();
@@ -93,7 +94,8 @@ final class BackendPool {
     }
 
     /** A waiter that gave up (its client went away). */
-    void cancel(Waiter w) {
+    @Override
+    public void cancel(Waiter w) {
         waiters.remove(w);
     }
 
@@ -127,9 +129,10 @@ final class BackendPool {
      * Gives a connection back after an exchange. {@code reusable} is false when the exchange did not end
      * cleanly (the connection's state is unknown) or the server asked to close.
      */
-    void release(BackendConnection c, boolean reusable) {
+    @Override
+    public void release(BackendConnection c, boolean reusable) {
         totals.inUse.decrementAndGet();
-        c.exchange = null;
+        c.attempt = null;
         int max = config.maxRequestsPerConnection();
         if (!reusable || !c.channel.isActive() || (max > 0 && c.requests >= max)) {
             c.channel.close();
@@ -156,9 +159,10 @@ final class BackendPool {
      * The connection leaves the pool for good (it became a tunnel after an Upgrade): it no longer counts
      * against the pool's limit, and the server's connection count drops when it closes.
      */
-    void detach(BackendConnection c) {
+    @Override
+    public void detach(BackendConnection c) {
         totals.inUse.decrementAndGet();
-        c.exchange = null;
+        c.attempt = null;
         open--;
         Waiter w = waiters.poll();
         if (w != null) {
@@ -167,7 +171,8 @@ final class BackendPool {
     }
 
     /** The connection's channel closed (from {@link BackendHandler#channelInactive}). */
-    void closed(BackendConnection c) {
+    @Override
+    public void closed(BackendConnection c) {
         open--;
         if (c.idle && idle.remove(c)) {
             c.idle = false;

@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
@@ -13,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.util.ArrayDeque;
 import java.util.List;
 
 /** The client-side HTTP/1.1 codec pieces, with the strictness a proxy needs. */
@@ -46,9 +46,12 @@ final class HttpFrontCodecs {
         /** Whether the byte just before the reader index (already consumed) was a LF. */
         private boolean afterLf;
         private boolean failed;
+        private final ResponseEncoder encoder;
 
-        RequestDecoder(HttpDecoderConfig config) {
+        /** {@code encoder} is the same connection's: it learns each request's method as it is decoded. */
+        RequestDecoder(HttpDecoderConfig config, ResponseEncoder encoder) {
             super(config);
+            this.encoder = encoder;
         }
 
         @Override
@@ -62,6 +65,7 @@ final class HttpFrontCodecs {
                 in.skipBytes(in.readableBytes());
                 HttpRequest bad = new DefaultFullHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request");
                 bad.setDecoderResult(DecoderResult.failure(new ObsFoldException()));
+                encoder.requested(bad.method());
                 out.add(bad);
                 return;
             }
@@ -70,8 +74,9 @@ final class HttpFrontCodecs {
             super.decode(ctx, in, out);
             for (int i = before; i < out.size(); i++) {
                 Object o = out.get(i);
-                if (o instanceof HttpMessage) {
+                if (o instanceof HttpRequest r) {
                     inHead = false;
+                    encoder.requested(r.method());
                 }
                 if (o instanceof LastHttpContent) {
                     inHead = true;
@@ -111,15 +116,28 @@ final class HttpFrontCodecs {
     }
 
     /**
-     * Netty's response encoder, told by the front handler when the response answers a HEAD request: such a
-     * response carries framing headers but no body, and the encoder must not write a chunked terminator.
+     * Netty's response encoder, which must know when a response answers a HEAD request: such a response carries
+     * framing headers but no body, and no chunked terminator may be written. It keeps the methods of the
+     * requests its decoder saw, oldest first, and takes one off for each final response (or 101): responses
+     * leave in request order, one final response per request, while interim (1xx) ones answer nothing yet.
      */
     static final class ResponseEncoder extends HttpResponseEncoder {
-        boolean headRequest;
+        private final ArrayDeque<HttpMethod> unanswered = new ArrayDeque<>(4);
+
+        void requested(HttpMethod method) {
+            unanswered.add(method);
+        }
 
         @Override
         protected boolean isContentAlwaysEmpty(HttpResponse msg) {
-            return headRequest || super.isContentAlwaysEmpty(msg);
+            int code = msg.status().code();
+            if (code >= 200 || code == 101) {
+                HttpMethod answered = unanswered.poll();
+                if (code >= 200 && HttpMethod.HEAD.equals(answered)) {
+                    return true;
+                }
+            }
+            return super.isContentAlwaysEmpty(msg);
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.sluice.http;
 
-import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -9,15 +9,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.sluice.balance.PickContext;
+import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
+import io.sluice.l4.Tunnel;
+import io.sluice.net.UpstreamAttempts;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -25,46 +26,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection of an HTTP listener. Requests are served one at a time: the next request (even one
- * already pipelined and decoded) waits in {@link #inbound} until the current response is complete, which keeps
- * responses in request order without buffering any response. Reading is manual: a read is asked for only when
- * there is somewhere for the bytes to go, and one read brings at most what {@link io.sluice.net.BatchedReads}
- * allows (a loop of 256 KiB plus one more buffer of up to 256 KiB), which is then queued in {@link #inbound}
- * if the exchange cannot take it yet.
+ * One client connection of an HTTP listener, and the {@link Downstream} of its exchanges. Requests are served
+ * one at a time: the next request (even one already pipelined and decoded) waits in {@link #inbound} until
+ * the current response is complete, which keeps responses in request order without buffering any response.
+ * Reading is manual: a read is asked for only when there is somewhere for the bytes to go, and one read brings
+ * at most what {@link io.sluice.net.BatchedReads} allows (a loop of 256 KiB plus one more buffer of up to
+ * 256 KiB), which is then queued in {@link #inbound} if the exchange cannot take it yet. What is written to
+ * the server during a read batch is flushed once, when the batch is complete.
  */
-final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
+final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Downstream {
     private static final Logger log = LoggerFactory.getLogger(HttpFrontHandler.class);
 
-    final HttpListener listener;
-    final HttpConfig http;
-    final HttpFrontCodecs.ResponseEncoder encoder;
-    Channel client;
-    PickContext pick;
+    private final HttpListener listener;
+    private final HttpConfig http;
+    private final HttpFrontCodecs.ResponseEncoder encoder;
+    private final ExchangeContext.Pools pools;
+    private Channel client;
+    private ExchangeContext context;
     /** Decoded but not yet processed: the rest of the current request, then pipelined ones. */
     private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>(4);
-    Exchange current;
+    private Exchange current;
+    /** The current response's last write, to close after when this response is the connection's last. */
+    private ChannelFuture lastWrite;
     /** No request after the current one: close once its response is written. */
-    boolean closeAfterResponse;
+    private boolean closeAfterResponse;
     /** Everything is being thrown away because the connection is closing. */
     private boolean discarding;
     /** The client half-closed: serve what was already received, then close. */
     private boolean inputDone;
-    /** Header read timeout, or keep-alive idle timeout between requests ({@link #waitIsKeepalive}). */
-    private LazyTimeout waitTimer;
-    private boolean waitIsKeepalive;
-    /** The current exchange's response timeout: one timer per connection, re-armed per request. */
-    LazyTimeout responseTimer;
+    private HeadWait headWait;
     /** The client's address as text (null when unknown), for forwarded headers and the access log. */
-    String clientIp;
-    boolean clientIpv6;
-    /** Bytes of a next request arrived since the last request was received. */
-    private boolean bytesSeen;
-    private boolean processing;
+    private String clientIp;
+    private boolean clientIpv6;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
+        this(listener, encoder, ExchangeContext.Pools.SHARED);
+    }
+
+    HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder, ExchangeContext.Pools pools) {
         this.listener = listener;
         this.http = listener.config().http();
         this.encoder = encoder;
+        this.pools = pools;
     }
 
     @Override
@@ -74,25 +77,22 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         InetSocketAddress remote = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
-        pick = new PickContext(remote);
         if (remote != null && remote.getAddress() != null) {
             clientIp = remote.getAddress().getHostAddress();
             clientIpv6 = remote.getAddress() instanceof Inet6Address;
         }
-        waitTimer = new LazyTimeout(client.eventLoop(), this::waitExpired);
-        responseTimer = new LazyTimeout(client.eventLoop(), this::responseTimedOut);
-        armWait(http.headerTimeout().toNanos(), false);
+        headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
+        context = new ExchangeContext(listener, new UpstreamAttempts(remote),
+                new LazyTimeout(client.eventLoop(), this::responseTimedOut), pools, client.eventLoop());
+        headWait.start();
         read();
     }
 
     /** Called by {@link ByteWatcher} for every buffer read, before decoding. */
     void onBytes() {
-        if (!bytesSeen && (current == null || current.requestDone)) {
-            bytesSeen = true;
-            if (current == null && waitIsKeepalive) {
-                // The idle wait is over; the head must now arrive within header_timeout.
-                armWait(http.headerTimeout().toNanos(), false);
-            }
+        Exchange ex = current;
+        if (ex == null || ex.requestComplete()) {
+            headWait.bytesArrived(ex == null);
         }
     }
 
@@ -107,29 +107,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Feeds queued messages to the current exchange, or starts the next exchange. Exchanges can finish inside
-     * this loop (a local 503 finishes at once) and call back here; those calls return at once and the loop
-     * goes on, so a burst of pipelined requests is served iteratively instead of by recursion.
+     * The one loop that moves requests along: starts the next request when none is current, gives the current
+     * exchange the parts of its request it can take, and retires it when it is over (an answer of Sluice's own
+     * can end it at once), then goes on with the next. Exchanges never call back into this loop: what they
+     * finish during a call from it, it sees when the call returns.
      */
-    void process() {
-        if (processing) {
-            return;
-        }
-        processing = true;
-        try {
-            processQueued();
-        } finally {
-            processing = false;
-        }
-        // Body parts forwarded here may belong to an exchange that got its connection inside the loop, after
-        // its own flush: flush once more so they do not wait for the next read batch.
-        Exchange ex = current;
-        if (ex != null) {
-            ex.flushToBackend();
-        }
-    }
-
-    private void processQueued() {
+    private void process() {
         HttpObject m;
         while (!discarding && (m = inbound.peek()) != null) {
             Exchange ex = current;
@@ -142,12 +125,13 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
                 }
                 continue;
             }
-            if (ex.requestDone || !ex.acceptsContent()) {
+            if (ex.requestComplete() || !ex.acceptsContent()) {
                 break;
             }
             inbound.poll();
             if (m instanceof HttpContent c && !(m instanceof HttpRequest)) {
                 ex.onRequestContent(c);
+                retireIfDone(ex);
             } else {
                 ReferenceCountUtil.release(m);
                 abort("request head where body was expected");
@@ -156,127 +140,168 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void start(HttpRequest req) {
-        cancelWait();
-        bytesSeen = false;
+        headWait.received();
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             HttpResponseStatus status = RequestValidator.decodeFailure(cause);
             ReferenceCountUtil.release(req);
-            refuse(status, cause.getMessage());
+            closeAfterWrite(Refusals.badHead(client, listener.httpStats(), status, cause.getMessage()));
             return;
         }
         RequestValidator.Refusal r = RequestValidator.check(req, http.maxHeaders());
         if (r != null) {
             ReferenceCountUtil.release(req);
-            refuse(r.status(), r.message());
+            closeAfterWrite(Refusals.badHead(client, listener.httpStats(), r.status(), r.message()));
             return;
         }
-        current = new Exchange(this, req);
-        current.begin();
+        Exchange ex = new Exchange(context, this, req);
+        current = ex;
+        ex.begin();
+        retireIfDone(ex);
     }
 
-    /** Answers a request that is not forwarded at all, and closes: after a bad head the stream cannot be trusted. */
-    private void refuse(HttpResponseStatus status, String message) {
-        int code = status.code();
-        listener.httpStats().count(code == 413 || code == 414 || code == 431 ? ErrorReason.TOO_LARGE
-                : ErrorReason.BAD_REQUEST);
-        listener.httpStats().countRefused(code);
-        log.debug("refusing request on {}: {} {}", client, code, message);
-        encoder.headRequest = false;
-        FullHttpResponse resp = ErrorResponses.plain(client.alloc(), status, shortReason(code), true);
-        closeAfterWrite(client.writeAndFlush(resp));
-    }
-
-    private static String shortReason(int code) {
-        return switch (code) {
-            case 414 -> "request line too long";
-            case 431 -> "request header fields too large";
-            case 405 -> "method not supported by this proxy";
-            case 505 -> "HTTP version not supported";
-            default -> "malformed or ambiguous request";
-        };
-    }
-
-    /** The exchange finished (both directions). */
-    void exchangeDone(Exchange ex, ChannelFuture lastWrite) {
-        if (current != ex) {
-            return;
+    private void retireIfDone(Exchange ex) {
+        if (ex.phase() == ExchangePhase.DONE && current == ex) {
+            retire();
         }
+    }
+
+    /** The current exchange is over: close if its response was the last, else wait for the next request. */
+    private void retire() {
         current = null;
+        ChannelFuture last = lastWrite;
+        lastWrite = null;
+        if (discarding) {
+            return;
+        }
         if (closeAfterResponse || (inputDone && inbound.isEmpty())) {
-            closeAfterWrite(lastWrite);
+            closeAfterWrite(last);
             return;
         }
         if (inbound.isEmpty()) {
-            if (bytesSeen) {
-                armWait(http.headerTimeout().toNanos(), false);
-            } else {
-                armWait(http.keepaliveTimeout().toNanos(), true);
-            }
+            headWait.betweenRequests();
         }
-        process();
-        maybeRead();
     }
 
-    void closeAfterWrite(ChannelFuture lastWrite) {
-        discarding = true;
+    // Downstream: what the current exchange does to the client.
+
+    @Override
+    public void write(HttpObject part) {
+        client.write(part);
+    }
+
+    @Override
+    public void writeLast(HttpObject last) {
+        lastWrite = client.writeAndFlush(last);
+    }
+
+    @Override
+    public void flush() {
+        client.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return client.isWritable();
+    }
+
+    /** Also when Sluice is shutting down: no new request after the current one. */
+    @Override
+    public void closeAfterResponse() {
         closeAfterResponse = true;
-        releaseInbound();
-        cancelWait();
-        if (lastWrite == null) {
-            client.close();
-        } else {
-            lastWrite.addListener(ChannelFutureListener.CLOSE);
-        }
+    }
+
+    @Override
+    public boolean closesAfterResponse() {
+        return closeAfterResponse;
     }
 
     /** Something is broken beyond a clean answer: drop the connection (the client sees a truncated response). */
-    void abort(String why) {
+    @Override
+    public void abort(String why) {
         log.debug("closing {}: {}", client, why);
-        discarding = true;
-        releaseInbound();
+        stopServing();
         client.close();
     }
 
-    /** Sluice is shutting down: no new request after the current one. */
-    void closeAfterResponse() {
+    @Override
+    public void readMore() {
+        process();
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+        maybeRead();
+    }
+
+    @Override
+    public void exchangeDone(Exchange ex) {
+        if (current == ex) {
+            retire();
+            readMore();
+        }
+    }
+
+    /**
+     * The order matters: the encoder goes first, so that bytes the decoders still hold (and pass on as they are
+     * removed) are written raw.
+     */
+    @Override
+    public void becomeTunnel(BackendConnection backend, Server server) {
+        current = null;
+        stopServing();
+        ChannelPipeline p = client.pipeline();
+        p.remove(encoder);
+        Tunnel.install(client, backend.channel, server.bytesSent(), server.bytesReceived());
+        backend.removeHttpHandlers();
+        p.remove(this);
+        p.remove(ByteWatcher.class);
+        p.remove(HttpFrontCodecs.RequestDecoder.class);
+        Tunnel.start(client, backend.channel);
+    }
+
+    @Override
+    public String clientIp() {
+        return clientIp;
+    }
+
+    @Override
+    public boolean clientIpv6() {
+        return clientIpv6;
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return client.alloc();
+    }
+
+    // The connection's own life.
+
+    private void closeAfterWrite(ChannelFuture last) {
         closeAfterResponse = true;
+        stopServing();
+        if (last == null) {
+            client.close();
+        } else {
+            last.addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /** Sluice is shutting down: a connection between requests closes now. */
     void closeIfIdle() {
         if (current == null && !discarding && client != null) {
-            discarding = true;
-            releaseInbound();
-            cancelWait();
+            stopServing();
             client.close();
         }
     }
 
-    /** The connection is about to become a tunnel: stop acting on HTTP. The encoder goes at once. */
-    void becomeTunnel() {
-        current = null;
-        discarding = true;
-        cancelWait();
-        releaseInbound();
-        client.pipeline().remove(encoder);
-    }
-
-    /** Last step of the switch to a tunnel: bytes the decoder still holds flow on into the relay. */
-    void removeHttpHandlers() {
-        ChannelPipeline p = client.pipeline();
-        p.remove(this);
-        p.remove(ByteWatcher.class);
-        p.remove(HttpFrontCodecs.RequestDecoder.class);
-    }
-
     /** Reads from the client if there is somewhere for the bytes to go. */
-    void maybeRead() {
+    private void maybeRead() {
         if (discarding || inputDone || !inbound.isEmpty()) {
             return;
         }
         Exchange ex = current;
-        if (ex == null || (!ex.requestDone && ex.wantsBody())) {
+        if (ex == null || (!ex.requestComplete() && ex.wantsBody())) {
             read();
         }
     }
@@ -293,7 +318,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Exchange ex = current;
         if (ex != null) {
-            ex.flushToBackend();
+            ex.flushUpstream();
         }
         maybeRead();
     }
@@ -324,9 +349,9 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         discarding = true;
-        if (waitTimer != null) {
-            waitTimer.close();
-            responseTimer.close();
+        if (headWait != null) {
+            headWait.close();
+            context.responseTimer.close();
         }
         releaseInbound();
         Exchange ex = current;
@@ -355,14 +380,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void armWait(long nanos, boolean keepalive) {
-        waitIsKeepalive = keepalive;
-        waitTimer.arm(nanos);
-    }
-
-    private void cancelWait() {
-        if (waitTimer != null) {
-            waitTimer.disarm();
+    /** Nothing more is served on this connection: what is queued is dropped, and no head is awaited. */
+    private void stopServing() {
+        discarding = true;
+        releaseInbound();
+        if (headWait != null) { // null when admission turned the connection away
+            headWait.stop();
         }
     }
 
@@ -377,32 +400,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter {
         if (current != null || discarding) {
             return;
         }
-        if (!bytesSeen) {
+        if (!headWait.headBegun()) {
             // An idle keep-alive connection (or one that never sent a byte): nothing to answer.
             client.close();
             return;
         }
-        listener.httpStats().count(ErrorReason.HEADER_TIMEOUT);
-        listener.httpStats().countRefused(HttpResponseStatus.REQUEST_TIMEOUT.code());
-        encoder.headRequest = false;
-        closeAfterWrite(client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
-                "request head not received in time", true)));
-    }
-
-    /** Sees raw bytes before the decoder, so that the header timeout can start at a request's first byte. */
-    static final class ByteWatcher extends ChannelInboundHandlerAdapter {
-        private final HttpFrontHandler front;
-
-        ByteWatcher(HttpFrontHandler front) {
-            this.front = front;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof ByteBuf b && b.isReadable()) {
-                front.onBytes();
-            }
-            ctx.fireChannelRead(msg);
-        }
+        closeAfterWrite(Refusals.headTooSlow(client, listener.httpStats()));
     }
 }

@@ -81,8 +81,8 @@ public final class HttpListener implements Listener {
                         HttpDecoderConfig decoder = decoderTemplate;
                         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
                         HttpFrontHandler front = new HttpFrontHandler(HttpListener.this, encoder);
-                        p.addLast("watch", new HttpFrontHandler.ByteWatcher(front));
-                        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone()));
+                        p.addLast("watch", new ByteWatcher(front));
+                        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone(), encoder));
                         p.addLast("encoder", encoder);
                         p.addLast("front", front);
                     }

@@ -1,6 +1,5 @@
 package io.sluice.http;
 
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.RouteConfig;
@@ -57,31 +56,26 @@ public final class RouteTable {
 
     /** The route for a request; {@code req}'s URI may be origin or absolute form. */
     public Route match(HttpRequest req) {
+        return routes.length == 0 ? fallback : match(ClientRequest.of(req));
+    }
+
+    /** The route for a request whose target is already parsed. */
+    Route match(ClientRequest c) {
         if (routes.length == 0) {
             return fallback; // the common listener with only a default cluster: nothing to parse
         }
-        String host = host(req);
-        String path = path(req.uri());
+        String host = routingHost(c.host);
+        String path = path(c.originUri);
         for (Route r : routes) {
-            if (r.matches(host, path, req)) {
+            if (r.matches(host, path, c.request)) {
                 return r;
             }
         }
         return fallback;
     }
 
-    /** The Host header (or the authority of an absolute-form target), lower case, without port. */
-    static String host(HttpRequest req) {
-        String uri = req.uri();
-        String h;
-        int scheme = uri.indexOf("://");
-        if (!uri.startsWith("/") && scheme > 0) {
-            int start = scheme + 3;
-            int end = uri.indexOf('/', start);
-            h = uri.substring(start, end < 0 ? uri.length() : end);
-        } else {
-            h = req.headers().get(HttpHeaderNames.HOST);
-        }
+    /** A host as routes name it: lower case, without port. */
+    static String routingHost(String h) {
         if (h == null) {
             return null;
         }
@@ -93,15 +87,9 @@ public final class RouteTable {
         return (colon < 0 ? h : h.substring(0, colon)).toLowerCase(Locale.ROOT);
     }
 
-    /** The path of a request target, without query; "/" for an absolute-form target with no path. */
-    static String path(String uri) {
-        String p = uri;
-        int scheme = p.indexOf("://");
-        if (!p.startsWith("/") && scheme > 0) {
-            int slash = p.indexOf('/', scheme + 3);
-            p = slash < 0 ? "/" : p.substring(slash);
-        }
-        int q = p.indexOf('?');
-        return q < 0 ? p : p.substring(0, q);
+    /** The path of an origin-form target, without query. */
+    static String path(String originUri) {
+        int q = originUri.indexOf('?');
+        return q < 0 ? originUri : originUri.substring(0, q);
     }
 }

@@ -53,6 +53,15 @@ public final class UpstreamAttempts {
         return s;
     }
 
+    /**
+     * Counts a connect attempt to a server chosen outside the picker (an HTTP sticky cookie's pin), so that
+     * {@code connect_retries} limits it like a picked one.
+     */
+    public Server pinned(Server server) {
+        connects++;
+        return server;
+    }
+
     /** A connect to {@code server} failed: true when another server may be tried ({@code connect_retries}). */
     public boolean connectFailed(Server server) {
         pick.markTried(server);

@@ -1,0 +1,72 @@
+package io.sluice.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+
+/**
+ * A client's request head as Sluice reads it, once, before changing anything: its target split into the host
+ * and the origin-form URI (used by routing and by forwarding alike), and the facts the exchange acts on. Pure:
+ * it depends on the request alone.
+ */
+final class ClientRequest {
+    final HttpRequest request;
+    /** As the client sent them, for the access log (the request is rewritten before forwarding). */
+    final String clientUri;
+    final HttpVersion clientVersion;
+    /** The authority of an absolute-form target, else the Host header; null when neither is there. */
+    final String host;
+    /** The target in origin form: an absolute-form target's path (and query), "/" when it has none. */
+    final String originUri;
+    final boolean absoluteForm;
+    final boolean keepAlive;
+    final boolean http10;
+    final boolean head;
+    final boolean idempotent;
+    /** Content-Length, or -1 when absent or chunked. */
+    final long contentLength;
+    final boolean hasBody;
+    /** The protocol a bodiless GET asks to switch to (Upgrade named in Connection, RFC 9110 7.8), else null. */
+    final String upgrade;
+
+    private ClientRequest(HttpRequest request, String host, String originUri, boolean absoluteForm) {
+        this.request = request;
+        this.clientUri = request.uri();
+        this.clientVersion = request.protocolVersion();
+        this.host = host;
+        this.originUri = originUri;
+        this.absoluteForm = absoluteForm;
+        HttpMethod m = request.method();
+        this.keepAlive = HttpUtil.isKeepAlive(request);
+        this.http10 = clientVersion.equals(HttpVersion.HTTP_1_0);
+        this.head = m.equals(HttpMethod.HEAD);
+        this.idempotent = m.equals(HttpMethod.GET) || head || m.equals(HttpMethod.OPTIONS) || m.equals(HttpMethod.PUT)
+                || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.TRACE);
+        this.contentLength = HttpUtil.getContentLength(request, -1L);
+        this.hasBody = contentLength > 0 || HttpUtil.isTransferEncodingChunked(request);
+        HttpHeaders h = request.headers();
+        this.upgrade = !hasBody && m.equals(HttpMethod.GET) && h.contains(HttpHeaderNames.UPGRADE)
+                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                ? h.get(HttpHeaderNames.UPGRADE) : null;
+    }
+
+    static ClientRequest of(HttpRequest request) {
+        String uri = request.uri();
+        int scheme = uri.startsWith("/") ? -1 : uri.indexOf("://");
+        if (scheme <= 0) {
+            return new ClientRequest(request, request.headers().get(HttpHeaderNames.HOST), uri, false);
+        }
+        // Absolute form: the authority is the host; servers get the origin form.
+        int slash = uri.indexOf('/', scheme + 3);
+        return new ClientRequest(request, uri.substring(scheme + 3, slash < 0 ? uri.length() : slash),
+                slash < 0 ? "/" : uri.substring(slash), true);
+    }
+
+    HttpMethod method() {
+        return request.method();
+    }
+}

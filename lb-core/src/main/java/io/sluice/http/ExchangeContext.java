@@ -1,0 +1,42 @@
+package io.sluice.http;
+
+import io.netty.channel.EventLoop;
+import io.sluice.cluster.Server;
+import io.sluice.config.HttpConfig;
+import io.sluice.net.UpstreamAttempts;
+
+/**
+ * What the exchanges of one client connection share, one after another: the listener (settings, routes,
+ * counters), the placement state, the response timer and where server connections come from. One per client
+ * connection, used on its event loop only.
+ */
+final class ExchangeContext {
+    /** Where an attempt gets its server connections: that server's pool on this loop. */
+    @FunctionalInterface
+    interface Pools {
+        Pools SHARED = Upstream::pool;
+
+        ConnectionPool pool(Upstream upstream, Server server, EventLoop loop);
+    }
+
+    final HttpListener listener;
+    final HttpConfig http;
+    final UpstreamAttempts attempts;
+    /**
+     * The current exchange's response timeout: one timer per connection, re-armed per request (see
+     * {@link LazyTimeout} for why); its owner sends the expiry to the exchange then current.
+     */
+    final LazyTimeout responseTimer;
+    final Pools pools;
+    final EventLoop loop;
+
+    ExchangeContext(HttpListener listener, UpstreamAttempts attempts, LazyTimeout responseTimer, Pools pools,
+                    EventLoop loop) {
+        this.listener = listener;
+        this.http = listener.config().http();
+        this.attempts = attempts;
+        this.responseTimer = responseTimer;
+        this.pools = pools;
+        this.loop = loop;
+    }
+}

@@ -1,0 +1,373 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Server;
+import io.sluice.config.StickyCookieConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gets an exchange's request to a server and the server's answer back to the exchange (Envoy's router filter):
+ * places the request (sticky pin, hash, picker, connect_retries), makes the attempts ({@link UpstreamRequest}),
+ * sends it again after a reset when that is safe, times the response, and sorts what the server sends into
+ * heads and body parts for the {@link Exchange}, which decides what the client sees.
+ */
+final class Forwarder {
+    private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
+
+    private final ExchangeContext ctx;
+    private final Exchange exchange;
+    private final ClientRequest req;
+    private final Upstream upstream;
+    /** The current attempt, or the last one; null before the first and when no server could be picked. */
+    private UpstreamRequest attempt;
+    /** Null unless the body may have to be sent again. */
+    private ReplayBody replay;
+    /** The sticky cookie's value as the client sent it (null when absent or stickiness is off). */
+    private String stickyValue;
+    private int resends;
+
+    Forwarder(ExchangeContext ctx, Exchange exchange, ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
+        this.ctx = ctx;
+        this.exchange = exchange;
+        this.req = req;
+        this.upstream = upstream;
+        if (req.hasBody && req.idempotent && ctx.http.retries() > 0 && req.contentLength <= ReplayBody.LIMIT) {
+            replay = new ReplayBody(alloc, req.contentLength);
+        }
+    }
+
+    /** Places the request; hash and cookie are read from it as forwarded (the route's header rules applied). */
+    void start() {
+        ctx.listener.retryBudget().request();
+        Cluster cluster = upstream.cluster();
+        ctx.attempts.begin(cluster);
+        if (cluster.hashKey() != null) {
+            cluster.hashKey().apply(ctx.attempts.context(), req.request);
+        }
+        StickyCookieConfig sticky = cluster.config().stickyCookie();
+        if (sticky != null) {
+            stickyValue = StickyCookies.value(req.request, sticky.name());
+        }
+        place();
+    }
+
+    /**
+     * Picks a server and asks its pool for a connection. A connect that fails at once moves on to the next
+     * server here, as connect_retries allows; one that fails later comes back through {@link #connectFailedLater}.
+     */
+    private void place() {
+        long maxWait = upstream.cluster().config().connectTimeout().toNanos();
+        for (;;) {
+            Server server = pick();
+            if (server == null) {
+                attempt = null;
+                noServer();
+                return;
+            }
+            attempt = new UpstreamRequest(this, server, ctx.pools.pool(upstream, server, ctx.loop));
+            switch (attempt.acquire(ctx.loop, maxWait)) {
+                case CONNECTED -> {
+                    send();
+                    return;
+                }
+                case FAILED -> {
+                    if (!ctx.attempts.connectFailed(server)) {
+                        exchange.answer(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server",
+                                ErrorReason.CONNECT_FAILED);
+                        return;
+                    }
+                }
+                default -> {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** The sticky cookie's server while no server was given up on for this request, else the picker's choice. */
+    private Server pick() {
+        if (stickyValue != null && ctx.attempts.context().attempt() == 0) {
+            Server pinned = upstream.cluster().stickyServer(stickyValue);
+            if (pinned != null) {
+                return ctx.attempts.pinned(pinned);
+            }
+        }
+        return ctx.attempts.next();
+    }
+
+    private void noServer() {
+        if (resends > 0) {
+            exchange.answer(HttpResponseStatus.BAD_GATEWAY, "the server closed the connection before responding",
+                    ErrorReason.BACKEND_RESET);
+        } else if (ctx.attempts.connects() > 0) {
+            exchange.answer(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server",
+                    ErrorReason.CONNECT_FAILED);
+        } else {
+            ctx.listener.stats().countNoServer();
+            exchange.answer(HttpResponseStatus.SERVICE_UNAVAILABLE, "no server available", ErrorReason.NO_SERVER);
+        }
+    }
+
+    /** The attempt has its connection: the head goes, and on a resend what was kept of the body and the end. */
+    private void send() {
+        RequestRewrite.ensureHost(req.request, attempt.server.label());
+        attempt.write(req.request);
+        if (exchange.requestComplete()) {
+            HttpContent kept = replay == null ? null : replay.again();
+            if (kept != null) {
+                attempt.write(kept);
+            }
+            attempt.write(LastHttpContent.EMPTY_LAST_CONTENT);
+            requestSent();
+        }
+        attempt.read();
+    }
+
+    private void requestSent() {
+        attempt.markSent();
+        long nanos = ctx.http.responseTimeout().toNanos();
+        if (nanos > 0 && !exchange.phase().responseBegun()) {
+            ctx.responseTimer.arm(nanos);
+        }
+    }
+
+    // For the exchange.
+
+    /** The server of the current (or last) attempt; null when none was picked. */
+    Server server() {
+        return attempt == null ? null : attempt.server;
+    }
+
+    boolean connected() {
+        return attempt != null && attempt.connected();
+    }
+
+    boolean isWritable() {
+        return attempt != null && attempt.isWritable();
+    }
+
+    /** A part of the request body, {@code bodyBytes} being the body's size with it; only while connected. */
+    void sendBody(HttpContent c, long bodyBytes, boolean last) {
+        if (replay != null && !replay.keep(c, bodyBytes, last)) {
+            replay = null;
+        }
+        attempt.server.bytesSent().add(c.content().readableBytes());
+        attempt.write(c);
+        if (last) {
+            requestSent();
+        }
+    }
+
+    void flush() {
+        if (attempt != null) {
+            attempt.flush();
+        }
+    }
+
+    void read() {
+        attempt.read();
+    }
+
+    /** Done with servers: the kept body and the timer go, the connection goes back (reusable after a clean end). */
+    void end(boolean reusable) {
+        releaseReplay();
+        ctx.responseTimer.disarm();
+        if (attempt != null) {
+            attempt.end(reusable && attempt.sent());
+        }
+    }
+
+    /** For a tunnel after a 101. */
+    BackendConnection detach() {
+        return attempt.detach();
+    }
+
+    void responseTimedOut() {
+        if (exchange.phase().canAnswer() && attempt != null && attempt.sent()) {
+            exchange.answer(HttpResponseStatus.GATEWAY_TIMEOUT, "the server did not respond in time",
+                    ErrorReason.TIMEOUT);
+            exchange.settle();
+        }
+    }
+
+    // Events of the current attempt; each ends by letting the exchange settle what changed.
+
+    void connectedLater(UpstreamRequest a) {
+        assert a == attempt;
+        send();
+        exchange.settle();
+    }
+
+    void connectFailedLater(UpstreamRequest a) {
+        assert a == attempt;
+        if (ctx.attempts.connectFailed(a.server)) {
+            place();
+        } else {
+            exchange.answer(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server",
+                    ErrorReason.CONNECT_FAILED);
+        }
+        exchange.settle();
+    }
+
+    void poolWaitExpired(UpstreamRequest a) {
+        assert a == attempt;
+        exchange.answer(HttpResponseStatus.SERVICE_UNAVAILABLE, "no connection to a server came free in time",
+                ErrorReason.POOL_EXHAUSTED);
+        exchange.settle();
+    }
+
+    void onResponse(Object msg) {
+        if (exchange.phase().over()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse r) {
+            onHead(r);
+        } else if (msg instanceof HttpContent c) {
+            onPart(c);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+        if (exchange.phase() == ExchangePhase.DONE || exchange.phase() == ExchangePhase.ANSWERED) {
+            exchange.settle();
+        }
+    }
+
+    private void onHead(HttpResponse r) {
+        if (r.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(r);
+            serverFailed(ErrorReason.BAD_RESPONSE, "invalid response from the server");
+            return;
+        }
+        int code = r.status().code();
+        ExchangePhase phase = exchange.phase();
+        if (code == 101) {
+            if (req.upgrade == null || !exchange.requestComplete() || phase != ExchangePhase.UPSTREAM) {
+                ReferenceCountUtil.release(r);
+                serverFailed(ErrorReason.BAD_RESPONSE, "101 from the server to a request that did not ask for it");
+                return;
+            }
+            ctx.responseTimer.disarm();
+            exchange.onSwitchingHead(r);
+            return;
+        }
+        if (code < 200) {
+            exchange.onInterimHead(r);
+            return;
+        }
+        if (phase != ExchangePhase.UPSTREAM) {
+            ReferenceCountUtil.release(r);
+            serverFailed(ErrorReason.BAD_RESPONSE, "response head before the end of an interim response");
+            return;
+        }
+        ctx.responseTimer.disarm();
+        attempt.recordFirstByte(upstream);
+        // 5xx feeds outlier detection when the cluster counts them; anything else ends a failure run.
+        upstream.cluster().reportResponse(attempt.server, code);
+        releaseReplay(); // no resend once a response began
+        exchange.onFinalHead(r, stickyCookie());
+        if (r instanceof HttpContent c) {
+            onPart(c);
+        }
+    }
+
+    /** A cookie pinning the client to the server that answered, when it is new or its server left; else null. */
+    private String stickyCookie() {
+        StickyCookieConfig sticky = upstream.cluster().config().stickyCookie();
+        Server server = attempt.server;
+        return sticky != null && !server.stickyId().equals(stickyValue)
+                ? StickyCookies.encode(sticky, server.stickyId()) : null;
+    }
+
+    private void onPart(HttpContent c) {
+        if (c.decoderResult().isFailure()) {
+            c.release();
+            serverFailed(ErrorReason.BROKEN_RESPONSE, "response from the server broke off");
+            return;
+        }
+        boolean last = c instanceof LastHttpContent;
+        switch (exchange.phase()) {
+            case SWITCHING -> exchange.onSwitchingPart(c, last);
+            case INFORMATIONAL -> exchange.onInterimPart(c, last);
+            case RESPONSE -> {
+                attempt.server.bytesReceived().add(c.content().readableBytes());
+                exchange.onBody(c, last);
+            }
+            default -> {
+                c.release();
+                serverFailed(ErrorReason.BAD_RESPONSE, "response body before a response head");
+            }
+        }
+    }
+
+    void onReadComplete() {
+        if (exchange.flushToClient()) {
+            attempt.read();
+        }
+    }
+
+    void onWritable() {
+        exchange.serverWritable();
+    }
+
+    void onClosed() {
+        if (!exchange.phase().over()) {
+            serverFailed(ErrorReason.BACKEND_RESET, "the server closed the connection before responding");
+            exchange.settle();
+        }
+    }
+
+    /**
+     * The server connection failed mid-exchange. Before the response began: send again if allowed (only a reset,
+     * and see {@link #mayResend}), else answer 502. After: the client is cut off.
+     */
+    private void serverFailed(ErrorReason reason, String text) {
+        if (!exchange.phase().canAnswer()) {
+            log.debug("response from {} broke off: {}", attempt.server, text);
+            exchange.broken(text);
+        } else if (reason == ErrorReason.BACKEND_RESET && mayResend()) {
+            resend();
+        } else {
+            exchange.answer(HttpResponseStatus.BAD_GATEWAY, text, reason);
+        }
+    }
+
+    /**
+     * Only when nothing of the response was seen, the method is idempotent, and the body (if any) was small
+     * enough to be kept: bodies are streamed, and only up to {@link ReplayBody#LIMIT} is held for a second try.
+     */
+    private boolean mayResend() {
+        return req.idempotent && (!req.hasBody || replay != null) && exchange.requestComplete()
+                && resends < ctx.http.retries() && ctx.listener.retryBudget().tryRetry();
+    }
+
+    private void resend() {
+        resends++;
+        UpstreamRequest failed = attempt;
+        log.debug("resending {} {} after {} closed before responding", req.method(), req.request.uri(),
+                failed.server);
+        ctx.responseTimer.disarm();
+        // A reused connection may simply have been closed by the server as it went idle: that says nothing
+        // about the server, which may be tried again on a fresh connection. Otherwise try another server.
+        if (!failed.reused()) {
+            ctx.attempts.avoid(failed.server);
+        }
+        failed.end(false);
+        exchange.retrying();
+        place();
+    }
+
+    private void releaseReplay() {
+        if (replay != null) {
+            replay.release();
+            replay = null;
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package io.sluice.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.cluster.Lease;
+import io.sluice.cluster.Server;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One attempt to have one server answer an exchange's request (Envoy's UpstreamRequest): waits for a pooled
+ * connection, holds it and the server's request lease while in use, writes to it, and passes the server's
+ * events to its {@link Forwarder}. A retry is a new attempt; an attempt only ever moves forward, to {@link State#ENDED}.
+ */
+final class UpstreamRequest implements BackendPool.Waiter {
+    private static final Logger log = LoggerFactory.getLogger(UpstreamRequest.class);
+
+    enum State {
+        /** Inside the pool's acquire: an answer now (an idle connection, a failure) is part of that call. */
+        ACQUIRING,
+        /** Queued at a busy pool, or connecting: the answer comes later, as an event of its own. */
+        WAITING,
+        /** Holds a connection and one unit of the server's request load. */
+        CONNECTED,
+        /** The connect failed. */
+        FAILED,
+        /** Gave its connection back (or away, to a tunnel), or stopped waiting. */
+        ENDED
+    }
+
+    final Server server;
+    private final Forwarder forwarder;
+    private final ConnectionPool pool;
+    private State state = State.ACQUIRING;
+    private BackendConnection conn;
+    private Lease lease;
+    private ScheduledFuture<?> waitTimer;
+    private boolean sent;
+    private long sentNanos;
+
+    UpstreamRequest(Forwarder forwarder, Server server, ConnectionPool pool) {
+        this.forwarder = forwarder;
+        this.server = server;
+        this.pool = pool;
+    }
+
+    /**
+     * Asks the pool for a connection. Returns {@link State#CONNECTED} or {@link State#FAILED} when the pool
+     * answered at once, else {@link State#WAITING}: the forwarder then hears of the answer as an event.
+     */
+    State acquire(EventExecutor loop, long maxWaitNanos) {
+        if (pool.acquire(this)) {
+            state = State.WAITING;
+            // Every connection of the pool is busy: wait, but not longer than a connect would take.
+            waitTimer = loop.schedule(this::waitExpired, maxWaitNanos, TimeUnit.NANOSECONDS);
+        } else if (state == State.ACQUIRING) {
+            state = State.WAITING; // connecting
+        }
+        return state;
+    }
+
+    @Override
+    public void ready(BackendConnection c) {
+        cancelWaitTimer();
+        if (state != State.ACQUIRING && state != State.WAITING) {
+            c.pool.release(c, true); // the exchange stopped waiting while this connect was under way
+            return;
+        }
+        boolean later = state == State.WAITING;
+        conn = c;
+        c.attempt = this;
+        lease = server.beginRequest();
+        state = State.CONNECTED;
+        if (later) {
+            forwarder.connectedLater(this);
+        }
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+        cancelWaitTimer();
+        if (state != State.ACQUIRING && state != State.WAITING) {
+            return;
+        }
+        boolean later = state == State.WAITING;
+        state = State.FAILED;
+        log.debug("connect to {} failed: {}", server, cause.toString());
+        if (later) {
+            forwarder.connectFailedLater(this);
+        }
+    }
+
+    private void waitExpired() {
+        waitTimer = null;
+        if (state == State.WAITING) {
+            pool.cancel(this);
+            state = State.ENDED;
+            forwarder.poolWaitExpired(this);
+        }
+    }
+
+    private void cancelWaitTimer() {
+        if (waitTimer != null) {
+            waitTimer.cancel(false);
+            waitTimer = null;
+        }
+    }
+
+    boolean connected() {
+        return state == State.CONNECTED;
+    }
+
+    boolean isWritable() {
+        return state == State.CONNECTED && conn.channel.isWritable();
+    }
+
+    /** Whether the connection served requests before: then the server may have closed it as it went idle. */
+    boolean reused() {
+        return conn != null && conn.reused();
+    }
+
+    /** Queues a request part; {@link #flush} sends it. */
+    void write(Object part) {
+        Channel ch = conn.channel;
+        ch.write(part, ch.voidPromise());
+    }
+
+    void flush() {
+        if (state == State.CONNECTED) {
+            conn.channel.flush();
+        }
+    }
+
+    /** Asks for (more of) the response. */
+    void read() {
+        if (state == State.CONNECTED) {
+            conn.channel.read();
+        }
+    }
+
+    /** The whole request is written: from now the server's silence is timed and its first byte measured. */
+    void markSent() {
+        sent = true;
+        sentNanos = System.nanoTime();
+    }
+
+    boolean sent() {
+        return sent;
+    }
+
+    /** Time from the request's last byte written to the response head, fed to the upstream's meters. */
+    void recordFirstByte(Upstream upstream) {
+        if (sent) {
+            long took = System.nanoTime() - sentNanos;
+            upstream.firstByte().record(took);
+            server.latency().record(took); // least_response_time's sample
+        }
+    }
+
+    /** Gives the connection back (reusable only after a clean exchange), or stops waiting. Idempotent. */
+    void end(boolean reusable) {
+        State was = state;
+        state = State.ENDED;
+        if (was == State.CONNECTED) {
+            lease.close();
+            pool.release(conn, reusable);
+        } else if (was == State.WAITING) {
+            cancelWaitTimer();
+            pool.cancel(this);
+        }
+    }
+
+    /** For a tunnel after a 101: the connection leaves the pool for good, and so does its request load. */
+    BackendConnection detach() {
+        BackendConnection c = conn;
+        state = State.ENDED;
+        lease.close();
+        pool.detach(c);
+        c.channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        return c;
+    }
+
+    // The server's events, from BackendHandler while this attempt holds the connection.
+
+    void onResponse(Object msg) {
+        if (state != State.CONNECTED) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        forwarder.onResponse(msg);
+    }
+
+    void onReadComplete() {
+        if (state == State.CONNECTED) {
+            forwarder.onReadComplete();
+        }
+    }
+
+    void onWritable() {
+        if (state == State.CONNECTED) {
+            forwarder.onWritable();
+        }
+    }
+
+    void onClosed() {
+        if (state == State.CONNECTED) {
+            forwarder.onClosed();
+        }
+    }
+}
