@@ -191,6 +191,7 @@ final class Forwarder {
 
     void responseTimedOut() {
         if (exchange.phase().canAnswer() && attempt != null && attempt.sent()) {
+            attempt.server.recordFailure();
             exchange.answer(HttpResponseStatus.GATEWAY_TIMEOUT, "the server did not respond in time",
                     ErrorReason.TIMEOUT);
             exchange.settle();
@@ -268,7 +269,7 @@ final class Forwarder {
             return;
         }
         ctx.responseTimer.disarm();
-        attempt.recordFirstByte(upstream);
+        attempt.recordResponse(upstream, code);
         // 5xx feeds outlier detection when the cluster counts them; anything else ends a failure run.
         upstream.cluster().reportResponse(attempt.server, code);
         releaseReplay(); // no resend once a response began
@@ -329,6 +330,7 @@ final class Forwarder {
      * and see {@link #mayResend}), else answer 502. After: the client is cut off.
      */
     private void serverFailed(ErrorReason reason, String text) {
+        attempt.server.recordFailure();
         if (!exchange.phase().canAnswer()) {
             log.debug("response from {} broke off: {}", attempt.server, text);
             exchange.broken(text);

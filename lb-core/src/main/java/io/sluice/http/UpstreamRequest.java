@@ -152,12 +152,15 @@ final class UpstreamRequest implements BackendPool.Waiter {
         return sent;
     }
 
-    /** Time from the request's last byte written to the response head, fed to the upstream's meters. */
-    void recordFirstByte(Upstream upstream) {
+    /**
+     * A response head with {@code status} came: the time from the request's last byte written to it feeds the
+     * upstream's meters, least_response_time and the server's own response counts.
+     */
+    void recordResponse(Upstream upstream, int status) {
         if (sent) {
             long took = System.nanoTime() - sentNanos;
             upstream.firstByte().record(took);
-            server.latency().record(took); // least_response_time's sample
+            server.recordResponse(status, took);
         }
     }
 

@@ -38,6 +38,11 @@ public final class LoopIndex {
         return new LoopIndex(i);
     }
 
+    /** An index of {@code size} slots whose loops are numbered elsewhere: for pools built outside a Sluice. */
+    public static LoopIndex ofSize(int size) {
+        return new LoopIndex(size);
+    }
+
     /** How many loops there are: the length of a per-loop array. */
     public int size() {
         return size;

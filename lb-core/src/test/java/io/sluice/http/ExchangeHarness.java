@@ -53,7 +53,8 @@ final class ExchangeHarness implements AutoCloseable {
                 : cluster + " servers: [ { address: \"127.0.0.1:1\" }, { address: \"127.0.0.1:2\" } ]"));
         this.cluster = new Cluster(config.clusters().get(0));
         Transport transport = Transport.select(TransportKind.NIO);
-        Upstream upstream = new Upstream(this.cluster, transport, UnpooledByteBufAllocator.DEFAULT);
+        Upstream upstream = new Upstream(this.cluster, transport, UnpooledByteBufAllocator.DEFAULT,
+                io.sluice.net.LoopIndex.ofSize(1));
         this.listener = new HttpListener(config.listeners().get(0), Map.of("app", upstream), transport,
                 UnpooledByteBufAllocator.DEFAULT);
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
