@@ -2,7 +2,6 @@ package io.sluice;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
-import io.sluice.admin.AdminControl;
 import io.sluice.admin.AdminServer;
 import io.sluice.config.AdminToken;
 import io.sluice.cluster.Cluster;
@@ -22,6 +21,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.metrics.ConfigMeters;
 import io.sluice.runtime.Closer;
 import io.sluice.runtime.ConfigFile;
+import io.sluice.runtime.ConfigWatcher;
 import io.sluice.runtime.ReloadResult;
 import io.sluice.runtime.Reloader;
 import io.sluice.runtime.Registry;
@@ -50,7 +50,9 @@ public final class Sluice implements AutoCloseable {
     private volatile SluiceConfig config;
     /** Where reloads read from; null when started from a config in memory (tests, demo). */
     private final ConfigFile file;
-    private final String startSha;
+    /** The SHA-256 of the file in force; null when started from a config in memory. */
+    private volatile String shaInForce;
+    private ConfigWatcher watcher;
     private final Closer closer = new Closer();
     private Reloader reloader;
     private ConfigMeters configMeters;
@@ -67,7 +69,7 @@ public final class Sluice implements AutoCloseable {
     private Sluice(SluiceConfig config, ConfigFile file, String sha256) {
         this.config = config;
         this.file = file;
-        this.startSha = sha256;
+        this.shaInForce = sha256;
     }
 
     /** Builds and binds everything; on any failure, releases what was started and rethrows. */
@@ -94,7 +96,7 @@ public final class Sluice implements AutoCloseable {
         transport = Transport.select(config.runtime().transport());
         PooledByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         metrics = closer.add(new Metrics(allocator));
-        configMeters = metrics.configMeters(startSha);
+        configMeters = metrics.configMeters(shaInForce);
         EventLoopGroup workers = transport.newGroup(config.runtime().effectiveWorkerThreads(), "sluice-worker");
         closer.add(() -> shutdownGroup(workers));
         // Picker rebuilds after health events, slow-start steps and drains run here, off the event loops.
@@ -127,6 +129,8 @@ public final class Sluice implements AutoCloseable {
         for (ListenerConfig lc : config.listeners()) {
             registry.addListener(lc);
         }
+        closer.add(() -> watch(false));
+        watch(config.runtime().watchConfig());
         log.info("sluice ready: {} listener(s), {} cluster(s), transport {}, {} worker thread(s){}",
                 config.listeners().size(), config.clusters().size(), transport.name(),
                 config.runtime().effectiveWorkerThreads(),
@@ -135,37 +139,10 @@ public final class Sluice implements AutoCloseable {
 
     private AdminServer startAdmin(SluiceConfig c) throws InterruptedException, java.io.IOException {
         String token = c.admin().tokenFile() == null ? null : AdminToken.read(c.admin().tokenFile());
-        AdminServer a = new AdminServer(c.admin(), token, metrics::scrape, this::ready, new Control());
+        AdminServer a = new AdminServer(c.admin(), token, metrics::scrape, this::ready,
+                new AdminAccess(this, registry, control));
         a.start(adminGroup, transport);
         return a;
-    }
-
-    /** What the admin endpoint may see and do. */
-    private final class Control implements AdminControl {
-        @Override
-        public SluiceConfig config() {
-            return config;
-        }
-
-        @Override
-        public List<Listener> listeners() {
-            return registry.listeners();
-        }
-
-        @Override
-        public List<Cluster> clusters() {
-            return registry.clusters();
-        }
-
-        @Override
-        public CompletableFuture<ReloadResult> reload() {
-            return reloadAsync();
-        }
-
-        @Override
-        public <T> CompletableFuture<T> onControlThread(java.util.function.Supplier<T> change) {
-            return CompletableFuture.supplyAsync(change, control);
-        }
     }
 
     /**
@@ -246,7 +223,11 @@ public final class Sluice implements AutoCloseable {
         }
         resolver.start(next.runtime().dnsRefresh(), Duration.ZERO); // the first host names need the refresh
         resolver.resolveSoon();
+        if (next.runtime().watchConfig() != config.runtime().watchConfig()) {
+            watch(next.runtime().watchConfig());
+        }
         config = next;
+        shaInForce = loaded.sha256();
         configMeters.applied(loaded.sha256());
         ReloadResult applied = new ReloadResult(true, changes, r.needsRestart(), List.of());
         log.info("config reloaded from {} (sha256 {}): {} change(s){}", file.path(), loaded.sha256(), changes.size(),
@@ -255,6 +236,24 @@ public final class Sluice implements AutoCloseable {
             log.warn("config reload: {}", s);
         }
         return applied;
+    }
+
+    /** Starts or stops {@code runtime.watch_config}'s watcher; on the start-up or control thread. */
+    private synchronized void watch(boolean on) {
+        if (on && watcher == null && file != null) {
+            try {
+                watcher = new ConfigWatcher(file.path(), control, () -> shaInForce, this::reloadAsync);
+            } catch (java.io.IOException e) {
+                log.error("cannot watch {}: {}; reload with SIGHUP or POST /admin/reload", file.path(), describe(e));
+            }
+        } else if (!on && watcher != null) {
+            try {
+                watcher.close();
+            } catch (java.io.IOException e) {
+                log.debug("closing the config watcher: {}", e.toString());
+            }
+            watcher = null;
+        }
     }
 
     private ReloadResult reject(List<ConfigError> errors) {
@@ -323,7 +322,7 @@ public final class Sluice implements AutoCloseable {
         }
         List<Cluster> clusters = registry.clusters();
         closer.close();
-        checkLeases(clusters);
+        LeaseCheck.afterShutdown(clusters);
         log.info("sluice stopped");
     }
 
@@ -333,29 +332,6 @@ public final class Sluice implements AutoCloseable {
             n += l.stats().active();
         }
         return n;
-    }
-
-    /**
-     * Every connection and request is closed by now, so every lease must have been given back: a count left
-     * above zero is a path that forgot one, and would have skewed the load-aware algorithms for good. Tests run
-     * with {@code -Dsluice.strictLeases=true}, which turns the warning into a failure.
-     */
-    private static void checkLeases(List<Cluster> clusters) {
-        List<String> held = new ArrayList<>();
-        for (Cluster c : clusters) {
-            for (Server s : c.servers()) {
-                if (s.activeConnections() != 0 || s.activeRequests() != 0 || s.pooledConnections() != 0) {
-                    held.add(s + " connections=" + s.activeConnections() + " requests=" + s.activeRequests()
-                            + " pooled=" + s.pooledConnections());
-                }
-            }
-        }
-        if (!held.isEmpty()) {
-            log.warn("load leases not given back after shutdown: {}", held);
-            if (Boolean.getBoolean("sluice.strictLeases")) {
-                throw new IllegalStateException("load leases not given back after shutdown: " + held);
-            }
-        }
     }
 
     @Override

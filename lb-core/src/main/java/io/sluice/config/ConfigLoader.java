@@ -39,7 +39,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP = ConfigNode.keys("runtime", "admin", "listeners", "clusters");
     private static final Set<String> RUNTIME = ConfigNode.keys("transport", "worker_threads", "drain_timeout",
-            "dns_refresh");
+            "dns_refresh", "watch_config");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
@@ -220,7 +220,8 @@ public final class ConfigLoader {
                 n.choice("transport", RuntimeConfig.DEFAULT_TRANSPORT, TransportKind.class),
                 n.integer("worker_threads", RuntimeConfig.DEFAULT_WORKER_THREADS, 0, 1024),
                 n.duration("drain_timeout", RuntimeConfig.DEFAULT_DRAIN_TIMEOUT, Duration.ZERO),
-                n.duration("dns_refresh", RuntimeConfig.DEFAULT_DNS_REFRESH, Duration.ofSeconds(1)));
+                n.duration("dns_refresh", RuntimeConfig.DEFAULT_DNS_REFRESH, Duration.ofSeconds(1)),
+                n.bool("watch_config", RuntimeConfig.DEFAULT_WATCH_CONFIG));
     }
 
     private static AdminConfig readAdmin(ConfigNode n) {

@@ -8,16 +8,19 @@ import java.time.Duration;
  * @param workerThreads event-loop threads shared by listeners, backend connections and probes; 0 = cores
  * @param drainTimeout  how long SIGTERM waits for open connections before closing them
  * @param dnsRefresh    how often server host names are resolved again (off the event loops)
+ * @param watchConfig   reload when the config file changes on disk
  */
-public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh) {
+public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh,
+                            boolean watchConfig) {
 
     public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
     /** One event loop per core. */
     public static final int DEFAULT_WORKER_THREADS = 0;
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
+    public static final boolean DEFAULT_WATCH_CONFIG = false;
     public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
-            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH);
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG);
 
     public int effectiveWorkerThreads() {
         return workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
