@@ -75,9 +75,10 @@ public final class Main {
                   reload [--admin URL]
                                       make a running Sluice reload its config file (POST URL/admin/reload,
                                       default http://127.0.0.1:9901); prints the result, exit 0 applied, 1 rejected
-                  demo [--port N] [--admin-port N]
-                                      start 3 embedded HTTP backends, a listener (default port 8080) in front
-                                      of them and the admin endpoint (default port 9901); prints curl commands
+                  demo [--port N] [--http-port N] [--admin-port N]
+                                      start 3 embedded HTTP backends, a TCP listener (default port 8080) and
+                                      an HTTP listener (8081) in front of them, and the admin endpoint with the
+                                      status page (9901); prints curl commands
                   --help              show this help
                   --version           print the version
 

@@ -116,8 +116,8 @@ class CliTest {
 
     @Test
     void demoConfigIsValid() throws Exception {
-        assertThat(io.sluice.config.ConfigLoader.parse(DemoCommand.demoConfig(8080, 9901, java.util.List.of(9001, 9002, 9003)))
-                .listeners()).hasSize(1);
+        assertThat(io.sluice.config.ConfigLoader.parse(DemoCommand.demoConfig(8080, 8081, 9901, java.util.List.of(9001, 9002, 9003)))
+                .listeners()).hasSize(2);
     }
 
     /** The real process: SIGTERM stops accepting, waits for the open connection, then exits 0. */
