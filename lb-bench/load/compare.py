@@ -14,7 +14,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from datetime import datetime, timezone
 
 BACKEND_PORTS = [19101, 19102, 19103]
@@ -39,9 +41,27 @@ SCENARIOS = {
                     ["-c", "64", "-H", "Connection: close"], "/64"),
 }
 
+# Reload scenarios: the load of another scenario (their base, measured in the same rounds as their plain run)
+# while the harness reloads the proxy every RELOAD_EVERY seconds, the way its users do, with a config that
+# differs each time (the first backend's weight alternates between 1 and 2). Not in the default run: named in
+# --scenarios, they bring their base with them, and the proxies then run reloadable for the whole run (Sluice
+# with its admin endpoint, HAProxy in master-worker mode).
+RELOAD_SCENARIOS = {
+    # name: (base scenario, description)
+    "http_reload": ("http_small", "HTTP keep-alive, 64 B responses, 64 connections, the proxy reloaded every second"),
+    "tcp_reload": ("tcp_small", "TCP mode, keep-alive, 64 B responses, 64 connections, the proxy reloaded every second"),
+}
+RELOAD_EVERY = 1.0
+ADMIN_PORTS = {"sluice": 19291, "sluice_splice": 19294}  # Sluice's admin endpoint, in reloadable runs only
+
 
 def port_of(target, scenario):
-    """None when the target does not take part in the scenario (sluice_splice is TCP only)."""
+    """None when the target does not take part in the scenario (sluice_splice is TCP only, direct has nothing
+    to reload)."""
+    if scenario in RELOAD_SCENARIOS:
+        if target == "direct":
+            return None
+        scenario = RELOAD_SCENARIOS[scenario][0]
     if target == "direct":
         return DIRECT_PORT
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
@@ -68,6 +88,7 @@ class Lab:
         self.root = root
         self.work = work
         self.procs = {}
+        self.haproxy_master_worker = False
 
     def start(self, name, cmd, port, cpu):
         log = open(os.path.join(self.work, name + ".log"), "w")
@@ -93,7 +114,7 @@ class Lab:
     def pid_of(self, name):
         """The PID whose memory counts: the JVM for Sluice, the worker for NGINX, HAProxy's process."""
         p = self.procs[name]
-        if name == "nginx":
+        if name == "nginx" or (name == "haproxy" and self.haproxy_master_worker):
             out = sh(["pgrep", "-P", str(p.pid)]).stdout.split()
             return int(out[0]) if out else p.pid
         return p.pid
@@ -131,10 +152,12 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport):
+def write_sluice(work, target, transport, admin=False, weight=1):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
-    `sluice_splice` one TCP listener with splice: true (which needs the epoll transport)."""
-    servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
+    `sluice_splice` one TCP listener with splice: true (which needs the epoll transport). `admin` serves the
+    admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default and not written)."""
+    servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
+                        for i, p in enumerate(BACKEND_PORTS))
     splice = target == "sluice_splice"
     listeners = (f'  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS["tcp"][target]}", protocol: tcp, cluster: backends, '
                  f'idle_timeout: 10m, splice: {str(splice).lower()} }}\n')
@@ -143,7 +166,7 @@ def write_sluice(work, target, transport):
                       f'cluster: backends }}\n')
     conf = f"""
 runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
-admin: {{ enabled: false }}
+{f'admin: {{ bind: "127.0.0.1:{ADMIN_PORTS[target]}" }}' if admin else "admin: { enabled: false }"}
 listeners:
 {listeners}clusters:
   - name: backends
@@ -151,8 +174,15 @@ listeners:
     servers:
 {servers}
 """
-    path = os.path.join(work, target.replace("_", "-") + ".yaml")
-    open(path, "w").write(conf)
+    return write_atomically(os.path.join(work, target.replace("_", "-") + ".yaml"), conf)
+
+
+def write_atomically(path, text):
+    """A reload may read the file at any moment: it must see the old text or the new one, never half of it."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
     return path
 
 
@@ -180,8 +210,9 @@ PEER_BUFFER_LABELS = {
 }
 
 
-def write_haproxy(work, buffers):
-    servers = "\n".join(f"    server b{i} 127.0.0.1:{p}" for i, p in enumerate(BACKEND_PORTS))
+def write_haproxy(work, buffers, weight=1):
+    servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
+                        for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
 global
     nbthread 1
@@ -209,13 +240,12 @@ backend http_backends
     http-reuse always
 {servers}
 """
-    path = os.path.join(work, "haproxy.cfg")
-    open(path, "w").write(conf)
-    return path
+    return write_atomically(os.path.join(work, "haproxy.cfg"), conf)
 
 
-def write_nginx(work, buffers):
-    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in BACKEND_PORTS)
+def write_nginx(work, buffers, weight=1):
+    servers = "\n".join(f"        server 127.0.0.1:{p}{f' weight={weight}' if i == 0 and weight != 1 else ''};"
+                        for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
@@ -254,27 +284,181 @@ http {{
     }}
 }}
 """
-    path = os.path.join(work, "nginx-proxy.conf")
-    open(path, "w").write(conf)
-    return path
+    return write_atomically(os.path.join(work, "nginx-proxy.conf"), conf)
 
 
-def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers):
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False):
+    """`reloadable`: Sluice with its admin endpoint, HAProxy in master-worker mode with a master CLI (NGINX
+    always runs with its master process)."""
     for target in ("sluice", "sluice_splice"):
         if target in targets:
             # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
             lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
                                os.path.join(root, "lb-core/target/sluice.jar"), "run",
-                               write_sluice(work, target, sluice_transport)],
+                               write_sluice(work, target, sluice_transport, admin=reloadable)],
                       PROXY_PORTS["tcp"][target], PROXY_CPU)
             if target in PROXY_PORTS["http"]:
                 wait_port(PROXY_PORTS["http"][target])
+            if reloadable:
+                wait_port(ADMIN_PORTS[target])
     if "haproxy" in targets:
-        lab.start("haproxy", ["haproxy", "-db", "-f", write_haproxy(work, peer_buffers)], PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
+        mw = ["-W", "-S", haproxy_master_socket(work)] if reloadable else []
+        lab.haproxy_master_worker = reloadable
+        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers)],
+                  PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
         lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers), "-p", work], PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["nginx"])
+
+
+def haproxy_master_socket(work):
+    return os.path.join(work, "haproxy-master.sock")
+
+
+class Reloads:
+    """Reloads one proxy every RELOAD_EVERY seconds while wrk runs, the way its users do, each time with a config
+    that differs from the one in force (the first backend's weight alternates between 1 and 2), and counts the
+    reloads that took effect:
+
+    - Sluice: POST /admin/reload to its admin endpoint (what `sluice reload` does; SIGHUP does the same without
+      an answer). Counted by sluice_config_reloads_total{result="applied"} from its /metrics; every answer must
+      say "applied" with the weight among its changes.
+    - HAProxy, in master-worker mode (-W): SIGUSR2 to the master, the reload its management guide gives for that
+      mode (and what Debian's systemd unit does): the master re-executes itself with -sf and the old workers'
+      pids, parses the file, forks a new worker and tells the old ones to finish. Counted by the master's reload
+      counter (`show proc` on the master CLI, -S), failed reloads apart.
+    - NGINX: `nginx -s reload` with the harness's -c and -p (it signals the master named in the pid file).
+      Counted as new worker processes of the master.
+
+    For HAProxy and NGINX it also records the most worker processes alive at once: old workers stay while their
+    connections last."""
+
+    def __init__(self, lab, target, work, write):
+        self.lab = lab
+        self.target = target
+        self.work = work
+        self.write = write  # write(weight): writes the target's config file
+        self.weight = 1
+
+    @property
+    def root(self):
+        return self.lab.procs[self.target].pid
+
+    def start(self, seconds):
+        self.triggered = 0
+        self.answered = 0  # Sluice: answers "applied" with a change; others: a new worker seen within the second
+        self.problems = []
+        self.seen = set(children(self.root))
+        self.most_workers = len(self.seen)
+        self.before = self.counter()
+        self.thread = threading.Thread(target=self._loop, args=(seconds,), daemon=True)
+        self.thread.start()
+
+    def join(self):
+        self.thread.join()
+        self.after = self.counter()
+
+    def _loop(self, seconds):
+        # Only this thread, on the load generator's CPU: the triggers must not take the proxy's CPU.
+        os.sched_setaffinity(threading.get_native_id(), {int(LOAD_CPU)})
+        t0 = time.monotonic()
+        k = 1
+        while k * RELOAD_EVERY < seconds - 0.5:  # the last reload at least half a second before wrk stops
+            time.sleep(max(0.0, t0 + k * RELOAD_EVERY - time.monotonic()))
+            self.weight = 3 - self.weight
+            self.triggered += 1
+            try:
+                self.reload(self.weight)
+            except Exception as e:  # reported, the run goes on
+                self.problems.append(f"{type(e).__name__}: {e}")
+            k += 1
+
+    def reload(self, weight):
+        self.write(weight)
+        if self.target.startswith("sluice"):
+            req = urllib.request.Request(f"http://127.0.0.1:{ADMIN_PORTS[self.target]}/admin/reload", data=b"",
+                                         method="POST")
+            with urllib.request.urlopen(req, timeout=30) as res:
+                answer = json.loads(res.read())
+            if answer.get("result") == "applied" and any("weight" in c for c in answer.get("changes", [])):
+                self.answered += 1
+            else:
+                self.problems.append(f"answer {answer}")
+            return
+        if self.target == "haproxy":
+            os.kill(self.root, signal.SIGUSR2)
+        else:
+            sh(["taskset", "-c", LOAD_CPU, "nginx", "-c", os.path.join(self.work, "nginx-proxy.conf"), "-p",
+                self.work, "-s", "reload"])
+        if self._new_worker(0.9):
+            self.answered += 1
+
+    def _new_worker(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            kids = set(children(self.root))
+            self.most_workers = max(self.most_workers, len(kids))
+            if kids - self.seen:
+                self.seen |= kids
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+    def counter(self):
+        """The proxy's own count of reloads done: (applied, failed)."""
+        if self.target.startswith("sluice"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{ADMIN_PORTS[self.target]}/metrics", timeout=10) as res:
+                text = res.read().decode()
+            ok = re.search(r'^sluice_config_reloads_total\{result="applied"\} ([\d.]+)', text, re.MULTILINE)
+            bad = re.search(r'^sluice_config_reloads_total\{result="rejected"\} ([\d.]+)', text, re.MULTILINE)
+            return int(float(ok.group(1))), int(float(bad.group(1)))
+        if self.target == "haproxy":
+            m = re.search(r"^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]", self._master_cli("show proc"),
+                          re.MULTILINE)
+            return int(m.group(1)), int(m.group(2))
+        return len(self.seen), 0  # NGINX keeps no count: new workers seen
+
+    def _master_cli(self, command):
+        for attempt in range(20):  # the master CLI is away for a moment while the master re-executes itself
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(5)
+                    s.connect(haproxy_master_socket(self.work))
+                    s.sendall(command.encode() + b"\n")
+                    s.shutdown(socket.SHUT_WR)  # the end of the input ends the session: the master answers and closes
+                    out = b""
+                    while chunk := s.recv(65536):
+                        out += chunk
+                    return out.decode()
+            except OSError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
+
+    def summary(self):
+        return {"reloads_asked": self.triggered, "reloads_done": self.after[0] - self.before[0],
+                "reloads_failed": self.after[1] - self.before[1], "reloads_answered": self.answered,
+                "most_workers": None if self.target.startswith("sluice") else self.most_workers,
+                "reload_problems": self.problems}
+
+    def settle(self, timeout=20):
+        """After a run: back to the config the other scenarios use (one more reload, not counted, when the run
+        ended on the other weight), then wait until the old workers have left, so that they take no CPU from
+        the next run."""
+        if self.weight != 1:
+            self.weight = 1
+            self.seen = set(children(self.root))
+            self.reload(1)
+        if self.target.startswith("sluice"):
+            return
+        deadline = time.monotonic() + timeout
+        while len(children(self.root)) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if len(children(self.root)) > 1:
+            print(f"{self.target}: {len(children(self.root)) - 1} old worker(s) still there {timeout}s after the "
+                  f"run", file=sys.stderr, flush=True)
 
 
 UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
@@ -293,22 +477,83 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(port, args, path, seconds, pid=None):
+def tree_cpu_seconds(pid):
+    """User + system CPU time of a process and of all its descendants, the live ones and those it has reaped:
+    what a master/worker proxy spent, old workers that came and went during a reload included."""
+    total = 0.0
+    for p in [pid] + descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # gone between the listing and the read
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    kids = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return kids
+
+
+def descendants(pid):
+    out = []
+    for k in children(pid):
+        out += [k] + descendants(k)
+    return out
+
+
+def run_wrk(port, args, path, seconds, pid=None, reloads=None):
     """One wrk run; with the proxy's pid, also the CPU time it spent per request (the load generator shares a
-    core with the backends and is often the limit, so CPU per request is what tells the proxies apart)."""
+    core with the backends and is often the limit, so CPU per request is what tells the proxies apart).
+    With `reloads` (a Reloads), the proxy is reloaded every second during the run, `pid` is the root of its
+    process tree and the CPU time is the whole tree's; the result also counts wrk's errors and the reloads."""
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
         f"http://127.0.0.1:{port}{path}"]
-    cpu_before = cpu_seconds(pid) if pid else None
-    out = sh(cmd).stdout
-    cpu = cpu_seconds(pid) - cpu_before if pid else None
+    cpu_of = tree_cpu_seconds if reloads else cpu_seconds
+    cpu_before = cpu_of(pid) if pid else None
+    if reloads:
+        reloads.start(seconds)
+    try:
+        out = sh(cmd).stdout
+    finally:
+        if reloads:
+            reloads.join()
+    cpu = cpu_of(pid) - cpu_before if pid else None
     nan = float("nan")
     try:
         r = parse_wrk(out)
     except (AttributeError, ValueError):
         print("could not read wrk's output:\n" + out, file=sys.stderr, flush=True)
-        return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "cpu_us": nan, "errors": "unreadable"}
+        r = {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "cpu_us": nan, "errors": "unreadable"}
+        if reloads:
+            r.update(reloads.summary())
+        return r
     r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else nan
+    if reloads:
+        r.update(wrk_errors(out))
+        r.update(reloads.summary())
     return r
+
+
+def wrk_errors(out):
+    """wrk's error counts: socket errors by kind, and responses with a status other than 2xx or 3xx. A keep-alive
+    connection that the proxy closes while wrk's next request is on it counts as a read (or write) error: that
+    request is lost, wrk does not retry it."""
+    e = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        e.update(zip(("connect", "read", "write", "timeout"), map(int, m.groups())))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        e["non2xx"] = int(m.group(1))
+    return e
 
 
 def parse_wrk(out):
@@ -363,42 +608,78 @@ def main():
     ap.add_argument("--idle", type=int, default=9000)
     ap.add_argument("--targets", default="direct,sluice,sluice_splice,haproxy,nginx")
     ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
-    ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]))
+    ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]),
+                    help="comma-separated; also " + ", ".join(RELOAD_SCENARIOS) + " (not in the default run)")
     ap.add_argument("--peer-buffers", default="256k", choices=list(PEER_BUFFERS),
                     help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
                          "before; default: their stock buffers")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     targets = a.targets.split(",")
-    scenarios = a.scenarios.split(",")
+    asked = a.scenarios.split(",")
+    unknown = [sc for sc in asked if sc not in SCENARIOS and sc not in RELOAD_SCENARIOS and sc != "idle"]
+    if unknown:
+        ap.error(f"unknown scenario(s) {', '.join(unknown)}; known: "
+                 f"{', '.join(list(SCENARIOS) + list(RELOAD_SCENARIOS) + ['idle'])}")
+    # A reload scenario is compared with its base measured in the same rounds: the base runs too, just before it.
+    scenarios = []
+    for sc in asked:
+        base = RELOAD_SCENARIOS[sc][0] if sc in RELOAD_SCENARIOS else None
+        if base and base not in asked and base not in scenarios:
+            scenarios.append(base)
+        scenarios.append(sc)
+    reloadable = any(sc in RELOAD_SCENARIOS for sc in scenarios)
     work = os.path.join(a.root, "lb-bench/target/load")
     os.makedirs(work, exist_ok=True)
 
     lab = Lab(a.root, work)
     results = {}  # (scenario, target) -> list of dicts
+    reloads = {}
+    if reloadable:
+        writers = {
+            "sluice": lambda w: write_sluice(work, "sluice", a.sluice_transport, admin=True, weight=w),
+            "sluice_splice": lambda w: write_sluice(work, "sluice_splice", a.sluice_transport, admin=True, weight=w),
+            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w),
+            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w),
+        }
+        reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS and port_of(t, sc):
                     _, _, args, path = SCENARIOS[sc]
                     run_wrk(port_of(t, sc), args, path, a.warmup)
+                elif sc in RELOAD_SCENARIOS and port_of(t, sc):  # the reload path too (Sluice's first reloads
+                    _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0]]  # load its classes and run interpreted)
+                    run_wrk(port_of(t, sc), args, path, a.warmup, lab.procs[t].pid, reloads[t])
+                    reloads[t].settle()
         for rnd in range(a.rounds):
             for sc in scenarios:
                 if sc == "idle":
                     continue
-                _, _, args, path = SCENARIOS[sc]
+                _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0] if sc in RELOAD_SCENARIOS else sc]
                 for t in targets:
                     if not port_of(t, sc):
                         continue
-                    r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t))
+                    if sc in RELOAD_SCENARIOS:
+                        r = run_wrk(port_of(t, sc), args, path, a.duration, lab.procs[t].pid, reloads[t])
+                        reloads[t].settle()
+                    else:
+                        r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t))
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
                           f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms CPU {r['cpu_us']:6.1f} us/req "
                           f"{r['errors']}", flush=True)
+                    if sc in RELOAD_SCENARIOS:
+                        print(f"        reloads asked {r['reloads_asked']}, done {r['reloads_done']} (failed "
+                              f"{r['reloads_failed']}, confirmed one by one {r['reloads_answered']}); socket errors "
+                              f"connect {r.get('connect', '?')} read {r.get('read', '?')} write {r.get('write', '?')} "
+                              f"timeout {r.get('timeout', '?')}; non-2xx {r.get('non2xx', '?')}; most workers "
+                              f"{r['most_workers'] or '-'} {'; '.join(r['reload_problems'])}", flush=True)
         if "idle" in scenarios:
             for t in targets:
                 if t == "direct":
@@ -460,6 +741,10 @@ def report(a, work, targets, scenarios, results):
     for sc in scenarios:
         if sc in SCENARIOS:
             lines.append(f"- `{sc}`: {SCENARIOS[sc][1]}")
+        elif sc in RELOAD_SCENARIOS:
+            lines.append(f"- `{sc}`: {RELOAD_SCENARIOS[sc][1]} (the load of `{RELOAD_SCENARIOS[sc][0]}`; "
+                         f"Sluice by POST /admin/reload, HAProxy in master-worker mode by SIGUSR2 to the master, "
+                         f"NGINX by `nginx -s reload`; the first backend's weight alternates between 1 and 2)")
     lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
                   "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -488,10 +773,50 @@ def report(a, work, targets, scenarios, results):
             rs = results.get(("idle", t), [])
             if rs:
                 lines.append(f"| {a.idle} | {t} | {med([r['kib_per_conn'] for r in rs]):.2f} |")
+    lines += reload_table(scenarios, targets, results)
     text = "\n".join(lines) + "\n"
     open(os.path.join(work, "results.md"), "w").write(text)
     print("\n" + text)
     plot(work, chart, targets)
+
+
+def reload_table(scenarios, targets, results):
+    """Per proxy: the rate while reloading against its plain run in the same rounds (the dip), and the errors and
+    reloads of all rounds added up."""
+    rows = []
+    for sc in scenarios:
+        if sc not in RELOAD_SCENARIOS:
+            continue
+        base = RELOAD_SCENARIOS[sc][0]
+        for t in targets:
+            rs = results.get((sc, t), [])
+            if not rs:
+                continue
+            plain = results.get((base, t), [])
+            total = lambda key: sum(r.get(key, 0) for r in rs)
+            errors = sum(total(k) for k in ("connect", "read", "write", "timeout", "non2xx"))
+            done = total("reloads_done")
+            workers = [r["most_workers"] for r in rs if r.get("most_workers")]
+            failed = f" ({total('reloads_failed')} failed)" if total("reloads_failed") else ""
+            rows.append(f"| {sc} | {t} | {done}/{total('reloads_asked')}{failed} | "
+                        f"{med([r['rps'] for r in rs]):,.0f} | {med([r['rps'] for r in plain]):,.0f} | "
+                        f"{fmt(paired_with(rs, plain, 'rps'))} | {med([r['p99'] for r in rs]):.3f} | "
+                        f"{med([r['p99'] for r in plain]):.3f} | {total('connect')} / {total('read')} / "
+                        f"{total('write')} / {total('timeout')} | {total('non2xx')} | "
+                        f"{fmt(errors / done if done else float('nan'))} | {max(workers) if workers else '–'} |")
+    if not rows:
+        return []
+    return ["", "Reloads (every second during the run, all rounds added up; \"vs plain\" is the median of the "
+                "ratios to the same proxy's plain run of the same load in the same round; socket errors and "
+                "non-2xx as wrk counts them; most workers: worker processes alive at once, old ones included):", "",
+            "| scenario | target | reloads done/asked | req/s | req/s plain | req/s vs plain | p99 ms | p99 ms plain "
+            "| socket errors connect / read / write / timeout | non-2xx | errors per reload | most workers |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
+
+
+def paired_with(rs, base, key):
+    """The median over rounds of a run's figure divided by its base's of the same round."""
+    return med([x[key] / y[key] for x, y in zip(rs, base) if y[key] == y[key] and y[key]])
 
 
 COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "sluice_splice": "#66a61e", "haproxy": "#377eb8",

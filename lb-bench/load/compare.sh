@@ -2,6 +2,7 @@
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
 #        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,idle] [--targets direct,sluice,sluice_splice,haproxy,nginx]
+#        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
 #        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 256k|64k|default]
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
