@@ -64,9 +64,32 @@ class HttpSafetyTest {
     /**
      * Each request is sent with \n written as CRLF unless the case is about line endings; | stands for CRLF.
      * The chunk-framing cases are decided only when the body is decoded: here it arrives with the head, before
-     * the first server connection is up, so nothing is sent. With an idle pooled connection at hand the head is
-     * forwarded at once (bodies stream) and the server sees it, then the connection close.
+     * the first server connection is up, so nothing is sent (for a warm pool see
+     * {@link #badChunkFramingWithAWarmPoolSendsTheServerNothingOfIt}).
      */
+    /**
+     * The same chunk-framing cases with a warm pool: after one good request the connection to the server is
+     * idle in the pool and the bad request's head could go out at once. It is written but flushed only at the
+     * end of the read batch, and the bad body in the same batch closes that server connection first: the server
+     * sees the good request only.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', textBlock = """
+            invalid chunk size;                        POST / HTTP/1.1|Host: a|Transfer-Encoding: chunked||zz|hello|0||
+            chunk data not ended by CRLF;              POST / HTTP/1.1|Host: a|Transfer-Encoding: chunked||5|helloXX0||
+            bare LF after a chunk size;                POST / HTTP/1.1|Host: a|Transfer-Encoding: chunked||5\\nhello|0||
+            """)
+    void badChunkFramingWithAWarmPoolSendsTheServerNothingOfIt(String name, String raw) throws Exception {
+        int port = proxy("");
+        RawHttp c = client(port);
+        assertThat(c.get("/warm").status()).isEqualTo(200);
+        String wire = raw.replace("|", "\r\n").replace("\\n", "\n");
+        RawHttp.Response r = c.send(wire).read();
+        assertThat(r.status()).as(name).isEqualTo(400);
+        sluice.close();
+        assertThat(backend.requests).as(name).extracting(HttpBackend.Request::uri).containsExactly("/warm");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', textBlock = """
             Content-Length and Transfer-Encoding;      POST / HTTP/1.1|Host: a|Content-Length: 5|Transfer-Encoding: chunked||0||
