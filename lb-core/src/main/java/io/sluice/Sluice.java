@@ -185,9 +185,10 @@ public final class Sluice implements AutoCloseable {
         SluiceConfig next = loaded.config();
         AdminServer newAdmin = null;
         boolean adminChanged = !next.admin().equals(config.admin());
+        String rotatedToken = null;
         if (!adminChanged && admin != null && next.admin().tokenFile() != null) {
             try {
-                admin.token(AdminToken.read(next.admin().tokenFile())); // a rotated token counts from now
+                rotatedToken = AdminToken.read(next.admin().tokenFile());
             } catch (java.io.IOException e) {
                 return reject(List.of(new ConfigError("admin.token_file", 0, 0, describe(e))));
             }
@@ -208,6 +209,9 @@ public final class Sluice implements AutoCloseable {
             return reject(r.errors());
         }
         List<String> changes = new ArrayList<>(r.changes());
+        if (rotatedToken != null) {
+            admin.token(rotatedToken); // a rotated token counts from an applied reload on
+        }
         if (adminChanged) {
             AdminServer old = admin;
             admin = newAdmin;
@@ -327,7 +331,7 @@ public final class Sluice implements AutoCloseable {
     }
 
     private int openConnections() {
-        int n = 0;
+        int n = registry.retiringConnections();
         for (Listener l : registry.listeners()) {
             n += l.stats().active();
         }

@@ -114,31 +114,64 @@ public final class AdminServer {
         return MessageDigest.isEqual(expected, h.substring(7).strip().getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Whether a browser could have been made to send {@code req} by another site: a cross-site form post to a
+     * loopback admin endpoint, or a DNS-rebinding page reading one. A write must not carry a foreign Origin;
+     * on a loopback bind, the Host must name loopback.
+     */
+    private boolean crossSite(FullHttpRequest req, boolean write) {
+        String host = req.headers().get(HttpHeaderNames.HOST);
+        if (config.loopback() && host != null && !loopbackHost(host)) {
+            return true;
+        }
+        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        return write && origin != null && (host == null || !origin.equalsIgnoreCase("http://" + host));
+    }
+
+    private static boolean loopbackHost(String host) {
+        String h = host.startsWith("[") ? host.substring(0, Math.max(1, host.indexOf(']') + 1))
+                : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+        return h.equalsIgnoreCase("localhost") || h.startsWith("127.") || h.equals("[::1]");
+    }
+
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        /**
+         * Answers go out in request order: a pipelined read must not overtake a write still running on the
+         * control thread.
+         */
+        private java.util.concurrent.CompletableFuture<?> previous =
+                java.util.concurrent.CompletableFuture.completedFuture(null);
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
             if (!req.decoderResult().isSuccess()) {
-                send(ctx, false, new Answer(400, "bad request\n", "text/plain"), false);
+                reply(ctx, false, new Answer(400, "bad request\n", "text/plain"), false);
                 return;
             }
             String path = new QueryStringDecoder(req.uri()).path();
             HttpMethod method = req.method();
             boolean head = method.equals(HttpMethod.HEAD);
+            if (path.startsWith("/admin/") || path.equals("/metrics")) {
+                if (crossSite(req, AdminApi.isWrite(method))) {
+                    reply(ctx, keepAlive, Answer.error(403, "cross-site request refused"), head);
+                    return;
+                }
+            }
             if (path.startsWith("/admin/")) {
                 if (!authorized(req, AdminApi.isWrite(method) || config.protectReads())) {
-                    send(ctx, keepAlive, Answer.error(401, "this needs the admin token: Authorization: Bearer ..."),
+                    reply(ctx, keepAlive, Answer.error(401, "this needs the admin token: Authorization: Bearer ..."),
                             head);
                     return;
                 }
                 String body = req.content().toString(StandardCharsets.UTF_8);
-                api.handle(method, path, body).whenComplete((answer, failure) -> ctx.executor().execute(() ->
-                        send(ctx, keepAlive, failure == null ? answer
-                                : Answer.error(500, String.valueOf(failure.getMessage())), head)));
+                java.util.concurrent.CompletableFuture<Answer> answer = api.handle(method, path, body)
+                        .exceptionally(failure -> Answer.error(500, String.valueOf(failure.getMessage())));
+                after(ctx, previous.thenCombine(answer, (x, a) -> a), keepAlive, head);
                 return;
             }
             if (!method.equals(HttpMethod.GET) && !head) {
-                send(ctx, keepAlive, new Answer(405, "use GET\n", "text/plain"), false);
+                reply(ctx, keepAlive, new Answer(405, "use GET\n", "text/plain"), false);
                 return;
             }
             Answer answer = switch (path) {
@@ -152,7 +185,30 @@ public final class AdminServer {
                 default -> new Answer(404, "not found; try /, /metrics, /healthz, /ready or /admin/clusters\n",
                         "text/plain");
             };
-            send(ctx, keepAlive, answer, head);
+            reply(ctx, keepAlive, answer, head);
+        }
+
+        /** An answer ready now: sent at once unless an earlier one is still being worked out. */
+        private void reply(ChannelHandlerContext ctx, boolean keepAlive, Answer answer, boolean head) {
+            if (previous.isDone()) {
+                send(ctx, keepAlive, answer, head);
+            } else {
+                after(ctx, previous.thenApply(x -> answer), keepAlive, head);
+            }
+        }
+
+        /**
+         * Sends {@code answer} on this connection's loop once it is ready; the next answer waits until this one
+         * was written ({@link #previous} completes only then, on the loop).
+         */
+        private void after(ChannelHandlerContext ctx, java.util.concurrent.CompletableFuture<Answer> answer,
+                           boolean keepAlive, boolean head) {
+            java.util.concurrent.CompletableFuture<Void> sent = new java.util.concurrent.CompletableFuture<>();
+            answer.whenComplete((a, failure) -> ctx.executor().execute(() -> {
+                send(ctx, keepAlive, a != null ? a : Answer.error(500, String.valueOf(failure)), head);
+                sent.complete(null);
+            }));
+            previous = sent;
         }
 
         private void send(ChannelHandlerContext ctx, boolean keepAlive, Answer answer, boolean head) {

@@ -11,6 +11,7 @@ import io.sluice.health.OutlierDetector;
 import io.sluice.health.ProbeResult;
 import io.sluice.health.ProbeSpec;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -50,18 +51,25 @@ public final class ClusterHealth implements AutoCloseable {
                 hc.jitter(), hc.rise(), hc.fall(), hc.port());
     }
 
-    /** Starts checking {@code server} and tracking its failures. */
+    /**
+     * Starts checking {@code server} and tracking its failures. The check starts from the server's state as it
+     * is (a new server's is {@code initial_state}): a kept server that is DOWN when checks restart must come
+     * back through the new checks, and one that is UP must be able to go DOWN.
+     */
     public synchronized void attach(Server server) {
         if (spec != null && !targets.containsKey(server)) {
             targets.put(server, checker.add(cluster.name() + "/" + server.label(), server::resolved, spec,
-                    cluster.config().healthCheck().initialUp(), new Binding(cluster, server, duration)));
+                    server.healthy(), new Binding(cluster, server, duration)));
         }
         if (detector != null && server.outlier() == null) {
             server.outlier(detector.track(cluster.name() + "/" + server.label(), server));
         }
     }
 
-    /** Stops checking {@code server}; a probe in flight finishes and is ignored. */
+    /**
+     * Stops checking {@code server}; a probe in flight finishes and is ignored. An ejection this detector made
+     * ends with it: the next detector (or none) starts from a server in rotation.
+     */
     public synchronized void detach(Server server) {
         HealthTarget t = targets.remove(server);
         if (t != null) {
@@ -70,6 +78,10 @@ public final class ClusterHealth implements AutoCloseable {
         OutlierDetector.Tracker tracker = server.outlier();
         if (detector != null && tracker != null) {
             detector.untrack(tracker);
+            server.outlier(null);
+            if (server.ejected()) {
+                cluster.setEjected(server, false, "outlier detection restarted");
+            }
         }
     }
 
@@ -80,10 +92,9 @@ public final class ClusterHealth implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        for (HealthTarget t : targets.values()) {
-            checker.remove(t);
+        for (Server s : List.copyOf(targets.keySet())) {
+            detach(s);
         }
-        targets.clear();
         cluster.outlierDetection(null);
     }
 

@@ -41,11 +41,15 @@ public final class ServerResolver implements AutoCloseable {
             return;
         }
         refreshing = true;
-        try {
-            executor.submit(this::resolveAll).get(firstRoundLimit.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            log.warn("first DNS round not finished after {} ms; servers join as their names resolve",
-                    firstRoundLimit.toMillis());
+        java.util.concurrent.Future<?> first = executor.submit(this::resolveAll);
+        // Zero: a reload adding the first host names, which join as they resolve; nobody waits.
+        if (!firstRoundLimit.isZero()) {
+            try {
+                first.get(firstRoundLimit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                log.warn("first DNS round not finished after {} ms; servers join as their names resolve",
+                        firstRoundLimit.toMillis());
+            }
         }
         rounds = executor.scheduleWithFixedDelay(this::resolveAll, refresh.toMillis(), refresh.toMillis(),
                 TimeUnit.MILLISECONDS);

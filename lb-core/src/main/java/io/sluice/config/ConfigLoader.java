@@ -78,7 +78,16 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(new ConfigError("", 0, 0,
                     "file is larger than " + MAX_FILE_CHARS / (1024 * 1024) + " MiB")));
         }
-        return load(new StringReader(utf8(Files.readAllBytes(file))));
+        return parse(Files.readAllBytes(file));
+    }
+
+    /** A config file's bytes: UTF-8, checked strictly. */
+    public static SluiceConfig parse(byte[] bytes) throws ConfigException, IOException {
+        if (bytes.length > MAX_FILE_CHARS) {
+            throw new ConfigException(List.of(new ConfigError("", 0, 0,
+                    "file is larger than " + MAX_FILE_CHARS / (1024 * 1024) + " MiB")));
+        }
+        return load(new StringReader(utf8(bytes)));
     }
 
     /**

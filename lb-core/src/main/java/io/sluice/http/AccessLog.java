@@ -179,5 +179,13 @@ final class AccessLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (!config.path().equals("-")) {
+            // A reload that changes or removes the log closes it: the file must not stay open behind it.
+            try {
+                out.close();
+            } catch (IOException e) {
+                // nothing left to write it to
+            }
+        }
     }
 }

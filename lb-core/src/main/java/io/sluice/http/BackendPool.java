@@ -32,8 +32,11 @@ final class BackendPool implements ConnectionPool {
     private final Cluster cluster;
     private final Upstream upstream;
     private final EventLoop loop;
-    private final PoolConfig config;
-    private final Bootstrap bootstrap;
+    private final Transport transport;
+    private final ByteBufAllocator allocator;
+    /** Rebuilt when a reload changes the cluster's connect_timeout; only this pool's loop touches it. */
+    private Bootstrap bootstrap;
+    private java.time.Duration bootstrapTimeout;
     private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int open;
@@ -55,10 +58,23 @@ final class BackendPool implements ConnectionPool {
         this.cluster = upstream.cluster();
         this.upstream = upstream;
         this.loop = loop;
-        this.config = cluster.config().pool();
-        this.bootstrap = ChannelOptions.upstream(loop, transport, cluster.config().connectTimeout(), allocator,
-                        BatchedReads.INSTANCE, false)
-                .handler(INIT);
+        this.transport = transport;
+        this.allocator = allocator;
+    }
+
+    /** The cluster's pool settings as configured now: a reload's changes apply from the next use. */
+    private PoolConfig config() {
+        return cluster.config().pool();
+    }
+
+    private Bootstrap bootstrap() {
+        java.time.Duration timeout = cluster.config().connectTimeout();
+        if (bootstrap == null || !timeout.equals(bootstrapTimeout)) {
+            bootstrap = ChannelOptions.upstream(loop, transport, timeout, allocator, BatchedReads.INSTANCE, false)
+                    .handler(INIT);
+            bootstrapTimeout = timeout;
+        }
+        return bootstrap;
     }
 
     private static final ChannelHandler INIT = new ChannelInitializer<>() {
@@ -85,7 +101,7 @@ final class BackendPool implements ConnectionPool {
             }
             c.channel.close();
         }
-        if (open < config.maxConnectionsPerLoop()) {
+        if (open < config().maxConnectionsPerLoop()) {
             connect(w);
             return false;
         }
@@ -111,10 +127,13 @@ final class BackendPool implements ConnectionPool {
             return;
         }
         open++;
-        ChannelFuture f = UpstreamConnector.connect(bootstrap, cluster, server, UpstreamConnector.Use.POOLED);
+        ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
         upstream.connections().add(f.channel());
-        f.channel().pipeline().get(BackendHandler.class).conn = c;
+        BackendHandler handler = f.channel().pipeline().get(BackendHandler.class);
+        if (handler != null) { // null when the channel could not even be created: the listener below fails it
+            handler.conn = c;
+        }
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 open--; // a channel that never became active gets no channelInactive
@@ -133,7 +152,7 @@ final class BackendPool implements ConnectionPool {
     public void release(BackendConnection c, boolean reusable) {
         totals.inUse.decrementAndGet();
         c.attempt = null;
-        int max = config.maxRequestsPerConnection();
+        int max = config().maxRequestsPerConnection();
         if (!reusable || !c.channel.isActive() || (max > 0 && c.requests >= max)) {
             c.channel.close();
             return;
@@ -200,13 +219,13 @@ final class BackendPool implements ConnectionPool {
             return;
         }
         sweepScheduled = true;
-        long every = Math.max(1, config.maxIdleTime().toNanos() / 2);
+        long every = Math.max(1, config().maxIdleTime().toNanos() / 2);
         loop.schedule(this::sweep, every, TimeUnit.NANOSECONDS);
     }
 
     private void sweep() {
         sweepScheduled = false;
-        long limit = config.maxIdleTime().toNanos();
+        long limit = config().maxIdleTime().toNanos();
         long now = System.nanoTime();
         for (Iterator<BackendConnection> it = idle.iterator(); it.hasNext(); ) {
             BackendConnection c = it.next();

@@ -46,7 +46,7 @@ public final class HttpListener implements Listener {
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
     /** Null when the listener has no access log. */
-    private AccessLog accessLog;
+    private volatile AccessLog accessLog;
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
@@ -68,6 +68,10 @@ public final class HttpListener implements Listener {
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
         accessLog = openAccessLog(config);
+        bind(workers);
+    }
+
+    private void bind(EventLoopGroup workers) throws InterruptedException {
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, BatchedReads.INSTANCE)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
@@ -135,6 +139,18 @@ public final class HttpListener implements Listener {
      * the drain open until their timeout), busy ones after their current response, which says Connection:
      * close when its head is not yet sent.
      */
+    @Override
+    public void pauseAccepting() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+    }
+
+    @Override
+    public void resumeAccepting(EventLoopGroup workers) throws InterruptedException {
+        bind(workers);
+    }
+
     @Override
     public void stopAccepting() {
         if (serverChannel != null) {

@@ -6,6 +6,7 @@ import io.sluice.cluster.Server;
 import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The per-event-loop connection pools of one server. Each loop owns its slot of the array outright, so a
@@ -17,13 +18,15 @@ public final class ServerPools {
     private final Server server;
     private final Transport transport;
     private final ByteBufAllocator allocator;
-    private final BackendPool[] perLoop;
+    /** Written by each loop for its own slot, read by the control thread when the server is retired. */
+    private final AtomicReferenceArray<BackendPool> perLoop;
+    private volatile boolean retired;
     /** Totals over every loop, for the idle/in-use gauges. */
     final AtomicInteger idle = new AtomicInteger();
     final AtomicInteger inUse = new AtomicInteger();
 
     ServerPools(Upstream upstream, Server server, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
-        this.perLoop = new BackendPool[loops.size()];
+        this.perLoop = new AtomicReferenceArray<>(loops.size());
         this.upstream = upstream;
         this.server = server;
         this.transport = transport;
@@ -33,10 +36,15 @@ public final class ServerPools {
     /** Must be called on {@code loop}. */
     BackendPool forLoop(EventLoop loop) {
         int i = LoopIndex.current();
-        BackendPool p = perLoop[i];
+        BackendPool p = perLoop.get(i);
         if (p == null) {
             p = new BackendPool(this, upstream, server, loop, transport, allocator);
-            perLoop[i] = p;
+            perLoop.set(i, p);
+            // Written before the flag is read, as retire() sets the flag before it reads the slots: one of the
+            // two sees the other, so a pool made while the server is being retired is retired too.
+            if (retired) {
+                p.retire();
+            }
         }
         return p;
     }
@@ -46,7 +54,9 @@ public final class ServerPools {
      * pool's part on its own loop.
      */
     void retire() {
-        for (BackendPool p : perLoop) {
+        retired = true;
+        for (int i = 0; i < perLoop.length(); i++) {
+            BackendPool p = perLoop.get(i);
             if (p != null) {
                 p.loop().execute(p::retire);
             }

@@ -79,8 +79,18 @@ public final class Upstream {
         return pools.get(server);
     }
 
+    /**
+     * The pool of {@code server} for {@code loop}. A server the cluster no longer has (a pick from a picker
+     * of before its removal, after its pools were forgotten) still gets one, retired from the start: the
+     * request is served and the connection closes after it.
+     */
     BackendPool pool(Server server, EventLoop loop) {
-        return pools.get(server).forLoop(loop);
+        ServerPools p = pools.get(server);
+        if (p == null) {
+            p = new ServerPools(this, server, transport, allocator, loops);
+            p.retire();
+        }
+        return p.forLoop(loop);
     }
 
     ChannelGroup connections() {

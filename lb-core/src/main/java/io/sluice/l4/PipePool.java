@@ -31,13 +31,22 @@ final class PipePool {
         return p;
     }
 
-    /** Takes back a pipe its user emptied; closes it when the pool is full. */
+    /** Takes back a pipe its user emptied; closes it when the pool is full or its listener is gone. */
     void release(Pipe p) {
-        if (idle.size() < MAX_IDLE) {
+        if (!retired && idle.size() < MAX_IDLE) {
             idle.push(p);
         } else {
             p.close();
         }
+    }
+
+    /**
+     * Its listener was removed (a reload): idle pipes close now, pipes of relays still running when they
+     * come back. On the pool's event loop.
+     */
+    void retire() {
+        retired = true;
+        closeIdle();
     }
 
     /** Only once the event loop's thread has ended: then nothing can take or give back a pipe any more. */
@@ -45,6 +54,8 @@ final class PipePool {
         idle.forEach(Pipe::close);
         idle.clear();
     }
+
+    private boolean retired;
 
     /** Pipes this pool opened since it was made. */
     long created() {

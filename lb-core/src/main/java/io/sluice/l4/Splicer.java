@@ -56,6 +56,15 @@ final class Splicer {
         return pool;
     }
 
+    /** The listener is gone: each loop's pool closes its idle pipes, and the rest as they come back. */
+    void close() {
+        pools.forEach((loop, pool) -> {
+            if (!loop.isShuttingDown()) {
+                loop.execute(pool::retire);
+            }
+        });
+    }
+
     void relayLive() {
         live.incrementAndGet();
     }

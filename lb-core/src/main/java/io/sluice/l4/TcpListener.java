@@ -74,6 +74,10 @@ public final class TcpListener implements Listener {
 
     @Override
     public void start(EventLoopGroup workers) throws InterruptedException {
+        bind(workers);
+    }
+
+    private void bind(EventLoopGroup workers) throws InterruptedException {
         ListenerConfig config = settings.config();
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, RELAY_READS)
                 .childHandler(new ChannelInitializer<>() {
@@ -97,6 +101,18 @@ public final class TcpListener implements Listener {
 
     /** Stops accepting; open connections carry on. */
     @Override
+    public void pauseAccepting() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+    }
+
+    @Override
+    public void resumeAccepting(EventLoopGroup workers) throws InterruptedException {
+        bind(workers);
+    }
+
+    @Override
     public void stopAccepting() {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
@@ -111,6 +127,12 @@ public final class TcpListener implements Listener {
 
     void track(Channel serverSide) {
         connections.add(serverSide);
+    }
+
+    /** The listener is gone for good (shutdown, or a reload removed it): its splice pipes go too. */
+    @Override
+    public void close() {
+        splicer.close();
     }
 
     @Override

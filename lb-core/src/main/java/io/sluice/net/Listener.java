@@ -13,8 +13,17 @@ public interface Listener {
     /** Binds the socket; blocks the calling (non event-loop) thread until bound or failed. */
     void start(EventLoopGroup workers) throws InterruptedException;
 
-    /** Stops accepting; open connections carry on. */
+    /** Stops accepting and starts draining (HTTP tells its keep-alive connections); open connections carry on. */
     void stopAccepting();
+
+    /**
+     * Closes the listening socket only, so that another listener can bind the address; nothing else changes,
+     * and {@link #resumeAccepting} binds again if that other listener could not.
+     */
+    void pauseAccepting();
+
+    /** Binds the listening socket again after {@link #pauseAccepting}. */
+    void resumeAccepting(EventLoopGroup workers) throws InterruptedException;
 
     /** Closes every open connection, client and server side, and waits until they are closed. */
     void closeConnections();

@@ -41,10 +41,12 @@ public final class UpstreamConnector {
         long start = System.nanoTime();
         ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
-        // A failed connect closes the channel too, so this gives the lease back on every path.
+        // Given back when the channel closes; and on a failed connect too, because a channel that could not
+        // even be created or registered (no file descriptors left) never completes its close future.
         ch.closeFuture().addListener(x -> lease.close());
         f.addListener(done -> {
             if (!done.isSuccess()) {
+                lease.close();
                 server.connectErrors().increment();
                 cluster.reportConnectFailure(server);
                 log.debug("connect to {} failed: {}", server, done.cause().toString());

@@ -18,8 +18,9 @@ public record ConfigFile(Path path) {
     }
 
     public Loaded load() throws ConfigException, IOException {
-        String sha = sha256(Files.readAllBytes(path));
-        return new Loaded(ConfigLoader.load(path), sha);
+        byte[] bytes = Files.readAllBytes(path);
+        // The bytes hashed are the bytes parsed: the hash in force always names the config in force.
+        return new Loaded(ConfigLoader.parse(bytes), sha256(bytes));
     }
 
     public static String sha256(byte[] bytes) {

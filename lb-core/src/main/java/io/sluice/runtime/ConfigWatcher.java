@@ -38,6 +38,8 @@ public final class ConfigWatcher implements AutoCloseable {
     private final WatchService watch;
     private final Thread thread;
     private ScheduledFuture<?> pending;
+    /** The hash last handed to a reload: a rejected file is not tried again until its content changes. */
+    private volatile String lastTried;
 
     /**
      * @param shaInForce the SHA-256 of the file Sluice runs now
@@ -97,7 +99,8 @@ public final class ConfigWatcher implements AutoCloseable {
             log.warn("{} changed but cannot be read ({}); keeping the configuration in force", file, e.toString());
             return;
         }
-        if (!sha.equals(shaInForce.get())) {
+        if (!sha.equals(shaInForce.get()) && !sha.equals(lastTried)) {
+            lastTried = sha;
             log.info("{} changed on disk: reloading", file);
             reload.run();
         }
@@ -105,6 +108,11 @@ public final class ConfigWatcher implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        synchronized (this) {
+            if (pending != null) {
+                pending.cancel(false);
+            }
+        }
         thread.interrupt();
         watch.close();
     }

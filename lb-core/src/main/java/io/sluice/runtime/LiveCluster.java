@@ -91,6 +91,9 @@ final class LiveCluster implements AutoCloseable {
     synchronized Server addServer(ServerConfig config) {
         Server s = cluster.addServer(config);
         attach(s);
+        if (!cluster.config().balancer().slowStart().isZero()) {
+            s.startSlowStart(System.nanoTime()); // a server that joins a running cluster ramps up like one that returns
+        }
         cluster.rebuild();
         return s;
     }
@@ -109,16 +112,18 @@ final class LiveCluster implements AutoCloseable {
     synchronized List<String> reconfigure(ClusterConfig next) {
         ClusterConfig old = cluster.config();
         List<String> changes = new ArrayList<>();
-        for (Server s : cluster.servers()) {
-            if (next.servers().stream().noneMatch(sc -> sc.label().equals(s.label()))) {
-                removeServer(s);
-                changes.add("cluster " + name() + ": server " + s.label() + " removed");
+        // New servers first and old ones last, each step publishing a picker: replacing a cluster's only
+        // server never leaves a moment with none.
+        for (ServerConfig sc : next.servers()) {
+            if (cluster.server(sc.label()) == null) {
+                addServer(sc);
+                changes.add("cluster " + name() + ": server " + sc.label() + " added");
             }
         }
         for (ServerConfig sc : next.servers()) {
             Server s = cluster.server(sc.label());
-            if (s != null && !s.config().equals(sc)) {
-                changes.add("cluster " + name() + ": server " + sc.label() + " weight " + s.weight()
+            if (s != null && !s.config().equals(sc) && old.servers().contains(s.config())) {
+                changes.add("cluster " + name() + ": server " + sc.label() + " weight " + s.configuredWeight()
                         + (s.backup() ? " backup" : "") + " -> " + sc.weight() + (sc.backup() ? " backup" : ""));
             }
         }
@@ -129,6 +134,10 @@ final class LiveCluster implements AutoCloseable {
         }
         cluster.reconfigure(next);
         if (healthChanged) {
+            if (next.healthCheck() == null) {
+                // Without checks every server counts as up: none may stay DOWN with nothing to bring it back.
+                cluster.servers().forEach(s -> cluster.setHealthy(s, true, "health checks removed"));
+            }
             openHealth();
             cluster.servers().forEach(health::attach);
             rebindServerMeters();
@@ -138,10 +147,10 @@ final class LiveCluster implements AutoCloseable {
             cancelRamp();
             scheduleRamp();
         }
-        for (ServerConfig sc : next.servers()) {
-            if (cluster.server(sc.label()) == null) {
-                addServer(sc);
-                changes.add("cluster " + name() + ": server " + sc.label() + " added");
+        for (Server s : cluster.servers()) {
+            if (next.servers().stream().noneMatch(sc -> sc.label().equals(s.label()))) {
+                removeServer(s);
+                changes.add("cluster " + name() + ": server " + s.label() + " removed");
             }
         }
         if (!old.balancer().equals(next.balancer())) {
@@ -242,6 +251,7 @@ final class LiveCluster implements AutoCloseable {
     public synchronized void close() {
         cancelRamp();
         for (Server s : cluster.servers()) {
+            cluster.removeServer(s); // its picker empties: nothing can place new work here any more
             detach(s);
         }
         closeHealth();

@@ -30,6 +30,11 @@ public final class Registry implements AutoCloseable {
     private final List<LiveListener> retiring = new ArrayList<>();
     /** What the DNS thread iterates: replaced whole on every change, read without the registry's lock. */
     private volatile List<Cluster> clusterView = List.of();
+    /**
+     * The listeners in service, replaced whole on every change: /ready and the admin API read it on the admin's
+     * event loop, which must not wait for the registry's lock while a reload holds it.
+     */
+    private volatile List<Listener> listenerView = List.of();
 
     public Registry(Shared shared) {
         this.shared = shared;
@@ -115,6 +120,7 @@ public final class Registry implements AutoCloseable {
             throw e;
         }
         listeners.put(config.name(), live);
+        publishListeners();
         return listener;
     }
 
@@ -132,6 +138,7 @@ public final class Registry implements AutoCloseable {
     /** Stops a listener at once and closes its connections (a drain, if any, happened before). */
     public synchronized void removeListener(String name) {
         LiveListener l = listeners.remove(name);
+        publishListeners();
         if (l != null) {
             l.close();
         }
@@ -144,11 +151,52 @@ public final class Registry implements AutoCloseable {
      * series go at once: a listener of the same name may start right away, and its series must be its own.
      */
     public synchronized void retireListener(String name, Duration drain) {
+        Paused p = pause(name);
+        if (p != null) {
+            retire(p, drain);
+        }
+    }
+
+    /** A listener that let go of its socket for a reload; the reload either retires or resumes it. */
+    public static final class Paused {
+        private final LiveListener live;
+
+        private Paused(LiveListener live) {
+            this.live = live;
+        }
+
+        public ListenerConfig config() {
+            return live.listener().config();
+        }
+    }
+
+    /**
+     * Takes a listener out of the registry and closes its listening socket, and nothing else: its connections
+     * carry on untouched, its counts stay. Its series go (another listener may take its name); null when there
+     * is no such listener.
+     */
+    public synchronized Paused pause(String name) {
         LiveListener l = listeners.remove(name);
+        publishListeners();
         if (l == null) {
-            return;
+            return null;
         }
         l.meters().close();
+        l.listener().pauseAccepting();
+        return new Paused(l);
+    }
+
+    /** A reload was rejected: the paused listener binds its address again and is back as it was. */
+    public synchronized void resume(Paused p) throws InterruptedException {
+        Listener listener = p.live.listener();
+        listener.resumeAccepting(shared.workers());
+        listeners.put(listener.name(), new LiveListener(listener, shared.metrics().bind(listener)));
+        publishListeners();
+    }
+
+    /** The reload went through: the paused listener drains (see {@link #retireListener}). */
+    public synchronized void retire(Paused p, Duration drain) {
+        LiveListener l = p.live;
         l.listener().stopAccepting();
         retiring.add(l);
         long deadline = System.nanoTime() + drain.toNanos();
@@ -188,6 +236,7 @@ public final class Registry implements AutoCloseable {
             // Route series follow the routes; their counts live in the routes, which keep them across this.
             live.meters().close();
             listeners.put(next.name(), new LiveListener(http, shared.metrics().bind(http)));
+            publishListeners();
         }
     }
 
@@ -221,10 +270,17 @@ public final class Registry implements AutoCloseable {
         return new ArrayList<>(listeners.keySet());
     }
 
-    public synchronized List<Listener> listeners() {
-        List<Listener> out = new ArrayList<>(listeners.size());
-        listeners.values().forEach(l -> out.add(l.listener()));
-        return out;
+    public List<Listener> listeners() {
+        return listenerView;
+    }
+
+    /** Connections still open on listeners a reload took out, draining. */
+    public synchronized int retiringConnections() {
+        int n = 0;
+        for (LiveListener l : retiring) {
+            n += l.listener().stats().active();
+        }
+        return n;
     }
 
     public synchronized Listener listener(String name) {
@@ -239,6 +295,12 @@ public final class Registry implements AutoCloseable {
 
     public List<Cluster> clusters() {
         return clusterView;
+    }
+
+    private void publishListeners() {
+        List<Listener> view = new ArrayList<>(listeners.size());
+        listeners.values().forEach(l -> view.add(l.listener()));
+        listenerView = List.copyOf(view);
     }
 
     private void publishView() {

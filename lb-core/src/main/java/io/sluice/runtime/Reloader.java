@@ -36,7 +36,7 @@ public final class Reloader {
 
         List<String> addedClusters = new ArrayList<>();
         List<String> addedListeners = new ArrayList<>();
-        List<ListenerConfig> retired = new ArrayList<>();
+        List<Registry.Paused> paused = new ArrayList<>();
         try {
             for (ClusterConfig cc : next.clusters()) {
                 if (registry.clusterConfig(cc.name()) == null) {
@@ -58,8 +58,9 @@ public final class Reloader {
                     holders.add(lc.name());
                 }
                 for (String holder : holders) {
-                    retired.add(registry.listenerConfig(holder));
-                    registry.retireListener(holder, drain);
+                    // Only the socket goes for now: if a later bind fails, this listener takes its address back
+                    // as if nothing happened; if all succeed, it drains.
+                    paused.add(registry.pause(holder));
                 }
                 try {
                     registry.addListener(lc);
@@ -72,47 +73,60 @@ public final class Reloader {
                         : "listener " + lc.name() + " moved to " + lc.protocol().name().toLowerCase(Locale.ROOT)
                         + " on " + lc.bind() + "; the old socket's connections drain");
             }
-        } catch (BindFailure f) {
+        } catch (RuntimeException f) {
             for (String l : addedListeners) {
                 registry.removeListener(l);
             }
-            restore(retired);
+            restore(paused, drain);
             for (String c : addedClusters) {
                 registry.removeCluster(c);
             }
-            return ReloadResult.rejected(List.of(f.error));
+            ConfigError error = f instanceof BindFailure b ? b.error
+                    : new ConfigError("", 0, 0, "could not apply: " + describe(f));
+            return ReloadResult.rejected(List.of(error));
         }
-        addedClusters.forEach(c -> changes.add("cluster " + c + " added"));
+        try {
+            for (Registry.Paused p : paused) {
+                registry.retire(p, drain);
+            }
+            addedClusters.forEach(c -> changes.add("cluster " + c + " added"));
 
-        for (ClusterConfig cc : next.clusters()) {
-            ClusterConfig old = registry.clusterConfig(cc.name());
-            if (!addedClusters.contains(cc.name()) && !old.equals(cc)) {
-                changes.addAll(registry.reconfigureCluster(cc));
+            for (ClusterConfig cc : next.clusters()) {
+                ClusterConfig old = registry.clusterConfig(cc.name());
+                if (!addedClusters.contains(cc.name()) && !old.equals(cc)) {
+                    changes.addAll(registry.reconfigureCluster(cc));
+                }
             }
-        }
-        for (ListenerConfig lc : next.listeners()) {
-            ListenerConfig old = registry.listenerConfig(lc.name());
-            if (!addedListeners.contains(lc.name()) && old != null && !old.equals(lc)) {
-                registry.reconfigureListener(lc);
-                changes.add("listener " + lc.name() + ": settings changed for new connections and requests");
+            for (ListenerConfig lc : next.listeners()) {
+                ListenerConfig old = registry.listenerConfig(lc.name());
+                if (!addedListeners.contains(lc.name()) && old != null && !old.equals(lc)) {
+                    registry.reconfigureListener(lc);
+                    changes.add("listener " + lc.name() + ": settings changed for new connections and requests");
+                }
             }
-        }
-        for (String name : registry.listenerNames()) {
-            if (next.listeners().stream().noneMatch(l -> l.name().equals(name))) {
-                registry.retireListener(name, drain);
-                changes.add("listener " + name + " removed; its connections drain");
+            for (String name : registry.listenerNames()) {
+                if (next.listeners().stream().noneMatch(l -> l.name().equals(name))) {
+                    registry.retireListener(name, drain);
+                    changes.add("listener " + name + " removed; its connections drain");
+                }
             }
-        }
-        for (ListenerConfig gone : retired) {
-            if (next.listeners().stream().noneMatch(l -> l.name().equals(gone.name()))) {
-                changes.add("listener " + gone.name() + " removed; its connections drain");
+            for (Registry.Paused gone : paused) {
+                if (next.listeners().stream().noneMatch(l -> l.name().equals(gone.config().name()))) {
+                    changes.add("listener " + gone.config().name() + " removed; its connections drain");
+                }
             }
-        }
-        for (String name : registry.clusterNames()) {
-            if (next.clusters().stream().noneMatch(c -> c.name().equals(name))) {
-                registry.removeCluster(name);
-                changes.add("cluster " + name + " removed");
+            for (String name : registry.clusterNames()) {
+                if (next.clusters().stream().noneMatch(c -> c.name().equals(name))) {
+                    registry.removeCluster(name);
+                    changes.add("cluster " + name + " removed");
+                }
             }
+        } catch (RuntimeException e) {
+            // Every socket is bound and the configs were validated, so this is a bug or a resource problem:
+            // say plainly that part of the change is in force, rather than pretend it was all or nothing.
+            log.error("reload failed after some changes were applied: {}", changes, e);
+            return ReloadResult.rejected(List.of(new ConfigError("", 0, 0, "failed after applying " + changes
+                    + ": " + describe(e) + "; fix the cause and reload again")));
         }
         return new ReloadResult(true, changes, restart, List.of());
     }
@@ -159,14 +173,16 @@ public final class Reloader {
         return a.bind().host().equals(b.bind().host()) || a.bind().isWildcard() || b.bind().isWildcard();
     }
 
-    /** A bind failed after listeners let go of their sockets: they take them back. */
-    private void restore(List<ListenerConfig> retired) {
-        for (ListenerConfig lc : retired) {
+    /** A bind failed after listeners let go of their sockets: they take them back, connections untouched. */
+    private void restore(List<Registry.Paused> paused, Duration drain) {
+        for (Registry.Paused p : paused) {
             try {
-                registry.addListener(lc);
+                registry.resume(p);
             } catch (Exception e) {
-                log.error("reload rejected, and listener {} could not take back {}: {}", lc.name(), lc.bind(),
-                        describe(e));
+                // Something took the address in the moment it was free: the listener cannot serve, and says so.
+                log.error("reload rejected, and listener {} could not take back {}: {}; it drains", p.config().name(),
+                        p.config().bind(), describe(e));
+                registry.retire(p, drain);
             }
         }
     }
