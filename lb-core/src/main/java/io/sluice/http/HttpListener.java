@@ -15,6 +15,7 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.net.Admission;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.ListeningSocket;
 import io.sluice.net.IdleTimeoutHandler;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
@@ -44,7 +45,7 @@ public final class HttpListener implements Listener {
     private final HttpListenerStats httpStats = new HttpListenerStats();
     private volatile RetryBudget retryBudget;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private Channel serverChannel;
+    private final ListeningSocket socket = new ListeningSocket();
     /** Null when the listener has no access log. */
     private volatile AccessLog accessLog;
 
@@ -91,7 +92,7 @@ public final class HttpListener implements Listener {
                         p.addLast("front", front);
                     }
                 });
-        serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
+        socket.bind(b, config.bind());
         InetSocketAddress a = localAddress();
         log.info("http listener {} on {}:{} -> {} route(s), default cluster {} ({})", config.name(),
                 a.getHostString(), a.getPort(), config.routes().size(), config.cluster(), transport.name());
@@ -141,9 +142,7 @@ public final class HttpListener implements Listener {
      */
     @Override
     public void pauseAccepting() {
-        if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
-        }
+        socket.close();
     }
 
     @Override
@@ -153,9 +152,7 @@ public final class HttpListener implements Listener {
 
     @Override
     public void stopAccepting() {
-        if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
-        }
+        socket.close();
         // Two passes: every connection is told to close after its response before any idle one is closed, so
         // that a client seeing its idle connection close knows the busy ones are draining too.
         List<Future<?>> marked = new ArrayList<>();
@@ -183,12 +180,12 @@ public final class HttpListener implements Listener {
 
     @Override
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) serverChannel.localAddress();
+        return socket.localAddress();
     }
 
     @Override
     public boolean bound() {
-        return serverChannel != null && serverChannel.isActive();
+        return socket.bound();
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.sluice.net.IdleTimeoutHandler;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.Admission;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Listener;
 import io.sluice.net.Transport;
@@ -43,7 +44,7 @@ public final class TcpListener implements Listener {
     private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private Channel serverChannel;
+    private final ListeningSocket socket = new ListeningSocket();
 
     public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
         this.settings = new Settings(config, cluster);
@@ -93,7 +94,7 @@ public final class TcpListener implements Listener {
                                 now.config().splice()));
                     }
                 });
-        serverChannel = b.bind(config.bind().toBindAddress()).sync().channel();
+        socket.bind(b, config.bind());
         InetSocketAddress a = localAddress();
         log.info("listener {} on {}:{} -> cluster {} ({})", config.name(), a.getHostString(), a.getPort(),
                 settings.cluster().name(), transport.name());
@@ -102,9 +103,7 @@ public final class TcpListener implements Listener {
     /** Stops accepting; open connections carry on. */
     @Override
     public void pauseAccepting() {
-        if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
-        }
+        socket.close();
     }
 
     @Override
@@ -114,9 +113,7 @@ public final class TcpListener implements Listener {
 
     @Override
     public void stopAccepting() {
-        if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
-        }
+        socket.close();
     }
 
     /** Closes every open client and server connection and waits until they are closed. */
@@ -137,12 +134,12 @@ public final class TcpListener implements Listener {
 
     @Override
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) serverChannel.localAddress();
+        return socket.localAddress();
     }
 
     @Override
     public boolean bound() {
-        return serverChannel != null && serverChannel.isActive();
+        return socket.bound();
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import io.sluice.testing.Proxies;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,8 +43,8 @@ class ReloadFailureModesTest {
     void idleKeepAliveConnectionsGoOnAfterAReloadAndARemovedListenerClosesThemCleanly() throws Exception {
         try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
              HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"))) {
-            int web = freePort();
-            int other = freePort();
+            int web = Proxies.freePort();
+            int other = Proxies.freePort();
             Path file = dir.resolve("sluice.yaml");
             Files.writeString(file, config(web, other, "one", a.address(), b.address(), true));
             try (Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "x");
@@ -75,9 +76,4 @@ class ReloadFailureModesTest {
         return new String(r.body(), StandardCharsets.UTF_8);
     }
 
-    private static int freePort() throws Exception {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -91,7 +91,7 @@ class ReloadUnderLoadTest {
 
     @Test
     void twentyReloadsUnderLoadLoseNothing() throws Exception {
-        Ports ports = new Ports(freePort(), freePort(), freePort(), freePort());
+        Ports ports = new Ports(Proxies.freePort(), Proxies.freePort(), Proxies.freePort(), Proxies.freePort());
         try (HttpBackend h1 = new HttpBackend("h1", HttpBackend.sayName("h1"));
              HttpBackend h2 = new HttpBackend("h2", HttpBackend.sayName("h2"));
              HttpBackend h3 = new HttpBackend("h3", UpgradeTest.websocketEcho());
@@ -264,9 +264,4 @@ class ReloadUnderLoadTest {
         }, "stream-writer");
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -46,7 +46,7 @@ class ConfigWatcherTest {
         try (TestBackend one = TestBackend.start("one", TestBackend.sayName());
              TestBackend two = TestBackend.start("two", TestBackend.sayName());
              TestBackend three = TestBackend.start("three", TestBackend.sayName())) {
-            int port = freePort();
+            int port = Proxies.freePort();
             Path file = dir.resolve("sluice.yaml");
             Files.writeString(file, config(port, one.address()));
             try (Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file),
@@ -78,7 +78,7 @@ class ConfigWatcherTest {
     void aKubernetesConfigMapSymlinkSwapIsReloaded() throws Exception {
         try (TestBackend one = TestBackend.start("one", TestBackend.sayName());
              TestBackend two = TestBackend.start("two", TestBackend.sayName())) {
-            int port = freePort();
+            int port = Proxies.freePort();
             // The kubelet's layout: sluice.yaml -> ..data/sluice.yaml, ..data -> ..<timestamp>/
             Path first = Files.createDirectory(dir.resolve("..2026_12_04_10_00_00.1"));
             Files.writeString(first.resolve("sluice.yaml"), config(port, one.address()));
@@ -98,9 +98,4 @@ class ConfigWatcherTest {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -35,7 +35,7 @@ class ReloadStateTest {
 
     @Test
     void aServerDownWhenChecksChangeComesBackThroughTheNewChecks() throws Exception {
-        int port = freePort();
+        int port = Proxies.freePort();
         String yaml = """
                 admin: { enabled: false }
                 listeners: [ { name: front, bind: "127.0.0.1:0", cluster: app } ]
@@ -57,7 +57,7 @@ class ReloadStateTest {
 
     @Test
     void anEjectionEndsWhenOutlierDetectionRestartsAndTheNewDetectorCounts() throws Exception {
-        int dead = freePort();
+        int dead = Proxies.freePort();
         try (TestBackend a = TestBackend.start("a", TestBackend.sayName())) {
             String yaml = """
                     admin: { enabled: false }
@@ -90,7 +90,7 @@ class ReloadStateTest {
     void aRejectedReloadLeavesAMovedListenerAsItWas() throws Exception {
         try (TestBackend echo = TestBackend.start("e", TestBackend.echo());
              ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            int port = freePort();
+            int port = Proxies.freePort();
             String yaml = """
                     admin: { enabled: false }
                     listeners: [ { name: front, bind: "127.0.0.1:%d", cluster: app } ]
@@ -113,9 +113,4 @@ class ReloadStateTest {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -60,6 +60,13 @@ public final class Proxies {
         return sluice.listener(listener).localAddress().getPort();
     }
 
+    /** A port free on loopback right now, for configs that must name their port before binding it. */
+    public static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     public static Socket connect(int port) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);

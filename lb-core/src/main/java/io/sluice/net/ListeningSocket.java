@@ -1,0 +1,36 @@
+package io.sluice.net;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.sluice.config.HostPort;
+import java.net.InetSocketAddress;
+
+/**
+ * A listener's bound socket, which can let go of its address and bind it again (a reload that moves another
+ * listener onto it, then fails, gives it back). Opened and closed on the starting or control thread.
+ */
+public final class ListeningSocket {
+    private volatile Channel channel;
+
+    /** Binds {@code address}; blocks the calling (non event-loop) thread until bound or failed. */
+    public void bind(ServerBootstrap bootstrap, HostPort address) throws InterruptedException {
+        channel = bootstrap.bind(address.toBindAddress()).sync().channel();
+    }
+
+    /** Closes the socket (its accept queue with it); connections accepted before are not touched. */
+    public void close() {
+        Channel c = channel;
+        if (c != null) {
+            c.close().syncUninterruptibly();
+        }
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    public boolean bound() {
+        Channel c = channel;
+        return c != null && c.isActive();
+    }
+}
