@@ -94,10 +94,15 @@ class StatusPageTest {
             return "127.0.0.1:" + server.getAddress().getPort();
         }
 
-        @Override
-        public void close() {
+        /** Stops listening and answering: the server is gone, as if its process died. */
+        void stop() {
             server.stop(0);
             pool.shutdownNow();
+        }
+
+        @Override
+        public void close() {
+            stop();
         }
     }
 
@@ -194,7 +199,7 @@ class StatusPageTest {
                 assertThat(page.evaluate("document.getElementById('token').offsetParent === null"))
                         .as("no token field when none is needed").isEqualTo(true);
 
-                b.close();
+                b.stop();
                 await().atMost(LIVE).untilAsserted(() -> assertThat(states(page))
                         .containsEntry(b.address(), "DOWN").containsEntry(a.address(), "UP"));
                 assertThat(page.evaluate("window.notReloaded")).as("updated in place, not reloaded").isEqualTo(true);
