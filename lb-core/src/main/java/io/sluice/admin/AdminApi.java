@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,9 +22,12 @@ final class AdminApi {
     static final int MAX_WEIGHT = 10_000;
 
     private final AdminControl control;
+    /** Whether writes need the bearer token now (it can come and go with a reload). */
+    private final BooleanSupplier writesNeedToken;
 
-    AdminApi(AdminControl control) {
+    AdminApi(AdminControl control, BooleanSupplier writesNeedToken) {
         this.control = control;
+        this.writesNeedToken = writesNeedToken;
     }
 
     /** True for requests that change something: they always need the token when one is configured. */
@@ -68,7 +72,7 @@ final class AdminApi {
             case "/admin/listeners":
                 return Answer.json(200, ClusterJson.listeners(control.listeners()));
             case "/admin/clusters":
-                return Answer.json(200, ClusterJson.clusters(control.clusters()));
+                return Answer.json(200, ClusterJson.clusters(control.clusters(), writesNeedToken.getAsBoolean()));
             default:
                 Matcher m = CLUSTER.matcher(path);
                 if (m.matches()) {

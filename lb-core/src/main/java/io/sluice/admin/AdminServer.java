@@ -59,7 +59,7 @@ public final class AdminServer {
         this.config = config;
         this.metrics = metrics;
         this.ready = ready;
-        this.api = new AdminApi(control);
+        this.api = new AdminApi(control, () -> token != null);
         token(token);
     }
 

@@ -11,8 +11,13 @@ final class ClusterJson {
     private ClusterJson() {
     }
 
-    static String clusters(List<Cluster> clusters) {
-        StringBuilder b = new StringBuilder("{\"time\":").append(System.currentTimeMillis()).append(",\"clusters\":[");
+    /**
+     * {@code writesNeedToken} tells the status page whether to offer drain / enable buttons before the user has
+     * given a token; it says only what the 401 of a write would say anyway.
+     */
+    static String clusters(List<Cluster> clusters, boolean writesNeedToken) {
+        StringBuilder b = new StringBuilder("{\"time\":").append(System.currentTimeMillis())
+                .append(",\"writes_need_token\":").append(writesNeedToken).append(",\"clusters\":[");
         for (int i = 0; i < clusters.size(); i++) {
             b.append(i == 0 ? "" : ",");
             cluster(b, clusters.get(i));
@@ -81,6 +86,9 @@ final class ClusterJson {
             b.append(i == 0 ? "" : ",").append("{\"name\":").append(Json.quote(l.name()))
                     .append(",\"protocol\":").append(Json.quote(l.config().protocol().name().toLowerCase(java.util.Locale.ROOT)))
                     .append(",\"bind\":").append(Json.quote(l.config().bind().toString()))
+                    // The port actually bound (differs from bind for port 0); null until bound.
+                    .append(",\"bound\":").append(l.bound() ? Json.quote(new io.sluice.config.HostPort(
+                            l.config().bind().host(), l.localAddress().getPort()).toString()) : "null")
                     .append(",\"cluster\":").append(Json.quote(l.config().cluster()))
                     .append(",\"active_connections\":").append(l.stats().active())
                     .append(",\"connections_total\":").append(l.stats().total())

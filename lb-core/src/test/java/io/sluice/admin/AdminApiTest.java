@@ -73,7 +73,10 @@ class AdminApiTest {
                 HttpResponse<String> clusters = call(s, "GET", "/admin/clusters", null, null);
                 assertThat(clusters.statusCode()).isEqualTo(200);
                 assertThat(clusters.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
-                assertThat(clusters.body()).contains("\"address\":\"" + b.address() + "\",\"state\":\"up\"");
+                assertThat(clusters.body()).contains("\"address\":\"" + b.address() + "\",\"state\":\"up\"")
+                        .contains("\"writes_need_token\":false");
+                assertThat(call(s, "GET", "/admin/listeners", null, null).body())
+                        .contains("\"bind\":\"127.0.0.1:0\",\"bound\":\"127.0.0.1:" + port + "\"");
 
                 HttpResponse<String> drained = call(s, "POST", bPath + "/drain", null, null);
                 assertThat(drained.statusCode()).isEqualTo(200);
@@ -138,7 +141,9 @@ class AdminApiTest {
             assertThat(call(s, "POST", path, null, "wrong").statusCode()).isEqualTo(401);
             assertThat(s.cluster("app").server(a.address()).adminState().label()).isEqualTo("enabled");
             assertThat(call(s, "POST", path, null, "s3cret").statusCode()).isEqualTo(200);
-            assertThat(call(s, "GET", "/admin/clusters", null, null).statusCode()).isEqualTo(200);
+            HttpResponse<String> read = call(s, "GET", "/admin/clusters", null, null);
+            assertThat(read.statusCode()).isEqualTo(200);
+            assertThat(read.body()).as("tells the status page to ask for the token").contains("\"writes_need_token\":true");
         }
     }
 
