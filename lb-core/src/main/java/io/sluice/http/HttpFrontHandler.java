@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpContent;
@@ -17,9 +16,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
-import io.sluice.l4.Tunnel;
 import io.sluice.net.UpstreamAttempts;
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
@@ -55,9 +52,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     /** The client half-closed: serve what was already received, then close. */
     private boolean inputDone;
     private HeadWait headWait;
-    /** The client's address as text (null when unknown), for forwarded headers and the access log. */
-    private String clientIp;
-    private boolean clientIpv6;
+    /** For forwarded headers and the access log. */
+    private ClientAddress address = ClientAddress.UNKNOWN;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
         this(listener, encoder, ExchangeContext.Pools.SHARED);
@@ -77,10 +73,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             return;
         }
         InetSocketAddress remote = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
-        if (remote != null && remote.getAddress() != null) {
-            clientIp = remote.getAddress().getHostAddress();
-            clientIpv6 = remote.getAddress() instanceof Inet6Address;
-        }
+        address = ClientAddress.of(remote);
         headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
                 new LazyTimeout(client.eventLoop(), this::responseTimedOut), pools, client.eventLoop());
@@ -242,32 +235,21 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
     }
 
-    /**
-     * The order matters: the encoder goes first, so that bytes the decoders still hold (and pass on as they are
-     * removed) are written raw.
-     */
     @Override
     public void becomeTunnel(BackendConnection backend, Server server) {
         current = null;
         stopServing();
-        ChannelPipeline p = client.pipeline();
-        p.remove(encoder);
-        Tunnel.install(client, backend.channel, server.bytesSent(), server.bytesReceived());
-        backend.removeHttpHandlers();
-        p.remove(this);
-        p.remove(ByteWatcher.class);
-        p.remove(HttpFrontCodecs.RequestDecoder.class);
-        Tunnel.start(client, backend.channel);
+        TunnelSwitch.replaceHttp(client, encoder, this, backend, server);
     }
 
     @Override
     public String clientIp() {
-        return clientIp;
+        return address.ip();
     }
 
     @Override
     public boolean clientIpv6() {
-        return clientIpv6;
+        return address.ipv6();
     }
 
     @Override
