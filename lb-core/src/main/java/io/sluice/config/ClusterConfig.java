@@ -12,15 +12,18 @@ import java.util.List;
  * @param panicThreshold  percent of servers that must be available; below it every server takes traffic
  * @param stickyCookie    HTTP session affinity through a cookie Sluice sets, or null for none
  * @param pool            backend connection pool for HTTP listeners
+ * @param tls             TLS to the servers, or null for plain connections
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
-                            PoolConfig pool, StickyCookieConfig stickyCookie) {
+                            PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
     public static final int DEFAULT_PANIC_THRESHOLD = 50;
+    /** Plain connections to the servers. */
+    public static final UpstreamTlsConfig DEFAULT_TLS = null;
 
     public ClusterConfig {
         servers = List.copyOf(servers);

@@ -57,7 +57,7 @@ final class ClusterConfigReader {
         PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
         StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky);
+                sticky, ClusterConfig.DEFAULT_TLS);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

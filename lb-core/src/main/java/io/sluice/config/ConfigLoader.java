@@ -298,6 +298,7 @@ public final class ConfigLoader {
             n.error("splice", "needs runtime.transport: epoll, got " + transport.name().toLowerCase(Locale.ROOT));
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice);
+                splice, ListenerConfig.DEFAULT_TLS, List.of(), ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT,
+                ListenerConfig.DEFAULT_PASSTHROUGH_REQUIRE_TLS);
     }
 }

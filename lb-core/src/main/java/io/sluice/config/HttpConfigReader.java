@@ -51,7 +51,8 @@ final class HttpConfigReader {
                 n.bool("via", HttpConfig.DEFAULT_VIA),
                 n.integer("retries", HttpConfig.DEFAULT_RETRIES, 0, 10),
                 n.integer("retry_budget_percent", HttpConfig.DEFAULT_RETRY_BUDGET, 0, 100),
-                readAccessLog(n.map("access_log", ACCESS_LOG)));
+                readAccessLog(n.map("access_log", ACCESS_LOG)),
+                HttpConfig.DEFAULT_REDIRECT_HTTPS, HttpConfig.DEFAULT_HSTS);
     }
 
     private static AccessLogConfig readAccessLog(ConfigNode n) {

@@ -11,10 +11,17 @@ import java.util.List;
  * @param http           HTTP settings (used with protocol HTTP)
  * @param routes         HTTP routes in order, first match wins; {@code cluster} takes the rest
  * @param splice         a TCP listener joins the two sockets with splice(2) instead of relaying buffers
+ * @param tls            TLS termination, or null for a plain listener
+ * @param sniRoutes      a TCP listener without {@code tls} routes by the SNI of the ClientHello, first match wins;
+ *                       {@code cluster} takes the rest and clients that send no SNI
+ * @param tlsPeekTimeout how long a TCP listener that reads the ClientHello waits for it before closing
+ * @param passthroughRequireTls a TCP listener that reads the ClientHello closes clients whose first bytes are
+ *                       not TLS, instead of sending them to {@code cluster}
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
                              int maxConnections, int backlog, HttpConfig http,
-                             List<RouteConfig> routes, boolean splice) {
+                             List<RouteConfig> routes, boolean splice, TlsConfig tls, List<SniRoute> sniRoutes,
+                             Duration tlsPeekTimeout, boolean passthroughRequireTls) {
 
     public static final Protocol DEFAULT_PROTOCOL = Protocol.TCP;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -22,9 +29,14 @@ public record ListenerConfig(String name, HostPort bind, Protocol protocol, Stri
     public static final int DEFAULT_MAX_CONNECTIONS = 0;
     public static final int DEFAULT_BACKLOG = 1024;
     public static final boolean DEFAULT_SPLICE = false;
+    /** Plain: no TLS termination. */
+    public static final TlsConfig DEFAULT_TLS = null;
+    public static final Duration DEFAULT_TLS_PEEK_TIMEOUT = Duration.ofSeconds(5);
+    public static final boolean DEFAULT_PASSTHROUGH_REQUIRE_TLS = false;
 
     public ListenerConfig {
         routes = List.copyOf(routes);
+        sniRoutes = List.copyOf(sniRoutes);
     }
 
     public enum Protocol {

@@ -1,0 +1,52 @@
+package io.sluice.config;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * TLS termination on a listener ({@code listeners[].tls}).
+ *
+ * @param certificates   chosen by the client's SNI: exact names, then wildcards, then the first as default.
+ *                       Names come from each certificate (SAN DNS entries, then CN)
+ * @param protocols      enabled protocol versions, e.g. TLSv1.2, TLSv1.3
+ * @param ciphers        TLS 1.2 cipher suites, or empty for the built-in modern list
+ * @param alpn           protocols offered by ALPN, most preferred first
+ * @param clientAuth     whether clients must present a certificate (mutual TLS)
+ * @param clientCa       CA certificates (PEM) that client certificates must chain to; null without client_auth
+ * @param sessionTickets whether TLS session tickets (stateless resumption) are issued
+ * @param provider       which TLS engine: OpenSSL (BoringSSL) when it loads, or the JDK's
+ */
+public record TlsConfig(List<CertificateFiles> certificates, List<String> protocols, List<String> ciphers,
+                        List<String> alpn, ClientAuth clientAuth, Path clientCa, boolean sessionTickets,
+                        Provider provider) {
+
+    public static final List<String> DEFAULT_PROTOCOLS = List.of("TLSv1.2", "TLSv1.3");
+    /** ECDHE with AEAD only, ECDSA first (the order Mozilla's "intermediate" profile gives). */
+    public static final List<String> DEFAULT_CIPHERS = List.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    public static final List<String> DEFAULT_ALPN = List.of("http/1.1");
+    public static final ClientAuth DEFAULT_CLIENT_AUTH = ClientAuth.NONE;
+    public static final boolean DEFAULT_SESSION_TICKETS = true;
+    public static final Provider DEFAULT_PROVIDER = Provider.AUTO;
+
+    public TlsConfig {
+        certificates = List.copyOf(certificates);
+        protocols = List.copyOf(protocols);
+        ciphers = List.copyOf(ciphers);
+        alpn = List.copyOf(alpn);
+    }
+
+    /**
+     * One certificate chain (PEM, leaf first) and its private key (PEM). {@code line} is where the entry is in
+     * the config file, so a problem found when the files are read (at check, start, reload or rotation) can
+     * name it.
+     */
+    public record CertificateFiles(Path cert, Path key, String configPath, int line, int column) {
+    }
+
+    public enum ClientAuth { NONE, OPTIONAL, REQUIRE }
+
+    public enum Provider { AUTO, OPENSSL, JDK }
+}
