@@ -19,7 +19,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 final class HttpConfigReader {
     static final Set<String> HTTP = ConfigNode.keys("max_request_line", "max_header_size", "max_headers",
             "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via", "retries",
-            "retry_budget_percent", "access_log");
+            "retry_budget_percent", "access_log", "redirect_https", "hsts");
     static final Set<String> ACCESS_LOG = ConfigNode.keys("format", "path");
     static final Set<String> ROUTE = ConfigNode.keys("name", "match", "cluster", "prefix_rewrite",
             "request_headers", "response_headers", "max_body_size");
@@ -52,7 +52,21 @@ final class HttpConfigReader {
                 n.integer("retries", HttpConfig.DEFAULT_RETRIES, 0, 10),
                 n.integer("retry_budget_percent", HttpConfig.DEFAULT_RETRY_BUDGET, 0, 100),
                 readAccessLog(n.map("access_log", ACCESS_LOG)),
-                HttpConfig.DEFAULT_REDIRECT_HTTPS, HttpConfig.DEFAULT_HSTS);
+                n.bool("redirect_https", HttpConfig.DEFAULT_REDIRECT_HTTPS), readHsts(n));
+    }
+
+    private static final Pattern HSTS = Pattern.compile(
+            "(?i)\\s*max-age=\\d{1,10}\\s*(;\\s*includeSubDomains\\s*)?(;\\s*preload\\s*)?");
+
+    /** A Strict-Transport-Security value as RFC 6797 spells it: max-age, then optional includeSubDomains, preload. */
+    private static String readHsts(ConfigNode n) {
+        String v = n.string("hsts", HttpConfig.DEFAULT_HSTS);
+        if (v != null && !HSTS.matcher(v).matches()) {
+            n.error("hsts", "expected \"max-age=SECONDS\" optionally followed by \"; includeSubDomains\" and "
+                    + "\"; preload\", got \"" + v + "\"");
+            return HttpConfig.DEFAULT_HSTS;
+        }
+        return v == null ? null : v.trim();
     }
 
     private static AccessLogConfig readAccessLog(ConfigNode n) {

@@ -62,6 +62,10 @@ final class Exchange {
         if (!req.keepAlive) {
             downstream.closeAfterResponse();
         }
+        if (ctx.http.redirectHttps()) {
+            redirectToHttps();
+            return;
+        }
         long max = route.maxBodySize();
         if (max > 0 && req.contentLength > max) {
             answer(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + max + " bytes",
@@ -280,6 +284,20 @@ final class Exchange {
     void answer(HttpResponseStatus st, String text, ErrorReason reason) {
         ctx.listener.httpStats().count(reason);
         endForwarding(false);
+        respond(st, text, null);
+    }
+
+    /** A plain listener with redirect_https: every request is sent to the same place over https, unforwarded. */
+    private void redirectToHttps() {
+        String location = HttpsRedirect.location(req);
+        if (location == null) {
+            answer(HttpResponseStatus.BAD_REQUEST, "no Host to redirect to https", ErrorReason.BAD_REQUEST);
+            return;
+        }
+        respond(HttpResponseStatus.MOVED_PERMANENTLY, "moved to " + location, location);
+    }
+
+    private void respond(HttpResponseStatus st, String text, String location) {
         status = st.code();
         // Unread request body cannot be skipped safely without reading it all: close instead.
         boolean close = downstream.closesAfterResponse() || (req.hasBody && !requestComplete);
@@ -287,6 +305,9 @@ final class Exchange {
             downstream.closeAfterResponse();
         }
         FullHttpResponse resp = ErrorResponses.plain(downstream.alloc(), st, text, close);
+        if (location != null) {
+            resp.headers().set(HttpHeaderNames.LOCATION, location);
+        }
         responseBytes = resp.content().readableBytes();
         downstream.writeLast(resp);
         countResponse();
