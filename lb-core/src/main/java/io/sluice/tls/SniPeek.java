@@ -89,7 +89,8 @@ public final class SniPeek extends SslClientHelloHandler<SniPeek.Result> {
             finish(ctx, Result.NOT_TLS);
             return;
         }
-        while (readable - scanned >= RECORD_HEADER) {
+        // Only up to the end of the hello: what follows it (early data, or anything) is not ours to judge.
+        while (readable - scanned >= RECORD_HEADER && (helloBytes < 0 || handshakeBytes < helloBytes)) {
             int at = start + scanned;
             int length = in.getUnsignedShort(at + 3);
             if (in.getUnsignedByte(at) != HANDSHAKE || in.getUnsignedByte(at + 1) != 3 || length == 0) {
