@@ -9,6 +9,7 @@ import io.sluice.Sluice;
 import io.sluice.config.ConfigLoader;
 import io.sluice.runtime.ConfigFile;
 import io.sluice.runtime.ReloadResult;
+import io.sluice.testing.ClientHellos;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
 import io.sluice.testing.TestCertificates;

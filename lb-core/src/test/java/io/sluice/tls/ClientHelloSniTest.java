@@ -5,33 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import java.nio.ByteBuffer;
+import io.sluice.testing.ClientHellos;
 import java.util.Arrays;
-import java.util.List;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
 import org.junit.jupiter.api.Test;
 
 class ClientHelloSniTest {
 
     /** The ClientHello body (after the record and handshake headers) a JDK client sends for {@code name}. */
     static byte[] jdkHelloBody(String name) throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, null, null);
-        SSLEngine engine = ctx.createSSLEngine(name, 443);
-        engine.setUseClientMode(true);
-        if (name != null) {
-            SSLParameters p = engine.getSSLParameters();
-            p.setServerNames(List.of(new SNIHostName(name)));
-            engine.setSSLParameters(p);
-        }
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] record = new byte[out.remaining()];
-        out.get(record);
+        byte[] record = ClientHellos.jdk(name);
         return Arrays.copyOfRange(record, 9, record.length);
     }
 

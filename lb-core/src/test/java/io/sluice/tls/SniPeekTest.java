@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.sluice.testing.ClientHellos;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,24 +42,11 @@ class SniPeekTest {
     }
 
     private static byte[] record(byte[] handshake, int payload) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int at = 0; at < handshake.length; at += payload) {
-            int n = Math.min(payload, handshake.length - at);
-            out.writeBytes(new byte[] {0x16, 0x03, 0x01, (byte) (n >> 8), (byte) n});
-            out.write(handshake, at, n);
-        }
-        return out.toByteArray();
+        return ClientHellos.records(handshake, payload);
     }
 
     private static byte[] hello(String name) throws Exception {
-        byte[] body = ClientHelloSniTest.jdkHelloBody(name);
-        byte[] handshake = new byte[4 + body.length];
-        handshake[0] = 1;
-        handshake[1] = (byte) (body.length >> 16);
-        handshake[2] = (byte) (body.length >> 8);
-        handshake[3] = (byte) body.length;
-        System.arraycopy(body, 0, handshake, 4, body.length);
-        return handshake;
+        return ClientHellos.message(ClientHellos.jdk(name));
     }
 
     private static Next feed(byte[] bytes, int chunk) {

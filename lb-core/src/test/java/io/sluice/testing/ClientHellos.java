@@ -1,4 +1,4 @@
-package io.sluice.l4;
+package io.sluice.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -16,23 +16,28 @@ import javax.net.ssl.SSLParameters;
  * into many TLS records, and hand-made ones the JDK does not send (a post-quantum X25519MLKEM768 key share,
  * a hello too large for one record, one over the proxy's limit).
  */
-final class ClientHellos {
+public final class ClientHellos {
     /** The X25519MLKEM768 hybrid group (draft-ietf-tls-ecdhe-mlkem): 1184 bytes of ML-KEM-768 + 32 of X25519. */
-    static final int X25519_MLKEM768 = 0x11EC;
+    public static final int X25519_MLKEM768 = 0x11EC;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private ClientHellos() {
     }
 
-    /** The first flight of a JDK TLS client for {@code serverName}: one record holding its ClientHello. */
-    static byte[] jdk(String serverName) throws Exception {
+    /**
+     * The first flight of a JDK TLS client for {@code serverName} (null: no SNI): one record holding its
+     * ClientHello.
+     */
+    public static byte[] jdk(String serverName) throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, null, null);
         SSLEngine engine = ctx.createSSLEngine(serverName, 443);
         engine.setUseClientMode(true);
-        SSLParameters p = engine.getSSLParameters();
-        p.setServerNames(List.of(new SNIHostName(serverName)));
-        engine.setSSLParameters(p);
+        if (serverName != null) {
+            SSLParameters p = engine.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName(serverName)));
+            engine.setSSLParameters(p);
+        }
         ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
         engine.wrap(ByteBuffer.allocate(0), out);
         out.flip();
@@ -42,12 +47,12 @@ final class ClientHellos {
     }
 
     /** The handshake message of a single-record hello, without the record header. */
-    static byte[] message(byte[] record) {
+    public static byte[] message(byte[] record) {
         return Arrays.copyOfRange(record, 5, record.length);
     }
 
     /** A handshake message framed into records that carry at most {@code payload} bytes each. */
-    static byte[] records(byte[] message, int payload) {
+    public static byte[] records(byte[] message, int payload) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int at = 0; at < message.length; at += payload) {
             int n = Math.min(payload, message.length - at);
@@ -66,7 +71,7 @@ final class ClientHellos {
      * X25519MLKEM768 share (1216 bytes) and an X25519 one, plus a padding extension of {@code padding} bytes
      * (0 for none) to make it as large as a test needs.
      */
-    static byte[] postQuantum(String serverName, int padding) {
+    public static byte[] postQuantum(String serverName, int padding) {
         ByteArrayOutputStream ext = new ByteArrayOutputStream();
         byte[] name = serverName.getBytes(StandardCharsets.US_ASCII);
         extension(ext, 0, concat(u16(name.length + 3), new byte[] {0}, u16(name.length), name));
@@ -92,17 +97,17 @@ final class ClientHellos {
         out.writeBytes(data);
     }
 
-    static byte[] u16(int v) {
+    public static byte[] u16(int v) {
         return new byte[] {(byte) (v >> 8), (byte) v};
     }
 
-    static byte[] random(int n) {
+    public static byte[] random(int n) {
         byte[] b = new byte[n];
         RANDOM.nextBytes(b);
         return b;
     }
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] p : parts) {
             out.writeBytes(p);
