@@ -59,6 +59,20 @@ public final class HashKey {
     }
 
     /**
+     * Sets {@code ctx}'s hash from the server name a TLS client asked for when this key is {@code sni}; clears it
+     * when the client sent none (the fallback places it). Returns whether a hash was set. The name is the one the
+     * ClientHello carried, in lower case, so every instance maps one name to one server.
+     */
+    public boolean applySni(PickContext ctx, String serverName) {
+        if (kind != HashKeyConfig.Kind.SNI || serverName == null) {
+            ctx.clearHash();
+            return false;
+        }
+        ctx.hash(hashValue(serverName));
+        return true;
+    }
+
+    /**
      * Sets {@code ctx}'s hash from {@code request} (or from the source address for {@code source_ip}); clears
      * it when the request lacks the key, so that the fallback algorithm places it. Returns whether a hash was set.
      */
@@ -79,6 +93,10 @@ public final class HashKey {
             case QUERY:
                 List<String> values = new QueryStringDecoder(request.uri()).parameters().get(name);
                 value = values == null || values.isEmpty() ? null : values.get(0);
+                break;
+            case SNI:
+                // Refused by the loader on HTTP listeners; a request carries no ClientHello.
+                value = null;
                 break;
             default:
                 throw new AssertionError(kind);

@@ -42,7 +42,8 @@ public final class ConfigLoader {
             "dns_refresh", "watch_config");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
+            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice", "tls_peek_timeout",
+            "passthrough_require_tls");
 
     private ConfigLoader() {
     }
@@ -172,6 +173,7 @@ public final class ConfigLoader {
             top.error("clusters", "required: at least one cluster");
         }
         Map<String, Node> clusterNames = new HashMap<>();
+        Map<String, ClusterConfig> clustersByName = new HashMap<>();
         for (int i = 0; i < clusterNodes.size(); i++) {
             ConfigNode c = new ConfigNode(errors, "clusters[" + i + "]", clusterNodes.get(i),
                     ClusterConfigReader.CLUSTER);
@@ -180,6 +182,7 @@ public final class ConfigLoader {
                 c.error("name", "duplicate cluster name \"" + cluster.name() + "\"");
             }
             clusters.add(cluster);
+            clustersByName.putIfAbsent(cluster.name(), cluster);
         }
 
         List<ListenerConfig> listeners = new ArrayList<>();
@@ -196,6 +199,7 @@ public final class ConfigLoader {
         for (int i = 0; i < listenerNodes.size(); i++) {
             ConfigNode l = new ConfigNode(errors, "listeners[" + i + "]", listenerNodes.get(i), LISTENER);
             ListenerConfig listener = readListener(l, clusterNames.keySet(), runtime.transport());
+            SniRouteReader.checkSniHashing(l, listener, clustersByName);
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
@@ -282,13 +286,25 @@ public final class ConfigLoader {
         int maxConnections = n.integer("max_connections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 0, 10_000_000);
         int backlog = n.integer("backlog", ListenerConfig.DEFAULT_BACKLOG, 1, 65535);
         HttpConfig http = HttpConfigReader.readHttp(n.map("http", HttpConfigReader.HTTP));
-        List<RouteConfig> routes = HttpConfigReader.readRoutes(n, clusterNames);
-        if (protocol != ListenerConfig.Protocol.HTTP) {
-            for (String key : List.of("http", "routes")) {
+        boolean tcp = protocol == ListenerConfig.Protocol.TCP;
+        List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
+        // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).
+        List<SniRoute> sniRoutes = tcp ? SniRouteReader.read(n, clusterNames) : List.of();
+        Duration peekTimeout = n.duration("tls_peek_timeout", ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT,
+                Duration.ofMillis(1));
+        boolean requireTls = n.bool("passthrough_require_tls", ListenerConfig.DEFAULT_PASSTHROUGH_REQUIRE_TLS);
+        if (!tcp) {
+            for (String key : List.of("tls_peek_timeout", "passthrough_require_tls")) {
                 if (n.has(key)) {
-                    n.error(key, "only for protocol: http");
+                    n.error(key, "only for protocol: tcp (SNI passthrough)");
                 }
             }
+        }
+        if (tcp && n.has("http")) {
+            n.error("http", "only for protocol: http");
+        }
+        if (tcp && n.has("tls") && !sniRoutes.isEmpty()) {
+            n.error("routes", "routes by SNI are for tcp listeners without tls (the ClientHello passes through)");
         }
         boolean splice = n.bool("splice", ListenerConfig.DEFAULT_SPLICE);
         if (splice && protocol != ListenerConfig.Protocol.TCP) {
@@ -298,7 +314,6 @@ public final class ConfigLoader {
             n.error("splice", "needs runtime.transport: epoll, got " + transport.name().toLowerCase(Locale.ROOT));
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, ListenerConfig.DEFAULT_TLS, List.of(), ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT,
-                ListenerConfig.DEFAULT_PASSTHROUGH_REQUIRE_TLS);
+                splice, ListenerConfig.DEFAULT_TLS, sniRoutes, peekTimeout, requireTls);
     }
 }

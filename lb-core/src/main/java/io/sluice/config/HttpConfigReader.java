@@ -23,8 +23,9 @@ final class HttpConfigReader {
     static final Set<String> ACCESS_LOG = ConfigNode.keys("format", "path");
     static final Set<String> ROUTE = ConfigNode.keys("name", "match", "cluster", "prefix_rewrite",
             "request_headers", "response_headers", "max_body_size");
+    /** {@code sni} is the one key of a tcp listener's routes ({@link SniRouteReader}); refused here. */
     static final Set<String> MATCH = ConfigNode.keys("host", "path_prefix", "path_exact", "path_regex", "method",
-            "header");
+            "header", "sni");
     static final Set<String> HEADER_MATCH = ConfigNode.keys("name", "exact", "regex", "present");
     static final Set<String> HEADER_RULES = ConfigNode.keys("add", "set", "remove");
     static final Set<String> POOL = ConfigNode.keys("max_connections_per_loop", "max_idle_time",
@@ -131,6 +132,9 @@ final class HttpConfigReader {
     }
 
     private static RouteConfig.Match readMatch(ConfigNode m) {
+        if (m.has("sni")) {
+            m.error("sni", "only for protocol: tcp (SNI passthrough); an http listener matches the host");
+        }
         String host = m.string("host", null);
         if (host != null) {
             host = host.toLowerCase(Locale.ROOT);

@@ -14,6 +14,7 @@ import io.sluice.cluster.Server;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
+import io.sluice.tls.SniPeek;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;
@@ -24,13 +25,19 @@ import org.slf4j.LoggerFactory;
  * loop, retries on other servers when a connect fails, then hands both channels to {@link RelayHandler}s, or
  * to a {@link SpliceRelay} on a listener with {@code splice: true}. The client is not read until the server is
  * connected; only what epoll reads on a half-close meanwhile is kept (see {@link HeldBytes}).
+ *
+ * <p>With SNI passthrough a {@link SniPeek} sits before this handler: the client is read until its ClientHello
+ * is complete, those bytes are kept here like early ones (and so reach the server first, unchanged), and the
+ * peek's result chooses the cluster, and with {@code hash_key: sni} the hash, before the first pick.
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
 
     private final TcpListener listener;
-    private final Cluster cluster;
+    private final SniRoutes routes;
     private final boolean splice;
+    private final boolean peek;
+    private Cluster cluster;
     private UpstreamAttempts attempts;
     /**
      * Bytes and a FIN that arrive before the server is connected. Reading is off, but epoll still reads when
@@ -38,10 +45,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     private HeldBytes early = new HeldBytes();
 
-    ClientHandler(TcpListener listener, Cluster cluster, boolean splice) {
+    ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek) {
         this.listener = listener;
-        this.cluster = cluster;
+        this.routes = routes;
         this.splice = splice;
+        this.peek = peek;
     }
 
     @Override
@@ -51,11 +59,66 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         attempts = new UpstreamAttempts(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
-        attempts.begin(cluster);
-        if (cluster.hashKey() != null) {
-            cluster.hashKey().applySource(attempts.context()); // other key kinds need a request: the fallback places them
+        if (peek) {
+            ctx.read(); // the peek asks for more until the ClientHello is complete, then reading stops again
+            return;
+        }
+        start(ctx, routes.fallback().cluster(), null);
+    }
+
+    private void start(ChannelHandlerContext ctx, Cluster target, String serverName) {
+        cluster = target;
+        attempts.begin(target);
+        if (target.hashKey() != null) {
+            if (SniRoutes.hashesBySni(target)) {
+                target.hashKey().applySni(attempts.context(), serverName);
+            } else {
+                // Other key kinds need a request: the fallback places them.
+                target.hashKey().applySource(attempts.context());
+            }
         }
         connect(ctx);
+    }
+
+    /** Routes by the peek's result: the ClientHello's bytes are already in {@link #early}. */
+    private void peeked(ChannelHandlerContext ctx, SniPeek.Result result) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        SniRoutes.Target target;
+        switch (result.outcome()) {
+            case HELLO -> {
+                String name = result.serverName();
+                target = name == null ? routes.fallback() : routes.target(name);
+                target.counts().count(name == null ? PassthroughStats.Result.NO_SNI : PassthroughStats.Result.ROUTED);
+            }
+            case NOT_TLS -> {
+                if (routes.requireTls()) {
+                    refuse(ctx, PassthroughStats.Result.NOT_TLS);
+                    return;
+                }
+                target = routes.fallback();
+                target.counts().count(PassthroughStats.Result.NOT_TLS);
+            }
+            case TIMEOUT -> {
+                refuse(ctx, PassthroughStats.Result.TIMEOUT);
+                return;
+            }
+            case MALFORMED -> {
+                refuse(ctx, PassthroughStats.Result.MALFORMED);
+                return;
+            }
+            default -> {
+                ctx.close(); // the client left before its hello was complete
+                return;
+            }
+        }
+        start(ctx, target.cluster(), result.serverName());
+    }
+
+    private void refuse(ChannelHandlerContext ctx, PassthroughStats.Result why) {
+        routes.refused().count(why);
+        ctx.close();
     }
 
     private void connect(ChannelHandlerContext ctx) {
@@ -153,7 +216,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
+        if (evt instanceof SniPeek.Result result) {
+            peeked(ctx, result);
+        } else if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else if (evt instanceof ChannelInputShutdownEvent) {
             early.markFin();

@@ -19,7 +19,10 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
+import io.sluice.tls.SniPeek;
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +42,7 @@ public final class TcpListener implements Listener {
     private final Transport transport;
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
+    private final PassthroughStats passthrough = new PassthroughStats();
     private volatile Admission admission;
     /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
     private final Splicer splicer;
@@ -46,31 +50,48 @@ public final class TcpListener implements Listener {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ListeningSocket socket = new ListeningSocket();
 
-    public TcpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
-        this.settings = new Settings(config, cluster);
+    /**
+     * {@code clusters} holds the listener's cluster and every cluster its SNI routes name.
+     */
+    public TcpListener(ListenerConfig config, Map<String, Cluster> clusters, Transport transport,
+                       ByteBufAllocator allocator) {
+        this.settings = settings(config, clusters);
         this.transport = transport;
         this.allocator = allocator;
         this.admission = new Admission(stats, config.maxConnections());
         this.splicer = new Splicer(config.idleTimeout());
     }
 
-    /** What a connection is accepted under: the listener's settings and its cluster, replaced together. */
-    private record Settings(ListenerConfig config, Cluster cluster) {
+    /** What a connection is accepted under: the listener's settings and its clusters, replaced together. */
+    private record Settings(ListenerConfig config, SniRoutes routes) {
+        Cluster cluster() {
+            return routes.fallback().cluster();
+        }
+    }
+
+    private Settings settings(ListenerConfig config, Map<String, Cluster> clusters) {
+        return new Settings(config, new SniRoutes(config, name -> {
+            Cluster c = clusters.get(name);
+            if (c == null) {
+                throw new IllegalArgumentException("listener " + config.name() + ": no cluster " + name);
+            }
+            return c;
+        }, passthrough));
     }
 
     /**
-     * Takes new settings (cluster, timeouts, limits) for connections accepted from now on; the listening socket
+     * Takes new settings (clusters, SNI routes, timeouts, limits) for connections accepted from now on; the listening socket
      * and the connections already open are untouched. The bind address and protocol never change here: a
      * reload that changes them replaces the listener.
      */
-    public void reconfigure(ListenerConfig next, Cluster cluster) {
+    public void reconfigure(ListenerConfig next, Map<String, Cluster> clusters) {
         ListenerConfig old = settings.config();
         if (!old.bind().equals(next.bind()) || old.protocol() != next.protocol() || old.splice() != next.splice()) {
             throw new IllegalArgumentException("listener " + old.name() + ": bind, protocol and splice need a new listener");
         }
         admission = new Admission(stats, next.maxConnections());
         splicer.idleTimeout(next.idleTimeout());
-        settings = new Settings(next, cluster);
+        settings = settings(next, clusters);
     }
 
     @Override
@@ -90,8 +111,12 @@ public final class TcpListener implements Listener {
                         if (idleMillis > 0) {
                             ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
-                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.cluster(),
-                                now.config().splice()));
+                        boolean peek = now.routes().peeks();
+                        if (peek) {
+                            ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
+                        }
+                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
+                                now.config().splice(), peek));
                     }
                 });
         socket.bind(b, config.bind());
@@ -154,6 +179,20 @@ public final class TcpListener implements Listener {
 
     public Cluster cluster() {
         return settings.cluster();
+    }
+
+    /** What SNI passthrough did, by route and result. */
+    public PassthroughStats passthrough() {
+        return passthrough;
+    }
+
+    /**
+     * The passthrough series worth exporting now: none when this listener reads no ClientHello (no SNI routes,
+     * no {@code passthrough_require_tls}, no {@code hash_key: sni} on its cluster).
+     */
+    public List<PassthroughStats.Series> passthroughSeries() {
+        SniRoutes routes = settings.routes();
+        return routes.peeks() ? routes.series() : List.of();
     }
 
     Admission admission() {

@@ -26,6 +26,8 @@ import io.sluice.http.HttpListenerStats;
 import io.sluice.http.Route;
 import io.sluice.http.ServerPools;
 import io.sluice.http.Upstream;
+import io.sluice.l4.PassthroughStats;
+import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -86,6 +88,16 @@ public final class Metrics implements AutoCloseable {
                 .register(registry));
         if (listener instanceof HttpListener http) {
             bindHttp(g, http);
+        } else if (listener instanceof TcpListener tcp) {
+            PassthroughStats stats = tcp.passthrough();
+            for (PassthroughStats.Series series : tcp.passthroughSeries()) {
+                g.add(FunctionCounter.builder("sluice.tls.passthrough", stats,
+                                st -> st.count(series.route(), series.result()))
+                        .tags("listener", listener.name(), "route", series.route(), "result", series.result().label())
+                        .description("Clients of a TCP listener that reads the ClientHello (SNI passthrough), by the "
+                                + "route they took (empty: closed before any) and how the peek went")
+                        .register(registry));
+            }
         }
         return g;
     }

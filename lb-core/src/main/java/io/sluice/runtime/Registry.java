@@ -10,9 +10,12 @@ import io.sluice.http.Upstream;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -109,8 +112,7 @@ public final class Registry implements AutoCloseable {
         if (config.protocol() == ListenerConfig.Protocol.HTTP) {
             listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator());
         } else {
-            listener = new TcpListener(config, clusters.get(config.cluster()).cluster(), shared.transport(),
-                    shared.allocator());
+            listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator());
         }
         LiveListener live = new LiveListener(listener, shared.metrics().bind(listener));
         try {
@@ -125,14 +127,11 @@ public final class Registry implements AutoCloseable {
     }
 
     private static List<String> routedClusters(ListenerConfig config) {
-        List<String> names = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
         names.add(config.cluster());
-        config.routes().forEach(r -> {
-            if (!names.contains(r.cluster())) {
-                names.add(r.cluster());
-            }
-        });
-        return names;
+        config.routes().forEach(r -> names.add(r.cluster()));
+        config.sniRoutes().forEach(r -> names.add(r.cluster()));
+        return List.copyOf(names);
     }
 
     /** Stops a listener at once and closes its connections (a drain, if any, happened before). */
@@ -230,7 +229,11 @@ public final class Registry implements AutoCloseable {
             throw new IllegalArgumentException("no listener " + next.name());
         }
         if (live.listener() instanceof TcpListener tcp) {
-            tcp.reconfigure(next, clusters.get(next.cluster()).cluster());
+            tcp.reconfigure(next, liveClusters(next));
+            // SNI route series follow the routes; their counts live in the listener, which keeps them.
+            live.meters().close();
+            listeners.put(next.name(), new LiveListener(tcp, shared.metrics().bind(tcp)));
+            publishListeners();
         } else if (live.listener() instanceof HttpListener http) {
             http.reconfigure(next, upstreams(next));
             // Route series follow the routes; their counts live in the routes, which keep them across this.
@@ -238,6 +241,14 @@ public final class Registry implements AutoCloseable {
             listeners.put(next.name(), new LiveListener(http, shared.metrics().bind(http)));
             publishListeners();
         }
+    }
+
+    private Map<String, Cluster> liveClusters(ListenerConfig config) {
+        Map<String, Cluster> live = new HashMap<>();
+        for (String name : routedClusters(config)) {
+            live.put(name, clusters.get(name).cluster());
+        }
+        return live;
     }
 
     private Map<String, Upstream> upstreams(ListenerConfig config) {

@@ -34,6 +34,19 @@ class HashKeyTest {
     }
 
     @Test
+    void sniHashesTheServerNameAndWithoutOneLeavesItToTheFallback() {
+        HashKey sni = key("sni");
+        assertThat(sni.needsRequest()).isFalse();
+        PickContext a = new PickContext(null);
+        assertThat(sni.applySni(a, "api.example.com")).isTrue();
+        assertThat(a.hash()).isEqualTo(HashKey.hashValue("api.example.com"));
+        assertThat(sni.applySni(a, null)).isFalse();
+        assertThat(a.hasHash()).isFalse();
+        assertThat(HashKey.SOURCE_IP.applySni(a, "api.example.com")).isFalse();
+        assertThat(sni.apply(a, get("/"))).as("a request carries no ClientHello").isFalse();
+    }
+
+    @Test
     void sourceIpIgnoresThePort() {
         PickContext a = new PickContext(new InetSocketAddress("192.0.2.10", 1000));
         PickContext b = new PickContext(new InetSocketAddress("192.0.2.10", 2000));

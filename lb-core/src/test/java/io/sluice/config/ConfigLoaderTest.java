@@ -157,7 +157,7 @@ class ConfigLoaderTest {
                             algorithm: round_robin
                             hash_key: "header:"
                             servers: [ { address: "127.0.0.1:9001" } ]
-                        """, "clusters[0].hash_key (line 5, col 15): expected source_ip, path, header:NAME, cookie:NAME or query:NAME"),
+                        """, "clusters[0].hash_key (line 5, col 15): expected source_ip, sni, path, header:NAME, cookie:NAME or query:NAME"),
                 Arguments.of("""
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app } ]
                         clusters:

@@ -13,6 +13,7 @@ class HashKeyConfigTest {
     void parsesEveryKind() {
         assertThat(HashKeyConfig.parse("source_ip")).isSameAs(HashKeyConfig.SOURCE_IP);
         assertThat(HashKeyConfig.parse("path")).isSameAs(HashKeyConfig.PATH);
+        assertThat(HashKeyConfig.parse("sni")).isSameAs(HashKeyConfig.SNI);
         assertThat(HashKeyConfig.parse("header:X-User"))
                 .isEqualTo(new HashKeyConfig(HashKeyConfig.Kind.HEADER, "x-user"));
         assertThat(HashKeyConfig.parse("cookie:SID")).isEqualTo(new HashKeyConfig(HashKeyConfig.Kind.COOKIE, "SID"));
@@ -21,7 +22,7 @@ class HashKeyConfigTest {
 
     @Test
     void printsAsTheConfigSpellsIt() {
-        for (String key : List.of("source_ip", "path", "header:x-user", "cookie:sid", "query:id")) {
+        for (String key : List.of("source_ip", "sni", "path", "header:x-user", "cookie:sid", "query:id")) {
             assertThat(HashKeyConfig.parse(key)).hasToString(key);
         }
     }
@@ -31,7 +32,7 @@ class HashKeyConfigTest {
         for (String bad : List.of("", "header:", "header:a b", "cookie", "query:a=b", "body:x", ":x", "Source_IP",
                 "header:x\r\n")) {
             assertThatThrownBy(() -> HashKeyConfig.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("expected source_ip, path, header:NAME, cookie:NAME or query:NAME, got \"" + bad
+                    .hasMessage("expected source_ip, sni, path, header:NAME, cookie:NAME or query:NAME, got \"" + bad
                             + "\"");
         }
     }

@@ -69,7 +69,7 @@ class HttpConfigTest {
                       - match: { host: "bad host!" }
                         cluster: app
                         request_headers: { set: { "bad name": x } }
-                  - { name: tcp, bind: "127.0.0.1:0", cluster: app, routes: [] }
+                  - { name: tcp, bind: "127.0.0.1:0", cluster: app, routes: [ { match: { host: a.b }, cluster: app } ] }
                 clusters:
                   - name: app
                     pool: { max_connections_per_loop: 0 }
@@ -93,7 +93,7 @@ class HttpConfigTest {
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[0].routes[2].match.host"));
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("request_headers.set.bad name")
                 .contains("not a valid header name"));
-        assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[1].routes")
+        assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[1].routes[0].match.host")
                 .contains("only for protocol: http"));
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("clusters[0].pool.max_connections_per_loop")
                 .contains("between 1 and"));
