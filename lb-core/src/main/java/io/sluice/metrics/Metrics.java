@@ -26,6 +26,7 @@ import io.sluice.http.HttpListenerStats;
 import io.sluice.http.Route;
 import io.sluice.http.ServerPools;
 import io.sluice.http.Upstream;
+import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -86,6 +87,11 @@ public final class Metrics implements AutoCloseable {
                 .register(registry));
         if (listener instanceof HttpListener http) {
             bindHttp(g, http);
+            if (http.tls() != null) {
+                TlsMeters.bind(registry, g, http.tls());
+            }
+        } else if (listener instanceof TcpListener tcp && tcp.tls() != null) {
+            TlsMeters.bind(registry, g, tcp.tls());
         }
         return g;
     }
