@@ -1,9 +1,12 @@
 package io.sluice.tls;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.Mapping;
@@ -268,8 +271,30 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
 
     /** Gives back the retain {@link #map} took, once the SslHandler's engine holds the context itself. */
     private static final class RetainingSniHandler extends SniHandler {
+        private static final int HANDSHAKE = 22;
+        private static final int ALERT = 21;
+
         RetainingSniHandler(ServerTls tls) {
             super(tls, MAX_CLIENT_HELLO, HANDSHAKE_TIMEOUT_MILLIS);
+        }
+
+        /**
+         * A first byte that starts no TLS record is a plaintext client: refused at once. OpenSSL's engine would
+         * otherwise take "GET /" for the header of a long record and wait for the rest until the timeout.
+         */
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (in.isReadable()) {
+                int first = in.getUnsignedByte(in.readerIndex());
+                if (first != HANDSHAKE && first != ALERT) {
+                    in.skipBytes(in.readableBytes());
+                    ctx.fireUserEventTriggered(new SslHandshakeCompletionEvent(new NotSslRecordException(
+                            "not a TLS record: the first byte is 0x" + Integer.toHexString(first))));
+                    ctx.close();
+                    return;
+                }
+            }
+            super.decode(ctx, in, out);
         }
 
         @Override
