@@ -183,6 +183,7 @@ public final class Sluice implements AutoCloseable {
             return reject(List.of(new ConfigError("", 0, 0, "cannot read " + file.path() + ": " + e.getMessage())));
         }
         SluiceConfig next = loaded.config();
+        loaded.warnings().forEach(w -> log.warn("config reload: {}", w));
         AdminServer newAdmin = null;
         boolean adminChanged = !next.admin().equals(config.admin());
         String rotatedToken = null;

@@ -2,8 +2,7 @@ package io.sluice.cli;
 
 import io.sluice.config.ConfigError;
 import io.sluice.config.ConfigException;
-import io.sluice.config.ConfigLoader;
-import io.sluice.config.SluiceConfig;
+import io.sluice.runtime.ConfigFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -24,23 +23,30 @@ final class CheckCommand {
             err.println("usage: sluice check CONFIG.yaml");
             return Main.USAGE;
         }
-        SluiceConfig config = load(Path.of(args[0]), err);
-        if (config == null) {
+        ConfigFile.Loaded loaded = load(Path.of(args[0]), err);
+        if (loaded == null) {
             return Main.CONFIG_ERROR;
         }
-        out.println(args[0] + ": ok (" + config.listeners().size() + " listener(s), " + config.clusters().size()
-                + " cluster(s))");
+        out.println(args[0] + ": ok (" + loaded.config().listeners().size() + " listener(s), "
+                + loaded.config().clusters().size() + " cluster(s))"
+                + (loaded.warnings().isEmpty() ? "" : ", " + loaded.warnings().size() + " warning(s)"));
+        for (ConfigError warning : loaded.warnings()) {
+            out.println("  warning: " + warning);
+        }
         return Main.OK;
     }
 
-    /** Loads a config or prints why not (every error, one per line) and returns null. */
-    static SluiceConfig load(Path file, PrintStream err) {
+    /**
+     * Loads a config and checks the files it names (certificates), or prints why not (every error, one per line)
+     * and returns null.
+     */
+    static ConfigFile.Loaded load(Path file, PrintStream err) {
         if (!Files.isRegularFile(file)) {
             err.println(file + ": no such file");
             return null;
         }
         try {
-            return ConfigLoader.load(file);
+            return new ConfigFile(file).load();
         } catch (ConfigException e) {
             err.println(file + ": " + e.errors().size() + " error(s)");
             for (ConfigError error : e.errors()) {

@@ -68,10 +68,11 @@ final class RouteCommand {
             err.println(USAGE + "\n(--host and --path are required; the path starts with /)");
             return Main.USAGE;
         }
-        SluiceConfig config = CheckCommand.load(Path.of(args[0]), err);
-        if (config == null) {
+        var loaded = CheckCommand.load(Path.of(args[0]), err);
+        if (loaded == null) {
             return Main.CONFIG_ERROR;
         }
+        SluiceConfig config = loaded.config();
         HttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), path);
         req.headers().set("host", host);
         for (String[] h : headers) {

@@ -4,8 +4,6 @@ import io.sluice.Sluice;
 import io.sluice.config.SluiceConfig;
 import java.io.PrintStream;
 import io.sluice.runtime.ConfigFile;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 
@@ -27,24 +25,18 @@ final class RunCommand {
             return Main.USAGE;
         }
         Path path = Path.of(args[0]);
-        SluiceConfig config = CheckCommand.load(path, err);
-        if (config == null) {
+        ConfigFile.Loaded loaded = CheckCommand.load(path, err);
+        if (loaded == null) {
             return Main.CONFIG_ERROR;
         }
-        String sha256;
-        try {
-            sha256 = ConfigFile.sha256(Files.readAllBytes(path));
-        } catch (IOException e) {
-            err.println(path + ": cannot read: " + e.getMessage());
-            return Main.CONFIG_ERROR;
-        }
+        SluiceConfig config = loaded.config();
         if (ownsProcess) {
             // Before Sluice.start: the socket family is fixed when Netty's classes load.
             LoggerFactory.getLogger(RunCommand.class).info(SocketFamily.apply(config, System.getProperties()));
         }
         Sluice sluice;
         try {
-            sluice = Sluice.start(config, new ConfigFile(path), sha256);
+            sluice = Sluice.start(config, new ConfigFile(path), loaded.sha256());
         } catch (Exception e) {
             err.println("sluice: could not start: " + describe(e));
             return Main.STARTUP_FAILED;

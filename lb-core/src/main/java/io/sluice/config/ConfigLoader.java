@@ -42,7 +42,7 @@ public final class ConfigLoader {
             "dns_refresh", "watch_config");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice", "tls_peek_timeout",
+            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice", "tls", "tls_peek_timeout",
             "passthrough_require_tls");
 
     private ConfigLoader() {
@@ -60,6 +60,8 @@ public final class ConfigLoader {
         m.put("listeners[]", LISTENER);
         m.put("listeners[].http", HttpConfigReader.HTTP);
         m.put("listeners[].http.access_log", HttpConfigReader.ACCESS_LOG);
+        m.put("listeners[].tls", TlsConfigReader.TLS);
+        m.put("listeners[].tls.certificates[]", TlsConfigReader.CERTIFICATE);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -313,7 +315,8 @@ public final class ConfigLoader {
             // splice(2) waits on epoll readiness; io_uring and NIO event loops cannot drive it.
             n.error("splice", "needs runtime.transport: epoll, got " + transport.name().toLowerCase(Locale.ROOT));
         }
+        TlsConfig tls = TlsConfigReader.read(n, protocol, splice);
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, ListenerConfig.DEFAULT_TLS, sniRoutes, peekTimeout, requireTls);
+                splice, tls, sniRoutes, peekTimeout, requireTls);
     }
 }

@@ -15,10 +15,12 @@ import java.util.List;
  * @param clientCa       CA certificates (PEM) that client certificates must chain to; null without client_auth
  * @param sessionTickets whether TLS session tickets (stateless resumption) are issued
  * @param provider       which TLS engine: OpenSSL (BoringSSL) when it loads, or the JDK's
+ * @param clientCaAt     where {@code client_ca} is in the config file, for errors found when the file is read
+ * @param ciphersAt      where {@code ciphers} is, for names the chosen engine turns out not to know
  */
 public record TlsConfig(List<CertificateFiles> certificates, List<String> protocols, List<String> ciphers,
                         List<String> alpn, ClientAuth clientAuth, Path clientCa, boolean sessionTickets,
-                        Provider provider) {
+                        Provider provider, Located clientCaAt, Located ciphersAt) {
 
     public static final List<String> DEFAULT_PROTOCOLS = List.of("TLSv1.2", "TLSv1.3");
     /** ECDHE with AEAD only, ECDSA first (the order Mozilla's "intermediate" profile gives). */
@@ -26,6 +28,9 @@ public record TlsConfig(List<CertificateFiles> certificates, List<String> protoc
             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
             "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    /** The protocol names a listener may enable: TLS 1.0 and 1.1 are deprecated (RFC 8996). */
+    public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.2", "TLSv1.3");
+    /** On http listeners; a tcp listener offers no ALPN unless told (it cannot know the protocol). */
     public static final List<String> DEFAULT_ALPN = List.of("http/1.1");
     public static final ClientAuth DEFAULT_CLIENT_AUTH = ClientAuth.NONE;
     public static final boolean DEFAULT_SESSION_TICKETS = true;
@@ -44,6 +49,11 @@ public record TlsConfig(List<CertificateFiles> certificates, List<String> protoc
      * name it.
      */
     public record CertificateFiles(Path cert, Path key, String configPath, int line, int column) {
+    }
+
+    /** A key's place in the config file: {@code configPath} such as {@code listeners[0].tls.client_ca}. */
+    public record Located(String configPath, int line, int column) {
+        public static final Located NOWHERE = new Located("", 0, 0);
     }
 
     public enum ClientAuth { NONE, OPTIONAL, REQUIRE }

@@ -21,6 +21,8 @@ final class ExchangeContext {
 
     final HttpListener listener;
     final HttpConfig http;
+    /** The client connection is TLS (X-Forwarded-Proto: https). */
+    final boolean secure;
     final UpstreamAttempts attempts;
     /**
      * The current exchange's response timeout: one timer per connection, re-armed per request (see
@@ -34,6 +36,7 @@ final class ExchangeContext {
                     EventLoop loop) {
         this.listener = listener;
         this.http = listener.config().http();
+        this.secure = listener.tls() != null;
         this.attempts = attempts;
         this.responseTimer = responseTimer;
         this.pools = pools;

@@ -21,6 +21,7 @@ final class HeaderPolicy {
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString HTTP = AsciiString.cached("http");
+    private static final AsciiString HTTPS = AsciiString.cached("https");
     private static final String VIA_11 = "1.1 sluice";
     private static final String VIA_10 = "1.0 sluice";
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
@@ -68,18 +69,22 @@ final class HeaderPolicy {
                 || name.equalsIgnoreCase("host");
     }
 
-    /** Adds X-Forwarded-*, Forwarded (optional), Via and X-Request-Id to a request about to be forwarded. */
-    static void forwardRequest(HttpRequest req, String clientIp, boolean ipv6, String host, HttpConfig http) {
+    /**
+     * Adds X-Forwarded-*, Forwarded (optional), Via and X-Request-Id to a request about to be forwarded;
+     * {@code secure}: the client connection is TLS (proto https).
+     */
+    static void forwardRequest(HttpRequest req, String clientIp, boolean ipv6, String host, HttpConfig http,
+                               boolean secure) {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
         appendToList(h, X_FORWARDED_FOR, ip);
-        h.set(X_FORWARDED_PROTO, HTTP);
+        h.set(X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
         if (host != null) {
             h.set(X_FORWARDED_HOST, host);
         }
         if (http.forwarded()) {
             String node = ipv6 ? "\"[" + ip + "]\"" : ip;
-            String element = "for=" + node + (host != null ? ";host=\"" + host + "\"" : "") + ";proto=http";
+            String element = "for=" + node + (host != null ? ";host=\"" + host + "\"" : "") + (secure ? ";proto=https" : ";proto=http");
             appendToList(h, FORWARDED, element);
         }
         if (http.via()) {

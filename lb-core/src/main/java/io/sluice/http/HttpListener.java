@@ -20,6 +20,7 @@ import io.sluice.net.IdleTimeoutHandler;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
+import io.sluice.tls.ServerTls;
 import java.net.InetSocketAddress;
 import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
@@ -48,10 +49,18 @@ public final class HttpListener implements Listener {
     private final ListeningSocket socket = new ListeningSocket();
     /** Null when the listener has no access log. */
     private volatile AccessLog accessLog;
+    /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
+    private final ServerTls tls;
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
+        this(config, upstreams, transport, allocator, null);
+    }
+
+    public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
+                        ByteBufAllocator allocator, ServerTls tls) {
         this.config = config;
+        this.tls = tls;
         this.transport = transport;
         this.allocator = allocator;
         this.routes = new RouteTable(config, upstreams);
@@ -79,6 +88,10 @@ public final class HttpListener implements Listener {
                     protected void initChannel(Channel ch) {
                         clients.add(ch);
                         ChannelPipeline p = ch.pipeline();
+                        if (tls != null) {
+                            p.addLast("tls", tls.newSniHandler());
+                            p.addLast("tls-handshake", tls.newObserver());
+                        }
                         long idleMillis = config.idleTimeout().toMillis();
                         if (idleMillis > 0) {
                             p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
@@ -94,8 +107,9 @@ public final class HttpListener implements Listener {
                 });
         socket.bind(b, config.bind());
         InetSocketAddress a = localAddress();
-        log.info("http listener {} on {}:{} -> {} route(s), default cluster {} ({})", config.name(),
-                a.getHostString(), a.getPort(), config.routes().size(), config.cluster(), transport.name());
+        log.info("http{} listener {} on {}:{} -> {} route(s), default cluster {} ({})", tls != null ? "s" : "",
+                config.name(), a.getHostString(), a.getPort(), config.routes().size(), config.cluster(),
+                transport.name());
     }
 
     /**
@@ -221,6 +235,14 @@ public final class HttpListener implements Listener {
         if (accessLog != null) {
             accessLog.close();
         }
+        if (tls != null) {
+            tls.close();
+        }
+    }
+
+    /** TLS termination, or null on a plain listener. */
+    public ServerTls tls() {
+        return tls;
     }
 
     RetryBudget retryBudget() {

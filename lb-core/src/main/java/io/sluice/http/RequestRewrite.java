@@ -20,9 +20,10 @@ final class RequestRewrite {
      *
      * @param route      the route's settings, null for a listener's default route
      * @param rewritten  the origin-form URI after the route's prefix rewrite
+     * @param secure     the client's connection is TLS: the forwarding headers say https
      */
     static void toServer(ClientRequest c, RouteConfig route, String rewritten, String clientIp, boolean clientIpv6,
-                         HttpConfig http) {
+                         HttpConfig http, boolean secure) {
         HttpRequest request = c.request;
         HttpHeaders h = request.headers();
         if (c.absoluteForm) {
@@ -33,7 +34,7 @@ final class RequestRewrite {
             h.set(HttpHeaderNames.UPGRADE, c.upgrade);
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
-        HeaderPolicy.forwardRequest(request, clientIp, clientIpv6, c.host, http);
+        HeaderPolicy.forwardRequest(request, clientIp, clientIpv6, c.host, http, secure);
         if (route != null) {
             HeaderPolicy.apply(route.requestHeaders(), h);
         }

@@ -20,6 +20,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
 import io.sluice.tls.SniPeek;
+import io.sluice.tls.ServerTls;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -49,12 +50,19 @@ public final class TcpListener implements Listener {
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ListeningSocket socket = new ListeningSocket();
+    /** TLS offload, null on a plain listener: the relay then carries the decrypted bytes. Never with splice. */
+    private final ServerTls tls;
 
     /**
-     * {@code clusters} holds the listener's cluster and every cluster its SNI routes name.
+     * {@code clusters} holds the listener's cluster and every cluster its SNI routes name; {@code tls} is null on a
+     * plain listener.
      */
     public TcpListener(ListenerConfig config, Map<String, Cluster> clusters, Transport transport,
-                       ByteBufAllocator allocator) {
+                       ByteBufAllocator allocator, ServerTls tls) {
+        if (tls != null && config.splice()) {
+            throw new IllegalArgumentException("listener " + config.name() + ": splice cannot carry TLS");
+        }
+        this.tls = tls;
         this.settings = settings(config, clusters);
         this.transport = transport;
         this.allocator = allocator;
@@ -107,6 +115,10 @@ public final class TcpListener implements Listener {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         Settings now = settings;
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.newSniHandler());
+                            ch.pipeline().addLast("tls-handshake", tls.newObserver());
+                        }
                         long idleMillis = now.config().idleTimeout().toMillis();
                         if (idleMillis > 0) {
                             ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
@@ -121,8 +133,8 @@ public final class TcpListener implements Listener {
                 });
         socket.bind(b, config.bind());
         InetSocketAddress a = localAddress();
-        log.info("listener {} on {}:{} -> cluster {} ({})", config.name(), a.getHostString(), a.getPort(),
-                settings.cluster().name(), transport.name());
+        log.info("listener {} on {}:{} -> cluster {} ({}{})", config.name(), a.getHostString(), a.getPort(),
+                settings.cluster().name(), transport.name(), tls != null ? ", TLS offload" : "");
     }
 
     /** Stops accepting; open connections carry on. */
@@ -155,6 +167,14 @@ public final class TcpListener implements Listener {
     @Override
     public void close() {
         splicer.close();
+        if (tls != null) {
+            tls.close();
+        }
+    }
+
+    /** TLS offload, or null on a plain listener. */
+    public ServerTls tls() {
+        return tls;
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.List;
 public final class MeterGroup implements AutoCloseable {
     private final MeterRegistry registry;
     private final List<Meter> meters = new ArrayList<>();
+    private final List<Runnable> onClose = new ArrayList<>();
 
     MeterGroup(MeterRegistry registry) {
         this.registry = registry;
@@ -23,12 +24,26 @@ public final class MeterGroup implements AutoCloseable {
         return meter;
     }
 
+    /** Takes one meter out (a series whose subject went away while the group stays). */
+    synchronized void remove(Meter meter) {
+        if (meters.remove(meter)) {
+            registry.remove(meter);
+        }
+    }
+
+    /** Runs when the group closes, before its meters go: for groups that follow a changing set of series. */
+    synchronized void onClose(Runnable r) {
+        onClose.add(r);
+    }
+
     public synchronized int size() {
         return meters.size();
     }
 
     @Override
     public synchronized void close() {
+        onClose.forEach(Runnable::run);
+        onClose.clear();
         for (Meter m : meters) {
             registry.remove(m);
         }

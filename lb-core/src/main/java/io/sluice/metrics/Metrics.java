@@ -99,6 +99,11 @@ public final class Metrics implements AutoCloseable {
                         .register(registry));
             }
         }
+        if (listener instanceof HttpListener http && http.tls() != null) {
+            TlsMeters.bind(registry, g, http.tls());
+        } else if (listener instanceof TcpListener tcp && tcp.tls() != null) {
+            TlsMeters.bind(registry, g, tcp.tls());
+        }
         return g;
     }
 

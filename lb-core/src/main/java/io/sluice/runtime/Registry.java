@@ -9,6 +9,7 @@ import io.sluice.http.HttpListener;
 import io.sluice.http.Upstream;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
+import io.sluice.tls.ServerTls;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -26,6 +27,9 @@ import java.util.concurrent.TimeUnit;
  * shutdown, the control thread); the forwarding path never reads this class, only the objects it hands out.
  */
 public final class Registry implements AutoCloseable {
+    /** How often a TLS listener's certificate files are read to see whether they changed on disk. */
+    static final Duration CERTIFICATE_POLL = Duration.ofSeconds(2);
+
     private final Shared shared;
     private final Map<String, LiveCluster> clusters = new LinkedHashMap<>();
     private final Map<String, LiveListener> listeners = new LinkedHashMap<>();
@@ -108,11 +112,13 @@ public final class Registry implements AutoCloseable {
         if (listeners.containsKey(config.name())) {
             throw new IllegalStateException("listener " + config.name() + " exists");
         }
+        // Files read and contexts built here, off the event loops; a TlsFileException leaves nothing behind.
+        ServerTls tls = config.tls() == null ? null : ServerTls.open(config.name(), config.tls());
         Listener listener;
         if (config.protocol() == ListenerConfig.Protocol.HTTP) {
-            listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator());
+            listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
         } else {
-            listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator());
+            listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls);
         }
         LiveListener live = new LiveListener(listener, shared.metrics().bind(listener));
         try {
@@ -120,6 +126,9 @@ public final class Registry implements AutoCloseable {
         } catch (InterruptedException | RuntimeException e) {
             live.close();
             throw e;
+        }
+        if (tls != null) {
+            tls.watch(shared.control(), CERTIFICATE_POLL);
         }
         listeners.put(config.name(), live);
         publishListeners();
@@ -249,6 +258,26 @@ public final class Registry implements AutoCloseable {
             live.put(name, clusters.get(name).cluster());
         }
         return live;
+    }
+
+    /**
+     * Reads a kept TLS listener's certificate files again and builds what {@code next} asks for, changing nothing
+     * yet; throws {@link io.sluice.tls.TlsFileException} when they cannot be used.
+     */
+    public synchronized ServerTls.Prepared prepareTls(ListenerConfig next) {
+        LiveListener live = listeners.get(next.name());
+        ServerTls tls = live == null ? null : tlsOf(live.listener());
+        if (tls == null) {
+            throw new IllegalArgumentException("no TLS listener " + next.name());
+        }
+        return tls.prepare(next.tls());
+    }
+
+    private static ServerTls tlsOf(Listener l) {
+        if (l instanceof HttpListener http) {
+            return http.tls();
+        }
+        return l instanceof TcpListener tcp ? tcp.tls() : null;
     }
 
     private Map<String, Upstream> upstreams(ListenerConfig config) {

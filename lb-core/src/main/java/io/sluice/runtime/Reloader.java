@@ -4,6 +4,8 @@ import io.sluice.config.ClusterConfig;
 import io.sluice.config.ConfigError;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
+import io.sluice.tls.ServerTls;
+import io.sluice.tls.TlsFileException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +39,16 @@ public final class Reloader {
         List<String> addedClusters = new ArrayList<>();
         List<String> addedListeners = new ArrayList<>();
         List<Registry.Paused> paused = new ArrayList<>();
+        List<ServerTls.Prepared> certificates = new ArrayList<>();
         try {
+            // Certificate files are read again on every reload, YAML changed or not; new listeners read theirs
+            // when they are added below. Nothing is in force until every one of them has been read and built.
+            for (ListenerConfig lc : next.listeners()) {
+                ListenerConfig old = registry.listenerConfig(lc.name());
+                if (old != null && sameSocket(old, lc) && lc.tls() != null) {
+                    certificates.add(registry.prepareTls(lc));
+                }
+            }
             for (ClusterConfig cc : next.clusters()) {
                 if (registry.clusterConfig(cc.name()) == null) {
                     registry.addCluster(cc);
@@ -64,6 +75,8 @@ public final class Reloader {
                 }
                 try {
                     registry.addListener(lc);
+                } catch (TlsFileException e) {
+                    throw e;
                 } catch (Exception e) {
                     throw new BindFailure(new ConfigError("listeners[" + i + "].bind", 0, 0,
                             "cannot bind " + lc.bind() + ": " + describe(e)));
@@ -74,12 +87,16 @@ public final class Reloader {
                         + " on " + lc.bind() + "; the old socket's connections drain");
             }
         } catch (RuntimeException f) {
+            certificates.forEach(ServerTls.Prepared::discard);
             for (String l : addedListeners) {
                 registry.removeListener(l);
             }
             restore(paused, drain);
             for (String c : addedClusters) {
                 registry.removeCluster(c);
+            }
+            if (f instanceof TlsFileException t) {
+                return ReloadResult.rejected(t.errors());
             }
             ConfigError error = f instanceof BindFailure b ? b.error
                     : new ConfigError("", 0, 0, "could not apply: " + describe(f));
@@ -103,6 +120,12 @@ public final class Reloader {
                     registry.reconfigureListener(lc);
                     changes.add("listener " + lc.name() + ": settings changed for new connections and requests");
                 }
+            }
+            for (ServerTls.Prepared p : certificates) {
+                if (p.changed()) {
+                    changes.add("listener " + p.listener() + ": certificates re-read, new handshakes use them");
+                }
+                p.apply();
             }
             for (String name : registry.listenerNames()) {
                 if (next.listeners().stream().noneMatch(l -> l.name().equals(name))) {
@@ -150,9 +173,13 @@ public final class Reloader {
         }
     }
 
-    /** Bind address and protocol (and the relay mode) unchanged: the listener keeps its socket. */
+    /**
+     * Bind address and protocol (and the relay mode, and whether it speaks TLS) unchanged: the listener keeps its
+     * socket.
+     */
     private static boolean sameSocket(ListenerConfig a, ListenerConfig b) {
-        return a.bind().equals(b.bind()) && a.protocol() == b.protocol() && a.splice() == b.splice();
+        return a.bind().equals(b.bind()) && a.protocol() == b.protocol() && a.splice() == b.splice()
+                && (a.tls() == null) == (b.tls() == null);
     }
 
     /** Running listeners, other than those kept as they are, that hold {@code lc}'s address. */

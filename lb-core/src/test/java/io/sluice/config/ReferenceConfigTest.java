@@ -201,9 +201,14 @@ class ReferenceConfigTest {
         return out.toString();
     }
 
-    /** Records hold Patterns (compared by identity) and int arrays: compare those by what they mean. */
+    /**
+     * Records hold Patterns (compared by identity) and int arrays: compare those by what they mean. Places in
+     * the file (kept for errors found when certificate files are read) move when keys are left out: not compared.
+     */
     private static void assertSame(String what, Object actual, Object expected) {
         assertThat(actual).as(what).usingRecursiveComparison()
+                .ignoringFieldsOfTypes(io.sluice.config.TlsConfig.Located.class)
+                .ignoringFieldsMatchingRegexes(".*certificates\\.(line|column)")
                 .withEqualsForType((a, b) -> a == null || b == null ? a == b
                         : a.pattern().equals(b.pattern()) && a.flags() == b.flags(), Pattern.class)
                 .isEqualTo(expected);

@@ -88,7 +88,7 @@ class RewriteTest {
         HttpRequest r = request(HttpVersion.HTTP_1_0, HttpMethod.GET, "http://ex.com/x", "Connection", "keep-alive, X-Hop",
                 "X-Hop", "1", "Keep-Alive", "timeout=5", "X-Forwarded-For", "10.0.0.1");
         ClientRequest c = ClientRequest.of(r);
-        RequestRewrite.toServer(c, null, "/rewritten", "192.0.2.7", false, HttpConfig.DEFAULT);
+        RequestRewrite.toServer(c, null, "/rewritten", "192.0.2.7", false, HttpConfig.DEFAULT, false);
         assertThat(r.uri()).isEqualTo("/rewritten");
         assertThat(r.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
         assertThat(r.headers().get("host")).isEqualTo("ex.com");
@@ -108,7 +108,7 @@ class RewriteTest {
     void askedForUpgradeSurvivesTheHopByHopCleanUp() {
         HttpRequest r = request(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", "Host", "h", "Upgrade", "websocket",
                 "Connection", "Upgrade");
-        RequestRewrite.toServer(ClientRequest.of(r), null, "/", null, false, HttpConfig.DEFAULT);
+        RequestRewrite.toServer(ClientRequest.of(r), null, "/", null, false, HttpConfig.DEFAULT, false);
         assertThat(r.headers().get("upgrade")).isEqualTo("websocket");
         assertThat(r.headers().get("connection")).isEqualTo("upgrade");
         assertThat(r.headers().get("x-forwarded-for")).isEqualTo("unknown");
