@@ -70,6 +70,7 @@ public final class ConfigLoader {
         m.put("clusters[].outlier_detection", ClusterConfigReader.OUTLIER);
         m.put("clusters[].sticky_cookie", ClusterConfigReader.STICKY);
         m.put("clusters[].pool", HttpConfigReader.POOL);
+        m.put("clusters[].tls", ClusterConfigReader.TLS);
         return m;
     }
 
@@ -172,6 +173,7 @@ public final class ConfigLoader {
             top.error("clusters", "required: at least one cluster");
         }
         Map<String, Node> clusterNames = new HashMap<>();
+        Set<String> tlsClusters = new HashSet<>();
         for (int i = 0; i < clusterNodes.size(); i++) {
             ConfigNode c = new ConfigNode(errors, "clusters[" + i + "]", clusterNodes.get(i),
                     ClusterConfigReader.CLUSTER);
@@ -180,6 +182,9 @@ public final class ConfigLoader {
                 c.error("name", "duplicate cluster name \"" + cluster.name() + "\"");
             }
             clusters.add(cluster);
+            if (cluster.tls() != null) {
+                tlsClusters.add(cluster.name());
+            }
         }
 
         List<ListenerConfig> listeners = new ArrayList<>();
@@ -196,6 +201,11 @@ public final class ConfigLoader {
         for (int i = 0; i < listenerNodes.size(); i++) {
             ConfigNode l = new ConfigNode(errors, "listeners[" + i + "]", listenerNodes.get(i), LISTENER);
             ListenerConfig listener = readListener(l, clusterNames.keySet(), runtime.transport());
+            if (listener.splice() && tlsClusters.contains(listener.cluster())) {
+                // splice(2) moves bytes kernel to kernel: nothing in between could encrypt them.
+                l.error("splice", "cluster \"" + listener.cluster() + "\" has tls: a spliced relay cannot encrypt;"
+                        + " use splice: false");
+            }
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
