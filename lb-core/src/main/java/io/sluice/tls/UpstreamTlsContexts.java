@@ -63,7 +63,11 @@ public final class UpstreamTlsContexts {
 
     /** The context for one cluster's {@code tls}; {@code where} names it in errors (clusters[2].tls). */
     public static Built build(String where, String cluster, UpstreamTlsConfig tls) {
-        SslProvider provider = TlsEngines.choose(TlsConfig.Provider.AUTO);
+        return build(where, cluster, tls, TlsEngines.choose(TlsConfig.Provider.AUTO));
+    }
+
+    /** The same on a given engine (tests run both). */
+    static Built build(String where, String cluster, UpstreamTlsConfig tls, SslProvider provider) {
         SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider);
         if (tls.verify()) {
             if (tls.ca() != null) {
