@@ -1,6 +1,5 @@
 package io.sluice.config;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -188,8 +187,9 @@ final class ClusterConfigReader {
     }
 
     /**
-     * {@code tls}: on when the section is there (unless {@code enabled: false}). The files must exist and be
-     * readable now; their contents are parsed when the cluster's TLS context is built (start, reload).
+     * {@code tls}: on when the section is there (unless {@code enabled: false}). The files are read when the
+     * cluster's TLS context is built (start, every reload), not here: like admin.token_file, a config may be
+     * checked on one machine and run on another, where the certificates are mounted.
      */
     private static UpstreamTlsConfig readTls(ConfigNode n) {
         if (n == null || !n.bool("enabled", true)) {
@@ -201,9 +201,9 @@ final class ClusterConfigReader {
                     + " no IP addresses: with auto, a server given by IP address is verified against that address)");
         }
         boolean verify = n.bool("verify", UpstreamTlsConfig.DEFAULT_VERIFY);
-        Path ca = readableFile(n, "ca");
-        Path cert = readableFile(n, "cert");
-        Path key = readableFile(n, "key");
+        Path ca = path(n, "ca");
+        Path cert = path(n, "cert");
+        Path key = path(n, "key");
         if (n.has("cert") && !n.has("key")) {
             n.error("cert", "a client certificate needs its private key: add key");
         } else if (n.has("key") && !n.has("cert")) {
@@ -212,18 +212,13 @@ final class ClusterConfigReader {
         return new UpstreamTlsConfig(sni == null || sni.equals("auto") ? null : sni, verify, ca, cert, key);
     }
 
-    private static Path readableFile(ConfigNode n, String key) {
+    private static Path path(ConfigNode n, String key) {
         String s = n.string(key, null);
-        if (s == null) {
+        if (s != null && s.isBlank()) {
+            n.error(key, "must not be empty");
             return null;
         }
-        Path p = Path.of(s);
-        if (!Files.isRegularFile(p)) {
-            n.error(key, "no such file: " + s);
-        } else if (!Files.isReadable(p)) {
-            n.error(key, "cannot read " + s + " (permissions)");
-        }
-        return p;
+        return s == null ? null : Path.of(s);
     }
 
     private static OutlierDetectionConfig readOutlier(ConfigNode n) {

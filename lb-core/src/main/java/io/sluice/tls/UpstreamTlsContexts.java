@@ -105,8 +105,12 @@ public final class UpstreamTlsContexts {
     private static byte[] read(String where, String key, Path file) {
         try {
             return Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw failure(where, key, "no such file: " + file);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw failure(where, key, "cannot read " + file + " (permissions)");
         } catch (IOException e) {
-            throw failure(where, key, "cannot read " + file + ": " + e);
+            throw failure(where, key, "cannot read " + file + ": " + e.getMessage());
         }
     }
 

@@ -216,6 +216,18 @@ class UpstreamTlsTest {
         assertThat(server.clientCerts()).containsExactly("CN=sluice-proxy");
     }
 
+    @org.junit.jupiter.api.Test
+    void aMissingFileFailsTheBuildNamingTheKey() {
+        UpstreamTlsConfig missing = new UpstreamTlsConfig(null, true, null, dir.resolve("gone.pem"),
+                dir.resolve("gone.key"));
+        try {
+            UpstreamTlsContexts.build("clusters[1].tls", "app", missing);
+            throw new AssertionError("built");
+        } catch (UpstreamTlsContexts.BuildFailure e) {
+            assertThat(e.error().toString()).isEqualTo("clusters[1].tls.cert: no such file: " + dir.resolve("gone.pem"));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void aFileThatIsNoCertificateFailsTheBuildNamingTheKey(SslProvider provider) throws Exception {
