@@ -172,6 +172,10 @@ class UpstreamTlsProxyTest {
         try (Socket c = Proxies.connect(Proxies.port(s, "front"))) {
             Proxies.roundTrip(c, "hello over tls");
             Proxies.roundTrip(c, "and again");
+            // The client's FIN reaches the server as the end of its TLS stream; its answer and FIN come back.
+            c.getOutputStream().write("last words".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            c.shutdownOutput();
+            assertThat(Proxies.readAll(c.getInputStream())).isEqualTo("last words");
         }
         assertThat(tls.handshakes()).isEqualTo(1);
         assertThat(tls.sniNames()).containsExactly("echo.internal");
