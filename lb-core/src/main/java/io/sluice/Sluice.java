@@ -24,12 +24,14 @@ import io.sluice.runtime.ConfigFile;
 import io.sluice.runtime.ConfigWatcher;
 import io.sluice.runtime.ReloadResult;
 import io.sluice.runtime.Reloader;
+import io.sluice.tls.UpstreamTlsContexts;
 import io.sluice.runtime.Registry;
 import io.sluice.runtime.Shared;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -109,8 +111,10 @@ public final class Sluice implements AutoCloseable {
         HealthChecker health = closer.add(new HealthChecker(workers, transport.channelClass(), new ClusterHealth.Events()));
         Shared shared = new Shared(transport, workers, LoopIndex.assign(workers), allocator, metrics, health, control);
         registry = closer.add(new Registry(shared));
+        // Files are read here, before any socket opens: a bad certificate fails the start with its key named.
+        Map<String, UpstreamTlsContexts.Built> tls = UpstreamTlsContexts.buildAll(config.clusters());
         for (ClusterConfig cc : config.clusters()) {
-            registry.addCluster(cc);
+            registry.addCluster(cc, tls.get(cc.name()));
         }
         reloader = new Reloader(registry);
         resolver = closer.add(new ServerResolver(registry::clusters));

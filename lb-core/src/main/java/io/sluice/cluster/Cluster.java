@@ -42,6 +42,8 @@ public final class Cluster {
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
     private volatile Executor rebuilder = Runnable::run;
+    /** TLS to the servers, or null for plain connections; replaced whole when a reload rebuilds it. */
+    private volatile UpstreamSecurity security;
     private final AtomicBoolean rebuildPending = new AtomicBoolean();
 
     public Cluster(ClusterConfig config) {
@@ -129,6 +131,15 @@ public final class Cluster {
 
     public String name() {
         return config.name();
+    }
+
+    /** TLS to the servers as built now, or null for plain connections; read once per new connection. */
+    public UpstreamSecurity security() {
+        return security;
+    }
+
+    public void security(UpstreamSecurity next) {
+        security = next;
     }
 
     public ClusterConfig config() {

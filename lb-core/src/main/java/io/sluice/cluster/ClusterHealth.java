@@ -10,6 +10,9 @@ import io.sluice.health.HealthTarget;
 import io.sluice.health.OutlierDetector;
 import io.sluice.health.ProbeResult;
 import io.sluice.health.ProbeSpec;
+import io.sluice.health.ProbeTls;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.Future;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +40,9 @@ public final class ClusterHealth implements AutoCloseable {
         this.cluster = cluster;
         this.checker = checker;
         HealthCheckConfig hc = cluster.config().healthCheck();
-        this.spec = hc == null ? null : spec(hc);
+        // Probes go over TLS when the cluster's traffic does, with the context in force at each probe.
+        this.spec = hc == null ? null
+                : cluster.config().tls() == null ? spec(hc) : spec(hc).withTls(new ProbeOverTls(cluster));
         this.duration = duration;
         OutlierDetectionConfig od = cluster.config().outlierDetection();
         this.detector = od == null ? null : new OutlierDetector(new OutlierDetector.Settings(od.consecutiveFailures(),
@@ -96,6 +101,16 @@ public final class ClusterHealth implements AutoCloseable {
             detach(s);
         }
         cluster.outlierDetection(null);
+    }
+
+    /** Puts a probe in the cluster's current TLS; plain if a reload turned TLS off before checks restarted. */
+    private record ProbeOverTls(Cluster cluster) implements ProbeTls {
+        @Override
+        public Future<?> start(Channel ch, HealthTarget target) {
+            UpstreamSecurity security = cluster.security();
+            return security == null ? ch.eventLoop().newSucceededFuture(ch)
+                    : security.probe(ch, ((Binding) target.context()).server());
+        }
     }
 
     /** What a health target carries back to us: its server, cluster and the cluster's duration timer. */

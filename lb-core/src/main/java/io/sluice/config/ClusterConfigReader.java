@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -14,12 +15,13 @@ import org.yaml.snakeyaml.nodes.Node;
 final class ClusterConfigReader {
     static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool");
+            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls");
     static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
     static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
             "same_site");
+    static final Set<String> TLS = ConfigNode.keys("enabled", "sni", "verify", "ca", "cert", "key");
     static final Set<String> OUTLIER = ConfigNode.keys("consecutive_failures", "base_ejection_time",
             "max_ejection_time", "max_ejection_percent", "failures");
 
@@ -56,8 +58,9 @@ final class ClusterConfigReader {
         int panic = n.integer("panic_threshold", ClusterConfig.DEFAULT_PANIC_THRESHOLD, 0, 100);
         PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
         StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
+        UpstreamTlsConfig tls = readTls(n.map("tls", TLS));
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky, ClusterConfig.DEFAULT_TLS);
+                sticky, tls);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {
@@ -181,6 +184,41 @@ final class ClusterConfigReader {
             n.error("same_site", "same_site: none needs secure: true (browsers drop the cookie otherwise)");
         }
         return new StickyCookieConfig(name, ttl, path, httpOnly, secure, sameSite);
+    }
+
+    /**
+     * {@code tls}: on when the section is there (unless {@code enabled: false}). The files are read when the
+     * cluster's TLS context is built (start, every reload), not here: like admin.token_file, a config may be
+     * checked on one machine and run on another, where the certificates are mounted.
+     */
+    private static UpstreamTlsConfig readTls(ConfigNode n) {
+        if (n == null || !n.bool("enabled", true)) {
+            return ClusterConfig.DEFAULT_TLS;
+        }
+        String sni = n.string("sni", "auto");
+        if (sni != null && !sni.equals("auto") && !Values.isHostName(sni)) {
+            n.error("sni", "expected a host name such as api.example.com, or auto, got \"" + sni + "\" (SNI carries"
+                    + " no IP addresses: with auto, a server given by IP address is verified against that address)");
+        }
+        boolean verify = n.bool("verify", UpstreamTlsConfig.DEFAULT_VERIFY);
+        Path ca = path(n, "ca");
+        Path cert = path(n, "cert");
+        Path key = path(n, "key");
+        if (n.has("cert") && !n.has("key")) {
+            n.error("cert", "a client certificate needs its private key: add key");
+        } else if (n.has("key") && !n.has("cert")) {
+            n.error("key", "a private key needs its certificate: add cert");
+        }
+        return new UpstreamTlsConfig(sni == null || sni.equals("auto") ? null : sni, verify, ca, cert, key);
+    }
+
+    private static Path path(ConfigNode n, String key) {
+        String s = n.string(key, null);
+        if (s != null && s.isBlank()) {
+            n.error(key, "must not be empty");
+            return null;
+        }
+        return s == null ? null : Path.of(s);
     }
 
     private static OutlierDetectionConfig readOutlier(ConfigNode n) {

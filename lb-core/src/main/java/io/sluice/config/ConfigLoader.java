@@ -73,6 +73,7 @@ public final class ConfigLoader {
         m.put("clusters[].outlier_detection", ClusterConfigReader.OUTLIER);
         m.put("clusters[].sticky_cookie", ClusterConfigReader.STICKY);
         m.put("clusters[].pool", HttpConfigReader.POOL);
+        m.put("clusters[].tls", ClusterConfigReader.TLS);
         return m;
     }
 
@@ -202,6 +203,16 @@ public final class ConfigLoader {
             ConfigNode l = new ConfigNode(errors, "listeners[" + i + "]", listenerNodes.get(i), LISTENER);
             ListenerConfig listener = readListener(l, clusterNames.keySet(), runtime.transport());
             SniRouteReader.checkSniHashing(l, listener, clustersByName);
+            if (listener.splice()) {
+                for (String routed : SniRouteReader.clustersOf(listener)) {
+                    ClusterConfig cc = clustersByName.get(routed);
+                    if (cc != null && cc.tls() != null) {
+                        // splice(2) moves bytes kernel to kernel: nothing in between could encrypt them.
+                        l.error("splice", "cluster \"" + routed + "\" has tls: a spliced relay cannot encrypt;"
+                                + " use splice: false");
+                    }
+                }
+            }
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }

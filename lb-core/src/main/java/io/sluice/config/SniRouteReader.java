@@ -82,6 +82,14 @@ final class SniRouteReader {
         return sni;
     }
 
+    /** The listener's cluster and every cluster its SNI routes name. */
+    static List<String> clustersOf(ListenerConfig listener) {
+        List<String> used = new ArrayList<>();
+        used.add(listener.cluster());
+        listener.sniRoutes().forEach(r -> used.add(r.cluster()));
+        return used;
+    }
+
     /**
      * {@code hash_key: sni} needs a ClientHello that the listener reads without terminating: only a tcp
      * listener without {@code tls} has one. Elsewhere the key would silently place every connection by the

@@ -79,6 +79,15 @@ public final class Values {
         return text != null && TOKEN.matcher(text).matches();
     }
 
+    private static final java.util.regex.Pattern HOST_NAME = java.util.regex.Pattern.compile(
+            "(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile("[0-9.]+");
+
+    /** A DNS host name (labels of letters, digits, - and _), not an IP address: what TLS's SNI may carry. */
+    public static boolean isHostName(String text) {
+        return text != null && HOST_NAME.matcher(text).matches() && !IPV4.matcher(text).matches();
+    }
+
     /** Formats a duration the way the config spells it, for messages and the reference. */
     public static String format(Duration d) {
         long ms = d.toMillis();

@@ -130,16 +130,15 @@ final class BackendPool implements ConnectionPool {
         ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
         upstream.connections().add(f.channel());
-        BackendHandler handler = f.channel().pipeline().get(BackendHandler.class);
-        if (handler != null) { // null when the channel could not even be created: the listener below fails it
-            handler.conn = c;
-        }
         f.addListener(done -> {
             if (!done.isSuccess()) {
-                open--; // a channel that never became active gets no channelInactive
+                // Counted here, not by channelInactive: the handler learns of its connection only once it is
+                // ready, so a channel that never became active, or whose TLS handshake failed, is counted once.
+                open--;
                 w.failed(done.cause());
                 return;
             }
+            f.channel().pipeline().get(BackendHandler.class).conn = c;
             lease(c, w);
         });
     }

@@ -29,6 +29,7 @@ import io.sluice.http.Upstream;
 import io.sluice.l4.PassthroughStats;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
+import io.sluice.tls.UpstreamTlsErrors;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -181,6 +182,18 @@ public final class Metrics implements AutoCloseable {
         g.add(Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
                 .description("1 while the cluster balances across all servers because too few are available")
                 .register(registry));
+        return g;
+    }
+
+    /** A cluster's failed TLS handshakes with its servers, by reason; bound while the cluster has tls. */
+    public MeterGroup bindUpstreamTls(String cluster, UpstreamTlsErrors errors) {
+        MeterGroup g = new MeterGroup(registry);
+        for (UpstreamTlsErrors.Reason reason : UpstreamTlsErrors.Reason.values()) {
+            g.add(FunctionCounter.builder("sluice.upstream.tls.handshake.errors", errors, e -> e.count(reason))
+                    .tags("cluster", cluster, "reason", reason.label())
+                    .description("Failed TLS handshakes with the cluster's servers, by reason")
+                    .register(registry));
+        }
         return g;
     }
 

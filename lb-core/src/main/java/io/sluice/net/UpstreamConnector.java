@@ -3,9 +3,12 @@ package io.sluice.net;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
+import io.sluice.cluster.UpstreamSecurity;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,34 +34,60 @@ public final class UpstreamConnector {
     }
 
     /**
-     * Connects {@code bootstrap} to {@code server}, which must be resolved. For {@link Use#RELAY} the connect
-     * time is also the server's latency sample: on a TCP listener it is the only latency least_response_time
-     * can see.
+     * Connects {@code bootstrap} to {@code server}, which must be resolved, and, when the cluster has TLS, runs
+     * the handshake: the future completes only when the channel can carry the protocol, and a failed handshake
+     * counts as a failed connect. For {@link Use#RELAY} the time until then is also the server's latency
+     * sample: on a TCP listener it is the only latency least_response_time can see.
      */
     public static ChannelFuture connect(Bootstrap bootstrap, Cluster cluster, Server server, Use use) {
         InetSocketAddress address = server.resolved();
         Lease lease = use == Use.RELAY ? server.beginConnection() : server.beginPooledConnection();
         long start = System.nanoTime();
+        UpstreamSecurity security = cluster.security();
         ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
         // Given back when the channel closes; and on a failed connect too, because a channel that could not
         // even be created or registered (no file descriptors left) never completes its close future.
         ch.closeFuture().addListener(x -> lease.close());
+        // The bootstrap's loop, not the channel's: a channel that could not be registered has none.
+        ChannelPromise ready = security == null ? null
+                : new DefaultChannelPromise(ch, bootstrap.config().group().next());
         f.addListener(done -> {
             if (!done.isSuccess()) {
-                lease.close();
-                server.connectErrors().increment();
-                cluster.reportConnectFailure(server);
-                log.debug("connect to {} failed: {}", server, done.cause().toString());
-                return;
+                failed(cluster, server, lease, done.cause(), ready);
+            } else if (security == null) {
+                succeeded(cluster, server, use, ch, start);
+            } else {
+                security.secure(ch, server).addListener(hs -> {
+                    if (hs.isSuccess()) {
+                        succeeded(cluster, server, use, ch, start);
+                        ready.setSuccess();
+                    } else {
+                        ch.close();
+                        failed(cluster, server, lease, hs.cause(), ready);
+                    }
+                });
             }
-            server.totalConnections().increment();
-            if (use == Use.RELAY) {
-                server.recordLatency(System.nanoTime() - start);
-            }
-            server.connections().add(ch);
-            cluster.reportConnectSuccess(server);
         });
-        return f;
+        return ready == null ? f : ready;
+    }
+
+    private static void succeeded(Cluster cluster, Server server, Use use, Channel ch, long start) {
+        server.totalConnections().increment();
+        if (use == Use.RELAY) {
+            server.recordLatency(System.nanoTime() - start);
+        }
+        server.connections().add(ch);
+        cluster.reportConnectSuccess(server);
+    }
+
+    private static void failed(Cluster cluster, Server server, Lease lease, Throwable cause, ChannelPromise ready) {
+        lease.close();
+        server.connectErrors().increment();
+        cluster.reportConnectFailure(server);
+        log.debug("connect to {} failed: {}", server, cause.toString());
+        if (ready != null) {
+            ready.setFailure(cause);
+        }
     }
 }

@@ -8,6 +8,9 @@ import io.sluice.config.ClusterConfig;
 import io.sluice.config.ServerConfig;
 import io.sluice.http.Upstream;
 import io.sluice.metrics.MeterGroup;
+import io.sluice.tls.UpstreamTls;
+import io.sluice.tls.UpstreamTlsContexts;
+import io.sluice.tls.UpstreamTlsErrors;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -38,12 +41,18 @@ final class LiveCluster implements AutoCloseable {
     /** Only when an HTTP listener routes here: the request duration meters and each server's pool gauges. */
     private MeterGroup httpMeters;
     private ScheduledFuture<?> ramp;
+    /** Failed handshakes by reason, kept across the TLS contexts a reload builds. */
+    private final UpstreamTlsErrors tlsErrors = new UpstreamTlsErrors();
+    /** The handshake error series; bound while the cluster has tls. */
+    private MeterGroup tlsMeters;
 
-    private LiveCluster(Shared shared, ClusterConfig config, Closer undo) {
+    private LiveCluster(Shared shared, ClusterConfig config, UpstreamTlsContexts.Built tls, Closer undo) {
         this.shared = shared;
         this.cluster = new Cluster(config);
         this.upstream = new Upstream(cluster, shared.transport(), shared.allocator(), shared.loops());
         this.meters = undo.add(shared.metrics().bind(cluster));
+        useTls(tls);
+        undo.add(this::closeTlsMeters);
         undo.add(this::closeHealth);
         openHealth();
         cluster.rebuildOn(shared.control());
@@ -56,10 +65,10 @@ final class LiveCluster implements AutoCloseable {
     }
 
     /** Builds the cluster with all its servers; on failure releases whatever it had made, and rethrows. */
-    static LiveCluster create(Shared shared, ClusterConfig config) {
+    static LiveCluster create(Shared shared, ClusterConfig config, UpstreamTlsContexts.Built tls) {
         Closer undo = new Closer();
         try {
-            return new LiveCluster(shared, config, undo);
+            return new LiveCluster(shared, config, tls, undo);
         } catch (RuntimeException | Error e) {
             undo.close();
             throw e;
@@ -109,9 +118,18 @@ final class LiveCluster implements AutoCloseable {
      * weights, servers new are added; health checks start over only when their settings changed (the servers'
      * UP/DOWN state stays). Returns what changed, for the reload report.
      */
-    synchronized List<String> reconfigure(ClusterConfig next) {
+    synchronized List<String> reconfigure(ClusterConfig next, UpstreamTlsContexts.Built tls) {
         ClusterConfig old = cluster.config();
+        // Before the new servers: whatever connects from here on uses the new context (files read again).
+        useTls(tls);
+        if (old.equals(next)) {
+            return List.of();
+        }
         List<String> changes = new ArrayList<>();
+        if (!Objects.equals(old.tls(), next.tls())) {
+            changes.add("cluster " + name() + ": tls " + (next.tls() == null ? "off"
+                    : old.tls() == null ? "on" : "settings changed") + " for new connections");
+        }
         // New servers first and old ones last, each step publishing a picker: replacing a cluster's only
         // server never leaves a moment with none.
         for (ServerConfig sc : next.servers()) {
@@ -128,7 +146,8 @@ final class LiveCluster implements AutoCloseable {
             }
         }
         boolean healthChanged = !Objects.equals(old.healthCheck(), next.healthCheck())
-                || !Objects.equals(old.outlierDetection(), next.outlierDetection());
+                || !Objects.equals(old.outlierDetection(), next.outlierDetection())
+                || (old.tls() == null) != (next.tls() == null); // probes follow the traffic into or out of TLS
         if (healthChanged) {
             closeHealth();
         }
@@ -160,6 +179,26 @@ final class LiveCluster implements AutoCloseable {
             changes.add("cluster " + name() + ": settings changed");
         }
         return changes;
+    }
+
+    /** Publishes the cluster's TLS context (null: plain) and keeps its handshake error series with it. */
+    private void useTls(UpstreamTlsContexts.Built tls) {
+        if (tls == null) {
+            cluster.security(null);
+            closeTlsMeters();
+            return;
+        }
+        cluster.security(new UpstreamTls(name(), tls, tlsErrors));
+        if (tlsMeters == null) {
+            tlsMeters = shared.metrics().bindUpstreamTls(name(), tlsErrors);
+        }
+    }
+
+    private void closeTlsMeters() {
+        if (tlsMeters != null) {
+            tlsMeters.close();
+            tlsMeters = null;
+        }
     }
 
     private void openHealth() {
@@ -255,6 +294,7 @@ final class LiveCluster implements AutoCloseable {
             detach(s);
         }
         closeHealth();
+        closeTlsMeters();
         if (httpMeters != null) {
             httpMeters.close();
         }

@@ -10,6 +10,7 @@ import io.sluice.http.Upstream;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
 import io.sluice.tls.ServerTls;
+import io.sluice.tls.UpstreamTlsContexts;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -47,11 +48,15 @@ public final class Registry implements AutoCloseable {
         this.shared = shared;
     }
 
-    public synchronized Cluster addCluster(ClusterConfig config) {
+    /**
+     * Adds a cluster; {@code tls} is its client TLS context, built beforehand off the event loops (null when
+     * the cluster has no tls).
+     */
+    public synchronized Cluster addCluster(ClusterConfig config, UpstreamTlsContexts.Built tls) {
         if (clusters.containsKey(config.name())) {
             throw new IllegalStateException("cluster " + config.name() + " exists");
         }
-        LiveCluster c = LiveCluster.create(shared, config);
+        LiveCluster c = LiveCluster.create(shared, config, tls);
         clusters.put(config.name(), c);
         publishView();
         return c.cluster();
@@ -69,9 +74,12 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /** Applies a changed configuration to an existing cluster; returns what changed. */
-    public synchronized List<String> reconfigureCluster(ClusterConfig config) {
-        return live(config.name()).reconfigure(config);
+    /**
+     * Applies a changed configuration to an existing cluster, with its TLS context built again from the files
+     * (null without tls); returns what changed.
+     */
+    public synchronized List<String> reconfigureCluster(ClusterConfig config, UpstreamTlsContexts.Built tls) {
+        return live(config.name()).reconfigure(config, tls);
     }
 
     /** Adds a server to a running cluster; it takes work once its pools, meters and health target exist. */

@@ -6,10 +6,12 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.tls.ServerTls;
 import io.sluice.tls.TlsFileException;
+import io.sluice.tls.UpstreamTlsContexts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +38,16 @@ public final class Reloader {
         runtimeChanges(current, next, changes, restart);
         Duration drain = next.runtime().drainTimeout();
 
+        Map<String, UpstreamTlsContexts.Built> tls;
+        try {
+            // Every cluster's TLS files are read again (rotated certificates are picked up by any reload), and
+            // before anything changes: a bad file rejects the reload with nothing changed.
+            tls = UpstreamTlsContexts.buildAll(next.clusters());
+        } catch (UpstreamTlsContexts.BuildFailure e) {
+            return ReloadResult.rejected(List.of(e.error()));
+        } catch (IllegalArgumentException e) {
+            return ReloadResult.rejected(List.of(new ConfigError("", 0, 0, "TLS: " + describe(e))));
+        }
         List<String> addedClusters = new ArrayList<>();
         List<String> addedListeners = new ArrayList<>();
         List<Registry.Paused> paused = new ArrayList<>();
@@ -51,7 +63,7 @@ public final class Reloader {
             }
             for (ClusterConfig cc : next.clusters()) {
                 if (registry.clusterConfig(cc.name()) == null) {
-                    registry.addCluster(cc);
+                    registry.addCluster(cc, tls.get(cc.name()));
                     addedClusters.add(cc.name());
                 }
             }
@@ -110,8 +122,8 @@ public final class Reloader {
 
             for (ClusterConfig cc : next.clusters()) {
                 ClusterConfig old = registry.clusterConfig(cc.name());
-                if (!addedClusters.contains(cc.name()) && !old.equals(cc)) {
-                    changes.addAll(registry.reconfigureCluster(cc));
+                if (!addedClusters.contains(cc.name()) && (!old.equals(cc) || cc.tls() != null)) {
+                    changes.addAll(registry.reconfigureCluster(cc, tls.get(cc.name())));
                 }
             }
             for (ListenerConfig lc : next.listeners()) {

@@ -54,6 +54,8 @@ final class HttpBackend implements AutoCloseable {
     private final String name;
     private final Handler handler;
     private final ServerSocket server;
+    /** TLS on every connection, or null for plain HTTP. */
+    private final io.sluice.testing.TestTls tls;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
     /** Every accepted connection, in accept order. */
@@ -62,9 +64,15 @@ final class HttpBackend implements AutoCloseable {
     private volatile boolean closed;
 
     HttpBackend(String name, Handler handler) throws IOException {
+        this(name, handler, null);
+    }
+
+    /** An HTTPS backend when {@code tls} is given. */
+    HttpBackend(String name, Handler handler, io.sluice.testing.TestTls tls) throws IOException {
         this.name = name;
         this.handler = handler;
-        this.server = new ServerSocket();
+        this.tls = tls;
+        this.server = tls == null ? new ServerSocket() : tls.newServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
         Thread t = new Thread(this::acceptLoop, "http-backend-" + name);
@@ -108,6 +116,9 @@ final class HttpBackend implements AutoCloseable {
 
     private void serve(Socket s, Conn conn) {
         try (s) {
+            if (tls != null && !tls.handshake(s)) {
+                return;
+            }
             InputStream in = new BufferedInputStream(new Counting(s.getInputStream(), conn.received));
             OutputStream out = s.getOutputStream();
             while (true) {

@@ -28,16 +28,19 @@ public final class TestBackend implements AutoCloseable {
     private final String name;
     private final Behaviour behaviour;
     private final ServerSocket server;
+    /** TLS on every connection, or null for plain TCP. */
+    private final TestTls tls;
     private final Thread acceptor;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicLong bytesWritten = new AtomicLong();
     private volatile boolean closed;
 
-    private TestBackend(String name, Behaviour behaviour, int port) throws IOException {
+    private TestBackend(String name, Behaviour behaviour, int port, TestTls tls) throws IOException {
         this.name = name;
         this.behaviour = behaviour;
-        this.server = new ServerSocket();
+        this.tls = tls;
+        this.server = tls == null ? new ServerSocket() : tls.newServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
         this.acceptor = new Thread(this::acceptLoop, "backend-" + name);
@@ -46,12 +49,17 @@ public final class TestBackend implements AutoCloseable {
     }
 
     public static TestBackend start(String name, Behaviour behaviour) throws IOException {
-        return new TestBackend(name, behaviour, 0);
+        return new TestBackend(name, behaviour, 0, null);
+    }
+
+    /** A backend whose connections are TLS ({@code behaviour} sees the plain bytes). */
+    public static TestBackend startTls(String name, Behaviour behaviour, TestTls tls) throws IOException {
+        return new TestBackend(name, behaviour, 0, tls);
     }
 
     /** Starts again on a given port (to bring back a server that was stopped). */
     public static TestBackend startOn(int port, String name, Behaviour behaviour) throws IOException {
-        return new TestBackend(name, behaviour, port);
+        return new TestBackend(name, behaviour, port, null);
     }
 
     /** Writes its name and closes: shows which server a connection reached. */
@@ -135,8 +143,10 @@ public final class TestBackend implements AutoCloseable {
             open.add(s);
             Thread t = new Thread(() -> {
                 try (s) {
-                    behaviour.serve(s, this);
-                } catch (SocketException e) {
+                    if (tls == null || tls.handshake(s)) {
+                        behaviour.serve(s, this);
+                    }
+                } catch (SocketException | javax.net.ssl.SSLException e) {
                     // The peer went away: normal in tests that cut connections.
                 } catch (IOException e) {
                     if (!closed) {

@@ -11,10 +11,11 @@ import java.util.List;
  * @param port         probe this port instead of the target's; 0 = the target's port
  * @param rise         consecutive passes that bring a DOWN target UP
  * @param fall         consecutive failures that take an UP target DOWN
+ * @param tls          wraps each probe connection in TLS before it is checked, or null for plain TCP
  */
 public record ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
                         String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
-                        int port) {
+                        int port, ProbeTls tls) {
 
     /** Bytes of an HTTP check's body that are read and searched; the rest is discarded. */
     public static final int MAX_BODY = 64 * 1024;
@@ -25,6 +26,19 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
 
     public ProbeSpec {
         expectStatus = List.copyOf(expectStatus);
+    }
+
+    /** A plain (no TLS) probe. */
+    public ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
+                     String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
+                     int port) {
+        this(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall, port, null);
+    }
+
+    /** The same checks over TLS set up by {@code tls} (null: plain). */
+    public ProbeSpec withTls(ProbeTls tls) {
+        return new ProbeSpec(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall,
+                port, tls);
     }
 
     public static ProbeSpec tcp(Duration interval, Duration timeout, int rise, int fall) {

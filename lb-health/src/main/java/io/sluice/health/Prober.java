@@ -4,7 +4,9 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.ChannelInitializer;
@@ -20,6 +22,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
@@ -60,6 +63,8 @@ final class Prober {
                         if (spec.kind() == ProbeSpec.Kind.HTTP) {
                             ch.pipeline().addLast(new HttpClientCodec(4096, 16 * 1024, 8192),
                                     new ResponseCheck(spec, attempt));
+                        } else if (spec.tls() != null) {
+                            ch.pipeline().addLast(QuietEnd.INSTANCE);
                         }
                     }
                 });
@@ -78,21 +83,36 @@ final class Prober {
                         : cause.getClass().getSimpleName() + ": " + cause.getMessage();
                 attempt.finish(cause instanceof io.netty.channel.ConnectTimeoutException
                         ? new ProbeResult(ProbeResult.Outcome.TIMEOUT, why) : ProbeResult.failure(why));
-            } else if (spec.kind() == ProbeSpec.Kind.TCP) {
-                attempt.finish(ProbeResult.OK);
+            } else if (spec.tls() == null) {
+                check(spec, f.channel(), address, attempt);
             } else {
-                DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
-                        HttpMethod.valueOf(spec.method()), spec.path());
-                req.headers().set(HttpHeaderNames.HOST, spec.host() != null ? spec.host()
-                        : address.getHostString() + ":" + address.getPort());
-                req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-                req.headers().set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
-                req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
-                f.channel().writeAndFlush(req).addListener(w -> {
-                    if (!w.isSuccess()) {
-                        attempt.finish(ProbeResult.failure("write failed: " + w.cause().getMessage()));
+                spec.tls().start(f.channel(), target).addListener(hs -> {
+                    if (hs.isSuccess()) {
+                        check(spec, f.channel(), address, attempt);
+                    } else {
+                        attempt.finish(ProbeResult.failure("TLS handshake failed: " + hs.cause().getMessage()));
                     }
                 });
+            }
+        });
+    }
+
+    /** The connection (and its TLS, if any) is up: a TCP check has passed, an HTTP check sends its request. */
+    private static void check(ProbeSpec spec, Channel ch, InetSocketAddress address, Attempt attempt) {
+        if (spec.kind() == ProbeSpec.Kind.TCP) {
+            attempt.finish(ProbeResult.OK);
+            return;
+        }
+        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
+                HttpMethod.valueOf(spec.method()), spec.path());
+        req.headers().set(HttpHeaderNames.HOST, spec.host() != null ? spec.host()
+                : address.getHostString() + ":" + address.getPort());
+        req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        req.headers().set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        ch.writeAndFlush(req).addListener(w -> {
+            if (!w.isSuccess()) {
+                attempt.finish(ProbeResult.failure("write failed: " + w.cause().getMessage()));
             }
         });
     }
@@ -125,6 +145,22 @@ final class Prober {
                 channel.close();
             }
             done.accept(result);
+        }
+    }
+
+    /** A TCP probe over TLS reads nothing: a failed handshake's exception ends here, its reason in the result. */
+    @ChannelHandler.Sharable
+    private static final class QuietEnd extends ChannelInboundHandlerAdapter {
+        static final QuietEnd INSTANCE = new QuietEnd();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 
