@@ -1,7 +1,9 @@
 package io.sluice.bench;
 
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.sluice.config.TlsConfig;
 import io.sluice.tls.TlsEngines;
@@ -31,8 +33,15 @@ final class TlsPeers {
     }
 
     static SslContext client() throws SSLException {
-        return SslContextBuilder.forClient().sslProvider(TlsEngines.choose(TlsConfig.Provider.AUTO))
-                .protocols("TLSv1.3").trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        SslProvider provider = TlsEngines.choose(TlsConfig.Provider.AUTO);
+        SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(provider).protocols("TLSv1.3")
+                .trustManager(InsecureTrustManagerFactory.INSTANCE);
+        if (provider != SslProvider.JDK) {
+            // BoringSSL would offer the X25519MLKEM768 hybrid, which the JDK's server cannot take and the load
+            // comparison's clients (wrk on OpenSSL 3.0) do not offer: X25519 for every server, as with wrk.
+            builder.option(OpenSslContextOption.GROUPS, new String[] {"X25519", "P-256"});
+        }
+        return builder.build();
     }
 
     /**
