@@ -30,9 +30,10 @@ PROXY_PORTS = {
     # second Sluice, HTTPS only) on the JDK's engine.
     "https": {"sluice": 19221, "haproxy": 19222, "nginx": 19223, "sluice_jdk": 19225},
 }
-# Sluice targets whose HTTPS listener could not start, and why (a build without listener TLS, say): their TLS rows
-# are left out and the report says why, the other proxies and scenarios run as usual.
-TLS_UNAVAILABLE = {}
+# (target, scenario) left out of the run, and why: a Sluice whose HTTPS listener could not start (a build without
+# listener TLS, say), or a proxy whose session resumption is not what the run asked for. The report says why; the
+# other targets and scenarios run as usual.
+SKIPPED = {}
 TLS_NAME = "bench.example"
 PROXY_CPU = "1"
 LOAD_CPU = "0"
@@ -49,7 +50,7 @@ SCENARIOS = {
                     ["-c", "64", "-H", "Connection: close"], "/64"),
     "https_small": ("https", "HTTPS (TLS 1.3, ECDSA P-256) keep-alive, 64 B responses, 64 connections",
                     ["-c", "64"], "/64"),
-    "https_handshake": ("https", "HTTPS (TLS 1.3, ECDSA P-256), a new connection and full handshake per request "
+    "https_handshake": ("https", "HTTPS (TLS 1.3, ECDSA P-256), a new connection and handshake per request "
                         "(Connection: close), 64 connections", ["-c", "64", "-H", "Connection: close"], "/64"),
 }
 
@@ -77,7 +78,7 @@ def port_of(target, scenario):
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
     if target == "direct":
         return None if mode == "https" else DIRECT_PORT  # the backends speak plain HTTP only
-    if mode == "https" and target in TLS_UNAVAILABLE:
+    if (target, scenario) in SKIPPED:
         return None
     return PROXY_PORTS[mode].get(target)
 
@@ -170,10 +171,10 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport, admin=False, weight=1, cert=None):
+def write_sluice(work, target, transport, admin=False, weight=1, tls=None):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
     `sluice_splice` one TCP listener with splice: true (which needs the epoll transport), `sluice_jdk` only an
-    HTTPS listener on the JDK's TLS engine. `cert` (a Certificate) adds the HTTPS listener to `sluice` (on OpenSSL).
+    HTTPS listener on the JDK's TLS engine. `tls` (a TlsSetup) adds the HTTPS listener to `sluice` (on OpenSSL).
     `admin` serves the admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default
     and not written)."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
@@ -186,11 +187,12 @@ def write_sluice(work, target, transport, admin=False, weight=1, cert=None):
     if target in PROXY_PORTS["http"]:
         listeners += (f'  - {{ name: http, bind: "127.0.0.1:{PROXY_PORTS["http"][target]}", protocol: http, '
                       f'cluster: backends }}\n')
-    if cert and target in PROXY_PORTS["https"]:
+    if tls and target in PROXY_PORTS["https"]:
         provider = "jdk" if target == "sluice_jdk" else "openssl"
         listeners += (f'  - {{ name: https, bind: "127.0.0.1:{PROXY_PORTS["https"][target]}", protocol: http, '
-                      f'cluster: backends,\n      tls: {{ certificates: [ {{ cert: "{cert.cert}", key: "{cert.key}" }} ], '
-                      f'protocols: [TLSv1.3], alpn: [http/1.1], session_tickets: false, provider: {provider} }} }}\n')
+                      f'cluster: backends,\n      tls: {{ certificates: [ {{ cert: "{tls.cert}", key: "{tls.key}" }} ], '
+                      f'protocols: [TLSv1.3], alpn: [http/1.1], session_tickets: {str(tls.resumption).lower()}, '
+                      f'provider: {provider} }} }}\n')
     conf = f"""
 runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
 {f'admin: {{ bind: "127.0.0.1:{ADMIN_PORTS[target]}" }}' if admin else "admin: { enabled: false }"}
@@ -237,14 +239,14 @@ PEER_BUFFER_LABELS = {
 }
 
 
-def write_haproxy(work, buffers, weight=1, cert=None):
+def write_haproxy(work, buffers, weight=1, tls=None):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
                         for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
 global
     nbthread 1
     maxconn 9500
-{"    tune.ssl.cachesize 0" + chr(10) if cert else ""}{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
+{"    tune.ssl.cachesize 0" + chr(10) if tls and not tls.resumption else ""}{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
     timeout connect 5s
     timeout client 10m
     timeout server 10m
@@ -261,7 +263,7 @@ frontend http
     option forwardfor
     bind 127.0.0.1:{PROXY_PORTS['http']['haproxy']}
     default_backend http_backends
-{haproxy_https(cert)}backend http_backends
+{haproxy_https(tls)}backend http_backends
     mode http
     balance roundrobin
     http-reuse always
@@ -270,18 +272,18 @@ frontend http
     return write_atomically(os.path.join(work, "haproxy.cfg"), conf)
 
 
-def haproxy_https(cert):
-    if not cert:
+def haproxy_https(tls):
+    if not tls:
         return ""
     return f"""frontend https
     mode http
     option forwardfor
-    bind 127.0.0.1:{PROXY_PORTS['https']['haproxy']} ssl crt {cert.combined} ssl-min-ver TLSv1.3 alpn http/1.1 no-tls-tickets
+    bind 127.0.0.1:{PROXY_PORTS['https']['haproxy']} ssl crt {tls.combined} ssl-min-ver TLSv1.3 alpn http/1.1{"" if tls.resumption else " no-tls-tickets"}
     default_backend http_backends
 """
 
 
-def write_nginx(work, buffers, weight=1, cert=None):
+def write_nginx(work, buffers, weight=1, tls=None):
     servers = "\n".join(f"        server 127.0.0.1:{p}{f' weight={weight}' if i == 0 and weight != 1 else ''};"
                         for i, p in enumerate(BACKEND_PORTS))
     location = f"""        location / {{
@@ -321,35 +323,38 @@ http {{
     server {{
         listen 127.0.0.1:{PROXY_PORTS['http']['nginx']};
 {location}    }}
-{nginx_https(cert, location)}}}
+{nginx_https(tls, location)}}}
 """
     return write_atomically(os.path.join(work, "nginx-proxy.conf"), conf)
 
 
-def nginx_https(cert, location):
-    if not cert:
+def nginx_https(tls, location):
+    if not tls:
         return ""
     return f"""    server {{
         listen 127.0.0.1:{PROXY_PORTS['https']['nginx']} ssl;
-        ssl_certificate {cert.cert};
-        ssl_certificate_key {cert.key};
+        ssl_certificate {tls.cert};
+        ssl_certificate_key {tls.key};
         ssl_protocols TLSv1.3;
-        ssl_session_tickets off;
-        ssl_session_cache off;
+        ssl_session_tickets {"on" if tls.resumption else "off"};
+        ssl_session_cache {"shared:TLS:10m" if tls.resumption else "off"};
 {location}    }}
 """
 
 
-class Certificate:
-    """One ECDSA P-256 certificate for every proxy, made with openssl in the work directory: the PEM certificate,
-    its PKCS#8 key, and both in one file for HAProxy's `crt`."""
+class TlsSetup:
+    """What every proxy's HTTPS listener shares: one ECDSA P-256 certificate made with openssl in the work directory
+    (the PEM certificate, its PKCS#8 key, and both in one file for HAProxy's `crt`), and whether TLS sessions may be
+    resumed. wrk resumes the session of a connection it reconnects, so with resumption on `https_handshake` measures
+    abbreviated handshakes (no certificate signature), and with it off, full ones."""
 
-    def __init__(self, work):
+    def __init__(self, work, resumption):
+        self.resumption = resumption
         self.cert = os.path.join(work, "tls-cert.pem")
         self.key = os.path.join(work, "tls-key.pem")
         self.combined = os.path.join(work, "tls-combined.pem")
         sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", self.key, "-out", self.cert, "-days", "2", "-subj", f"/CN={TLS_NAME}",
+            "-keyout", self.key, "-out", self.cert, "-days", "90", "-subj", f"/CN={TLS_NAME}",
             "-addext", f"subjectAltName=DNS:{TLS_NAME}"])
         with open(self.combined, "w") as f:
             f.write(open(self.cert).read() + open(self.key).read())
@@ -381,66 +386,75 @@ def https_get(ctx, port, session=None):
         return answer.decode("latin-1").split("\r\n", 1)[0], s.session, s.session_reused
 
 
-def https_answers(port):
-    """Why the port does not serve `https_handshake` as meant, or None when it does: a GET over TLS 1.3 must get a
-    200, and a second connection offering the first one's session must get a full handshake. wrk resumes the
-    session of a connection it reconnects (an abbreviated handshake without the certificate signature), so every
-    proxy runs with resumption off: a new connection per request is then a full handshake for all of them."""
+def https_problem(port, resumption):
+    """Why the port does not serve the HTTPS scenarios as the run means them, or None when it does: a GET over
+    TLS 1.3 must get a 200, and a second connection offering the first one's session must be resumed exactly when
+    `resumption` is on."""
     try:
         ctx = https_client()  # a session is offered only on the context that made it
         status, session, _ = https_get(ctx, port)
         if not status.startswith("HTTP/1.1 200"):
-            return f"port {port} answered {status!r}"
-        if https_get(ctx, port, session)[2]:
-            return f"port {port} resumed a TLS session although resumption is off"
+            return "https_small", f"port {port} answered {status!r}"
+        resumed = https_get(ctx, port, session)[2]
     except (OSError, ssl.SSLError) as e:
-        return f"no TLS 1.3 on port {port}: {e}"
+        return "https_small", f"no TLS 1.3 on port {port}: {e}"
+    if resumed != resumption:
+        return "https_handshake", (f"port {port} {'resumed' if resumed else 'did not resume'} a TLS session with "
+                                   f"resumption {'on' if resumption else 'off'}")
     return None
 
 
-def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, cert=None):
+def skip(target, scenarios, why):
+    for sc in scenarios:
+        SKIPPED[(target, sc)] = why
+    print(f"{target}: {', '.join(scenarios)} left out: {why}", file=sys.stderr, flush=True)
+
+
+def check_https(target, port, resumption):
+    problem = https_problem(port, resumption)
+    if problem:
+        scope, why = problem
+        skip(target, ["https_small", "https_handshake"] if scope == "https_small" else ["https_handshake"], why)
+
+
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None):
     """`reloadable`: Sluice with its admin endpoint, HAProxy in master-worker mode with a master CLI (NGINX
-    always runs with its master process). `cert`: the HTTPS listeners too, with this certificate."""
+    always runs with its master process). `tls` (a TlsSetup): the HTTPS listeners too."""
     for target in ("sluice", "sluice_splice", "sluice_jdk"):
-        if target not in targets or (target == "sluice_jdk" and not cert):
+        if target not in targets or (target == "sluice_jdk" and not tls):
             continue
         admin = reloadable and target in ADMIN_PORTS
-        config = write_sluice(work, target, sluice_transport, admin=admin, cert=cert)
-        tls = cert is not None and target in PROXY_PORTS["https"]
-        why = sluice_refuses(root, config) if tls else None
+        config = write_sluice(work, target, sluice_transport, admin=admin, tls=tls)
+        https = tls is not None and target in PROXY_PORTS["https"]
+        why = sluice_refuses(root, config) if https else None
         if why:
-            TLS_UNAVAILABLE[target] = why
-            print(f"sluice TLS not available: {why}", file=sys.stderr, flush=True)
+            skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
             if target == "sluice_jdk":
                 continue
             config = write_sluice(work, target, sluice_transport, admin=admin)  # without its HTTPS listener
-            tls = False
+            https = False
         # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
         ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https")
-                 if target in PROXY_PORTS[mode] and (mode != "https" or tls)]
+                 if target in PROXY_PORTS[mode] and (mode != "https" or https)]
         lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
                            os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0], PROXY_CPU)
         for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
             wait_port(port)
-        # A build that accepts the keys but serves plain HTTP on the port would make every TLS figure an error.
-        why = https_answers(PROXY_PORTS["https"][target]) if tls else None
-        if why:
-            TLS_UNAVAILABLE[target] = why
-            print(f"sluice TLS not available: {why}", file=sys.stderr, flush=True)
+        if https:
+            check_https(target, PROXY_PORTS["https"][target], tls.resumption)
     if "haproxy" in targets:
         mw = ["-W", "-S", haproxy_master_socket(work)] if reloadable else []
         lab.haproxy_master_worker = reloadable
-        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers, cert=cert)],
+        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers, tls=tls)],
                   PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
-        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers, cert=cert), "-p", work],
+        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers, tls=tls), "-p", work],
                   PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["nginx"])
     for target in ("haproxy", "nginx"):
-        why = https_answers(PROXY_PORTS["https"][target]) if cert and target in targets else None
-        if why:
-            raise RuntimeError(f"{target} does not serve HTTPS: {why}")
+        if tls and target in targets:
+            check_https(target, PROXY_PORTS["https"][target], tls.resumption)
 
 
 def haproxy_master_socket(work):
@@ -745,6 +759,9 @@ def main():
     ap.add_argument("--peer-buffers", default="256k", choices=list(PEER_BUFFERS),
                     help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
                          "before; default: their stock buffers")
+    ap.add_argument("--tls-resumption", default="off", choices=["off", "on"],
+                    help="off: every proxy refuses to resume TLS sessions, so https_handshake is a full handshake per "
+                         "request; on: every proxy resumes them (wrk offers its session when it reconnects)")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     targets = a.targets.split(",")
@@ -766,23 +783,23 @@ def main():
 
     lab = Lab(a.root, work)
     https = any(sc in SCENARIOS and SCENARIOS[sc][0] == "https" for sc in scenarios)
-    cert = Certificate(work) if https else None
+    tls = TlsSetup(work, a.tls_resumption == "on") if https else None
     results = {}  # (scenario, target) -> list of dicts
     reloads = {}
     if reloadable:
         writers = {
             "sluice": lambda w: write_sluice(work, "sluice", a.sluice_transport, admin=True, weight=w,
-                                             cert=None if "sluice" in TLS_UNAVAILABLE else cert),
+                                             tls=None if ("sluice", "https_small") in SKIPPED else tls),
             "sluice_splice": lambda w: write_sluice(work, "sluice_splice", a.sluice_transport, admin=True, weight=w),
-            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w, cert=cert),
-            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w, cert=cert),
+            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w, tls=tls),
+            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w, tls=tls),
         }
         reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, cert)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS and port_of(t, sc):
@@ -888,9 +905,15 @@ def report(a, work, targets, scenarios, results):
     if any(sc in SCENARIOS and SCENARIOS[sc][0] == "https" for sc in scenarios):
         lines.append(f"- HTTPS: one ECDSA P-256 certificate (openssl req) for all, TLS 1.3 only, ALPN http/1.1; "
                      f"`sluice` with `tls.provider: openssl` (BoringSSL), `sluice_jdk` with `tls.provider: jdk`, "
-                     f"HAProxy `bind ... ssl crt`, NGINX `listen ... ssl`; wrk on {openssl_version()}; backends plain HTTP")
-        for t, why in TLS_UNAVAILABLE.items():
-            lines.append(f"- sluice TLS not available ({t}): {why}")
+                     f"HAProxy `bind ... ssl crt`, NGINX `listen ... ssl`; wrk on {openssl_version()}; backends plain "
+                     f"HTTP; session resumption {a.tls_resumption} for every proxy ("
+                     + ("tickets and caches on: wrk resumes on reconnect, so `https_handshake` is an abbreviated "
+                        "handshake per request)" if a.tls_resumption == "on" else
+                        "Sluice `session_tickets: false`, HAProxy `no-tls-tickets` and `tune.ssl.cachesize 0`, NGINX "
+                        "`ssl_session_tickets off` and `ssl_session_cache off`: `https_handshake` is a full handshake "
+                        "per request)"))
+    for (t, sc), why in SKIPPED.items():
+        lines.append(f"- left out: `{t}` in `{sc}`: {why}")
     lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
                   "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

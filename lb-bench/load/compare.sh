@@ -3,6 +3,7 @@
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
 #        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,https_small,https_handshake,idle]
 #        [--targets direct,sluice,sluice_splice,sluice_jdk,haproxy,nginx]
+#        [--tls-resumption off|on]   (off: https_handshake is a full TLS handshake per request; on: resumed, as wrk offers)
 #        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
 #        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 256k|64k|default]
 # Installs what it needs with apt, builds sluice.jar when missing, writes
