@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,15 @@ DIRECT_PORT = 19101
 PROXY_PORTS = {
     "tcp": {"sluice": 19201, "haproxy": 19202, "nginx": 19203, "sluice_splice": 19204},
     "http": {"sluice": 19211, "haproxy": 19212, "nginx": 19213},
+    # TLS termination in front of the same plain-HTTP backends: `sluice` on the OpenSSL provider, `sluice_jdk` (a
+    # second Sluice, HTTPS only) on the JDK's engine.
+    "https": {"sluice": 19221, "haproxy": 19222, "nginx": 19223, "sluice_jdk": 19225},
 }
+# (target, scenario) left out of the run, and why: a Sluice whose HTTPS listener could not start (a build without
+# listener TLS, say), or a proxy whose session resumption is not what the run asked for. The report says why; the
+# other targets and scenarios run as usual.
+SKIPPED = {}
+TLS_NAME = "bench.example"
 PROXY_CPU = "1"
 LOAD_CPU = "0"
 
@@ -39,6 +48,10 @@ SCENARIOS = {
     "tcp_large": ("tcp", "TCP mode, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
     "tcp_connect": ("tcp", "TCP mode, new connection per request (Connection: close), 64 connections",
                     ["-c", "64", "-H", "Connection: close"], "/64"),
+    "https_small": ("https", "HTTPS (TLS 1.3, ECDSA P-256) keep-alive, 64 B responses, 64 connections",
+                    ["-c", "64"], "/64"),
+    "https_handshake": ("https", "HTTPS (TLS 1.3, ECDSA P-256), a new connection and handshake per request "
+                        "(Connection: close), 64 connections", ["-c", "64", "-H", "Connection: close"], "/64"),
 }
 
 # Reload scenarios: the load of another scenario (their base, measured in the same rounds as their plain run)
@@ -62,10 +75,16 @@ def port_of(target, scenario):
         if target == "direct":
             return None
         scenario = RELOAD_SCENARIOS[scenario][0]
-    if target == "direct":
-        return DIRECT_PORT
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
+    if target == "direct":
+        return None if mode == "https" else DIRECT_PORT  # the backends speak plain HTTP only
+    if (target, scenario) in SKIPPED:
+        return None
     return PROXY_PORTS[mode].get(target)
+
+
+def scheme_of(scenario):
+    return "https" if SCENARIOS[scenario][0] == "https" else "http"
 
 
 def sh(cmd, **kw):
@@ -152,18 +171,28 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport, admin=False, weight=1):
+def write_sluice(work, target, transport, admin=False, weight=1, tls=None):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
-    `sluice_splice` one TCP listener with splice: true (which needs the epoll transport). `admin` serves the
-    admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default and not written)."""
+    `sluice_splice` one TCP listener with splice: true (which needs the epoll transport), `sluice_jdk` only an
+    HTTPS listener on the JDK's TLS engine. `tls` (a TlsSetup) adds the HTTPS listener to `sluice` (on OpenSSL).
+    `admin` serves the admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default
+    and not written)."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
                         for i, p in enumerate(BACKEND_PORTS))
     splice = target == "sluice_splice"
-    listeners = (f'  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS["tcp"][target]}", protocol: tcp, cluster: backends, '
-                 f'idle_timeout: 10m, splice: {str(splice).lower()} }}\n')
-    if not splice:
+    listeners = ""
+    if target in PROXY_PORTS["tcp"]:
+        listeners += (f'  - {{ name: tcp, bind: "127.0.0.1:{PROXY_PORTS["tcp"][target]}", protocol: tcp, '
+                      f'cluster: backends, idle_timeout: 10m, splice: {str(splice).lower()} }}\n')
+    if target in PROXY_PORTS["http"]:
         listeners += (f'  - {{ name: http, bind: "127.0.0.1:{PROXY_PORTS["http"][target]}", protocol: http, '
                       f'cluster: backends }}\n')
+    if tls and target in PROXY_PORTS["https"]:
+        provider = "jdk" if target == "sluice_jdk" else "openssl"
+        listeners += (f'  - {{ name: https, bind: "127.0.0.1:{PROXY_PORTS["https"][target]}", protocol: http, '
+                      f'cluster: backends,\n      tls: {{ certificates: [ {{ cert: "{tls.cert}", key: "{tls.key}" }} ], '
+                      f'protocols: [TLSv1.3], alpn: [http/1.1], session_tickets: {str(tls.resumption).lower()}, '
+                      f'provider: {provider} }} }}\n')
     conf = f"""
 runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
 {f'admin: {{ bind: "127.0.0.1:{ADMIN_PORTS[target]}" }}' if admin else "admin: { enabled: false }"}
@@ -210,14 +239,14 @@ PEER_BUFFER_LABELS = {
 }
 
 
-def write_haproxy(work, buffers, weight=1):
+def write_haproxy(work, buffers, weight=1, tls=None):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
                         for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
 global
     nbthread 1
     maxconn 9500
-{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
+{"    tune.ssl.cachesize 0" + chr(10) if tls and not tls.resumption else ""}{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
     timeout connect 5s
     timeout client 10m
     timeout server 10m
@@ -234,7 +263,7 @@ frontend http
     option forwardfor
     bind 127.0.0.1:{PROXY_PORTS['http']['haproxy']}
     default_backend http_backends
-backend http_backends
+{haproxy_https(tls)}backend http_backends
     mode http
     balance roundrobin
     http-reuse always
@@ -243,9 +272,28 @@ backend http_backends
     return write_atomically(os.path.join(work, "haproxy.cfg"), conf)
 
 
-def write_nginx(work, buffers, weight=1):
+def haproxy_https(tls):
+    if not tls:
+        return ""
+    return f"""frontend https
+    mode http
+    option forwardfor
+    bind 127.0.0.1:{PROXY_PORTS['https']['haproxy']} ssl crt {tls.combined} ssl-min-ver TLSv1.3 alpn http/1.1{"" if tls.resumption else " no-tls-tickets"}
+    default_backend http_backends
+"""
+
+
+def write_nginx(work, buffers, weight=1, tls=None):
     servers = "\n".join(f"        server 127.0.0.1:{p}{f' weight={weight}' if i == 0 and weight != 1 else ''};"
                         for i, p in enumerate(BACKEND_PORTS))
+    location = f"""        location / {{
+            proxy_pass http://http_backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_buffering on;
+{PEER_BUFFERS[buffers]["nginx_http"]}        }}
+"""
     conf = f"""
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 1;
@@ -274,42 +322,139 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{PROXY_PORTS['http']['nginx']};
-        location / {{
-            proxy_pass http://http_backends;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_buffering on;
-{PEER_BUFFERS[buffers]["nginx_http"]}        }}
-    }}
-}}
+{location}    }}
+{nginx_https(tls, location)}}}
 """
     return write_atomically(os.path.join(work, "nginx-proxy.conf"), conf)
 
 
-def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False):
+def nginx_https(tls, location):
+    if not tls:
+        return ""
+    return f"""    server {{
+        listen 127.0.0.1:{PROXY_PORTS['https']['nginx']} ssl;
+        ssl_certificate {tls.cert};
+        ssl_certificate_key {tls.key};
+        ssl_protocols TLSv1.3;
+        ssl_session_tickets {"on" if tls.resumption else "off"};
+        ssl_session_cache {"shared:TLS:10m" if tls.resumption else "off"};
+{location}    }}
+"""
+
+
+class TlsSetup:
+    """What every proxy's HTTPS listener shares: one ECDSA P-256 certificate made with openssl in the work directory
+    (the PEM certificate, its PKCS#8 key, and both in one file for HAProxy's `crt`), and whether TLS sessions may be
+    resumed. wrk resumes the session of a connection it reconnects, so with resumption on `https_handshake` measures
+    abbreviated handshakes (no certificate signature), and with it off, full ones."""
+
+    def __init__(self, work, resumption):
+        self.resumption = resumption
+        self.cert = os.path.join(work, "tls-cert.pem")
+        self.key = os.path.join(work, "tls-key.pem")
+        self.combined = os.path.join(work, "tls-combined.pem")
+        sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", self.key, "-out", self.cert, "-days", "90", "-subj", f"/CN={TLS_NAME}",
+            "-addext", f"subjectAltName=DNS:{TLS_NAME}"])
+        with open(self.combined, "w") as f:
+            f.write(open(self.cert).read() + open(self.key).read())
+
+
+def sluice_refuses(root, config):
+    """Why `sluice check` refuses a config, or None when it accepts it."""
+    r = subprocess.run(["java", "-jar", os.path.join(root, "lb-core/target/sluice.jar"), "check", config],
+                       text=True, capture_output=True)
+    return None if r.returncode == 0 else " ".join((r.stdout + r.stderr).split())
+
+
+def https_client():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def https_get(ctx, port, session=None):
+    """A GET /64 over TLS 1.3 to the port: (status line, the TLS session, whether it was resumed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname=TLS_NAME, session=session) as s:
+        s.sendall(f"GET /64 HTTP/1.1\r\nHost: {TLS_NAME}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := s.recv(4096):  # to the end: TLS 1.3 session tickets come after the handshake
+            answer += chunk
+        return answer.decode("latin-1").split("\r\n", 1)[0], s.session, s.session_reused
+
+
+def https_problem(port, resumption):
+    """Why the port does not serve the HTTPS scenarios as the run means them, or None when it does: a GET over
+    TLS 1.3 must get a 200, and a second connection offering the first one's session must be resumed exactly when
+    `resumption` is on."""
+    try:
+        ctx = https_client()  # a session is offered only on the context that made it
+        status, session, _ = https_get(ctx, port)
+        if not status.startswith("HTTP/1.1 200"):
+            return "https_small", f"port {port} answered {status!r}"
+        resumed = https_get(ctx, port, session)[2]
+    except (OSError, ssl.SSLError) as e:
+        return "https_small", f"no TLS 1.3 on port {port}: {e}"
+    if resumed != resumption:
+        return "https_handshake", (f"port {port} {'resumed' if resumed else 'did not resume'} a TLS session with "
+                                   f"resumption {'on' if resumption else 'off'}")
+    return None
+
+
+def skip(target, scenarios, why):
+    for sc in scenarios:
+        SKIPPED[(target, sc)] = why
+    print(f"{target}: {', '.join(scenarios)} left out: {why}", file=sys.stderr, flush=True)
+
+
+def check_https(target, port, resumption):
+    problem = https_problem(port, resumption)
+    if problem:
+        scope, why = problem
+        skip(target, ["https_small", "https_handshake"] if scope == "https_small" else ["https_handshake"], why)
+
+
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None):
     """`reloadable`: Sluice with its admin endpoint, HAProxy in master-worker mode with a master CLI (NGINX
-    always runs with its master process)."""
-    for target in ("sluice", "sluice_splice"):
-        if target in targets:
-            # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
-            lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
-                               os.path.join(root, "lb-core/target/sluice.jar"), "run",
-                               write_sluice(work, target, sluice_transport, admin=reloadable)],
-                      PROXY_PORTS["tcp"][target], PROXY_CPU)
-            if target in PROXY_PORTS["http"]:
-                wait_port(PROXY_PORTS["http"][target])
-            if reloadable:
-                wait_port(ADMIN_PORTS[target])
+    always runs with its master process). `tls` (a TlsSetup): the HTTPS listeners too."""
+    for target in ("sluice", "sluice_splice", "sluice_jdk"):
+        if target not in targets or (target == "sluice_jdk" and not tls):
+            continue
+        admin = reloadable and target in ADMIN_PORTS
+        config = write_sluice(work, target, sluice_transport, admin=admin, tls=tls)
+        https = tls is not None and target in PROXY_PORTS["https"]
+        why = sluice_refuses(root, config) if https else None
+        if why:
+            skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
+            if target == "sluice_jdk":
+                continue
+            config = write_sluice(work, target, sluice_transport, admin=admin)  # without its HTTPS listener
+            https = False
+        # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
+        ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https")
+                 if target in PROXY_PORTS[mode] and (mode != "https" or https)]
+        lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
+                           os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0], PROXY_CPU)
+        for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
+            wait_port(port)
+        if https:
+            check_https(target, PROXY_PORTS["https"][target], tls.resumption)
     if "haproxy" in targets:
         mw = ["-W", "-S", haproxy_master_socket(work)] if reloadable else []
         lab.haproxy_master_worker = reloadable
-        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers)],
+        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers, tls=tls)],
                   PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
-        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers), "-p", work], PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
+        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers, tls=tls), "-p", work],
+                  PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["nginx"])
+    for target in ("haproxy", "nginx"):
+        if tls and target in targets:
+            check_https(target, PROXY_PORTS["https"][target], tls.resumption)
 
 
 def haproxy_master_socket(work):
@@ -509,13 +654,13 @@ def descendants(pid):
     return out
 
 
-def run_wrk(port, args, path, seconds, pid=None, reloads=None):
+def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
     """One wrk run; with the proxy's pid, also the CPU time it spent per request (the load generator shares a
     core with the backends and is often the limit, so CPU per request is what tells the proxies apart).
     With `reloads` (a Reloads), the proxy is reloaded every second during the run, `pid` is the root of its
     process tree and the CPU time is the whole tree's; the result also counts wrk's errors and the reloads."""
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
-        f"http://127.0.0.1:{port}{path}"]
+        f"{scheme}://127.0.0.1:{port}{path}"]
     cpu_of = tree_cpu_seconds if reloads else cpu_seconds
     cpu_before = cpu_of(pid) if pid else None
     if reloads:
@@ -606,13 +751,17 @@ def main():
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
-    ap.add_argument("--targets", default="direct,sluice,sluice_splice,haproxy,nginx")
+    ap.add_argument("--targets", default="direct,sluice,sluice_splice,sluice_jdk,haproxy,nginx",
+                    help="sluice_splice takes part in the TCP scenarios only, sluice_jdk in the HTTPS ones only")
     ap.add_argument("--sluice-transport", default="io_uring", choices=["epoll", "io_uring", "nio"])
     ap.add_argument("--scenarios", default=",".join(list(SCENARIOS) + ["idle"]),
                     help="comma-separated; also " + ", ".join(RELOAD_SCENARIOS) + " (not in the default run)")
     ap.add_argument("--peer-buffers", default="256k", choices=list(PEER_BUFFERS),
                     help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
                          "before; default: their stock buffers")
+    ap.add_argument("--tls-resumption", default="off", choices=["off", "on"],
+                    help="off: every proxy refuses to resume TLS sessions, so https_handshake is a full handshake per "
+                         "request; on: every proxy resumes them (wrk offers its session when it reconnects)")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     targets = a.targets.split(",")
@@ -633,26 +782,29 @@ def main():
     os.makedirs(work, exist_ok=True)
 
     lab = Lab(a.root, work)
+    https = any(sc in SCENARIOS and SCENARIOS[sc][0] == "https" for sc in scenarios)
+    tls = TlsSetup(work, a.tls_resumption == "on") if https else None
     results = {}  # (scenario, target) -> list of dicts
     reloads = {}
     if reloadable:
         writers = {
-            "sluice": lambda w: write_sluice(work, "sluice", a.sluice_transport, admin=True, weight=w),
+            "sluice": lambda w: write_sluice(work, "sluice", a.sluice_transport, admin=True, weight=w,
+                                             tls=None if ("sluice", "https_small") in SKIPPED else tls),
             "sluice_splice": lambda w: write_sluice(work, "sluice_splice", a.sluice_transport, admin=True, weight=w),
-            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w),
-            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w),
+            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w, tls=tls),
+            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w, tls=tls),
         }
         reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS and port_of(t, sc):
                     _, _, args, path = SCENARIOS[sc]
-                    run_wrk(port_of(t, sc), args, path, a.warmup)
+                    run_wrk(port_of(t, sc), args, path, a.warmup, scheme=scheme_of(sc))
                 elif sc in RELOAD_SCENARIOS and port_of(t, sc):  # the reload path too (Sluice's first reloads
                     _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0]]  # load its classes and run interpreted)
                     run_wrk(port_of(t, sc), args, path, a.warmup, lab.procs[t].pid, reloads[t])
@@ -669,7 +821,8 @@ def main():
                         r = run_wrk(port_of(t, sc), args, path, a.duration, lab.procs[t].pid, reloads[t])
                         reloads[t].settle()
                     else:
-                        r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t))
+                        r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t),
+                                    scheme=scheme_of(sc))
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
                           f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms CPU {r['cpu_us']:6.1f} us/req "
@@ -682,7 +835,7 @@ def main():
                               f"{r['most_workers'] or '-'} {'; '.join(r['reload_problems'])}", flush=True)
         if "idle" in scenarios:
             for t in targets:
-                if t == "direct":
+                if t == "direct" or not port_of(t, "idle") or t not in lab.procs:
                     continue
                 r = idle_memory(lab, t, a.idle)
                 results.setdefault(("idle", t), []).append(r)
@@ -706,6 +859,10 @@ def paired(results, sc, target, base, key):
     (other tenants, frequency) hits both sides of a pair alike and cancels out."""
     a, b = results.get((sc, target), []), results.get((sc, base), [])
     return med([x[key] / y[key] for x, y in zip(a, b) if y[key] == y[key] and y[key]])
+
+
+def openssl_version():
+    return subprocess.run(["openssl", "version"], text=True, capture_output=True).stdout.strip()
 
 
 def congestion_control():
@@ -745,6 +902,18 @@ def report(a, work, targets, scenarios, results):
             lines.append(f"- `{sc}`: {RELOAD_SCENARIOS[sc][1]} (the load of `{RELOAD_SCENARIOS[sc][0]}`; "
                          f"Sluice by POST /admin/reload, HAProxy in master-worker mode by SIGUSR2 to the master, "
                          f"NGINX by `nginx -s reload`; the first backend's weight alternates between 1 and 2)")
+    if any(sc in SCENARIOS and SCENARIOS[sc][0] == "https" for sc in scenarios):
+        lines.append(f"- HTTPS: one ECDSA P-256 certificate (openssl req) for all, TLS 1.3 only, ALPN http/1.1; "
+                     f"`sluice` with `tls.provider: openssl` (BoringSSL), `sluice_jdk` with `tls.provider: jdk`, "
+                     f"HAProxy `bind ... ssl crt`, NGINX `listen ... ssl`; wrk on {openssl_version()}; backends plain "
+                     f"HTTP; session resumption {a.tls_resumption} for every proxy ("
+                     + ("tickets and caches on: wrk resumes on reconnect, so `https_handshake` is an abbreviated "
+                        "handshake per request)" if a.tls_resumption == "on" else
+                        "Sluice `session_tickets: false`, HAProxy `no-tls-tickets` and `tune.ssl.cachesize 0`, NGINX "
+                        "`ssl_session_tickets off` and `ssl_session_cache off`: `https_handshake` is a full handshake "
+                        "per request)"))
+    for (t, sc), why in SKIPPED.items():
+        lines.append(f"- left out: `{t}` in `{sc}`: {why}")
     lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
                   "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -819,7 +988,8 @@ def paired_with(rs, base, key):
     return med([x[key] / y[key] for x, y in zip(rs, base) if y[key] == y[key] and y[key]])
 
 
-COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "sluice_splice": "#66a61e", "haproxy": "#377eb8",
+COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "sluice_splice": "#66a61e", "sluice_jdk": "#7570b3",
+          "haproxy": "#377eb8",
           "nginx": "#e6883c"}
 
 
@@ -836,6 +1006,9 @@ def plot(work, chart, targets):
                                (3, "Proxy CPU per request relative to HAProxy (lower is better)",
                                 [t for t in targets if t != "direct"])):
         values = {(c[0], c[1]): c[index] for c in chart}
+        # gnuplot refuses a column without one number (a target that only takes part in other scenarios).
+        cols = [t for t in cols if any(values.get((sc, t), float("nan")) == values.get((sc, t), float("nan"))
+                                       for sc in scen)]
         if not cols or all(v != v for v in values.values()):
             continue
         data = os.path.join(work, f"chart{index}.dat")

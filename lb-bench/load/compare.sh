@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
-#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,idle] [--targets direct,sluice,sluice_splice,haproxy,nginx]
+#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,https_small,https_handshake,idle]
+#        [--targets direct,sluice,sluice_splice,sluice_jdk,haproxy,nginx]
+#        [--tls-resumption off|on]   (off: https_handshake is a full TLS handshake per request; on: resumed, as wrk offers)
 #        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
 #        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 256k|64k|default]
 # Installs what it needs with apt, builds sluice.jar when missing, writes
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 
 need=()
-for tool in haproxy nginx wrk gnuplot taskset unshare ip; do
+for tool in haproxy nginx wrk gnuplot taskset unshare ip openssl; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=("libnginx-mod-stream")

@@ -3,6 +3,7 @@ package io.sluice.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.epoll.Epoll;
+import io.netty.handler.ssl.OpenSsl;
 import java.util.Collection;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -24,6 +25,10 @@ class BenchmarksSmokeTest {
         if (!Epoll.isAvailable()) {
             // The sluice_epoll and sluice_splice targets need Linux's epoll.
             builder.param("target", "direct", "sluice");
+        }
+        if (!OpenSsl.isAvailable()) {
+            // The OPENSSL provider of the TLS benchmarks needs netty-tcnative's native library (linux-x86_64).
+            builder.param("provider", "JDK");
         }
         Options options = builder
                 .include("io\\.sluice\\.bench\\..*")
