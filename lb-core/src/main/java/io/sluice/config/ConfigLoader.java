@@ -298,7 +298,8 @@ public final class ConfigLoader {
         Duration idle = n.duration("idle_timeout", ListenerConfig.DEFAULT_IDLE_TIMEOUT, Duration.ZERO);
         int maxConnections = n.integer("max_connections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 0, 10_000_000);
         int backlog = n.integer("backlog", ListenerConfig.DEFAULT_BACKLOG, 1, 65535);
-        HttpConfig http = HttpConfigReader.readHttp(n.map("http", HttpConfigReader.HTTP));
+        ConfigNode httpNode = n.map("http", HttpConfigReader.HTTP);
+        HttpConfig http = HttpConfigReader.readHttp(httpNode);
         boolean tcp = protocol == ListenerConfig.Protocol.TCP;
         List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
         // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).
@@ -327,6 +328,14 @@ public final class ConfigLoader {
             n.error("splice", "needs runtime.transport: epoll, got " + transport.name().toLowerCase(Locale.ROOT));
         }
         TlsConfig tls = TlsConfigReader.read(n, protocol, splice);
+        if (httpNode != null && tls != null && http.redirectHttps()) {
+            httpNode.error("redirect_https", "is for the plain listener beside a TLS one; this listener has tls");
+        }
+        if (httpNode != null && tls == null && http.hsts() != null) {
+            // Browsers ignore the header over plain HTTP (RFC 6797 8.1): a setting that would do nothing.
+            httpNode.error("hsts", "needs tls on this listener: browsers ignore Strict-Transport-Security over "
+                    + "plain HTTP");
+        }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
                 splice, tls, sniRoutes, peekTimeout, requireTls);
     }

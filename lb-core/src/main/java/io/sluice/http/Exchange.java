@@ -231,7 +231,7 @@ final class Exchange {
         to(ExchangePhase.RESPONSE);
         status = r.status().code();
         ResponseRewrite.Plan plan = ResponseRewrite.finalHead(r, req, downstream.closesAfterResponse(), ctx.http,
-                route.config(), setCookie);
+                route.config(), setCookie, ctx.hsts);
         serverReusable = plan.serverReusable();
         if (plan.closeAfter()) {
             downstream.closeAfterResponse();
@@ -308,6 +308,7 @@ final class Exchange {
         if (location != null) {
             resp.headers().set(HttpHeaderNames.LOCATION, location);
         }
+        ResponseRewrite.addHsts(resp.headers(), ctx.hsts);
         responseBytes = resp.content().readableBytes();
         downstream.writeLast(resp);
         countResponse();

@@ -23,6 +23,8 @@ final class ExchangeContext {
     final HttpConfig http;
     /** The client connection is TLS (X-Forwarded-Proto: https). */
     final boolean secure;
+    /** The Strict-Transport-Security value for responses on this connection: only over TLS, else null. */
+    final String hsts;
     final UpstreamAttempts attempts;
     /**
      * The current exchange's response timeout: one timer per connection, re-armed per request (see
@@ -37,6 +39,7 @@ final class ExchangeContext {
         this.listener = listener;
         this.http = listener.config().http();
         this.secure = listener.tls() != null;
+        this.hsts = secure ? http.hsts() : null;
         this.attempts = attempts;
         this.responseTimer = responseTimer;
         this.pools = pools;

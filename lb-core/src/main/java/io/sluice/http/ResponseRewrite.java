@@ -31,9 +31,10 @@ final class ResponseRewrite {
      * @param closing   the client connection already closes after this response
      * @param route     the route's settings, null for a listener's default route
      * @param setCookie a sticky cookie to add (the client is new, or its server left), or null
+     * @param hsts      a Strict-Transport-Security value to add when the server sent none, or null
      */
     static Plan finalHead(HttpResponse r, ClientRequest c, boolean closing, HttpConfig http, RouteConfig route,
-                          String setCookie) {
+                          String setCookie, String hsts) {
         HttpHeaders h = r.headers();
         int status = r.status().code();
         boolean serverKeepAlive = HttpUtil.isKeepAlive(r);
@@ -47,6 +48,7 @@ final class ResponseRewrite {
         if (setCookie != null) {
             h.add(HttpHeaderNames.SET_COOKIE, setCookie);
         }
+        addHsts(h, hsts);
         boolean bodyless = c.head || status == 204 || status == 304;
         boolean chunked = HttpUtil.isTransferEncodingChunked(r);
         boolean closeDelimited = !bodyless && !chunked && !h.contains(HttpHeaderNames.CONTENT_LENGTH);
@@ -70,6 +72,19 @@ final class ResponseRewrite {
         }
         r.setProtocolVersion(HttpVersion.HTTP_1_1);
         return Plan.of(serverKeepAlive && !closeDelimited, close);
+    }
+
+    private static final io.netty.util.AsciiString STRICT_TRANSPORT_SECURITY =
+            io.netty.util.AsciiString.cached("strict-transport-security");
+
+    /**
+     * Adds Strict-Transport-Security unless the server set its own: an application that sends one (with
+     * includeSubDomains or preload, say) knows its domain better than the load balancer's default.
+     */
+    static void addHsts(HttpHeaders h, String hsts) {
+        if (hsts != null && !h.contains(STRICT_TRANSPORT_SECURITY)) {
+            h.set(STRICT_TRANSPORT_SECURITY, hsts);
+        }
     }
 
     /** An interim (1xx, not 101) head: this hop's headers go. */

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.Sluice;
 import io.sluice.config.ConfigException;
@@ -56,17 +57,39 @@ class HttpsRedirectTest {
     }
 
     @Test
-    void hstsValueFollowsRfc6797() throws ConfigException {
+    void hstsValueFollowsRfc6797AndNeedsTls() throws ConfigException {
         String yaml = """
                 listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { hsts: "%s" } }
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { hsts: "%s" },
+                      tls: { certificates: [ { cert: /x.pem, key: /x.key } ] } }
                 clusters:
                   - { name: app, servers: [ { address: "127.0.0.1:1" } ] }
                 """;
         assertThat(ConfigLoader.parse(yaml.formatted("max-age=31536000; includeSubDomains")).listeners().get(0)
                 .http().hsts()).isEqualTo("max-age=31536000; includeSubDomains");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigLoader.parse(yaml.formatted("1 year")))
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml.formatted("1 year")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("hsts").hasMessageContaining("line 2");
+                .hasMessageContaining("listeners[0].http.hsts (line 2").hasMessageContaining("max-age=SECONDS");
+        assertThatThrownBy(() -> ConfigLoader.parse("""
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { hsts: "max-age=60" } }
+                clusters:
+                  - { name: app, servers: [ { address: "127.0.0.1:1" } ] }
+                """)).hasMessageContaining("listeners[0].http.hsts (line 2").hasMessageContaining("needs tls");
+    }
+
+    @Test
+    void redirectIsForThePlainListener() {
+        assertThatThrownBy(() -> ConfigLoader.parse("""
+                listeners:
+                  - name: web
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: app
+                    http: { redirect_https: true }
+                    tls: { certificates: [ { cert: /x.pem, key: /x.key } ] }
+                clusters:
+                  - { name: app, servers: [ { address: "127.0.0.1:1" } ] }
+                """)).hasMessageContaining("listeners[0].http.redirect_https (line 6").hasMessageContaining("has tls");
     }
 }

@@ -124,7 +124,7 @@ class RewriteTest {
     void lengthDelimitedResponseKeepsBothConnections() {
         HttpResponse r = response(200, "Content-Length", "2", "Connection", "keep-alive", "Keep-Alive", "timeout=5");
         ResponseRewrite.Plan p = ResponseRewrite.finalHead(r, client(HttpVersion.HTTP_1_1, HttpMethod.GET), false,
-                HttpConfig.DEFAULT, null, null);
+                HttpConfig.DEFAULT, null, null, null);
         assertThat(p).isEqualTo(new ResponseRewrite.Plan(true, false));
         assertThat(r.headers().contains("connection")).isFalse();
         assertThat(r.headers().contains("keep-alive")).isFalse();
@@ -135,12 +135,12 @@ class RewriteTest {
     void closeDelimitedResponseIsChunkedForHttp11AndClosesForHttp10() {
         HttpResponse r11 = response(200);
         assertThat(ResponseRewrite.finalHead(r11, client(HttpVersion.HTTP_1_1, HttpMethod.GET), false,
-                HttpConfig.DEFAULT, null, null)).isEqualTo(new ResponseRewrite.Plan(false, false));
+                HttpConfig.DEFAULT, null, null, null)).isEqualTo(new ResponseRewrite.Plan(false, false));
         assertThat(r11.headers().get("transfer-encoding")).isEqualTo("chunked");
 
         HttpResponse r10 = response(200);
         assertThat(ResponseRewrite.finalHead(r10, client(HttpVersion.HTTP_1_0, HttpMethod.GET), false,
-                HttpConfig.DEFAULT, null, null)).isEqualTo(new ResponseRewrite.Plan(false, true));
+                HttpConfig.DEFAULT, null, null, null)).isEqualTo(new ResponseRewrite.Plan(false, true));
         assertThat(r10.headers().get("connection")).isEqualTo("close");
     }
 
@@ -148,7 +148,7 @@ class RewriteTest {
     void chunkedResponseToHttp10IsSentRawAndEndedByClosing() {
         HttpResponse r = response(200, "Transfer-Encoding", "chunked");
         ResponseRewrite.Plan p = ResponseRewrite.finalHead(r, client(HttpVersion.HTTP_1_0, HttpMethod.GET), false,
-                HttpConfig.DEFAULT, null, null);
+                HttpConfig.DEFAULT, null, null, null);
         assertThat(p).isEqualTo(new ResponseRewrite.Plan(true, true));
         assertThat(r.headers().contains("transfer-encoding")).isFalse();
         assertThat(r.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
@@ -158,7 +158,7 @@ class RewriteTest {
     void http10KeepAliveIsSaidAndAHeadResponseIsNeverCloseDelimited() {
         HttpResponse r = response(200);
         ResponseRewrite.Plan p = ResponseRewrite.finalHead(r, ClientRequest.of(request(HttpVersion.HTTP_1_0,
-                HttpMethod.HEAD, "/", "Connection", "keep-alive")), false, HttpConfig.DEFAULT, null, "sticky=1");
+                HttpMethod.HEAD, "/", "Connection", "keep-alive")), false, HttpConfig.DEFAULT, null, "sticky=1", null);
         assertThat(p).isEqualTo(new ResponseRewrite.Plan(true, false));
         assertThat(r.headers().get("connection")).isEqualTo("keep-alive");
         assertThat(r.headers().get("set-cookie")).isEqualTo("sticky=1");
@@ -168,8 +168,20 @@ class RewriteTest {
     void aClosingConnectionSaysSo() {
         HttpResponse r = response(204, "Connection", "keep-alive");
         assertThat(ResponseRewrite.finalHead(r, client(HttpVersion.HTTP_1_1, HttpMethod.GET), true,
-                HttpConfig.DEFAULT, null, null)).isEqualTo(new ResponseRewrite.Plan(true, true));
+                HttpConfig.DEFAULT, null, null, null)).isEqualTo(new ResponseRewrite.Plan(true, true));
         assertThat(r.headers().get("connection")).isEqualTo("close");
+    }
+
+    @Test
+    void hstsIsAddedUnlessTheServerSetItsOwn() {
+        HttpResponse plain = response(200, "Content-Length", "0");
+        ResponseRewrite.finalHead(plain, client(HttpVersion.HTTP_1_1, HttpMethod.GET), false, HttpConfig.DEFAULT,
+                null, null, "max-age=600");
+        assertThat(plain.headers().get("strict-transport-security")).isEqualTo("max-age=600");
+        HttpResponse own = response(200, "Content-Length", "0", "Strict-Transport-Security", "max-age=1; preload");
+        ResponseRewrite.finalHead(own, client(HttpVersion.HTTP_1_1, HttpMethod.GET), false, HttpConfig.DEFAULT,
+                null, null, "max-age=600");
+        assertThat(own.headers().getAll("strict-transport-security")).containsExactly("max-age=1; preload");
     }
 
     @Test

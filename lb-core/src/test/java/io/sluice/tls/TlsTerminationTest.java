@@ -49,7 +49,7 @@ class TlsTerminationTest {
                     bind: "127.0.0.1:0"
                     protocol: http
                     cluster: app
-                    http: { forwarded: true }
+                    http: { forwarded: true, hsts: "max-age=600; includeSubDomains" }
                     tls:
                       provider: %s
                       certificates:
@@ -107,6 +107,7 @@ class TlsTerminationTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).contains("proto=https");
+            assertThat(r.headers().firstValue("strict-transport-security")).hasValue("max-age=600; includeSubDomains");
 
             String metrics = Proxies.admin(s, "/metrics").body();
             assertThat(Proxies.sample(metrics,
