@@ -42,7 +42,7 @@ public final class ConfigLoader {
             "dns_refresh", "watch_config");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice");
+            "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice");
 
     private ConfigLoader() {
     }
@@ -59,6 +59,7 @@ public final class ConfigLoader {
         m.put("listeners[]", LISTENER);
         m.put("listeners[].http", HttpConfigReader.HTTP);
         m.put("listeners[].http.access_log", HttpConfigReader.ACCESS_LOG);
+        m.put("listeners[].http2", HttpConfigReader.HTTP2);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -282,9 +283,10 @@ public final class ConfigLoader {
         int maxConnections = n.integer("max_connections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 0, 10_000_000);
         int backlog = n.integer("backlog", ListenerConfig.DEFAULT_BACKLOG, 1, 65535);
         HttpConfig http = HttpConfigReader.readHttp(n.map("http", HttpConfigReader.HTTP));
+        Http2Config http2 = HttpConfigReader.readHttp2(n.map("http2", HttpConfigReader.HTTP2));
         List<RouteConfig> routes = HttpConfigReader.readRoutes(n, clusterNames);
         if (protocol != ListenerConfig.Protocol.HTTP) {
-            for (String key : List.of("http", "routes")) {
+            for (String key : List.of("http", "http2", "routes")) {
                 if (n.has(key)) {
                     n.error(key, "only for protocol: http");
                 }
@@ -299,6 +301,6 @@ public final class ConfigLoader {
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
                 splice, ListenerConfig.DEFAULT_TLS, List.of(), ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT,
-                ListenerConfig.DEFAULT_PASSTHROUGH_REQUIRE_TLS);
+                ListenerConfig.DEFAULT_PASSTHROUGH_REQUIRE_TLS, http2);
     }
 }
