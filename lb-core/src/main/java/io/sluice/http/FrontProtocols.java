@@ -65,6 +65,7 @@ public final class FrontProtocols {
                         .initialWindowSize(c.initialStreamWindowSize())
                         .maxHeaderListSize(c.maxHeaderListSize()))
                 .validateHeaders(true)
+                .validateRequiredPseudoHeaders(true)
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
                 .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
                 // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
