@@ -12,6 +12,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(Http2FrontConnection.class);
+
+    static final long ERROR_CLOSE_GRACE_MILLIS = 1000;
 
     private final HttpListener listener;
     private final boolean admitted;
@@ -92,6 +95,15 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
                 ? (ending != null ? ending : GoAwayReason.OTHER) : GoAwayReason.of(errorCode);
         listener.httpStats().countGoAway(reason);
         log.debug("GOAWAY to {}: {}", channel, reason.label());
+        if (errorCode != Http2Error.NO_ERROR.code()) {
+            // The codec closes after an error's GOAWAY is written; seen not to in rare runs (rapid reset), so a
+            // client that misbehaved never keeps its connection for long.
+            channel.eventLoop().schedule(() -> {
+                if (channel.isOpen()) {
+                    closeNow();
+                }
+            }, ERROR_CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Shutdown or reload: GOAWAY now; the streams already open finish, then the connection closes. */

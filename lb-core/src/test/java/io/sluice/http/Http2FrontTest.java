@@ -68,6 +68,15 @@ class Http2FrontTest {
                     "http://127.0.0.1:" + port + "/post"));
             assertThat(one.out()).matches("[ab] POST /post");
 
+            // Upgrade: h2c is not done yet: the request is served in HTTP/1.1 and the upgrade is not forwarded.
+            Result upgrade = run(List.of(curl.toString(), "-sS", "--http2", "-w", "\n%{http_version}",
+                    "http://127.0.0.1:" + port + "/up"));
+            assertThat(upgrade.out()).matches("(?s)[ab] GET /up\n1.1");
+            HttpBackend.Request up = java.util.stream.Stream.concat(a.requests.stream(), b.requests.stream())
+                    .filter(q -> q.uri().equals("/up")).findFirst().orElseThrow();
+            assertThat(up.header("upgrade")).isNull();
+            assertThat(up.header("http2-settings")).isNull();
+
             Result h1 = run(List.of(curl.toString(), "-sS", "--http1.1", "http://127.0.0.1:" + port + "/one"));
             assertThat(h1.out()).matches("[ab] GET /one");
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -75,7 +84,7 @@ class Http2FrontTest {
                 assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
                         + "protocol=\"http2\",route=\"default\"}")).isEqualTo(5);
                 assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
-                        + "protocol=\"http1\",route=\"default\"}")).isEqualTo(1);
+                        + "protocol=\"http1\",route=\"default\"}")).isEqualTo(2);
             });
         }
     }
