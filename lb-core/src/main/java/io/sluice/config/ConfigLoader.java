@@ -42,8 +42,8 @@ public final class ConfigLoader {
             "dns_refresh", "watch_config");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
-            "idle_timeout", "max_connections", "backlog", "http", "routes", "splice", "tls", "tls_peek_timeout",
-            "passthrough_require_tls");
+            "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
+            "tls_peek_timeout", "passthrough_require_tls");
 
     private ConfigLoader() {
     }
@@ -62,6 +62,7 @@ public final class ConfigLoader {
         m.put("listeners[].http.access_log", HttpConfigReader.ACCESS_LOG);
         m.put("listeners[].tls", TlsConfigReader.TLS);
         m.put("listeners[].tls.certificates[]", TlsConfigReader.CERTIFICATE);
+        m.put("listeners[].http2", HttpConfigReader.HTTP2);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -300,6 +301,7 @@ public final class ConfigLoader {
         int backlog = n.integer("backlog", ListenerConfig.DEFAULT_BACKLOG, 1, 65535);
         ConfigNode httpNode = n.map("http", HttpConfigReader.HTTP);
         HttpConfig http = HttpConfigReader.readHttp(httpNode);
+        Http2Config http2 = HttpConfigReader.readHttp2(n.map("http2", HttpConfigReader.HTTP2));
         boolean tcp = protocol == ListenerConfig.Protocol.TCP;
         List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
         // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).
@@ -314,8 +316,10 @@ public final class ConfigLoader {
                 }
             }
         }
-        if (tcp && n.has("http")) {
-            n.error("http", "only for protocol: http");
+        for (String key : List.of("http", "http2")) {
+            if (tcp && n.has(key)) {
+                n.error(key, "only for protocol: http");
+            }
         }
         if (tcp && n.has("tls") && !sniRoutes.isEmpty()) {
             n.error("routes", "routes by SNI are for tcp listeners without tls (the ClientHello passes through)");
@@ -337,6 +341,6 @@ public final class ConfigLoader {
                     + "plain HTTP");
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, tls, sniRoutes, peekTimeout, requireTls);
+                splice, tls, sniRoutes, peekTimeout, requireTls, http2);
     }
 }

@@ -22,11 +22,13 @@ import java.time.Duration;
  * @param accessLog        one line per request, or null for none
  * @param redirectHttps    a plain listener answers every request with a 301 to the same host and path over https
  * @param hsts             the Strict-Transport-Security value added to responses on a TLS listener; null = none
+ * @param h2c              cleartext HTTP/2 is accepted: by prior knowledge (the connection preface) and by
+ *                         {@code Upgrade: h2c}
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
                          boolean forwarded, boolean via, int retries, int retryBudget,
-                         AccessLogConfig accessLog, boolean redirectHttps, String hsts) {
+                         AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c) {
 
     public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
@@ -45,8 +47,9 @@ public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, 
     public static final boolean DEFAULT_REDIRECT_HTTPS = false;
     /** No Strict-Transport-Security header. */
     public static final String DEFAULT_HSTS = null;
+    public static final boolean DEFAULT_H2C = true;
     public static final HttpConfig DEFAULT = new HttpConfig(DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE,
             DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY_SIZE, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
             DEFAULT_RESPONSE_TIMEOUT, DEFAULT_FORWARDED, DEFAULT_VIA, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET,
-            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS);
+            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C);
 }

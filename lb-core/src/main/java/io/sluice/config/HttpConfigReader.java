@@ -19,7 +19,10 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 final class HttpConfigReader {
     static final Set<String> HTTP = ConfigNode.keys("max_request_line", "max_header_size", "max_headers",
             "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via", "retries",
-            "retry_budget_percent", "access_log", "redirect_https", "hsts");
+            "retry_budget_percent", "access_log", "redirect_https", "hsts", "h2c");
+    static final Set<String> HTTP2 = ConfigNode.keys("max_concurrent_streams", "initial_stream_window_size",
+            "initial_connection_window_size", "max_header_list_size", "max_resets_per_window", "reset_window",
+            "stall_timeout");
     static final Set<String> ACCESS_LOG = ConfigNode.keys("format", "path");
     static final Set<String> ROUTE = ConfigNode.keys("name", "match", "cluster", "prefix_rewrite",
             "request_headers", "response_headers", "max_body_size");
@@ -53,7 +56,26 @@ final class HttpConfigReader {
                 n.integer("retries", HttpConfig.DEFAULT_RETRIES, 0, 10),
                 n.integer("retry_budget_percent", HttpConfig.DEFAULT_RETRY_BUDGET, 0, 100),
                 readAccessLog(n.map("access_log", ACCESS_LOG)),
-                n.bool("redirect_https", HttpConfig.DEFAULT_REDIRECT_HTTPS), readHsts(n));
+                n.bool("redirect_https", HttpConfig.DEFAULT_REDIRECT_HTTPS), readHsts(n),
+                n.bool("h2c", HttpConfig.DEFAULT_H2C));
+    }
+
+    /** Window sizes between 64 KiB (HTTP/2's own initial window) and 16 MiB. */
+    static Http2Config readHttp2(ConfigNode n) {
+        if (n == null) {
+            return Http2Config.DEFAULT;
+        }
+        int stream = (int) size(n, "initial_stream_window_size", Http2Config.DEFAULT_INITIAL_STREAM_WINDOW_SIZE,
+                65535, 16 << 20);
+        int connection = (int) size(n, "initial_connection_window_size",
+                Http2Config.DEFAULT_INITIAL_CONNECTION_WINDOW_SIZE, 65535, 64 << 20);
+        return new Http2Config(
+                n.integer("max_concurrent_streams", Http2Config.DEFAULT_MAX_CONCURRENT_STREAMS, 1, 10_000),
+                stream, connection,
+                (int) size(n, "max_header_list_size", Http2Config.DEFAULT_MAX_HEADER_LIST_SIZE, 1024, 1 << 20),
+                n.integer("max_resets_per_window", Http2Config.DEFAULT_MAX_RESETS_PER_WINDOW, 1, 1_000_000),
+                n.duration("reset_window", Http2Config.DEFAULT_RESET_WINDOW, Duration.ofSeconds(1)),
+                n.duration("stall_timeout", Http2Config.DEFAULT_STALL_TIMEOUT, Duration.ZERO));
     }
 
     private static final Pattern HSTS = Pattern.compile(

@@ -17,11 +17,12 @@ import java.util.List;
  * @param tlsPeekTimeout how long a TCP listener that reads the ClientHello waits for it before closing
  * @param passthroughRequireTls a TCP listener that reads the ClientHello closes clients whose first bytes are
  *                       not TLS, instead of sending them to {@code cluster}
+ * @param http2          HTTP/2 limits (used with protocol HTTP)
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
                              int maxConnections, int backlog, HttpConfig http,
                              List<RouteConfig> routes, boolean splice, TlsConfig tls, List<SniRoute> sniRoutes,
-                             Duration tlsPeekTimeout, boolean passthroughRequireTls) {
+                             Duration tlsPeekTimeout, boolean passthroughRequireTls, Http2Config http2) {
 
     public static final Protocol DEFAULT_PROTOCOL = Protocol.TCP;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);

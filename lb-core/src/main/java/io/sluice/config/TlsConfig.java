@@ -31,7 +31,8 @@ public record TlsConfig(List<CertificateFiles> certificates, List<String> protoc
     /** The protocol names a listener may enable: TLS 1.0 and 1.1 are deprecated (RFC 8996). */
     public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.2", "TLSv1.3");
     /** On http listeners; a tcp listener offers no ALPN unless told (it cannot know the protocol). */
-    public static final List<String> DEFAULT_ALPN = List.of("http/1.1");
+    /** On http listeners: HTTP/2 preferred, as HAProxy's default ALPN on ssl binds since 2.8. */
+    public static final List<String> DEFAULT_ALPN = List.of("h2", "http/1.1");
     public static final ClientAuth DEFAULT_CLIENT_AUTH = ClientAuth.NONE;
     public static final boolean DEFAULT_SESSION_TICKETS = true;
     public static final Provider DEFAULT_PROVIDER = Provider.AUTO;

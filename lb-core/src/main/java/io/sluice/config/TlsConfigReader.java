@@ -128,9 +128,9 @@ final class TlsConfigReader {
         for (String a : n.stringList("alpn")) {
             if (a.isEmpty() || a.length() > 255) {
                 n.error("alpn", "protocol names are 1 to 255 bytes, got \"" + a + "\"");
-            } else if (protocol == ListenerConfig.Protocol.HTTP && !a.equals("http/1.1")) {
-                // Offering h2 would have clients speak HTTP/2 to an HTTP/1.1 proxy.
-                n.error("alpn", "an http listener speaks http/1.1 only, got \"" + a + "\"");
+            } else if (protocol == ListenerConfig.Protocol.HTTP && !a.equals("http/1.1") && !a.equals("h2")) {
+                // Offering anything else would have clients speak a protocol the listener does not.
+                n.error("alpn", "an http listener speaks h2 and http/1.1, got \"" + a + "\"");
             } else if (!out.contains(a)) {
                 out.add(a);
             }

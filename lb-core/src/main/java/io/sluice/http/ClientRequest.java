@@ -49,9 +49,12 @@ final class ClientRequest {
         this.contentLength = HttpUtil.getContentLength(request, -1L);
         this.hasBody = contentLength > 0 || HttpUtil.isTransferEncodingChunked(request);
         HttpHeaders h = request.headers();
-        this.upgrade = !hasBody && m.equals(HttpMethod.GET) && h.contains(HttpHeaderNames.UPGRADE)
+        String asked = !hasBody && m.equals(HttpMethod.GET) && h.contains(HttpHeaderNames.UPGRADE)
                 && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
                 ? h.get(HttpHeaderNames.UPGRADE) : null;
+        // h2c is about this hop (the client and Sluice), never passed to a server: the request is served in
+        // HTTP/1.1 without it, which RFC 9113 allows.
+        this.upgrade = asked != null && asked.trim().equalsIgnoreCase("h2c") ? null : asked;
     }
 
     static ClientRequest of(HttpRequest request) {

@@ -49,4 +49,7 @@ interface Downstream {
     boolean clientIpv6();
 
     ByteBufAllocator alloc();
+
+    /** What the client speaks, for the counters and the access log. */
+    HttpProtocol protocol();
 }

@@ -342,16 +342,21 @@ final class Exchange {
         }
     }
 
+    /** An HTTP/2 request is carried as an HTTP/1.1 object inside Sluice; the log says what the client spoke. */
+    private String clientVersion() {
+        return downstream.protocol() == HttpProtocol.HTTP2 ? "HTTP/2.0" : req.clientVersion.text();
+    }
+
     private void countResponse() {
         long nanos = System.nanoTime() - startNanos;
-        route.countResponse(status);
+        route.countResponse(downstream.protocol(), status);
         route.upstream().durations().record(nanos);
         AccessLog accessLog = ctx.listener.accessLog();
         if (accessLog != null) {
             String clientIp = downstream.clientIp();
             Server server = forwarder == null ? null : forwarder.server();
             accessLog.add(new AccessLog.Entry(System.currentTimeMillis(), clientIp == null ? "-" : clientIp,
-                    req.method().name(), req.clientUri, req.clientVersion.text(), status, responseBytes, nanos,
+                    req.method().name(), req.clientUri, clientVersion(), status, responseBytes, nanos,
                     route.name(), route.clusterName(), server == null ? null : server.label(),
                     req.request.headers().get(HeaderPolicy.X_REQUEST_ID),
                     req.request.headers().get(HttpHeaderNames.HOST)));

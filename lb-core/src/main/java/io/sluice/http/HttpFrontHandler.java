@@ -66,8 +66,23 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         this.pools = pools;
     }
 
+    /** Added to a connection already active (after ALPN): it starts at once. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            activate(ctx);
+        }
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        activate(ctx);
+    }
+
+    private void activate(ChannelHandlerContext ctx) {
+        if (client != null) {
+            return;
+        }
         client = ctx.channel();
         if (!listener.admission().admit(client)) {
             return;
@@ -257,6 +272,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         return client.alloc();
     }
 
+    @Override
+    public HttpProtocol protocol() {
+        return HttpProtocol.HTTP1;
+    }
+
     // The connection's own life.
 
     private void closeAfterWrite(ChannelFuture last) {
@@ -266,6 +286,15 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             client.close();
         } else {
             last.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** The connection turned out to be HTTP/2 before its first request: this handler is being removed. */
+    void leave() {
+        stopServing();
+        if (headWait != null) {
+            headWait.close();
+            context.responseTimer.close();
         }
     }
 

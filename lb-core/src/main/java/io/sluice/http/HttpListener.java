@@ -30,7 +30,9 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A listener with {@code protocol: http}: an HTTP/1.1 reverse proxy in front of its routes' clusters. */
+/**
+ * A listener with {@code protocol: http}: an HTTP/1.1 and HTTP/2 reverse proxy in front of its routes' clusters.
+ */
 public final class HttpListener implements Listener {
     private static final Logger log = LoggerFactory.getLogger(HttpListener.class);
 
@@ -51,6 +53,7 @@ public final class HttpListener implements Listener {
     private volatile AccessLog accessLog;
     /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
     private final ServerTls tls;
+    private final FrontProtocols protocols = new FrontProtocols(this);
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
@@ -96,13 +99,15 @@ public final class HttpListener implements Listener {
                         if (idleMillis > 0) {
                             p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
-                        HttpDecoderConfig decoder = decoderTemplate;
-                        HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
-                        HttpFrontHandler front = new HttpFrontHandler(HttpListener.this, encoder);
-                        p.addLast("watch", new ByteWatcher(front));
-                        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone(), encoder));
-                        p.addLast("encoder", encoder);
-                        p.addLast("front", front);
+                        if (tls != null) {
+                            // The protocol is known once ALPN has spoken: the handshake comes first.
+                            p.addLast("alpn", new AlpnSwitch(protocols));
+                            return;
+                        }
+                        if (config.http().h2c()) {
+                            p.addLast("h2c", new PrefaceSniffer(protocols));
+                        }
+                        protocols.http1(p);
                     }
                 });
         socket.bind(b, config.bind());
@@ -175,6 +180,10 @@ public final class HttpListener implements Listener {
             if (front != null) {
                 marked.add(ch.eventLoop().submit(front::closeAfterResponse));
             }
+            Http2FrontConnection h2 = ch.pipeline().get(Http2FrontConnection.class);
+            if (h2 != null) {
+                ch.eventLoop().execute(h2::drain); // GOAWAY: open streams finish, no new ones
+            }
         }
         for (Future<?> f : marked) {
             f.awaitUninterruptibly(1, TimeUnit.SECONDS);
@@ -189,6 +198,12 @@ public final class HttpListener implements Listener {
 
     @Override
     public void closeConnections() {
+        for (Channel ch : clients) {
+            Http2FrontConnection h2 = ch.pipeline().get(Http2FrontConnection.class);
+            if (h2 != null) {
+                ch.eventLoop().execute(h2::closeNow); // a graceful close would wait for its streams
+            }
+        }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
@@ -210,6 +225,15 @@ public final class HttpListener implements Listener {
     @Override
     public ListenerStats stats() {
         return stats;
+    }
+
+    /** For a TLS listener's ALPN handler: installs HTTP/1.1 or HTTP/2 on a connection. */
+    public FrontProtocols protocols() {
+        return protocols;
+    }
+
+    HttpDecoderConfig decoderTemplate() {
+        return decoderTemplate;
     }
 
     Admission admission() {

@@ -8,7 +8,9 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class HttpListenerStats {
     private final LongAdder[] errors = new LongAdder[ErrorReason.values().length];
-    private final LongAdder[] refused = new LongAdder[6];
+    /** By protocol and status class, as {@link Route}'s responses. */
+    private final LongAdder[] refused = new LongAdder[6 * HttpProtocol.values().length];
+    private final LongAdder[] goaways = new LongAdder[GoAwayReason.values().length];
 
     HttpListenerStats() {
         for (int i = 0; i < errors.length; i++) {
@@ -16,6 +18,9 @@ public final class HttpListenerStats {
         }
         for (int i = 0; i < refused.length; i++) {
             refused[i] = new LongAdder();
+        }
+        for (int i = 0; i < goaways.length; i++) {
+            goaways[i] = new LongAdder();
         }
     }
 
@@ -27,15 +32,24 @@ public final class HttpListenerStats {
         return errors[reason.ordinal()].sum();
     }
 
-    void countRefused(int status) {
+    void countRefused(HttpProtocol protocol, int status) {
         int c = status / 100;
         if (c >= 1 && c <= 5) {
-            refused[c].increment();
+            refused[protocol.ordinal() * 6 + c].increment();
         }
     }
 
     /** Answers to requests that never reached a route, with status class {@code statusClass} (1 to 5). */
-    public long refused(int statusClass) {
-        return refused[statusClass].sum();
+    public long refused(HttpProtocol protocol, int statusClass) {
+        return refused[protocol.ordinal() * 6 + statusClass].sum();
+    }
+
+    void countGoAway(GoAwayReason reason) {
+        goaways[reason.ordinal()].increment();
+    }
+
+    /** HTTP/2 connections Sluice ended with GOAWAY, for {@code reason}. */
+    public long goaways(GoAwayReason reason) {
+        return goaways[reason.ordinal()].sum();
     }
 }

@@ -20,7 +20,7 @@ final class Refusals {
     static ChannelFuture badHead(Channel client, HttpListenerStats stats, HttpResponseStatus status, String message) {
         int code = status.code();
         stats.count(code == 413 || code == 414 || code == 431 ? ErrorReason.TOO_LARGE : ErrorReason.BAD_REQUEST);
-        stats.countRefused(code);
+        stats.countRefused(HttpProtocol.HTTP1, code);
         log.debug("refusing request on {}: {} {}", client, code, message);
         return client.writeAndFlush(ErrorResponses.plain(client.alloc(), status, shortReason(code), true));
     }
@@ -28,7 +28,7 @@ final class Refusals {
     /** A request head begun but not complete within header_timeout. */
     static ChannelFuture headTooSlow(Channel client, HttpListenerStats stats) {
         stats.count(ErrorReason.HEADER_TIMEOUT);
-        stats.countRefused(HttpResponseStatus.REQUEST_TIMEOUT.code());
+        stats.countRefused(HttpProtocol.HTTP1, HttpResponseStatus.REQUEST_TIMEOUT.code());
         return client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
                 "request head not received in time", true));
     }

@@ -14,7 +14,8 @@ public final class Route {
     private final String clusterName;
     private final long maxBodySize;
     /**
-     * Responses by status class: index 1 = 1xx ... 5 = 5xx. Shared with the route of the same name and cluster
+     * Responses by protocol and status class: index {@code protocol.ordinal() * 6 + class}, class 1 = 1xx ...
+     * 5 = 5xx. Shared with the route of the same name and cluster
      * in the table a reload replaces, so its series keep counting instead of starting over.
      */
     private final LongAdder[] responses;
@@ -27,7 +28,7 @@ public final class Route {
         this.match = config == null ? RouteConfig.Match.ANY : config.match();
         this.upstream = upstream;
         this.maxBodySize = config == null || config.maxBodySize() < 0 ? listenerMaxBody : config.maxBodySize();
-        this.responses = carried != null ? carried : new LongAdder[6];
+        this.responses = carried != null ? carried : new LongAdder[6 * HttpProtocol.values().length];
         for (int i = 0; i < responses.length; i++) {
             if (responses[i] == null) {
                 responses[i] = new LongAdder();
@@ -62,14 +63,23 @@ public final class Route {
         return responses;
     }
 
+    /** Over both protocols. */
     public long responses(int statusClass) {
-        return responses[statusClass].sum();
+        long n = 0;
+        for (HttpProtocol p : HttpProtocol.values()) {
+            n += responses(p, statusClass);
+        }
+        return n;
     }
 
-    void countResponse(int status) {
+    public long responses(HttpProtocol protocol, int statusClass) {
+        return responses[protocol.ordinal() * 6 + statusClass].sum();
+    }
+
+    void countResponse(HttpProtocol protocol, int status) {
         int c = status / 100;
         if (c >= 1 && c <= 5) {
-            responses[c].increment();
+            responses[protocol.ordinal() * 6 + c].increment();
         }
     }
 

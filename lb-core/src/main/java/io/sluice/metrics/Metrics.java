@@ -21,8 +21,10 @@ import io.sluice.health.ProbeResult;
 import io.sluice.net.ListenerStats;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.http.ErrorReason;
+import io.sluice.http.GoAwayReason;
 import io.sluice.http.HttpListener;
 import io.sluice.http.HttpListenerStats;
+import io.sluice.http.HttpProtocol;
 import io.sluice.http.Route;
 import io.sluice.http.ServerPools;
 import io.sluice.http.Upstream;
@@ -109,22 +111,33 @@ public final class Metrics implements AutoCloseable {
     }
 
     private void bindHttp(MeterGroup g, HttpListener listener) {
-        for (Route route : listener.routes().all()) {
+        HttpListenerStats stats = listener.httpStats();
+        for (HttpProtocol protocol : HttpProtocol.values()) {
+            for (Route route : listener.routes().all()) {
+                for (int c = 1; c <= 5; c++) {
+                    int statusClass = c;
+                    g.add(FunctionCounter.builder("sluice.http.requests", route,
+                                    r -> r.responses(protocol, statusClass))
+                            .tags("listener", listener.name(), "route", route.name(), "cluster", route.clusterName(),
+                                    "code", c + "xx", "protocol", protocol.label())
+                            .description("HTTP responses sent, by route, status class and client protocol")
+                            .register(registry));
+                }
+            }
             for (int c = 1; c <= 5; c++) {
                 int statusClass = c;
-                g.add(FunctionCounter.builder("sluice.http.requests", route, r -> r.responses(statusClass))
-                        .tags("listener", listener.name(), "route", route.name(), "cluster", route.clusterName(),
-                                "code", c + "xx")
-                        .description("HTTP responses sent, by route and status class").register(registry));
+                // Refused before routing (400, 408, 414, 431, ...): no route or cluster to name, so both are empty.
+                g.add(FunctionCounter.builder("sluice.http.requests", stats, st -> st.refused(protocol, statusClass))
+                        .tags("listener", listener.name(), "route", "", "cluster", "", "code", c + "xx",
+                                "protocol", protocol.label())
+                        .description("HTTP responses sent, by route, status class and client protocol")
+                        .register(registry));
             }
         }
-        HttpListenerStats stats = listener.httpStats();
-        for (int c = 1; c <= 5; c++) {
-            int statusClass = c;
-            // Refused before routing (400, 408, 414, 431, ...): no route or cluster to name, so both are empty.
-            g.add(FunctionCounter.builder("sluice.http.requests", stats, st -> st.refused(statusClass))
-                    .tags("listener", listener.name(), "route", "", "cluster", "", "code", c + "xx")
-                    .description("HTTP responses sent, by route and status class").register(registry));
+        for (GoAwayReason reason : GoAwayReason.values()) {
+            g.add(FunctionCounter.builder("sluice.http2.goaways", stats, st -> st.goaways(reason))
+                    .tags("listener", listener.name(), "reason", reason.label())
+                    .description("HTTP/2 connections Sluice ended with GOAWAY, by reason").register(registry));
         }
         g.add(FunctionCounter.builder("sluice.http.retries", listener, HttpListener::retries)
                 .tags("listener", listener.name())

@@ -46,14 +46,14 @@ class HttpMetricsTest {
             String server = a.address();
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 String m = Proxies.admin(s, "/metrics").body();
-                assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\",route=\"default\"}"))
+                assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\",protocol=\"http1\",route=\"default\"}"))
                         .isEqualTo(3);
-                assertThat(sample(m, "sluice_http_requests_total{cluster=\"dead\",code=\"5xx\",listener=\"web\",route=\"down\"}"))
+                assertThat(sample(m, "sluice_http_requests_total{cluster=\"dead\",code=\"5xx\",listener=\"web\",protocol=\"http1\",route=\"down\"}"))
                         .isEqualTo(1);
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"connect_failed\"}")).isEqualTo(1);
                 assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"bad_request\"}")).isEqualTo(1);
                 // Refused before routing: counted with the other answers, under no route and no cluster.
-                assertThat(sample(m, "sluice_http_requests_total{cluster=\"\",code=\"4xx\",listener=\"web\",route=\"\"}"))
+                assertThat(sample(m, "sluice_http_requests_total{cluster=\"\",code=\"4xx\",listener=\"web\",protocol=\"http1\",route=\"\"}"))
                         .isEqualTo(1);
                 assertThat(sample(m, "sluice_http_request_duration_seconds_count{cluster=\"app\"}")).isEqualTo(3);
                 assertThat(sample(m, "sluice_http_upstream_response_seconds_count{cluster=\"app\"}")).isEqualTo(3);

@@ -39,6 +39,11 @@ public final class ExternalTool {
         return new ExternalTool(found.get());
     }
 
+    /** Where the tool is, for tests that drive the process themselves. */
+    public Path path() {
+        return binary;
+    }
+
     /** What one run printed (stdout and stderr together) and its exit code. */
     public record Run(int code, String output) {
     }

@@ -1,0 +1,109 @@
+package io.sluice.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.buffer.ByteBuf;
+import io.sluice.config.Http2Config;
+
+/**
+ * The one place that puts a client connection's protocol handlers in its pipeline: HTTP/1.1 or HTTP/2. The
+ * listener's initializer uses it for cleartext connections (HTTP/1.1, with the prior-knowledge sniffer in front
+ * when {@code http.h2c} is on); a TLS listener calls {@link #configure} with the protocol ALPN chose, from an
+ * {@code ApplicationProtocolNegotiationHandler}, on an active channel.
+ */
+public final class FrontProtocols {
+    /** Netty's default: control frames (SETTINGS ACK, PING ACK, RST) queued unwritten before the client is cut off. */
+    static final int MAX_QUEUED_CONTROL_FRAMES = 10_000;
+
+    private final HttpListener listener;
+
+    FrontProtocols(HttpListener listener) {
+        this.listener = listener;
+    }
+
+    /** {@code protocol} as ALPN names it: "h2", anything else is HTTP/1.1. The connection is admitted here. */
+    public void configure(ChannelPipeline p, String protocol) {
+        if ("h2".equals(protocol)) {
+            http2(p, false);
+        } else {
+            http1(p);
+        }
+    }
+
+    /** HTTP/1.1: the strict codec and the connection handler, which admits the connection when it is active. */
+    void http1(ChannelPipeline p) {
+        HttpDecoderConfig decoder = listener.decoderTemplate();
+        HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
+        HttpFrontHandler front = new HttpFrontHandler(listener, encoder);
+        p.addLast("watch", new ByteWatcher(front));
+        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone(), encoder));
+        p.addLast("encoder", encoder);
+        p.addLast("front", front);
+    }
+
+    /**
+     * HTTP/2: Netty's frame codec with the listener's limits, a child channel per stream (on the connection's
+     * event loop, so a stream's server connection is on it too), and the connection's own handler.
+     *
+     * @param admitted the connection was already counted (it began as HTTP/1.1)
+     */
+    Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
+        Http2Config c = listener.config().http2();
+        Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize());
+        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+                .initialSettings(new Http2Settings()
+                        .maxConcurrentStreams(c.maxConcurrentStreams())
+                        .initialWindowSize(c.initialStreamWindowSize())
+                        .maxHeaderListSize(c.maxHeaderListSize()))
+                .validateHeaders(true)
+                .validateRequiredPseudoHeaders(true)
+                .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
+                .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
+                // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
+                .gracefulShutdownTimeoutMillis(-1)
+                .build();
+        codec.connection().addListener(new Http2ConnectionAdapter() {
+            @Override
+            public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
+                connection.goAwaySent(errorCode);
+            }
+        });
+        p.addLast("h2", codec);
+        p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                // Request bodies are read as the server takes them: a stream's window opens only as it is read.
+                stream.config().setAutoRead(false);
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true),
+                        new Http2StreamDownstream(listener, connection));
+            }
+        }));
+        p.addLast("h2-connection", connection);
+        return connection;
+    }
+
+    /** The client sent the HTTP/2 preface on a connection that began as HTTP/1.1: swap the handlers. */
+    void switchToHttp2(Channel ch, ByteBuf held) {
+        ChannelPipeline p = ch.pipeline();
+        HttpFrontHandler front = p.get(HttpFrontHandler.class);
+        front.leave();
+        p.remove("watch");
+        p.remove("decoder");
+        p.remove("encoder");
+        p.remove(front);
+        http2(p, true);
+        // HTTP/2 flow control bounds what a client can send; the connection itself is read all the time.
+        ch.config().setAutoRead(true);
+        p.fireChannelRead(held);
+        p.fireChannelReadComplete();
+    }
+}

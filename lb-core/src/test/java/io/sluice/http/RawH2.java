@@ -1,0 +1,127 @@
+package io.sluice.http;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A deliberately naive HTTP/2 client on a plain socket for tests that must send what real clients refuse to:
+ * frames written by hand, header blocks as HPACK literals without indexing or Huffman.
+ */
+final class RawH2 implements AutoCloseable {
+    static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, CONTINUATION = 9;
+    static final int END_STREAM = 1, END_HEADERS = 4;
+
+    record Frame(int type, int flags, int stream, byte[] payload) {
+        long errorCode() {
+            int at = type == GOAWAY ? 4 : 0;
+            return ((payload[at] & 0xffL) << 24) | ((payload[at + 1] & 0xff) << 16) | ((payload[at + 2] & 0xff) << 8)
+                    | (payload[at + 3] & 0xff);
+        }
+    }
+
+    final Socket socket;
+    private final OutputStream out;
+    private final DataInputStream in;
+
+    RawH2(int port, int... settings) throws IOException {
+        socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(20_000);
+        out = socket.getOutputStream();
+        in = new DataInputStream(socket.getInputStream());
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        ByteArrayOutputStream s = new ByteArrayOutputStream();
+        for (int i = 0; i + 1 < settings.length; i += 2) {
+            s.write(settings[i] >> 8);
+            s.write(settings[i]);
+            writeInt(s, settings[i + 1]);
+        }
+        frame(SETTINGS, 0, 0, s.toByteArray());
+    }
+
+    /** A header block of literals: name, value, name, value... */
+    static byte[] block(String... nameValues) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int i = 0; i < nameValues.length; i += 2) {
+            b.write(0);
+            literal(b, nameValues[i]);
+            literal(b, nameValues[i + 1]);
+        }
+        return b.toByteArray();
+    }
+
+    private static void literal(ByteArrayOutputStream b, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+        if (bytes.length >= 127) {
+            throw new IllegalArgumentException("short strings only");
+        }
+        b.write(bytes.length);
+        b.writeBytes(bytes);
+    }
+
+    void frame(int type, int flags, int stream, byte[] payload) throws IOException {
+        ByteArrayOutputStream f = new ByteArrayOutputStream(9 + payload.length);
+        f.write(payload.length >> 16);
+        f.write(payload.length >> 8);
+        f.write(payload.length);
+        f.write(type);
+        f.write(flags);
+        writeInt(f, stream);
+        f.writeBytes(payload);
+        out.write(f.toByteArray());
+        out.flush();
+    }
+
+    void headers(int stream, boolean endStream, String... nameValues) throws IOException {
+        frame(HEADERS, END_HEADERS | (endStream ? END_STREAM : 0), stream, block(nameValues));
+    }
+
+    void rst(int stream) throws IOException {
+        frame(RST_STREAM, 0, stream, new byte[] {0, 0, 0, 8}); // CANCEL
+    }
+
+    /** The next frame, or null when the connection closed. */
+    Frame read() throws IOException {
+        int len;
+        try {
+            len = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+        } catch (java.io.EOFException | java.net.SocketException e) {
+            return null;
+        }
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        int stream = in.readInt() & 0x7fffffff;
+        byte[] payload = new byte[len];
+        in.readFully(payload);
+        if (System.getenv("RAWH2_DEBUG") != null) {
+            System.err.println("frame type=" + type + " stream=" + stream + " len=" + len);
+        }
+        return new Frame(type, flags, stream, payload);
+    }
+
+    /** Reads until a frame of {@code type} for {@code stream} (any stream when -1); null when the connection closed. */
+    Frame await(int type, int stream) throws IOException {
+        Frame f;
+        while ((f = read()) != null) {
+            if (f.type == type && (stream < 0 || f.stream == stream)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static void writeInt(ByteArrayOutputStream b, int v) {
+        b.write(v >>> 24);
+        b.write(v >>> 16);
+        b.write(v >>> 8);
+        b.write(v);
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
