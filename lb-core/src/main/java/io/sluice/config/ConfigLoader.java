@@ -321,8 +321,16 @@ public final class ConfigLoader {
                 n.error(key, "only for protocol: http");
             }
         }
-        if (tcp && n.has("tls") && !sniRoutes.isEmpty()) {
-            n.error("routes", "routes by SNI are for tcp listeners without tls (the ClientHello passes through)");
+        if (tcp && n.has("tls")) {
+            // Behind TLS termination the bytes are decrypted: there is no ClientHello left to read.
+            if (!sniRoutes.isEmpty()) {
+                n.error("routes", "routes by SNI are for tcp listeners without tls (the ClientHello passes through)");
+            }
+            for (String key : List.of("tls_peek_timeout", "passthrough_require_tls")) {
+                if (n.has(key)) {
+                    n.error(key, "is for SNI passthrough, on tcp listeners without tls");
+                }
+            }
         }
         boolean splice = n.bool("splice", ListenerConfig.DEFAULT_SPLICE);
         if (splice && protocol != ListenerConfig.Protocol.TCP) {

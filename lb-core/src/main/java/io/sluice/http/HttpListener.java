@@ -101,7 +101,7 @@ public final class HttpListener implements Listener {
                         }
                         if (tls != null) {
                             // The protocol is known once ALPN has spoken: the handshake comes first.
-                            p.addLast("alpn", new AlpnSwitch(protocols));
+                            p.addLast("alpn", new AlpnSwitch(protocols, admission));
                             return;
                         }
                         if (config.http().h2c()) {

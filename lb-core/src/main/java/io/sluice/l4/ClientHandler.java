@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
@@ -29,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * <p>With SNI passthrough a {@link SniPeek} sits before this handler: the client is read until its ClientHello
  * is complete, those bytes are kept here like early ones (and so reach the server first, unchanged), and the
  * peek's result chooses the cluster, and with {@code hash_key: sni} the hash, before the first pick.
+ *
+ * <p>With TLS offload the handshake comes first: no server is picked or connected for a client that never
+ * completes one (a scanner, a plaintext client), and what it sends after is kept like early bytes.
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
@@ -37,6 +41,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private final SniRoutes routes;
     private final boolean splice;
     private final boolean peek;
+    private final boolean tlsOffload;
     private Cluster cluster;
     private UpstreamAttempts attempts;
     /**
@@ -45,11 +50,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     private HeldBytes early = new HeldBytes();
 
-    ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek) {
+    ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek, boolean tlsOffload) {
         this.listener = listener;
         this.routes = routes;
         this.splice = splice;
         this.peek = peek;
+        this.tlsOffload = tlsOffload;
     }
 
     @Override
@@ -59,8 +65,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         attempts = new UpstreamAttempts(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
-        if (peek) {
-            ctx.read(); // the peek asks for more until the ClientHello is complete, then reading stops again
+        if (peek || tlsOffload) {
+            // The peek (or the TLS handler) asks for more until the ClientHello (or handshake) is complete.
+            ctx.read();
             return;
         }
         start(ctx, routes.fallback().cluster(), null);
@@ -218,6 +225,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof SniPeek.Result result) {
             peeked(ctx, result);
+        } else if (evt instanceof SslHandshakeCompletionEvent handshake && tlsOffload && cluster == null) {
+            if (handshake.isSuccess() && ctx.channel().isActive()) {
+                start(ctx, routes.fallback().cluster(), null);
+            } else {
+                ctx.close(); // counted by the handshake observer
+            }
         } else if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else if (evt instanceof ChannelInputShutdownEvent) {

@@ -123,12 +123,13 @@ public final class TcpListener implements Listener {
                         if (idleMillis > 0) {
                             ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
                         }
-                        boolean peek = now.routes().peeks();
+                        // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
+                        boolean peek = tls == null && now.routes().peeks();
                         if (peek) {
                             ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
                         }
                         ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
-                                now.config().splice(), peek));
+                                now.config().splice(), peek, tls != null));
                     }
                 });
         socket.bind(b, config.bind());

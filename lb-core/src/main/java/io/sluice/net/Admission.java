@@ -1,6 +1,7 @@
 package io.sluice.net;
 
 import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
 
 /**
  * Lets accepted connections into a listener, or turns them away: counts every accepted connection, keeps the
@@ -8,6 +9,9 @@ import io.netty.channel.Channel;
  * relay and the HTTP proxy admit through here, so a limit means the same on both.
  */
 public final class Admission {
+    /** Set on a channel once admitted: a TLS listener admits before the handshake, its protocol handler after. */
+    private static final AttributeKey<Boolean> ADMITTED = AttributeKey.valueOf("sluice.admitted");
+
     private final ListenerStats stats;
     private final int maxConnections;
 
@@ -19,9 +23,13 @@ public final class Admission {
 
     /**
      * Counts {@code client} as open until its channel closes. Returns false, having closed it and counted the
-     * rejection, when it is one over the limit; the caller then does nothing more with it.
+     * rejection, when it is one over the limit; the caller then does nothing more with it. Admitting a channel
+     * again is a no-op that returns true, so each stage of a connection can ask without counting it twice.
      */
     public boolean admit(Channel client) {
+        if (client.hasAttr(ADMITTED)) {
+            return true;
+        }
         int active = stats.opened();
         client.closeFuture().addListener(f -> stats.closed());
         if (maxConnections > 0 && active > maxConnections) {
@@ -29,6 +37,7 @@ public final class Admission {
             client.close();
             return false;
         }
+        client.attr(ADMITTED).set(Boolean.TRUE);
         return true;
     }
 

@@ -58,7 +58,16 @@ public final class UpstreamConnector {
             } else if (security == null) {
                 succeeded(cluster, server, use, ch, start);
             } else {
-                security.secure(ch, server).addListener(hs -> {
+                io.netty.util.concurrent.Future<?> handshake;
+                try {
+                    handshake = security.secure(ch, server);
+                } catch (RuntimeException e) {
+                    // No engine could be made (a context released by a reload, say): a failed connect, not a hang.
+                    ch.close();
+                    failed(cluster, server, lease, e, ready);
+                    return;
+                }
+                handshake.addListener(hs -> {
                     if (hs.isSuccess()) {
                         succeeded(cluster, server, use, ch, start);
                         ready.setSuccess();

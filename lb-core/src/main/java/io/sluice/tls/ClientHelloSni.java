@@ -87,7 +87,9 @@ public final class ClientHelloSni {
             }
             name[i] = (char) c;
         }
-        return new String(name);
+        // "api.example.com." is the same name, fully qualified: routed as termination's SniTable matches it.
+        int kept = length > 1 && name[length - 1] == '.' ? length - 1 : length;
+        return new String(name, 0, kept);
     }
 
     private static int skip(ByteBuf b, int at, int end, int n) throws MalformedHello {

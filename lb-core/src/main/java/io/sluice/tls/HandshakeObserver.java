@@ -2,6 +2,7 @@ package io.sluice.tls;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import org.slf4j.Logger;
@@ -35,6 +36,13 @@ final class HandshakeObserver extends ChannelInboundHandlerAdapter {
                 log.debug("listener {}: TLS handshake with {} failed ({}): {}", listener, ctx.channel().remoteAddress(),
                         reason.label(), done.cause().toString());
             }
+            ctx.pipeline().remove(this);
+        } else if (evt instanceof SniCompletionEvent sni && !sni.isSuccess()) {
+            // No whole ClientHello in time (or a broken one): the SNI stage fails before any handshake starts.
+            HandshakeFailure reason = HandshakeFailure.of(sni.cause());
+            stats.failed(reason);
+            log.debug("listener {}: no usable ClientHello from {} ({}): {}", listener, ctx.channel().remoteAddress(),
+                    reason.label(), sni.cause().toString());
             ctx.pipeline().remove(this);
         }
         ctx.fireUserEventTriggered(evt);

@@ -105,6 +105,20 @@ class SniRouteConfigTest {
                 .startsWith("listeners[0].cluster (line 1").contains("hash_key: sni");
     }
 
+    /** Behind TLS termination the bytes are decrypted: the passthrough keys would refuse every client. */
+    @Test
+    void passthroughKeysOnATerminatingTcpListenerAreErrors() {
+        assertThat(errors("""
+                listeners:
+                  - { name: t, bind: "127.0.0.1:0", cluster: rest, tls_peek_timeout: 1s, passthrough_require_tls: true,
+                      tls: { certificates: [ { cert: /x.pem, key: /x.key } ] } }
+                clusters: [ { name: rest, servers: [ { address: "127.0.0.1:1" } ] } ]
+                """)).containsExactlyInAnyOrder(
+                "listeners[0].tls_peek_timeout (line 2, col 70): is for SNI passthrough, on tcp listeners without tls",
+                "listeners[0].passthrough_require_tls (line 2, col 99): is for SNI passthrough, on tcp listeners "
+                        + "without tls");
+    }
+
     private static List<String> errors(String yaml) {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(yaml));
         assertThat(e).as("config should be refused").isNotNull();

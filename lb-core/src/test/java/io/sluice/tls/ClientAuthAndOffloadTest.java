@@ -125,4 +125,52 @@ class ClientAuthAndOffloadTest {
             assertThat(echo.bytesWritten()).isGreaterThan(0);
         }
     }
+
+    /**
+     * TLS offload connects to a server only after the client's handshake: a plaintext client or one that never
+     * finishes costs no server connection, and a client still handshaking counts against max_connections.
+     */
+    @Test
+    void offloadConnectsOnlyAfterTheHandshakeAndAdmitsBeforeIt() throws Exception {
+        Path[] server = TlsFixture.serverFiles(ca, dir, "echo2", "localhost");
+        try (TestBackend echo = TestBackend.start("echo", TestBackend.echo());
+             Sluice s = TlsFixture.start(dir, """
+                     admin: { enabled: true, bind: "127.0.0.1:0" }
+                     listeners:
+                       - { name: tcps, bind: "127.0.0.1:0", cluster: echo, max_connections: 1,
+                           tls: { certificates: [ { cert: "%1$s", key: "%2$s" } ] } }
+                       - { name: https, bind: "127.0.0.1:0", protocol: http, cluster: echo, max_connections: 1,
+                           tls: { certificates: [ { cert: "%1$s", key: "%2$s" } ] } }
+                     clusters: [ { name: echo, servers: [ { address: "%3$s" } ] } ]
+                     """.formatted(server[0], server[1], echo.address()))) {
+            for (String listener : new String[] {"tcps", "https"}) {
+                int p = Proxies.port(s, listener);
+                try (java.net.Socket silent = Proxies.connect(p)) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> Proxies.sample(Proxies.admin(s, "/metrics")
+                            .body(), "sluice_listener_connections_active{listener=\"" + listener + "\"}") == 1);
+                    // The silent client holds the one place: a second client is turned away before any handshake.
+                    SSLContext tls = TlsFixture.clientContext(ca, null);
+                    try (SSLSocket second = (SSLSocket) tls.getSocketFactory().createSocket("localhost", p)) {
+                        second.setSoTimeout(10_000);
+                        assertThatThrownBy(second::startHandshake).isInstanceOf(IOException.class);
+                    }
+                }
+            }
+            assertThat(echo.accepted()).as("no server connection for clients without a handshake").isZero();
+            int port = Proxies.port(s, "tcps");
+            try (java.net.Socket plain = Proxies.connect(port)) {
+                plain.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                plain.setSoTimeout(10_000);
+                // Closed at its first byte: a FIN, or a reset when the rest of what it sent was left unread.
+                int got;
+                try {
+                    got = plain.getInputStream().read();
+                } catch (java.net.SocketException reset) {
+                    got = -1;
+                }
+                assertThat(got).as("closed at its first byte").isEqualTo(-1);
+            }
+            assertThat(echo.accepted()).isZero();
+        }
+    }
 }

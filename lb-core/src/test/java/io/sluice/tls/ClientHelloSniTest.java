@@ -33,6 +33,13 @@ class ClientHelloSniTest {
     }
 
     @Test
+    void aFullyQualifiedNameLosesItsTrailingDot() throws Exception {
+        // The JDK will not send one: a hand-made hello (the message's 4-byte header dropped) does.
+        byte[] message = ClientHellos.postQuantum("api.example.com.", 0);
+        assertThat(read(Arrays.copyOfRange(message, 4, message.length))).isEqualTo("api.example.com");
+    }
+
+    @Test
     void aHelloWithoutServerNameHasNone() throws Exception {
         assertThat(read(jdkHelloBody(null))).isNull();
         // TLS 1.2 style: no extensions block at all.
