@@ -123,12 +123,20 @@ public final class Registry implements AutoCloseable {
         // Files read and contexts built here, off the event loops; a TlsFileException leaves nothing behind.
         ServerTls tls = config.tls() == null ? null : ServerTls.open(config.name(), config.tls());
         Listener listener;
-        if (config.protocol() == ListenerConfig.Protocol.HTTP) {
-            listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
-        } else {
-            listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls);
+        LiveListener live;
+        try {
+            if (config.protocol() == ListenerConfig.Protocol.HTTP) {
+                listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
+            } else {
+                listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls);
+            }
+            live = new LiveListener(listener, shared.metrics().bind(listener));
+        } catch (RuntimeException e) {
+            if (tls != null) {
+                tls.close(); // its contexts would otherwise outlive a listener that never was
+            }
+            throw e;
         }
-        LiveListener live = new LiveListener(listener, shared.metrics().bind(listener));
         try {
             listener.start(shared.workers());
         } catch (InterruptedException | RuntimeException e) {

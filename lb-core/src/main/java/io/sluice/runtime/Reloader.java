@@ -157,6 +157,7 @@ public final class Reloader {
                 }
             }
         } catch (RuntimeException e) {
+            certificates.forEach(ServerTls.Prepared::discard); // those not applied yet: freed, not leaked
             // Every socket is bound and the configs were validated, so this is a bug or a resource problem:
             // say plainly that part of the change is in force, rather than pretend it was all or nothing.
             log.error("reload failed after some changes were applied: {}", changes, e);

@@ -125,6 +125,8 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
     public final class Prepared {
         private final TlsConfig next;
         private final Built built;
+        /** Applied or discarded: one or the other, once, so a reload's cleanup can discard whatever is left. */
+        private boolean settled;
 
         private Prepared(TlsConfig next, Built built) {
             this.next = next;
@@ -134,6 +136,10 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
         /** Installs the new certificates for new handshakes; a no-op when nothing had changed. */
         public void apply() {
             synchronized (ServerTls.this) {
+                if (settled) {
+                    return;
+                }
+                settled = true;
                 config = next;
                 if (built != null) {
                     engine = built.engine;
@@ -151,7 +157,14 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
             return built != null;
         }
 
+        /** Frees what was built unless it was applied; a no-op the second time. */
         public void discard() {
+            synchronized (ServerTls.this) {
+                if (settled) {
+                    return;
+                }
+                settled = true;
+            }
             if (built != null) {
                 built.table.release();
             }
