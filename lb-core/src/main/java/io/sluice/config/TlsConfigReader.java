@@ -138,7 +138,7 @@ final class TlsConfigReader {
         return out;
     }
 
-    private static TlsConfig.Located located(ConfigNode n, String key) {
+    static TlsConfig.Located located(ConfigNode n, String key) {
         Node v = n.valueOrSelf(key);
         Mark m = v == null ? null : v.getStartMark();
         return m == null ? new TlsConfig.Located(n.join(key), 0, 0)
