@@ -70,6 +70,12 @@ public final class TlsCheck {
             throw new TlsFileException(List.of(new ConfigError(section + "provider", ciphersAt.line(),
                     ciphersAt.column(), e.getMessage())));
         }
+        if (engine == SslProvider.JDK && !tls.sessionCache()) {
+            // provider: jdk is refused by the reader; this is auto where OpenSSL does not load.
+            String section = ciphersAt.configPath().substring(0, ciphersAt.configPath().lastIndexOf('.') + 1);
+            throw new TlsFileException(List.of(new ConfigError(section + "session_cache", ciphersAt.line(),
+                    ciphersAt.column(), TlsConfig.SESSION_CACHE_NEEDS_OPENSSL + "; OpenSSL does not load here")));
+        }
         List<String> unknown = ServerContexts.unknownCiphers(engine, tls.ciphers());
         if (!unknown.isEmpty()) {
             throw new TlsFileException(List.of(new ConfigError(ciphersAt.configPath(), ciphersAt.line(),

@@ -151,6 +151,16 @@ class TlsConfigErrorsTest {
     }
 
     @Test
+    void turningTheSessionCacheOffNeedsOpenSsl() throws Exception {
+        Path[] ok = ca.server("ok.example.com").writePem(dir, "ok");
+        Result jdk = check(pair(ok) + "provider: jdk\nsession_cache: false\n");
+        assertThat(jdk.code()).isEqualTo(1);
+        assertThat(jdk.err()).contains("listeners[0].tls.session_cache (line 12", "false needs the OpenSSL provider");
+        Result openssl = check(pair(ok) + "provider: openssl\nsession_cache: false\nsession_tickets: false\n");
+        assertThat(openssl.code()).as(openssl.err()).isZero();
+    }
+
+    @Test
     void clientAuthNeedsAClientCaAndSpliceCannotCarryTls() throws Exception {
         Path[] ok = ca.server("ok.example.com").writePem(dir, "ok");
         Result r = check(pair(ok) + "client_auth: require\n");
