@@ -187,9 +187,9 @@ final class ClusterConfigReader {
     }
 
     /**
-     * {@code tls}: on when the section is there (unless {@code enabled: false}). The files are read when the
-     * cluster's TLS context is built (start, every reload), not here: like admin.token_file, a config may be
-     * checked on one machine and run on another, where the certificates are mounted.
+     * {@code tls}: on when the section is there (unless {@code enabled: false}). The files are read by the TLS
+     * check above the config (sluice check, start, every reload) and when the cluster's TLS context is built, not
+     * here: the places of the file keys are kept for that check's errors.
      */
     private static UpstreamTlsConfig readTls(ConfigNode n) {
         if (n == null || !n.bool("enabled", true)) {
@@ -209,7 +209,8 @@ final class ClusterConfigReader {
         } else if (n.has("key") && !n.has("cert")) {
             n.error("key", "a private key needs its certificate: add cert");
         }
-        return new UpstreamTlsConfig(sni == null || sni.equals("auto") ? null : sni, verify, ca, cert, key);
+        return new UpstreamTlsConfig(sni == null || sni.equals("auto") ? null : sni, verify, ca, cert, key,
+                TlsConfigReader.located(n, "ca"), TlsConfigReader.located(n, "cert"), TlsConfigReader.located(n, "key"));
     }
 
     private static Path path(ConfigNode n, String key) {

@@ -14,13 +14,15 @@ import java.util.List;
  * @param clientAuth     whether clients must present a certificate (mutual TLS)
  * @param clientCa       CA certificates (PEM) that client certificates must chain to; null without client_auth
  * @param sessionTickets whether TLS session tickets (stateless resumption) are issued
+ * @param sessionCache   whether the server keeps sessions to resume by session ID (TLS 1.2) or by a stateful
+ *                       ticket (TLS 1.3): with {@code sessionTickets}, both off = full handshakes only
  * @param provider       which TLS engine: OpenSSL (BoringSSL) when it loads, or the JDK's
  * @param clientCaAt     where {@code client_ca} is in the config file, for errors found when the file is read
  * @param ciphersAt      where {@code ciphers} is, for names the chosen engine turns out not to know
  */
 public record TlsConfig(List<CertificateFiles> certificates, List<String> protocols, List<String> ciphers,
                         List<String> alpn, ClientAuth clientAuth, Path clientCa, boolean sessionTickets,
-                        Provider provider, Located clientCaAt, Located ciphersAt) {
+                        boolean sessionCache, Provider provider, Located clientCaAt, Located ciphersAt) {
 
     public static final List<String> DEFAULT_PROTOCOLS = List.of("TLSv1.2", "TLSv1.3");
     /** ECDHE with AEAD only, ECDSA first (the order Mozilla's "intermediate" profile gives). */
@@ -35,7 +37,15 @@ public record TlsConfig(List<CertificateFiles> certificates, List<String> protoc
     public static final List<String> DEFAULT_ALPN = List.of("h2", "http/1.1");
     public static final ClientAuth DEFAULT_CLIENT_AUTH = ClientAuth.NONE;
     public static final boolean DEFAULT_SESSION_TICKETS = true;
+    public static final boolean DEFAULT_SESSION_CACHE = true;
     public static final Provider DEFAULT_PROVIDER = Provider.AUTO;
+    /**
+     * Why {@code session_cache: false} is an error on the JDK's engine: its server session cache takes a size and
+     * a timeout per context, where 0 means unlimited, and its TLS 1.3 tickets follow a JVM-wide property.
+     */
+    public static final String SESSION_CACHE_NEEDS_OPENSSL = "false needs the OpenSSL provider: the JDK's TLS "
+            + "engine cannot turn its server session cache off per listener (a cache size or timeout of 0 means "
+            + "unlimited)";
 
     public TlsConfig {
         certificates = List.copyOf(certificates);

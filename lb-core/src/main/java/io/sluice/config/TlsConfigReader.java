@@ -15,7 +15,7 @@ import org.yaml.snakeyaml.nodes.Node;
  */
 final class TlsConfigReader {
     static final Set<String> TLS = ConfigNode.keys("certificates", "protocols", "ciphers", "alpn", "client_auth",
-            "client_ca", "session_tickets", "provider");
+            "client_ca", "session_tickets", "session_cache", "provider");
     static final Set<String> CERTIFICATE = ConfigNode.keys("cert", "key");
 
     /** Names of TLS 1.3 suites: engines enable them all and take no list, so naming one is a mistake. */
@@ -49,9 +49,13 @@ final class TlsConfigReader {
             n.error("client_ca", "has no effect with client_auth: none; set client_auth to optional or require");
         }
         boolean tickets = n.bool("session_tickets", TlsConfig.DEFAULT_SESSION_TICKETS);
+        boolean cache = n.bool("session_cache", TlsConfig.DEFAULT_SESSION_CACHE);
         TlsConfig.Provider provider = n.choice("provider", TlsConfig.DEFAULT_PROVIDER, TlsConfig.Provider.class);
+        if (!cache && provider == TlsConfig.Provider.JDK) {
+            n.error("session_cache", TlsConfig.SESSION_CACHE_NEEDS_OPENSSL);
+        }
         return new TlsConfig(certificates, protocols, ciphers, alpn, clientAuth,
-                ca == null || ca.isBlank() ? null : Path.of(ca), tickets, provider, located(n, "client_ca"),
+                ca == null || ca.isBlank() ? null : Path.of(ca), tickets, cache, provider, located(n, "client_ca"),
                 located(n, "ciphers"));
     }
 
@@ -138,7 +142,7 @@ final class TlsConfigReader {
         return out;
     }
 
-    private static TlsConfig.Located located(ConfigNode n, String key) {
+    static TlsConfig.Located located(ConfigNode n, String key) {
         Node v = n.valueOrSelf(key);
         Mark m = v == null ? null : v.getStartMark();
         return m == null ? new TlsConfig.Located(n.join(key), 0, 0)

@@ -44,7 +44,7 @@ public final class Reloader {
             // before anything changes: a bad file rejects the reload with nothing changed.
             tls = UpstreamTlsContexts.buildAll(next.clusters());
         } catch (UpstreamTlsContexts.BuildFailure e) {
-            return ReloadResult.rejected(List.of(e.error()));
+            return ReloadResult.rejected(e.errors());
         } catch (IllegalArgumentException e) {
             return ReloadResult.rejected(List.of(new ConfigError("", 0, 0, "TLS: " + describe(e))));
         }

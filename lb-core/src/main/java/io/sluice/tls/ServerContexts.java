@@ -19,9 +19,9 @@ import javax.net.ssl.SSLException;
 
 /**
  * Builds the server {@link SslContext} of one certificate as a listener's {@code tls} says: protocols, TLS 1.2
- * suites (TLS 1.3's are always on with TLSv1.3), ALPN, client certificates, session tickets. OpenSSL contexts are
- * the reference-counted kind, so a replaced certificate's native memory is freed as soon as the last connection
- * using it is gone instead of whenever a finalizer runs.
+ * suites (TLS 1.3's are always on with TLSv1.3), ALPN, client certificates, session tickets and cache. OpenSSL
+ * contexts are the reference-counted kind, so a replaced certificate's native memory is freed as soon as the last
+ * connection using it is gone instead of whenever a finalizer runs.
  */
 final class ServerContexts {
     static final List<String> TLS13_SUITES = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
@@ -66,9 +66,14 @@ final class ServerContexts {
             b.trustManager(clientCa.toArray(X509Certificate[]::new));
         }
         SslContext context = b.build();
-        if (tls.sessionTickets() && context.sessionContext() instanceof OpenSslSessionContext openssl) {
-            // No keys given: BoringSSL makes its own and rotates them. Without this call Netty turns tickets off.
-            openssl.setTicketKeys();
+        if (context.sessionContext() instanceof OpenSslSessionContext openssl) {
+            if (tls.sessionTickets()) {
+                // No keys given: BoringSSL makes its own and rotates them. Without this call Netty turns tickets off.
+                openssl.setTicketKeys();
+            }
+            // Separate from tickets, as in HAProxy and NGINX: with tickets off, clients still resume by session ID
+            // (TLS 1.2) or by a stateful ticket (TLS 1.3) from this cache.
+            openssl.setSessionCacheEnabled(tls.sessionCache());
         }
         return context;
     }

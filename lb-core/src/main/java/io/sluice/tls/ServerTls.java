@@ -1,11 +1,13 @@
 package io.sluice.tls;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.IllegalReferenceCountException;
@@ -44,6 +46,8 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
     private final TlsStats stats = new TlsStats();
     private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
     private volatile SniTable table;
+    /** The config's session_tickets, read by each new connection's engine (see {@link OpenSslTickets}). */
+    private volatile boolean sessionTickets;
     /** The settings the table was built from, replaced with it. Below: state of the control thread only. */
     private TlsConfig config;
     private SslProvider engine;
@@ -57,6 +61,7 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
         this.config = config;
         this.engine = engine;
         this.table = table;
+        this.sessionTickets = config.sessionTickets();
     }
 
     /** Reads the files and builds every context; throws {@link TlsFileException} naming what is wrong. */
@@ -141,6 +146,7 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
                 }
                 settled = true;
                 config = next;
+                sessionTickets = next.sessionTickets();
                 if (built != null) {
                     engine = built.engine;
                     install(built.table, "config reload");
@@ -287,8 +293,11 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
         private static final int HANDSHAKE = 22;
         private static final int ALERT = 21;
 
+        private final ServerTls tls;
+
         RetainingSniHandler(ServerTls tls) {
             super(tls, MAX_CLIENT_HELLO, HANDSHAKE_TIMEOUT_MILLIS);
+            this.tls = tls;
         }
 
         /**
@@ -308,6 +317,15 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
                 }
             }
             super.decode(ctx, in, out);
+        }
+
+        @Override
+        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
+            SslHandler handler = super.newSslHandler(context, allocator);
+            if (!tls.sessionTickets) {
+                OpenSslTickets.turnOff(handler.engine());
+            }
+            return handler;
         }
 
         @Override

@@ -1,6 +1,7 @@
 package io.sluice.tls;
 
 import io.netty.handler.ssl.SslProvider;
+import io.sluice.config.ClusterConfig;
 import io.sluice.config.ConfigError;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
@@ -11,8 +12,9 @@ import java.util.List;
 
 /**
  * What the config loader cannot see from YAML alone: whether the TLS engine asked for is here, whether it knows
- * the cipher names, and whether the certificate and key files are readable, matching and in date. The check
- * {@code sluice check}, start and every reload run, so all three report the same errors with the same lines.
+ * the cipher names, and whether the certificate and key files (of listeners and of clusters' TLS to their
+ * servers) are readable, matching and in date. The check {@code sluice check}, start and every reload run, so
+ * all three report the same errors with the same lines.
  */
 public final class TlsCheck {
 
@@ -43,6 +45,17 @@ public final class TlsCheck {
                 errors.addAll(e.errors());
             }
         }
+        for (int i = 0; i < config.clusters().size(); i++) {
+            ClusterConfig c = config.clusters().get(i);
+            if (c.tls() == null) {
+                continue;
+            }
+            try {
+                warnings.addAll(UpstreamTlsFiles.load("clusters[" + i + "].tls", c.tls(), now).warnings());
+            } catch (TlsFileException e) {
+                errors.addAll(e.errors());
+            }
+        }
         return new Findings(errors, warnings);
     }
 
@@ -56,6 +69,12 @@ public final class TlsCheck {
             String section = ciphersAt.configPath().substring(0, ciphersAt.configPath().lastIndexOf('.') + 1);
             throw new TlsFileException(List.of(new ConfigError(section + "provider", ciphersAt.line(),
                     ciphersAt.column(), e.getMessage())));
+        }
+        if (engine == SslProvider.JDK && !tls.sessionCache()) {
+            // provider: jdk is refused by the reader; this is auto where OpenSSL does not load.
+            String section = ciphersAt.configPath().substring(0, ciphersAt.configPath().lastIndexOf('.') + 1);
+            throw new TlsFileException(List.of(new ConfigError(section + "session_cache", ciphersAt.line(),
+                    ciphersAt.column(), TlsConfig.SESSION_CACHE_NEEDS_OPENSSL + "; OpenSSL does not load here")));
         }
         List<String> unknown = ServerContexts.unknownCiphers(engine, tls.ciphers());
         if (!unknown.isEmpty()) {

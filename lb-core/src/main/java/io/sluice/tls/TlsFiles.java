@@ -46,16 +46,8 @@ final class TlsFiles {
         }
         List<X509Certificate> clientCa = List.of();
         if (tls.clientCa() != null) {
-            TlsConfig.Located at = tls.clientCaAt();
-            byte[] bytes = bytes(tls.clientCa(), digest, at.configPath(), at.line(), at.column(), errors);
-            if (bytes != null) {
-                try {
-                    clientCa = PemFiles.certificates(bytes);
-                } catch (IllegalArgumentException e) {
-                    errors.add(new ConfigError(at.configPath(), at.line(), at.column(), tls.clientCa() + ": "
-                            + e.getMessage()));
-                }
-            }
+            List<X509Certificate> read = certificates(tls.clientCa(), digest, tls.clientCaAt(), errors);
+            clientCa = read == null ? List.of() : read;
         }
         if (!errors.isEmpty()) {
             throw new TlsFileException(errors);
@@ -85,68 +77,102 @@ final class TlsFiles {
 
     private static ServerCertificate read(TlsConfig.CertificateFiles f, Instant now, MessageDigest digest,
                                           List<ConfigError> errors, List<ConfigError> warnings) {
-        String certKey = f.configPath() + ".cert";
-        String keyKey = f.configPath() + ".key";
-        byte[] certBytes = bytes(f.cert(), digest, certKey, f.line(), f.column(), errors);
-        byte[] keyBytes = bytes(f.key(), digest, keyKey, f.line(), f.column(), errors);
+        Pair p = pair(f.cert(), new TlsConfig.Located(f.configPath() + ".cert", f.line(), f.column()), f.key(),
+                new TlsConfig.Located(f.configPath() + ".key", f.line(), f.column()), now, digest, errors, warnings);
+        return p == null ? null : ServerCertificate.of(f, p.chain(), p.key());
+    }
+
+    /** A certificate chain and the private key of its leaf. */
+    record Pair(List<X509Certificate> chain, PrivateKey key) {
+    }
+
+    /**
+     * Reads a chain and its key and holds them to what a handshake needs: the key belongs to the leaf, which is
+     * not expired (an error) nor expiring within {@link #EXPIRY_WARNING} (a warning). Null after an error.
+     */
+    static Pair pair(Path cert, TlsConfig.Located certAt, Path key, TlsConfig.Located keyAt, Instant now,
+                     MessageDigest digest, List<ConfigError> errors, List<ConfigError> warnings) {
+        byte[] certBytes = bytes(cert, digest, certAt, errors);
+        byte[] keyBytes = bytes(key, digest, keyAt, errors);
         if (certBytes == null || keyBytes == null) {
             return null;
         }
-        List<X509Certificate> chain;
-        PrivateKey key;
+        List<X509Certificate> chain = certificates(cert, certBytes, certAt, errors);
+        if (chain == null) {
+            return null;
+        }
+        PrivateKey privateKey;
         try {
-            chain = PemFiles.certificates(certBytes);
+            privateKey = PemFiles.privateKey(keyBytes);
         } catch (IllegalArgumentException e) {
-            errors.add(new ConfigError(certKey, f.line(), f.column(), f.cert() + ": " + e.getMessage()));
+            errors.add(error(keyAt, key + ": " + e.getMessage()));
             return null;
         }
-        try {
-            key = PemFiles.privateKey(keyBytes);
-        } catch (IllegalArgumentException e) {
-            errors.add(new ConfigError(keyKey, f.line(), f.column(), f.key() + ": " + e.getMessage()));
+        X509Certificate leaf = chain.get(0);
+        if (!KeyMatch.matches(privateKey, leaf)) {
+            errors.add(error(keyAt, key + " does not belong to the first certificate in " + cert + " ("
+                    + describe(leaf) + "); the leaf certificate must come first and the key must be its own"));
             return null;
         }
-        ServerCertificate c = ServerCertificate.of(f, chain, key);
-        if (!KeyMatch.matches(key, c.leaf())) {
-            errors.add(new ConfigError(keyKey, f.line(), f.column(), f.key() + " does not belong to the first "
-                    + "certificate in " + f.cert() + " (" + describe(c) + "); the leaf certificate must come first "
-                    + "and the key must be its own"));
+        Instant notAfter = leaf.getNotAfter().toInstant();
+        if (notAfter.isBefore(now)) {
+            errors.add(error(certAt, cert + ": the certificate (" + describe(leaf) + ") expired on "
+                    + notAfter.truncatedTo(ChronoUnit.SECONDS)));
             return null;
         }
-        if (c.notAfter().isBefore(now)) {
-            errors.add(new ConfigError(certKey, f.line(), f.column(), f.cert() + ": the certificate ("
-                    + describe(c) + ") expired on " + c.notAfter().truncatedTo(ChronoUnit.SECONDS)));
-            return null;
-        }
-        Duration left = Duration.between(now, c.notAfter());
+        Duration left = Duration.between(now, notAfter);
         if (left.compareTo(EXPIRY_WARNING) < 0) {
-            warnings.add(new ConfigError(certKey, f.line(), f.column(), f.cert() + ": the certificate ("
-                    + describe(c) + ") expires on " + c.notAfter().truncatedTo(ChronoUnit.SECONDS) + ", in "
-                    + left.toDays() + " day(s)"));
+            warnings.add(error(certAt, cert + ": the certificate (" + describe(leaf) + ") expires on "
+                    + notAfter.truncatedTo(ChronoUnit.SECONDS) + ", in " + left.toDays() + " day(s)"));
         }
-        return c;
+        return new Pair(chain, privateKey);
+    }
+
+    /** The certificates of a PEM file (CA certificates, or a chain); null after an error. */
+    static List<X509Certificate> certificates(Path file, MessageDigest digest, TlsConfig.Located at,
+                                              List<ConfigError> errors) {
+        byte[] bytes = bytes(file, digest, at, errors);
+        return bytes == null ? null : certificates(file, bytes, at, errors);
+    }
+
+    private static List<X509Certificate> certificates(Path file, byte[] bytes, TlsConfig.Located at,
+                                                      List<ConfigError> errors) {
+        try {
+            return PemFiles.certificates(bytes);
+        } catch (IllegalArgumentException e) {
+            errors.add(error(at, file + ": " + e.getMessage()));
+            return null;
+        }
     }
 
     static String describe(ServerCertificate c) {
-        return c.names().isEmpty() ? c.leaf().getSubjectX500Principal().getName() : String.join(", ", c.names());
+        return describe(c.leaf());
     }
 
-    private static byte[] bytes(Path file, MessageDigest digest, String key, int line, int column,
-                                List<ConfigError> errors) {
+    private static String describe(X509Certificate leaf) {
+        List<String> names = ServerCertificate.names(leaf);
+        return names.isEmpty() ? leaf.getSubjectX500Principal().getName() : String.join(", ", names);
+    }
+
+    private static ConfigError error(TlsConfig.Located at, String message) {
+        return new ConfigError(at.configPath(), at.line(), at.column(), message);
+    }
+
+    private static byte[] bytes(Path file, MessageDigest digest, TlsConfig.Located at, List<ConfigError> errors) {
         try {
             if (Files.size(file) > MAX_FILE_BYTES) {
-                errors.add(new ConfigError(key, line, column, file + " is larger than 1 MiB: not a certificate or key"));
+                errors.add(error(at, file + " is larger than 1 MiB: not a certificate or key"));
                 return null;
             }
             byte[] b = Files.readAllBytes(file);
             update(digest, b);
             return b;
         } catch (NoSuchFileException e) {
-            errors.add(new ConfigError(key, line, column, "cannot read " + file + ": no such file"));
+            errors.add(error(at, "cannot read " + file + ": no such file"));
         } catch (AccessDeniedException e) {
-            errors.add(new ConfigError(key, line, column, "cannot read " + file + ": permission denied"));
+            errors.add(error(at, "cannot read " + file + ": permission denied"));
         } catch (IOException e) {
-            errors.add(new ConfigError(key, line, column, "cannot read " + file + ": " + e.getMessage()));
+            errors.add(error(at, "cannot read " + file + ": " + e.getMessage()));
         }
         return null;
     }
@@ -157,7 +183,7 @@ final class TlsFiles {
         digest.update(bytes);
     }
 
-    private static MessageDigest sha256() {
+    static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -8,10 +8,7 @@ import io.sluice.config.ClusterConfig;
 import io.sluice.config.ConfigError;
 import io.sluice.config.TlsConfig;
 import io.sluice.config.UpstreamTlsConfig;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the client TLS contexts of clusters from their {@code tls} settings, reading and parsing the files
- * each time (a reload picks up rotated files even when the config is unchanged). Reads files, so never on an
- * event loop: at start-up and on the control thread of a reload, before anything changes, so that a bad file
+ * Builds the client TLS contexts of clusters from their {@code tls} settings, reading and checking the files
+ * ({@link UpstreamTlsFiles}) each time (a reload picks up rotated files even when the config is unchanged).
+ * Reads files, so never on an event loop: at start-up and on the control thread of a reload, before anything changes, so that a bad file
  * rejects the reload with nothing changed.
  */
 public final class UpstreamTlsContexts {
@@ -35,17 +32,17 @@ public final class UpstreamTlsContexts {
     public record Built(UpstreamTlsConfig config, SslContext context, SslProvider provider) {
     }
 
-    /** A file that could not be read or parsed, named by its place in the config. */
+    /** Files that could not be read, parsed or used, each named by its key and line in the config. */
     public static final class BuildFailure extends RuntimeException {
-        private final transient ConfigError error;
+        private final transient List<ConfigError> errors;
 
-        BuildFailure(ConfigError error) {
-            super(error.toString());
-            this.error = error;
+        BuildFailure(List<ConfigError> errors) {
+            super(errors.stream().map(ConfigError::toString).collect(java.util.stream.Collectors.joining("; ")));
+            this.errors = List.copyOf(errors);
         }
 
-        public ConfigError error() {
-            return error;
+        public List<ConfigError> errors() {
+            return errors;
         }
     }
 
@@ -68,15 +65,16 @@ public final class UpstreamTlsContexts {
 
     /** The same on a given engine (tests run both). */
     static Built build(String where, String cluster, UpstreamTlsConfig tls, SslProvider provider) {
+        UpstreamTlsFiles.Material files;
+        try {
+            files = UpstreamTlsFiles.load(where, tls, Instant.now());
+        } catch (TlsFileException e) {
+            throw new BuildFailure(e.errors());
+        }
         SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider);
         if (tls.verify()) {
-            if (tls.ca() != null) {
-                byte[] ca = read(where, "ca", tls.ca());
-                try {
-                    b.trustManager(new ByteArrayInputStream(ca));
-                } catch (IllegalArgumentException e) {
-                    throw failure(where, "ca", tls.ca() + " holds no PEM certificate: " + UpstreamTls.rootMessage(e));
-                }
+            if (!files.ca().isEmpty()) {
+                b.trustManager(files.ca());
             }
             b.endpointIdentificationAlgorithm("HTTPS");
         } else {
@@ -84,37 +82,14 @@ public final class UpstreamTlsContexts {
                     + " network path can pose as them", cluster);
             b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
         }
-        if (tls.cert() != null) {
-            byte[] cert = read(where, "cert", tls.cert());
-            byte[] key = read(where, "key", tls.key());
-            try {
-                b.keyManager(new ByteArrayInputStream(cert), new ByteArrayInputStream(key));
-            } catch (IllegalArgumentException e) {
-                String what = String.valueOf(e.getMessage()).contains("key") ? "key" : "cert";
-                throw failure(where, what, (what.equals("key") ? tls.key() + " holds no PEM private key: "
-                        : tls.cert() + " holds no PEM certificate: ") + UpstreamTls.rootMessage(e));
-            }
+        if (files.client() != null) {
+            b.keyManager(files.client().key(), files.client().chain());
         }
         try {
             return new Built(tls, b.build(), provider);
         } catch (SSLException | RuntimeException e) {
-            throw failure(where, "", "cannot build the TLS context: " + UpstreamTls.rootMessage(e));
+            throw new BuildFailure(List.of(new ConfigError(where, 0, 0, "cannot build the TLS context: "
+                    + UpstreamTls.rootMessage(e))));
         }
-    }
-
-    private static byte[] read(String where, String key, Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw failure(where, key, "no such file: " + file);
-        } catch (java.nio.file.AccessDeniedException e) {
-            throw failure(where, key, "cannot read " + file + " (permissions)");
-        } catch (IOException e) {
-            throw failure(where, key, "cannot read " + file + ": " + e.getMessage());
-        }
-    }
-
-    private static BuildFailure failure(String where, String key, String message) {
-        return new BuildFailure(new ConfigError(key.isEmpty() ? where : where + "." + key, 0, 0, message));
     }
 }

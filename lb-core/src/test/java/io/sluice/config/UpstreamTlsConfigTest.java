@@ -66,7 +66,7 @@ class UpstreamTlsConfigTest {
 
     @Test
     void filesAreNotReadWhenTheConfigIsChecked() throws Exception {
-        // They are read where the config runs, when the cluster's context is built (UpstreamTlsTest).
+        // Parsing reads no file: the TLS check above the config does (TlsConfigErrorsTest), and the context build.
         assertThat(tlsOf(cluster("{ ca: /mounted/later/ca.pem }")).ca()).isEqualTo(Path.of("/mounted/later/ca.pem"));
         fails(cluster("{ ca: \"\" }"), "clusters[0].tls.ca (line 6, col 16): must not be empty");
     }

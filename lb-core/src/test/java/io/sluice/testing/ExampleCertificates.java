@@ -1,9 +1,11 @@
 package io.sluice.testing;
 
+import io.sluice.config.ClusterConfig;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.config.TlsConfig;
+import io.sluice.config.UpstreamTlsConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,8 +13,8 @@ import java.nio.file.Path;
 
 /**
  * Example configs name certificate files under /etc/sluice/, which a test cannot write. This copies such a
- * config into a directory with /etc/sluice/ moved there, and makes every certificate, key and client CA file its
- * listeners' {@code tls} sections name, so that {@code sluice check} can read real files.
+ * config into a directory with /etc/sluice/ moved there, and makes every certificate, key and CA file its
+ * listeners' and clusters' {@code tls} sections name, so that {@code sluice check} can read real files.
  */
 public final class ExampleCertificates {
     private ExampleCertificates() {
@@ -40,6 +42,21 @@ public final class ExampleCertificates {
             if (tls.clientCa() != null) {
                 Files.createDirectories(tls.clientCa().getParent());
                 ca.writePem(tls.clientCa());
+            }
+        }
+        for (ClusterConfig c : parsed.clusters()) {
+            UpstreamTlsConfig tls = c.tls();
+            if (tls == null) {
+                continue;
+            }
+            if (tls.ca() != null) {
+                Files.createDirectories(tls.ca().getParent());
+                ca.writePem(tls.ca());
+            }
+            if (tls.cert() != null) {
+                TestCertificates.Issued issued = ca.client("sluice");
+                write(tls.cert(), issued.chainPem());
+                write(tls.key(), issued.keyPem());
             }
         }
         Path copy = dir.resolve(config.getFileName());

@@ -36,8 +36,12 @@ class TlsConfigErrorsTest {
     }
 
     private Result check(String tls) throws Exception {
+        return checkFile(config(tls));
+    }
+
+    private Result checkFile(String yaml) throws Exception {
         Path file = dir.resolve("check.yaml");
-        Files.writeString(file, config(tls));
+        Files.writeString(file, yaml);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Main.execute(new String[] {"check", file.toString()}, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -57,6 +61,24 @@ class TlsConfigErrorsTest {
                     cluster: app
                     tls:
                 """ + tls.indent(6);
+    }
+
+    /** A cluster's tls section starts on line 5, its first key on line 6, the next ones on lines 7 and 8. */
+    private static String clusterConfig(String tls) {
+        return """
+                admin: { enabled: false }
+                clusters:
+                  - name: app
+                    servers: [ { address: "127.0.0.1:1" } ]
+                    tls:
+                """ + tls.indent(6) + """
+                listeners:
+                  - { name: plain, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                """;
+    }
+
+    private static String clientTls(Path ca, Path cert, Path key) {
+        return "ca: \"" + ca + "\"\ncert: \"" + cert + "\"\nkey: \"" + key + "\"\n";
     }
 
     private String pair(Path[] files) {
@@ -129,6 +151,16 @@ class TlsConfigErrorsTest {
     }
 
     @Test
+    void turningTheSessionCacheOffNeedsOpenSsl() throws Exception {
+        Path[] ok = ca.server("ok.example.com").writePem(dir, "ok");
+        Result jdk = check(pair(ok) + "provider: jdk\nsession_cache: false\n");
+        assertThat(jdk.code()).isEqualTo(1);
+        assertThat(jdk.err()).contains("listeners[0].tls.session_cache (line 12", "false needs the OpenSSL provider");
+        Result openssl = check(pair(ok) + "provider: openssl\nsession_cache: false\nsession_tickets: false\n");
+        assertThat(openssl.code()).as(openssl.err()).isZero();
+    }
+
+    @Test
     void clientAuthNeedsAClientCaAndSpliceCannotCarryTls() throws Exception {
         Path[] ok = ca.server("ok.example.com").writePem(dir, "ok");
         Result r = check(pair(ok) + "client_auth: require\n");
@@ -149,6 +181,68 @@ class TlsConfigErrorsTest {
         Main.execute(new String[] {"check", file.toString()}, new PrintStream(new ByteArrayOutputStream()),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("listeners[0].splice", "cannot be used with tls");
+    }
+
+    @Test
+    void aClusterCaThatIsMissingOrNoPemIsNamedWithItsKeyAndLine() throws Exception {
+        Result missing = checkFile(clusterConfig("ca: \"" + dir.resolve("nope-ca.pem") + "\"\n"));
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("clusters[0].tls.ca (line 6, col 11): cannot read "
+                + dir.resolve("nope-ca.pem") + ": no such file");
+
+        Path junk = Files.writeString(dir.resolve("junk-ca.pem"), "not a certificate\n");
+        Result notPem = checkFile(clusterConfig("ca: \"" + junk + "\"\n"));
+        assertThat(notPem.code()).isEqualTo(1);
+        assertThat(notPem.err()).contains("clusters[0].tls.ca (line 6, col 11): " + junk
+                + ": no complete PEM certificate");
+
+        // Unused without verification, as when the context is built: not read.
+        Result unverified = checkFile(clusterConfig("verify: false\nca: \"" + dir.resolve("nope-ca.pem") + "\"\n"));
+        assertThat(unverified.code()).as(unverified.err()).isZero();
+    }
+
+    @Test
+    void aClientKeyOfAnotherCertificateIsRefusedWithItsLine() throws Exception {
+        Path caFile = ca.writePem(dir.resolve("ca.pem"));
+        Path[] mine = ca.client("sluice-a").writePem(dir, "client-a");
+        Path[] other = ca.client("sluice-b").writePem(dir, "client-b");
+        Result r = checkFile(clusterConfig(clientTls(caFile, mine[0], other[1])));
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("clusters[0].tls.key (line 8, col 12): " + other[1] + " does not belong to "
+                + "the first certificate in " + mine[0] + " (sluice-a)");
+        Result ok = checkFile(clusterConfig(clientTls(caFile, mine[0], mine[1])));
+        assertThat(ok.code()).as(ok.err()).isZero();
+    }
+
+    @Test
+    void anExpiredClientCertificateIsAnErrorAndOneExpiringSoonAWarning() throws Exception {
+        Path caFile = ca.writePem(dir.resolve("ca.pem"));
+        Path[] old = ca.server(Instant.now().minus(Duration.ofDays(30)), Instant.now().minus(Duration.ofDays(1)),
+                "old-client").writePem(dir, "old");
+        Result expired = checkFile(clusterConfig(clientTls(caFile, old[0], old[1])));
+        assertThat(expired.code()).isEqualTo(1);
+        assertThat(expired.err()).contains("clusters[0].tls.cert (line 7, col 13)", "(old-client) expired on");
+
+        Path[] soon = ca.server(Instant.now().minus(Duration.ofDays(80)), Instant.now().plus(Duration.ofDays(5)),
+                "soon-client").writePem(dir, "soon");
+        Result warned = checkFile(clusterConfig(clientTls(caFile, soon[0], soon[1])));
+        assertThat(warned.code()).as(warned.err()).isZero();
+        assertThat(warned.out()).contains("warning: clusters[0].tls.cert (line 7", "(soon-client) expires on");
+    }
+
+    @Test
+    void aReloadWithABadClusterCaChangesNothing() throws Exception {
+        Path caFile = ca.writePem(dir.resolve("ca.pem"));
+        try (Sluice s = TlsFixture.start(dir, clusterConfig("ca: \"" + caFile + "\"\n"))) {
+            Path junk = Files.writeString(dir.resolve("junk-ca.pem"), "not a certificate\n");
+            Files.writeString(dir.resolve("sluice.yaml"), clusterConfig("ca: \"" + junk + "\"\n")
+                    + "  - { name: extra, bind: \"127.0.0.1:0\", protocol: http, cluster: app }\n");
+            ReloadResult r = s.reloadAsync().get(30, TimeUnit.SECONDS);
+            assertThat(r.applied()).isFalse();
+            assertThat(r.errors().toString()).contains("clusters[0].tls.ca (line 6", "no complete PEM certificate");
+            assertThat(s.listeners()).extracting(l -> l.config().name()).containsExactly("plain");
+            assertThat(s.config().clusters().get(0).tls().ca()).isEqualTo(caFile);
+        }
     }
 
     @Test

@@ -224,7 +224,8 @@ class UpstreamTlsTest {
             UpstreamTlsContexts.build("clusters[1].tls", "app", missing);
             throw new AssertionError("built");
         } catch (UpstreamTlsContexts.BuildFailure e) {
-            assertThat(e.error().toString()).isEqualTo("clusters[1].tls.cert: no such file: " + dir.resolve("gone.pem"));
+            assertThat(e.errors().toString()).contains("clusters[1].tls.cert: cannot read " + dir.resolve("gone.pem")
+                    + ": no such file", "clusters[1].tls.key: cannot read " + dir.resolve("gone.key"));
         }
     }
 
@@ -236,8 +237,8 @@ class UpstreamTlsTest {
             UpstreamTlsContexts.build("clusters[3].tls", "app", verify(junk), provider);
             throw new AssertionError("built");
         } catch (UpstreamTlsContexts.BuildFailure e) {
-            assertThat(e.error().path()).isEqualTo("clusters[3].tls.ca");
-            assertThat(e.error().message()).contains("junk.pem holds no PEM certificate");
+            assertThat(e.errors().get(0).path()).isEqualTo("clusters[3].tls.ca");
+            assertThat(e.errors().get(0).message()).contains("junk.pem: no complete PEM certificate");
         }
     }
 }
