@@ -51,9 +51,14 @@ public final class ClusterHealth implements AutoCloseable {
     }
 
     static ProbeSpec spec(HealthCheckConfig hc) {
-        return new ProbeSpec(hc.type() == HealthCheckConfig.Type.HTTP ? ProbeSpec.Kind.HTTP : ProbeSpec.Kind.TCP,
-                hc.method(), hc.path(), hc.host(), hc.expectStatus(), hc.expectBody(), hc.interval(), hc.timeout(),
-                hc.jitter(), hc.rise(), hc.fall(), hc.port());
+        ProbeSpec.Kind kind = switch (hc.type()) {
+            case TCP -> ProbeSpec.Kind.TCP;
+            case HTTP -> ProbeSpec.Kind.HTTP;
+            case GRPC -> ProbeSpec.Kind.GRPC;
+        };
+        String path = hc.type() == HealthCheckConfig.Type.GRPC ? hc.service() : hc.path();
+        return new ProbeSpec(kind, hc.method(), path, hc.host(), hc.expectStatus(), hc.expectBody(), hc.interval(),
+                hc.timeout(), hc.jitter(), hc.rise(), hc.fall(), hc.port());
     }
 
     /**

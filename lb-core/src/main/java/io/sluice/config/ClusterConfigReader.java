@@ -18,7 +18,8 @@ final class ClusterConfigReader {
             "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls");
     static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
-            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down");
+            "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
+            "service");
     static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
             "same_site");
     static final Set<String> TLS = ConfigNode.keys("enabled", "sni", "verify", "ca", "cert", "key");
@@ -144,8 +145,9 @@ final class ClusterConfigReader {
         }
         boolean initialUp = !initial.equals("down");
         boolean closeOnDown = n.bool("close_on_down", HealthCheckConfig.DEFAULT_CLOSE_ON_DOWN);
+        String service = n.string("service", HealthCheckConfig.DEFAULT_SERVICE);
         return new HealthCheckConfig(type, method, path, host, status, body, interval, timeout, jitter, rise, fall,
-                port, initialUp, closeOnDown);
+                port, initialUp, closeOnDown, service);
     }
 
     private static int[] statusRange(String s) {

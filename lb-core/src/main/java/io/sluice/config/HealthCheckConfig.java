@@ -12,10 +12,12 @@ import java.util.List;
  * @param initialUp    whether a new server starts UP (true) or must pass rise checks first
  * @param closeOnDown  close the connections a server holds when it goes DOWN (HAProxy's
  *                     {@code on-marked-down shutdown-sessions}); by default they are left to finish
+ * @param service      type grpc: the service named in grpc.health.v1.Health/Check; "" = the server as a whole
  */
 public record HealthCheckConfig(Type type, String method, String path, String host, List<int[]> expectStatus,
                                 String expectBody, Duration interval, Duration timeout, Duration jitter, int rise,
-                                int fall, int port, boolean initialUp, boolean closeOnDown) {
+                                int fall, int port, boolean initialUp, boolean closeOnDown,
+                                String service) {
 
     public static final Type DEFAULT_TYPE = Type.TCP;
     public static final String DEFAULT_METHOD = "GET";
@@ -35,12 +37,14 @@ public record HealthCheckConfig(Type type, String method, String path, String ho
     public static final int DEFAULT_PORT = 0;
     public static final boolean DEFAULT_INITIAL_UP = true;
     public static final boolean DEFAULT_CLOSE_ON_DOWN = false;
+    /** The server as a whole, as the gRPC health protocol names it. */
+    public static final String DEFAULT_SERVICE = "";
 
     public HealthCheckConfig {
         expectStatus = List.copyOf(expectStatus);
     }
 
     public enum Type {
-        TCP, HTTP
+        TCP, HTTP, GRPC
     }
 }

@@ -32,6 +32,13 @@ final class ClientRequest {
     final boolean hasBody;
     /** The protocol a bodiless GET asks to switch to (Upgrade named in Connection, RFC 9110 7.8), else null. */
     final String upgrade;
+    /** A gRPC call (content-type application/grpc...): Sluice's own answers are then gRPC errors. */
+    final boolean grpc;
+    /**
+     * A gRPC call whose client said it takes trailers (TE: trailers): gRPC servers require it, so it is passed
+     * on. Any other request loses TE with the other hop-by-hop headers.
+     */
+    final boolean teTrailers;
 
     private ClientRequest(HttpRequest request, String host, String originUri, boolean absoluteForm) {
         this.request = request;
@@ -55,6 +62,8 @@ final class ClientRequest {
         // h2c is about this hop (the client and Sluice), never passed to a server: the request is served in
         // HTTP/1.1 without it, which RFC 9113 allows.
         this.upgrade = asked != null && asked.trim().equalsIgnoreCase("h2c") ? null : asked;
+        this.grpc = Grpc.isGrpc(h);
+        this.teTrailers = grpc && h.containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true);
     }
 
     static ClientRequest of(HttpRequest request) {

@@ -8,7 +8,9 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Server;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request and its response as the client sees them: the head routed and rewritten, the body passed on
@@ -34,6 +36,11 @@ final class Exchange {
     private long responseBytes;
     private int status;
     private boolean serverReusable;
+    /** gRPC: the deadline from grpc-timeout, while it runs. */
+    private ScheduledFuture<?> deadline;
+    /** gRPC: the status the response head carried (trailers-only), or its HTTP status stood for; else null. */
+    private GrpcStatus headGrpcStatus;
+    private boolean grpcCounted;
 
     Exchange(ExchangeContext ctx, Downstream downstream, HttpRequest request) {
         this.ctx = ctx;
@@ -72,11 +79,51 @@ final class Exchange {
                     ErrorReason.TOO_LARGE);
             return;
         }
+        if (req.grpc && !startDeadline()) {
+            return;
+        }
         RequestRewrite.toServer(req, route.config(), route.rewrite(req.originUri), downstream.clientIp(),
                 downstream.clientIpv6(), ctx.http, ctx.secure);
         forwarder = new Forwarder(ctx, this, req, route.upstream(), downstream.alloc());
         to(ExchangePhase.UPSTREAM);
         forwarder.start();
+    }
+
+    /**
+     * A gRPC call's grpc-timeout is its deadline over the whole call, from now; response_timeout still bounds the
+     * wait for the response head, so the smaller of the two wins. False when the header is malformed (answered).
+     */
+    private boolean startDeadline() {
+        long nanos = GrpcTimeout.parse(req.request.headers().get(Grpc.GRPC_TIMEOUT));
+        if (nanos == GrpcTimeout.MALFORMED) {
+            ctx.listener.httpStats().count(ErrorReason.BAD_REQUEST);
+            respond(HttpResponseStatus.BAD_REQUEST, "malformed grpc-timeout", null, GrpcStatus.INVALID_ARGUMENT);
+            return false;
+        }
+        if (nanos >= 0) {
+            deadline = ctx.loop.schedule(this::deadlineExpired, nanos, TimeUnit.NANOSECONDS);
+        }
+        return true;
+    }
+
+    /**
+     * Before the response head the client gets DEADLINE_EXCEEDED from Sluice; after, the stream is cut, which
+     * cancels the call on both sides. Not a failure of the server: the client chose the deadline.
+     */
+    private void deadlineExpired() {
+        deadline = null;
+        if (phase.over()) {
+            return;
+        }
+        if (phase.canAnswer()) {
+            answer(HttpResponseStatus.GATEWAY_TIMEOUT, "deadline (grpc-timeout) exceeded before the server answered",
+                    ErrorReason.TIMEOUT);
+        } else {
+            ctx.listener.httpStats().count(ErrorReason.TIMEOUT);
+            countGrpc(GrpcStatus.DEADLINE_EXCEEDED);
+            cut("deadline (grpc-timeout) exceeded");
+        }
+        settle();
     }
 
     // The request body, from the downstream.
@@ -126,6 +173,7 @@ final class Exchange {
             answer(st, text, reason);
         } else {
             ctx.listener.httpStats().count(reason);
+            countGrpc(GrpcStatus.forReason(reason));
             cut(text);
         }
     }
@@ -156,6 +204,7 @@ final class Exchange {
         }
         if (phase != ExchangePhase.ANSWERED) {
             ctx.listener.httpStats().count(ErrorReason.CLIENT_CLOSED);
+            countGrpc(GrpcStatus.CANCELLED);
         }
         endForwarding(false);
         to(ExchangePhase.DONE);
@@ -233,6 +282,10 @@ final class Exchange {
         ResponseRewrite.Plan plan = ResponseRewrite.finalHead(r, req, downstream.closesAfterResponse(), ctx.http,
                 route.config(), setCookie, ctx.hsts);
         serverReusable = plan.serverReusable();
+        if (req.grpc) {
+            GrpcStatus s = GrpcStatus.in(r.headers());
+            headGrpcStatus = s != null ? s : status == 200 ? null : GrpcStatus.forHttpStatus(status);
+        }
         if (plan.closeAfter()) {
             downstream.closeAfterResponse();
         }
@@ -246,6 +299,12 @@ final class Exchange {
         if (!last) {
             downstream.write(c);
             return;
+        }
+        if (req.grpc) {
+            // The trailers (kept from frames to objects and back) carry the status; a trailers-only
+            // response had it in the head.
+            GrpcStatus s = GrpcStatus.in(((LastHttpContent) c).trailingHeaders());
+            countGrpc(s != null ? s : headGrpcStatus != null ? headGrpcStatus : GrpcStatus.UNKNOWN);
         }
         downstream.writeLast(c);
         countResponse();
@@ -284,7 +343,7 @@ final class Exchange {
     void answer(HttpResponseStatus st, String text, ErrorReason reason) {
         ctx.listener.httpStats().count(reason);
         endForwarding(false);
-        respond(st, text, null);
+        respond(st, text, null, req.grpc ? GrpcStatus.forReason(reason) : null);
     }
 
     /** A plain listener with redirect_https: every request is sent to the same place over https, unforwarded. */
@@ -294,17 +353,22 @@ final class Exchange {
             answer(HttpResponseStatus.BAD_REQUEST, "no Host to redirect to https", ErrorReason.BAD_REQUEST);
             return;
         }
-        respond(HttpResponseStatus.MOVED_PERMANENTLY, "moved to " + location, location);
+        respond(HttpResponseStatus.MOVED_PERMANENTLY, "moved to " + location, location, null);
     }
 
-    private void respond(HttpResponseStatus st, String text, String location) {
-        status = st.code();
+    /** {@code grpcStatus}: the answer is that gRPC error instead (HTTP 200, trailers-only), when not null. */
+    private void respond(HttpResponseStatus st, String text, String location, GrpcStatus grpcStatus) {
+        status = grpcStatus != null ? 200 : st.code();
         // Unread request body cannot be skipped safely without reading it all: close instead.
         boolean close = downstream.closesAfterResponse() || (req.hasBody && !requestComplete);
         if (close) {
             downstream.closeAfterResponse();
         }
-        FullHttpResponse resp = ErrorResponses.plain(downstream.alloc(), st, text, close);
+        FullHttpResponse resp = grpcStatus != null ? ErrorResponses.grpc(grpcStatus, text, close)
+                : ErrorResponses.plain(downstream.alloc(), st, text, close);
+        if (grpcStatus != null) {
+            countGrpc(grpcStatus);
+        }
         if (location != null) {
             resp.headers().set(HttpHeaderNames.LOCATION, location);
         }
@@ -319,6 +383,7 @@ final class Exchange {
     /** The server's response broke off after it began: the client sees it truncated. */
     void broken(String text) {
         ctx.listener.httpStats().count(ErrorReason.BROKEN_RESPONSE);
+        countGrpc(GrpcStatus.UNAVAILABLE);
         countResponse();
         cut(text);
     }
@@ -337,6 +402,10 @@ final class Exchange {
     }
 
     private void endForwarding(boolean reusable) {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
         if (forwarder != null) {
             forwarder.end(reusable);
         }
@@ -345,6 +414,14 @@ final class Exchange {
     /** An HTTP/2 request is carried as an HTTP/1.1 object inside Sluice; the log says what the client spoke. */
     private String clientVersion() {
         return downstream.protocol() == HttpProtocol.HTTP2 ? "HTTP/2.0" : req.clientVersion.text();
+    }
+
+    /** A gRPC call's final status, once (the metric counts calls). */
+    private void countGrpc(GrpcStatus s) {
+        if (req.grpc && !grpcCounted && route != null) {
+            grpcCounted = true;
+            route.upstream().grpcCodes().count(s);
+        }
     }
 
     private void countResponse() {

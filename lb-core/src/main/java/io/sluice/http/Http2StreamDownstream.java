@@ -63,6 +63,13 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     private boolean done;
     /** An interim response head of the server was sent whole; its remaining (empty) parts are dropped. */
     private boolean skippingInterim;
+    /**
+     * A final response head held back until the next part or flush: followed at once by an empty end, both go
+     * as one HEADERS frame ending the stream. That is what a gRPC "trailers-only" response must be (a client
+     * reads grpc-status in a HEADERS frame without END_STREAM as no status at all), and it saves an empty DATA
+     * frame on every bodiless response.
+     */
+    private HttpResponse heldHead;
 
     Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection) {
         this.listener = listener;
@@ -137,7 +144,10 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
             listener.httpStats().count(r.status().code() == 431 ? ErrorReason.TOO_LARGE : ErrorReason.BAD_REQUEST);
             listener.httpStats().countRefused(HttpProtocol.HTTP2, r.status().code());
             log.debug("refusing request on {}: {} {}", stream, r.status().code(), r.message());
-            lastWrite = stream.writeAndFlush(ErrorResponses.plain(stream.alloc(), r.status(), r.message(), false));
+            ErrorReason reason = r.status().code() == 431 ? ErrorReason.TOO_LARGE : ErrorReason.BAD_REQUEST;
+            lastWrite = stream.writeAndFlush(Grpc.isGrpc(h)
+                    ? ErrorResponses.grpc(GrpcStatus.forReason(reason), r.message(), false)
+                    : ErrorResponses.plain(stream.alloc(), r.status(), r.message(), false));
             finished(false);
             return;
         }
@@ -174,6 +184,10 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
             if (!requestComplete && stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
             }
+            // With autoRead off Netty closes a stream's channel only once its queued frames are read: request
+            // DATA that arrived after the answer would stay queued, and be lost unreleased with the channel.
+            // Closing releases them; the stream itself is already ended (no second RST_STREAM goes out).
+            stream.close();
         });
     }
 
@@ -182,15 +196,53 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     @Override
     public void write(HttpObject part) {
         HttpObject out = h2Part(part);
-        if (out != null) {
-            stream.write(out);
+        if (out == null) {
+            return;
         }
+        HttpObject merged = withHeldHead(out);
+        if (merged == null) {
+            return;
+        }
+        stream.write(merged);
     }
 
     @Override
     public void writeLast(HttpObject last) {
         HttpObject out = h2Part(last);
-        lastWrite = out == null ? stream.newSucceededFuture() : stream.writeAndFlush(out);
+        HttpObject merged = out == null ? null : withHeldHead(out);
+        lastWrite = merged == null ? stream.newSucceededFuture() : stream.writeAndFlush(merged);
+    }
+
+    /**
+     * Holds a final head without body parts of its own; returns what to write now (the held head is written
+     * first), or null when {@code part} is the head now held.
+     */
+    private HttpObject withHeldHead(HttpObject part) {
+        HttpResponse head = heldHead;
+        if (head == null) {
+            if (part instanceof HttpResponse r && !(part instanceof HttpContent) && r.status().code() >= 200) {
+                heldHead = r;
+                return null;
+            }
+            return part;
+        }
+        heldHead = null;
+        if (part instanceof LastHttpContent last && !last.content().isReadable()) {
+            FullHttpResponse full = new DefaultFullHttpResponse(head.protocolVersion(), head.status(),
+                    Unpooled.EMPTY_BUFFER, head.headers(), last.trailingHeaders());
+            last.release();
+            return full;
+        }
+        stream.write(head);
+        return part;
+    }
+
+    private void writeHeldHead() {
+        HttpResponse head = heldHead;
+        if (head != null) {
+            heldHead = null;
+            stream.write(head);
+        }
     }
 
     /**
@@ -215,6 +267,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void flush() {
+        writeHeldHead();
         stream.flush();
         if (!stream.isWritable()) {
             armStall();

@@ -30,6 +30,11 @@ final class RequestRewrite {
             h.set(HttpHeaderNames.HOST, c.host);
         }
         HeaderPolicy.removeHopByHop(h);
+        if (c.teTrailers) {
+            // TE is for this hop, but its "trailers" (only that: other codings are the hop's own) says the client
+            // reads trailers, and Sluice passes them on from the next hop: gRPC servers require it (traefik#2895).
+            h.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+        }
         if (c.upgrade != null) {
             h.set(HttpHeaderNames.UPGRADE, c.upgrade);
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);

@@ -28,6 +28,7 @@ public final class Upstream {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile DurationRecorder durations = DurationRecorder.NONE;
     private volatile DurationRecorder firstByte = DurationRecorder.NONE;
+    private final GrpcCodes grpcCodes = new GrpcCodes();
 
     public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
         this.cluster = cluster;
@@ -104,6 +105,11 @@ public final class Upstream {
      */
     public void closeConnections() {
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    /** gRPC calls to this cluster by final status. */
+    public GrpcCodes grpcCodes() {
+        return grpcCodes;
     }
 
     DurationRecorder durations() {

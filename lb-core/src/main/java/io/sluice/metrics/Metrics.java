@@ -22,6 +22,7 @@ import io.sluice.net.ListenerStats;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.http.ErrorReason;
 import io.sluice.http.GoAwayReason;
+import io.sluice.http.GrpcStatus;
 import io.sluice.http.HttpListener;
 import io.sluice.http.HttpListenerStats;
 import io.sluice.http.HttpProtocol;
@@ -173,6 +174,12 @@ public final class Metrics implements AutoCloseable {
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
                 .register(registry));
         upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
+        for (GrpcStatus code : GrpcStatus.values()) {
+            g.add(FunctionCounter.builder("sluice.grpc.requests", upstream.grpcCodes(), c -> c.total(code))
+                    .tags("cluster", upstream.name(), "grpc_code", code.name())
+                    .description("gRPC calls by final grpc-status (the server's, or Sluice's own answer)")
+                    .register(registry));
+        }
         return g;
     }
 

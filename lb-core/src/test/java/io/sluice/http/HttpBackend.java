@@ -96,6 +96,12 @@ final class HttpBackend implements AutoCloseable {
         out.flush();
     }
 
+    /** Writes a response given whole as text. */
+    static void respondRaw(OutputStream out, String response) throws IOException {
+        out.write(response.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
     private void acceptLoop() {
         while (!closed) {
             Socket s;

@@ -4,8 +4,10 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * How to check a target: TCP connect, or an HTTP request whose status (and optionally body) must match.
+ * How to check a target: TCP connect, an HTTP request whose status (and optionally body) must match, or the
+ * standard gRPC health check.
  *
+ * @param path         the HTTP request's path; for {@link Kind#GRPC} the service name
  * @param expectStatus inclusive ranges of accepted statuses, e.g. {200, 399}
  * @param expectBody   substring the first {@link #MAX_BODY} bytes of the body must contain, or null
  * @param port         probe this port instead of the target's; 0 = the target's port
@@ -21,7 +23,9 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
     public static final int MAX_BODY = 64 * 1024;
 
     public enum Kind {
-        TCP, HTTP
+        TCP, HTTP,
+        /** grpc.health.v1.Health/Check over HTTP/2; {@link #path} is the service asked about ("" = the server). */
+        GRPC
     }
 
     public ProbeSpec {

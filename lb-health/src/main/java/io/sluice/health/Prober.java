@@ -97,10 +97,21 @@ final class Prober {
         });
     }
 
-    /** The connection (and its TLS, if any) is up: a TCP check has passed, an HTTP check sends its request. */
+    /**
+     * The connection (and its TLS, if any) is up: a TCP check has passed, an HTTP check sends its request, a
+     * gRPC check starts HTTP/2 (only now, so that its preface goes through the TLS) and sends its call.
+     */
     private static void check(ProbeSpec spec, Channel ch, InetSocketAddress address, Attempt attempt) {
         if (spec.kind() == ProbeSpec.Kind.TCP) {
             attempt.finish(ProbeResult.OK);
+            return;
+        }
+        if (spec.kind() == ProbeSpec.Kind.GRPC) {
+            if (ch.pipeline().get(QuietEnd.class) != null) {
+                ch.pipeline().remove(QuietEnd.class); // the HTTP/2 codec reads from here on
+            }
+            GrpcHealthCheck.start(ch, spec.host() != null ? spec.host()
+                    : address.getHostString() + ":" + address.getPort(), spec.path(), attempt);
             return;
         }
         DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
