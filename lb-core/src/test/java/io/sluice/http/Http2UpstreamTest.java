@@ -74,7 +74,7 @@ class Http2UpstreamTest {
     }
 
     @Test
-    void protocolIsCheckedAgainstTls() {
+    void protocolIsCheckedAgainstTls() throws Exception {
         io.sluice.config.ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(
                 io.sluice.config.ConfigException.class, () -> io.sluice.config.ConfigLoader.parse("""
                         listeners:
