@@ -13,17 +13,20 @@ import java.util.List;
  * @param stickyCookie    HTTP session affinity through a cookie Sluice sets, or null for none
  * @param pool            backend connection pool for HTTP listeners
  * @param tls             TLS to the servers, or null for plain connections
+ * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
-                            PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls) {
+                            PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
+                            UpstreamProtocol protocol) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
     public static final int DEFAULT_PANIC_THRESHOLD = 50;
     /** Plain connections to the servers. */
     public static final UpstreamTlsConfig DEFAULT_TLS = null;
+    public static final UpstreamProtocol DEFAULT_PROTOCOL = UpstreamProtocol.HTTP1;
 
     public ClusterConfig {
         servers = List.copyOf(servers);

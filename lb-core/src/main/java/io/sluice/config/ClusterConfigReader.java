@@ -15,7 +15,7 @@ import org.yaml.snakeyaml.nodes.Node;
 final class ClusterConfigReader {
     static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls");
+            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls", "protocol");
     static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
@@ -60,8 +60,16 @@ final class ClusterConfigReader {
         PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
         StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
         UpstreamTlsConfig tls = readTls(n.map("tls", TLS));
+        UpstreamProtocol protocol = n.choice("protocol", ClusterConfig.DEFAULT_PROTOCOL, UpstreamProtocol.class);
+        if (protocol == UpstreamProtocol.H2 && tls == null) {
+            // h2 is agreed by ALPN inside TLS; cleartext HTTP/2 is h2c, a separate choice the user should make.
+            n.error("protocol", "h2 is HTTP/2 over TLS and needs the cluster's tls section; for cleartext HTTP/2"
+                    + " by prior knowledge use h2c");
+        } else if (protocol == UpstreamProtocol.H2C && tls != null) {
+            n.error("protocol", "h2c is cleartext HTTP/2; over the cluster's tls use h2 (agreed by ALPN)");
+        }
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky, tls);
+                sticky, tls, protocol);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

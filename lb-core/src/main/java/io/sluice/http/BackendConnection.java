@@ -3,8 +3,13 @@ package io.sluice.http;
 import io.netty.channel.Channel;
 import io.sluice.cluster.Server;
 
-/** One keep-alive connection to a server, owned by the pool of the loop it runs on. */
-final class BackendConnection {
+/**
+ * One keep-alive connection to a server, owned by the pool of the loop it runs on; for an HTTP/2 cluster, one
+ * stream ({@link Http2Stream}), which an attempt uses the same way.
+ */
+class BackendConnection {
+    /** No RST_STREAM came from the server. */
+    static final long NO_RESET = -1;
     final Channel channel;
     final Server server;
     final ConnectionPool pool;
@@ -13,6 +18,13 @@ final class BackendConnection {
     int requests;
     long idleSince;
     boolean idle;
+    /** HTTP/2: the error code of the server's RST_STREAM, else {@link #NO_RESET}. */
+    long resetCode = NO_RESET;
+    /**
+     * HTTP/2: the server did not process the request (REFUSED_STREAM, or a stream above a GOAWAY's
+     * last-stream-id), so it may be sent again whatever its method (RFC 9113 8.7).
+     */
+    boolean refused;
 
     BackendConnection(Channel channel, Server server, ConnectionPool pool) {
         this.channel = channel;

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
+import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.UpstreamConnector;
@@ -26,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * pending so that a close by the server is seen at once and the connection leaves the pool before anyone
  * borrows it.
  */
-final class BackendPool implements ConnectionPool {
+final class BackendPool implements LoopPool {
     private final ServerPools totals;
     private final Server server;
     private final Cluster cluster;
@@ -203,7 +204,8 @@ final class BackendPool implements ConnectionPool {
     }
 
     /** Called on this pool's loop when its server is removed. */
-    void retire() {
+    @Override
+    public void retire() {
         retired = true;
         BackendConnection c;
         while ((c = idle.pollLast()) != null) {
@@ -240,7 +242,13 @@ final class BackendPool implements ConnectionPool {
         }
     }
 
-    EventLoop loop() {
+    @Override
+    public EventLoop loop() {
         return loop;
+    }
+
+    @Override
+    public UpstreamProtocol protocol() {
+        return UpstreamProtocol.HTTP1;
     }
 }

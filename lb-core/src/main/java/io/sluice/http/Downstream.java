@@ -34,6 +34,14 @@ interface Downstream {
     /** The response cannot be completed: cut the client off (it sees a truncated response). */
     void abort(String why);
 
+    /**
+     * The same after an HTTP/2 server reset the stream with {@code http2ErrorCode}: an HTTP/2 client sees that
+     * code in its RST_STREAM (NO_ERROR stays NO_ERROR); an HTTP/1.1 client sees a truncated response.
+     */
+    default void reset(String why, long http2ErrorCode) {
+        abort(why);
+    }
+
     /** The exchange can take (more of) the request: hand it what is queued, send it on, read if there is room. */
     void readMore();
 

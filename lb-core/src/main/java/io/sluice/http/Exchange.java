@@ -388,6 +388,15 @@ final class Exchange {
         cut(text);
     }
 
+    /** An HTTP/2 server reset the stream after the response began: the client's stream is reset with that code. */
+    void serverReset(String text, long http2ErrorCode) {
+        ctx.listener.httpStats().count(ErrorReason.BROKEN_RESPONSE);
+        countResponse();
+        endForwarding(false);
+        to(ExchangePhase.DONE);
+        downstream.reset(text, http2ErrorCode);
+    }
+
     /** The response (or the request's end after an answer of Sluice's own) is complete. */
     private void finish() {
         endForwarding(serverReusable);

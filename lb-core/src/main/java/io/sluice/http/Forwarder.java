@@ -32,13 +32,18 @@ final class Forwarder {
     /** The sticky cookie's value as the client sent it (null when absent or stickiness is off). */
     private String stickyValue;
     private int resends;
+    private int refusals;
+    /** Streams an HTTP/2 server refused unprocessed, sent again for one request at most. */
+    static final int MAX_REFUSALS = 3;
 
     Forwarder(ExchangeContext ctx, Exchange exchange, ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
         this.ctx = ctx;
         this.exchange = exchange;
         this.req = req;
         this.upstream = upstream;
-        if (req.hasBody && req.idempotent && ctx.http.retries() > 0 && req.contentLength <= ReplayBody.LIMIT) {
+        // An HTTP/2 server may refuse a stream unprocessed (GOAWAY): that request goes again whatever its method.
+        boolean resendable = req.idempotent || upstream.cluster().config().protocol().http2();
+        if (req.hasBody && resendable && ctx.http.retries() > 0 && req.contentLength <= ReplayBody.LIMIT) {
             replay = new ReplayBody(alloc, req.contentLength);
         }
     }
@@ -319,10 +324,41 @@ final class Forwarder {
     }
 
     void onClosed() {
-        if (!exchange.phase().over()) {
-            serverFailed(ErrorReason.BACKEND_RESET, "the server closed the connection before responding");
-            exchange.settle();
+        if (exchange.phase().over()) {
+            return;
         }
+        long code = attempt.resetCode();
+        if (attempt.refused() && mayResendRefused()) {
+            resendRefused();
+        } else if (code != BackendConnection.NO_RESET && !exchange.phase().canAnswer()) {
+            attempt.server.recordFailure();
+            exchange.serverReset("the server reset the stream (HTTP/2 error " + code + ")", code);
+        } else {
+            serverFailed(ErrorReason.BACKEND_RESET, code == BackendConnection.NO_RESET
+                    ? "the server closed the connection before responding"
+                    : "the server reset the stream before responding (HTTP/2 error " + code + ")");
+        }
+        exchange.settle();
+    }
+
+    /**
+     * The server says it did not process the request (RFC 9113 8.7): safe to send again whatever the method,
+     * when nothing of a response was seen and the body, if any, was kept. Not a failure of the server, and
+     * not a retry of the request's {@code retries} or the retry budget: nothing was done twice.
+     */
+    private boolean mayResendRefused() {
+        return exchange.phase() == ExchangePhase.UPSTREAM && (!req.hasBody || replay != null)
+                && exchange.requestComplete() && refusals < MAX_REFUSALS;
+    }
+
+    private void resendRefused() {
+        refusals++;
+        UpstreamRequest refused = attempt;
+        log.debug("resending {} {}: {} refused the stream unprocessed", req.method(), req.request.uri(),
+                refused.server);
+        ctx.responseTimer.disarm();
+        refused.end(false);
+        place();
     }
 
     /**

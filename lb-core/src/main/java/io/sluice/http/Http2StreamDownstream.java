@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -12,14 +13,13 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
@@ -135,9 +135,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
 
     private void start(HttpRequest req) {
         HttpHeaders h = req.headers();
-        for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
-            h.remove(n.text()); // Netty's notes on the conversion, not the client's headers
-        }
+        Http2Conversion.stripNotes(h);
         RequestValidator.Refusal r = RequestValidator.check(req, http.maxHeaders());
         if (r != null) {
             ReferenceCountUtil.release(req);
@@ -297,6 +295,15 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
         done = true;
         releaseInbound();
         stream.close();
+    }
+
+    /** The server's RST_STREAM, passed on with its code; the stream closes when the codec has sent it. */
+    @Override
+    public void reset(String why, long http2ErrorCode) {
+        log.debug("resetting {} with {}: {}", stream, http2ErrorCode, why);
+        done = true;
+        releaseInbound();
+        stream.writeAndFlush(new DefaultHttp2ResetFrame(http2ErrorCode)).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.sluice.http;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.sluice.cluster.Server;
+import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,7 +20,7 @@ public final class ServerPools {
     private final Transport transport;
     private final ByteBufAllocator allocator;
     /** Written by each loop for its own slot, read by the control thread when the server is retired. */
-    private final AtomicReferenceArray<BackendPool> perLoop;
+    private final AtomicReferenceArray<LoopPool> perLoop;
     private volatile boolean retired;
     /** Totals over every loop, for the idle/in-use gauges. */
     final AtomicInteger idle = new AtomicInteger();
@@ -33,12 +34,21 @@ public final class ServerPools {
         this.allocator = allocator;
     }
 
-    /** Must be called on {@code loop}. */
-    BackendPool forLoop(EventLoop loop) {
+    /**
+     * Must be called on {@code loop}. The pool speaks the cluster's protocol of now: after a reload changed it,
+     * the old pool retires (its busy connections finish) and a new one takes its place.
+     */
+    LoopPool forLoop(EventLoop loop) {
         int i = LoopIndex.current();
-        BackendPool p = perLoop.get(i);
-        if (p == null) {
-            p = new BackendPool(this, upstream, server, loop, transport, allocator);
+        LoopPool p = perLoop.get(i);
+        UpstreamProtocol protocol = upstream.cluster().config().protocol();
+        if (p == null || p.protocol() != protocol) {
+            if (p != null) {
+                p.retire();
+            }
+            p = protocol.http2()
+                    ? new Http2Pool(this, upstream, server, loop, transport, allocator, protocol)
+                    : new BackendPool(this, upstream, server, loop, transport, allocator);
             perLoop.set(i, p);
             // Written before the flag is read, as retire() sets the flag before it reads the slots: one of the
             // two sees the other, so a pool made while the server is being retired is retired too.
@@ -56,7 +66,7 @@ public final class ServerPools {
     void retire() {
         retired = true;
         for (int i = 0; i < perLoop.length(); i++) {
-            BackendPool p = perLoop.get(i);
+            LoopPool p = perLoop.get(i);
             if (p != null) {
                 p.loop().execute(p::retire);
             }

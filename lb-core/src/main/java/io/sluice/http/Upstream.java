@@ -85,7 +85,7 @@ public final class Upstream {
      * of before its removal, after its pools were forgotten) still gets one, retired from the start: the
      * request is served and the connection closes after it.
      */
-    BackendPool pool(Server server, EventLoop loop) {
+    LoopPool pool(Server server, EventLoop loop) {
         ServerPools p = pools.get(server);
         if (p == null) {
             p = new ServerPools(this, server, transport, allocator, loops);

@@ -123,6 +123,16 @@ final class UpstreamRequest implements BackendPool.Waiter {
         return conn != null && conn.reused();
     }
 
+    /** HTTP/2: the server did not process the request (GOAWAY, REFUSED_STREAM): it may go again, any method. */
+    boolean refused() {
+        return conn != null && conn.refused;
+    }
+
+    /** HTTP/2: the error code of the server's RST_STREAM, or {@link BackendConnection#NO_RESET}. */
+    long resetCode() {
+        return conn == null ? BackendConnection.NO_RESET : conn.resetCode;
+    }
+
     /** Queues a request part; {@link #flush} sends it. */
     void write(Object part) {
         Channel ch = conn.channel;

@@ -1,6 +1,10 @@
 package io.sluice.tls;
 
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
@@ -52,7 +56,8 @@ public final class UpstreamTlsContexts {
         for (int i = 0; i < clusters.size(); i++) {
             ClusterConfig c = clusters.get(i);
             if (c.tls() != null) {
-                out.put(c.name(), build("clusters[" + i + "].tls", c.name(), c.tls()));
+                out.put(c.name(), build("clusters[" + i + "].tls", c.name(), c.tls(), c.protocol().http2(),
+                        TlsEngines.choose(TlsConfig.Provider.AUTO)));
             }
         }
         return out;
@@ -65,6 +70,14 @@ public final class UpstreamTlsContexts {
 
     /** The same on a given engine (tests run both). */
     static Built build(String where, String cluster, UpstreamTlsConfig tls, SslProvider provider) {
+        return build(where, cluster, tls, false, provider);
+    }
+
+    /**
+     * With {@code h2} the context offers only "h2" by ALPN: a server that does not pick it fails the connect
+     * (see {@link #negotiatedH2}) rather than being spoken HTTP/2 to while it expects HTTP/1.1.
+     */
+    static Built build(String where, String cluster, UpstreamTlsConfig tls, boolean h2, SslProvider provider) {
         UpstreamTlsFiles.Material files;
         try {
             files = UpstreamTlsFiles.load(where, tls, Instant.now());
@@ -72,6 +85,11 @@ public final class UpstreamTlsContexts {
             throw new BuildFailure(e.errors());
         }
         SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider);
+        if (h2) {
+            b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2));
+        }
         if (tls.verify()) {
             if (!files.ca().isEmpty()) {
                 b.trustManager(files.ca());
@@ -91,5 +109,11 @@ public final class UpstreamTlsContexts {
             throw new BuildFailure(List.of(new ConfigError(where, 0, 0, "cannot build the TLS context: "
                     + UpstreamTls.rootMessage(e))));
         }
+    }
+
+    /** Whether the TLS connection {@code ch} (handshake done) agreed on h2 by ALPN. */
+    public static boolean negotiatedH2(Channel ch) {
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        return ssl != null && ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol());
     }
 }
