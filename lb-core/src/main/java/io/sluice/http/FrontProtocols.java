@@ -13,6 +13,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.buffer.ByteBuf;
 import io.sluice.config.Http2Config;
+import io.sluice.net.ShutdownBeforeClose;
 
 /**
  * The one place that puts a client connection's protocol handlers in its pipeline: HTTP/1.1 or HTTP/2. The
@@ -77,6 +78,8 @@ public final class FrontProtocols {
                 connection.goAwaySent(errorCode);
             }
         });
+        // The codec closes on connection errors; the client must see that close (io_uring, see the class).
+        p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
         p.addLast("h2", codec);
         p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
