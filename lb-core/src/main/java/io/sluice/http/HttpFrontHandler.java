@@ -290,6 +290,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     }
 
     /** The connection turned out to be HTTP/2 before its first request: this handler is being removed. */
+    /** No request in progress or waiting: a request arriving now would be served next. */
+    boolean idle() {
+        return current == null && inbound.isEmpty();
+    }
+
     void leave() {
         stopServing();
         if (headWait != null) {
