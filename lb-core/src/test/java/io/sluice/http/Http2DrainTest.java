@@ -34,16 +34,7 @@ class Http2DrainTest {
     private final CountDownLatch release = new CountDownLatch(1);
 
     private HttpBackend slowBackend() throws Exception {
-        return new HttpBackend("a", (req, out, s) -> {
-            if (req.uri().equals("/slow")) {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
-        });
+        return new HttpBackend("a", HttpBackend.holding("/slow", release));
     }
 
     private static String config(String listenerName, String backend) {
