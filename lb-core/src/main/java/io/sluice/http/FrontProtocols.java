@@ -6,13 +6,17 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.AsciiString;
 import io.sluice.config.Http2Config;
+import io.sluice.net.ShutdownBeforeClose;
 
 /**
  * The one place that puts a client connection's protocol handlers in its pipeline: HTTP/1.1 or HTTP/2. The
@@ -35,19 +39,35 @@ public final class FrontProtocols {
         if ("h2".equals(protocol)) {
             http2(p, false);
         } else {
-            http1(p);
+            http1(p, false);
         }
     }
 
-    /** HTTP/1.1: the strict codec and the connection handler, which admits the connection when it is active. */
-    void http1(ChannelPipeline p) {
+    /**
+     * HTTP/1.1: the strict codec and the connection handler, which admits the connection when it is active.
+     *
+     * @param h2cUpgrade a cleartext listener with {@code http.h2c}: requests may ask to switch to HTTP/2
+     */
+    void http1(ChannelPipeline p, boolean h2cUpgrade) {
         HttpDecoderConfig decoder = listener.decoderTemplate();
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
         HttpFrontHandler front = new HttpFrontHandler(listener, encoder);
         p.addLast("watch", new ByteWatcher(front));
         p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone(), encoder));
         p.addLast("encoder", encoder);
+        if (h2cUpgrade) {
+            p.addLast("h2c-upgrade", new H2cUpgrade(ctx -> {
+                leaveHttp1(ctx.pipeline());
+                ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
+            }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                    ? upgradeCodec() : null, front, listener.config().http().maxHeaders()));
+        }
         p.addLast("front", front);
+    }
+
+    /** The handlers of one HTTP/2 connection, before they are in a pipeline. */
+    private record Http2Handlers(Http2FrameCodec codec, Http2MultiplexHandler streams,
+                                 Http2FrontConnection connection) {
     }
 
     /**
@@ -57,6 +77,15 @@ public final class FrontProtocols {
      * @param admitted the connection was already counted (it began as HTTP/1.1)
      */
     Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
+        Http2Handlers h = http2Handlers(admitted);
+        p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
+        p.addLast("h2", h.codec());
+        p.addLast("h2-streams", h.streams());
+        p.addLast("h2-connection", h.connection());
+        return h.connection();
+    }
+
+    private Http2Handlers http2Handlers(boolean admitted) {
         Http2Config c = listener.config().http2();
         Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize());
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
@@ -77,8 +106,7 @@ public final class FrontProtocols {
                 connection.goAwaySent(errorCode);
             }
         });
-        p.addLast("h2", codec);
-        p.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+        Http2MultiplexHandler streams = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 // Request bodies are read as the server takes them: a stream's window opens only as it is read.
@@ -86,20 +114,39 @@ public final class FrontProtocols {
                 stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true),
                         new Http2StreamDownstream(listener, connection));
             }
-        }));
-        p.addLast("h2-connection", connection);
-        return connection;
+        });
+        return new Http2Handlers(codec, streams, connection);
     }
 
-    /** The client sent the HTTP/2 preface on a connection that began as HTTP/1.1: swap the handlers. */
-    void switchToHttp2(Channel ch, ByteBuf held) {
-        ChannelPipeline p = ch.pipeline();
+    /**
+     * {@code Upgrade: h2c} accepted: Netty's codec answers {@code 101}, installs the HTTP/2 handlers (the
+     * HTTP/1.1 ones are gone by then) and replays the request as stream 1.
+     */
+    private Http2ServerUpgradeCodec upgradeCodec() {
+        Http2Handlers h = http2Handlers(true);
+        return new Http2ServerUpgradeCodec(h.codec(), h.streams(), h.connection());
+    }
+
+    /**
+     * Takes the HTTP/1.1 handlers out of a connection that becomes HTTP/2 (its front handler stops serving).
+     * The h2c upgrade handler, when there, removes itself once it has installed HTTP/2.
+     */
+    private static void leaveHttp1(ChannelPipeline p) {
         HttpFrontHandler front = p.get(HttpFrontHandler.class);
         front.leave();
         p.remove("watch");
         p.remove("decoder");
         p.remove("encoder");
         p.remove(front);
+    }
+
+    /** The client sent the HTTP/2 preface on a connection that began as HTTP/1.1: swap the handlers. */
+    void switchToHttp2(Channel ch, ByteBuf held) {
+        ChannelPipeline p = ch.pipeline();
+        leaveHttp1(p);
+        if (p.get("h2c-upgrade") != null) {
+            p.remove("h2c-upgrade");
+        }
         http2(p, true);
         // HTTP/2 flow control bounds what a client can send; the connection itself is read all the time.
         ch.config().setAutoRead(true);

@@ -96,8 +96,9 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         listener.httpStats().countGoAway(reason);
         log.debug("GOAWAY to {}: {}", channel, reason.label());
         if (errorCode != Http2Error.NO_ERROR.code()) {
-            // The codec closes after an error's GOAWAY is written; seen not to in rare runs (rapid reset), so a
-            // client that misbehaved never keeps its connection for long.
+            // The codec closes after an error's GOAWAY is written, except for errors it treats as graceful: those
+            // wait for the streams in flight, and we set no graceful shutdown timeout (a drain's streams may take
+            // long). A client that broke the rules does not get that wait.
             channel.eventLoop().schedule(() -> {
                 if (channel.isOpen()) {
                     closeNow();

@@ -13,8 +13,8 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -24,7 +24,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
 import io.sluice.net.UpstreamAttempts;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +54,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     private Channel stream;
     private ExchangeContext context;
     private LazyTimeout stall;
-    private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>(4);
+    private final RequestParts inbound = new RequestParts();
     private Exchange exchange;
     private ChannelFuture lastWrite;
     private boolean closeAfterResponse;
@@ -107,31 +106,35 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     }
 
     private void process() {
-        HttpObject m;
-        while (!done && (m = inbound.peek()) != null) {
-            Exchange ex = exchange;
-            if (ex == null) {
-                inbound.poll();
-                if (m instanceof HttpRequest req) {
-                    start(req);
-                } else {
-                    ReferenceCountUtil.release(m);
-                }
-                continue;
-            }
-            if (ex.requestComplete() || !ex.acceptsContent()) {
-                break;
-            }
-            inbound.poll();
-            if (m instanceof HttpContent c && !(m instanceof HttpRequest)) {
-                ex.onRequestContent(c);
-                retireIfDone(ex);
-            } else {
-                ReferenceCountUtil.release(m);
-                abort("a second request head on one stream");
-            }
-        }
+        inbound.process(parts);
     }
+
+    private final RequestParts.Owner parts = new RequestParts.Owner() {
+        @Override
+        public Exchange current() {
+            return exchange;
+        }
+
+        @Override
+        public boolean stopped() {
+            return done;
+        }
+
+        @Override
+        public void start(HttpRequest head) {
+            Http2StreamDownstream.this.start(head);
+        }
+
+        @Override
+        public void took(Exchange ex) {
+            retireIfDone(ex);
+        }
+
+        @Override
+        public void unexpectedHead() {
+            abort("a second request head on one stream");
+        }
+    };
 
     private void start(HttpRequest req) {
         HttpHeaders h = req.headers();
@@ -353,11 +356,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     // The stream's own life.
 
     private void maybeRead() {
-        if (done || !inbound.isEmpty()) {
-            return;
-        }
-        Exchange ex = exchange;
-        if (ex == null || (!ex.requestComplete() && ex.wantsBody())) {
+        if (!done && inbound.wantsMore(exchange)) {
             stream.read();
         }
     }
@@ -423,10 +422,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     }
 
     private void releaseInbound() {
-        HttpObject m;
-        while ((m = inbound.poll()) != null) {
-            ReferenceCountUtil.release(m);
-        }
+        inbound.releaseAll();
     }
 
     private void responseTimedOut() {

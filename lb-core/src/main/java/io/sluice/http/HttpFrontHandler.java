@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -18,7 +17,6 @@ import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
 import io.sluice.net.UpstreamAttempts;
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +39,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     private Channel client;
     private ExchangeContext context;
     /** Decoded but not yet processed: the rest of the current request, then pipelined ones. */
-    private final ArrayDeque<HttpObject> inbound = new ArrayDeque<>(4);
+    private final RequestParts inbound = new RequestParts();
     private Exchange current;
     /** The current response's last write, to close after when this response is the connection's last. */
     private ChannelFuture lastWrite;
@@ -114,38 +112,37 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         process();
     }
 
-    /**
-     * The one loop that moves requests along: starts the next request when none is current, gives the current
-     * exchange the parts of its request it can take, and retires it when it is over (an answer of Sluice's own
-     * can end it at once), then goes on with the next. Exchanges never call back into this loop: what they
-     * finish during a call from it, it sees when the call returns.
-     */
+    /** Moves requests along ({@link RequestParts}): one at a time, the next once the current one is retired. */
     private void process() {
-        HttpObject m;
-        while (!discarding && (m = inbound.peek()) != null) {
-            Exchange ex = current;
-            if (ex == null) {
-                inbound.poll();
-                if (m instanceof HttpRequest req) {
-                    start(req);
-                } else {
-                    ReferenceCountUtil.release(m);
-                }
-                continue;
-            }
-            if (ex.requestComplete() || !ex.acceptsContent()) {
-                break;
-            }
-            inbound.poll();
-            if (m instanceof HttpContent c && !(m instanceof HttpRequest)) {
-                ex.onRequestContent(c);
-                retireIfDone(ex);
-            } else {
-                ReferenceCountUtil.release(m);
-                abort("request head where body was expected");
-            }
-        }
+        inbound.process(parts);
     }
+
+    private final RequestParts.Owner parts = new RequestParts.Owner() {
+        @Override
+        public Exchange current() {
+            return current;
+        }
+
+        @Override
+        public boolean stopped() {
+            return discarding;
+        }
+
+        @Override
+        public void start(HttpRequest head) {
+            HttpFrontHandler.this.start(head);
+        }
+
+        @Override
+        public void took(Exchange ex) {
+            retireIfDone(ex);
+        }
+
+        @Override
+        public void unexpectedHead() {
+            abort("request head where body was expected");
+        }
+    };
 
     private void start(HttpRequest req) {
         headWait.received();
@@ -290,6 +287,11 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     }
 
     /** The connection turned out to be HTTP/2 before its first request: this handler is being removed. */
+    /** No request in progress or waiting: a request arriving now would be served next. */
+    boolean idle() {
+        return current == null && inbound.isEmpty();
+    }
+
     void leave() {
         stopServing();
         if (headWait != null) {
@@ -308,11 +310,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
 
     /** Reads from the client if there is somewhere for the bytes to go. */
     private void maybeRead() {
-        if (discarding || inputDone || !inbound.isEmpty()) {
-            return;
-        }
-        Exchange ex = current;
-        if (ex == null || (!ex.requestComplete() && ex.wantsBody())) {
+        if (!discarding && !inputDone && inbound.wantsMore(current)) {
             read();
         }
     }
@@ -385,10 +383,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     }
 
     private void releaseInbound() {
-        HttpObject m;
-        while ((m = inbound.poll()) != null) {
-            ReferenceCountUtil.release(m);
-        }
+        inbound.releaseAll();
     }
 
     /** Nothing more is served on this connection: what is queued is dropped, and no head is awaited. */

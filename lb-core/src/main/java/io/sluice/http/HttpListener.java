@@ -107,7 +107,7 @@ public final class HttpListener implements Listener {
                         if (config.http().h2c()) {
                             p.addLast("h2c", new PrefaceSniffer(protocols));
                         }
-                        protocols.http1(p);
+                        protocols.http1(p, config.http().h2c());
                     }
                 });
         socket.bind(b, config.bind());

@@ -8,11 +8,8 @@ import io.sluice.Sluice;
 import io.sluice.testing.ExternalTool;
 import io.sluice.testing.Proxies;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.net.Socket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Cleartext HTTP/2 on an HTTP listener, driven by curl and h2load, to HTTP/1.1 backends. */
@@ -33,29 +30,18 @@ class Http2FrontTest {
                 """.formatted(extra, a, b);
     }
 
-    static Result run(List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
-    }
-
-    record Result(int exit, String out, String err) {
-    }
-
     @Test
     void curlPriorKnowledgeIsServedAndCountedAsHttp2() throws Exception {
-        Path curl = ExternalTool.require("curl", "curl").path();
+        ExternalTool curl = ExternalTool.require("curl", "curl");
         try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
              HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
              Sluice s = Proxies.start(config(a.address(), b.address(), ""))) {
             int port = Proxies.port(s, "web");
             for (int i = 0; i < 4; i++) {
-                Result r = run(List.of(curl.toString(), "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}",
-                        "http://127.0.0.1:" + port + "/s/" + i));
-                assertThat(r.exit()).as(r.err()).isZero();
-                assertThat(r.out()).matches("(?s)[ab] GET /s/" + i + "\n2 200");
+                ExternalTool.Run r = curl.run("", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}",
+                        "http://127.0.0.1:" + port + "/s/" + i);
+                assertThat(r.code()).as(r.output()).isZero();
+                assertThat(r.output()).matches("(?s)[ab] GET /s/" + i + "\n2 200");
             }
             assertThat(a.requests.size() + b.requests.size()).isEqualTo(4);
             // Connection-specific headers never reach the servers, and the request is HTTP/1.1 with a Host.
@@ -64,43 +50,45 @@ class Http2FrontTest {
             assertThat(first.header("host")).isEqualTo("127.0.0.1:" + port);
             assertThat(first.headers().keySet()).noneMatch(k -> k.startsWith("x-http2"));
 
-            Result one = run(List.of(curl.toString(), "-sS", "--http2-prior-knowledge", "-d", "hello",
-                    "http://127.0.0.1:" + port + "/post"));
-            assertThat(one.out()).matches("[ab] POST /post");
+            ExternalTool.Run one = curl.run("", "-sS", "--http2-prior-knowledge", "-d", "hello",
+                    "http://127.0.0.1:" + port + "/post");
+            assertThat(one.output()).matches("[ab] POST /post");
 
-            // Upgrade: h2c is not done yet: the request is served in HTTP/1.1 and the upgrade is not forwarded.
-            Result upgrade = run(List.of(curl.toString(), "-sS", "--http2", "-w", "\n%{http_version}",
-                    "http://127.0.0.1:" + port + "/up"));
-            assertThat(upgrade.out()).matches("(?s)[ab] GET /up\n1.1");
+            // Upgrade: h2c: 101, then HTTP/2, the upgrading request answered on stream 1; the upgrade and its
+            // settings are about this hop and never reach a server.
+            ExternalTool.Run upgrade = curl.run("", "-sS", "--http2", "-w", "\n%{http_version} %{http_code}",
+                    "http://127.0.0.1:" + port + "/up");
+            assertThat(upgrade.output()).matches("(?s)[ab] GET /up\n2 200");
             HttpBackend.Request up = java.util.stream.Stream.concat(a.requests.stream(), b.requests.stream())
                     .filter(q -> q.uri().equals("/up")).findFirst().orElseThrow();
             assertThat(up.header("upgrade")).isNull();
             assertThat(up.header("http2-settings")).isNull();
+            assertThat(up.header("host")).isEqualTo("127.0.0.1:" + port);
 
-            Result h1 = run(List.of(curl.toString(), "-sS", "--http1.1", "http://127.0.0.1:" + port + "/one"));
-            assertThat(h1.out()).matches("[ab] GET /one");
+            ExternalTool.Run h1 = curl.run("", "-sS", "--http1.1", "http://127.0.0.1:" + port + "/one");
+            assertThat(h1.output()).matches("[ab] GET /one");
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 String m = Proxies.admin(s, "/metrics").body();
                 assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
-                        + "protocol=\"http2\",route=\"default\"}")).isEqualTo(5);
+                        + "protocol=\"http2\",route=\"default\"}")).isEqualTo(6);
                 assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
-                        + "protocol=\"http1\",route=\"default\"}")).isEqualTo(2);
+                        + "protocol=\"http1\",route=\"default\"}")).isEqualTo(1);
             });
         }
     }
 
     @Test
     void h2loadRequestsAllSucceed() throws Exception {
-        Path h2load = ExternalTool.require("h2load", "nghttp2-client").path();
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
         try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
              HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
              Sluice s = Proxies.start(config(a.address(), b.address(), ""))) {
             int port = Proxies.port(s, "web");
-            Result r = run(List.of(h2load.toString(), "-n", "400", "-c", "4", "-m", "16",
-                    "http://127.0.0.1:" + port + "/load"));
-            assertThat(r.exit()).as(r.out() + r.err()).isZero();
-            assertThat(r.out()).contains("400 succeeded, 0 failed, 0 errored");
-            assertThat(r.out()).contains("status codes: 400 2xx");
+            ExternalTool.Run r = h2load.run("", "-n", "400", "-c", "4", "-m", "16",
+                    "http://127.0.0.1:" + port + "/load");
+            assertThat(r.code()).as(r.output()).isZero();
+            assertThat(r.output()).contains("400 succeeded, 0 failed, 0 errored");
+            assertThat(r.output()).contains("status codes: 400 2xx");
             assertThat(a.requests).isNotEmpty();
             assertThat(b.requests).isNotEmpty();
         }
@@ -109,15 +97,59 @@ class Http2FrontTest {
     /** Per-request balancing: the streams of one client connection go to both servers. */
     @Test
     void streamsOfOneConnectionSpreadOverServers() throws Exception {
-        Path h2load = ExternalTool.require("h2load", "nghttp2-client").path();
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
         try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
              HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
              Sluice s = Proxies.start(config(a.address(), b.address(), ""))) {
-            Result r = run(List.of(h2load.toString(), "-n", "40", "-c", "1", "-m", "20",
-                    "http://127.0.0.1:" + Proxies.port(s, "web") + "/spread"));
-            assertThat(r.out()).as(r.err()).contains("40 succeeded, 0 failed, 0 errored");
+            ExternalTool.Run r = h2load.run("", "-n", "40", "-c", "1", "-m", "20",
+                    "http://127.0.0.1:" + Proxies.port(s, "web") + "/spread");
+            assertThat(r.output()).contains("40 succeeded, 0 failed, 0 errored");
             assertThat(a.requests).hasSizeGreaterThanOrEqualTo(10);
             assertThat(b.requests).hasSizeGreaterThanOrEqualTo(10);
+        }
+    }
+
+    /**
+     * A request with a body that asks for h2c stays HTTP/1.1 (no 101, nothing buffered to replay it): it is
+     * served there, and the upgrade is not forwarded.
+     */
+    @Test
+    void upgradeWithBodyIsServedInHttp1() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = Proxies.start(config(a.address(), b.address(), ""));
+             Socket c = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
+            c.setSoTimeout(10_000);
+            c.getOutputStream().write(("POST /body HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\nhello")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String head = new String(c.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(head).isEqualTo("HTTP/1.1 200");
+            await().atMost(Duration.ofSeconds(5)).until(() -> a.requests.size() + b.requests.size() == 1);
+            HttpBackend.Request served = (a.requests.isEmpty() ? b : a).requests.get(0);
+            assertThat(served.uri()).isEqualTo("/body");
+            assertThat(served.header("upgrade")).isNull();
+        }
+    }
+
+    /** http.h2c: false: no upgrade, and a prior-knowledge client is refused in HTTP/1.1, not served. */
+    @Test
+    void h2cOffRefusesPriorKnowledgeAndServesUpgradeInHttp1() throws Exception {
+        ExternalTool curl = ExternalTool.require("curl", "curl");
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
+             HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = Proxies.start(config(a.address(), b.address(), "    http: { h2c: false }"))) {
+            int port = Proxies.port(s, "web");
+            ExternalTool.Run upgrade = curl.run("", "-sS", "--http2", "-w", "\n%{http_version} %{http_code}",
+                    "http://127.0.0.1:" + port + "/up");
+            assertThat(upgrade.output()).matches("(?s)[ab] GET /up\n1.1 200");
+            try (Socket c = new Socket("127.0.0.1", port)) {
+                c.setSoTimeout(10_000);
+                c.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                String answer = new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(answer).startsWith("HTTP/1.1 505 ");
+            }
+            assertThat(a.requests.size() + b.requests.size()).isEqualTo(1);
         }
     }
 }

@@ -128,12 +128,12 @@ class Http2UpstreamTest {
 
     @Test
     void h2ClientStreamsShareFewServerConnections() throws Exception {
-        Path h2load = ExternalTool.require("h2load", "nghttp2-client").path();
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
         H2TestServer a = server("a", null);
         Sluice s = start("", a.address());
-        Http2FrontTest.Result r = Http2FrontTest.run(List.of(h2load.toString(), "-n", "400", "-c", "4", "-m", "8",
-                "http://127.0.0.1:" + Proxies.port(s, "web") + "/load"));
-        assertThat(r.out()).as(r.err()).contains("400 succeeded, 0 failed, 0 errored");
+        ExternalTool.Run r = h2load.run("", "-n", "400", "-c", "4", "-m", "8",
+                "http://127.0.0.1:" + Proxies.port(s, "web") + "/load");
+        assertThat(r.output()).as(r.output()).contains("400 succeeded, 0 failed, 0 errored");
         assertThat(a.requests).hasSize(400);
         // Some 32 requests at a time (more while front streams finish), 100 streams allowed per connection.
         assertThat(a.connections.get()).isBetween(1, 2);
@@ -141,18 +141,18 @@ class Http2UpstreamTest {
 
     @Test
     void theServersStreamLimitOpensAnotherConnectionUpToThePoolLimit() throws Exception {
-        Path h2load = ExternalTool.require("h2load", "nghttp2-client").path();
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
         H2TestServer a = server("a", 2L);
         Sluice s = start("    pool: { max_connections_per_loop: 3 }", a.address());
-        Http2FrontTest.Result r = Http2FrontTest.run(List.of(h2load.toString(), "-n", "120", "-c", "1", "-m", "10",
-                "http://127.0.0.1:" + Proxies.port(s, "web") + "/capped"));
-        assertThat(r.out()).as(r.err()).contains("120 succeeded, 0 failed, 0 errored");
+        ExternalTool.Run r = h2load.run("", "-n", "120", "-c", "1", "-m", "10",
+                "http://127.0.0.1:" + Proxies.port(s, "web") + "/capped");
+        assertThat(r.output()).as(r.output()).contains("120 succeeded, 0 failed, 0 errored");
         assertThat(a.connections.get()).isBetween(2, 3);
     }
 
     @Test
     void goAwayRefusedStreamsAreSentAgainWhateverTheMethod() throws Exception {
-        Path h2load = ExternalTool.require("h2load", "nghttp2-client").path();
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
         H2TestServer a = server("a", null);
         H2TestServer b = server("b", null);
         a.goAwayEvery = 20;
@@ -160,10 +160,10 @@ class Http2UpstreamTest {
         Sluice s = start("", a.address(), b.address());
         Path body = Files.writeString(dir.resolve("body"), "x".repeat(100));
         // -d makes every request a POST: not idempotent, resent only because the server said it did not process it.
-        Http2FrontTest.Result r = Http2FrontTest.run(List.of(h2load.toString(), "-n", "300", "-c", "2", "-m", "8",
-                "-d", body.toString(), "http://127.0.0.1:" + Proxies.port(s, "web") + "/goaway"));
-        assertThat(r.out()).as(r.err()).contains("300 succeeded, 0 failed, 0 errored");
-        assertThat(r.out()).contains("status codes: 300 2xx");
+        ExternalTool.Run r = h2load.run("", "-n", "300", "-c", "2", "-m", "8",
+                "-d", body.toString(), "http://127.0.0.1:" + Proxies.port(s, "web") + "/goaway");
+        assertThat(r.output()).as(r.output()).contains("300 succeeded, 0 failed, 0 errored");
+        assertThat(r.output()).contains("status codes: 300 2xx");
         assertThat(a.refused.get() + b.refused.get()).isPositive();
         assertThat(a.requests.size() + b.requests.size()).isEqualTo(300);
         assertThat(a.connections.get()).isGreaterThan(1);
@@ -171,7 +171,7 @@ class Http2UpstreamTest {
 
     @Test
     void h2OverTlsAgreedByAlpn() throws Exception {
-        Path curl = ExternalTool.require("curl", "curl").path();
+        ExternalTool curl = ExternalTool.require("curl", "curl");
         H2TestServer a = keep(new H2TestServer("a", null, CA.server("app.internal")));
         Path ca = CA.writePem(dir.resolve("ca.pem"));
         Sluice s = keep(Proxies.start("""
@@ -187,9 +187,9 @@ class Http2UpstreamTest {
                 """.formatted(ca, a.address())));
         int port = Proxies.port(s, "web");
         for (int i = 0; i < 3; i++) {
-            Http2FrontTest.Result r = Http2FrontTest.run(List.of(curl.toString(), "-sS", "--http2-prior-knowledge",
-                    "http://127.0.0.1:" + port + "/tls/" + i));
-            assertThat(r.out()).as(r.err()).isEqualTo("a GET /tls/" + i);
+            ExternalTool.Run r = curl.run("", "-sS", "--http2-prior-knowledge",
+                    "http://127.0.0.1:" + port + "/tls/" + i);
+            assertThat(r.output()).as(r.output()).isEqualTo("a GET /tls/" + i);
         }
         assertThat(get(port, "/tls/h1").body()).isEqualTo("a GET /tls/h1");
         assertThat(a.connections.get()).isEqualTo(1);

@@ -88,6 +88,20 @@ final class HttpBackend implements AutoCloseable {
         };
     }
 
+    /** 200 with the URI as its body; a request for {@code slowUri} is answered only once {@code release} opens. */
+    static Handler holding(String slowUri, java.util.concurrent.CountDownLatch release) {
+        return (req, out, s) -> {
+            if (req.uri().equals(slowUri)) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
+        };
+    }
+
     static void respond(OutputStream out, int status, String type, byte[] body) throws IOException {
         String head = "HTTP/1.1 " + status + " X\r\nContent-Type: " + type + "\r\nContent-Length: " + body.length
                 + "\r\n\r\n";

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -18,16 +17,7 @@ class HttpDrainTest {
     @Test
     void idleConnectionsCloseAndTheInFlightResponseCompletesWithConnectionClose() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        try (HttpBackend b = new HttpBackend("a", (req, out, s) -> {
-            if (req.uri().equals("/slow")) {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
-        })) {
+        try (HttpBackend b = new HttpBackend("a", HttpBackend.holding("/slow", release))) {
             Sluice s = Proxies.start("""
                     admin: { enabled: false }
                     listeners:

@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
  * frames written by hand, header blocks as HPACK literals without indexing or Huffman.
  */
 final class RawH2 implements AutoCloseable {
-    static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, CONTINUATION = 9;
+    static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8,
+            CONTINUATION = 9;
+    static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
     static final int END_STREAM = 1, END_HEADERS = 4;
 
     record Frame(int type, int flags, int stream, byte[] payload) {
@@ -26,9 +28,27 @@ final class RawH2 implements AutoCloseable {
     final Socket socket;
     private final OutputStream out;
     private final DataInputStream in;
+    /** What the server lets us send (only for {@link #sendData}): its connection window and one stream's. */
+    private long connectionSendWindow = 65_535;
+    private long streamSendWindow = 65_535;
+    /** Frames read while waiting for window, returned by {@link #read} first. */
+    private final java.util.ArrayDeque<Frame> held = new java.util.ArrayDeque<>();
 
     RawH2(int port, int... settings) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(port, 0, settings);
+    }
+
+    /** A client whose socket receive buffer is small, so that what it has not read stays on the server side. */
+    static RawH2 withReceiveBuffer(int port, int receiveBuffer, int... settings) throws IOException {
+        return new RawH2(port, receiveBuffer, settings);
+    }
+
+    private RawH2(int port, int receiveBuffer, int[] settings) throws IOException {
+        socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
         socket.setSoTimeout(20_000);
         out = socket.getOutputStream();
         in = new DataInputStream(socket.getInputStream());
@@ -83,8 +103,73 @@ final class RawH2 implements AutoCloseable {
         frame(RST_STREAM, 0, stream, new byte[] {0, 0, 0, 8}); // CANCEL
     }
 
+    /**
+     * DATA on one stream (the only stream this connection sends a body on), in frames of at most 16 KiB, each
+     * sent only when the server's windows allow it: the server's SETTINGS and WINDOW_UPDATEs are read (other
+     * frames kept for {@link #read}) until they do.
+     */
+    void sendData(int stream, byte[] data, boolean endStream) throws IOException {
+        int at = 0;
+        do {
+            int n = Math.min(16_384, data.length - at);
+            while (n > 0 && Math.min(connectionSendWindow, streamSendWindow) < n) {
+                Frame f = readFrame();
+                if (f == null) {
+                    throw new java.io.EOFException("closed while waiting for window");
+                }
+                if (!applyFlowControl(f)) {
+                    held.add(f);
+                }
+            }
+            boolean last = at + n == data.length;
+            frame(DATA, endStream && last ? END_STREAM : 0, stream, java.util.Arrays.copyOfRange(data, at, at + n));
+            connectionSendWindow -= n;
+            streamSendWindow -= n;
+            at += n;
+        } while (at < data.length);
+    }
+
+    private boolean applyFlowControl(Frame f) throws IOException {
+        if (f.type == WINDOW_UPDATE) {
+            long increment = ((f.payload[0] & 0x7fL) << 24) | ((f.payload[1] & 0xff) << 16)
+                    | ((f.payload[2] & 0xff) << 8) | (f.payload[3] & 0xff);
+            if (f.stream == 0) {
+                connectionSendWindow += increment;
+            } else {
+                streamSendWindow += increment;
+            }
+            return true;
+        }
+        if (f.type == SETTINGS && (f.flags & 1) == 0) {
+            for (int i = 0; i + 6 <= f.payload.length; i += 6) {
+                int id = ((f.payload[i] & 0xff) << 8) | (f.payload[i + 1] & 0xff);
+                if (id == SETTINGS_INITIAL_WINDOW_SIZE) {
+                    long value = ((f.payload[i + 2] & 0xffL) << 24) | ((f.payload[i + 3] & 0xff) << 16)
+                            | ((f.payload[i + 4] & 0xff) << 8) | (f.payload[i + 5] & 0xff);
+                    streamSendWindow += value - 65_535;
+                }
+            }
+            // The server counts on its new initial window only from our acknowledgement on (RFC 9113 6.5.3).
+            frame(SETTINGS, 1, 0, new byte[0]);
+            return true;
+        }
+        return false;
+    }
+
+    /** Gives the server {@code increment} more bytes to send on {@code stream} (0: the connection). */
+    void windowUpdate(int stream, int increment) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(4);
+        writeInt(b, increment);
+        frame(WINDOW_UPDATE, 0, stream, b.toByteArray());
+    }
+
     /** The next frame, or null when the connection closed. */
     Frame read() throws IOException {
+        Frame f = held.poll();
+        return f != null ? f : readFrame();
+    }
+
+    private Frame readFrame() throws IOException {
         int len;
         try {
             len = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
@@ -97,9 +182,13 @@ final class RawH2 implements AutoCloseable {
         byte[] payload = new byte[len];
         in.readFully(payload);
         if (System.getenv("RAWH2_DEBUG") != null) {
-            System.err.println("frame type=" + type + " stream=" + stream + " len=" + len);
+            System.err.println("frame type=" + type + " stream=" + stream + " len=" + len + " flags=" + flags);
         }
-        return new Frame(type, flags, stream, payload);
+        Frame f = new Frame(type, flags, stream, payload);
+        if (System.getenv("RAWH2_DEBUG") != null && (type == RST_STREAM || type == WINDOW_UPDATE)) {
+            System.err.println("  code/increment=" + f.errorCode());
+        }
+        return f;
     }
 
     /** Reads until a frame of {@code type} for {@code stream} (any stream when -1); null when the connection closed. */
