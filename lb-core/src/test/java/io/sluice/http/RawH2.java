@@ -12,7 +12,8 @@ import java.nio.charset.StandardCharsets;
  * frames written by hand, header blocks as HPACK literals without indexing or Huffman.
  */
 final class RawH2 implements AutoCloseable {
-    static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, CONTINUATION = 9;
+    static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8,
+            CONTINUATION = 9;
     static final int END_STREAM = 1, END_HEADERS = 4;
 
     record Frame(int type, int flags, int stream, byte[] payload) {
@@ -81,6 +82,13 @@ final class RawH2 implements AutoCloseable {
 
     void rst(int stream) throws IOException {
         frame(RST_STREAM, 0, stream, new byte[] {0, 0, 0, 8}); // CANCEL
+    }
+
+    /** Opens {@code stream}'s window (0: the connection's) by {@code increment} bytes. */
+    void windowUpdate(int stream, int increment) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(4);
+        writeInt(b, increment);
+        frame(WINDOW_UPDATE, 0, stream, b.toByteArray());
     }
 
     /** The next frame, or null when the connection closed. */
