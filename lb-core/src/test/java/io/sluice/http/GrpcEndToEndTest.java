@@ -18,6 +18,7 @@ import io.sluice.testing.GrpcClients;
 import io.sluice.testing.GrpcEcho;
 import io.sluice.testing.GrpcTestServer;
 import io.sluice.testing.Proxies;
+import io.sluice.testing.Resources;
 import io.sluice.testing.TestCertificates;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +31,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,59 +47,34 @@ class GrpcEndToEndTest {
 
     @TempDir
     Path dir;
-    private final List<AutoCloseable> resources = new ArrayList<>();
+    @AutoClose
+    final Resources resources = new Resources();
 
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T keep(T t) {
-        resources.add(t);
-        return t;
-    }
-
-    /** Sluice in front of these servers ({@code clusterProtocol} with its TLS lines), and a client channel. */
-    private ManagedChannel client(boolean tlsListener, String cluster, GrpcTestServer... servers) throws Exception {
+    /** Sluice in front of these servers ({@code clusterExtra}: the cluster's protocol and TLS), and a client. */
+    private ManagedChannel client(boolean tlsListener, String clusterExtra, GrpcTestServer... servers)
+            throws Exception {
         String listenerTls = "";
         if (tlsListener) {
             Path[] cert = CA.server("localhost").writePem(dir, "front");
             listenerTls = "    tls: { certificates: [ { cert: \"%s\", key: \"%s\" } ] }".formatted(cert[0], cert[1]);
         }
-        String list = java.util.Arrays.stream(servers).map(s -> "{ address: \"" + s.address() + "\" }")
-                .collect(Collectors.joining(", "));
-        Sluice s = keep(Proxies.start("""
-                runtime: { worker_threads: 1 }
-                admin: { bind: "127.0.0.1:0" }
-                listeners:
-                  - name: web
-                    bind: "127.0.0.1:0"
-                    protocol: http
-                    cluster: app
-                %s
-                clusters:
-                  - name: app
-                    algorithm: round_robin
-                %s
-                    servers: [ %s ]
-                """.formatted(listenerTls, cluster, list)));
-        sluice = s;
-        int port = Proxies.port(s, "web");
+        String[] addresses = java.util.Arrays.stream(servers).map(GrpcTestServer::address).toArray(String[]::new);
+        sluice = resources.keep(Proxies.start(GrpcProxyTest.config(GrpcProxyTest.servers(addresses), listenerTls,
+                clusterExtra)));
+        int port = Proxies.port(sluice, "web");
         ManagedChannel ch = tlsListener ? GrpcClients.tls(port, CA.writePem(dir.resolve("ca.pem")))
                 : GrpcClients.h2c(port);
-        keep(() -> GrpcClients.close(ch));
+        resources.keep(() -> GrpcClients.close(ch));
         return ch;
     }
 
     private Sluice sluice;
 
     private GrpcTestServer h2cServer() throws Exception {
-        return keep(GrpcTestServer.h2c());
+        return resources.keep(GrpcTestServer.h2c());
     }
 
-    private static final String H2C = "    protocol: h2c";
+    private static final String H2C = ", protocol: h2c";
 
     @ParameterizedTest(name = "tls listener: {0}")
     @ValueSource(booleans = {false, true})
@@ -200,12 +176,9 @@ class GrpcEndToEndTest {
     @Test
     void overAnH2ClusterToATlsServer() throws Exception {
         Path[] cert = CA.server("app.internal").writePem(dir, "backend");
-        GrpcTestServer a = keep(GrpcTestServer.tls(cert[0], cert[1]));
+        GrpcTestServer a = resources.keep(GrpcTestServer.tls(cert[0], cert[1]));
         Path ca = CA.writePem(dir.resolve("backend-ca.pem"));
-        ManagedChannel ch = client(true, """
-                    protocol: h2
-                    tls: { sni: app.internal, ca: "%s" }
-                """.stripTrailing().formatted(ca), a);
+        ManagedChannel ch = client(true, ", protocol: h2, tls: { sni: app.internal, ca: \"%s\" }".formatted(ca), a);
         assertThat(ClientCalls.blockingUnaryCall(ch, GrpcEcho.UNARY, TEN_SECONDS, "tls")).isEqualTo("echo:tls");
         List<String> parts = new ArrayList<>();
         ClientCalls.blockingServerStreamingCall(ch, GrpcEcho.SPLIT, TEN_SECONDS, "x,y").forEachRemaining(parts::add);
