@@ -3,6 +3,7 @@ package io.sluice.cluster;
 import io.micrometer.core.instrument.Timer;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.config.HealthCheckConfig;
+import io.sluice.config.UpstreamProtocol;
 import io.sluice.config.OutlierDetectionConfig;
 import io.sluice.health.HealthChecker;
 import io.sluice.health.HealthListener;
@@ -42,7 +43,8 @@ public final class ClusterHealth implements AutoCloseable {
         HealthCheckConfig hc = cluster.config().healthCheck();
         // Probes go over TLS when the cluster's traffic does, with the context in force at each probe.
         this.spec = hc == null ? null
-                : cluster.config().tls() == null ? spec(hc) : spec(hc).withTls(new ProbeOverTls(cluster));
+                : cluster.config().tls() == null ? spec(hc, cluster.config().protocol())
+                : spec(hc, cluster.config().protocol()).withTls(new ProbeOverTls(cluster));
         this.duration = duration;
         OutlierDetectionConfig od = cluster.config().outlierDetection();
         this.detector = od == null ? null : new OutlierDetector(new OutlierDetector.Settings(od.consecutiveFailures(),
@@ -50,10 +52,11 @@ public final class ClusterHealth implements AutoCloseable {
         cluster.outlierDetection(detector);
     }
 
-    static ProbeSpec spec(HealthCheckConfig hc) {
+    /** An {@code http} check speaks the cluster's protocol: servers of an h2 or h2c cluster may know no other. */
+    static ProbeSpec spec(HealthCheckConfig hc, UpstreamProtocol protocol) {
         ProbeSpec.Kind kind = switch (hc.type()) {
             case TCP -> ProbeSpec.Kind.TCP;
-            case HTTP -> ProbeSpec.Kind.HTTP;
+            case HTTP -> protocol.http2() ? ProbeSpec.Kind.HTTP2 : ProbeSpec.Kind.HTTP;
             case GRPC -> ProbeSpec.Kind.GRPC;
         };
         String path = hc.type() == HealthCheckConfig.Type.GRPC ? hc.service() : hc.path();

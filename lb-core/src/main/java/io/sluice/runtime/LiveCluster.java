@@ -147,7 +147,8 @@ final class LiveCluster implements AutoCloseable {
         }
         boolean healthChanged = !Objects.equals(old.healthCheck(), next.healthCheck())
                 || !Objects.equals(old.outlierDetection(), next.outlierDetection())
-                || (old.tls() == null) != (next.tls() == null); // probes follow the traffic into or out of TLS
+                || (old.tls() == null) != (next.tls() == null) // probes follow the traffic into or out of TLS
+                || old.protocol().http2() != next.protocol().http2(); // and into or out of HTTP/2
         if (healthChanged) {
             closeHealth();
         }

@@ -37,6 +37,11 @@ class GrpcProxyTest {
     Path dir;
 
     static String config(String servers, String listenerExtra) {
+        return config(servers, listenerExtra, "");
+    }
+
+    /** {@code clusterExtra}: more of the cluster's keys, in flow style after a comma (", protocol: h2c"). */
+    static String config(String servers, String listenerExtra, String clusterExtra) {
         return """
                 runtime: { worker_threads: 1 }
                 admin: { bind: "127.0.0.1:0" }
@@ -47,8 +52,8 @@ class GrpcProxyTest {
                     cluster: app
                 %s
                 clusters:
-                  - { name: app, algorithm: round_robin, servers: [ %s ] }
-                """.formatted(listenerExtra, servers);
+                  - { name: app, algorithm: round_robin, servers: [ %s ]%s }
+                """.formatted(listenerExtra, servers, clusterExtra);
     }
 
     static String servers(String... addresses) {

@@ -86,10 +86,21 @@ final class H2TestServer implements AutoCloseable {
 
     /** With {@code cert}: TLS offering only h2 by ALPN. */
     H2TestServer(String name, Long maxConcurrentStreams, TestCertificates.Issued cert) throws InterruptedException {
+        this(name, maxConcurrentStreams, cert, 0);
+    }
+
+    /** h2c on {@code port} (0: any), e.g. to come back where a closed one was. */
+    H2TestServer(String name, int port) throws InterruptedException {
+        this(name, null, null, port);
+    }
+
+    private H2TestServer(String name, Long maxConcurrentStreams, TestCertificates.Issued cert, int port)
+            throws InterruptedException {
         this.name = name;
         this.maxConcurrentStreams = maxConcurrentStreams;
         SslContext tls = cert == null ? null : tls(cert);
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -117,7 +128,7 @@ final class H2TestServer implements AutoCloseable {
                             }
                         });
                     }
-                }).bind("127.0.0.1", 0).sync().channel();
+                }).bind("127.0.0.1", port).sync().channel();
     }
 
     private void addHttp2(Channel ch, int connection, int[] goAwayLast) {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.sluice.Sluice;
 import io.sluice.testing.ExternalTool;
 import io.sluice.testing.Proxies;
+import io.sluice.testing.Resources;
 import io.sluice.testing.TestCertificates;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,9 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,18 +30,11 @@ class Http2UpstreamTest {
 
     @TempDir
     Path dir;
-    private final List<AutoCloseable> resources = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-    }
+    @AutoClose
+    final Resources resources = new Resources();
 
     private <T extends AutoCloseable> T keep(T t) {
-        resources.add(t);
-        return t;
+        return resources.keep(t);
     }
 
     private H2TestServer server(String name, Long maxStreams) throws Exception {

@@ -80,6 +80,10 @@ public final class GrpcTestServer implements AutoCloseable {
                 .addMethod(GrpcEcho.UNARY, ServerCalls.asyncUnaryCall(this::unary))
                 .addMethod(GrpcEcho.SPLIT, ServerCalls.asyncServerStreamingCall((req, out) -> {
                     for (String part : req.split(",")) {
+                        if (part.startsWith("status:")) {
+                            out.onError(status(part));
+                            return;
+                        }
                         out.onNext(part);
                     }
                     out.onCompleted();
@@ -91,14 +95,19 @@ public final class GrpcTestServer implements AutoCloseable {
 
     private void unary(String req, StreamObserver<String> out) {
         if (req.startsWith("status:")) {
-            String[] p = req.split(":", 3);
-            out.onError(Status.fromCodeValue(Integer.parseInt(p[1])).withDescription(p[2]).asRuntimeException());
+            out.onError(status(req));
         } else if (req.equals("hang")) {
             Context.current().addListener(c -> cancelled.incrementAndGet(), Runnable::run);
         } else {
             out.onNext("echo:" + req);
             out.onCompleted();
         }
+    }
+
+    /** "status:CODE:message" as the error it names. */
+    private static RuntimeException status(String spec) {
+        String[] p = spec.split(":", 3);
+        return Status.fromCodeValue(Integer.parseInt(p[1])).withDescription(p[2]).asRuntimeException();
     }
 
     private final class Chat implements StreamObserver<String> {

@@ -24,6 +24,8 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
 
     public enum Kind {
         TCP, HTTP,
+        /** The HTTP check over HTTP/2 (prior knowledge, or ALPN h2 from {@link #tls}), for servers that speak only it. */
+        HTTP2,
         /** grpc.health.v1.Health/Check over HTTP/2; {@link #path} is the service asked about ("" = the server). */
         GRPC
     }

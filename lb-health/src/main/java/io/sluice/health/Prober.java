@@ -99,33 +99,42 @@ final class Prober {
 
     /**
      * The connection (and its TLS, if any) is up: a TCP check has passed, an HTTP check sends its request, a
-     * gRPC check starts HTTP/2 (only now, so that its preface goes through the TLS) and sends its call.
+     * gRPC check or an HTTP check over HTTP/2 starts HTTP/2 (only now, so that its preface goes through the TLS)
+     * and sends its call or request.
      */
     private static void check(ProbeSpec spec, Channel ch, InetSocketAddress address, Attempt attempt) {
         if (spec.kind() == ProbeSpec.Kind.TCP) {
             attempt.finish(ProbeResult.OK);
             return;
         }
-        if (spec.kind() == ProbeSpec.Kind.GRPC) {
+        String authority = spec.host() != null ? spec.host() : address.getHostString() + ":" + address.getPort();
+        if (spec.kind() == ProbeSpec.Kind.GRPC || spec.kind() == ProbeSpec.Kind.HTTP2) {
             if (ch.pipeline().get(QuietEnd.class) != null) {
                 ch.pipeline().remove(QuietEnd.class); // the HTTP/2 codec reads from here on
             }
-            GrpcHealthCheck.start(ch, spec.host() != null ? spec.host()
-                    : address.getHostString() + ":" + address.getPort(), spec.path(), attempt);
+            if (spec.kind() == ProbeSpec.Kind.GRPC) {
+                GrpcHealthCheck.start(ch, authority, spec.path(), attempt);
+            } else {
+                HttpOverHttp2.start(ch, request(spec, authority), new ResponseCheck(spec, attempt), attempt);
+            }
             return;
         }
-        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
-                HttpMethod.valueOf(spec.method()), spec.path());
-        req.headers().set(HttpHeaderNames.HOST, spec.host() != null ? spec.host()
-                : address.getHostString() + ":" + address.getPort());
-        req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        req.headers().set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
-        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
-        ch.writeAndFlush(req).addListener(w -> {
+        ch.writeAndFlush(request(spec, authority)).addListener(w -> {
             if (!w.isSuccess()) {
                 attempt.finish(ProbeResult.failure("write failed: " + w.cause().getMessage()));
             }
         });
+    }
+
+    /** An HTTP check's request; {@code Connection: close} is dropped when it goes over HTTP/2. */
+    private static DefaultFullHttpRequest request(ProbeSpec spec, String authority) {
+        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
+                HttpMethod.valueOf(spec.method()), spec.path());
+        req.headers().set(HttpHeaderNames.HOST, authority);
+        req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        req.headers().set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        return req;
     }
 
     /** Closes every probe still open and waits (briefly) until they are closed. */

@@ -1,0 +1,121 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Flow control through Sluice to an h2c server: a client that reads slowly (or not at all) holds back its own
+ * stream on the server connection through HTTP/2 windows, never the others, and never makes Sluice buffer the
+ * server's body. The client is {@link RawH2}: it sends WINDOW_UPDATE only for what the test has read.
+ */
+class Http2UpstreamFlowControlTest {
+    private static final int MIB = 1024 * 1024;
+    /** Generous: windows (client 64 KiB, Sluice's 64 KiB per stream) and buffers are well below it. */
+    private static final long BOUND = 8L * MIB;
+
+    private static Sluice start(String server) throws Exception {
+        return Proxies.start("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                clusters:
+                  - { name: app, protocol: h2c, servers: [ { address: "%s" } ] }
+                """.formatted(server));
+    }
+
+    private static String[] get(String path) {
+        return new String[] {":method", "GET", ":scheme", "http", ":path", path, ":authority", "flow.test"};
+    }
+
+    /** Waits until {@code a} has not moved for a while: the server is as far ahead as it is allowed to get. */
+    private static void awaitStill(H2TestServer a, String path) {
+        long[] last = {-1};
+        await().pollInterval(Duration.ofMillis(50)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
+                .until(() -> {
+                    long now = a.sent(path);
+                    boolean still = now == last[0];
+                    last[0] = now;
+                    return still;
+                });
+    }
+
+    @Test
+    void aStalledStreamDoesNotStallTheOtherOnTheSameServerConnection() throws Exception {
+        String big = "/big/" + 32 * MIB;
+        String other = "/big/" + 4 * MIB;
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address());
+             RawH2 stalled = new RawH2(Proxies.port(s, "web"))) {
+            // Never reads its socket, never opens its window.
+            stalled.headers(1, true, get(big));
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.sent(big) > 0);
+            awaitStill(a, big);
+
+            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<byte[]> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + Proxies.port(s, "web") + other)).timeout(Duration.ofSeconds(20)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).hasSize(4 * MIB);
+
+            assertThat(a.connections.get()).as("both streams on one server connection").isEqualTo(1);
+            assertThat(a.requests).hasSize(2);
+            assertThat(a.sent(big)).isLessThan(BOUND);
+        }
+    }
+
+    @Test
+    void aSlowReaderMakesTheServerWaitNotSluiceBuffer() throws Exception {
+        long size = 32L * MIB;
+        String big = "/big/" + size;
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address());
+             RawH2 client = new RawH2(Proxies.port(s, "web"))) {
+            client.headers(1, true, get(big));
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.sent(big) > 0);
+            awaitStill(a, big); // nothing read yet: what the server sent sits in windows and buffers
+            assertThat(a.sent(big)).isLessThan(BOUND);
+
+            long read = 0;
+            long sinceCheck = 0;
+            boolean ended = false;
+            while (!ended) {
+                RawH2.Frame f = client.read();
+                assertThat(f).as("connection closed after %d bytes", read).isNotNull();
+                if (f.type() == RawH2.DATA && f.stream() == 1) {
+                    int n = f.payload().length;
+                    read += n;
+                    sinceCheck += n;
+                    ended = (f.flags() & RawH2.END_STREAM) != 0;
+                    if (n > 0 && !ended) {
+                        client.windowUpdate(1, n);
+                        client.windowUpdate(0, n);
+                    }
+                    if (sinceCheck >= MIB) {
+                        // The server can only be windows and buffers ahead of what this client has read.
+                        assertThat(a.sent(big) - read).isLessThan(BOUND);
+                        sinceCheck = 0;
+                        if (read % (8L * MIB) < MIB) {
+                            awaitStill(a, big); // now and then, let the server run as far ahead as it can
+                            assertThat(a.sent(big) - read).isLessThan(BOUND);
+                        }
+                    }
+                } else if (f.type() == RawH2.RST_STREAM || f.type() == RawH2.GOAWAY) {
+                    throw new AssertionError("stream ended by frame type " + f.type() + " after " + read);
+                }
+            }
+            assertThat(read).isEqualTo(size);
+            assertThat(a.sent(big)).isEqualTo(size);
+        }
+    }
+}
