@@ -30,7 +30,9 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The gRPC server of the load comparison's {@code grpc_unary} scenario: cleartext HTTP/2 (prior knowledge) on
@@ -54,13 +56,23 @@ public final class GrpcUnaryServer {
             System.err.println("usage: GrpcUnaryServer PORT...");
             System.exit(2);
         }
+        List<Channel> bound = start(Arrays.stream(args).mapToInt(Integer::parseInt).toArray());
+        System.out.println("gRPC unary server on " + String.join(", ", args)
+                + (Epoll.isAvailable() ? " (epoll)" : " (nio)"));
+        for (Channel c : bound) {
+            c.closeFuture().sync();
+        }
+    }
+
+    /** Binds the ports on 127.0.0.1 (0: any free one), all served by one event loop; closing them all stops it. */
+    static List<Channel> start(int... ports) throws InterruptedException {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, io);
         List<Channel> bound = new ArrayList<>();
-        for (String port : args) {
-            bound.add(new ServerBootstrap().group(loop).channel(type)
+        for (int port : ports) {
+            Channel c = new ServerBootstrap().group(loop).channel(type)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
@@ -69,12 +81,15 @@ public final class GrpcUnaryServer {
                                     .build(), new UnaryAnswer());
                         }
                     })
-                    .bind("127.0.0.1", Integer.parseInt(port)).sync().channel());
+                    .bind("127.0.0.1", port).sync().channel();
+            bound.add(c);
+            c.closeFuture().addListener(f -> {
+                if (bound.stream().noneMatch(Channel::isOpen)) {
+                    loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                }
+            });
         }
-        System.out.println("gRPC unary server on " + String.join(", ", args) + (epoll ? " (epoll)" : " (nio)"));
-        for (Channel c : bound) {
-            c.closeFuture().sync();
-        }
+        return bound;
     }
 
     static ByteBuf responseMessage() {
