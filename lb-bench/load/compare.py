@@ -22,6 +22,12 @@ from datetime import datetime, timezone
 
 BACKEND_PORTS = [19101, 19102, 19103]
 DIRECT_PORT = 19101
+# gRPC servers over h2c (lb-bench's GrpcUnaryServer, one process, one event loop), for grpc_unary only.
+GRPC_BACKEND_PORTS = [19111, 19112, 19113]
+GRPC_PATH = "/echo.Echo/Unary"
+# One unary call: a length-prefixed message (not compressed, 7 bytes: protobuf field 1 = "hello").
+GRPC_REQUEST = b"\x00\x00\x00\x00\x07\x0a\x05hello"
+GRPC_HEADERS = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
 # Each proxy serves TCP mode and HTTP mode on two ports of the same process.
 PROXY_PORTS = {
     "tcp": {"sluice": 19201, "haproxy": 19202, "nginx": 19203, "sluice_splice": 19204},
@@ -29,7 +35,13 @@ PROXY_PORTS = {
     # TLS termination in front of the same plain-HTTP backends: `sluice` on the OpenSSL provider, `sluice_jdk` (a
     # second Sluice, HTTPS only) on the JDK's engine.
     "https": {"sluice": 19221, "haproxy": 19222, "nginx": 19223, "sluice_jdk": 19225},
+    # HTTP/2 in cleartext by prior knowledge: Sluice's HTTP listener takes it on its HTTP/1.1 port (h2c is on by
+    # default), HAProxy (`bind ... proto h2`) and NGINX (`listen ... http2`) need a port of their own.
+    "h2c": {"sluice": 19211, "haproxy": 19232, "nginx": 19233},
+    # gRPC: h2c from h2load, h2c to the gRPC servers (Sluice `protocol: h2c`, HAProxy `proto h2`, NGINX grpc_pass).
+    "grpc": {"sluice": 19241, "haproxy": 19242, "nginx": 19243},
 }
+H2_MODES = ("h2c", "grpc")  # measured with h2load rather than wrk
 # (target, scenario) left out of the run, and why: a Sluice whose HTTPS listener could not start (a build without
 # listener TLS, say), or a proxy whose session resumption is not what the run asked for. The report says why; the
 # other targets and scenarios run as usual.
@@ -52,6 +64,13 @@ SCENARIOS = {
                     ["-c", "64"], "/64"),
     "https_handshake": ("https", "HTTPS (TLS 1.3, ECDSA P-256), a new connection and handshake per request "
                         "(Connection: close), 64 connections", ["-c", "64", "-H", "Connection: close"], "/64"),
+    # h2load: 16 connections with up to 32 streams each in flight (512 requests at once, as wrk's 64 connections
+    # are 64), the backends the same HTTP/1.1 NGINX as above.
+    "h2_small": ("h2c", "HTTP/2 cleartext (prior knowledge) with h2load, 64 B responses, 16 connections x 32 "
+                 "streams; backends HTTP/1.1", ["-c", "16", "-m", "32"], "/64"),
+    "grpc_unary": ("grpc", f"gRPC unary calls with h2load (POST {GRPC_PATH}, a 12 B request, a 64 B response "
+                   "and trailers grpc-status 0), 16 connections x 32 streams; backends gRPC over h2c",
+                   ["-c", "16", "-m", "32"], GRPC_PATH),
 }
 
 # Reload scenarios: the load of another scenario (their base, measured in the same rounds as their plain run)
@@ -76,15 +95,15 @@ def port_of(target, scenario):
             return None
         scenario = RELOAD_SCENARIOS[scenario][0]
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
-    if target == "direct":
-        return None if mode == "https" else DIRECT_PORT  # the backends speak plain HTTP only
+    if target == "direct":  # the backends speak plain HTTP/1.1 only, the gRPC servers h2c
+        return GRPC_BACKEND_PORTS[0] if mode == "grpc" else None if mode in ("https", "h2c") else DIRECT_PORT
     if (target, scenario) in SKIPPED:
         return None
     return PROXY_PORTS[mode].get(target)
 
 
 def scheme_of(scenario):
-    return "https" if SCENARIOS[scenario][0] == "https" else "http"
+    return "https" if SCENARIOS[scenario][0] == "https" else "http"  # h2load's h2c is http:// too
 
 
 def sh(cmd, **kw):
@@ -171,12 +190,12 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport, admin=False, weight=1, tls=None):
+def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=False):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
     `sluice_splice` one TCP listener with splice: true (which needs the epoll transport), `sluice_jdk` only an
     HTTPS listener on the JDK's TLS engine. `tls` (a TlsSetup) adds the HTTPS listener to `sluice` (on OpenSSL).
     `admin` serves the admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default
-    and not written)."""
+    and not written). `grpc` adds the gRPC listener and its h2c cluster to `sluice`."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
                         for i, p in enumerate(BACKEND_PORTS))
     splice = target == "sluice_splice"
@@ -196,6 +215,15 @@ def write_sluice(work, target, transport, admin=False, weight=1, tls=None):
                       f'cluster: backends,\n      tls: {{ certificates: [ {{ cert: "{tls.cert}", key: "{tls.key}" }} ], '
                       f'protocols: [TLSv1.3], alpn: [http/1.1], session_tickets: {str(tls.resumption).lower()}, '
                       f'{cache}provider: {provider} }} }}\n')
+    grpc_cluster = ""
+    if grpc and target in PROXY_PORTS["grpc"]:
+        listeners += (f'  - {{ name: grpc, bind: "127.0.0.1:{PROXY_PORTS["grpc"][target]}", protocol: http, '
+                      f'cluster: grpc_backends }}\n')
+        grpc_cluster = """  - name: grpc_backends
+    algorithm: round_robin
+    protocol: h2c
+    servers:
+""" + "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in GRPC_BACKEND_PORTS) + "\n"
     conf = f"""
 runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
 {f'admin: {{ bind: "127.0.0.1:{ADMIN_PORTS[target]}" }}' if admin else "admin: { enabled: false }"}
@@ -205,7 +233,7 @@ listeners:
     algorithm: round_robin
     servers:
 {servers}
-"""
+{grpc_cluster}"""
     return write_atomically(os.path.join(work, target.replace("_", "-") + ".yaml"), conf)
 
 
@@ -242,7 +270,7 @@ PEER_BUFFER_LABELS = {
 }
 
 
-def write_haproxy(work, buffers, weight=1, tls=None):
+def write_haproxy(work, buffers, weight=1, tls=None, grpc=False):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
                         for i, p in enumerate(BACKEND_PORTS))
     conf = f"""
@@ -266,13 +294,33 @@ frontend http
     option forwardfor
     bind 127.0.0.1:{PROXY_PORTS['http']['haproxy']}
     default_backend http_backends
-{haproxy_https(tls)}backend http_backends
+frontend h2c
+    mode http
+    option forwardfor
+    bind 127.0.0.1:{PROXY_PORTS['h2c']['haproxy']} proto h2
+    default_backend http_backends
+{haproxy_https(tls)}{haproxy_grpc() if grpc else ""}backend http_backends
     mode http
     balance roundrobin
     http-reuse always
 {servers}
 """
     return write_atomically(os.path.join(work, "haproxy.cfg"), conf)
+
+
+def haproxy_grpc():
+    servers = "\n".join(f"    server g{i} 127.0.0.1:{p} proto h2" for i, p in enumerate(GRPC_BACKEND_PORTS))
+    return f"""frontend grpc
+    mode http
+    option forwardfor
+    bind 127.0.0.1:{PROXY_PORTS['grpc']['haproxy']} proto h2
+    default_backend grpc_backends
+backend grpc_backends
+    mode http
+    balance roundrobin
+    http-reuse always
+{servers}
+"""
 
 
 def haproxy_https(tls):
@@ -286,7 +334,7 @@ def haproxy_https(tls):
 """
 
 
-def write_nginx(work, buffers, weight=1, tls=None):
+def write_nginx(work, buffers, weight=1, tls=None, grpc=False):
     servers = "\n".join(f"        server 127.0.0.1:{p}{f' weight={weight}' if i == 0 and weight != 1 else ''};"
                         for i, p in enumerate(BACKEND_PORTS))
     location = f"""        location / {{
@@ -326,9 +374,30 @@ http {{
     server {{
         listen 127.0.0.1:{PROXY_PORTS['http']['nginx']};
 {location}    }}
-{nginx_https(tls, location)}}}
+    server {{
+        listen 127.0.0.1:{PROXY_PORTS['h2c']['nginx']} http2;
+{location}    }}
+{nginx_https(tls, location)}{nginx_grpc() if grpc else ""}}}
 """
     return write_atomically(os.path.join(work, "nginx-proxy.conf"), conf)
+
+
+def nginx_grpc():
+    """NGINX open source speaks HTTP/2 to servers only through its gRPC proxy."""
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in GRPC_BACKEND_PORTS)
+    return f"""    upstream grpc_backends {{
+{servers}
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{PROXY_PORTS['grpc']['nginx']} http2;
+        location / {{
+            grpc_pass grpc://grpc_backends;
+            grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+"""
 
 
 def nginx_https(tls, location):
@@ -420,25 +489,26 @@ def check_https(target, port, resumption):
         skip(target, ["https_small", "https_handshake"] if scope == "https_small" else ["https_handshake"], why)
 
 
-def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None):
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None, grpc=False):
     """`reloadable`: Sluice with its admin endpoint, HAProxy in master-worker mode with a master CLI (NGINX
-    always runs with its master process). `tls` (a TlsSetup): the HTTPS listeners too."""
+    always runs with its master process). `tls` (a TlsSetup): the HTTPS listeners too. `grpc`: the gRPC
+    listeners and their h2c clusters too."""
     for target in ("sluice", "sluice_splice", "sluice_jdk"):
         if target not in targets or (target == "sluice_jdk" and not tls):
             continue
         admin = reloadable and target in ADMIN_PORTS
-        config = write_sluice(work, target, sluice_transport, admin=admin, tls=tls)
+        config = write_sluice(work, target, sluice_transport, admin=admin, tls=tls, grpc=grpc)
         https = tls is not None and target in PROXY_PORTS["https"]
         why = sluice_refuses(root, config) if https else None
         if why:
             skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
             if target == "sluice_jdk":
                 continue
-            config = write_sluice(work, target, sluice_transport, admin=admin)  # without its HTTPS listener
+            config = write_sluice(work, target, sluice_transport, admin=admin, grpc=grpc)  # without HTTPS
             https = False
         # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
-        ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https")
-                 if target in PROXY_PORTS[mode] and (mode != "https" or https)]
+        ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https", "grpc")
+                 if target in PROXY_PORTS[mode] and (mode != "https" or https) and (mode != "grpc" or grpc)]
         lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
                            os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0], PROXY_CPU)
         for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
@@ -448,16 +518,54 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
     if "haproxy" in targets:
         mw = ["-W", "-S", haproxy_master_socket(work)] if reloadable else []
         lab.haproxy_master_worker = reloadable
-        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers, tls=tls)],
+        lab.start("haproxy", ["haproxy", "-db"] + mw + ["-f", write_haproxy(work, peer_buffers, tls=tls, grpc=grpc)],
                   PROXY_PORTS["tcp"]["haproxy"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["haproxy"])
     if "nginx" in targets:
-        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers, tls=tls), "-p", work],
+        lab.start("nginx", ["nginx", "-c", write_nginx(work, peer_buffers, tls=tls, grpc=grpc), "-p", work],
                   PROXY_PORTS["tcp"]["nginx"], PROXY_CPU)
         wait_port(PROXY_PORTS["http"]["nginx"])
     for target in ("haproxy", "nginx"):
         if tls and target in targets:
             check_https(target, PROXY_PORTS["https"][target], tls.resumption)
+
+
+def check_h2(targets, scenarios, work):
+    """Leaves out of an h2load scenario a target that does not answer it as meant: one request with curl over h2c
+    (prior knowledge) must get HTTP/2 200, and a gRPC call also grpc-status 0 (in its trailers or, trailers-only,
+    in its head)."""
+    for sc in scenarios:
+        if sc not in SCENARIOS or SCENARIOS[sc][0] not in H2_MODES:
+            continue
+        for t in targets:
+            port = port_of(t, sc)
+            if port:
+                why = h2_problem(port, sc, work)
+                if why:
+                    skip(t, [sc], why)
+
+
+def h2_problem(port, sc, work):
+    mode, _, _, path = SCENARIOS[sc]
+    cmd = ["curl", "-sS", "-v", "--http2-prior-knowledge", "-o", "/dev/null", "--max-time", "10"]
+    if mode == "grpc":
+        cmd += GRPC_HEADERS + ["--data-binary", "@" + grpc_request_file(work)]
+    r = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], text=True, capture_output=True)
+    lines = [l.strip() for l in r.stderr.splitlines()]
+    status = next((l[2:] for l in lines if l.startswith("< HTTP/")), None)
+    if status is None or not status.startswith("HTTP/2 200"):
+        return f"curl --http2-prior-knowledge to port {port} got {status or ' '.join(lines[-2:])!r}"
+    if mode == "grpc" and "< grpc-status: 0" not in lines:
+        return f"port {port} answered the gRPC call without grpc-status 0"
+    return None
+
+
+def grpc_request_file(work):
+    path = os.path.join(work, "grpc-request.bin")
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(GRPC_REQUEST)
+    return path
 
 
 def haproxy_master_socket(work):
@@ -657,6 +765,50 @@ def descendants(pid):
     return out
 
 
+def run_load(port, sc, seconds, pid, work):
+    """One run of a scenario's load generator (h2load for the HTTP/2 ones, wrk for the others)."""
+    mode, _, args, path = SCENARIOS[sc]
+    if mode in H2_MODES:
+        extra = GRPC_HEADERS + ["-d", grpc_request_file(work)] if mode == "grpc" else []
+        return run_h2load(port, args + extra, path, seconds, pid)
+    return run_wrk(port, args, path, seconds, pid, scheme=scheme_of(sc))
+
+
+def run_h2load(port, args, path, seconds, pid=None):
+    """One h2load run over h2c (prior knowledge), with the proxy's CPU time per request as in run_wrk. h2load gives
+    no latency percentiles: p50/p99 stay empty and `mean` is its mean time per request. Every request must succeed:
+    the result counts the ones that did not (non-2xx, failed, errored, timed out)."""
+    cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", "-D", str(seconds)] + args + [f"http://127.0.0.1:{port}{path}"]
+    cpu_before = cpu_seconds(pid) if pid else None
+    proc = subprocess.run(cmd, text=True, capture_output=True)
+    cpu = cpu_seconds(pid) - cpu_before if pid else None
+    try:
+        r = parse_h2load(proc.stdout)
+    except (AttributeError, ValueError):
+        print(f"could not read h2load's output (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}", file=sys.stderr,
+              flush=True)
+        nan = float("nan")
+        return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "mean": nan, "cpu_us": nan, "errors": "unreadable"}
+    r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else float("nan")
+    return r
+
+
+def parse_h2load(out):
+    m = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s, ([\d.]+)(\w+)/s", out)
+    rps, mbps = float(m.group(1)), float(m.group(2)) * UNITS[m.group(3)] / (1 << 20)
+    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                    r"(\d+) errored, (\d+) timeout", out)
+    done, succeeded, failed, errored, timeout = (int(req.group(i)) for i in (3, 4, 5, 6, 7))
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    non2xx = sum(int(codes.group(i)) for i in (2, 3, 4))
+    mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", out).group(1)
+    problems = {"non-2xx": non2xx, "failed": failed, "errored": errored, "timeout": timeout}
+    return {"rps": rps, "requests": succeeded, "mbps": mbps, "p50": float("nan"), "p99": float("nan"),
+            "mean": to_ms(mean), "done": done, "succeeded": succeeded, "non2xx": non2xx, "failed": failed,
+            "errored": errored, "timeout": timeout,
+            "errors": ", ".join(f"{v} {k}" for k, v in problems.items() if v)}
+
+
 def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
     """One wrk run; with the proxy's pid, also the CPU time it spent per request (the load generator shares a
     core with the backends and is often the limit, so CPU per request is what tells the proxies apart).
@@ -781,6 +933,7 @@ def main():
             scenarios.append(base)
         scenarios.append(sc)
     reloadable = any(sc in RELOAD_SCENARIOS for sc in scenarios)
+    grpc = "grpc_unary" in scenarios
     work = os.path.join(a.root, "lb-bench/target/load")
     os.makedirs(work, exist_ok=True)
 
@@ -792,22 +945,29 @@ def main():
     if reloadable:
         writers = {
             "sluice": lambda w: write_sluice(work, "sluice", a.sluice_transport, admin=True, weight=w,
-                                             tls=None if ("sluice", "https_small") in SKIPPED else tls),
+                                             tls=None if ("sluice", "https_small") in SKIPPED else tls, grpc=grpc),
             "sluice_splice": lambda w: write_sluice(work, "sluice_splice", a.sluice_transport, admin=True, weight=w),
-            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w, tls=tls),
-            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w, tls=tls),
+            "haproxy": lambda w: write_haproxy(work, a.peer_buffers, weight=w, tls=tls, grpc=grpc),
+            "nginx": lambda w: write_nginx(work, a.peer_buffers, weight=w, tls=tls, grpc=grpc),
         }
         reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
         lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls)
+        if grpc:
+            lab.start("grpc-backend", [shutil.which("java"), "-Xms64m", "-Xmx256m", "-cp",
+                                       os.path.join(a.root, "lb-bench/target/benchmarks.jar"),
+                                       "io.sluice.bench.GrpcUnaryServer"] + [str(p) for p in GRPC_BACKEND_PORTS],
+                      GRPC_BACKEND_PORTS[0], LOAD_CPU)
+            for p in GRPC_BACKEND_PORTS:
+                wait_port(p)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls, grpc)
+        check_h2(targets, scenarios, work)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
                 if sc in SCENARIOS and port_of(t, sc):
-                    _, _, args, path = SCENARIOS[sc]
-                    run_wrk(port_of(t, sc), args, path, a.warmup, scheme=scheme_of(sc))
+                    run_load(port_of(t, sc), sc, a.warmup, None, work)
                 elif sc in RELOAD_SCENARIOS and port_of(t, sc):  # the reload path too (Sluice's first reloads
                     _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0]]  # load its classes and run interpreted)
                     run_wrk(port_of(t, sc), args, path, a.warmup, lab.procs[t].pid, reloads[t])
@@ -824,8 +984,7 @@ def main():
                         r = run_wrk(port_of(t, sc), args, path, a.duration, lab.procs[t].pid, reloads[t])
                         reloads[t].settle()
                     else:
-                        r = run_wrk(port_of(t, sc), args, path, a.duration, None if t == "direct" else lab.pid_of(t),
-                                    scheme=scheme_of(sc))
+                        r = run_load(port_of(t, sc), sc, a.duration, None if t == "direct" else lab.pid_of(t), work)
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
                           f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms CPU {r['cpu_us']:6.1f} us/req "
@@ -915,6 +1074,14 @@ def report(a, work, targets, scenarios, results):
                         "Sluice `session_tickets: false` and `session_cache: false` (OpenSSL only), HAProxy `no-tls-tickets` and `tune.ssl.cachesize 0`, NGINX "
                         "`ssl_session_tickets off` and `ssl_session_cache off`: `https_handshake` is a full handshake "
                         "per request)"))
+    if any(sc in SCENARIOS and SCENARIOS[sc][0] in H2_MODES for sc in scenarios):
+        h2load = subprocess.run(["h2load", "--version"], text=True, capture_output=True).stdout.strip()
+        lines.append(f"- HTTP/2: {h2load} (`h2load -t1 -D <duration>`, h2c by prior knowledge), which gives no latency "
+                     f"percentiles; Sluice on its HTTP listener (h2c on the same port, its default), HAProxy "
+                     f"`bind ... proto h2`, NGINX `listen ... http2`. gRPC servers: lb-bench's GrpcUnaryServer (Netty, "
+                     f"one event loop, three ports); Sluice cluster `protocol: h2c`, HAProxy `server ... proto h2`, "
+                     f"NGINX `grpc_pass grpc://` with `keepalive 64`. CPU per request counts the requests that "
+                     f"succeeded; each target answered one curl request (HTTP/2 200, grpc-status 0) before measuring.")
     for (t, sc), why in SKIPPED.items():
         lines.append(f"- left out: `{t}` in `{sc}`: {why}")
     lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
@@ -936,8 +1103,8 @@ def report(a, work, targets, scenarios, results):
             p99_h = paired(results, sc, t, "haproxy", "p99")
             cpu_h = paired(results, sc, t, "haproxy", "cpu_us")
             vs_d = paired(results, sc, t, "direct", "rps")
-            lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {med([r['p50'] for r in rs]):.3f} | "
-                         f"{p99:.3f} | {fmt(cpu, 1)} | {fmt(vs_h)} | {fmt(p99_h)} | {fmt(cpu_h)} | {fmt(vs_d)} |")
+            lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {fmt(med([r['p50'] for r in rs]), 3)} | "
+                         f"{fmt(p99, 3)} | {fmt(cpu, 1)} | {fmt(vs_h)} | {fmt(p99_h)} | {fmt(cpu_h)} | {fmt(vs_d)} |")
             chart.append((sc, t, vs_d, cpu_h))
     if "idle" in scenarios:
         lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]
@@ -945,11 +1112,33 @@ def report(a, work, targets, scenarios, results):
             rs = results.get(("idle", t), [])
             if rs:
                 lines.append(f"| {a.idle} | {t} | {med([r['kib_per_conn'] for r in rs]):.2f} |")
+    lines += h2load_table(scenarios, targets, results)
     lines += reload_table(scenarios, targets, results)
     text = "\n".join(lines) + "\n"
     open(os.path.join(work, "results.md"), "w").write(text)
     print("\n" + text)
     plot(work, chart, targets)
+
+
+def h2load_table(scenarios, targets, results):
+    """What h2load tells besides the rate: its mean time per request (it has no percentiles) and, all rounds
+    added up, the requests that did not succeed."""
+    rows = []
+    for sc in scenarios:
+        if sc not in SCENARIOS or SCENARIOS[sc][0] not in H2_MODES:
+            continue
+        for t in targets:
+            rs = results.get((sc, t), [])
+            if not rs:
+                continue
+            total = lambda key: sum(r.get(key, 0) for r in rs)
+            rows.append(f"| {sc} | {t} | {fmt(med([r['mean'] for r in rs]), 3)} | {total('succeeded'):,} | "
+                        f"{total('non2xx')} / {total('failed')} / {total('errored')} / {total('timeout')} |")
+    if not rows:
+        return []
+    return ["", "h2load scenarios (mean time per request, median over rounds; requests of all rounds added up):", "",
+            "| scenario | target | mean ms | succeeded (2xx) | non-2xx / failed / errored / timeout |",
+            "|---|---|---:|---:|---:|"] + rows
 
 
 def reload_table(scenarios, targets, results):

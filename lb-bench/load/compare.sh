@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
 # Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
-#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,https_small,https_handshake,idle]
+#        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,https_small,https_handshake,
+#                     h2_small,grpc_unary,idle]
 #        [--targets direct,sluice,sluice_splice,sluice_jdk,haproxy,nginx]
 #        [--tls-resumption off|on]   (off: https_handshake is a full TLS handshake per request; on: resumed, as wrk offers)
 #        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 done
 
 need=()
-for tool in haproxy nginx wrk gnuplot taskset unshare ip openssl; do
+for tool in haproxy nginx wrk h2load curl gnuplot taskset unshare ip openssl; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=("libnginx-mod-stream")
@@ -40,6 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
       gnuplot) pkgs+=(gnuplot-nox) ;;
       taskset|unshare) pkgs+=(util-linux) ;;
       ip) pkgs+=(iproute2) ;;
+      h2load) pkgs+=(nghttp2-client) ;;
       *) pkgs+=("$t") ;;
     esac
   done
@@ -50,7 +52,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo_cmd service haproxy stop >/dev/null 2>&1 || true
 fi
 
-if [ ! -f "$root/lb-core/target/sluice.jar" ]; then
+# benchmarks.jar carries the gRPC server of grpc_unary.
+if [ ! -f "$root/lb-core/target/sluice.jar" ] || [ ! -f "$root/lb-bench/target/benchmarks.jar" ]; then
   (cd "$root" && ./mvnw -B -q -DskipTests package)
 fi
 ulimit -n "$(ulimit -Hn)"
