@@ -13,6 +13,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.ClientSource;
 import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.tls.SniPeek;
@@ -64,7 +65,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (!listener.admission().admit(client)) {
             return;
         }
-        attempts = new UpstreamAttempts(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        attempts = new UpstreamAttempts(ClientSource.of(client));
         if (peek || tlsOffload) {
             // The peek (or the TLS handler) asks for more until the ClientHello (or handshake) is complete.
             ctx.read();
