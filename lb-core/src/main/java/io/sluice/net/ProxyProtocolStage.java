@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.ProtocolDetectionResult;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
@@ -135,6 +136,14 @@ public final class ProxyProtocolStage extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == NO_HEADER) {
             proceed(ctx, null);
+        } else if (evt instanceof ChannelInputShutdownEvent && state == State.WAITING) {
+            // A client that half-closes before its header is complete will never complete it.
+            if (started.bytes) {
+                fail(ctx, ProxyProtocolStats.Reason.TRUNCATED);
+            } else {
+                stop();
+                ctx.close();
+            }
         } else {
             ctx.fireUserEventTriggered(evt);
         }
