@@ -215,6 +215,7 @@ public final class ConfigLoader {
                     }
                 }
             }
+            checkSendProxyProtocol(l, listener, clustersByName);
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
@@ -232,6 +233,30 @@ public final class ConfigLoader {
             listeners.add(listener);
         }
         return new SluiceConfig(runtime, admin, listeners, clusters);
+    }
+
+    /**
+     * A PROXY header names one client for the whole server connection: an HTTP listener's pooled connections
+     * carry many clients' requests, and a spliced relay writes nothing of its own. Both are refused rather than
+     * sending a header that names the wrong client.
+     */
+    private static void checkSendProxyProtocol(ConfigNode l, ListenerConfig listener,
+                                               Map<String, ClusterConfig> clustersByName) {
+        List<String> used = new ArrayList<>(SniRouteReader.clustersOf(listener));
+        listener.routes().forEach(r -> used.add(r.cluster()));
+        for (String name : used) {
+            ClusterConfig cc = clustersByName.get(name);
+            if (cc == null || cc.sendProxyProtocol() == null) {
+                continue;
+            }
+            if (listener.protocol() == ListenerConfig.Protocol.HTTP) {
+                l.error("cluster", "cluster \"" + name + "\" has send_proxy_protocol, which is for tcp listeners only "
+                        + "(pooled HTTP connections to servers are shared by clients)");
+            } else if (listener.splice()) {
+                l.error("splice", "cluster \"" + name + "\" has send_proxy_protocol: a spliced relay cannot send it;"
+                        + " use splice: false");
+            }
+        }
     }
 
     private record BoundSocket(String owner, HostPort address) {

@@ -14,6 +14,7 @@ import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ClientSource;
+import io.sluice.net.ProxyHeaderOut;
 import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.tls.SniPeek;
@@ -164,6 +165,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             if (splice) {
                 startSplice(ctx, backend, server, held, serverHeld);
                 return;
+            }
+            if (cluster.config().sendProxyProtocol() != null) {
+                ProxyHeaderOut.write(backend, client, cluster.config().sendProxyProtocol());
+                backend.flush();
             }
             ArrayDeque<ByteBuf> pending = held.take();
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));

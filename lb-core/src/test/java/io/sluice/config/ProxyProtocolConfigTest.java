@@ -90,6 +90,57 @@ class ProxyProtocolConfigTest {
         assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[2].proxy_protocol.tls (line 16"));
     }
 
+    @Test
+    void sendProxyProtocolOnTcpClusters() throws Exception {
+        SluiceConfig c = ConfigLoader.parse("""
+                listeners:
+                  - { name: a, bind: "127.0.0.1:0", cluster: v1 }
+                  - { name: b, bind: "127.0.0.1:0", cluster: v2 }
+                clusters:
+                  - { name: v1, send_proxy_protocol: v1, servers: [ { address: "127.0.0.1:1" } ] }
+                  - { name: v2, send_proxy_protocol: v2, servers: [ { address: "127.0.0.1:2" } ] }
+                  - { name: none, servers: [ { address: "127.0.0.1:3" } ] }
+                """);
+        assertThat(c.clusters()).extracting(ClusterConfig::sendProxyProtocol)
+                .containsExactly(ProxyProtocolVersion.V1, ProxyProtocolVersion.V2, null);
+        assertThat(ClusterConfig.DEFAULT_SEND_PROXY_PROTOCOL).isNull();
+    }
+
+    @Test
+    void sendProxyProtocolWhereOneHeaderWouldNameManyClients() {
+        List<String> errors = errors("""
+                runtime: { transport: epoll }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                  - name: routed
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: plain
+                    routes: [ { match: { path_prefix: "/x" }, cluster: app } ]
+                  - { name: spliced, bind: "127.0.0.1:0", cluster: app, splice: true }
+                clusters:
+                  - { name: app, send_proxy_protocol: v2, servers: [ { address: "127.0.0.1:1" } ] }
+                  - { name: plain, servers: [ { address: "127.0.0.1:2" } ] }
+                  - name: secure
+                    send_proxy_protocol: v3
+                    servers: [ { address: "127.0.0.1:3" } ]
+                  - name: tls
+                    send_proxy_protocol: v1
+                    tls: {}
+                    servers: [ { address: "127.0.0.1:4" } ]
+                """);
+        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[0].cluster (line 3")
+                .contains("for tcp listeners only"));
+        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[1].cluster (line 7")
+                .contains("cluster \"app\" has send_proxy_protocol"));
+        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[2].splice (line 9")
+                .contains("spliced relay"));
+        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("clusters[2].send_proxy_protocol (line 14")
+                .contains("v1, v2"));
+        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("clusters[3].send_proxy_protocol (line 17")
+                .contains("not with tls"));
+    }
+
     private static List<String> errors(String yaml) {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(yaml));
         assertThat(e).as("config should be refused").isNotNull();
