@@ -1,6 +1,7 @@
 package io.sluice.l4;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
 import io.sluice.testing.Haproxy;
@@ -12,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -46,6 +48,26 @@ class ProxyProtocolSendTest {
                     send_proxy_protocol: %s
                     servers: [ { address: "127.0.0.1:%d" } ]
                 """.formatted(listenerOptions, version, server)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http", "tcp"})
+    void v2HealthChecksSendALocalHeader(String type) throws Exception {
+        // HAProxy with accept-proxy refuses a connection without a header: an http check passes only with one.
+        Haproxy haproxy = reportingHaproxy();
+        Sluice s = resources.keep(Proxies.start("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: front, bind: "127.0.0.1:0", cluster: app }
+                clusters:
+                  - name: app
+                    send_proxy_protocol: v2
+                    health_check: { type: %s, path: /, interval: 200ms, timeout: 200ms, rise: 1, fall: 1, initial_state: down }
+                    servers: [ { address: "127.0.0.1:%d" } ]
+                """.formatted(type, haproxy.port())));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(s.cluster("app").servers().get(0).state()).as(haproxy.output()).isEqualTo("up"));
     }
 
     private static String get(String from, int port, String prefix) throws IOException {
