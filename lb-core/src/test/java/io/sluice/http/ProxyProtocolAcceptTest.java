@@ -7,14 +7,17 @@ import io.sluice.Sluice;
 import io.sluice.testing.Haproxy;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
+import io.sluice.testing.TestCertificates;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,19 +54,8 @@ class ProxyProtocolAcceptTest {
                 """.formatted(proxyProtocol, backend.address())));
     }
 
-    /** Sends {@code bytes} from {@code from} (a loopback address) and returns all that came back until the close. */
     private static String send(String from, int port, String bytes) throws IOException {
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-            s.setSoTimeout(20_000);
-            s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
-            s.getOutputStream().flush();
-            InputStream in = s.getInputStream();
-            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-        } catch (java.net.SocketException e) {
-            return ""; // closed before reading what we sent: a reset instead of a FIN
-        }
+        return Proxies.sendFrom(from, port, bytes);
     }
 
     private static final String GET = "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
@@ -148,6 +140,44 @@ class ProxyProtocolAcceptTest {
         assertThat(send("127.0.0.1", port, "PROXY TCP4 198.51.100.4 127.0.0.1 5555 80\r\n" + GET))
                 .startsWith("HTTP/1.1 200");
         assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.4");
+    }
+
+    @Test
+    void theHeaderComesBeforeTheClientHelloOnATlsListener() throws Exception {
+        HttpBackend backend = backend();
+        TestCertificates.Ca ca = TestCertificates.newCa("PROXY Test CA");
+        Path[] cert = ca.server("localhost").writePem(dir, "localhost");
+        Sluice s = resources.keep(Proxies.start("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - name: web
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: app
+                    tls: { certificates: [ { cert: "%s", key: "%s" } ] }
+                    proxy_protocol: { accept: true, trusted: ["127.0.0.1/32"] }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(cert[0], cert[1], backend.address())));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ca.trustStore());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        int port = Proxies.port(s, "web");
+        try (Socket raw = Proxies.connect(port)) {
+            raw.getOutputStream().write("PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            raw.getOutputStream().flush();
+            try (SSLSocket tls = (SSLSocket) ctx.getSocketFactory().createSocket(raw, "localhost", port, true)) {
+                tls.getOutputStream().write(GET.getBytes(StandardCharsets.US_ASCII));
+                tls.getOutputStream().flush();
+                assertThat(new String(tls.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1))
+                        .startsWith("HTTP/1.1 200");
+            }
+        }
+        assertThat(backend.last().header("x-forwarded-for")).isEqualTo("203.0.113.9");
     }
 
     private static void awaitErrors(Sluice s, String reason, double expected) {

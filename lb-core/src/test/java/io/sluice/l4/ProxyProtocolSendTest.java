@@ -8,10 +8,6 @@ import io.sluice.testing.Haproxy;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AutoClose;
@@ -71,15 +67,7 @@ class ProxyProtocolSendTest {
     }
 
     private static String get(String from, int port, String prefix) throws IOException {
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-            s.setSoTimeout(20_000);
-            s.getOutputStream().write((prefix + "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            s.getOutputStream().flush();
-            return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-        }
+        return Proxies.sendFrom(from, port, prefix + "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     }
 
     @ParameterizedTest

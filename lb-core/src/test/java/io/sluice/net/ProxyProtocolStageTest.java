@@ -64,12 +64,7 @@ class ProxyProtocolStageTest {
     private EmbeddedChannel open(ProxyProtocolConfig.Accept accept, InetSocketAddress peer) throws Exception {
         ProxyProtocolConfig config = new ProxyProtocolConfig(accept, List.of(Cidr.parse("10.0.0.0/8")),
                 Duration.ofSeconds(3));
-        channel = new EmbeddedChannel(DefaultChannelId.newInstance(), false, false) {
-            @Override
-            protected SocketAddress remoteAddress0() {
-                return peer;
-            }
-        };
+        channel = unregistered(peer);
         ProxyProtocolStage.addTo(channel.pipeline(), config, new Admission(listenerStats, 0), stats, ch -> {
             rest.installed++;
             ch.pipeline().addLast("rest", rest);
@@ -77,6 +72,16 @@ class ProxyProtocolStageTest {
         channel.register();
         channel.freezeTime();
         return channel;
+    }
+
+    /** A channel from {@code peer}, registered by the caller once its pipeline is set up. */
+    private static EmbeddedChannel unregistered(InetSocketAddress peer) {
+        return new EmbeddedChannel(DefaultChannelId.newInstance(), false, false) {
+            @Override
+            protected SocketAddress remoteAddress0() {
+                return peer;
+            }
+        };
     }
 
     private static ByteBuf text(String s) {
@@ -258,22 +263,12 @@ class ProxyProtocolStageTest {
         ProxyProtocolConfig config = new ProxyProtocolConfig(ProxyProtocolConfig.Accept.TRUE,
                 List.of(Cidr.parse("10.0.0.0/8")), Duration.ofSeconds(3));
         Admission admission = new Admission(limited, 1);
-        EmbeddedChannel first = new EmbeddedChannel(DefaultChannelId.newInstance(), false, false) {
-            @Override
-            protected SocketAddress remoteAddress0() {
-                return BALANCER;
-            }
-        };
+        EmbeddedChannel first = unregistered(BALANCER);
         ProxyProtocolStage.addTo(first.pipeline(), config, admission, stats, c -> { });
         first.register();
         open(ProxyProtocolConfig.Accept.TRUE, BALANCER);
         assertThat(limited.active()).isEqualTo(1); // waiting for its header, yet counted
-        EmbeddedChannel second = new EmbeddedChannel(DefaultChannelId.newInstance(), false, false) {
-            @Override
-            protected SocketAddress remoteAddress0() {
-                return BALANCER;
-            }
-        };
+        EmbeddedChannel second = unregistered(BALANCER);
         ProxyProtocolStage.addTo(second.pipeline(), config, admission, stats, c -> { });
         second.register();
         assertThat(second.isOpen()).isFalse();
