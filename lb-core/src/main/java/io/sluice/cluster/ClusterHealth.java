@@ -1,5 +1,7 @@
 package io.sluice.cluster;
 
+import io.sluice.config.ProxyProtocolVersion;
+
 import io.micrometer.core.instrument.Timer;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.config.HealthCheckConfig;
@@ -37,14 +39,22 @@ public final class ClusterHealth implements AutoCloseable {
      * @param duration records each check's duration; may be null when the cluster has no health_check
      * @param outlierLoop where ejection timers run
      */
+    /** A PROXY protocol v2 header with the LOCAL command: the signature, version 2 LOCAL, UNSPEC, no addresses. */
+    static final byte[] V2_LOCAL = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
+            0x20, 0x00, 0x00, 0x00};
+
     public ClusterHealth(Cluster cluster, HealthChecker checker, Timer duration, EventExecutor outlierLoop) {
         this.cluster = cluster;
         this.checker = checker;
         HealthCheckConfig hc = cluster.config().healthCheck();
         // Probes go over TLS when the cluster's traffic does, with the context in force at each probe.
-        this.spec = hc == null ? null
+        ProbeSpec probe = hc == null ? null
                 : cluster.config().tls() == null ? spec(hc, cluster.config().protocol())
                 : spec(hc, cluster.config().protocol()).withTls(new ProbeOverTls(cluster));
+        // A v2 server gets a LOCAL header (a check of the server itself); v1 has no such command, so none
+        // (haproxy#511).
+        this.spec = probe != null && cluster.config().sendProxyProtocol() == ProxyProtocolVersion.V2
+                ? probe.withPreamble(V2_LOCAL) : probe;
         this.duration = duration;
         OutlierDetectionConfig od = cluster.config().outlierDetection();
         this.detector = od == null ? null : new OutlierDetector(new OutlierDetector.Settings(od.consecutiveFailures(),

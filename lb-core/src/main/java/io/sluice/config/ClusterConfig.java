@@ -14,16 +14,19 @@ import java.util.List;
  * @param pool            backend connection pool for HTTP listeners
  * @param tls             TLS to the servers, or null for plain connections
  * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
+ * @param sendProxyProtocol a PROXY protocol header naming the client opens each relayed connection; null: none
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
-                            UpstreamProtocol protocol) {
+                            UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
     public static final int DEFAULT_PANIC_THRESHOLD = 50;
+    /** No header: servers see Sluice as the client. */
+    public static final ProxyProtocolVersion DEFAULT_SEND_PROXY_PROTOCOL = null;
     /** Plain connections to the servers. */
     public static final UpstreamTlsConfig DEFAULT_TLS = null;
     public static final UpstreamProtocol DEFAULT_PROTOCOL = UpstreamProtocol.HTTP1;

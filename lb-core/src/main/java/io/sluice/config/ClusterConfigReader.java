@@ -15,7 +15,8 @@ import org.yaml.snakeyaml.nodes.Node;
 final class ClusterConfigReader {
     static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
-            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls", "protocol");
+            "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls", "protocol",
+            "send_proxy_protocol");
     static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
@@ -68,8 +69,15 @@ final class ClusterConfigReader {
         } else if (protocol == UpstreamProtocol.H2C && tls != null) {
             n.error("protocol", "h2c is cleartext HTTP/2; over the cluster's tls use h2 (agreed by ALPN)");
         }
+        ProxyProtocolVersion send = n.choice("send_proxy_protocol", ClusterConfig.DEFAULT_SEND_PROXY_PROTOCOL,
+                ProxyProtocolVersion.class);
+        if (send != null && tls != null) {
+            // The header goes before the ClientHello, outside TLS; the connector hands over connections only after
+            // their handshake, too late for it.
+            n.error("send_proxy_protocol", "not with tls to the servers yet");
+        }
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky, tls, protocol);
+                sticky, tls, protocol, send);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

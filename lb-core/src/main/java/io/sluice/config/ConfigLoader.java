@@ -43,7 +43,7 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
-            "tls_peek_timeout", "passthrough_require_tls");
+            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol");
 
     private ConfigLoader() {
     }
@@ -63,6 +63,7 @@ public final class ConfigLoader {
         m.put("listeners[].tls", TlsConfigReader.TLS);
         m.put("listeners[].tls.certificates[]", TlsConfigReader.CERTIFICATE);
         m.put("listeners[].http2", HttpConfigReader.HTTP2);
+        m.put("listeners[].proxy_protocol", ProxyProtocolReader.PROXY_PROTOCOL);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -214,6 +215,7 @@ public final class ConfigLoader {
                     }
                 }
             }
+            checkSendProxyProtocol(l, listener, clustersByName);
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
@@ -231,6 +233,30 @@ public final class ConfigLoader {
             listeners.add(listener);
         }
         return new SluiceConfig(runtime, admin, listeners, clusters);
+    }
+
+    /**
+     * A PROXY header names one client for the whole server connection: an HTTP listener's pooled connections
+     * carry many clients' requests, and a spliced relay writes nothing of its own. Both are refused rather than
+     * sending a header that names the wrong client.
+     */
+    private static void checkSendProxyProtocol(ConfigNode l, ListenerConfig listener,
+                                               Map<String, ClusterConfig> clustersByName) {
+        List<String> used = new ArrayList<>(SniRouteReader.clustersOf(listener));
+        listener.routes().forEach(r -> used.add(r.cluster()));
+        for (String name : used) {
+            ClusterConfig cc = clustersByName.get(name);
+            if (cc == null || cc.sendProxyProtocol() == null) {
+                continue;
+            }
+            if (listener.protocol() == ListenerConfig.Protocol.HTTP) {
+                l.error("cluster", "cluster \"" + name + "\" has send_proxy_protocol, which is for tcp listeners only "
+                        + "(pooled HTTP connections to servers are shared by clients)");
+            } else if (listener.splice()) {
+                l.error("splice", "cluster \"" + name + "\" has send_proxy_protocol: a spliced relay cannot send it;"
+                        + " use splice: false");
+            }
+        }
     }
 
     private record BoundSocket(String owner, HostPort address) {
@@ -348,7 +374,11 @@ public final class ConfigLoader {
             httpNode.error("hsts", "needs tls on this listener: browsers ignore Strict-Transport-Security over "
                     + "plain HTTP");
         }
+        ProxyProtocolConfig proxyProtocol = ProxyProtocolReader.read(n);
+        if (proxyProtocol != null && splice) {
+            n.error("proxy_protocol", "not with splice: true (the header has to be read before the sockets are joined)");
+        }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, tls, sniRoutes, peekTimeout, requireTls, http2);
+                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol);
     }
 }

@@ -18,11 +18,13 @@ import java.util.List;
  * @param passthroughRequireTls a TCP listener that reads the ClientHello closes clients whose first bytes are
  *                       not TLS, instead of sending them to {@code cluster}
  * @param http2          HTTP/2 limits (used with protocol HTTP)
+ * @param proxyProtocol  PROXY protocol headers accepted from trusted balancers in front, or null when off
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
                              int maxConnections, int backlog, HttpConfig http,
                              List<RouteConfig> routes, boolean splice, TlsConfig tls, List<SniRoute> sniRoutes,
-                             Duration tlsPeekTimeout, boolean passthroughRequireTls, Http2Config http2) {
+                             Duration tlsPeekTimeout, boolean passthroughRequireTls, Http2Config http2,
+                             ProxyProtocolConfig proxyProtocol) {
 
     public static final Protocol DEFAULT_PROTOCOL = Protocol.TCP;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -34,6 +36,8 @@ public record ListenerConfig(String name, HostPort bind, Protocol protocol, Stri
     public static final TlsConfig DEFAULT_TLS = null;
     public static final Duration DEFAULT_TLS_PEEK_TIMEOUT = Duration.ofSeconds(5);
     public static final boolean DEFAULT_PASSTHROUGH_REQUIRE_TLS = false;
+    /** Off: clients are who their sockets say. */
+    public static final ProxyProtocolConfig DEFAULT_PROXY_PROTOCOL = null;
 
     public ListenerConfig {
         routes = List.copyOf(routes);

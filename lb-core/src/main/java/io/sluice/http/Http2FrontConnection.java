@@ -1,5 +1,7 @@
 package io.sluice.http;
 
+import io.sluice.net.ClientSource;
+
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -63,7 +65,7 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         if (!admitted && !listener.admission().admit(channel)) {
             return;
         }
-        remote = channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        remote = ClientSource.of(channel);
         address = ClientAddress.of(remote);
         // SETTINGS cannot change the connection's window; only a WINDOW_UPDATE on stream 0 can. Netty opens it
         // to twice the stream window; it is raised here when configured larger.

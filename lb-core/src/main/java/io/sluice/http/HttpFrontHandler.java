@@ -1,5 +1,7 @@
 package io.sluice.http;
 
+import io.sluice.net.ClientSource;
+
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -85,7 +87,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         if (!listener.admission().admit(client)) {
             return;
         }
-        InetSocketAddress remote = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        InetSocketAddress remote = ClientSource.of(client);
         address = ClientAddress.of(remote);
         headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),

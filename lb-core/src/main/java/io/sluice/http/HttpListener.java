@@ -1,5 +1,9 @@
 package io.sluice.http;
 
+import io.sluice.config.ProxyProtocolConfig;
+import io.sluice.net.ProxyProtocolStage;
+import io.sluice.net.ProxyProtocolStats;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -42,6 +46,7 @@ public final class HttpListener implements Listener {
     private final ByteBufAllocator allocator;
     private volatile RouteTable routes;
     private final ListenerStats stats = new ListenerStats();
+    private final ProxyProtocolStats proxyStats = new ProxyProtocolStats();
     private volatile Admission admission;
     /** Cloned for each connection: the decoder's limits as configured now. */
     private volatile HttpDecoderConfig decoderTemplate;
@@ -54,6 +59,11 @@ public final class HttpListener implements Listener {
     /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
     private final ServerTls tls;
     private final FrontProtocols protocols = new FrontProtocols(this);
+
+    /** Connections closed over their PROXY protocol header. */
+    public ProxyProtocolStats proxyProtocolStats() {
+        return proxyStats;
+    }
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
@@ -90,24 +100,15 @@ public final class HttpListener implements Listener {
                     @Override
                     protected void initChannel(Channel ch) {
                         clients.add(ch);
-                        ChannelPipeline p = ch.pipeline();
-                        if (tls != null) {
-                            p.addLast("tls", tls.newSniHandler());
-                            p.addLast("tls-handshake", tls.newObserver());
+                        ListenerConfig now = config;
+                        ProxyProtocolConfig proxy = now.proxyProtocol();
+                        if (proxy != null) {
+                            // The PROXY header comes before anything else, a ClientHello too.
+                            ProxyProtocolStage.addTo(ch.pipeline(), proxy, admission, proxyStats,
+                                    c -> install(c, now));
+                        } else {
+                            install(ch, now);
                         }
-                        long idleMillis = config.idleTimeout().toMillis();
-                        if (idleMillis > 0) {
-                            p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
-                        }
-                        if (tls != null) {
-                            // The protocol is known once ALPN has spoken: the handshake comes first.
-                            p.addLast("alpn", new AlpnSwitch(protocols, admission));
-                            return;
-                        }
-                        if (config.http().h2c()) {
-                            p.addLast("h2c", new PrefaceSniffer(protocols));
-                        }
-                        protocols.http1(p, config.http().h2c());
                     }
                 });
         socket.bind(b, config.bind());
@@ -115,6 +116,28 @@ public final class HttpListener implements Listener {
         log.info("http{} listener {} on {}:{} -> {} route(s), default cluster {} ({})", tls != null ? "s" : "",
                 config.name(), a.getHostString(), a.getPort(), config.routes().size(), config.cluster(),
                 transport.name());
+    }
+
+    /** The connection's own handlers: at accept, or once its PROXY header is read. */
+    private void install(Channel ch, ListenerConfig config) {
+        ChannelPipeline p = ch.pipeline();
+        if (tls != null) {
+            p.addLast("tls", tls.newSniHandler());
+            p.addLast("tls-handshake", tls.newObserver());
+        }
+        long idleMillis = config.idleTimeout().toMillis();
+        if (idleMillis > 0) {
+            p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
+        }
+        if (tls != null) {
+            // The protocol is known once ALPN has spoken: the handshake comes first.
+            p.addLast("alpn", new AlpnSwitch(protocols, admission));
+            return;
+        }
+        if (config.http().h2c()) {
+            p.addLast("h2c", new PrefaceSniffer(protocols));
+        }
+        protocols.http1(p, config.http().h2c());
     }
 
     /**

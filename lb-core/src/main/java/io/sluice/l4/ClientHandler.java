@@ -13,6 +13,8 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.ClientSource;
+import io.sluice.net.ProxyHeaderOut;
 import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.tls.SniPeek;
@@ -64,7 +66,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (!listener.admission().admit(client)) {
             return;
         }
-        attempts = new UpstreamAttempts(client.remoteAddress() instanceof InetSocketAddress a ? a : null);
+        attempts = new UpstreamAttempts(ClientSource.of(client));
         if (peek || tlsOffload) {
             // The peek (or the TLS handler) asks for more until the ClientHello (or handshake) is complete.
             ctx.read();
@@ -163,6 +165,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             if (splice) {
                 startSplice(ctx, backend, server, held, serverHeld);
                 return;
+            }
+            if (cluster.config().sendProxyProtocol() != null) {
+                ProxyHeaderOut.write(backend, client, cluster.config().sendProxyProtocol());
+                backend.flush();
             }
             ArrayDeque<ByteBuf> pending = held.take();
             ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));

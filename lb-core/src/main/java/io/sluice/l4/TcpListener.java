@@ -3,6 +3,9 @@ package io.sluice.l4;
 import io.sluice.net.IdleTimeoutHandler;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.Admission;
+import io.sluice.net.ProxyProtocolStage;
+import io.sluice.net.ProxyProtocolStats;
+import io.sluice.config.ProxyProtocolConfig;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
@@ -44,6 +47,7 @@ public final class TcpListener implements Listener {
     private final ByteBufAllocator allocator;
     private final ListenerStats stats = new ListenerStats();
     private final PassthroughStats passthrough = new PassthroughStats();
+    private final ProxyProtocolStats proxyStats = new ProxyProtocolStats();
     private volatile Admission admission;
     /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
     private final Splicer splicer;
@@ -115,27 +119,39 @@ public final class TcpListener implements Listener {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         Settings now = settings;
-                        if (tls != null) {
-                            ch.pipeline().addLast("tls", tls.newSniHandler());
-                            ch.pipeline().addLast("tls-handshake", tls.newObserver());
+                        ProxyProtocolConfig proxy = now.config().proxyProtocol();
+                        if (proxy != null) {
+                            // The PROXY header comes before anything else, a ClientHello too.
+                            ProxyProtocolStage.addTo(ch.pipeline(), proxy, admission, proxyStats,
+                                    c -> install(c, now));
+                        } else {
+                            install(ch, now);
                         }
-                        long idleMillis = now.config().idleTimeout().toMillis();
-                        if (idleMillis > 0) {
-                            ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
-                        }
-                        // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
-                        boolean peek = tls == null && now.routes().peeks();
-                        if (peek) {
-                            ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
-                        }
-                        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
-                                now.config().splice(), peek, tls != null));
                     }
                 });
         socket.bind(b, config.bind());
         InetSocketAddress a = localAddress();
         log.info("listener {} on {}:{} -> cluster {} ({}{})", config.name(), a.getHostString(), a.getPort(),
                 settings.cluster().name(), transport.name(), tls != null ? ", TLS offload" : "");
+    }
+
+    /** The connection's own handlers: at accept, or once its PROXY header is read. */
+    private void install(Channel ch, Settings now) {
+        if (tls != null) {
+            ch.pipeline().addLast("tls", tls.newSniHandler());
+            ch.pipeline().addLast("tls-handshake", tls.newObserver());
+        }
+        long idleMillis = now.config().idleTimeout().toMillis();
+        if (idleMillis > 0) {
+            ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
+        }
+        // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
+        boolean peek = tls == null && now.routes().peeks();
+        if (peek) {
+            ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
+        }
+        ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
+                now.config().splice(), peek, tls != null));
     }
 
     /** Stops accepting; open connections carry on. */
@@ -214,6 +230,11 @@ public final class TcpListener implements Listener {
     public List<PassthroughStats.Series> passthroughSeries() {
         SniRoutes routes = settings.routes();
         return routes.peeks() ? routes.series() : List.of();
+    }
+
+    /** Connections closed over their PROXY protocol header. */
+    public ProxyProtocolStats proxyProtocolStats() {
+        return proxyStats;
     }
 
     Admission admission() {

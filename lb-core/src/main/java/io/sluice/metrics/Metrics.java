@@ -1,5 +1,7 @@
 package io.sluice.metrics;
 
+import io.sluice.net.ProxyProtocolStats;
+
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
@@ -90,6 +92,19 @@ public final class Metrics implements AutoCloseable {
         g.add(FunctionCounter.builder("sluice.listener.no.server", s, ListenerStats::noServer).tags(tags)
                 .description("Client connections closed because no server was available or reachable")
                 .register(registry));
+        {
+            // Always, not only with proxy_protocol set: a reload can turn it on without rebinding meters.
+            ProxyProtocolStats proxy = listener instanceof HttpListener http ? http.proxyProtocolStats()
+                    : listener instanceof TcpListener tcp ? tcp.proxyProtocolStats() : null;
+            for (ProxyProtocolStats.Reason reason : proxy == null ? new ProxyProtocolStats.Reason[0]
+                    : ProxyProtocolStats.Reason.values()) {
+                g.add(FunctionCounter.builder("sluice.listener.proxy.protocol.errors", proxy, p -> p.count(reason))
+                        .tags("listener", listener.name(), "reason", reason.label())
+                        .description("Client connections closed over their PROXY protocol header: untrusted source, "
+                                + "malformed, truncated, or not complete in time")
+                        .register(registry));
+            }
+        }
         if (listener instanceof HttpListener http) {
             bindHttp(g, http);
         } else if (listener instanceof TcpListener tcp) {

@@ -74,6 +74,23 @@ public final class Proxies {
         return s;
     }
 
+    /**
+     * Connects from {@code from} (any 127.x address: a client the proxy can tell apart), writes {@code bytes} and
+     * returns everything the other side sent until it closed; "" when it reset the connection instead.
+     */
+    public static String sendFrom(String from, int port, String bytes) throws IOException {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        } catch (java.net.SocketException e) {
+            return "";
+        }
+    }
+
     /** Connects, half-closes at once, and returns everything the other side sent until it closed. */
     public static String exchange(int port) throws IOException {
         try (Socket s = connect(port)) {

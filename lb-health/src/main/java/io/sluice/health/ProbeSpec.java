@@ -14,10 +14,12 @@ import java.util.List;
  * @param rise         consecutive passes that bring a DOWN target UP
  * @param fall         consecutive failures that take an UP target DOWN
  * @param tls          wraps each probe connection in TLS before it is checked, or null for plain TCP
+ * @param preamble     bytes written first on each probe connection, before TLS and the check (a PROXY protocol
+ *                     v2 LOCAL header for servers that require one), or null
  */
 public record ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
                         String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
-                        int port, ProbeTls tls) {
+                        int port, ProbeTls tls, byte[] preamble) {
 
     /** Bytes of an HTTP check's body that are read and searched; the rest is discarded. */
     public static final int MAX_BODY = 64 * 1024;
@@ -38,13 +40,20 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
     public ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
                      String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
                      int port) {
-        this(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall, port, null);
+        this(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall, port, null,
+                null);
     }
 
     /** The same checks over TLS set up by {@code tls} (null: plain). */
     public ProbeSpec withTls(ProbeTls tls) {
         return new ProbeSpec(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall,
-                port, tls);
+                port, tls, preamble);
+    }
+
+    /** The same checks, each connection starting with {@code bytes} (null: nothing). */
+    public ProbeSpec withPreamble(byte[] bytes) {
+        return new ProbeSpec(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall,
+                port, tls, bytes == null ? null : bytes.clone());
     }
 
     public static ProbeSpec tcp(Duration interval, Duration timeout, int rise, int fall) {

@@ -1,5 +1,7 @@
 package io.sluice.health;
 
+import io.netty.buffer.Unpooled;
+
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -84,8 +86,10 @@ final class Prober {
                 attempt.finish(cause instanceof io.netty.channel.ConnectTimeoutException
                         ? new ProbeResult(ProbeResult.Outcome.TIMEOUT, why) : ProbeResult.failure(why));
             } else if (spec.tls() == null) {
+                writePreamble(spec, f.channel());
                 check(spec, f.channel(), address, attempt);
             } else {
+                writePreamble(spec, f.channel());
                 spec.tls().start(f.channel(), target).addListener(hs -> {
                     if (hs.isSuccess()) {
                         check(spec, f.channel(), address, attempt);
@@ -95,6 +99,22 @@ final class Prober {
                 });
             }
         });
+    }
+
+    /**
+     * The spec's first bytes, before TLS and the check. Written from the first handler's context, so they go to
+     * the socket as they are, past the HTTP codec (which takes only HTTP messages).
+     */
+    private static void writePreamble(ProbeSpec spec, Channel ch) {
+        if (spec.preamble() == null) {
+            return;
+        }
+        ChannelHandlerContext first = ch.pipeline().firstContext();
+        if (first == null) {
+            ch.writeAndFlush(Unpooled.wrappedBuffer(spec.preamble()), ch.voidPromise());
+        } else {
+            first.writeAndFlush(Unpooled.wrappedBuffer(spec.preamble()), first.voidPromise());
+        }
     }
 
     /**
