@@ -58,7 +58,8 @@ final class ClusterConfigReader {
         HealthCheckConfig health = readHealth(n.map("health_check", HEALTH));
         OutlierDetectionConfig outlier = readOutlier(n.map("outlier_detection", OUTLIER));
         int panic = n.integer("panic_threshold", ClusterConfig.DEFAULT_PANIC_THRESHOLD, 0, 100);
-        PoolConfig pool = HttpConfigReader.readPool(n.map("pool", HttpConfigReader.POOL));
+        ConfigNode poolNode = n.map("pool", HttpConfigReader.POOL);
+        PoolConfig pool = HttpConfigReader.readPool(poolNode);
         StickyCookieConfig sticky = readSticky(n.map("sticky_cookie", STICKY));
         UpstreamTlsConfig tls = readTls(n.map("tls", TLS));
         UpstreamProtocol protocol = n.choice("protocol", ClusterConfig.DEFAULT_PROTOCOL, UpstreamProtocol.class);
@@ -68,6 +69,9 @@ final class ClusterConfigReader {
                     + " by prior knowledge use h2c");
         } else if (protocol == UpstreamProtocol.H2C && tls != null) {
             n.error("protocol", "h2c is cleartext HTTP/2; over the cluster's tls use h2 (agreed by ALPN)");
+        }
+        if (protocol == UpstreamProtocol.HTTP1 && !pool.pingInterval().isZero()) {
+            poolNode.error("ping_interval", "PING is HTTP/2's; it needs protocol h2 or h2c");
         }
         ProxyProtocolVersion send = n.choice("send_proxy_protocol", ClusterConfig.DEFAULT_SEND_PROXY_PROTOCOL,
                 ProxyProtocolVersion.class);

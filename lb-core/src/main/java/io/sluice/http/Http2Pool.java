@@ -98,6 +98,19 @@ final class Http2Pool implements LoopPool {
         return cluster.config().pool();
     }
 
+    /** Read at each keepalive step, so that a reload changes it for open connections too; 0 = off. */
+    long pingInterval() {
+        return config().pingInterval().toNanos();
+    }
+
+    long pingTimeout() {
+        return config().pingTimeout().toNanos();
+    }
+
+    void pingTimedOut() {
+        upstream.pingTimedOut();
+    }
+
     @Override
     public EventLoop loop() {
         return loop;
@@ -242,6 +255,7 @@ final class Http2Pool implements LoopPool {
             }
             c.state = Http2ServerConnection.State.READY;
             idle(c, true);
+            c.startKeepalive();
         }
         serveWaiters();
     }

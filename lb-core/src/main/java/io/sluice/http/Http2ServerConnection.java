@@ -3,9 +3,11 @@ package io.sluice.http;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +42,9 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     /** READY with no stream: counted in the pool's idle gauge. */
     boolean idle;
     boolean idleCheckScheduled;
+    /** A frame came since keepalive last looked: the server is alive, no PING needed this interval. */
+    private boolean heard;
+    private boolean keepaliveRunning;
 
     Http2ServerConnection(Channel channel, Http2Pool pool) {
         this.channel = channel;
@@ -56,6 +61,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        heard = true;
         if (msg instanceof Http2SettingsFrame s) {
             pool.settings(this, s.settings().maxConcurrentStreams());
             ReferenceCountUtil.release(msg);
@@ -66,6 +72,45 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
             pool.drain(this);
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * Starts PING keepalive ({@code pool.ping_interval}): a connection that read nothing for an interval sends a
+     * PING, and one that then hears nothing (ACK or any frame) within {@code pool.ping_timeout} is closed, so a
+     * server that died without a FIN, or a path that dropped the connection, is found before a request is sent
+     * into it. Any frame counts as an answer, as in gRPC: a busy connection is never PINGed.
+     */
+    void startKeepalive() {
+        if (!keepaliveRunning && pool.pingInterval() > 0) {
+            keepaliveRunning = true;
+            heard = false;
+            channel.eventLoop().schedule(this::keepaliveTick, pool.pingInterval(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void keepaliveTick() {
+        long interval = pool.pingInterval();
+        if (state == State.CLOSED || !channel.isActive() || interval == 0) {
+            keepaliveRunning = false; // closed, or turned off by a reload
+            return;
+        }
+        if (heard) {
+            heard = false;
+            channel.eventLoop().schedule(this::keepaliveTick, interval, TimeUnit.NANOSECONDS);
+            return;
+        }
+        channel.writeAndFlush(new DefaultHttp2PingFrame(System.nanoTime()));
+        channel.eventLoop().schedule(() -> {
+            if (heard) {
+                keepaliveTick();
+            } else if (channel.isActive()) {
+                log.info("HTTP/2 server connection {} did not answer a PING within {} ms: closed", channel,
+                        TimeUnit.NANOSECONDS.toMillis(pool.pingTimeout()));
+                pool.pingTimedOut();
+                channel.close();
+                keepaliveRunning = false;
+            }
+        }, pool.pingTimeout(), TimeUnit.NANOSECONDS);
     }
 
     @Override

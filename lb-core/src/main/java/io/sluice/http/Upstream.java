@@ -12,6 +12,7 @@ import io.sluice.net.Transport;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A cluster as HTTP listeners use it: its servers' connection pools and its request-duration meter. Shared by
@@ -29,6 +30,7 @@ public final class Upstream {
     private volatile DurationRecorder durations = DurationRecorder.NONE;
     private volatile DurationRecorder firstByte = DurationRecorder.NONE;
     private final GrpcCodes grpcCodes = new GrpcCodes();
+    private final LongAdder pingTimeouts = new LongAdder();
 
     public Upstream(Cluster cluster, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
         this.cluster = cluster;
@@ -105,6 +107,15 @@ public final class Upstream {
      */
     public void closeConnections() {
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    /** HTTP/2 connections to this cluster's servers closed because a keepalive PING went unanswered. */
+    public long pingTimeouts() {
+        return pingTimeouts.sum();
+    }
+
+    void pingTimedOut() {
+        pingTimeouts.increment();
     }
 
     /** gRPC calls to this cluster by final status. */

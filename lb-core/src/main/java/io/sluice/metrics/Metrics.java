@@ -189,6 +189,10 @@ public final class Metrics implements AutoCloseable {
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
                 .register(registry));
         upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
+        g.add(FunctionCounter.builder("sluice.upstream.http2.ping.timeouts", upstream, Upstream::pingTimeouts)
+                .tags("cluster", upstream.name())
+                .description("HTTP/2 server connections closed because a keepalive PING went unanswered")
+                .register(registry));
         for (GrpcStatus code : GrpcStatus.values()) {
             g.add(FunctionCounter.builder("sluice.grpc.requests", upstream.grpcCodes(), c -> c.total(code))
                     .tags("cluster", upstream.name(), "grpc_code", code.name())

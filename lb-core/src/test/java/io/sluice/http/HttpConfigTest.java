@@ -48,7 +48,8 @@ class HttpConfigTest {
                 """);
         assertThat(c.listeners().get(0).http()).isEqualTo(new HttpConfig(4096, 32768, 50, 1 << 20,
                 Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true));
-        assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100));
+        assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100,
+                PoolConfig.DEFAULT_PING_INTERVAL, PoolConfig.DEFAULT_PING_TIMEOUT));
     }
 
     @Test
