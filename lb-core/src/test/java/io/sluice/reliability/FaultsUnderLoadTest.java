@@ -21,10 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
@@ -39,56 +35,24 @@ class FaultsUnderLoadTest {
     @AutoClose
     final Resources resources = new Resources();
 
-    /** Steady keep-alive GETs from a few client threads until stopped; every outcome is tallied. */
-    static final class Load implements AutoCloseable {
-        final LongAdder ok = new LongAdder();
-        final Map<String, LongAdder> byServer = new ConcurrentHashMap<>();
-        final List<String> failures = new CopyOnWriteArrayList<>();
-        private volatile boolean running = true;
-        private final List<Thread> threads = new ArrayList<>();
+    /** Steady keep-alive GETs from {@code clients} threads; outcome "200 NAME" or what went wrong. */
+    private static LoadLoop load(int port, int clients) {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        return new LoadLoop(clients, id -> {
+            int[] n = {0};
+            return () -> {
+                HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/c" + id + "/"
+                        + n[0]++)).timeout(Duration.ofSeconds(20)).build();
+                HttpResponse<String> r = client.send(req, HttpResponse.BodyHandlers.ofString());
+                return r.statusCode() + " " + r.body();
+            };
+        });
+    }
 
-        Load(int port, int clients) {
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(5)).build();
-            for (int i = 0; i < clients; i++) {
-                int id = i;
-                Thread t = new Thread(() -> {
-                    int n = 0;
-                    while (running) {
-                        HttpRequest req = HttpRequest.newBuilder(
-                                URI.create("http://127.0.0.1:" + port + "/c" + id + "/" + n++))
-                                .timeout(Duration.ofSeconds(20)).build();
-                        try {
-                            HttpResponse<String> r = client.send(req, HttpResponse.BodyHandlers.ofString());
-                            if (r.statusCode() == 200) {
-                                ok.increment();
-                                byServer.computeIfAbsent(r.body(), k -> new LongAdder()).increment();
-                            } else {
-                                failures.add(r.statusCode() + " " + r.body());
-                            }
-                        } catch (IOException | InterruptedException e) {
-                            failures.add(e.toString());
-                        }
-                    }
-                }, "load-" + i);
-                t.setDaemon(true);
-                threads.add(t);
-                t.start();
-            }
-        }
-
-        long servedBy(String name) {
-            LongAdder a = byServer.get(name);
-            return a == null ? 0 : a.sum();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            for (Thread t : threads) {
-                t.join(30_000);
-            }
-        }
+    private static long ok(LoadLoop load) {
+        return load.outcomes.entrySet().stream().filter(e -> e.getKey().startsWith("200 "))
+                .mapToLong(e -> e.getValue().sum()).sum();
     }
 
     private static double metric(Sluice s, String sample) throws Exception {
@@ -124,32 +88,32 @@ class FaultsUnderLoadTest {
         String b = servers.get(1).address();
         String upB = "sluice_server_up{cluster=\"app\",server=\"" + b + "\"}";
         long received;
-        Load load = new Load(Proxies.port(s, "web"), 6);
+        LoadLoop load = load(Proxies.port(s, "web"), 6);
         try (load) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> load.servedBy("b") >= 30 && load.ok.sum() >= 150);
+            await().atMost(Duration.ofSeconds(30)).until(() -> load.count("200 b") >= 30 && ok(load) >= 150);
             String activeB = "sluice_server_requests_active{cluster=\"app\",server=\"" + b + "\"}";
             await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, activeB) > 0);
             servers.get(1).kill();
-            long atKill = load.ok.sum();
+            long atKill = ok(load);
             await().atMost(Duration.ofSeconds(20)).until(() -> metric(s, upB) == 0);
-            await().atMost(Duration.ofSeconds(30)).until(() -> load.ok.sum() >= atKill + 150);
+            await().atMost(Duration.ofSeconds(30)).until(() -> ok(load) >= atKill + 150);
 
             BackendProcess again = resources.keep(BackendProcess.start("http", "b", ports.get(1), WORK_MILLIS));
             await().atMost(Duration.ofSeconds(20)).until(() -> metric(s, upB) == 1);
             await().atMost(Duration.ofSeconds(30)).until(() -> again.received.get() >= 30);
             servers.add(again);
         }
-        assertThat(load.failures).as("failed requests").isEmpty();
-        long ok = load.ok.sum();
+        assertThat(load.except("200")).as("failed requests").isEmpty();
+        long ok = ok(load);
         String m = Proxies.admin(s, "/metrics").body();
         double answered = sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
                 + "protocol=\"http1\",route=\"default\"}");
         double retries = sample(m, "sluice_http_retries_total{listener=\"web\"}");
         received = servers.stream().mapToLong(p -> p.received.get()).sum();
         // What b received and never answered was in flight when it was killed: each was sent again.
-        long unanswered = servers.get(1).received.get() + servers.get(3).received.get() - load.servedBy("b");
+        long unanswered = servers.get(1).received.get() + servers.get(3).received.get() - load.count("200 b");
         System.out.printf("b: received %d, answered %d; http errors: %s%n", servers.get(1).received.get()
-                + servers.get(3).received.get(), load.servedBy("b"), m.lines()
+                + servers.get(3).received.get(), load.count("200 b"), m.lines()
                 .filter(l -> l.startsWith("sluice_http_errors_total") && !l.endsWith(" 0.0")).toList());
         assertThat((long) retries).as("requests in flight on b when it was killed, sent again")
                 .isGreaterThanOrEqualTo(unanswered);
@@ -161,7 +125,7 @@ class FaultsUnderLoadTest {
         assertThat(sample(m, "sluice_server_state_changes_total{cluster=\"app\",server=\"" + b + "\",to=\"up\"}"))
                 .isEqualTo(1);
         System.out.printf("kill -9 under load: %d requests, %d failed, %.0f retries, servers received %d%n",
-                ok, load.failures.size(), retries, received);
+                ok, load.except("200").values().stream().mapToLong(Long::longValue).sum(), retries, received);
     }
 
     /**

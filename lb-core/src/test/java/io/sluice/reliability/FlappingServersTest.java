@@ -19,13 +19,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
@@ -59,43 +55,6 @@ class FlappingServersTest {
     private static String body(String response) {
         int at = response.indexOf("\r\n\r\n");
         return at < 0 ? "" : response.substring(at + 4);
-    }
-
-    /** Client threads sending requests until stopped, tallying each outcome. */
-    static final class Load implements AutoCloseable {
-        final Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
-        private volatile boolean running = true;
-        private final List<Thread> threads = new ArrayList<>();
-
-        Load(int port, int clients) {
-            for (int i = 0; i < clients; i++) {
-                Thread t = new Thread(() -> {
-                    while (running) {
-                        outcomes.computeIfAbsent(get(port, "/x"), k -> new LongAdder()).increment();
-                    }
-                }, "load-" + i);
-                t.setDaemon(true);
-                threads.add(t);
-                t.start();
-            }
-        }
-
-        long count(String outcome) {
-            LongAdder a = outcomes.get(outcome);
-            return a == null ? 0 : a.sum();
-        }
-
-        long total() {
-            return outcomes.values().stream().mapToLong(LongAdder::sum).sum();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            for (Thread t : threads) {
-                t.join(30_000);
-            }
-        }
     }
 
     private static double metric(Sluice s, String name) throws Exception {
@@ -138,7 +97,7 @@ class FlappingServersTest {
                     algorithm: round_robin
                     servers: [ { address: "127.0.0.1:%d" }, { address: "127.0.0.1:%d" } ]
                 """.formatted(a.getAddress().getPort(), silent.getLocalPort())));
-        Load load = new Load(Proxies.port(s, "web"), 4);
+        LoadLoop load = new LoadLoop(4, id -> () -> get(Proxies.port(s, "web"), "/x"));
         try (load) {
             await().atMost(Duration.ofSeconds(60)).until(() -> load.count("HTTP/1.1 200 OK a") >= 100
                     && load.total() - load.count("HTTP/1.1 200 OK a") >= 10);
@@ -197,7 +156,7 @@ class FlappingServersTest {
         long fdsBefore = openFiles();
         long directBefore = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
 
-        Load load = new Load(port, 4);
+        LoadLoop load = new LoadLoop(4, id -> () -> get(port, "/x"));
         long flapUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         int round = 0;
         try (load) {
