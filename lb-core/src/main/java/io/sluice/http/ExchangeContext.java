@@ -11,11 +11,9 @@ import io.sluice.net.UpstreamAttempts;
  * connection, used on its event loop only.
  */
 final class ExchangeContext {
-    /** Where an attempt gets its server connections: that server's pool on this loop. */
+    /** Where an attempt gets its server connections: that server's pool on this loop ({@link ClientPools}). */
     @FunctionalInterface
     interface Pools {
-        Pools SHARED = Upstream::pool;
-
         ConnectionPool pool(Upstream upstream, Server server, EventLoop loop);
     }
 
