@@ -82,7 +82,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
         stream = ctx.channel();
         context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()),
                 new LazyTimeout(stream.eventLoop(), this::responseTimedOut), connection.pools(),
-                stream.eventLoop());
+                stream.eventLoop(), connection.remote());
         stall = new LazyTimeout(stream.eventLoop(), connection::stalled);
         stream.read();
         ctx.fireChannelActive();

@@ -93,7 +93,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
                 new LazyTimeout(client.eventLoop(), this::responseTimedOut),
-                pools != null ? pools : new ClientPools(client), client.eventLoop());
+                pools != null ? pools : new ClientPools(client), client.eventLoop(), remote);
         headWait.start();
         read();
     }
