@@ -236,9 +236,9 @@ public final class ConfigLoader {
     }
 
     /**
-     * A PROXY header names one client for the whole server connection: an HTTP listener's pooled connections
-     * carry many clients' requests, and a spliced relay writes nothing of its own. Both are refused rather than
-     * sending a header that names the wrong client.
+     * A PROXY header names one client for the whole server connection, and a spliced relay writes nothing of its
+     * own: refused rather than relaying without the header. (HTTP listeners keep such a cluster's connections
+     * private to each client connection, so a header never names the wrong client.)
      */
     private static void checkSendProxyProtocol(ConfigNode l, ListenerConfig listener,
                                                Map<String, ClusterConfig> clustersByName) {
@@ -249,10 +249,7 @@ public final class ConfigLoader {
             if (cc == null || cc.sendProxyProtocol() == null) {
                 continue;
             }
-            if (listener.protocol() == ListenerConfig.Protocol.HTTP) {
-                l.error("cluster", "cluster \"" + name + "\" has send_proxy_protocol, which is for tcp listeners only "
-                        + "(pooled HTTP connections to servers are shared by clients)");
-            } else if (listener.splice()) {
+            if (listener.protocol() != ListenerConfig.Protocol.HTTP && listener.splice()) {
                 l.error("splice", "cluster \"" + name + "\" has send_proxy_protocol: a spliced relay cannot send it;"
                         + " use splice: false");
             }

@@ -1,6 +1,8 @@
 package io.sluice.config;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * HTTP settings of a listener with {@code protocol: http}.
@@ -24,11 +26,14 @@ import java.time.Duration;
  * @param hsts             the Strict-Transport-Security value added to responses on a TLS listener; null = none
  * @param h2c              cleartext HTTP/2 is accepted: by prior knowledge (the connection preface) and by
  *                         {@code Upgrade: h2c}
+ * @param trustedProxies   clients whose forwarding headers (X-Forwarded-For, Forwarded, X-Forwarded-Proto and
+ *                         -Host) are believed and added to; any other client's are replaced. Empty: trust nobody
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
                          boolean forwarded, boolean via, int retries, int retryBudget,
-                         AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c) {
+                         AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c,
+                         List<Cidr> trustedProxies) {
 
     public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
@@ -48,8 +53,27 @@ public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, 
     /** No Strict-Transport-Security header. */
     public static final String DEFAULT_HSTS = null;
     public static final boolean DEFAULT_H2C = true;
+    /** Nobody: every client's forwarding headers are replaced, as NGINX and HAProxy setups usually do. */
+    public static final List<Cidr> DEFAULT_TRUSTED_PROXIES = List.of();
     public static final HttpConfig DEFAULT = new HttpConfig(DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE,
             DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY_SIZE, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
             DEFAULT_RESPONSE_TIMEOUT, DEFAULT_FORWARDED, DEFAULT_VIA, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET,
-            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C);
+            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C, DEFAULT_TRUSTED_PROXIES);
+
+    public HttpConfig {
+        trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    /** Whether {@code client} (as {@code ClientSource} knows it) is one of {@link #trustedProxies}. */
+    public boolean trustsProxy(InetSocketAddress client) {
+        if (client == null || client.getAddress() == null) {
+            return false;
+        }
+        for (Cidr c : trustedProxies) {
+            if (c.contains(client.getAddress())) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

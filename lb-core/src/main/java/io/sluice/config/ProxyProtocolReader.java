@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /** Reads {@code listeners[].proxy_protocol}. */
 final class ProxyProtocolReader {
@@ -30,28 +31,34 @@ final class ProxyProtocolReader {
                 yield ProxyProtocolConfig.Accept.FALSE;
             }
         };
-        List<Cidr> trusted = new ArrayList<>();
-        List<Node> items = n.list("trusted");
-        for (int i = 0; i < items.size(); i++) {
-            Node item = items.get(i);
-            String path = n.join("trusted") + "[" + i + "]";
-            Cidr c = item instanceof ScalarNode s ? Cidr.parse(s.getValue()) : null;
-            if (c == null) {
-                n.errorsSink().add(path, item, "expected an address or block such as 10.0.0.0/8 or ::1/128, got "
-                        + (item instanceof ScalarNode s ? "\"" + s.getValue() + "\"" : ConfigNode.describe(item)));
-            } else {
-                trusted.add(c);
-            }
-        }
+        List<Cidr> trusted = cidrs(n, "trusted");
         Duration timeout = n.duration("timeout", ProxyProtocolConfig.DEFAULT_TIMEOUT, Duration.ofMillis(1));
         if (accept == ProxyProtocolConfig.Accept.FALSE) {
             return null;
         }
-        if (items.isEmpty()) {
+        if (!(n.value("trusted") instanceof SequenceNode items) || items.getValue().isEmpty()) {
             // Headers from nobody would be believed: a setting that only closes connections.
             n.error("trusted", "required with accept: " + acceptText + ": the addresses of the balancers in front "
                     + "(e.g. [\"10.0.0.0/8\"])");
         }
         return new ProxyProtocolConfig(accept, trusted, timeout);
+    }
+
+    /** A list of address blocks under {@code key} (absent: empty), each mistake reported at its item. */
+    static List<Cidr> cidrs(ConfigNode n, String key) {
+        List<Cidr> out = new ArrayList<>();
+        List<Node> items = n.list(key);
+        for (int i = 0; i < items.size(); i++) {
+            Node item = items.get(i);
+            String path = n.join(key) + "[" + i + "]";
+            Cidr c = item instanceof ScalarNode s ? Cidr.parse(s.getValue()) : null;
+            if (c == null) {
+                n.errorsSink().add(path, item, "expected an address or block such as 10.0.0.0/8 or ::1/128, got "
+                        + (item instanceof ScalarNode s ? "\"" + s.getValue() + "\"" : ConfigNode.describe(item)));
+            } else {
+                out.add(c);
+            }
+        }
+        return out;
     }
 }

@@ -44,6 +44,8 @@ final class BackendPool implements LoopPool {
     private boolean sweepScheduled;
     /** The server left its cluster: connections close when given back instead of waiting idle. */
     private boolean retired;
+    /** Set for a pool private to one client connection (send_proxy_protocol); null for a shared one. */
+    private ProxyHeaderFor proxyHeader;
 
     /** Someone who needs a connection; called back on the pool's loop. */
     interface Waiter {
@@ -138,6 +140,9 @@ final class BackendPool implements LoopPool {
                 open--;
                 w.failed(done.cause());
                 return;
+            }
+            if (proxyHeader != null) {
+                proxyHeader.write(f.channel());
             }
             f.channel().pipeline().get(BackendHandler.class).conn = c;
             lease(c, w);
@@ -240,6 +245,11 @@ final class BackendPool implements LoopPool {
         if (!idle.isEmpty()) {
             scheduleSweep();
         }
+    }
+
+    @Override
+    public void sendProxyHeader(ProxyHeaderFor header) {
+        this.proxyHeader = header;
     }
 
     @Override

@@ -83,7 +83,7 @@ final class Exchange {
             return;
         }
         RequestRewrite.toServer(req, route.config(), route.rewrite(req.originUri), downstream.clientIp(),
-                downstream.clientIpv6(), ctx.http, ctx.secure);
+                downstream.clientIpv6(), ctx.http, ctx.secure, ctx.trustedClient);
         forwarder = new Forwarder(ctx, this, req, route.upstream(), downstream.alloc());
         to(ExchangePhase.UPSTREAM);
         forwarder.start();

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
 import io.sluice.net.UpstreamAttempts;
+import java.net.InetSocketAddress;
 
 /**
  * What the exchanges of one client connection share, one after another: the listener (settings, routes,
@@ -11,11 +12,9 @@ import io.sluice.net.UpstreamAttempts;
  * connection, used on its event loop only.
  */
 final class ExchangeContext {
-    /** Where an attempt gets its server connections: that server's pool on this loop. */
+    /** Where an attempt gets its server connections: that server's pool on this loop ({@link ClientPools}). */
     @FunctionalInterface
     interface Pools {
-        Pools SHARED = Upstream::pool;
-
         ConnectionPool pool(Upstream upstream, Server server, EventLoop loop);
     }
 
@@ -25,6 +24,12 @@ final class ExchangeContext {
     final boolean secure;
     /** The Strict-Transport-Security value for responses on this connection: only over TLS, else null. */
     final String hsts;
+    /**
+     * The client is one of {@code http.trusted_proxies}: its forwarding headers are added to, not replaced. The
+     * client is the address {@code ClientSource} gives (a PROXY header's, when one was read): whoever wrote the
+     * request's headers, since a balancer that sends the PROXY protocol relays them untouched.
+     */
+    final boolean trustedClient;
     final UpstreamAttempts attempts;
     /**
      * The current exchange's response timeout: one timer per connection, re-armed per request (see
@@ -35,11 +40,12 @@ final class ExchangeContext {
     final EventLoop loop;
 
     ExchangeContext(HttpListener listener, UpstreamAttempts attempts, LazyTimeout responseTimer, Pools pools,
-                    EventLoop loop) {
+                    EventLoop loop, InetSocketAddress client) {
         this.listener = listener;
         this.http = listener.config().http();
         this.secure = listener.tls() != null;
         this.hsts = secure ? http.hsts() : null;
+        this.trustedClient = http.trustsProxy(client);
         this.attempts = attempts;
         this.responseTimer = responseTimer;
         this.pools = pools;

@@ -71,15 +71,26 @@ final class HeaderPolicy {
 
     /**
      * Adds X-Forwarded-*, Forwarded (optional), Via and X-Request-Id to a request about to be forwarded;
-     * {@code secure}: the client connection is TLS (proto https).
+     * {@code secure}: the client connection is TLS (proto https). A {@code trusted} client (a proxy in
+     * {@code http.trusted_proxies}) has its X-Forwarded-For and Forwarded added to and its X-Forwarded-Proto and
+     * -Host kept; anyone else's are replaced (Forwarded dropped when Sluice sends none), so a client cannot put
+     * an address of its choosing in front of its own.
      */
     static void forwardRequest(HttpRequest req, String clientIp, boolean ipv6, String host, HttpConfig http,
-                               boolean secure) {
+                               boolean secure, boolean trusted) {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
+        if (!trusted) {
+            h.remove(X_FORWARDED_FOR);
+            h.remove(X_FORWARDED_PROTO);
+            h.remove(X_FORWARDED_HOST);
+            h.remove(FORWARDED);
+        }
         appendToList(h, X_FORWARDED_FOR, ip);
-        h.set(X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
-        if (host != null) {
+        if (!h.contains(X_FORWARDED_PROTO)) {
+            h.set(X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
+        }
+        if (host != null && !h.contains(X_FORWARDED_HOST)) {
             h.set(X_FORWARDED_HOST, host);
         }
         if (http.forwarded()) {

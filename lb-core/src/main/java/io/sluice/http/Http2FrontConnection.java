@@ -35,6 +35,8 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private Channel channel;
     private InetSocketAddress remote;
     private ClientAddress address = ClientAddress.UNKNOWN;
+    /** Server connections for this connection's streams (private ones with send_proxy_protocol). */
+    private ClientPools pools;
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
 
@@ -62,6 +64,7 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         channel = ctx.channel();
+        pools = new ClientPools(channel);
         if (!admitted && !listener.admission().admit(channel)) {
             return;
         }
@@ -81,6 +84,10 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
 
     InetSocketAddress remote() {
         return remote;
+    }
+
+    ExchangeContext.Pools pools() {
+        return pools;
     }
 
     ClientAddress address() {

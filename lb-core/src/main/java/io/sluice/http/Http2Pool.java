@@ -81,6 +81,8 @@ final class Http2Pool implements LoopPool {
     private int connecting;
     private boolean retired;
     private boolean warnedAlpn;
+    /** Set for a pool private to one client connection (send_proxy_protocol); null for a shared one. */
+    private ProxyHeaderFor proxyHeader;
 
     Http2Pool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
               ByteBufAllocator allocator, UpstreamProtocol protocol) {
@@ -109,6 +111,11 @@ final class Http2Pool implements LoopPool {
 
     void pingTimedOut() {
         upstream.pingTimedOut();
+    }
+
+    @Override
+    public void sendProxyHeader(ProxyHeaderFor header) {
+        this.proxyHeader = header;
     }
 
     @Override
@@ -203,6 +210,9 @@ final class Http2Pool implements LoopPool {
                 open--;
                 connectFailed(new IllegalStateException("server did not agree to h2 by ALPN"));
                 return;
+            }
+            if (proxyHeader != null) {
+                proxyHeader.write(ch); // before the HTTP/2 preface that start() writes
             }
             start(ch);
         });

@@ -81,8 +81,8 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     public void channelActive(ChannelHandlerContext ctx) {
         stream = ctx.channel();
         context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()),
-                new LazyTimeout(stream.eventLoop(), this::responseTimedOut), ExchangeContext.Pools.SHARED,
-                stream.eventLoop());
+                new LazyTimeout(stream.eventLoop(), this::responseTimedOut), connection.pools(),
+                stream.eventLoop(), connection.remote());
         stall = new LazyTimeout(stream.eventLoop(), connection::stalled);
         stream.read();
         ctx.fireChannelActive();

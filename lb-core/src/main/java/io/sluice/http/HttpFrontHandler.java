@@ -56,9 +56,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     private ClientAddress address = ClientAddress.UNKNOWN;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
-        this(listener, encoder, ExchangeContext.Pools.SHARED);
+        this(listener, encoder, null);
     }
 
+    /** @param pools where server connections come from; null: this connection's {@link ClientPools} */
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder, ExchangeContext.Pools pools) {
         this.listener = listener;
         this.http = listener.config().http();
@@ -91,7 +92,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         address = ClientAddress.of(remote);
         headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
-                new LazyTimeout(client.eventLoop(), this::responseTimedOut), pools, client.eventLoop());
+                new LazyTimeout(client.eventLoop(), this::responseTimedOut),
+                pools != null ? pools : new ClientPools(client), client.eventLoop(), remote);
         headWait.start();
         read();
     }

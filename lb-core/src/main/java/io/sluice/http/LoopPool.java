@@ -15,4 +15,7 @@ interface LoopPool extends ConnectionPool {
 
     /** The server left its cluster (or the pool is replaced): close what is idle, the rest when done. */
     void retire();
+
+    /** Makes this a pool of one client connection: each new connection opens with {@code header}. Before use. */
+    void sendProxyHeader(ProxyHeaderFor header);
 }

@@ -21,9 +21,10 @@ final class RequestRewrite {
      * @param route      the route's settings, null for a listener's default route
      * @param rewritten  the origin-form URI after the route's prefix rewrite
      * @param secure     the client's connection is TLS: the forwarding headers say https
+     * @param trusted    the client is one of {@code http.trusted_proxies}: its forwarding headers are kept
      */
     static void toServer(ClientRequest c, RouteConfig route, String rewritten, String clientIp, boolean clientIpv6,
-                         HttpConfig http, boolean secure) {
+                         HttpConfig http, boolean secure, boolean trusted) {
         HttpRequest request = c.request;
         HttpHeaders h = request.headers();
         if (c.absoluteForm) {
@@ -39,7 +40,7 @@ final class RequestRewrite {
             h.set(HttpHeaderNames.UPGRADE, c.upgrade);
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
-        HeaderPolicy.forwardRequest(request, clientIp, clientIpv6, c.host, http, secure);
+        HeaderPolicy.forwardRequest(request, clientIp, clientIpv6, c.host, http, secure, trusted);
         if (route != null) {
             HeaderPolicy.apply(route.requestHeaders(), h);
         }

@@ -46,15 +46,32 @@ public final class ServerPools {
             if (p != null) {
                 p.retire();
             }
-            p = protocol.http2()
-                    ? new Http2Pool(this, upstream, server, loop, transport, allocator, protocol)
-                    : new BackendPool(this, upstream, server, loop, transport, allocator);
+            p = newPool(loop, protocol);
             perLoop.set(i, p);
             // Written before the flag is read, as retire() sets the flag before it reads the slots: one of the
             // two sees the other, so a pool made while the server is being retired is retired too.
             if (retired) {
                 p.retire();
             }
+        }
+        return p;
+    }
+
+    private LoopPool newPool(EventLoop loop, UpstreamProtocol protocol) {
+        return protocol.http2()
+                ? new Http2Pool(this, upstream, server, loop, transport, allocator, protocol)
+                : new BackendPool(this, upstream, server, loop, transport, allocator);
+    }
+
+    /**
+     * A pool for one client connection, outside the per-loop slots: its connections open with {@code header}.
+     * Counted in the totals like the others. Must be called on {@code loop}.
+     */
+    LoopPool privatePool(EventLoop loop, ProxyHeaderFor header) {
+        LoopPool p = newPool(loop, upstream.cluster().config().protocol());
+        p.sendProxyHeader(header);
+        if (retired) {
+            p.retire();
         }
         return p;
     }

@@ -88,12 +88,21 @@ public final class Upstream {
      * request is served and the connection closes after it.
      */
     LoopPool pool(Server server, EventLoop loop) {
+        return serverPools(server).forLoop(loop);
+    }
+
+    /** A new pool of {@code server} on {@code loop} for one client connection only (see {@link ClientPools}). */
+    LoopPool privatePool(Server server, EventLoop loop, ProxyHeaderFor header) {
+        return serverPools(server).privatePool(loop, header);
+    }
+
+    private ServerPools serverPools(Server server) {
         ServerPools p = pools.get(server);
         if (p == null) {
             p = new ServerPools(this, server, transport, allocator, loops);
             p.retire();
         }
-        return p.forLoop(loop);
+        return p;
     }
 
     ChannelGroup connections() {

@@ -107,7 +107,26 @@ class ProxyProtocolConfigTest {
     }
 
     @Test
-    void sendProxyProtocolWhereOneHeaderWouldNameManyClients() {
+    void sendProxyProtocolOnHttpListeners() throws Exception {
+        // Each client connection gets server connections of its own, so one header never names two clients.
+        SluiceConfig c = ConfigLoader.parse("""
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                  - name: routed
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: plain
+                    routes: [ { match: { path_prefix: "/x" }, cluster: app } ]
+                clusters:
+                  - { name: app, send_proxy_protocol: v2, servers: [ { address: "127.0.0.1:1" } ] }
+                  - { name: plain, protocol: h2c, send_proxy_protocol: v1, servers: [ { address: "127.0.0.1:2" } ] }
+                """);
+        assertThat(c.clusters()).extracting(ClusterConfig::sendProxyProtocol)
+                .containsExactly(ProxyProtocolVersion.V2, ProxyProtocolVersion.V1);
+    }
+
+    @Test
+    void sendProxyProtocolWhereItCannotBeSent() {
         List<String> errors = errors("""
                 runtime: { transport: epoll }
                 listeners:
@@ -129,10 +148,8 @@ class ProxyProtocolConfigTest {
                     tls: {}
                     servers: [ { address: "127.0.0.1:4" } ]
                 """);
-        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[0].cluster (line 3")
-                .contains("for tcp listeners only"));
-        assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[1].cluster (line 7")
-                .contains("cluster \"app\" has send_proxy_protocol"));
+        assertThat(errors).noneSatisfy(s -> assertThat(s).startsWith("listeners[0]"));
+        assertThat(errors).noneSatisfy(s -> assertThat(s).startsWith("listeners[1]"));
         assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("listeners[2].splice (line 9")
                 .contains("spliced relay"));
         assertThat(errors).anySatisfy(s -> assertThat(s).startsWith("clusters[2].send_proxy_protocol (line 14")

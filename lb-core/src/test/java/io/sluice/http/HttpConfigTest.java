@@ -3,6 +3,7 @@ package io.sluice.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.sluice.config.Cidr;
 import io.sluice.config.ConfigError;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
@@ -40,14 +41,15 @@ class HttpConfigTest {
                     cluster: app
                     http: { max_request_line: 4KiB, max_header_size: 32KiB, max_headers: 50, max_body_size: 1MiB,
                             header_timeout: 5s, keepalive_timeout: 0, response_timeout: 1m, forwarded: true, via: false,
-                            retries: 2, retry_budget_percent: 5 }
+                            retries: 2, retry_budget_percent: 5, trusted_proxies: ["10.0.0.0/8", "::1"] }
                 clusters:
                   - name: app
                     pool: { max_connections_per_loop: 8, max_idle_time: 10s, max_requests_per_connection: 100 }
                     servers: [ { address: "127.0.0.1:1" } ]
                 """);
         assertThat(c.listeners().get(0).http()).isEqualTo(new HttpConfig(4096, 32768, 50, 1 << 20,
-                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true));
+                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true,
+                List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("::1"))));
         assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100,
                 PoolConfig.DEFAULT_PING_INTERVAL, PoolConfig.DEFAULT_PING_TIMEOUT));
     }
@@ -60,7 +62,7 @@ class HttpConfigTest {
                     bind: "127.0.0.1:0"
                     protocol: http
                     cluster: app
-                    http: { max_header_sise: 1KiB, max_body_size: lots }
+                    http: { max_header_sise: 1KiB, max_body_size: lots, trusted_proxies: ["10.0.0.0/33"] }
                     routes:
                       - match: { path_prefx: "/a" }
                         cluster: ap
@@ -81,6 +83,8 @@ class HttpConfigTest {
                 .contains("did you mean \"max_header_size\""));
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[0].http.max_body_size")
                 .contains("expected a size"));
+        assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[0].http.trusted_proxies[0] (line 6")
+                .contains("10.0.0.0/33"));
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[0].routes[0].match.path_prefx")
                 .contains("did you mean \"path_prefix\""));
         assertThat(errors).anySatisfy(s -> assertThat(s).contains("listeners[0].routes[0].cluster")

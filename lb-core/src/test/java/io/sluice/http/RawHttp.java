@@ -34,7 +34,15 @@ final class RawHttp implements AutoCloseable {
     }
 
     RawHttp(int port) throws IOException {
+        this(null, port);
+    }
+
+    /** A client connecting from {@code from} (a loopback address such as 127.0.0.2), or from any when null. */
+    RawHttp(String from, int port) throws IOException {
         socket = new Socket();
+        if (from != null) {
+            socket.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+        }
         socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
         socket.setSoTimeout(20_000);
         in = new BufferedInputStream(socket.getInputStream());

@@ -88,7 +88,7 @@ class RewriteTest {
         HttpRequest r = request(HttpVersion.HTTP_1_0, HttpMethod.GET, "http://ex.com/x", "Connection", "keep-alive, X-Hop",
                 "X-Hop", "1", "Keep-Alive", "timeout=5", "X-Forwarded-For", "10.0.0.1");
         ClientRequest c = ClientRequest.of(r);
-        RequestRewrite.toServer(c, null, "/rewritten", "192.0.2.7", false, HttpConfig.DEFAULT, false);
+        RequestRewrite.toServer(c, null, "/rewritten", "192.0.2.7", false, HttpConfig.DEFAULT, false, true);
         assertThat(r.uri()).isEqualTo("/rewritten");
         assertThat(r.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
         assertThat(r.headers().get("host")).isEqualTo("ex.com");
@@ -105,10 +105,39 @@ class RewriteTest {
     }
 
     @Test
+    void forwardingHeadersOfATrustedProxyAreKeptAndAnyoneElsesReplaced() throws Exception {
+        String[] sent = {"Host", "ex.com", "X-Forwarded-For", "10.0.0.1, 10.0.0.2", "X-Forwarded-Proto", "https",
+                "X-Forwarded-Host", "shop.example", "Forwarded", "for=10.0.0.1"};
+        HttpConfig forwarded = io.sluice.config.ConfigLoader.parse("""
+                listeners: [ { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { forwarded: true } } ]
+                clusters: [ { name: app, servers: [ { address: "127.0.0.1:1" } ] } ]
+                """).listeners().get(0).http();
+        HttpRequest trusted = request(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", sent);
+        RequestRewrite.toServer(ClientRequest.of(trusted), null, "/", "192.0.2.7", false, forwarded, false, true);
+        assertThat(trusted.headers().get("x-forwarded-for")).isEqualTo("10.0.0.1, 10.0.0.2, 192.0.2.7");
+        assertThat(trusted.headers().get("x-forwarded-proto")).isEqualTo("https");
+        assertThat(trusted.headers().get("x-forwarded-host")).isEqualTo("shop.example");
+        assertThat(trusted.headers().get("forwarded")).isEqualTo("for=10.0.0.1, for=192.0.2.7;host=\"ex.com\";proto=http");
+
+        HttpRequest untrusted = request(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", sent);
+        RequestRewrite.toServer(ClientRequest.of(untrusted), null, "/", "192.0.2.7", false, forwarded, false, false);
+        assertThat(untrusted.headers().getAll("x-forwarded-for")).containsExactly("192.0.2.7");
+        assertThat(untrusted.headers().get("x-forwarded-proto")).isEqualTo("http");
+        assertThat(untrusted.headers().get("x-forwarded-host")).isEqualTo("ex.com");
+        assertThat(untrusted.headers().getAll("forwarded")).containsExactly("for=192.0.2.7;host=\"ex.com\";proto=http");
+
+        // Without forwarded: true Sluice writes no Forwarded, and an untrusted client's does not pass either.
+        HttpRequest dropped = request(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", sent);
+        RequestRewrite.toServer(ClientRequest.of(dropped), null, "/", "192.0.2.7", false, HttpConfig.DEFAULT, false,
+                false);
+        assertThat(dropped.headers().contains("forwarded")).isFalse();
+    }
+
+    @Test
     void askedForUpgradeSurvivesTheHopByHopCleanUp() {
         HttpRequest r = request(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", "Host", "h", "Upgrade", "websocket",
                 "Connection", "Upgrade");
-        RequestRewrite.toServer(ClientRequest.of(r), null, "/", null, false, HttpConfig.DEFAULT, false);
+        RequestRewrite.toServer(ClientRequest.of(r), null, "/", null, false, HttpConfig.DEFAULT, false, false);
         assertThat(r.headers().get("upgrade")).isEqualTo("websocket");
         assertThat(r.headers().get("connection")).isEqualTo("upgrade");
         assertThat(r.headers().get("x-forwarded-for")).isEqualTo("unknown");
