@@ -44,7 +44,15 @@ class FlappingServersTest {
             out.flush();
             String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             int end = response.indexOf("\r\n");
-            return end < 0 ? "truncated: " + response : response.substring(0, end) + " " + body(response);
+            if (end < 0) {
+                return "no response: " + response;
+            }
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)")
+                    .matcher(response);
+            if (length.find() && body(response).length() < Integer.parseInt(length.group(1))) {
+                return response.substring(0, end) + " truncated";
+            }
+            return response.substring(0, end) + " " + body(response);
         } catch (java.net.SocketTimeoutException e) {
             return "stuck";
         } catch (IOException e) {
@@ -110,6 +118,44 @@ class FlappingServersTest {
         assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"timeout\"}")).isEqualTo(failed);
         assertThat(sample(m, "sluice_http_requests_total{cluster=\"app\",code=\"2xx\",listener=\"web\","
                 + "protocol=\"http1\",route=\"default\"}")).isEqualTo(ok);
+    }
+
+    /**
+     * Servers that die in the middle of some responses (here: every {@code /cut}, after 10 of 100 000 bytes) cost
+     * exactly those requests: each client sees its response cut short and its connection closed, and every other
+     * request, on the same servers at the same time, is answered in full.
+     */
+    @Test
+    void aServerDyingMidResponseCostsOnlyThatRequest() throws Exception {
+        List<HttpServer> servers = new java.util.ArrayList<>();
+        for (String name : List.of("a", "b")) {
+            HttpServer h = BackendProcess.serveName(name, 0, 0, () -> { });
+            h.createContext("/cut", exchange -> {
+                exchange.sendResponseHeaders(200, 100_000);
+                exchange.getResponseBody().write(new byte[10]);
+                exchange.getResponseBody().flush();
+                exchange.close(); // short of its Content-Length: the server's connection closes mid-body
+            });
+            servers.add(h);
+            resources.keep((AutoCloseable) () -> stop(h));
+        }
+        Sluice s = resources.keep(Proxies.start("""
+                runtime: { worker_threads: 2 }
+                admin: { bind: "127.0.0.1:0" }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                clusters:
+                  - name: app
+                    servers: [ { address: "127.0.0.1:%d" }, { address: "127.0.0.1:%d" } ]
+                """.formatted(servers.get(0).getAddress().getPort(), servers.get(1).getAddress().getPort())));
+        int port = Proxies.port(s, "web");
+        LoadLoop load = new LoadLoop(5, id -> () -> get(port, id == 0 ? "/cut" : "/x"));
+        try (load) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> load.count("HTTP/1.1 200 OK truncated") >= 50
+                    && load.count("HTTP/1.1 200 OK a") + load.count("HTTP/1.1 200 OK b") >= 400);
+        }
+        assertThat(load.outcomes.keySet()).as("outcomes").containsOnly("HTTP/1.1 200 OK truncated",
+                "HTTP/1.1 200 OK a", "HTTP/1.1 200 OK b");
     }
 
     /**
