@@ -78,12 +78,13 @@ nginx_master=$!
 pids+=($nginx_master)
 
 printf 'x.test A\n' >"$work/queries"
-sleep 3
-nginx_pid="$(pgrep -P "$nginx_master" | head -1)"
 for port in $backend $sluice_port $nginx_port; do
-  dig @127.0.0.1 -p $port x.test +short +tries=3 +time=1 | grep -q 10.0.0.1 \
-    || { echo "no answer on $port"; cat "$work"/*.log; exit 1; }
+  for i in $(seq 1 30); do
+    dig @127.0.0.1 -p $port x.test +short +tries=1 +time=1 2>/dev/null | grep -q 10.0.0.1 && break
+    [ "$i" = 30 ] && { echo "no answer on $port"; cat "$work"/*.log; exit 1; }
+  done
 done
+nginx_pid="$(pgrep -P "$nginx_master" | head -1)"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
