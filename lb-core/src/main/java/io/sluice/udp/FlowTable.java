@@ -82,7 +82,7 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
         if (server == null) {
             stats().closeFlow();
             stats().dropped(UdpStats.Drop.NO_SERVER);
-            listener.listenerStats().countNoServer();
+            listener.stats().countNoServer();
             return null;
         }
         Flow flow = new Flow(this, settings.cluster(), client, server.beginConnection(), settings.udp().idleTimeout().toNanos(),

@@ -168,10 +168,6 @@ public final class UdpListener implements Listener {
         return stats;
     }
 
-    ListenerStats listenerStats() {
-        return stats;
-    }
-
     /** Datagrams, bytes, drops and flows. */
     public UdpStats udpStats() {
         return udpStats;
