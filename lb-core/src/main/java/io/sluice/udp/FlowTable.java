@@ -29,6 +29,7 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
     private final List<Flow> unflushed = new ArrayList<>();
     private Channel channel;
     private Bootstrap upstream;
+    private int upstreamSize;
     private boolean frontUnflushed;
     /** The settings this socket's new flows are made with (the listener's, read at each new flow). */
     private UdpListener.Settings settings;
@@ -95,10 +96,12 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
     }
 
     private Bootstrap bootstrap() {
-        if (upstream == null) {
+        int size = settings.udp().maxDatagramSize();
+        if (upstream == null || size != upstreamSize) {
+            upstreamSize = size; // a reload may change it
             upstream = new Bootstrap().group(channel.eventLoop()).channel(listener.transport().datagramChannelClass())
                     .option(ChannelOption.ALLOCATOR, channel.alloc())
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, reads(settings.udp().maxDatagramSize()));
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, reads(size));
         }
         return upstream;
     }

@@ -64,6 +64,13 @@ public final class UdpListener implements Listener {
             throw new IllegalArgumentException("listener " + old.name() + ": bind and protocol need a new listener");
         }
         settings = new Settings(next, cluster);
+        if (old.udp().maxDatagramSize() != next.udp().maxDatagramSize()) {
+            synchronized (this) {
+                for (Channel ch : sockets) {
+                    ch.config().setRecvByteBufAllocator(FlowTable.reads(next.udp().maxDatagramSize()));
+                }
+            }
+        }
     }
 
     @Override

@@ -33,6 +33,25 @@ public final class Dnsmasq implements AutoCloseable {
     }
 
     public static Dnsmasq start(Path dir, String name, String address) throws Exception {
+        // dnsmasq binds the port for TCP too: another process can hold it there, so a clash is tried again.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return startOnce(dir, name, address);
+            } catch (AddressInUse e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static final class AddressInUse extends AssertionError {
+        AddressInUse(String message) {
+            super(message);
+        }
+    }
+
+    private static Dnsmasq startOnce(Path dir, String name, String address) throws Exception {
         ExternalTool dnsmasq = ExternalTool.require("dnsmasq", "dnsmasq-base");
         int port = freeUdpPort();
         Path log = Files.createTempFile(dir, "dnsmasq-", ".log");
@@ -45,7 +64,9 @@ public final class Dnsmasq implements AutoCloseable {
         try {
             await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
                 if (!p.isAlive()) {
-                    throw new AssertionError("dnsmasq exited " + p.exitValue() + ": " + Files.readString(log));
+                    String out = Files.readString(log);
+                    String why = "dnsmasq exited " + p.exitValue() + ": " + out;
+                    throw out.contains("Address already in use") ? new AddressInUse(why) : new AssertionError(why);
                 }
                 return answers(port, name);
             });
@@ -72,10 +93,16 @@ public final class Dnsmasq implements AutoCloseable {
         }
     }
 
-    /** A UDP port free on loopback right now. */
+    /** A port free on loopback right now for UDP and for TCP (dnsmasq takes both; so may a test). */
     public static int freeUdpPort() throws IOException {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        while (true) {
+            try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                 java.net.ServerSocket t = new java.net.ServerSocket()) {
+                t.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort()));
+                return s.getLocalPort();
+            } catch (java.net.BindException e) {
+                // taken for TCP: another one
+            }
         }
     }
 
