@@ -108,7 +108,8 @@ public final class Sluice implements AutoCloseable {
             return t;
         });
         closer.add(control::shutdownNow);
-        HealthChecker health = closer.add(new HealthChecker(workers, transport.channelClass(), new ClusterHealth.Events()));
+        HealthChecker health = closer.add(new HealthChecker(workers, transport.channelClass(),
+                transport.datagramChannelClass(), new ClusterHealth.Events()));
         Shared shared = new Shared(transport, workers, LoopIndex.assign(workers), allocator, metrics, health, control);
         registry = closer.add(new Registry(shared));
         // Files are read here, before any socket opens: a bad certificate fails the start with its key named.

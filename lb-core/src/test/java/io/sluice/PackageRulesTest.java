@@ -28,7 +28,7 @@ class PackageRulesTest {
      * The layers, lowest first: a package may use the ones before it, never one after it (docs/architecture.md
      * draws the same picture). lb-health sits below all of them.
      */
-    static final List<String> LAYERS = List.of("config", "balance", "cluster", "net", "tls", "l4", "http", "metrics",
+    static final List<String> LAYERS = List.of("config", "balance", "cluster", "net", "tls", "l4", "udp", "http", "metrics",
             "runtime", "admin", "cli");
 
     /** Package to the io.sluice packages it must not use. */

@@ -124,6 +124,7 @@ public final class Cluster {
     public synchronized void removeServer(Server server) {
         List<Server> list = new ArrayList<>(servers);
         if (list.remove(server)) {
+            server.markRemoved();
             publish(list);
             rebuild();
         }

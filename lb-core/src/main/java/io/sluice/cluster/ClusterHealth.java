@@ -12,6 +12,7 @@ import io.sluice.health.HealthListener;
 import io.sluice.health.HealthTarget;
 import io.sluice.health.OutlierDetector;
 import io.sluice.health.ProbeResult;
+import io.sluice.health.DnsQuery;
 import io.sluice.health.ProbeSpec;
 import io.sluice.health.ProbeTls;
 import io.netty.channel.Channel;
@@ -64,10 +65,16 @@ public final class ClusterHealth implements AutoCloseable {
 
     /** An {@code http} check speaks the cluster's protocol: servers of an h2 or h2c cluster may know no other. */
     static ProbeSpec spec(HealthCheckConfig hc, UpstreamProtocol protocol) {
+        if (hc.type() == HealthCheckConfig.Type.DNS) {
+            HealthCheckConfig.DnsCheck d = hc.dns();
+            return ProbeSpec.dns(new DnsQuery(d.name(), d.queryType(), d.rcodes()), hc.interval(), hc.timeout(),
+                    hc.jitter(), hc.rise(), hc.fall(), hc.port());
+        }
         ProbeSpec.Kind kind = switch (hc.type()) {
             case TCP -> ProbeSpec.Kind.TCP;
             case HTTP -> protocol.http2() ? ProbeSpec.Kind.HTTP2 : ProbeSpec.Kind.HTTP;
             case GRPC -> ProbeSpec.Kind.GRPC;
+            case DNS -> throw new AssertionError("handled above");
         };
         String path = hc.type() == HealthCheckConfig.Type.GRPC ? hc.service() : hc.path();
         return new ProbeSpec(kind, hc.method(), path, hc.host(), hc.expectStatus(), hc.expectBody(), hc.interval(),

@@ -50,6 +50,12 @@ public final class Server implements Endpoint {
     private final LongAdder bytesReceived = new LongAdder();
     /** Bytes written to the server (from clients). */
     private final LongAdder bytesSent = new LongAdder();
+    /** Datagrams written to the server (UDP flows). */
+    private final LongAdder datagramsSent = new LongAdder();
+    /** Datagrams that came from the server (UDP flows). */
+    private final LongAdder datagramsReceived = new LongAdder();
+    /** Taken out of its cluster (reload, admin): UDP flows on it move on their next datagram. */
+    private volatile boolean removed;
     private final LongAdder[] stateChanges = new LongAdder[StateChange.values().length];
     private final LongAdder[] healthChecks = new LongAdder[ProbeResult.Outcome.values().length];
     private volatile OutlierDetector.Tracker outlier;
@@ -348,6 +354,23 @@ public final class Server implements Endpoint {
 
     public LongAdder bytesSent() {
         return bytesSent;
+    }
+
+    public LongAdder datagramsSent() {
+        return datagramsSent;
+    }
+
+    public LongAdder datagramsReceived() {
+        return datagramsReceived;
+    }
+
+    /** True once the server left its cluster; it never comes back (a server added again is a new object). */
+    public boolean removed() {
+        return removed;
+    }
+
+    void markRemoved() {
+        removed = true;
     }
 
     /** The open connections to this server: relayed TCP connections and HTTP pool connections. */

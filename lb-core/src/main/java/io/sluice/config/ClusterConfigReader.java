@@ -20,7 +20,7 @@ final class ClusterConfigReader {
     static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
-            "service");
+            "service", "query", "query_type", "expect_rcode");
     static final Set<String> STICKY = ConfigNode.keys("name", "ttl", "path", "http_only", "secure",
             "same_site");
     static final Set<String> TLS = ConfigNode.keys("enabled", "sni", "verify", "ca", "cert", "key");
@@ -166,8 +166,9 @@ final class ClusterConfigReader {
         boolean initialUp = !initial.equals("down");
         boolean closeOnDown = n.bool("close_on_down", HealthCheckConfig.DEFAULT_CLOSE_ON_DOWN);
         String service = n.string("service", HealthCheckConfig.DEFAULT_SERVICE);
+        HealthCheckConfig.DnsCheck dns = DnsCheckReader.read(n, type);
         return new HealthCheckConfig(type, method, path, host, status, body, interval, timeout, jitter, rise, fall,
-                port, initialUp, closeOnDown, service);
+                port, initialUp, closeOnDown, service, dns);
     }
 
     private static int[] statusRange(String s) {

@@ -43,7 +43,7 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
-            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol");
+            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol", "udp");
 
     private ConfigLoader() {
     }
@@ -64,6 +64,7 @@ public final class ConfigLoader {
         m.put("listeners[].tls.certificates[]", TlsConfigReader.CERTIFICATE);
         m.put("listeners[].http2", HttpConfigReader.HTTP2);
         m.put("listeners[].proxy_protocol", ProxyProtocolReader.PROXY_PROTOCOL);
+        m.put("listeners[].udp", UdpConfigReader.UDP);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -199,7 +200,7 @@ public final class ConfigLoader {
         Map<Integer, List<BoundSocket>> bound = new HashMap<>();
         if (admin.enabled() && admin.bind().port() != 0) {
             bound.computeIfAbsent(admin.bind().port(), p -> new ArrayList<>())
-                    .add(new BoundSocket("admin.bind", admin.bind()));
+                    .add(new BoundSocket("admin.bind", admin.bind(), false));
         }
         for (int i = 0; i < listenerNodes.size(); i++) {
             ConfigNode l = new ConfigNode(errors, "listeners[" + i + "]", listenerNodes.get(i), LISTENER);
@@ -216,19 +217,22 @@ public final class ConfigLoader {
                 }
             }
             checkSendProxyProtocol(l, listener, clustersByName);
+            UdpConfigReader.checkBind(l, listener);
+            UdpConfigReader.checkCluster(l, listener, clustersByName);
             if (listener.name() != null && !listenerNames.add(listener.name())) {
                 l.error("name", "duplicate listener name \"" + listener.name() + "\"");
             }
             if (listener.bind() != null && listener.bind().port() != 0) {
                 List<BoundSocket> same = bound.computeIfAbsent(listener.bind().port(), p -> new ArrayList<>());
                 for (BoundSocket other : same) {
-                    if (other.clashes(listener.bind())) {
+                    if (other.clashes(listener)) {
                         l.error("bind", "port " + listener.bind().port() + " is already bound by " + other.owner()
                                 + " (" + other.address() + ")");
                         break;
                     }
                 }
-                same.add(new BoundSocket("listeners[" + i + "].bind", listener.bind()));
+                same.add(new BoundSocket("listeners[" + i + "].bind", listener.bind(),
+                        listener.protocol() == ListenerConfig.Protocol.UDP));
             }
             listeners.add(listener);
         }
@@ -256,9 +260,12 @@ public final class ConfigLoader {
         }
     }
 
-    private record BoundSocket(String owner, HostPort address) {
-        boolean clashes(HostPort other) {
-            return address.isWildcard() || other.isWildcard() || address.host().equals(other.host());
+    /** A TCP and a UDP socket may share an address and port (DNS on 53 serves both). */
+    private record BoundSocket(String owner, HostPort address, boolean udp) {
+        boolean clashes(ListenerConfig listener) {
+            HostPort other = listener.bind();
+            return udp == (listener.protocol() == ListenerConfig.Protocol.UDP)
+                    && (address.isWildcard() || other.isWildcard() || address.host().equals(other.host()));
         }
     }
 
@@ -326,6 +333,14 @@ public final class ConfigLoader {
         HttpConfig http = HttpConfigReader.readHttp(httpNode);
         Http2Config http2 = HttpConfigReader.readHttp2(n.map("http2", HttpConfigReader.HTTP2));
         boolean tcp = protocol == ListenerConfig.Protocol.TCP;
+        boolean udp = protocol == ListenerConfig.Protocol.UDP;
+        UdpConfig udpConfig = UdpConfigReader.read(n, protocol);
+        if (udp) {
+            // Every stream-only key is refused by UdpConfigReader; nothing below applies to datagrams.
+            return new ListenerConfig(name, bind, protocol, cluster, udpConfig.idleTimeout(), 0,
+                    ListenerConfig.DEFAULT_BACKLOG, HttpConfig.DEFAULT, List.of(), false, null, List.of(),
+                    ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT, false, Http2Config.DEFAULT, null, udpConfig);
+        }
         List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
         // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).
         List<SniRoute> sniRoutes = tcp ? SniRouteReader.read(n, clusterNames) : List.of();
@@ -376,6 +391,6 @@ public final class ConfigLoader {
             n.error("proxy_protocol", "not with splice: true (the header has to be read before the sockets are joined)");
         }
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol);
+                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol, udpConfig);
     }
 }

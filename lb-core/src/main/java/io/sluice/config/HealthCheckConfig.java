@@ -13,11 +13,12 @@ import java.util.List;
  * @param closeOnDown  close the connections a server holds when it goes DOWN (HAProxy's
  *                     {@code on-marked-down shutdown-sessions}); by default they are left to finish
  * @param service      type grpc: the service named in grpc.health.v1.Health/Check; "" = the server as a whole
+ * @param dns          type dns: the query sent over UDP and the answers that pass; null for other types
  */
 public record HealthCheckConfig(Type type, String method, String path, String host, List<int[]> expectStatus,
                                 String expectBody, Duration interval, Duration timeout, Duration jitter, int rise,
                                 int fall, int port, boolean initialUp, boolean closeOnDown,
-                                String service) {
+                                String service, DnsCheck dns) {
 
     public static final Type DEFAULT_TYPE = Type.TCP;
     public static final String DEFAULT_METHOD = "GET";
@@ -45,6 +46,22 @@ public record HealthCheckConfig(Type type, String method, String path, String ho
     }
 
     public enum Type {
-        TCP, HTTP, GRPC
+        TCP, HTTP, GRPC,
+        /** A DNS query over UDP, for the servers of a {@code protocol: udp} listener. */
+        DNS
+    }
+
+    /**
+     * A DNS check: a query for {@code name} of {@code queryType} (a type code: 1 = A, 28 = AAAA...) passes when an
+     * answer with the query's id comes back with one of {@code rcodes}.
+     */
+    public record DnsCheck(String name, int queryType, java.util.Set<Integer> rcodes) {
+        public static final String DEFAULT_QUERY_TYPE = "A";
+        /** NOERROR only. */
+        public static final java.util.Set<Integer> DEFAULT_RCODES = java.util.Set.of(0);
+
+        public DnsCheck {
+            rcodes = java.util.Set.copyOf(rcodes);
+        }
     }
 }

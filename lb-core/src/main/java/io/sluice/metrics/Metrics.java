@@ -34,6 +34,8 @@ import io.sluice.http.Upstream;
 import io.sluice.l4.PassthroughStats;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
+import io.sluice.udp.UdpListener;
+import io.sluice.udp.UdpStats;
 import io.sluice.tls.UpstreamTlsErrors;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -105,6 +107,9 @@ public final class Metrics implements AutoCloseable {
                         .register(registry));
             }
         }
+        if (listener instanceof UdpListener udp) {
+            bindUdp(g, udp);
+        }
         if (listener instanceof HttpListener http) {
             bindHttp(g, http);
         } else if (listener instanceof TcpListener tcp) {
@@ -124,6 +129,29 @@ public final class Metrics implements AutoCloseable {
             TlsMeters.bind(registry, g, tcp.tls());
         }
         return g;
+    }
+
+    /** A UDP listener's datagrams and bytes each way, its drops by reason and its open flows. */
+    private void bindUdp(MeterGroup g, UdpListener listener) {
+        Tags tags = Tags.of("listener", listener.name());
+        UdpStats s = listener.udpStats();
+        g.add(FunctionCounter.builder("sluice.listener.datagrams.received", s, UdpStats::datagramsReceived).tags(tags)
+                .description("Datagrams received from clients (udp listeners)").register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.datagrams.sent", s, UdpStats::datagramsSent).tags(tags)
+                .description("Datagrams sent to clients, the servers' replies (udp listeners)").register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.bytes.received", s, UdpStats::bytesReceived).tags(tags)
+                .description("Bytes of datagrams received from clients (udp listeners)").register(registry));
+        g.add(FunctionCounter.builder("sluice.listener.bytes.sent", s, UdpStats::bytesSent).tags(tags)
+                .description("Bytes of datagrams sent to clients (udp listeners)").register(registry));
+        for (UdpStats.Drop reason : UdpStats.Drop.values()) {
+            g.add(FunctionCounter.builder("sluice.listener.datagrams.dropped", s, st -> st.drops(reason))
+                    .tags(tags.and("reason", reason.label()))
+                    .description("Datagrams not forwarded, by reason: flow_limit (udp.max_flows reached), no_server, "
+                            + "queue_full (server socket still opening), unwritable (send buffer full)")
+                    .register(registry));
+        }
+        g.add(Gauge.builder("sluice.udp.flows.active", s, UdpStats::flows).tags(tags)
+                .description("UDP flows (client addresses pinned to a server) open now").register(registry));
     }
 
     private void bindHttp(MeterGroup g, HttpListener listener) {
@@ -250,6 +278,10 @@ public final class Metrics implements AutoCloseable {
                 .register(registry));
         g.add(FunctionCounter.builder("sluice.server.bytes.sent", server, sv -> sv.bytesSent().sum())
                 .tags(tags).description("Bytes sent to the server").register(registry));
+        g.add(FunctionCounter.builder("sluice.server.datagrams.sent", server, sv -> sv.datagramsSent().sum())
+                .tags(tags).description("Datagrams sent to the server (udp listeners)").register(registry));
+        g.add(FunctionCounter.builder("sluice.server.datagrams.received", server, sv -> sv.datagramsReceived().sum())
+                .tags(tags).description("Datagrams received from the server (udp listeners)").register(registry));
         g.add(FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
                 .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
                 .register(registry));

@@ -5,6 +5,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -27,7 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory,
                         Class<? extends ServerChannel> serverChannelClass,
-                        Class<? extends Channel> channelClass) {
+                        Class<? extends Channel> channelClass,
+                        Class<? extends DatagramChannel> datagramChannelClass) {
 
     private static final String IO_URING_MULTISHOT_POLL = "io.netty.iouring.pollAddMultishotEnabled";
 
@@ -87,7 +92,7 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
 
     private static Transport epoll() {
         return new Transport("epoll", EpollIoHandler::newFactory, EpollServerSocketChannel.class,
-                EpollSocketChannel.class);
+                EpollSocketChannel.class, EpollDatagramChannel.class);
     }
 
     private static Transport ioUring() {
@@ -97,11 +102,20 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                     + " a peer's reset right after its last bytes can go unseen", IO_URING_MULTISHOT_POLL);
         }
         return new Transport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
-                IoUringSocketChannel.class);
+                IoUringSocketChannel.class, IoUringDatagramChannel.class);
     }
 
     private static Transport nio() {
-        return new Transport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
+        return new Transport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class,
+                NioDatagramChannel.class);
+    }
+
+    /**
+     * Whether several datagram sockets can share one address (SO_REUSEPORT), so that one UDP listener reads on
+     * every event loop; Netty's NIO transport cannot set it.
+     */
+    public boolean reusePort() {
+        return !name.equals("nio");
     }
 
     public EventLoopGroup newGroup(int threads, String threadPrefix) {

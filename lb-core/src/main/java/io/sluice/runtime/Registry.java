@@ -10,6 +10,7 @@ import io.sluice.http.Upstream;
 import io.sluice.l4.TcpListener;
 import io.sluice.net.Listener;
 import io.sluice.tls.ServerTls;
+import io.sluice.udp.UdpListener;
 import io.sluice.tls.UpstreamTlsContexts;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -125,7 +126,10 @@ public final class Registry implements AutoCloseable {
         Listener listener;
         LiveListener live;
         try {
-            if (config.protocol() == ListenerConfig.Protocol.HTTP) {
+            if (config.protocol() == ListenerConfig.Protocol.UDP) {
+                listener = new UdpListener(config, clusters.get(config.cluster()).cluster(), shared.transport(),
+                        shared.allocator());
+            } else if (config.protocol() == ListenerConfig.Protocol.HTTP) {
                 listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
             } else {
                 listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls);
@@ -259,6 +263,8 @@ public final class Registry implements AutoCloseable {
             live.meters().close();
             listeners.put(next.name(), new LiveListener(tcp, shared.metrics().bind(tcp)));
             publishListeners();
+        } else if (live.listener() instanceof UdpListener udp) {
+            udp.reconfigure(next, clusters.get(next.cluster()).cluster());
         } else if (live.listener() instanceof HttpListener http) {
             http.reconfigure(next, upstreams(next));
             // Route series follow the routes; their counts live in the routes, which keep them across this.

@@ -210,6 +210,11 @@ public final class Reloader {
     }
 
     private static boolean overlaps(ListenerConfig a, ListenerConfig b) {
+        boolean udpA = a.protocol() == ListenerConfig.Protocol.UDP;
+        boolean udpB = b.protocol() == ListenerConfig.Protocol.UDP;
+        if (udpA != udpB) {
+            return false; // a TCP and a UDP socket share an address and port without trouble
+        }
         return a.bind().host().equals(b.bind().host()) || a.bind().isWildcard() || b.bind().isWildcard();
     }
 

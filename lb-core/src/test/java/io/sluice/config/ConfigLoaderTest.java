@@ -115,8 +115,8 @@ class ConfigLoaderTest {
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, max_connections: lots } ]
                         """ + CLUSTERS, "listeners[0].max_connections (line 1, col 77): expected a whole number, got \"lots\""),
                 Arguments.of("""
-                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, protocol: udp } ]
-                        """ + CLUSTERS, "listeners[0].protocol (line 1, col 70): expected one of tcp, http, got \"udp\""),
+                        listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, protocol: sctp } ]
+                        """ + CLUSTERS, "listeners[0].protocol (line 1, col 70): expected one of tcp, http, udp, got \"sctp\""),
                 Arguments.of("""
                         listeners: [ { name: a, bind: "127.0.0.1:1", cluster: app, splice: true } ]
                         """ + CLUSTERS, "listeners[0].splice (line 1, col 68): needs runtime.transport: epoll, got auto"),

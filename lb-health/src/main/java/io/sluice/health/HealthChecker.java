@@ -21,9 +21,16 @@ public final class HealthChecker implements AutoCloseable {
     private final Set<HealthTarget> targets = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
+    /** A checker without DNS checks (they fail): for callers whose clusters have none. */
     public HealthChecker(EventLoopGroup group, Class<? extends Channel> channelClass, HealthListener listener) {
+        this(group, channelClass, null, listener);
+    }
+
+    /** {@code datagramClass}: the group's datagram channel, for DNS checks over UDP. */
+    public HealthChecker(EventLoopGroup group, Class<? extends Channel> channelClass,
+                         Class<? extends Channel> datagramClass, HealthListener listener) {
         this.group = group;
-        this.prober = new Prober(channelClass);
+        this.prober = new Prober(channelClass, datagramClass);
         this.listener = listener;
     }
 

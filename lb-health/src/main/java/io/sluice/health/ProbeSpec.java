@@ -16,10 +16,11 @@ import java.util.List;
  * @param tls          wraps each probe connection in TLS before it is checked, or null for plain TCP
  * @param preamble     bytes written first on each probe connection, before TLS and the check (a PROXY protocol
  *                     v2 LOCAL header for servers that require one), or null
+ * @param dns          {@link Kind#DNS}: the query and the response codes that pass; null for other kinds
  */
 public record ProbeSpec(Kind kind, String method, String path, String host, List<int[]> expectStatus,
                         String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
-                        int port, ProbeTls tls, byte[] preamble) {
+                        int port, ProbeTls tls, byte[] preamble, DnsQuery dns) {
 
     /** Bytes of an HTTP check's body that are read and searched; the rest is discarded. */
     public static final int MAX_BODY = 64 * 1024;
@@ -29,7 +30,9 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
         /** The HTTP check over HTTP/2 (prior knowledge, or ALPN h2 from {@link #tls}), for servers that speak only it. */
         HTTP2,
         /** grpc.health.v1.Health/Check over HTTP/2; {@link #path} is the service asked about ("" = the server). */
-        GRPC
+        GRPC,
+        /** A DNS query over UDP ({@link #dns}): passes when the answer to it carries an expected response code. */
+        DNS
     }
 
     public ProbeSpec {
@@ -41,19 +44,26 @@ public record ProbeSpec(Kind kind, String method, String path, String host, List
                      String expectBody, Duration interval, Duration timeout, Duration jitter, int rise, int fall,
                      int port) {
         this(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall, port, null,
-                null);
+                null, null);
+    }
+
+    /** A DNS check: {@code query} sent over UDP every interval. */
+    public static ProbeSpec dns(DnsQuery query, Duration interval, Duration timeout, Duration jitter, int rise,
+                                int fall, int port) {
+        return new ProbeSpec(Kind.DNS, null, null, null, List.of(), null, interval, timeout, jitter, rise, fall, port,
+                null, null, query);
     }
 
     /** The same checks over TLS set up by {@code tls} (null: plain). */
     public ProbeSpec withTls(ProbeTls tls) {
         return new ProbeSpec(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall,
-                port, tls, preamble);
+                port, tls, preamble, dns);
     }
 
     /** The same checks, each connection starting with {@code bytes} (null: nothing). */
     public ProbeSpec withPreamble(byte[] bytes) {
         return new ProbeSpec(kind, method, path, host, expectStatus, expectBody, interval, timeout, jitter, rise, fall,
-                port, tls, bytes == null ? null : bytes.clone());
+                port, tls, bytes == null ? null : bytes.clone(), dns);
     }
 
     public static ProbeSpec tcp(Duration interval, Duration timeout, int rise, int fall) {

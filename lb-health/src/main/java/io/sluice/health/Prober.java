@@ -39,20 +39,32 @@ import java.util.function.Consumer;
  */
 final class Prober {
     private final Class<? extends Channel> channelClass;
+    /** The transport's datagram channel, for DNS checks; null where none was given (those checks then fail). */
+    private final Class<? extends Channel> datagramClass;
     /**
      * Probes still open, so that {@link #closeAll} can close them while their event loops still run: a
      * channel left for the loop's own shutdown can lose the buffer of its pending io_uring read.
      */
     private final ChannelGroup inFlight = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-    Prober(Class<? extends Channel> channelClass) {
+    Prober(Class<? extends Channel> channelClass, Class<? extends Channel> datagramClass) {
         this.channelClass = channelClass;
+        this.datagramClass = datagramClass;
     }
 
     void probe(HealthTarget target, InetSocketAddress address, Consumer<ProbeResult> done) {
         ProbeSpec spec = target.spec();
         Attempt attempt = new Attempt(done);
         long timeoutMillis = Math.max(1, spec.timeout().toMillis());
+        if (spec.kind() == ProbeSpec.Kind.DNS) {
+            if (datagramClass == null) {
+                attempt.finish(ProbeResult.failure("no datagram transport for dns checks"));
+                return;
+            }
+            DnsProbe.start(target, address, datagramClass, attempt, inFlight);
+            armTimeout(target, attempt, timeoutMillis);
+            return;
+        }
         Bootstrap b = new Bootstrap().group(target.loop()).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -73,9 +85,7 @@ final class Prober {
         ChannelFuture f = b.connect(address);
         attempt.channel = f.channel();
         inFlight.add(f.channel());
-        attempt.timer = target.loop().schedule(
-                () -> attempt.finish(new ProbeResult(ProbeResult.Outcome.TIMEOUT, "timeout after "
-                        + timeoutMillis + "ms")), timeoutMillis, TimeUnit.MILLISECONDS);
+        armTimeout(target, attempt, timeoutMillis);
         f.addListener(c -> {
             if (!c.isSuccess()) {
                 Throwable cause = c.cause();
@@ -99,6 +109,15 @@ final class Prober {
                 });
             }
         });
+    }
+
+    private static void armTimeout(HealthTarget target, Attempt attempt, long timeoutMillis) {
+        if (attempt.finished) {
+            return;
+        }
+        attempt.timer = target.loop().schedule(
+                () -> attempt.finish(new ProbeResult(ProbeResult.Outcome.TIMEOUT, "timeout after "
+                        + timeoutMillis + "ms")), timeoutMillis, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -167,7 +186,7 @@ final class Prober {
         private final Consumer<ProbeResult> done;
         Channel channel;
         ScheduledFuture<?> timer;
-        private boolean finished;
+        boolean finished;
 
         Attempt(Consumer<ProbeResult> done) {
             this.done = done;

@@ -1,0 +1,169 @@
+package io.sluice.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.Resources;
+import io.sluice.testing.Transports;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The datagram relay with a Java backend: counts, flows, limits and buffers on every transport. */
+class UdpRelayTest {
+    @AutoClose
+    final Resources resources = new Resources();
+
+    private Sluice sluice(String transport, String udp, String... servers) throws Exception {
+        StringBuilder list = new StringBuilder();
+        for (String s : servers) {
+            list.append(list.isEmpty() ? "" : ", ").append("{ address: \"").append(s).append("\" }");
+        }
+        return resources.keep(Proxies.start("""
+                runtime: { transport: %s, worker_threads: 2 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: front, bind: "127.0.0.1:0", protocol: udp, cluster: app, udp: { %s } }
+                clusters:
+                  - name: app
+                    servers: [ %s ]
+                """.formatted(transport, udp, list)));
+    }
+
+    private DatagramSocket client() throws IOException {
+        DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        c.setSoTimeout(5000);
+        resources.keep(c::close);
+        return c;
+    }
+
+    private static void send(DatagramSocket c, Sluice s, String text) throws IOException {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        c.send(new DatagramPacket(b, b.length, new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                Proxies.port(s, "front"))));
+    }
+
+    private static String receive(DatagramSocket c) throws IOException {
+        DatagramPacket p = new DatagramPacket(new byte[70000], 70000);
+        c.receive(p);
+        return new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
+    }
+
+    private static double metric(Sluice s, String name) {
+        return Proxies.sample(s.metrics().scrape(), name);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nio", "epoll", "io_uring"})
+    void datagramsGoBothWaysOnOneFlowFromTheAddressTheClientSentTo(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluice(transport, "idle_timeout: 300ms", echo.address());
+        UdpListener listener = (UdpListener) s.listener("front");
+        assertThat(listener.sockets()).isEqualTo(transport.equals("nio") ? 1 : 2);
+        DatagramSocket c = client();
+        for (int i = 0; i < 50; i++) {
+            send(c, s, "hello " + i);
+            DatagramPacket p = new DatagramPacket(new byte[100], 100);
+            c.receive(p);
+            assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8)).isEqualTo("e:hello " + i);
+            assertThat(p.getSocketAddress()).isEqualTo(listener.localAddress());
+        }
+        assertThat(echo.peers).as("one flow, one server socket").hasSize(1);
+        assertThat(metric(s, "sluice_udp_flows_active{listener=\"front\"}")).isEqualTo(1);
+        assertThat(metric(s, "sluice_listener_datagrams_received_total{listener=\"front\"}")).isEqualTo(50);
+        assertThat(metric(s, "sluice_listener_datagrams_sent_total{listener=\"front\"}")).isEqualTo(50);
+        String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
+        assertThat(metric(s, "sluice_server_datagrams_sent_total" + server)).isEqualTo(50);
+        assertThat(metric(s, "sluice_server_datagrams_received_total" + server)).isEqualTo(50);
+        assertThat(metric(s, "sluice_server_connections_active" + server)).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, "sluice_udp_flows_active{listener=\"front\"}") == 0);
+        assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
+        // A datagram after the flow ended starts a new one.
+        send(c, s, "again");
+        assertThat(receive(c)).isEqualTo("e:again");
+        assertThat(echo.peers).hasSize(2);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nio", "io_uring"})
+    void largeDatagramsPassWhole(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluice(transport, "max_datagram_size: 65535", echo.address());
+        DatagramSocket c = client();
+        String big = "x".repeat(60_000);
+        send(c, s, big);
+        assertThat(receive(c)).isEqualTo("e:" + big);
+    }
+
+    @Test
+    void responsesPerRequestEndsTheFlowOnceEveryDatagramIsAnswered() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 2));
+        Sluice s = sluice("auto", "responses_per_request: 2", echo.address());
+        DatagramSocket c = client();
+        send(c, s, "q");
+        assertThat(receive(c)).isEqualTo("e:q");
+        assertThat(receive(c)).isEqualTo("e:q");
+        await().atMost(Duration.ofSeconds(5)).until(() -> metric(s, "sluice_udp_flows_active{listener=\"front\"}") == 0);
+    }
+
+    @Test
+    void maxFlowsDropsNewClientsAndCountsThem() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluice("auto", "max_flows: 2", echo.address());
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        DatagramSocket three = client();
+        send(one, s, "1");
+        assertThat(receive(one)).isEqualTo("e:1");
+        send(two, s, "2");
+        assertThat(receive(two)).isEqualTo("e:2");
+        send(three, s, "3");
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                metric(s, "sluice_listener_datagrams_dropped_total{listener=\"front\",reason=\"flow_limit\"}") == 1);
+        three.setSoTimeout(200);
+        boolean answered;
+        try {
+            receive(three);
+            answered = true;
+        } catch (SocketTimeoutException e) {
+            answered = false;
+        }
+        assertThat(answered).isFalse();
+        // The clients with flows carry on.
+        send(one, s, "1b");
+        assertThat(receive(one)).isEqualTo("e:1b");
+    }
+
+    @Test
+    void aDisabledServersFlowsMoveOnTheirNextDatagram() throws Exception {
+        UdpEcho a = resources.keep(new UdpEcho("a", 1));
+        UdpEcho b = resources.keep(new UdpEcho("b", 1));
+        Sluice s = sluice("auto", "", a.address(), b.address());
+        DatagramSocket c = client();
+        send(c, s, "x");
+        String first = receive(c);
+        String name = first.substring(0, 1);
+        UdpEcho pinned = name.equals("a") ? a : b;
+        for (int i = 0; i < 5; i++) {
+            send(c, s, "x");
+            assertThat(receive(c)).as("one flow, one server").isEqualTo(first);
+        }
+        var cluster = s.cluster("app");
+        cluster.setHealthy(cluster.server(pinned.address()), false, "test");
+        send(c, s, "y");
+        assertThat(receive(c)).isEqualTo((name.equals("a") ? "b" : "a") + ":y");
+    }
+}

@@ -1,0 +1,103 @@
+package io.sluice.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.config.ConfigLoader;
+import io.sluice.runtime.ConfigFile;
+import io.sluice.runtime.ReloadResult;
+import io.sluice.testing.Dnsmasq;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.Resources;
+import io.sluice.testing.TestBackend;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** udp listeners and their servers across reloads, like the other listeners. */
+class UdpReloadTest {
+    @AutoClose
+    final Resources resources = new Resources();
+    @TempDir
+    Path dir;
+
+    private static String config(int port, String udpListener, String... servers) {
+        StringBuilder list = new StringBuilder();
+        for (String s : servers) {
+            list.append(list.isEmpty() ? "" : ", ").append("{ address: \"").append(s).append("\" }");
+        }
+        return """
+                admin: { enabled: false }
+                listeners:
+                  - { name: tcp, bind: "127.0.0.1:%d", cluster: app }
+                %s
+                clusters:
+                  - name: app
+                    servers: [ %s ]
+                """.formatted(port, udpListener, list);
+    }
+
+    private static String udpListener(int port, String udp) {
+        return "  - { name: dns, bind: \"127.0.0.1:%d\", protocol: udp, cluster: app, udp: { %s } }"
+                .formatted(port, udp);
+    }
+
+    private static ReloadResult reload(Sluice s, Path file, String yaml) throws Exception {
+        Files.writeString(file, yaml);
+        ReloadResult r = s.reloadAsync().get(30, TimeUnit.SECONDS);
+        assertThat(r.applied()).as(r.toString()).isTrue();
+        return r;
+    }
+
+    private static String ask(DatagramSocket c, int port, String text) throws IOException {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        c.send(new DatagramPacket(b, b.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), port)));
+        DatagramPacket p = new DatagramPacket(new byte[200], 200);
+        c.receive(p);
+        return new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aUdpListenerComesAndGoesAndItsFlowsFollowTheServers() throws Exception {
+        UdpEcho a = resources.keep(new UdpEcho("a", 1));
+        UdpEcho b = resources.keep(new UdpEcho("b", 1));
+        TestBackend tcpBackend = resources.keep(TestBackend.start("t", TestBackend.echo()));
+        // A TCP and a UDP listener on the same port number.
+        int port = Dnsmasq.freeUdpPort();
+        Path file = dir.resolve("sluice.yaml");
+        Files.writeString(file, config(port, "", tcpBackend.address()));
+        Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start");
+        resources.keep(s);
+
+        reload(s, file, config(port, udpListener(port, "idle_timeout: 30s"), a.address()));
+        DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        resources.keep(c::close);
+        c.setSoTimeout(5000);
+        assertThat(ask(c, port, "1")).isEqualTo("a:1");
+        assertThat(s.listener("dns").config().udp().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+
+        // The flow's server leaves the cluster: its next datagram opens a flow to the server that is left.
+        reload(s, file, config(port, udpListener(port, "idle_timeout: 20s"), b.address()));
+        assertThat(s.listener("dns").config().udp().idleTimeout()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(ask(c, port, "2")).isEqualTo("b:2");
+        await().atMost(Duration.ofSeconds(5)).until(() -> ((UdpListener) s.listener("dns")).udpStats().flows() == 1);
+
+        UdpListener gone = (UdpListener) s.listener("dns");
+        reload(s, file, config(port, "", tcpBackend.address()));
+        assertThat(s.registry().listener("dns")).isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> gone.udpStats().flows() == 0 && gone.stats().active() == 0);
+        assertThat(s.metrics().scrape()).doesNotContain("sluice_udp_flows_active{listener=\"dns\"}");
+        assertThat(Proxies.exchange(port)).isNotNull();
+    }
+}
