@@ -373,7 +373,8 @@ public final class Cluster {
         }
     }
 
-    void setResolved(Server server, java.net.InetSocketAddress address) {
+    /** A DNS answer gave {@code server} this address; a new picker follows when it changed. */
+    public void setResolved(Server server, java.net.InetSocketAddress address) {
         if (!address.equals(server.resolved())) {
             server.resolved(address);
             rebuild();

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * second). A server whose name has never resolved is not eligible; one whose name stops resolving keeps its
  * last address, and an SRV name whose lookup fails keeps its last answer, as a DNS outage should not empty a
  * cluster. The servers an SRV answer names go to {@link Discovery} on the control thread, with the addresses
- * the answer carried (or looked up here) set once they exist.
+ * the answer carried (or looked up here).
  */
 public final class ServerResolver implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerResolver.class);
@@ -219,15 +219,13 @@ public final class ServerResolver implements AutoCloseable {
         }
         List<ServerConfig> servers = SrvServers.of(targets);
         state.labels = Set.copyOf(servers.stream().map(ServerConfig::label).toList());
-        control.execute(() -> {
-            discovery.discovered(c, name, servers);
-            for (SrvTarget t : targets) {
-                Server s = c.server(t.label());
-                if (s != null && t.address() != null) {
-                    c.setResolved(s, new InetSocketAddress(t.address(), t.port()));
-                }
+        Map<String, InetSocketAddress> addresses = new HashMap<>();
+        for (SrvTarget t : targets) {
+            if (t.address() != null) {
+                addresses.putIfAbsent(t.label(), new InetSocketAddress(t.address(), t.port()));
             }
-        });
+        }
+        control.execute(() -> discovery.discovered(c, name, servers, addresses));
     }
 
     /** A target the answer gave no address for: looked up now, or left for the host-name rounds. */

@@ -12,6 +12,8 @@ import io.sluice.tls.UpstreamTls;
 import io.sluice.tls.UpstreamTlsContexts;
 import io.sluice.tls.UpstreamTlsErrors;
 import java.util.ArrayList;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -52,6 +54,8 @@ final class LiveCluster implements AutoCloseable {
     private ClusterConfig declared;
     /** The servers each SRV name's last answer named, in the order of its records. */
     private final Map<String, List<ServerConfig>> discovered = new LinkedHashMap<>();
+    /** Where discovered servers are, by label, as the last answers said: set before a new one is picked. */
+    private final Map<String, InetSocketAddress> discoveredAddresses = new HashMap<>();
     /** The SRV lookup series; bound while the cluster has srv entries. */
     private MeterGroup dnsMeters;
 
@@ -117,6 +121,10 @@ final class LiveCluster implements AutoCloseable {
     synchronized Server addServer(ServerConfig config) {
         Server s = cluster.addServer(config);
         attach(s);
+        InetSocketAddress known = discoveredAddresses.get(s.label());
+        if (known != null) {
+            cluster.setResolved(s, known); // eligible with its first picker, not one DNS round later
+        }
         if (!cluster.config().balancer().slowStart().isZero()) {
             s.startSlowStart(System.nanoTime()); // a server that joins a running cluster ramps up like one that returns
         }
@@ -148,12 +156,22 @@ final class LiveCluster implements AutoCloseable {
      * An SRV name's latest answer: its servers join, stay or leave by the same steps as a reload's, so the
      * others (and those that stay) keep their state, connections and pools.
      */
-    synchronized List<String> discovered(String srvName, List<ServerConfig> servers) {
+    synchronized List<String> discovered(String srvName, List<ServerConfig> servers,
+                                         Map<String, InetSocketAddress> addresses) {
         if (!declared.srv().contains(srvName)) {
             return List.of(); // a reload took the name away while its answer was on the way
         }
         discovered.put(srvName, List.copyOf(servers));
-        return apply(withDiscovered());
+        discoveredAddresses.putAll(addresses);
+        List<String> changes = apply(withDiscovered());
+        for (Server s : cluster.servers()) {
+            InetSocketAddress a = addresses.get(s.label());
+            if (a != null) {
+                cluster.setResolved(s, a); // a kept target whose address changed; nothing when it did not
+            }
+        }
+        discoveredAddresses.keySet().retainAll(cluster.servers().stream().map(Server::label).toList());
+        return changes;
     }
 
     /** The declared servers and then those of each SRV name; a target:port named twice is taken once. */

@@ -92,12 +92,13 @@ public final class Registry implements AutoCloseable, Discovery {
      * list. Ignored when the cluster was removed or replaced meanwhile.
      */
     @Override
-    public synchronized void discovered(Cluster cluster, String srvName, List<ServerConfig> servers) {
+    public synchronized void discovered(Cluster cluster, String srvName, List<ServerConfig> servers,
+                                        Map<String, java.net.InetSocketAddress> addresses) {
         LiveCluster c = clusters.get(cluster.name());
         if (c == null || c.cluster() != cluster) {
             return;
         }
-        for (String change : c.discovered(srvName, servers)) {
+        for (String change : c.discovered(srvName, servers, addresses)) {
             log.info("SRV {}: {}", srvName, change);
         }
     }

@@ -237,6 +237,22 @@ class SrvDiscoveryTest {
     }
 
     @Test
+    void anAnswerTooLargeForUdpIsAskedAgainOverTcp() throws Exception {
+        HttpBackend a = backend("a");
+        StringBuilder records = new StringBuilder();
+        int targets = 120; // about 6 KB of SRV and A records: over any UDP answer dnsmasq gives
+        for (int i = 0; i < targets; i++) {
+            records.append(srv("target-with-a-longer-name-" + i, a, 10, 1));
+        }
+        dns.serve(records.toString());
+        try (Sluice s = start("round_robin")) {
+            await().atMost(Duration.ofSeconds(15)).until(() -> s.cluster("app").servers().size() == targets
+                    && s.cluster("app").servers().stream().allMatch(sv -> sv.resolved() != null));
+            assertThat(get(s, "/").body()).isEqualTo("a");
+        }
+    }
+
+    @Test
     void aReloadKeepsDiscoveredServersAndDroppingTheNameRemovesThem() throws Exception {
         HttpBackend a = backend("a");
         HttpBackend fixed = backend("fixed");
