@@ -40,7 +40,9 @@ public final class ServerResolver implements AutoCloseable {
     private final Discovery discovery;
     private final Executor control;
     private final ScheduledExecutorService executor;
-    private final DnsClient dns;
+    /** Made at the first lookup: a process without host names or SRV names opens no DNS socket or thread. */
+    private volatile DnsClient dns;
+    private List<HostPort> dnsServers;
     /** Each SRV name's state; touched on the resolver's thread only. */
     private final Map<SrvKey, SrvState> srv = new HashMap<>();
     private volatile Duration refresh = Duration.ofSeconds(30);
@@ -68,7 +70,7 @@ public final class ServerResolver implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.dns = new DnsClient(dnsServers);
+        this.dnsServers = dnsServers;
     }
 
     /** Resolves every name once (waiting at most {@code firstRoundLimit}), then keeps refreshing. */
@@ -113,7 +115,20 @@ public final class ServerResolver implements AutoCloseable {
 
     /** Asks these DNS servers from now on (a reload changed {@code runtime.dns_servers}; empty: the system's). */
     public void useDnsServers(List<HostPort> dnsServers) {
-        executor.execute(() -> dns.use(dnsServers));
+        executor.execute(() -> {
+            this.dnsServers = dnsServers;
+            if (dns != null) {
+                dns.use(dnsServers);
+            }
+        });
+    }
+
+    /** On the resolver's thread only. */
+    private DnsClient dns() {
+        if (dns == null) {
+            dns = new DnsClient(dnsServers);
+        }
+        return dns;
     }
 
     private boolean needsResolution() {
@@ -146,7 +161,7 @@ public final class ServerResolver implements AutoCloseable {
                     continue;
                 }
                 try {
-                    InetAddress a = dns.resolve(s.address().host());
+                    InetAddress a = dns().resolve(s.address().host());
                     c.setResolved(s, new InetSocketAddress(a, s.address().port()));
                 } catch (UnknownHostException e) {
                     log.warn("{}: cannot resolve {}{}", s, s.address().host(),
@@ -188,7 +203,7 @@ public final class ServerResolver implements AutoCloseable {
     }
 
     private void lookUp(Cluster c, String name, SrvState state) throws InterruptedException {
-        SrvAnswer answer = dns.srv(name);
+        SrvAnswer answer = dns().srv(name);
         c.dnsResolutions().increment(answer.result());
         Duration next = refresh;
         if (answer.succeeded() && answer.ttl().compareTo(next) < 0) {
@@ -231,7 +246,7 @@ public final class ServerResolver implements AutoCloseable {
     /** A target the answer gave no address for: looked up now, or left for the host-name rounds. */
     private SrvTarget withLookedUpAddress(SrvTarget t) throws InterruptedException {
         try {
-            return t.withAddress(dns.resolve(t.host()));
+            return t.withAddress(dns().resolve(t.host()));
         } catch (UnknownHostException e) {
             log.warn("SRV target {}: cannot resolve {}; not eligible until it resolves", t.label(), t.host());
             return t;
@@ -241,6 +256,15 @@ public final class ServerResolver implements AutoCloseable {
     @Override
     public void close() {
         executor.shutdownNow();
-        dns.close();
+        try {
+            // A lookup in flight ends at the interrupt; only then is the client no longer in use.
+            executor.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        DnsClient d = dns;
+        if (d != null) {
+            d.close();
+        }
     }
 }

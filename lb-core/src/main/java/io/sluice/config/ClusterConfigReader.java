@@ -114,23 +114,9 @@ final class ClusterConfigReader {
         }
     }
 
-    /** Letters, digits, '-' and '_' (SRV names start with _service._proto), dot-separated, 253 at most. */
+    /** SRV names start with _service._proto; otherwise the rules of a host name. */
     private static boolean isDnsName(String name) {
-        if (name.isEmpty() || name.length() > 253) {
-            return false;
-        }
-        for (String label : name.split("\\.", -1)) {
-            if (label.isEmpty() || label.length() > 63) {
-                return false;
-            }
-            for (int i = 0; i < label.length(); i++) {
-                char c = label.charAt(i);
-                if (!(Character.isLetterOrDigit(c) && c < 128) && c != '-' && c != '_') {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return !name.isEmpty() && HostPort.validHostName(name);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

@@ -253,6 +253,21 @@ class SrvDiscoveryTest {
     }
 
     @Test
+    void hostNamesAreAskedOfTheSameDnsServers() throws Exception {
+        HttpBackend a = backend("a");
+        dns.serve("host-record=plain.test,127.0.0.1\n"); // a name only this dnsmasq knows
+        try (Sluice s = Proxies.start("""
+                runtime: { dns_refresh: 1s, dns_servers: ["127.0.0.1:%d"] }
+                admin: { enabled: false }
+                listeners: [ { name: front, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
+                clusters: [ { name: app, servers: [ { address: "plain.test:%d" } ] } ]
+                """.formatted(dns.port, port(a)))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").servers().get(0).resolved() != null);
+            assertThat(get(s, "/").body()).isEqualTo("a");
+        }
+    }
+
+    @Test
     void aReloadKeepsDiscoveredServersAndDroppingTheNameRemovesThem() throws Exception {
         HttpBackend a = backend("a");
         HttpBackend fixed = backend("fixed");
