@@ -114,6 +114,7 @@ class Soak:
         self.reloads = 0
         self.slow_closed = 0
         self.lock = threading.Lock()
+        self.final_errors, self.final_codes, self.retries = {}, {}, 0
 
     def running(self):
         return time.time() < self.deadline
@@ -301,6 +302,7 @@ class Soak:
                 "threads": threads,
                 "p99_ms": p99,
                 "rps": rps,
+                "loadavg": float(open("/proc/loadavg").read().split()[0]),
             })
             self.wait(SAMPLE_EVERY)
 
@@ -314,6 +316,15 @@ class Soak:
             t.start()
         for t in threads:
             t.join()
+        # Sluice's own account of what went wrong, by reason and status, before it stops.
+        text = self.metrics()
+        self.final_errors = {m.group(1): float(m.group(2)) for m in re.finditer(
+            r'^sluice_http_errors_total\{listener="web",reason="([^"]+)"\} (\S+)$', text, re.MULTILINE)
+            if float(m.group(2)) > 0}
+        self.final_codes = {m.group(1): float(m.group(2)) for m in re.finditer(
+            r'^sluice_http_requests_total\{[^}]*code="([^"]+)"[^}]*listener="web"[^}]*\} (\S+)$', text,
+            re.MULTILINE) if float(m.group(2)) > 0}
+        self.retries = self.metric_sum(text, "sluice_http_retries_total")
 
 
 SERIES = [("rss_mib", "RSS (MiB)"), ("direct_mib", "Netty direct memory (MiB)"),
@@ -354,7 +365,7 @@ def write_outputs(soak, out_dir, warmup, minutes):
     os.makedirs(out_dir, exist_ok=True)
     day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     base = os.path.join(out_dir, f"soak-{day}")
-    keys = ["t"] + [k for k, _ in SERIES] + ["rps"]
+    keys = ["t"] + [k for k, _ in SERIES] + ["rps", "loadavg"]
     with open(base + ".tsv", "w") as f:
         f.write("\t".join(keys) + "\n")
         for r in soak.rows:
@@ -405,7 +416,11 @@ plot "{base}.tsv" using 1:{col} with linespoints pt 7 ps 0.4
                 f"collections; slow clients come and go in waves) that a trend line would follow.\n\n")
         f.write(f"HTTP listener: {soak.http_requests} requests, lost {http_lost} "
                 f"(wrk socket errors and non-2xx: {soak.http_errors}). Every request here is an idempotent GET: "
-                f"none may be lost.\n\n")
+                f"none may be lost. Sluice's count: responses by class {soak.final_codes}, errors by reason "
+                f"{soak.final_errors or 'none'}, {soak.retries:.0f} requests sent again.\n\n")
+        loads = [r["loadavg"] for r in soak.rows]
+        f.write(f"Machine load average (1 min) during the run: median {statistics.median(loads):.1f}, max "
+                f"{max(loads):.1f} on {os.cpu_count()} cores (the TSV has it per sample).\n\n")
         f.write(f"TCP listener: {soak.tcp_requests} requests, errors {soak.tcp_errors}. A byte relay cannot "
                 f"resend: requests on connections relayed to a killed server end with them (read errors).\n")
     print(open(base + ".md").read())

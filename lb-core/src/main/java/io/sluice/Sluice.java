@@ -118,7 +118,7 @@ public final class Sluice implements AutoCloseable {
             registry.addCluster(cc, tls.get(cc.name()));
         }
         reloader = new Reloader(registry);
-        resolver = closer.add(new ServerResolver(registry::clusters));
+        resolver = closer.add(new ServerResolver(registry::clusters, registry, control, config.runtime().dnsServers()));
         resolver.start(config.runtime().dnsRefresh(), Duration.ofSeconds(5));
         adminGroup = transport.newGroup(1, "sluice-admin");
         closer.add(() -> shutdownGroup(adminGroup));
@@ -230,6 +230,9 @@ public final class Sluice implements AutoCloseable {
         }
         if (!next.runtime().dnsRefresh().equals(config.runtime().dnsRefresh())) {
             resolver.refreshEvery(next.runtime().dnsRefresh());
+        }
+        if (!next.runtime().dnsServers().equals(config.runtime().dnsServers())) {
+            resolver.useDnsServers(next.runtime().dnsServers());
         }
         resolver.start(next.runtime().dnsRefresh(), Duration.ZERO); // the first host names need the refresh
         resolver.resolveSoon();

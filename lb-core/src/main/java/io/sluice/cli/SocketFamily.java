@@ -39,10 +39,14 @@ final class SocketFamily {
         if (config.admin().enabled()) {
             all.add(config.admin().bind());
         }
+        all.addAll(config.runtime().dnsServers());
         return all;
     }
 
     static boolean onlyIpv4Literals(SluiceConfig config) {
+        if (config.clusters().stream().anyMatch(c -> !c.srv().isEmpty())) {
+            return false; // SRV targets are host names, which may resolve to IPv6
+        }
         for (HostPort hp : addresses(config)) {
             if (!hp.isIpv4Literal()) {
                 return false;

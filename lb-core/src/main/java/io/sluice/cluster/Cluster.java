@@ -45,6 +45,8 @@ public final class Cluster {
     /** TLS to the servers, or null for plain connections; replaced whole when a reload rebuilds it. */
     private volatile UpstreamSecurity security;
     private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    /** SRV lookups of this cluster's {@code srv} names, by result; kept across reloads. */
+    private final DnsResolutions dnsResolutions = new DnsResolutions();
 
     public Cluster(ClusterConfig config) {
         this.config = config;
@@ -132,6 +134,10 @@ public final class Cluster {
 
     public String name() {
         return config.name();
+    }
+
+    public DnsResolutions dnsResolutions() {
+        return dnsResolutions;
     }
 
     /** TLS to the servers as built now, or null for plain connections; read once per new connection. */
@@ -368,7 +374,8 @@ public final class Cluster {
         }
     }
 
-    void setResolved(Server server, java.net.InetSocketAddress address) {
+    /** A DNS answer gave {@code server} this address; a new picker follows when it changed. */
+    public void setResolved(Server server, java.net.InetSocketAddress address) {
         if (!address.equals(server.resolved())) {
             server.resolved(address);
             rebuild();

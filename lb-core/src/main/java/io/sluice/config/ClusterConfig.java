@@ -15,12 +15,14 @@ import java.util.List;
  * @param tls             TLS to the servers, or null for plain connections
  * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
  * @param sendProxyProtocol a PROXY protocol header naming the client opens each relayed connection; null: none
+ * @param srv             DNS SRV names whose targets join {@code servers} while running (each target:port a server)
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
-                            UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
+                            UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol,
+                            List<String> srv) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
@@ -33,6 +35,13 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
 
     public ClusterConfig {
         servers = List.copyOf(servers);
+        srv = List.copyOf(srv);
+    }
+
+    /** The same cluster with another server list: the configured servers plus those SRV records name. */
+    public ClusterConfig withServers(List<ServerConfig> next) {
+        return new ClusterConfig(name, balancer, next, connectTimeout, connectRetries, healthCheck, outlierDetection,
+                panicThreshold, pool, stickyCookie, tls, protocol, sendProxyProtocol, srv);
     }
 
     public String algorithm() {

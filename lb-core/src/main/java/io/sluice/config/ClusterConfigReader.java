@@ -17,7 +17,7 @@ final class ClusterConfigReader {
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
             "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls", "protocol",
             "send_proxy_protocol");
-    static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup");
+    static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup", "srv");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
             "service", "query", "query_type", "expect_rcode");
@@ -39,9 +39,18 @@ final class ClusterConfigReader {
             n.error("servers", "a cluster needs at least one server");
         }
         Set<HostPort> seen = new HashSet<>();
+        List<String> srv = new ArrayList<>();
         for (int i = 0; i < serverNodes.size(); i++) {
             ConfigNode s = new ConfigNode(n.errorsSink(), n.join("servers") + "[" + i + "]", serverNodes.get(i),
                     SERVER);
+            if (s.has("srv")) {
+                readSrv(s, srv);
+                continue;
+            }
+            if (!s.has("address")) {
+                s.error("address", "required: a server entry has either address (host:port) or srv (a DNS SRV name)");
+                continue;
+            }
             HostPort address = s.hostPort("address", null, true, false);
             int weight = s.integer("weight", ServerConfig.DEFAULT_WEIGHT, 1, 10_000);
             boolean backup = s.bool("backup", ServerConfig.DEFAULT_BACKUP);
@@ -81,7 +90,37 @@ final class ClusterConfigReader {
             n.error("send_proxy_protocol", "not with tls to the servers yet");
         }
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky, tls, protocol, send);
+                sticky, tls, protocol, send, srv);
+    }
+
+    /**
+     * A {@code servers} entry naming a DNS SRV record instead of one address: checked for syntax only (it need
+     * not resolve where the config is checked); weight and priority come from the records themselves.
+     */
+    private static void readSrv(ConfigNode s, List<String> srv) {
+        for (String key : List.of("address", "weight", "backup")) {
+            if (s.has(key)) {
+                s.error(key, "a server entry has either address or srv, and an srv entry takes its weights and"
+                        + " backups from the SRV records' weight and priority");
+            }
+        }
+        String name = s.requiredString("srv");
+        if (name == null) {
+            return;
+        }
+        String bare = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        if (!isDnsName(bare)) {
+            s.error("srv", "expected a DNS name such as _http._tcp.app.default.svc.cluster.local, got \"" + name + "\"");
+        } else if (srv.contains(bare)) {
+            s.error("srv", "SRV name " + bare + " is listed twice");
+        } else {
+            srv.add(bare);
+        }
+    }
+
+    /** SRV names start with _service._proto; otherwise the rules of a host name. */
+    private static boolean isDnsName(String name) {
+        return !name.isEmpty() && HostPort.validHostName(name);
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

@@ -39,7 +39,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP = ConfigNode.keys("runtime", "admin", "listeners", "clusters");
     private static final Set<String> RUNTIME = ConfigNode.keys("transport", "worker_threads", "drain_timeout",
-            "dns_refresh", "watch_config");
+            "dns_refresh", "watch_config", "dns_servers");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
@@ -278,7 +278,25 @@ public final class ConfigLoader {
                 n.integer("worker_threads", RuntimeConfig.DEFAULT_WORKER_THREADS, 0, 1024),
                 n.duration("drain_timeout", RuntimeConfig.DEFAULT_DRAIN_TIMEOUT, Duration.ZERO),
                 n.duration("dns_refresh", RuntimeConfig.DEFAULT_DNS_REFRESH, Duration.ofSeconds(1)),
-                n.bool("watch_config", RuntimeConfig.DEFAULT_WATCH_CONFIG));
+                n.bool("watch_config", RuntimeConfig.DEFAULT_WATCH_CONFIG),
+                readDnsServers(n));
+    }
+
+    /** {@code runtime.dns_servers}: IP:port each; a name here would need a resolver to find the resolver. */
+    private static List<HostPort> readDnsServers(ConfigNode n) {
+        List<HostPort> out = new ArrayList<>();
+        List<Node> items = n.list("dns_servers");
+        for (int i = 0; i < items.size(); i++) {
+            String path = n.join("dns_servers") + "[" + i + "]";
+            HostPort hp = items.get(i) instanceof org.yaml.snakeyaml.nodes.ScalarNode s ? HostPort.parse(s.getValue()) : null;
+            if (hp == null || hp.port() == 0 || !hp.isLiteral()) {
+                n.errorsSink().add(path, items.get(i), "expected IP:port of a DNS server (IPv6 as [addr]:port), got "
+                        + ConfigNode.describe(items.get(i)));
+            } else {
+                out.add(hp);
+            }
+        }
+        return out;
     }
 
     private static AdminConfig readAdmin(ConfigNode n) {

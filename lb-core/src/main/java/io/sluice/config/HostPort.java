@@ -55,7 +55,8 @@ public record HostPort(String host, int port) {
         return new HostPort(host, port);
     }
 
-    private static boolean validHostName(String host) {
+    /** Dot-separated labels of letters, digits, '-' and '_' (as SRV names have), 253 characters at most. */
+    static boolean validHostName(String host) {
         if (host.length() > 253) {
             return false;
         }

@@ -1,6 +1,7 @@
 package io.sluice.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Process-wide settings.
@@ -9,9 +10,10 @@ import java.time.Duration;
  * @param drainTimeout  how long SIGTERM waits for open connections before closing them
  * @param dnsRefresh    how often server host names are resolved again (off the event loops)
  * @param watchConfig   reload when the config file changes on disk
+ * @param dnsServers    the DNS servers asked for host names and SRV records; empty: those of /etc/resolv.conf
  */
 public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh,
-                            boolean watchConfig) {
+                            boolean watchConfig, List<HostPort> dnsServers) {
 
     public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
     /** One event loop per core. */
@@ -19,8 +21,14 @@ public record RuntimeConfig(TransportKind transport, int workerThreads, Duration
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
     public static final boolean DEFAULT_WATCH_CONFIG = false;
+    /** The system's resolvers, as /etc/resolv.conf names them. */
+    public static final List<HostPort> DEFAULT_DNS_SERVERS = List.of();
     public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
-            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG);
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG, DEFAULT_DNS_SERVERS);
+
+    public RuntimeConfig {
+        dnsServers = List.copyOf(dnsServers);
+    }
 
     public int effectiveWorkerThreads() {
         return workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();

@@ -18,6 +18,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.DnsResolutions;
 import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
 import io.sluice.net.ListenerStats;
@@ -249,6 +250,18 @@ public final class Metrics implements AutoCloseable {
         g.add(Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
                 .description("1 while the cluster balances across all servers because too few are available")
                 .register(registry));
+        return g;
+    }
+
+    /** A cluster's SRV lookups by result; bound while the cluster has srv entries. */
+    public MeterGroup bindDns(String cluster, DnsResolutions resolutions) {
+        MeterGroup g = new MeterGroup(registry);
+        for (DnsResolutions.Result result : DnsResolutions.Result.values()) {
+            g.add(FunctionCounter.builder("sluice.dns.resolutions", resolutions, r -> r.count(result))
+                    .tags("cluster", cluster, "result", result.label())
+                    .description("DNS SRV lookups of the cluster's srv names, by result")
+                    .register(registry));
+        }
         return g;
     }
 

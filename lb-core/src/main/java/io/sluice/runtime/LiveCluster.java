@@ -12,10 +12,15 @@ import io.sluice.tls.UpstreamTls;
 import io.sluice.tls.UpstreamTlsContexts;
 import io.sluice.tls.UpstreamTlsErrors;
 import java.util.ArrayList;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -45,14 +50,25 @@ final class LiveCluster implements AutoCloseable {
     private final UpstreamTlsErrors tlsErrors = new UpstreamTlsErrors();
     /** The handshake error series; bound while the cluster has tls. */
     private MeterGroup tlsMeters;
+    /** The configuration as written; the cluster's own adds the servers its SRV names stand for. */
+    private ClusterConfig declared;
+    /** The servers each SRV name's last answer named, in the order of its records. */
+    private final Map<String, List<ServerConfig>> discovered = new LinkedHashMap<>();
+    /** Where discovered servers are, by label, as the last answers said: set before a new one is picked. */
+    private final Map<String, InetSocketAddress> discoveredAddresses = new HashMap<>();
+    /** The SRV lookup series; bound while the cluster has srv entries. */
+    private MeterGroup dnsMeters;
 
     private LiveCluster(Shared shared, ClusterConfig config, UpstreamTlsContexts.Built tls, Closer undo) {
         this.shared = shared;
         this.cluster = new Cluster(config);
+        this.declared = config;
         this.upstream = new Upstream(cluster, shared.transport(), shared.allocator(), shared.loops());
         this.meters = undo.add(shared.metrics().bind(cluster));
         useTls(tls);
         undo.add(this::closeTlsMeters);
+        bindDnsMeters();
+        undo.add(this::closeDnsMeters);
         undo.add(this::closeHealth);
         openHealth();
         cluster.rebuildOn(shared.control());
@@ -79,6 +95,11 @@ final class LiveCluster implements AutoCloseable {
         return cluster;
     }
 
+    /** The configuration as the file has it, without discovered servers: what a reload compares with. */
+    ClusterConfig declared() {
+        return declared;
+    }
+
     Upstream upstream() {
         return upstream;
     }
@@ -100,6 +121,10 @@ final class LiveCluster implements AutoCloseable {
     synchronized Server addServer(ServerConfig config) {
         Server s = cluster.addServer(config);
         attach(s);
+        InetSocketAddress known = discoveredAddresses.get(s.label());
+        if (known != null) {
+            cluster.setResolved(s, known); // eligible with its first picker, not one DNS round later
+        }
         if (!cluster.config().balancer().slowStart().isZero()) {
             s.startSlowStart(System.nanoTime()); // a server that joins a running cluster ramps up like one that returns
         }
@@ -119,9 +144,56 @@ final class LiveCluster implements AutoCloseable {
      * UP/DOWN state stays). Returns what changed, for the reload report.
      */
     synchronized List<String> reconfigure(ClusterConfig next, UpstreamTlsContexts.Built tls) {
-        ClusterConfig old = cluster.config();
         // Before the new servers: whatever connects from here on uses the new context (files read again).
         useTls(tls);
+        declared = next;
+        discovered.keySet().retainAll(next.srv());
+        bindDnsMeters();
+        return apply(withDiscovered());
+    }
+
+    /**
+     * An SRV name's latest answer: its servers join, stay or leave by the same steps as a reload's, so the
+     * others (and those that stay) keep their state, connections and pools.
+     */
+    synchronized List<String> discovered(String srvName, List<ServerConfig> servers,
+                                         Map<String, InetSocketAddress> addresses) {
+        if (!declared.srv().contains(srvName)) {
+            return List.of(); // a reload took the name away while its answer was on the way
+        }
+        discovered.put(srvName, List.copyOf(servers));
+        discoveredAddresses.putAll(addresses);
+        List<String> changes = apply(withDiscovered());
+        for (Server s : cluster.servers()) {
+            InetSocketAddress a = addresses.get(s.label());
+            if (a != null) {
+                cluster.setResolved(s, a); // a kept target whose address changed; nothing when it did not
+            }
+        }
+        discoveredAddresses.keySet().retainAll(cluster.servers().stream().map(Server::label).toList());
+        return changes;
+    }
+
+    /** The declared servers and then those of each SRV name; a target:port named twice is taken once. */
+    private ClusterConfig withDiscovered() {
+        if (declared.srv().isEmpty()) {
+            return declared;
+        }
+        List<ServerConfig> all = new ArrayList<>(declared.servers());
+        Set<String> labels = new HashSet<>();
+        all.forEach(sc -> labels.add(sc.label()));
+        for (String name : declared.srv()) {
+            for (ServerConfig sc : discovered.getOrDefault(name, List.of())) {
+                if (labels.add(sc.label())) {
+                    all.add(sc);
+                }
+            }
+        }
+        return declared.withServers(all);
+    }
+
+    private List<String> apply(ClusterConfig next) {
+        ClusterConfig old = cluster.config();
         if (old.equals(next)) {
             return List.of();
         }
@@ -192,6 +264,21 @@ final class LiveCluster implements AutoCloseable {
         cluster.security(new UpstreamTls(name(), tls, tlsErrors));
         if (tlsMeters == null) {
             tlsMeters = shared.metrics().bindUpstreamTls(name(), tlsErrors);
+        }
+    }
+
+    private void bindDnsMeters() {
+        if (declared.srv().isEmpty()) {
+            closeDnsMeters();
+        } else if (dnsMeters == null) {
+            dnsMeters = shared.metrics().bindDns(name(), cluster.dnsResolutions());
+        }
+    }
+
+    private void closeDnsMeters() {
+        if (dnsMeters != null) {
+            dnsMeters.close();
+            dnsMeters = null;
         }
     }
 
@@ -296,6 +383,7 @@ final class LiveCluster implements AutoCloseable {
         }
         closeHealth();
         closeTlsMeters();
+        closeDnsMeters();
         if (httpMeters != null) {
             httpMeters.close();
         }

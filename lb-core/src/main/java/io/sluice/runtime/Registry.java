@@ -1,6 +1,7 @@
 package io.sluice.runtime;
 
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.Discovery;
 import io.sluice.cluster.Server;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.ListenerConfig;
@@ -21,6 +22,8 @@ import java.util.Map;
 import java.util.Set;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The live listeners and clusters of one process, by name. Everything is created and destroyed through here,
@@ -28,7 +31,9 @@ import java.util.concurrent.TimeUnit;
  * change will add, keep or remove each one by the same steps. Mutations run on one thread at a time (start-up,
  * shutdown, the control thread); the forwarding path never reads this class, only the objects it hands out.
  */
-public final class Registry implements AutoCloseable {
+public final class Registry implements AutoCloseable, Discovery {
+    private static final Logger log = LoggerFactory.getLogger(Registry.class);
+
     /** How often a TLS listener's certificate files are read to see whether they changed on disk. */
     static final Duration CERTIFICATE_POLL = Duration.ofSeconds(2);
 
@@ -81,6 +86,22 @@ public final class Registry implements AutoCloseable {
      */
     public synchronized List<String> reconfigureCluster(ClusterConfig config, UpstreamTlsContexts.Built tls) {
         return live(config.name()).reconfigure(config, tls);
+    }
+
+    /**
+     * An SRV name's servers, from the resolver: applied to the cluster as a reload applies a changed server
+     * list. Ignored when the cluster was removed or replaced meanwhile.
+     */
+    @Override
+    public synchronized void discovered(Cluster cluster, String srvName, List<ServerConfig> servers,
+                                        Map<String, java.net.InetSocketAddress> addresses) {
+        LiveCluster c = clusters.get(cluster.name());
+        if (c == null || c.cluster() != cluster) {
+            return;
+        }
+        for (String change : c.discovered(srvName, servers, addresses)) {
+            log.info("SRV {}: {}", srvName, change);
+        }
     }
 
     /** Adds a server to a running cluster; it takes work once its pools, meters and health target exist. */
@@ -321,7 +342,7 @@ public final class Registry implements AutoCloseable {
     /** The configuration a cluster runs under now, or null when there is no such cluster. */
     public synchronized ClusterConfig clusterConfig(String name) {
         LiveCluster c = clusters.get(name);
-        return c == null ? null : c.cluster().config();
+        return c == null ? null : c.declared();
     }
 
     public synchronized List<String> clusterNames() {

@@ -184,6 +184,9 @@ public final class Reloader {
         if (!current.runtime().dnsRefresh().equals(next.runtime().dnsRefresh())) {
             changes.add("runtime.dns_refresh: " + current.runtime().dnsRefresh() + " -> " + next.runtime().dnsRefresh());
         }
+        if (!current.runtime().dnsServers().equals(next.runtime().dnsServers())) {
+            changes.add("runtime.dns_servers: " + current.runtime().dnsServers() + " -> " + next.runtime().dnsServers());
+        }
     }
 
     /**

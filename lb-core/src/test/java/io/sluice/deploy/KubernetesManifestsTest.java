@@ -180,8 +180,10 @@ class KubernetesManifestsTest {
         for (Object p : list(headless.at("spec.ports"))) {
             assertThat(map(p)).containsKeys("name", "port").containsEntry("protocol", "TCP");
         }
-        String domain = "." + headless.name() + ".default.svc.cluster.local";
-        assertThat(config.clusters().get(0).servers()).allSatisfy(s -> assertThat(s.address().host()).endsWith(domain));
+        // The cluster follows the SRV records of the Service's first port.
+        String port = String.valueOf(map(list(headless.at("spec.ports")).get(0)).get("name"));
+        assertThat(config.clusters().get(0).srv())
+                .containsExactly("_" + port + "._tcp." + headless.name() + ".default.svc.cluster.local");
     }
 
     @Test
