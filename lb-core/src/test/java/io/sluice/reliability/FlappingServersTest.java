@@ -156,6 +156,9 @@ class FlappingServersTest {
         }
         assertThat(load.outcomes.keySet()).as("outcomes").containsOnly("HTTP/1.1 200 OK truncated",
                 "HTTP/1.1 200 OK a", "HTTP/1.1 200 OK b");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metric(s,
+                "sluice_http_errors_total{listener=\"web\",reason=\"broken_response\"}"))
+                .isEqualTo(load.count("HTTP/1.1 200 OK truncated")));
     }
 
     /**
