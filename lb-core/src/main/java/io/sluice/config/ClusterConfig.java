@@ -15,12 +15,13 @@ import java.util.List;
  * @param tls             TLS to the servers, or null for plain connections
  * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
  * @param sendProxyProtocol a PROXY protocol header naming the client opens each relayed connection; null: none
+ * @param queue           where work waits while every eligible server is at its {@code max_connections}
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
-                            UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
+                            UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol, QueueConfig queue) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
@@ -33,6 +34,15 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
 
     public ClusterConfig {
         servers = List.copyOf(servers);
+    }
+
+    public ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
+                         Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
+                         OutlierDetectionConfig outlierDetection, int panicThreshold,
+                         PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
+                         UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
+        this(name, balancer, servers, connectTimeout, connectRetries, healthCheck, outlierDetection, panicThreshold,
+                pool, stickyCookie, tls, protocol, sendProxyProtocol, QueueConfig.DEFAULT);
     }
 
     public String algorithm() {

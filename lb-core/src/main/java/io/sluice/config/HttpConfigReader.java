@@ -32,7 +32,7 @@ final class HttpConfigReader {
     static final Set<String> HEADER_MATCH = ConfigNode.keys("name", "exact", "regex", "present");
     static final Set<String> HEADER_RULES = ConfigNode.keys("add", "set", "remove");
     static final Set<String> POOL = ConfigNode.keys("max_connections_per_loop", "max_idle_time",
-            "max_requests_per_connection");
+            "max_requests_per_connection", "max_waiting");
 
     private static final Pattern HOST = Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9\\-.]*[a-z0-9])?(:\\d{1,5})?");
 
@@ -114,7 +114,8 @@ final class HttpConfigReader {
                 n.integer("max_connections_per_loop", PoolConfig.DEFAULT_MAX_CONNECTIONS_PER_LOOP, 1, 100_000),
                 n.duration("max_idle_time", PoolConfig.DEFAULT_MAX_IDLE_TIME, Duration.ofMillis(1)),
                 n.integer("max_requests_per_connection", PoolConfig.DEFAULT_MAX_REQUESTS_PER_CONNECTION, 0,
-                        Integer.MAX_VALUE));
+                        Integer.MAX_VALUE),
+                n.integer("max_waiting", PoolConfig.DEFAULT_MAX_WAITING, 0, 1_000_000));
     }
 
     static List<RouteConfig> readRoutes(ConfigNode listener, Set<String> clusterNames) {

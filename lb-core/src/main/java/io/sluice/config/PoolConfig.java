@@ -9,13 +9,25 @@ import java.time.Duration;
  * @param maxConnectionsPerLoop     open connections to one server from one event loop; requests beyond wait
  * @param maxIdleTime               an idle pooled connection is closed after this long
  * @param maxRequestsPerConnection  a connection is closed after serving this many requests; 0 = unlimited
+ * @param maxWaiting                requests waiting for a connection to one server on one event loop; beyond
+ *                                  it a request is answered 503 at once
  */
-public record PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int maxRequestsPerConnection) {
+public record PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int maxRequestsPerConnection,
+                         int maxWaiting) {
 
     public static final int DEFAULT_MAX_CONNECTIONS_PER_LOOP = 64;
     public static final Duration DEFAULT_MAX_IDLE_TIME = Duration.ofSeconds(60);
     /** Unlimited. */
     public static final int DEFAULT_MAX_REQUESTS_PER_CONNECTION = 0;
+    /**
+     * Four times the default connections per loop: a burst can wait out a few response times, while a server
+     * that stopped answering cannot gather an unbounded line of requests (each holding its client) on a loop.
+     */
+    public static final int DEFAULT_MAX_WAITING = 256;
     public static final PoolConfig DEFAULT = new PoolConfig(DEFAULT_MAX_CONNECTIONS_PER_LOOP, DEFAULT_MAX_IDLE_TIME,
-            DEFAULT_MAX_REQUESTS_PER_CONNECTION);
+            DEFAULT_MAX_REQUESTS_PER_CONNECTION, DEFAULT_MAX_WAITING);
+
+    public PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int maxRequestsPerConnection) {
+        this(maxConnectionsPerLoop, maxIdleTime, maxRequestsPerConnection, DEFAULT_MAX_WAITING);
+    }
 }
