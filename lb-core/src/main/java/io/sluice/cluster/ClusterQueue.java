@@ -128,8 +128,10 @@ public final class ClusterQueue {
         }
         Waiter w = null;
         synchronized (this) {
-            boolean anyone = eligible(server);
-            for (Iterator<Waiter> it = waiting.iterator(); it.hasNext(); ) {
+            // A reload may have lowered the limit below what is in use: then the slot is not passed on.
+            boolean passOn = server.roomAfterRelease();
+            boolean anyone = passOn && eligible(server);
+            for (Iterator<Waiter> it = waiting.iterator(); passOn && it.hasNext(); ) {
                 Waiter c = it.next();
                 unpinIfGone(c);
                 if (c.pinned == server || (c.pinned == null && anyone)) {

@@ -266,6 +266,12 @@ public final class Server implements Endpoint {
         }
     }
 
+    /** Whether one slot given back leaves this server below its max_connections (a reload may lower it). */
+    boolean roomAfterRelease() {
+        int max = config.maxConnections();
+        return max == 0 || slots.get() <= max;
+    }
+
     void vacate() {
         slots.decrementAndGet();
     }
