@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
+import io.sluice.testing.ExternalTool;
 import io.sluice.testing.Proxies;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -41,7 +42,9 @@ class ServerLimitsTest {
                 }
                 now.decrementAndGet();
                 served.incrementAndGet();
-                HttpBackend.respond(out, 200, "text/plain", req.uri().getBytes(StandardCharsets.UTF_8));
+                // One write: a head and body written apart meet Nagle and delayed ACKs (40 ms a response).
+                HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                        + req.uri().length() + "\r\n\r\n" + req.uri());
             };
         }
     }
@@ -246,6 +249,61 @@ class ServerLimitsTest {
             String m = Proxies.admin(s, "/metrics").body();
             assertThat(sample(m, gauge)).isEqualTo(0);
             assertThat(sample(m, "sluice_http_errors_total{listener=\"web\",reason=\"pool_full\"}")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void http2ClientsAreHeldToTheSameLimit() throws Exception {
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
+        ConcurrencyProbe probe = new ConcurrencyProbe();
+        try (HttpBackend b = new HttpBackend("a", probe.handler());
+             Sluice s = proxy("""
+                     queue: { max: 1000, timeout: 60s }
+                     servers: [ { address: "%s", max_connections: 4 } ]
+                     """.formatted(b.address()), 2)) {
+            // 4 connections x 16 streams: 64 requests at a time over HTTP/2 (prior knowledge).
+            ExternalTool.Run r = h2load.run("", "-n", "640", "-c", "4", "-m", "16",
+                    "http://127.0.0.1:" + Proxies.port(s, "web") + "/h2");
+            assertThat(r.output()).as(r.output()).contains("640 succeeded, 0 failed, 0 errored");
+            assertThat(r.output()).as(r.output()).contains("status codes: 640 2xx");
+            assertThat(probe.served.get()).isEqualTo(640);
+            assertThat(probe.peak.get()).isLessThanOrEqualTo(4);
+        }
+    }
+
+    @Test
+    void streamsToAnHttp2ServerCountAgainstTheLimit() throws Exception {
+        ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = Proxies.start("""
+                     runtime: { worker_threads: 2 }
+                     admin: { enabled: false }
+                     listeners:
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app, http: { response_timeout: 1s } }
+                     clusters:
+                       - name: app
+                         protocol: h2c
+                         queue: { max: 1000, timeout: 60s }
+                         servers: [ { address: "%s", max_connections: 2 } ]
+                     """.formatted(a.address()))) {
+            int port = Proxies.port(s, "web");
+            ExternalTool.Run r = h2load.run("", "-n", "200", "-c", "2", "-m", "10", "http://127.0.0.1:" + port + "/x");
+            assertThat(r.output()).as(r.output()).contains("200 succeeded, 0 failed, 0 errored");
+            io.sluice.cluster.Server server = s.cluster("app").servers().get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.slotsInUse() == 0);
+
+            try (RawHttp hold1 = new RawHttp(port); RawHttp hold2 = new RawHttp(port);
+                 RawHttp late = new RawHttp(port)) {
+                hold1.send("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n");
+                hold2.send("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.slotsInUse() == 2);
+                late.send("GET /late HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").queue().length() == 1);
+                // The held requests time out (response_timeout): their streams end, their slots go to the waiter.
+                assertThat(hold1.read().status()).isEqualTo(504);
+                assertThat(late.read().text()).isEqualTo("a GET /late");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.slotsInUse() == 0);
         }
     }
 }
