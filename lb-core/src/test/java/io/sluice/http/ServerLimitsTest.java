@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code servers[].max_connections} on HTTP listeners (requests in flight), the cluster's queue, and the pool's
@@ -304,6 +305,50 @@ class ServerLimitsTest {
                 assertThat(late.read().text()).isEqualTo("a GET /late");
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> server.slotsInUse() == 0);
+        }
+    }
+
+    @TempDir
+    java.nio.file.Path dir;
+
+    @Test
+    void aReloadRaisingTheLimitServesQueuedRequestsWithoutDroppingThem() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (HttpBackend b = new HttpBackend("a", HttpBackend.holding("/slow", release))) {
+            String config = """
+                    runtime: { worker_threads: 1 }
+                    admin: { enabled: false }
+                    listeners:
+                      - { name: web, bind: "127.0.0.1:%d", protocol: http, cluster: app }
+                    clusters:
+                      - name: app
+                        queue: { max: %d, timeout: 60s }
+                        servers: [ { address: "%s", max_connections: %d } ]
+                    """;
+            int port = Proxies.freePort();
+            java.nio.file.Path file = dir.resolve("sluice.yaml");
+            java.nio.file.Files.writeString(file, config.formatted(port, 10, b.address(), 1));
+            try (Sluice s = Sluice.start(io.sluice.config.ConfigLoader.load(file),
+                    new io.sluice.runtime.ConfigFile(file), "start");
+                 RawHttp slow = new RawHttp(port);
+                 RawHttp q1 = new RawHttp(port);
+                 RawHttp q2 = new RawHttp(port)) {
+                slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+                q1.send("GET /q1 HTTP/1.1\r\nHost: a\r\n\r\n");
+                q2.send("GET /q2 HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").queue().length() == 2);
+
+                // A smaller queue keeps who already waits; a higher limit lets them in at once.
+                java.nio.file.Files.writeString(file, config.formatted(port, 1, b.address(), 3));
+                io.sluice.runtime.ReloadResult result = s.reloadAsync().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(result.applied()).as(result.toString()).isTrue();
+                assertThat(result.changes()).anyMatch(c -> c.contains("max_connections 1 -> 3"));
+                assertThat(q1.read().text()).isEqualTo("/q1");
+                assertThat(q2.read().text()).isEqualTo("/q2");
+                release.countDown();
+                assertThat(slow.read().text()).isEqualTo("/slow");
+            }
         }
     }
 }
