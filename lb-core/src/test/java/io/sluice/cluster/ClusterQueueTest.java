@@ -23,6 +23,18 @@ class ClusterQueueTest {
     private final EventLoop loopA = new DefaultEventLoop();
     private final EventLoop loopB = new DefaultEventLoop();
 
+    /** A cluster of two servers limited to one each, both full; the slots and a log of what waiters heard. */
+    private Cluster c;
+    private Slot a;
+    private Slot b;
+    private final List<String> log = new CopyOnWriteArrayList<>();
+
+    private void fill(String queue) throws Exception {
+        c = new Cluster(config(1, 1, queue));
+        a = c.queue().take(c.server("10.0.0.1:80"));
+        b = c.queue().take(c.server("10.0.0.2:80"));
+    }
+
     @AfterEach
     void stop() {
         loopA.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
@@ -97,10 +109,7 @@ class ClusterQueueTest {
 
     @Test
     void aFreedSlotGoesToTheOldestWaiterOnItsOwnLoop() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 10, timeout: 60s }"));
-        Slot a = c.queue().take(c.server("10.0.0.1:80"));
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
+        fill("{ max: 10, timeout: 60s }");
         Recorder first = new Recorder("first", loopB, null, log);
         Recorder second = new Recorder("second", loopA, null, log);
         Recorder third = new Recorder("third", loopB, null, log);
@@ -125,11 +134,8 @@ class ClusterQueueTest {
 
     @Test
     void aPinnedWaiterWaitsForItsServerAndOthersPassIt() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 10, timeout: 60s }"));
+        fill("{ max: 10, timeout: 60s }");
         Server sa = c.server("10.0.0.1:80");
-        Slot a = c.queue().take(sa);
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
         Recorder pinned = new Recorder("pinned", loopA, sa, log);
         Recorder any = new Recorder("any", loopB, null, log);
         enqueue(c, pinned);
@@ -148,11 +154,8 @@ class ClusterQueueTest {
 
     @Test
     void aPinnedWaiterWhoseServerGoesDownMayGoAnywhere() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 10, timeout: 60s }"));
+        fill("{ max: 10, timeout: 60s }");
         Server sa = c.server("10.0.0.1:80");
-        Slot a = c.queue().take(sa);
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
         Recorder pinned = new Recorder("pinned", loopA, sa, log);
         enqueue(c, pinned);
         c.setHealthy(sa, false, "test");
@@ -165,10 +168,7 @@ class ClusterQueueTest {
 
     @Test
     void aReloadThatRaisesTheLimitServesTheQueueAndOneThatLowersItDropsNothing() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 10, timeout: 60s }"));
-        Slot a = c.queue().take(c.server("10.0.0.1:80"));
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
+        fill("{ max: 10, timeout: 60s }");
         Recorder w1 = new Recorder("w1", loopA, null, log);
         Recorder w2 = new Recorder("w2", loopB, null, log);
         enqueue(c, w1);
@@ -189,10 +189,7 @@ class ClusterQueueTest {
 
     @Test
     void aWaiterTimesOutOnItsLoopAndIsCounted() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 10, timeout: 50ms }"));
-        Slot a = c.queue().take(c.server("10.0.0.1:80"));
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
+        fill("{ max: 10, timeout: 50ms }");
         enqueue(c, new Recorder("late", loopA, null, log));
         await().atMost(Duration.ofSeconds(10)).until(() -> c.queue().timeouts() == 1);
         assertThat(log).containsExactly("late timed out");
@@ -204,10 +201,7 @@ class ClusterQueueTest {
 
     @Test
     void aFullQueueRefusesAndCounts() throws Exception {
-        Cluster c = new Cluster(config(1, 1, "{ max: 1, timeout: 60s }"));
-        Slot a = c.queue().take(c.server("10.0.0.1:80"));
-        Slot b = c.queue().take(c.server("10.0.0.2:80"));
-        List<String> log = new CopyOnWriteArrayList<>();
+        fill("{ max: 1, timeout: 60s }");
         Recorder w = new Recorder("w", loopA, null, log);
         enqueue(c, w);
         Recorder refused = new Recorder("refused", loopA, null, log);

@@ -62,6 +62,12 @@ class ServerLimitsTest {
                 """.formatted(workers, cluster.indent(4)));
     }
 
+    /** Sends a request the backend holds (see {@link HttpBackend#holding}) and waits until the backend has it. */
+    private static void holdSlow(RawHttp slow, HttpBackend b) throws Exception {
+        slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+    }
+
     @Test
     void aServerLimitedToFourNeverSeesMoreThanFourOf64ConcurrentClientsAndNothingIsLost() throws Exception {
         ConcurrencyProbe probe = new ConcurrencyProbe();
@@ -123,8 +129,7 @@ class ServerLimitsTest {
              RawHttp slow = new RawHttp(Proxies.port(s, "web"));
              RawHttp queued = new RawHttp(Proxies.port(s, "web"));
              RawHttp refused = new RawHttp(Proxies.port(s, "web"))) {
-            slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-            await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+            holdSlow(slow, b);
             queued.send("GET /queued HTTP/1.1\r\nHost: a\r\n\r\n");
             await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").queue().length() == 1);
             String m = Proxies.admin(s, "/metrics").body();
@@ -157,8 +162,7 @@ class ServerLimitsTest {
                      """.formatted(b.address()), 1);
              RawHttp slow = new RawHttp(Proxies.port(s, "web"));
              RawHttp waiting = new RawHttp(Proxies.port(s, "web"))) {
-            slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-            await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+            holdSlow(slow, b);
             RawHttp.Response r = waiting.get("/waits");
             assertThat(r.status()).isEqualTo(503);
             assertThat(r.text()).contains("no server came free in time");
@@ -235,8 +239,7 @@ class ServerLimitsTest {
              RawHttp slow = new RawHttp(Proxies.port(s, "web"));
              RawHttp waiting = new RawHttp(Proxies.port(s, "web"));
              RawHttp refused = new RawHttp(Proxies.port(s, "web"))) {
-            slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-            await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+            holdSlow(slow, b);
             waiting.send("GET /waiting HTTP/1.1\r\nHost: a\r\n\r\n");
             String gauge = "sluice_server_pool_waiting{cluster=\"app\",server=\"" + b.address() + "\"}";
             await().atMost(Duration.ofSeconds(10)).until(
@@ -333,8 +336,7 @@ class ServerLimitsTest {
                  RawHttp slow = new RawHttp(port);
                  RawHttp q1 = new RawHttp(port);
                  RawHttp q2 = new RawHttp(port)) {
-                slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
-                await().atMost(Duration.ofSeconds(10)).until(() -> b.requests.size() == 1);
+                holdSlow(slow, b);
                 q1.send("GET /q1 HTTP/1.1\r\nHost: a\r\n\r\n");
                 q2.send("GET /q2 HTTP/1.1\r\nHost: a\r\n\r\n");
                 await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").queue().length() == 2);
