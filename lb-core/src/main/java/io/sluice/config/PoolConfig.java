@@ -20,10 +20,11 @@ public record PoolConfig(int maxConnectionsPerLoop, Duration maxIdleTime, int ma
     /** Unlimited. */
     public static final int DEFAULT_MAX_REQUESTS_PER_CONNECTION = 0;
     /**
-     * Four times the default connections per loop: a burst can wait out a few response times, while a server
-     * that stopped answering cannot gather an unbounded line of requests (each holding its client) on a loop.
+     * Far above a normal burst (2,000 clients at once on a pool of 8 wait fine), so that only a server that stopped
+     * answering, or a flood, meets it: then each loop holds at most this many waiting requests per server
+     * instead of any number, and the rest get 503 at once rather than after connect_timeout.
      */
-    public static final int DEFAULT_MAX_WAITING = 256;
+    public static final int DEFAULT_MAX_WAITING = 4096;
     public static final PoolConfig DEFAULT = new PoolConfig(DEFAULT_MAX_CONNECTIONS_PER_LOOP, DEFAULT_MAX_IDLE_TIME,
             DEFAULT_MAX_REQUESTS_PER_CONNECTION, DEFAULT_MAX_WAITING);
 

@@ -28,7 +28,7 @@ class ServerLimitsConfigTest {
         ClusterConfig plain = c.cluster("plain");
         assertThat(plain.queue()).isEqualTo(QueueConfig.DEFAULT);
         assertThat(plain.queue()).isEqualTo(new QueueConfig(1024, Duration.ofSeconds(5)));
-        assertThat(plain.pool().maxWaiting()).isEqualTo(PoolConfig.DEFAULT_MAX_WAITING).isEqualTo(256);
+        assertThat(plain.pool().maxWaiting()).isEqualTo(PoolConfig.DEFAULT_MAX_WAITING).isEqualTo(4096);
     }
 
     @Test
