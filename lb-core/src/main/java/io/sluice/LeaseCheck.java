@@ -22,9 +22,10 @@ final class LeaseCheck {
         List<String> held = new ArrayList<>();
         for (Cluster c : clusters) {
             for (Server s : c.servers()) {
-                if (s.activeConnections() != 0 || s.activeRequests() != 0 || s.pooledConnections() != 0) {
+                if (s.activeConnections() != 0 || s.activeRequests() != 0 || s.pooledConnections() != 0
+                        || s.slotsInUse() != 0) {
                     held.add(s + " connections=" + s.activeConnections() + " requests=" + s.activeRequests()
-                            + " pooled=" + s.pooledConnections());
+                            + " pooled=" + s.pooledConnections() + " slots=" + s.slotsInUse());
                 }
             }
         }

@@ -36,6 +36,10 @@ final class ClusterJson {
                 .append(",\"algorithm\":").append(Json.quote(c.config().algorithm()))
                 .append(",\"panic\":").append(c.panic())
                 .append(",\"health_checks\":").append(c.config().healthCheck() != null)
+                .append(",\"queue\":{\"length\":").append(c.queue().length())
+                .append(",\"max\":").append(c.config().queue().max())
+                .append(",\"timeouts\":").append(c.queue().timeouts())
+                .append(",\"rejected\":").append(c.queue().rejected()).append('}')
                 .append(",\"servers\":[");
         SlowStart slowStart = SlowStart.of(c.config().balancer().slowStart());
         List<Server> servers = c.servers();
@@ -58,6 +62,9 @@ final class ClusterJson {
                 .append(",\"effective_weight\":").append(round(s.weight() * slowStart.factor(s)))
                 .append(",\"active_connections\":").append(s.activeConnections() + s.pooledConnections())
                 .append(",\"active_requests\":").append(s.activeRequests())
+                .append(",\"max_connections\":").append(s.maxConnections())
+                .append(",\"slots_used\":").append(s.slotsInUse())
+                .append(",\"queued\":").append(s.queued())
                 .append(",\"connections_total\":").append(s.totalConnections().sum())
                 .append(",\"connect_errors\":").append(s.connectErrors().sum())
                 .append(",\"responses\":").append(s.responses())

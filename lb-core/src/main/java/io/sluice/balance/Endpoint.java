@@ -29,4 +29,12 @@ public interface Endpoint {
      * slow start ramps its weight from this instant.
      */
     long availableSinceNanos();
+
+    /**
+     * True while the endpoint is at its own limit of work in flight ({@code max_connections}): pickers pass it
+     * over as if tried. A hint read live, without a lock; the caller takes the slot itself, atomically.
+     */
+    default boolean full() {
+        return false;
+    }
 }

@@ -69,7 +69,7 @@ public final class Maglev extends HashingBalancer {
             // Lemire's multiply-shift maps the hash's high 32 bits onto [0, m) without a division.
             int i = (int) (((hash >>> 32) * m) >>> 32);
             E s = table[i];
-            if (ctx.attempt() == 0) {
+            if (ctx.attempt() == 0 && !ctx.tried(s)) {
                 return s;
             }
             // Retry: the following slots hold a weight-proportional mix of servers, so walking on is a

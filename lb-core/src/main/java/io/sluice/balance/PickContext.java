@@ -15,6 +15,8 @@ public final class PickContext {
     private int attempt;
     private long hash;
     private boolean hasHash;
+    /** A pick passed over an endpoint because it was {@link Endpoint#full() full}. */
+    private boolean sawFull;
 
     public PickContext(InetSocketAddress source) {
         this.source = source;
@@ -61,6 +63,14 @@ public final class PickContext {
         return hash;
     }
 
+    /**
+     * True when a pick since the last {@link #reset()} passed over a server because it was full: a pick that
+     * found nothing then means "wait for a slot", not "no server".
+     */
+    public boolean sawFull() {
+        return sawFull;
+    }
+
     /** Readies this context for the next request on the same connection (HTTP keep-alive). */
     public void reset() {
         for (int i = 0; i < triedCount; i++) {
@@ -69,9 +79,18 @@ public final class PickContext {
         triedCount = 0;
         attempt = 0;
         hasHash = false;
+        sawFull = false;
     }
 
+    /**
+     * Whether a pick should pass {@code server} over: it was tried for this work, or it is at its limit
+     * ({@link Endpoint#full()}), which is remembered for {@link #sawFull()}.
+     */
     public boolean tried(Endpoint server) {
+        if (server.full()) {
+            sawFull = true;
+            return true;
+        }
         for (int i = 0; i < triedCount; i++) {
             if (tried[i] == server) {
                 return true;

@@ -111,7 +111,7 @@ public final class RingHash extends HashingBalancer {
             if (i == n) {
                 i = 0;
             }
-            if (ctx.attempt() == 0) {
+            if (ctx.attempt() == 0 && !ctx.tried(owners[i])) {
                 return owners[i];
             }
             // Retry: walk on clockwise to the next server not yet tried, as Envoy's ring does.

@@ -39,6 +39,9 @@ public final class Cluster {
     /** The parsed hash_key for ring_hash and maglev; null for algorithms that do not hash. */
     private volatile HashKey hashKey;
     private volatile Picker<Server> picker = Picker.empty();
+    /** The servers the current picker chooses from; where queued work may go. */
+    private volatile List<Server> eligible = List.of();
+    private final ClusterQueue queue = new ClusterQueue(this);
     private volatile boolean panic;
     private volatile OutlierDetector outlierDetector;
     private volatile Executor rebuilder = Runnable::run;
@@ -254,10 +257,23 @@ public final class Cluster {
             }
         }
         picker = eligible.isEmpty() ? Picker.empty() : balancer.newPicker(List.copyOf(eligible));
+        this.eligible = List.copyOf(eligible);
         if (eligible.isEmpty()) {
             log.warn("cluster {} has no available server", name());
         }
         pickerRamping = SlowStart.anyRamping(eligible, config.balancer().slowStart(), System.nanoTime());
+        // A server came back, or a reload raised a limit: queued work may go now.
+        queue.dispatch();
+    }
+
+    /** The servers new work may go to now (the current picker's). */
+    List<Server> eligible() {
+        return eligible;
+    }
+
+    /** Work waiting for a server below its max_connections. */
+    public ClusterQueue queue() {
+        return queue;
     }
 
     /**

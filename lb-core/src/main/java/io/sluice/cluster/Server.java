@@ -37,6 +37,10 @@ public final class Server implements Endpoint {
     private final AtomicInteger pooledConnections = new AtomicInteger();
     /** HTTP requests sent to this server and not yet fully answered. */
     private final AtomicInteger activeRequests = new AtomicInteger();
+    /** Units of max_connections held ({@link Slot}s): counted whatever the limit, so a reload can set one. */
+    private final AtomicInteger slots = new AtomicInteger();
+    /** Waiters in the cluster's queue pinned to this server; changed under the queue's lock. */
+    volatile int queued;
     private final PeakEwma latency = new PeakEwma();
     private final LatencyHistogram histogram = new LatencyHistogram();
     private final LongAdder responses = new LongAdder();
@@ -252,6 +256,52 @@ public final class Server implements Endpoint {
     /** An HTTP pool connection to this server, idle or busy, from connect attempt to close. */
     public Lease beginPooledConnection() {
         return new Lease(this, pooledConnections);
+    }
+
+    /** Takes one unit of max_connections if there is room; the CAS keeps the limit exact across loops. */
+    boolean occupy() {
+        int max = config.maxConnections();
+        for (;;) {
+            int n = slots.get();
+            if (max > 0 && n >= max) {
+                return false;
+            }
+            if (slots.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Whether one slot given back leaves this server below its max_connections (a reload may lower it). */
+    boolean roomAfterRelease() {
+        int max = config.maxConnections();
+        return max == 0 || slots.get() <= max;
+    }
+
+    void vacate() {
+        slots.decrementAndGet();
+    }
+
+    /** At its max_connections now: picks pass it over (a hint; {@link #occupy()} decides). */
+    @Override
+    public boolean full() {
+        int max = config.maxConnections();
+        return max > 0 && slots.get() >= max;
+    }
+
+    /** The configured max_connections; 0 = unlimited. */
+    public int maxConnections() {
+        return config.maxConnections();
+    }
+
+    /** Units of max_connections held now: relayed connections and HTTP requests placed on this server. */
+    public int slotsInUse() {
+        return slots.get();
+    }
+
+    /** Waiting in the cluster's queue for this server in particular (a sticky cookie pinned them). */
+    public int queued() {
+        return queued;
     }
 
     /** Relayed TCP connections open (or opening) to this server now. */

@@ -16,13 +16,14 @@ import java.util.List;
  * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
  * @param sendProxyProtocol a PROXY protocol header naming the client opens each relayed connection; null: none
  * @param srv             DNS SRV names whose targets join {@code servers} while running (each target:port a server)
+ * @param queue           where work waits while every eligible server is at its {@code max_connections}
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
                             Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
                             UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol,
-                            List<String> srv) {
+                            List<String> srv, QueueConfig queue) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
@@ -41,7 +42,16 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
     /** The same cluster with another server list: the configured servers plus those SRV records name. */
     public ClusterConfig withServers(List<ServerConfig> next) {
         return new ClusterConfig(name, balancer, next, connectTimeout, connectRetries, healthCheck, outlierDetection,
-                panicThreshold, pool, stickyCookie, tls, protocol, sendProxyProtocol, srv);
+                panicThreshold, pool, stickyCookie, tls, protocol, sendProxyProtocol, srv, queue);
+    }
+
+    public ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
+                         Duration connectTimeout, int connectRetries, HealthCheckConfig healthCheck,
+                         OutlierDetectionConfig outlierDetection, int panicThreshold,
+                         PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
+                         UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
+        this(name, balancer, servers, connectTimeout, connectRetries, healthCheck, outlierDetection, panicThreshold,
+                pool, stickyCookie, tls, protocol, sendProxyProtocol, List.of(), QueueConfig.DEFAULT);
     }
 
     public String algorithm() {

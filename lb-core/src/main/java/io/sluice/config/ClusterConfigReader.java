@@ -16,8 +16,9 @@ final class ClusterConfigReader {
     static final Set<String> CLUSTER = ConfigNode.keys("name", "algorithm", "servers", "connect_timeout",
             "connect_retries", "hash_key", "hash_fallback", "virtual_nodes", "maglev_table_size", "ewma_decay",
             "slow_start", "health_check", "outlier_detection", "panic_threshold", "sticky_cookie", "pool", "tls", "protocol",
-            "send_proxy_protocol");
-    static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup", "srv");
+            "send_proxy_protocol", "queue");
+    static final Set<String> SERVER = ConfigNode.keys("address", "weight", "backup", "srv", "max_connections");
+    static final Set<String> QUEUE = ConfigNode.keys("max", "timeout");
     static final Set<String> HEALTH = ConfigNode.keys("type", "method", "path", "host", "expect_status",
             "expect_body", "interval", "timeout", "jitter", "rise", "fall", "port", "initial_state", "close_on_down",
             "service", "query", "query_type", "expect_rcode");
@@ -54,11 +55,12 @@ final class ClusterConfigReader {
             HostPort address = s.hostPort("address", null, true, false);
             int weight = s.integer("weight", ServerConfig.DEFAULT_WEIGHT, 1, 10_000);
             boolean backup = s.bool("backup", ServerConfig.DEFAULT_BACKUP);
+            int maxConnections = s.integer("max_connections", ServerConfig.DEFAULT_MAX_CONNECTIONS, 0, 1_000_000);
             if (address != null) {
                 if (!seen.add(address)) {
                     s.error("address", "server " + address + " is listed twice");
                 }
-                servers.add(new ServerConfig(address, weight, backup));
+                servers.add(new ServerConfig(address, weight, backup, maxConnections));
             }
         }
         Duration connectTimeout = n.duration("connect_timeout", ClusterConfig.DEFAULT_CONNECT_TIMEOUT,
@@ -89,8 +91,9 @@ final class ClusterConfigReader {
             // their handshake, too late for it.
             n.error("send_proxy_protocol", "not with tls to the servers yet");
         }
+        QueueConfig queue = readQueue(n.map("queue", QUEUE));
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
-                sticky, tls, protocol, send, srv);
+                sticky, tls, protocol, send, srv, queue);
     }
 
     /**
@@ -103,6 +106,9 @@ final class ClusterConfigReader {
                 s.error(key, "a server entry has either address or srv, and an srv entry takes its weights and"
                         + " backups from the SRV records' weight and priority");
             }
+        }
+        if (s.has("max_connections")) {
+            s.error("max_connections", "not on an srv entry yet: list servers by address to limit them");
         }
         String name = s.requiredString("srv");
         if (name == null) {
@@ -121,6 +127,14 @@ final class ClusterConfigReader {
     /** SRV names start with _service._proto; otherwise the rules of a host name. */
     private static boolean isDnsName(String name) {
         return !name.isEmpty() && HostPort.validHostName(name);
+    }
+
+    private static QueueConfig readQueue(ConfigNode n) {
+        if (n == null) {
+            return QueueConfig.DEFAULT;
+        }
+        return new QueueConfig(n.integer("max", QueueConfig.DEFAULT_MAX, 0, 1_000_000),
+                n.duration("timeout", QueueConfig.DEFAULT_TIMEOUT, Duration.ofMillis(1)));
     }
 
     private static BalancerConfig readBalancer(ConfigNode n) {

@@ -32,7 +32,7 @@ final class HttpConfigReader {
     static final Set<String> HEADER_MATCH = ConfigNode.keys("name", "exact", "regex", "present");
     static final Set<String> HEADER_RULES = ConfigNode.keys("add", "set", "remove");
     static final Set<String> POOL = ConfigNode.keys("max_connections_per_loop", "max_idle_time",
-            "max_requests_per_connection", "ping_interval", "ping_timeout");
+            "max_requests_per_connection", "ping_interval", "ping_timeout", "max_waiting");
 
     private static final Pattern HOST = Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9\\-.]*[a-z0-9])?(:\\d{1,5})?");
 
@@ -117,7 +117,8 @@ final class HttpConfigReader {
                 n.integer("max_requests_per_connection", PoolConfig.DEFAULT_MAX_REQUESTS_PER_CONNECTION, 0,
                         Integer.MAX_VALUE),
                 n.duration("ping_interval", PoolConfig.DEFAULT_PING_INTERVAL, Duration.ZERO),
-                n.duration("ping_timeout", PoolConfig.DEFAULT_PING_TIMEOUT, Duration.ofMillis(1)));
+                n.duration("ping_timeout", PoolConfig.DEFAULT_PING_TIMEOUT, Duration.ofMillis(1)),
+                n.integer("max_waiting", PoolConfig.DEFAULT_MAX_WAITING, 0, 1_000_000));
     }
 
     static List<RouteConfig> readRoutes(ConfigNode listener, Set<String> clusterNames) {

@@ -39,7 +39,7 @@ final class BackendPool implements LoopPool {
     private Bootstrap bootstrap;
     private java.time.Duration bootstrapTimeout;
     private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final PoolWaiters waiters;
     private int open;
     private boolean sweepScheduled;
     /** The server left its cluster: connections close when given back instead of waiting idle. */
@@ -52,11 +52,15 @@ final class BackendPool implements LoopPool {
         void ready(BackendConnection conn);
 
         void failed(Throwable cause);
+
+        /** {@code pool.max_waiting} requests already wait for this pool: this one does not queue. */
+        void turnedAway();
     }
 
     BackendPool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
                 ByteBufAllocator allocator) {
         this.totals = totals;
+        this.waiters = new PoolWaiters(totals.waiting);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;
@@ -108,7 +112,10 @@ final class BackendPool implements LoopPool {
             connect(w);
             return false;
         }
-        waiters.add(w);
+        if (!waiters.offer(w, config().maxWaiting())) {
+            w.turnedAway();
+            return false;
+        }
         return true;
     }
 

@@ -5,7 +5,10 @@ package io.sluice.http;
  * production, an in-memory stand-in in the exchange's unit tests. Called on that loop only.
  */
 interface ConnectionPool {
-    /** Returns true when the waiter was queued (every connection busy); it is then called back later. */
+    /**
+     * Returns true when the waiter was queued (every connection busy); it is then called back later. When
+     * {@code pool.max_waiting} already wait, {@link BackendPool.Waiter#turnedAway()} is called at once instead.
+     */
     boolean acquire(BackendPool.Waiter w);
 
     /** A waiter that gave up. */

@@ -10,6 +10,12 @@ public enum ErrorReason {
     CONNECT_FAILED,
     /** Every pooled connection to the server stayed busy for connect_timeout (503). */
     POOL_EXHAUSTED,
+    /** The server's pool already had {@code pool.max_waiting} requests waiting for a connection (503). */
+    POOL_FULL,
+    /** Every eligible server was at its max_connections and the cluster's queue was full (503). */
+    QUEUE_FULL,
+    /** Every eligible server stayed at its max_connections for the cluster's queue timeout (503). */
+    QUEUE_TIMEOUT,
     /** The server closed or reset the connection before the response began (502). */
     BACKEND_RESET,
     /** The server's response could not be parsed (502). */

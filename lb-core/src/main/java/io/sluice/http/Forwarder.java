@@ -7,7 +7,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.Server;
+import io.sluice.cluster.Slot;
 import io.sluice.config.StickyCookieConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +35,10 @@ final class Forwarder {
     private String stickyValue;
     private int resends;
     private int refusals;
+    /** The sticky cookie's server when the last pick found it at its max_connections. */
+    private Server pinnedFull;
+    /** Set while the request waits in the cluster's queue. */
+    private ClusterQueue.Waiter queued;
     /** Streams an HTTP/2 server refused unprocessed, sent again for one request at most. */
     static final int MAX_REFUSALS = 3;
 
@@ -68,40 +74,92 @@ final class Forwarder {
      * server here, as connect_retries allows; one that fails later comes back through {@link #connectFailedLater}.
      */
     private void place() {
-        long maxWait = upstream.cluster().config().connectTimeout().toNanos();
         for (;;) {
             Server server = pick();
             if (server == null) {
                 attempt = null;
-                noServer();
+                if (pinnedFull != null || ctx.attempts.sawFull()) {
+                    waitForSlot();
+                } else {
+                    noServer();
+                }
                 return;
             }
-            attempt = new UpstreamRequest(this, server, ctx.pools.pool(upstream, server, ctx.loop));
-            switch (attempt.acquire(ctx.loop, maxWait)) {
-                case CONNECTED -> {
-                    send();
-                    return;
-                }
-                case FAILED -> {
-                    if (!ctx.attempts.connectFailed(server)) {
-                        exchange.answer(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server",
-                                ErrorReason.CONNECT_FAILED);
-                        return;
-                    }
-                }
-                default -> {
-                    return;
-                }
+            if (!tryServer(server, ctx.attempts.takeSlot())) {
+                return;
             }
+        }
+    }
+
+    /** An attempt at {@code server}, holding its {@code slot}; true when the next server should be tried. */
+    private boolean tryServer(Server server, Slot slot) {
+        long maxWait = upstream.cluster().config().connectTimeout().toNanos();
+        attempt = new UpstreamRequest(this, server, ctx.pools.pool(upstream, server, ctx.loop), slot);
+        switch (attempt.acquire(ctx.loop, maxWait)) {
+            case CONNECTED -> send();
+            case FAILED -> {
+                if (ctx.attempts.connectFailed(server)) {
+                    return true;
+                }
+                exchange.answer(HttpResponseStatus.BAD_GATEWAY, "could not connect to a server",
+                        ErrorReason.CONNECT_FAILED);
+            }
+            case REFUSED -> exchange.answer(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    "too many requests waiting for a connection to the server", ErrorReason.POOL_FULL);
+            default -> {
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Every server the request may go to is at its max_connections: it waits in the cluster's queue (for its
+     * sticky server alone when the cookie pins it to a full one), and gets 503 when the queue is full or its
+     * timeout passes.
+     */
+    private void waitForSlot() {
+        ClusterQueue queue = upstream.cluster().queue();
+        ClusterQueue.Waiter w = new ClusterQueue.Waiter(ctx.loop, pinnedFull) {
+            @Override
+            protected void granted(Slot slot) {
+                if (queued != this || exchange.phase().over()) {
+                    slot.close();
+                    return;
+                }
+                queued = null;
+                if (tryServer(ctx.attempts.granted(slot), slot)) {
+                    place();
+                }
+                exchange.settle();
+            }
+
+            @Override
+            protected void timedOut() {
+                queued = null;
+                exchange.answer(HttpResponseStatus.SERVICE_UNAVAILABLE, "no server came free in time",
+                        ErrorReason.QUEUE_TIMEOUT);
+                exchange.settle();
+            }
+        };
+        if (queue.enqueue(w)) {
+            queued = w;
+        } else {
+            exchange.answer(HttpResponseStatus.SERVICE_UNAVAILABLE, "every server is busy and the queue is full",
+                    ErrorReason.QUEUE_FULL);
         }
     }
 
     /** The sticky cookie's server while no server was given up on for this request, else the picker's choice. */
     private Server pick() {
+        pinnedFull = null;
         if (stickyValue != null && ctx.attempts.context().attempt() == 0) {
             Server pinned = upstream.cluster().stickyServer(stickyValue);
             if (pinned != null) {
-                return ctx.attempts.pinned(pinned);
+                Server s = ctx.attempts.pinned(pinned);
+                if (s == null) {
+                    pinnedFull = pinned; // the session waits for its server (HAProxy's persistence)
+                }
+                return s;
             }
         }
         return ctx.attempts.next();
@@ -184,6 +242,10 @@ final class Forwarder {
     void end(boolean reusable) {
         releaseReplay();
         ctx.responseTimer.disarm();
+        if (queued != null) {
+            upstream.cluster().queue().cancel(queued);
+            queued = null;
+        }
         if (attempt != null) {
             attempt.end(reusable && attempt.sent());
         }

@@ -29,7 +29,6 @@ import io.sluice.net.Transport;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.tls.UpstreamTlsContexts;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -75,7 +74,7 @@ final class Http2Pool implements LoopPool {
     private Bootstrap bootstrap;
     private Duration bootstrapTimeout;
     private final List<Http2ServerConnection> connections = new ArrayList<>(2);
-    private final ArrayDeque<BackendPool.Waiter> waiters = new ArrayDeque<>();
+    private final PoolWaiters waiters;
     /** Connections opened and not closed yet, starting or not: what max_connections_per_loop limits. */
     private int open;
     private int connecting;
@@ -87,6 +86,7 @@ final class Http2Pool implements LoopPool {
     Http2Pool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
               ByteBufAllocator allocator, UpstreamProtocol protocol) {
         this.totals = totals;
+        this.waiters = new PoolWaiters(totals.waiting);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;
@@ -139,7 +139,12 @@ final class Http2Pool implements LoopPool {
             w.failed(new IllegalStateException("server address not resolved"));
             return false;
         }
-        waiters.add(w);
+        // Connections being opened (or about to be) will take streams soon: their share waits beyond max_waiting.
+        int opening = connecting > 0 || retired || open >= config().maxConnectionsPerLoop() ? connecting : 1;
+        if (!waiters.offer(w, config().maxWaiting() + opening * MAX_STREAMS_PER_CONNECTION)) {
+            w.turnedAway();
+            return false;
+        }
         maybeConnect();
         return true;
     }
@@ -299,7 +304,7 @@ final class Http2Pool implements LoopPool {
                 // The connection cannot take streams (it is closing, or its stream ids ran out): another will.
                 log.debug("cannot open a stream on {}: {}", c.channel, done.cause().toString());
                 leave(c, Http2ServerConnection.State.DRAINING);
-                waiters.addFirst(w);
+                waiters.putBack(w);
                 streamEnded(c);
                 return;
             }

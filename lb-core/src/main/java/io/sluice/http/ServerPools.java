@@ -25,6 +25,8 @@ public final class ServerPools {
     /** Totals over every loop, for the idle/in-use gauges. */
     final AtomicInteger idle = new AtomicInteger();
     final AtomicInteger inUse = new AtomicInteger();
+    /** Requests waiting for a connection, over every loop ({@link PoolWaiters}). */
+    final AtomicInteger waiting = new AtomicInteger();
 
     ServerPools(Upstream upstream, Server server, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
         this.perLoop = new AtomicReferenceArray<>(loops.size());
@@ -96,5 +98,9 @@ public final class ServerPools {
 
     public int inUse() {
         return inUse.get();
+    }
+
+    public int waiting() {
+        return waiting.get();
     }
 }

@@ -7,6 +7,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
+import io.sluice.cluster.Slot;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,8 @@ final class UpstreamRequest implements BackendPool.Waiter {
         CONNECTED,
         /** The connect failed. */
         FAILED,
+        /** The pool already had {@code max_waiting} requests waiting; this one did not queue. */
+        REFUSED,
         /** Gave its connection back (or away, to a tunnel), or stopped waiting. */
         ENDED
     }
@@ -35,6 +38,8 @@ final class UpstreamRequest implements BackendPool.Waiter {
     final Server server;
     private final Forwarder forwarder;
     private final ConnectionPool pool;
+    /** The server's max_connections unit, held for the whole attempt (null only in unit tests of the pool). */
+    private final Slot slot;
     private State state = State.ACQUIRING;
     private BackendConnection conn;
     private Lease lease;
@@ -42,15 +47,23 @@ final class UpstreamRequest implements BackendPool.Waiter {
     private boolean sent;
     private long sentNanos;
 
-    UpstreamRequest(Forwarder forwarder, Server server, ConnectionPool pool) {
+    UpstreamRequest(Forwarder forwarder, Server server, ConnectionPool pool, Slot slot) {
         this.forwarder = forwarder;
         this.server = server;
         this.pool = pool;
+        this.slot = slot;
+    }
+
+    private void releaseSlot() {
+        if (slot != null) {
+            slot.close();
+        }
     }
 
     /**
-     * Asks the pool for a connection. Returns {@link State#CONNECTED} or {@link State#FAILED} when the pool
-     * answered at once, else {@link State#WAITING}: the forwarder then hears of the answer as an event.
+     * Asks the pool for a connection. Returns {@link State#CONNECTED}, {@link State#FAILED} or
+     * {@link State#REFUSED} when the pool answered at once, else {@link State#WAITING}: the forwarder then hears
+     * of the answer as an event.
      */
     State acquire(EventExecutor loop, long maxWaitNanos) {
         if (pool.acquire(this)) {
@@ -88,10 +101,17 @@ final class UpstreamRequest implements BackendPool.Waiter {
         }
         boolean later = state == State.WAITING;
         state = State.FAILED;
+        releaseSlot();
         log.debug("connect to {} failed: {}", server, cause.toString());
         if (later) {
             forwarder.connectFailedLater(this);
         }
+    }
+
+    @Override
+    public void turnedAway() {
+        state = State.REFUSED;
+        releaseSlot();
     }
 
     private void waitExpired() {
@@ -99,6 +119,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
         if (state == State.WAITING) {
             pool.cancel(this);
             state = State.ENDED;
+            releaseSlot();
             forwarder.poolWaitExpired(this);
         }
     }
@@ -178,6 +199,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
     void end(boolean reusable) {
         State was = state;
         state = State.ENDED;
+        releaseSlot();
         if (was == State.CONNECTED) {
             lease.close();
             pool.release(conn, reusable);
@@ -192,6 +214,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
         BackendConnection c = conn;
         state = State.ENDED;
         lease.close();
+        releaseSlot(); // a tunnel is no longer a request in flight, as for the request lease
         pool.detach(c);
         c.channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         return c;

@@ -11,7 +11,9 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.Server;
+import io.sluice.cluster.Slot;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ClientSource;
 import io.sluice.net.ProxyHeaderOut;
@@ -51,6 +53,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * the client half-closes (RDHUP), so what it read is kept here and replayed once the relay is in place.
      */
     private HeldBytes early = new HeldBytes();
+    /** Set while the connection waits in its cluster's queue (every eligible server at max_connections). */
+    private ClusterQueue.Waiter queued;
 
     ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek, boolean tlsOffload) {
         this.listener = listener;
@@ -134,10 +138,50 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         Server server = attempts.next();
         if (server == null) {
+            if (attempts.sawFull()) {
+                waitForSlot(ctx);
+                return;
+            }
             listener.stats().countNoServer();
             client.close();
             return;
         }
+        connect(ctx, server, attempts.takeSlot());
+    }
+
+    /**
+     * Every eligible server is at its max_connections: the connection waits in the cluster's queue, and is
+     * closed when the queue is full or its timeout passes (counted by the queue).
+     */
+    private void waitForSlot(ChannelHandlerContext ctx) {
+        Channel client = ctx.channel();
+        ClusterQueue.Waiter w = new ClusterQueue.Waiter(client.eventLoop(), null) {
+            @Override
+            protected void granted(Slot slot) {
+                if (queued != this || !client.isActive()) {
+                    slot.close();
+                    return;
+                }
+                queued = null;
+                connect(ctx, attempts.granted(slot), slot);
+            }
+
+            @Override
+            protected void timedOut() {
+                queued = null;
+                client.close();
+            }
+        };
+        if (cluster.queue().enqueue(w)) {
+            queued = w;
+        } else {
+            client.close();
+        }
+    }
+
+    /** Connects to {@code server}, whose {@code slot} this connection holds until its server side closes. */
+    private void connect(ChannelHandlerContext ctx, Server server, Slot slot) {
+        Channel client = ctx.channel();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
         Bootstrap b = ChannelOptions.upstream(client.eventLoop(), listener.transport(),
@@ -145,9 +189,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 .handler(splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose));
         ChannelFuture f = UpstreamConnector.connect(b, cluster, server, UpstreamConnector.Use.RELAY);
         listener.track(f.channel());
+        f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {
             Channel backend = f.channel();
             if (!done.isSuccess()) {
+                slot.close(); // a channel that was never registered never closes
                 if (client.isActive() && attempts.connectFailed(server)) {
                     connect(ctx);
                 } else {
@@ -218,6 +264,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseEarly();
+        if (queued != null) {
+            cluster.queue().cancel(queued);
+            queued = null;
+        }
         ctx.fireChannelInactive();
     }
 

@@ -18,6 +18,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.Cluster;
+import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.DnsResolutions;
 import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
@@ -242,6 +243,9 @@ public final class Metrics implements AutoCloseable {
                 .description("Pooled connections to the server carrying a request now").register(registry));
         g.add(Gauge.builder("sluice.server.requests.active", server, Server::activeRequests).tags(tags)
                 .description("HTTP requests in flight to the server").register(registry));
+        g.add(Gauge.builder("sluice.server.pool.waiting", pools, ServerPools::waiting).tags(tags)
+                .description("Requests waiting for a pooled connection to the server (all connections busy), "
+                        + "over all event loops").register(registry));
     }
 
     /** The cluster's own meters (panic); each server's are {@link #bind(Cluster, Server)}. */
@@ -249,6 +253,18 @@ public final class Metrics implements AutoCloseable {
         MeterGroup g = new MeterGroup(registry);
         g.add(Gauge.builder("sluice.cluster.panic", cluster, c -> c.panic() ? 1 : 0).tags("cluster", cluster.name())
                 .description("1 while the cluster balances across all servers because too few are available")
+                .register(registry));
+        ClusterQueue q = cluster.queue();
+        g.add(Gauge.builder("sluice.cluster.queue.length", q, ClusterQueue::length).tags("cluster", cluster.name())
+                .description("Connections and requests waiting because every eligible server is at max_connections")
+                .register(registry));
+        g.add(FunctionCounter.builder("sluice.cluster.queue.timeouts", q, ClusterQueue::timeouts)
+                .tags("cluster", cluster.name())
+                .description("Queued connections and requests refused after the queue timeout (503, or closed)")
+                .register(registry));
+        g.add(FunctionCounter.builder("sluice.cluster.queue.rejected", q, ClusterQueue::rejected)
+                .tags("cluster", cluster.name())
+                .description("Connections and requests refused at once because the queue was full (503, or closed)")
                 .register(registry));
         return g;
     }
@@ -297,6 +313,12 @@ public final class Metrics implements AutoCloseable {
                 .tags(tags).description("Datagrams received from the server (udp listeners)").register(registry));
         g.add(FunctionCounter.builder("sluice.server.connect.errors", server, sv -> sv.connectErrors().sum())
                 .tags(tags).description("Failed connects to the server (refused, unreachable, timed out)")
+                .register(registry));
+        g.add(Gauge.builder("sluice.server.queue.length", server, Server::queued).tags(tags)
+                .description("Queued work that a sticky cookie pinned to this server, waiting for it to have room")
+                .register(registry));
+        g.add(Gauge.builder("sluice.server.slots.used", server, Server::slotsInUse).tags(tags)
+                .description("Relayed connections and HTTP requests counted against the server's max_connections")
                 .register(registry));
         g.add(Gauge.builder("sluice.server.up", server, sv -> sv.healthy() ? 1 : 0).tags(tags)
                 .description("1 while the server passes its health checks (always 1 without checks)")

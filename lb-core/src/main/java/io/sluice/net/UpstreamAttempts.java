@@ -3,6 +3,7 @@ package io.sluice.net;
 import io.sluice.balance.PickContext;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
+import io.sluice.cluster.Slot;
 import java.net.InetSocketAddress;
 
 /**
@@ -16,6 +17,10 @@ public final class UpstreamAttempts {
     private final PickContext pick;
     private Cluster cluster;
     private int connects;
+    /** The max_connections slot of the last server returned, until the caller takes it. */
+    private Slot slot;
+    /** How often a pick may lose its server's last slot to another loop before the work waits instead. */
+    private static final int SLOT_RACES = 4;
 
     public UpstreamAttempts(InetSocketAddress source) {
         this.pick = new PickContext(source);
@@ -26,6 +31,7 @@ public final class UpstreamAttempts {
         this.cluster = target;
         pick.reset();
         connects = 0;
+        dropUntaken();
     }
 
     /**
@@ -41,25 +47,69 @@ public final class UpstreamAttempts {
     }
 
     /**
-     * The server for the next connect attempt, or null when no server is eligible (none available, or every
-     * one already tried). A server whose host name has not resolved yet is never returned.
+     * The server for the next connect attempt, or null when no server is eligible (none available, every one
+     * already tried, or every one at its {@code max_connections}: then {@link #sawFull()}). A server whose host
+     * name has not resolved yet is never returned. The server's slot waits in {@link #takeSlot()}.
      */
     public Server next() {
-        Server s = cluster.pick(pick);
-        if (s == null || s.resolved() == null) {
-            return null;
+        dropUntaken();
+        for (int i = 0; i < SLOT_RACES; i++) {
+            Server s = cluster.pick(pick);
+            if (s == null || s.resolved() == null) {
+                return null;
+            }
+            slot = cluster.queue().take(s);
+            if (slot != null) {
+                connects++;
+                return s;
+            }
+            pick.markTried(s); // another loop took its last slot since the pick looked
         }
-        connects++;
-        return s;
+        return null;
     }
 
     /**
-     * Counts a connect attempt to a server chosen outside the picker (an HTTP sticky cookie's pin), so that
-     * {@code connect_retries} limits it like a picked one.
+     * A connect attempt to a server chosen outside the picker (an HTTP sticky cookie's pin), counted so that
+     * {@code connect_retries} limits it like a picked one; null when the server is at its
+     * {@code max_connections} (the work then waits for it). Its slot waits in {@link #takeSlot()}.
      */
     public Server pinned(Server server) {
+        dropUntaken();
+        slot = cluster.queue().take(server);
+        if (slot == null) {
+            return null;
+        }
         connects++;
         return server;
+    }
+
+    /** A slot the cluster's queue handed to this work: a connect attempt to its server, counted as one. */
+    public Server granted(Slot granted) {
+        dropUntaken();
+        connects++;
+        return granted.server();
+    }
+
+    /**
+     * The slot of the server {@link #next()} or {@link #pinned} returned, now the caller's to close when the
+     * attempt ends; null when there is none. A slot nobody took is given back by the next pick.
+     */
+    public Slot takeSlot() {
+        Slot s = slot;
+        slot = null;
+        return s;
+    }
+
+    private void dropUntaken() {
+        if (slot != null) {
+            slot.close();
+            slot = null;
+        }
+    }
+
+    /** True when the last pick passed servers over because they were at their max_connections. */
+    public boolean sawFull() {
+        return pick.sawFull();
     }
 
     /** A connect to {@code server} failed: true when another server may be tried ({@code connect_retries}). */

@@ -214,7 +214,9 @@ final class LiveCluster implements AutoCloseable {
             Server s = cluster.server(sc.label());
             if (s != null && !s.config().equals(sc) && old.servers().contains(s.config())) {
                 changes.add("cluster " + name() + ": server " + sc.label() + " weight " + s.configuredWeight()
-                        + (s.backup() ? " backup" : "") + " -> " + sc.weight() + (sc.backup() ? " backup" : ""));
+                        + (s.backup() ? " backup" : "") + " -> " + sc.weight() + (sc.backup() ? " backup" : "")
+                        + (s.maxConnections() == sc.maxConnections() ? ""
+                                : ", max_connections " + s.maxConnections() + " -> " + sc.maxConnections()));
             }
         }
         boolean healthChanged = !Objects.equals(old.healthCheck(), next.healthCheck())

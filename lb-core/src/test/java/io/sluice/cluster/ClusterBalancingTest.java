@@ -23,7 +23,7 @@ class ClusterBalancingTest {
         // panic_threshold 0: these tests are about backups and rebuilds, not panic mode.
         return new ClusterConfig("c", b, List.of(servers), Duration.ofSeconds(1), 2, null, null, 0,
                 io.sluice.config.PoolConfig.DEFAULT, null, null,
-                io.sluice.config.ClusterConfig.DEFAULT_PROTOCOL, null, List.of());
+                io.sluice.config.ClusterConfig.DEFAULT_PROTOCOL, null, List.of(), io.sluice.config.QueueConfig.DEFAULT);
     }
 
     private static ServerConfig server(int i, boolean backup) {
