@@ -43,7 +43,7 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
-            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol");
+            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol", "limits");
 
     private ConfigLoader() {
     }
@@ -64,6 +64,7 @@ public final class ConfigLoader {
         m.put("listeners[].tls.certificates[]", TlsConfigReader.CERTIFICATE);
         m.put("listeners[].http2", HttpConfigReader.HTTP2);
         m.put("listeners[].proxy_protocol", ProxyProtocolReader.PROXY_PROTOCOL);
+        m.put("listeners[].limits", ClientLimitsReader.LIMITS);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -378,7 +379,8 @@ public final class ConfigLoader {
         if (proxyProtocol != null && splice) {
             n.error("proxy_protocol", "not with splice: true (the header has to be read before the sockets are joined)");
         }
+        ClientLimitsConfig limits = ClientLimitsReader.read(n);
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol);
+                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol, limits);
     }
 }

@@ -24,11 +24,14 @@ import java.time.Duration;
  * @param hsts             the Strict-Transport-Security value added to responses on a TLS listener; null = none
  * @param h2c              cleartext HTTP/2 is accepted: by prior knowledge (the connection preface) and by
  *                         {@code Upgrade: h2c}
+ * @param sendTimeout      a client that takes none of its response for this long (the bytes waiting to be sent
+ *                         to it do not move) is closed; 0 = never
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
                          boolean forwarded, boolean via, int retries, int retryBudget,
-                         AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c) {
+                         AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c,
+                         Duration sendTimeout) {
 
     public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
@@ -48,8 +51,9 @@ public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, 
     /** No Strict-Transport-Security header. */
     public static final String DEFAULT_HSTS = null;
     public static final boolean DEFAULT_H2C = true;
+    public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(60);
     public static final HttpConfig DEFAULT = new HttpConfig(DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE,
             DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY_SIZE, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
             DEFAULT_RESPONSE_TIMEOUT, DEFAULT_FORWARDED, DEFAULT_VIA, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET,
-            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C);
+            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C, DEFAULT_SEND_TIMEOUT);
 }

@@ -47,7 +47,8 @@ class HttpConfigTest {
                     servers: [ { address: "127.0.0.1:1" } ]
                 """);
         assertThat(c.listeners().get(0).http()).isEqualTo(new HttpConfig(4096, 32768, 50, 1 << 20,
-                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true));
+                Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true,
+                HttpConfig.DEFAULT_SEND_TIMEOUT));
         assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100));
     }
 
