@@ -164,8 +164,19 @@ class SlowClientFloodTest {
 
         long flooded = System.nanoTime();
         System.out.printf("flood: all connections open after %.1f s%n", (flooded - started) / 1e9);
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() ->
-                errors(sluice, "header_timeout") >= SLOWLORIS && errors(sluice, "send_timeout") >= NON_READERS);
+        try {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() ->
+                    errors(sluice, "header_timeout") >= SLOWLORIS
+                            && errors(sluice, "send_timeout") + errors(sluice, "broken_response") >= NON_READERS);
+        } finally {
+            HttpListenerStats st = ((HttpListener) sluice.listener("web")).httpStats();
+            StringBuilder b = new StringBuilder("flood: errors by reason:");
+            for (ErrorReason r : ErrorReason.values()) {
+                b.append(' ').append(r.label()).append('=').append(st.errors(r));
+            }
+            System.out.println(b + "; backend connections accepted " + backend.accepted() + ", open "
+                    + backend.openConnections());
+        }
         System.out.printf("flood: every slow client closed %.1f s after the last opened%n",
                 (System.nanoTime() - flooded) / 1e9);
         drip.shutdownNow();
@@ -177,7 +188,10 @@ class SlowClientFloodTest {
         assertThat(normalFailure.get()).as("every normal request succeeds").isNull();
         assertThat(normalOk.get()).isPositive();
         assertThat(errors(sluice, "header_timeout")).isEqualTo(SLOWLORIS);
-        assertThat(errors(sluice, "send_timeout")).isEqualTo(NON_READERS);
+        // A non-reader ends by send_timeout, unless the test's own backend broke off its response first (seen once in
+        // a thousand at the full count, on a loaded machine): then the client's response is cut, which frees it too.
+        assertThat(errors(sluice, "send_timeout") + errors(sluice, "broken_response")).isEqualTo(NON_READERS);
+        assertThat(errors(sluice, "send_timeout")).isGreaterThanOrEqualTo(NON_READERS * 0.99);
 
         for (SocketChannel c : slow) {
             c.close();
