@@ -43,7 +43,7 @@ public final class ConfigLoader {
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
-            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol", "udp");
+            "tls_peek_timeout", "passthrough_require_tls", "proxy_protocol", "udp", "limits");
 
     private ConfigLoader() {
     }
@@ -65,6 +65,7 @@ public final class ConfigLoader {
         m.put("listeners[].http2", HttpConfigReader.HTTP2);
         m.put("listeners[].proxy_protocol", ProxyProtocolReader.PROXY_PROTOCOL);
         m.put("listeners[].udp", UdpConfigReader.UDP);
+        m.put("listeners[].limits", ClientLimitsReader.LIMITS);
         m.put("listeners[].routes[]", HttpConfigReader.ROUTE);
         m.put("listeners[].routes[].match", HttpConfigReader.MATCH);
         m.put("listeners[].routes[].match.header", HttpConfigReader.HEADER_MATCH);
@@ -357,7 +358,8 @@ public final class ConfigLoader {
             // Every stream-only key is refused by UdpConfigReader; nothing below applies to datagrams.
             return new ListenerConfig(name, bind, protocol, cluster, udpConfig.idleTimeout(), 0,
                     ListenerConfig.DEFAULT_BACKLOG, HttpConfig.DEFAULT, List.of(), false, null, List.of(),
-                    ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT, false, Http2Config.DEFAULT, null, udpConfig);
+                    ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT, false, Http2Config.DEFAULT, null, udpConfig,
+                    ClientLimitsConfig.NONE);
         }
         List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
         // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).
@@ -408,7 +410,8 @@ public final class ConfigLoader {
         if (proxyProtocol != null && splice) {
             n.error("proxy_protocol", "not with splice: true (the header has to be read before the sockets are joined)");
         }
+        ClientLimitsConfig limits = ClientLimitsReader.read(n);
         return new ListenerConfig(name, bind, protocol, cluster, idle, maxConnections, backlog, http, routes,
-                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol, udpConfig);
+                splice, tls, sniRoutes, peekTimeout, requireTls, http2, proxyProtocol, udpConfig, limits);
     }
 }

@@ -28,12 +28,14 @@ import java.util.List;
  *                         {@code Upgrade: h2c}
  * @param trustedProxies   clients whose forwarding headers (X-Forwarded-For, Forwarded, X-Forwarded-Proto and
  *                         -Host) are believed and added to; any other client's are replaced. Empty: trust nobody
+ * @param sendTimeout      a client that takes none of its response for this long (the bytes waiting to be sent
+ *                         to it do not move) is closed; 0 = never
  */
 public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, long maxBodySize,
                          Duration headerTimeout, Duration keepaliveTimeout, Duration responseTimeout,
                          boolean forwarded, boolean via, int retries, int retryBudget,
                          AccessLogConfig accessLog, boolean redirectHttps, String hsts, boolean h2c,
-                         List<Cidr> trustedProxies) {
+                         List<Cidr> trustedProxies, Duration sendTimeout) {
 
     public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
@@ -53,12 +55,14 @@ public record HttpConfig(int maxRequestLine, int maxHeaderSize, int maxHeaders, 
     /** No Strict-Transport-Security header. */
     public static final String DEFAULT_HSTS = null;
     public static final boolean DEFAULT_H2C = true;
+    public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(60);
     /** Nobody: every client's forwarding headers are replaced, as NGINX and HAProxy setups usually do. */
     public static final List<Cidr> DEFAULT_TRUSTED_PROXIES = List.of();
     public static final HttpConfig DEFAULT = new HttpConfig(DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE,
             DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY_SIZE, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
             DEFAULT_RESPONSE_TIMEOUT, DEFAULT_FORWARDED, DEFAULT_VIA, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET,
-            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C, DEFAULT_TRUSTED_PROXIES);
+            DEFAULT_ACCESS_LOG, DEFAULT_REDIRECT_HTTPS, DEFAULT_HSTS, DEFAULT_H2C, DEFAULT_TRUSTED_PROXIES,
+            DEFAULT_SEND_TIMEOUT);
 
     public HttpConfig {
         trustedProxies = List.copyOf(trustedProxies);

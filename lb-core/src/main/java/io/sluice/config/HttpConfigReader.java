@@ -19,7 +19,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 final class HttpConfigReader {
     static final Set<String> HTTP = ConfigNode.keys("max_request_line", "max_header_size", "max_headers",
             "max_body_size", "header_timeout", "keepalive_timeout", "response_timeout", "forwarded", "via", "retries",
-            "retry_budget_percent", "access_log", "redirect_https", "hsts", "h2c", "trusted_proxies");
+            "retry_budget_percent", "access_log", "redirect_https", "hsts", "h2c", "trusted_proxies",
+            "send_timeout");
     static final Set<String> HTTP2 = ConfigNode.keys("max_concurrent_streams", "initial_stream_window_size",
             "initial_connection_window_size", "max_header_list_size", "max_resets_per_window", "reset_window",
             "stall_timeout");
@@ -58,7 +59,8 @@ final class HttpConfigReader {
                 readAccessLog(n.map("access_log", ACCESS_LOG)),
                 n.bool("redirect_https", HttpConfig.DEFAULT_REDIRECT_HTTPS), readHsts(n),
                 n.bool("h2c", HttpConfig.DEFAULT_H2C),
-                ProxyProtocolReader.cidrs(n, "trusted_proxies"));
+                ProxyProtocolReader.cidrs(n, "trusted_proxies"),
+                n.duration("send_timeout", HttpConfig.DEFAULT_SEND_TIMEOUT, Duration.ZERO));
     }
 
     /** Window sizes between 64 KiB (HTTP/2's own initial window) and 16 MiB. */

@@ -20,12 +20,15 @@ import java.util.List;
  * @param http2          HTTP/2 limits (used with protocol HTTP)
  * @param proxyProtocol  PROXY protocol headers accepted from trusted balancers in front, or null when off
  * @param udp            flow settings of a {@code protocol: udp} listener; null for tcp and http
+ * @param limits         what one client address may do (connections, request rate); {@link ClientLimitsConfig#NONE}
+ *                       when off
  */
 public record ListenerConfig(String name, HostPort bind, Protocol protocol, String cluster, Duration idleTimeout,
                              int maxConnections, int backlog, HttpConfig http,
                              List<RouteConfig> routes, boolean splice, TlsConfig tls, List<SniRoute> sniRoutes,
                              Duration tlsPeekTimeout, boolean passthroughRequireTls, Http2Config http2,
-                             ProxyProtocolConfig proxyProtocol, UdpConfig udp) {
+                             ProxyProtocolConfig proxyProtocol, UdpConfig udp,
+                             ClientLimitsConfig limits) {
 
     public static final Protocol DEFAULT_PROTOCOL = Protocol.TCP;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);

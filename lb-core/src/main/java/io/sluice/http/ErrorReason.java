@@ -31,7 +31,11 @@ public enum ErrorReason {
     /** The request head did not arrive within header_timeout (408). */
     HEADER_TIMEOUT,
     /** The client went away before its response was complete. */
-    CLIENT_CLOSED;
+    CLIENT_CLOSED,
+    /** Over the listener's requests_per_second_per_ip (429). */
+    LIMITED,
+    /** The client took none of its response for send_timeout: closed. */
+    SEND_TIMEOUT;
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);

@@ -10,6 +10,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Server;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -69,6 +71,11 @@ final class Exchange {
         if (!req.keepAlive) {
             downstream.closeAfterResponse();
         }
+        long wait = ctx.listener.clientLimits().request(clientAddress());
+        if (wait > 0) {
+            limited(wait);
+            return;
+        }
         if (ctx.http.redirectHttps()) {
             redirectToHttps();
             return;
@@ -97,7 +104,8 @@ final class Exchange {
         long nanos = GrpcTimeout.parse(req.request.headers().get(Grpc.GRPC_TIMEOUT));
         if (nanos == GrpcTimeout.MALFORMED) {
             ctx.listener.httpStats().count(ErrorReason.BAD_REQUEST);
-            respond(HttpResponseStatus.BAD_REQUEST, "malformed grpc-timeout", null, GrpcStatus.INVALID_ARGUMENT);
+            respond(HttpResponseStatus.BAD_REQUEST, "malformed grpc-timeout", null, null,
+                    GrpcStatus.INVALID_ARGUMENT);
             return false;
         }
         if (nanos >= 0) {
@@ -343,7 +351,24 @@ final class Exchange {
     void answer(HttpResponseStatus st, String text, ErrorReason reason) {
         ctx.listener.httpStats().count(reason);
         endForwarding(false);
-        respond(st, text, null, req.grpc ? GrpcStatus.forReason(reason) : null);
+        respond(st, text, null, null, req.grpc ? GrpcStatus.forReason(reason) : null);
+    }
+
+    private InetAddress clientAddress() {
+        InetSocketAddress a = ctx.attempts.context().source();
+        return a == null ? null : a.getAddress();
+    }
+
+    /**
+     * Over {@code requests_per_second_per_ip}: 429 with Retry-After (whole seconds, rounded up), or for a gRPC
+     * client RESOURCE_EXHAUSTED; the connection stays open.
+     */
+    private void limited(long waitNanos) {
+        ctx.listener.httpStats().count(ErrorReason.LIMITED);
+        long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+        respond(HttpResponseStatus.TOO_MANY_REQUESTS, "too many requests from this client",
+                HttpHeaderNames.RETRY_AFTER, Long.toString(seconds),
+                req.grpc ? GrpcStatus.forReason(ErrorReason.LIMITED) : null);
     }
 
     /** A plain listener with redirect_https: every request is sent to the same place over https, unforwarded. */
@@ -353,11 +378,16 @@ final class Exchange {
             answer(HttpResponseStatus.BAD_REQUEST, "no Host to redirect to https", ErrorReason.BAD_REQUEST);
             return;
         }
-        respond(HttpResponseStatus.MOVED_PERMANENTLY, "moved to " + location, location, null);
+        respond(HttpResponseStatus.MOVED_PERMANENTLY, "moved to " + location, HttpHeaderNames.LOCATION, location,
+                null);
     }
 
-    /** {@code grpcStatus}: the answer is that gRPC error instead (HTTP 200, trailers-only), when not null. */
-    private void respond(HttpResponseStatus st, String text, String location, GrpcStatus grpcStatus) {
+    /**
+     * {@code grpcStatus}: the answer is that gRPC error instead (HTTP 200, trailers-only), when not null;
+     * {@code header}: one more header (Location, Retry-After), when not null.
+     */
+    private void respond(HttpResponseStatus st, String text, CharSequence header, String value,
+                         GrpcStatus grpcStatus) {
         status = grpcStatus != null ? 200 : st.code();
         // Unread request body cannot be skipped safely without reading it all: close instead.
         boolean close = downstream.closesAfterResponse() || (req.hasBody && !requestComplete);
@@ -369,8 +399,8 @@ final class Exchange {
         if (grpcStatus != null) {
             countGrpc(grpcStatus);
         }
-        if (location != null) {
-            resp.headers().set(HttpHeaderNames.LOCATION, location);
+        if (header != null) {
+            resp.headers().set(header, value);
         }
         ResponseRewrite.addHsts(resp.headers(), ctx.hsts);
         responseBytes = resp.content().readableBytes();

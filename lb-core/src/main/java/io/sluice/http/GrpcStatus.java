@@ -50,8 +50,8 @@ public enum GrpcStatus {
     static GrpcStatus forReason(ErrorReason reason) {
         return switch (reason) {
             case NO_SERVER, CONNECT_FAILED, BACKEND_RESET, BROKEN_RESPONSE, QUEUE_FULL, QUEUE_TIMEOUT -> UNAVAILABLE;
-            case TIMEOUT, HEADER_TIMEOUT -> DEADLINE_EXCEEDED;
-            case POOL_EXHAUSTED, POOL_FULL, TOO_LARGE -> RESOURCE_EXHAUSTED;
+            case TIMEOUT, HEADER_TIMEOUT, SEND_TIMEOUT -> DEADLINE_EXCEEDED;
+            case POOL_EXHAUSTED, POOL_FULL, TOO_LARGE, LIMITED -> RESOURCE_EXHAUSTED;
             case BAD_RESPONSE, BAD_REQUEST -> INTERNAL;
             case CLIENT_CLOSED -> CANCELLED;
         };

@@ -86,6 +86,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
         client = ctx.channel();
         if (!listener.admission().admit(client)) {
+            // Closed; bytes that came with a PROXY header may still arrive, and are dropped.
+            discarding = true;
             return;
         }
         InetSocketAddress remote = ClientSource.of(client);
@@ -100,6 +102,9 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
 
     /** Called by {@link ByteWatcher} for every buffer read, before decoding. */
     void onBytes() {
+        if (headWait == null) {
+            return; // refused at admission: the bytes are dropped below
+        }
         Exchange ex = current;
         if (ex == null || ex.requestComplete()) {
             headWait.bytesArrived(ex == null);

@@ -17,10 +17,12 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.Admission;
+import io.sluice.net.ClientLimits;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.IdleTimeoutHandler;
+import io.sluice.net.SendTimeoutHandler;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
@@ -48,6 +50,8 @@ public final class HttpListener implements Listener {
     private final ListenerStats stats = new ListenerStats();
     private final ProxyProtocolStats proxyStats = new ProxyProtocolStats();
     private volatile Admission admission;
+    /** Kept across reloads: connections open now are released into the same counts. */
+    private final ClientLimits clientLimits = new ClientLimits(stats);
     /** Cloned for each connection: the decoder's limits as configured now. */
     private volatile HttpDecoderConfig decoderTemplate;
     private final HttpListenerStats httpStats = new HttpListenerStats();
@@ -78,8 +82,18 @@ public final class HttpListener implements Listener {
         this.allocator = allocator;
         this.routes = new RouteTable(config, upstreams);
         this.retryBudget = new RetryBudget(config.http().retryBudget());
-        this.admission = new Admission(stats, config.maxConnections());
+        this.admission = admission(config);
         this.decoderTemplate = decoderConfig(config);
+    }
+
+    private Admission admission(ListenerConfig config) {
+        clientLimits.configure(config.limits());
+        return new Admission(stats, config.maxConnections(), clientLimits, false);
+    }
+
+    /** Requests per client ({@code requests_per_second_per_ip}); connections are held to theirs at admission. */
+    ClientLimits clientLimits() {
+        return clientLimits;
     }
 
     private static HttpDecoderConfig decoderConfig(ListenerConfig config) {
@@ -129,6 +143,12 @@ public final class HttpListener implements Listener {
         if (idleMillis > 0) {
             p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
         }
+        long sendMillis = config.http().sendTimeout().toMillis();
+        if (sendMillis > 0) {
+            // Before the protocol handlers: it watches the socket, whichever protocol ALPN or the preface picks.
+            p.addLast("send-timeout", new SendTimeoutHandler(sendMillis, TimeUnit.MILLISECONDS,
+                    () -> httpStats.count(ErrorReason.SEND_TIMEOUT)));
+        }
         if (tls != null) {
             // The protocol is known once ALPN has spoken: the handshake comes first.
             p.addLast("alpn", new AlpnSwitch(protocols, admission));
@@ -161,7 +181,7 @@ public final class HttpListener implements Listener {
         if (old.http().retryBudget() != next.http().retryBudget()) {
             retryBudget = new RetryBudget(next.http().retryBudget(), retryBudget);
         }
-        admission = new Admission(stats, next.maxConnections());
+        admission = admission(next);
         decoderTemplate = decoderConfig(next);
         config = next;
     }

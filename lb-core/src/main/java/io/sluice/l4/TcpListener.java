@@ -3,6 +3,7 @@ package io.sluice.l4;
 import io.sluice.net.IdleTimeoutHandler;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.Admission;
+import io.sluice.net.ClientLimits;
 import io.sluice.net.ProxyProtocolStage;
 import io.sluice.net.ProxyProtocolStats;
 import io.sluice.config.ProxyProtocolConfig;
@@ -49,6 +50,8 @@ public final class TcpListener implements Listener {
     private final PassthroughStats passthrough = new PassthroughStats();
     private final ProxyProtocolStats proxyStats = new ProxyProtocolStats();
     private volatile Admission admission;
+    /** Kept across reloads: connections open now are released into the same counts. */
+    private final ClientLimits clientLimits = new ClientLimits(stats);
     /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
     private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
@@ -70,7 +73,7 @@ public final class TcpListener implements Listener {
         this.settings = settings(config, clusters);
         this.transport = transport;
         this.allocator = allocator;
-        this.admission = new Admission(stats, config.maxConnections());
+        this.admission = admission(config);
         this.splicer = new Splicer(config.idleTimeout());
     }
 
@@ -101,9 +104,15 @@ public final class TcpListener implements Listener {
         if (!old.bind().equals(next.bind()) || old.protocol() != next.protocol() || old.splice() != next.splice()) {
             throw new IllegalArgumentException("listener " + old.name() + ": bind, protocol and splice need a new listener");
         }
-        admission = new Admission(stats, next.maxConnections());
+        admission = admission(next);
         splicer.idleTimeout(next.idleTimeout());
         settings = settings(next, clusters);
+    }
+
+    /** Each connection is one of its client's requests for {@code requests_per_second_per_ip}. */
+    private Admission admission(ListenerConfig config) {
+        clientLimits.configure(config.limits());
+        return new Admission(stats, config.maxConnections(), clientLimits, true);
     }
 
     @Override

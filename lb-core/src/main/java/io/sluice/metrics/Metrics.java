@@ -22,6 +22,7 @@ import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.DnsResolutions;
 import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
+import io.sluice.net.ClientLimits;
 import io.sluice.net.ListenerStats;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.http.ErrorReason;
@@ -96,6 +97,13 @@ public final class Metrics implements AutoCloseable {
         g.add(FunctionCounter.builder("sluice.listener.no.server", s, ListenerStats::noServer).tags(tags)
                 .description("Client connections closed because no server was available or reachable")
                 .register(registry));
+        for (ClientLimits.Limit limit : ClientLimits.Limit.values()) {
+            g.add(FunctionCounter.builder("sluice.listener.limited", s, st -> st.limited(limit))
+                    .tags("listener", listener.name(), "limit", limit.label())
+                    .description("Client connections (closed) and requests (429) over the listener's per-client "
+                            + "limits")
+                    .register(registry));
+        }
         {
             // Always, not only with proxy_protocol set: a reload can turn it on without rebinding meters.
             ProxyProtocolStats proxy = listener instanceof HttpListener http ? http.proxyProtocolStats()

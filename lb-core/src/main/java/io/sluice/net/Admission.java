@@ -14,19 +14,38 @@ public final class Admission {
 
     private final ListenerStats stats;
     private final int maxConnections;
+    /** The listener's per-client limits, null for none. */
+    private final ClientLimits clients;
+    /** A tcp listener: each connection is one of the client's requests for {@code requests_per_second_per_ip}. */
+    private final boolean connectionIsRequest;
 
     /** {@code maxConnections} 0 = unlimited. */
     public Admission(ListenerStats stats, int maxConnections) {
+        this(stats, maxConnections, null, false);
+    }
+
+    public Admission(ListenerStats stats, int maxConnections, ClientLimits clients, boolean connectionIsRequest) {
         this.stats = stats;
         this.maxConnections = maxConnections;
+        this.clients = clients;
+        this.connectionIsRequest = connectionIsRequest;
     }
 
     /**
-     * Counts {@code client} as open until its channel closes. Returns false, having closed it and counted the
-     * rejection, when it is one over the limit; the caller then does nothing more with it. Admitting a channel
-     * again is a no-op that returns true, so each stage of a connection can ask without counting it twice.
+     * {@link #count Counts} {@code client}, then holds it to the per-client limits: its address must be known by
+     * now (after any PROXY header). Returns false, having closed it, when it is over a limit; the caller then
+     * does nothing more with it. Admitting a channel again is a no-op that returns true, so each stage of a
+     * connection can ask without counting it twice.
      */
     public boolean admit(Channel client) {
+        return count(client) && (clients == null || clients.admit(client, connectionIsRequest));
+    }
+
+    /**
+     * Counts {@code client} as open until its channel closes, before its address is known (a PROXY header still
+     * to come). Returns false, having closed it and counted the rejection, when it is one over the limit.
+     */
+    public boolean count(Channel client) {
         if (client.hasAttr(ADMITTED)) {
             return true;
         }

@@ -12,6 +12,7 @@ public final class ListenerStats {
     private final LongAdder total = new LongAdder();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder noServer = new LongAdder();
+    private final LongAdder[] limited = {new LongAdder(), new LongAdder()};
 
     int opened() {
         total.increment();
@@ -29,6 +30,15 @@ public final class ListenerStats {
     /** A connection or request found no server to take it (none available, or every attempt failed). */
     public void countNoServer() {
         noServer.increment();
+    }
+
+    void countLimited(ClientLimits.Limit limit) {
+        limited[limit.ordinal()].increment();
+    }
+
+    /** Connections or requests refused by the listener's per-client {@code limits}. */
+    public long limited(ClientLimits.Limit limit) {
+        return limited[limit.ordinal()].sum();
     }
 
     public int active() {

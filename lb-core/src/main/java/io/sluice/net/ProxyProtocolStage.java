@@ -81,7 +81,7 @@ public final class ProxyProtocolStage extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
-        if (!admission.admit(ch)) {
+        if (!admission.count(ch)) {
             return;
         }
         InetSocketAddress peer = ch.remoteAddress() instanceof InetSocketAddress a ? a : null;

@@ -347,6 +347,29 @@ final class HttpBackend implements AutoCloseable {
         return accepted.get();
     }
 
+    /** Connections open now (a connection ends when the proxy closes it or a handler fails writing to it). */
+    int openConnections() {
+        return open.size();
+    }
+
+    /**
+     * 200 with {@code size} bytes of body, written as fast as the proxy takes them, through a small send buffer
+     * (so that a stalled client holds little kernel memory on this side).
+     */
+    static Handler large(long size) {
+        return (req, out, s) -> {
+            req.readBody();
+            s.setSendBufferSize(16 * 1024);
+            out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + size
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = new byte[64 * 1024];
+            for (long left = size; left > 0; left -= chunk.length) {
+                out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
+            out.flush();
+        };
+    }
+
     Request last() {
         return requests.get(requests.size() - 1);
     }

@@ -49,7 +49,7 @@ class HttpConfigTest {
                 """);
         assertThat(c.listeners().get(0).http()).isEqualTo(new HttpConfig(4096, 32768, 50, 1 << 20,
                 Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(1), true, false, 2, 5, null, false, null, true,
-                List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("::1"))));
+                List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("::1")), HttpConfig.DEFAULT_SEND_TIMEOUT));
         assertThat(c.clusters().get(0).pool()).isEqualTo(new PoolConfig(8, Duration.ofSeconds(10), 100,
                 PoolConfig.DEFAULT_PING_INTERVAL, PoolConfig.DEFAULT_PING_TIMEOUT, PoolConfig.DEFAULT_MAX_WAITING));
     }
