@@ -204,6 +204,14 @@ final class Http2Pool implements LoopPool {
                 connectFailed(done.cause());
                 return;
             }
+            if (retired) {
+                // Retired while connecting (the server left): nothing may use it, and idle it would stay open.
+                connecting--;
+                ch.close();
+                open--;
+                connectFailed(new IllegalStateException("server removed while connecting"));
+                return;
+            }
             if (protocol == UpstreamProtocol.H2 && !UpstreamTlsContexts.negotiatedH2(ch)) {
                 if (!warnedAlpn) {
                     warnedAlpn = true;
