@@ -105,6 +105,19 @@ public final class ServerPools {
         }
     }
 
+    /** A reload changed the cluster's {@code pool} settings: each pool, private ones too, hears it on its loop. */
+    void poolSettingsChanged() {
+        for (int i = 0; i < perLoop.length(); i++) {
+            LoopPool p = perLoop.get(i);
+            if (p != null) {
+                p.loop().execute(p::poolSettingsChanged);
+            }
+        }
+        for (LoopPool p : privatePools) {
+            p.loop().execute(p::poolSettingsChanged);
+        }
+    }
+
     public int idle() {
         return idle.get();
     }
