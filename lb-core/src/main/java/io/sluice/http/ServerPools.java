@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
 
 /**
  * The per-event-loop connection pools of one server. Each loop owns its slot of the array outright, so a
@@ -94,27 +95,24 @@ public final class ServerPools {
      */
     void retire() {
         retired = true;
-        for (int i = 0; i < perLoop.length(); i++) {
-            LoopPool p = perLoop.get(i);
-            if (p != null) {
-                p.loop().execute(p::retire);
-            }
-        }
-        for (LoopPool p : privatePools) {
-            p.loop().execute(p::retire);
-        }
+        onEachPool(LoopPool::retire);
     }
 
     /** A reload changed the cluster's {@code pool} settings: each pool, private ones too, hears it on its loop. */
     void poolSettingsChanged() {
+        onEachPool(LoopPool::poolSettingsChanged);
+    }
+
+    /** Runs {@code step} for each pool, the per-loop ones and the private ones, on the pool's own loop. */
+    private void onEachPool(Consumer<LoopPool> step) {
         for (int i = 0; i < perLoop.length(); i++) {
             LoopPool p = perLoop.get(i);
             if (p != null) {
-                p.loop().execute(p::poolSettingsChanged);
+                p.loop().execute(() -> step.accept(p));
             }
         }
         for (LoopPool p : privatePools) {
-            p.loop().execute(p::poolSettingsChanged);
+            p.loop().execute(() -> step.accept(p));
         }
     }
 

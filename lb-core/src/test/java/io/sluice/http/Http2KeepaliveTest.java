@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.sluice.Sluice;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
-import io.sluice.runtime.ConfigFile;
-import io.sluice.runtime.ReloadResult;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
 import java.io.IOException;
@@ -21,12 +19,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
@@ -39,18 +35,20 @@ class Http2KeepaliveTest {
     @TempDir
     Path dir;
 
+    private static final String CONFIG = """
+            runtime: { worker_threads: 1 }
+            admin: { bind: "127.0.0.1:0" }
+            listeners:
+              - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+            clusters:
+              - name: app
+                protocol: h2c
+                pool: { %s }
+                servers: [ { address: "%s" } ]
+            """;
+
     private Sluice start(String target, String pool) throws Exception {
-        return resources.keep(Proxies.start("""
-                runtime: { worker_threads: 1 }
-                admin: { bind: "127.0.0.1:0" }
-                listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                clusters:
-                  - name: app
-                    protocol: h2c
-                    pool: { %s }
-                    servers: [ { address: "%s" } ]
-                """.formatted(pool, target)));
+        return resources.keep(Proxies.start(CONFIG.formatted(pool, target)));
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {
@@ -103,28 +101,15 @@ class Http2KeepaliveTest {
     void aReloadThatTurnsPingOnStartsItOnOpenConnections() throws Exception {
         H2TestServer server = resources.keep(new H2TestServer("a", null));
         Relay relay = resources.keep(new Relay(server.address()));
-        String config = """
-                runtime: { worker_threads: 1 }
-                admin: { enabled: false }
-                listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                clusters:
-                  - name: app
-                    protocol: h2c
-                    pool: { %s }
-                    servers: [ { address: "%s" } ]
-                """;
         Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, config.formatted("max_idle_time: 5m", relay.address()));
-        Sluice s = resources.keep(Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start"));
+        Sluice s = resources.keep(
+                Proxies.startFromFile(file, CONFIG.formatted("max_idle_time: 5m", relay.address())));
         int port = Proxies.port(s, "web");
         assertThat(get(port, "/one").body()).isEqualTo("a GET /one");
         Relay.Link link = relay.links.get(0);
 
-        Files.writeString(file, config.formatted("max_idle_time: 5m, ping_interval: 50ms, ping_timeout: 2s",
+        Proxies.reload(s, file, CONFIG.formatted("max_idle_time: 5m, ping_interval: 50ms, ping_timeout: 2s",
                 relay.address()));
-        ReloadResult result = s.reloadAsync().get(30, TimeUnit.SECONDS);
-        assertThat(result.applied()).as("%s", result).isTrue();
         long afterReload = link.toServer.get();
         // Several PINGs (17 bytes each) on the connection opened before the reload, while no request is made.
         await().atMost(Duration.ofSeconds(10)).until(() -> link.toServer.get() - afterReload >= 5 * 17);
