@@ -243,7 +243,10 @@ public final class ServerResolver implements AutoCloseable {
         control.execute(() -> discovery.discovered(c, name, servers, addresses));
     }
 
-    /** A target the answer gave no address for: looked up now, or left for the host-name rounds. */
+    /**
+     * A target the answer gave no address for: looked up now. When that fails it stays without an address
+     * (not eligible) until the next lookup of its SRV name: the host-name rounds skip discovered servers.
+     */
     private SrvTarget withLookedUpAddress(SrvTarget t) throws InterruptedException {
         try {
             return t.withAddress(dns().resolve(t.host()));

@@ -100,7 +100,10 @@ final class Http2Pool implements LoopPool {
         return cluster.config().pool();
     }
 
-    /** Read at each keepalive step, so that a reload changes it for open connections too; 0 = off. */
+    /**
+     * Read at each keepalive step, so that a reload changes it for open connections that ping; 0 = off (their
+     * keepalive stops at its next step). Turned on by a reload, it starts on open ones ({@link #poolSettingsChanged}).
+     */
     long pingInterval() {
         return config().pingInterval().toNanos();
     }
@@ -202,6 +205,14 @@ final class Http2Pool implements LoopPool {
                 connecting--;
                 open--;
                 connectFailed(done.cause());
+                return;
+            }
+            if (retired) {
+                // Retired while connecting (the server left): nothing may use it, and idle it would stay open.
+                connecting--;
+                ch.close();
+                open--;
+                connectFailed(new IllegalStateException("server removed while connecting"));
                 return;
             }
             if (protocol == UpstreamProtocol.H2 && !UpstreamTlsContexts.negotiatedH2(ch)) {
@@ -443,6 +454,16 @@ final class Http2Pool implements LoopPool {
                 scheduleIdleCheck(c, left);
             }
         }, Math.max(1, nanos), TimeUnit.NANOSECONDS);
+    }
+
+    /** {@code ping_interval} may have been turned on: connections that take or have streams start to ping. */
+    @Override
+    public void poolSettingsChanged() {
+        for (Http2ServerConnection c : connections) {
+            if (c.state == Http2ServerConnection.State.READY || c.state == Http2ServerConnection.State.DRAINING) {
+                c.startKeepalive();
+            }
+        }
     }
 
     @Override

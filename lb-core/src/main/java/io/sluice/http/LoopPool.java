@@ -16,6 +16,10 @@ interface LoopPool extends ConnectionPool {
     /** The server left its cluster (or the pool is replaced): close what is idle, the rest when done. */
     void retire();
 
+    /** A reload changed the cluster's {@code pool} settings; called on {@link #loop()}. */
+    default void poolSettingsChanged() {
+    }
+
     /** Makes this a pool of one client connection: each new connection opens with {@code header}. Before use. */
     void sendProxyHeader(ProxyHeaderFor header);
 }

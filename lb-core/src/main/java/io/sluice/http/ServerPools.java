@@ -6,8 +6,11 @@ import io.sluice.cluster.Server;
 import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
 
 /**
  * The per-event-loop connection pools of one server. Each loop owns its slot of the array outright, so a
@@ -21,6 +24,11 @@ public final class ServerPools {
     private final ByteBufAllocator allocator;
     /** Written by each loop for its own slot, read by the control thread when the server is retired. */
     private final AtomicReferenceArray<LoopPool> perLoop;
+    /**
+     * The pools of single client connections ({@link #privatePool}), so that retiring the server retires them
+     * too; each leaves when its client connection closes, so many clients leave nothing behind.
+     */
+    private final Set<LoopPool> privatePools = ConcurrentHashMap.newKeySet();
     private volatile boolean retired;
     /** Totals over every loop, for the idle/in-use gauges. */
     final AtomicInteger idle = new AtomicInteger();
@@ -72,6 +80,9 @@ public final class ServerPools {
     LoopPool privatePool(EventLoop loop, ProxyHeaderFor header) {
         LoopPool p = newPool(loop, upstream.cluster().config().protocol());
         p.sendProxyHeader(header);
+        privatePools.add(p);
+        header.client().closeFuture().addListener(f -> privatePools.remove(p));
+        // Added before the flag is read, as retire() sets it before it walks the set: as for the slots above.
         if (retired) {
             p.retire();
         }
@@ -84,11 +95,24 @@ public final class ServerPools {
      */
     void retire() {
         retired = true;
+        onEachPool(LoopPool::retire);
+    }
+
+    /** A reload changed the cluster's {@code pool} settings: each pool, private ones too, hears it on its loop. */
+    void poolSettingsChanged() {
+        onEachPool(LoopPool::poolSettingsChanged);
+    }
+
+    /** Runs {@code step} for each pool, the per-loop ones and the private ones, on the pool's own loop. */
+    private void onEachPool(Consumer<LoopPool> step) {
         for (int i = 0; i < perLoop.length(); i++) {
             LoopPool p = perLoop.get(i);
             if (p != null) {
-                p.loop().execute(p::retire);
+                p.loop().execute(() -> step.accept(p));
             }
+        }
+        for (LoopPool p : privatePools) {
+            p.loop().execute(() -> step.accept(p));
         }
     }
 

@@ -69,6 +69,14 @@ public final class Upstream {
         }
     }
 
+    /**
+     * A reload changed the cluster's {@code pool} settings. Most are read at each use; this is for what must
+     * act on open connections ({@code ping_interval} turned on starts keepalive on them).
+     */
+    public void poolSettingsChanged() {
+        pools.values().forEach(ServerPools::poolSettingsChanged);
+    }
+
     public Cluster cluster() {
         return cluster;
     }

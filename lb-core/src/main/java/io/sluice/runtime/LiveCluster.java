@@ -227,6 +227,9 @@ final class LiveCluster implements AutoCloseable {
             closeHealth();
         }
         cluster.reconfigure(next);
+        if (!old.pool().equals(next.pool())) {
+            upstream.poolSettingsChanged();
+        }
         if (healthChanged) {
             if (next.healthCheck() == null) {
                 // Without checks every server counts as up: none may stay DOWN with nothing to bring it back.

@@ -19,30 +19,36 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PING keepalive on HTTP/2 server connections ({@code pool.ping_interval}, {@code pool.ping_timeout}). */
 class Http2KeepaliveTest {
     @AutoClose
     final Resources resources = new Resources();
+    @TempDir
+    Path dir;
+
+    private static final String CONFIG = """
+            runtime: { worker_threads: 1 }
+            admin: { bind: "127.0.0.1:0" }
+            listeners:
+              - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+            clusters:
+              - name: app
+                protocol: h2c
+                pool: { %s }
+                servers: [ { address: "%s" } ]
+            """;
 
     private Sluice start(String target, String pool) throws Exception {
-        return resources.keep(Proxies.start("""
-                runtime: { worker_threads: 1 }
-                admin: { bind: "127.0.0.1:0" }
-                listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                clusters:
-                  - name: app
-                    protocol: h2c
-                    pool: { %s }
-                    servers: [ { address: "%s" } ]
-                """.formatted(pool, target)));
+        return resources.keep(Proxies.start(CONFIG.formatted(pool, target)));
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {
@@ -88,6 +94,27 @@ class Http2KeepaliveTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.links.get(0).closedBySluice);
         assertThat(get(port, "/two").body()).isEqualTo("a GET /two");
         assertThat(relay.links).hasSize(2);
+    }
+
+    /** A reload that turns ping_interval on starts keepalive on the connection already open, not only on new ones. */
+    @Test
+    void aReloadThatTurnsPingOnStartsItOnOpenConnections() throws Exception {
+        H2TestServer server = resources.keep(new H2TestServer("a", null));
+        Relay relay = resources.keep(new Relay(server.address()));
+        Path file = dir.resolve("sluice.yaml");
+        Sluice s = resources.keep(
+                Proxies.startFromFile(file, CONFIG.formatted("max_idle_time: 5m", relay.address())));
+        int port = Proxies.port(s, "web");
+        assertThat(get(port, "/one").body()).isEqualTo("a GET /one");
+        Relay.Link link = relay.links.get(0);
+
+        Proxies.reload(s, file, CONFIG.formatted("max_idle_time: 5m, ping_interval: 50ms, ping_timeout: 2s",
+                relay.address()));
+        long afterReload = link.toServer.get();
+        // Several PINGs (17 bytes each) on the connection opened before the reload, while no request is made.
+        await().atMost(Duration.ofSeconds(10)).until(() -> link.toServer.get() - afterReload >= 5 * 17);
+        assertThat(get(port, "/two").body()).isEqualTo("a GET /two");
+        assertThat(relay.links).hasSize(1);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
+import io.sluice.cluster.Server;
 import io.sluice.testing.Haproxy;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
@@ -40,19 +41,22 @@ class ProxyProtocolSendHttpTest {
                 """.formatted(cluster.equals("h2c") ? " proto h2" : "")));
     }
 
+    /** One worker loop: the shared pool would hand the first client's idle connection to the second. */
+    private static final String CONFIG = """
+            runtime: { worker_threads: 1 }
+            admin: { enabled: false }
+            listeners:
+              - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+            clusters:
+              - name: app
+                protocol: %s
+                send_proxy_protocol: %s
+                pool: { max_idle_time: 5m }
+                servers: [ { address: "127.0.0.1:%d" } ]
+            """;
+
     private Sluice sluice(String version, String cluster, int server) throws Exception {
-        // One worker loop: the shared pool would hand the first client's idle connection to the second.
-        return resources.keep(Proxies.start("""
-                runtime: { worker_threads: 1 }
-                admin: { enabled: false }
-                listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                clusters:
-                  - name: app
-                    protocol: %s
-                    send_proxy_protocol: %s
-                    servers: [ { address: "127.0.0.1:%d" } ]
-                """.formatted(cluster, version, server)));
+        return resources.keep(Proxies.start(CONFIG.formatted(cluster, version, server)));
     }
 
     private static String seen(RawHttp client) throws Exception {
@@ -106,6 +110,56 @@ class ProxyProtocolSendHttpTest {
             assertThat(seen.get(0)).matches("src=127\\.0\\.0\\.1:\\d+ conns=2").isNotEqualTo(self(a) + " conns=2");
             assertThat(seen).containsOnly(seen.get(0));
             assertThat(seen(a)).isEqualTo(self(a) + " conns=2");
+        }
+    }
+
+    /**
+     * A reload that removes the server closes the idle private connections of a client that stays connected
+     * (not only the shared pools'), so they neither keep the server's lease nor wait for max_idle_time. HAProxy
+     * tells how many connections Sluice holds through a second, plain frontend.
+     */
+    @ParameterizedTest
+    @CsvSource({"http1", "h2c"})
+    void removedServerClosesThePrivateConnectionsOfAClientStillConnected(String cluster) throws Exception {
+        int probe = Proxies.freePort();
+        Haproxy haproxy = resources.keep(Haproxy.start(dir, "http", """
+                frontend report
+                    bind 127.0.0.1:%%PORT%% accept-proxy%s
+                    http-request return status 200 content-type text/plain lf-string "conns=%%[fe_conn]"
+                frontend probe
+                    bind 127.0.0.1:%d
+                    http-request return status 200 content-type text/plain lf-string "conns=%%[fe_conn(report)]"
+                """.formatted(cluster.equals("h2c") ? " proto h2" : "", probe)));
+        Path file = dir.resolve("sluice.yaml");
+        Sluice s = resources.keep(Proxies.startFromFile(file, CONFIG.formatted(cluster, "v2", haproxy.port())));
+        try (RawHttp a = new RawHttp("127.0.0.1", Proxies.port(s, "web"))) {
+            assertThat(seen(a)).as(haproxy.output()).isEqualTo("conns=1");
+            assertThat(probe(probe)).isEqualTo("conns=1");
+            Server server = s.cluster("app").servers().get(0);
+            HttpListener l = (HttpListener) s.listener("web");
+            ServerPools pools = l.routes().all().get(0).upstream().pools(server);
+            // The private connection goes back to its pool just after the response reached the client.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                assertThat(pools.idle()).isEqualTo(1);
+                assertThat(server.pooledConnections()).isEqualTo(1);
+            });
+
+            // The server is replaced by one nothing listens on: only its removal matters here.
+            Proxies.reload(s, file, CONFIG.formatted(cluster, "v2", Proxies.freePort()));
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                assertThat(probe(probe)).isEqualTo("conns=0");
+                assertThat(server.pooledConnections()).isZero();
+                assertThat(server.activeConnections()).isZero();
+                assertThat(pools.idle()).isZero();
+                assertThat(pools.inUse()).isZero();
+            });
+        }
+    }
+
+    private static String probe(int port) throws Exception {
+        try (RawHttp p = new RawHttp("127.0.0.1", port)) {
+            return seen(p);
         }
     }
 }

@@ -2,6 +2,8 @@ package io.sluice.testing;
 
 import io.sluice.Sluice;
 import io.sluice.config.ConfigLoader;
+import io.sluice.runtime.ConfigFile;
+import io.sluice.runtime.ReloadResult;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,7 +15,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,6 +30,21 @@ public final class Proxies {
     /** Starts Sluice from YAML; binds use port 0 so tests never collide. */
     public static Sluice start(String yaml) throws Exception {
         return Sluice.start(ConfigLoader.parse(yaml));
+    }
+
+    /** Starts Sluice from {@code yaml} written to {@code file}, which {@link Sluice#reloadAsync} reads again. */
+    public static Sluice startFromFile(Path file, String yaml) throws Exception {
+        Files.writeString(file, yaml);
+        return Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start");
+    }
+
+    /** Rewrites {@code file} with {@code yaml} and reloads it; fails unless the reload was applied. */
+    public static void reload(Sluice sluice, Path file, String yaml) throws Exception {
+        Files.writeString(file, yaml);
+        ReloadResult result = sluice.reloadAsync().get(30, TimeUnit.SECONDS);
+        if (!result.applied()) {
+            throw new AssertionError("reload not applied: " + result);
+        }
     }
 
     /** One TCP listener, {@code front}, in front of one server; {@code runtime} is e.g. {@code "transport: nio"}. */
