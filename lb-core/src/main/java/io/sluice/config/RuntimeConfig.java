@@ -9,9 +9,12 @@ import java.time.Duration;
  * @param drainTimeout  how long SIGTERM waits for open connections before closing them
  * @param dnsRefresh    how often server host names are resolved again (off the event loops)
  * @param watchConfig   reload when the config file changes on disk
+ * @param logFormat     text or JSON lines for the process's own log (not the access log)
+ * @param logLevel      the least severe events logged; by default {@code -Dorg.slf4j.simpleLogger.defaultLogLevel},
+ *                      else info
  */
 public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh,
-                            boolean watchConfig) {
+                            boolean watchConfig, LogFormat logFormat, LogLevel logLevel) {
 
     public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
     /** One event loop per core. */
@@ -19,8 +22,9 @@ public record RuntimeConfig(TransportKind transport, int workerThreads, Duration
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
     public static final boolean DEFAULT_WATCH_CONFIG = false;
+    public static final LogFormat DEFAULT_LOG_FORMAT = LogFormat.TEXT;
     public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
-            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG);
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG, DEFAULT_LOG_FORMAT, LogLevel.INFO);
 
     public int effectiveWorkerThreads() {
         return workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();

@@ -184,6 +184,14 @@ public final class Reloader {
         if (!current.runtime().dnsRefresh().equals(next.runtime().dnsRefresh())) {
             changes.add("runtime.dns_refresh: " + current.runtime().dnsRefresh() + " -> " + next.runtime().dnsRefresh());
         }
+        if (current.runtime().logFormat() != next.runtime().logFormat()) {
+            changes.add("runtime.log_format: " + current.runtime().logFormat().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().logFormat().name().toLowerCase(Locale.ROOT));
+        }
+        if (current.runtime().logLevel() != next.runtime().logLevel()) {
+            changes.add("runtime.log_level: " + current.runtime().logLevel().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().logLevel().name().toLowerCase(Locale.ROOT));
+        }
     }
 
     /**
