@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Raw bytes from a client into an HTTP listener's real pipeline ({@link ExchangeHarness}: the listener's codec and
@@ -26,6 +27,7 @@ import java.util.regex.Pattern;
  * reads back with the same method, target and body the client sent, every request lease is given back, and no
  * buffer leaks (paranoid leak detection). Seeds: {@code HttpRequestFuzzTestInputs/requestPath}.
  */
+@Tag("fuzz")
 class HttpRequestFuzzTest {
     static final int MAX_INPUT = 8192;
     private static final byte[] OK = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);

@@ -18,6 +18,7 @@ import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The PROXY header stage on any bytes, in any chunks, required or optional: no exception escapes, and the
@@ -25,6 +26,7 @@ import java.util.List;
  * client sent after the header (all of them with {@code accept: optional} and no header). Seeds:
  * {@code ProxyProtocolFuzzTestInputs/proxyHeader}.
  */
+@Tag("fuzz")
 class ProxyProtocolFuzzTest {
     static final int MAX_INPUT = 4096;
     private static final InetSocketAddress TRUSTED = new InetSocketAddress("10.0.0.5", 40000);

@@ -13,6 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The ClientHello readers on any bytes: {@link ClientHelloSni} returns a name or null or throws
@@ -20,6 +21,7 @@ import java.util.List;
  * the bytes in any chunks, passes every byte on unchanged, tells one result, and leaks nothing. Seeds:
  * {@code ClientHelloFuzzTestInputs/serverName} and {@code .../peek}.
  */
+@Tag("fuzz")
 class ClientHelloFuzzTest {
     static final int MAX_INPUT = 16 * 1024;
 
