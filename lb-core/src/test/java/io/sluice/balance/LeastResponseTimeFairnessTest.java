@@ -94,26 +94,27 @@ class LeastResponseTimeFairnessTest {
     }
 
     @Test
-    void everyTwoMissedPicksHalveTheEstimate() {
+    void everyMissedPickHalvesTheEstimate() {
+        assertThat(PeakEwma.MISS_HALF_LIFE).isEqualTo(1);
         PeakEwma e = new PeakEwma();
         long t = 1_000 * MS;
         e.record(64 * MS, t);
         assertThat(e.cost(t)).isEqualTo(64.0 * MS);
         e.missedPick();
-        assertThat(e.cost(t)).isCloseTo(64.0 * MS / Math.sqrt(2), within(1.0));
-        for (int i = 0; i < 5; i++) {
+        assertThat(e.cost(t)).isCloseTo(32.0 * MS, within(1.0));
+        for (int i = 0; i < 3; i++) {
             e.missedPick();
         }
-        assertThat(e.missedPicks()).isEqualTo(6);
-        assertThat(e.cost(t)).isCloseTo(8.0 * MS, within(1.0));
+        assertThat(e.missedPicks()).isEqualTo(4);
+        assertThat(e.cost(t)).isCloseTo(4.0 * MS, within(1.0));
         // Picked: the decay so far stays in the estimate, the count restarts.
         e.picked();
         assertThat(e.missedPicks()).isZero();
-        assertThat(e.lastCost()).isCloseTo(8.0 * MS, within(1.0));
-        assertThat(e.cost(t)).isCloseTo(8.0 * MS, within(1.0));
+        assertThat(e.lastCost()).isCloseTo(4.0 * MS, within(1.0));
+        assertThat(e.cost(t)).isCloseTo(4.0 * MS, within(1.0));
         // A fast answer then blends into the decayed estimate; a slow one replaces it as a peak.
         e.record(1 * MS, t);
-        assertThat(e.cost(t)).isCloseTo(8.0 * MS, within(1.0));
+        assertThat(e.cost(t)).isCloseTo(4.0 * MS, within(1.0));
         e.record(50 * MS, t);
         assertThat(e.cost(t)).isEqualTo(50.0 * MS);
     }
@@ -125,8 +126,8 @@ class LeastResponseTimeFairnessTest {
         e.record(100 * MS, 0);
         e.missedPick();
         e.missedPick();
-        // One time constant and one half-life of misses.
-        assertThat(e.cost(1_000 * MS)).isCloseTo(50.0 * MS * Math.exp(-1), within(1.0));
+        // One time constant and two halvings.
+        assertThat(e.cost(1_000 * MS)).isCloseTo(25.0 * MS * Math.exp(-1), within(1.0));
     }
 
     @Test
