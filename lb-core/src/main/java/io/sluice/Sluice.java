@@ -22,6 +22,7 @@ import io.sluice.metrics.ConfigMeters;
 import io.sluice.runtime.Closer;
 import io.sluice.runtime.ConfigFile;
 import io.sluice.runtime.ConfigWatcher;
+import io.sluice.runtime.LogSetup;
 import io.sluice.runtime.ReloadResult;
 import io.sluice.runtime.Reloader;
 import io.sluice.tls.UpstreamTlsContexts;
@@ -95,6 +96,7 @@ public final class Sluice implements AutoCloseable {
     }
 
     private void open() throws Exception {
+        LogSetup.apply(config.runtime());
         transport = Transport.select(config.runtime().transport());
         PooledByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         metrics = closer.add(new Metrics(allocator));
@@ -239,6 +241,7 @@ public final class Sluice implements AutoCloseable {
         if (next.runtime().watchConfig() != config.runtime().watchConfig()) {
             watch(next.runtime().watchConfig());
         }
+        LogSetup.apply(next.runtime());
         config = next;
         shaInForce = loaded.sha256();
         configMeters.applied(loaded.sha256());

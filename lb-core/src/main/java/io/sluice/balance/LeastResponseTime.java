@@ -6,7 +6,11 @@ import java.util.List;
 /**
  * Peak-EWMA, as Finagle and Linkerd balance: the cost of a server is its peak-EWMA latency
  * ({@link Endpoint#latency()}, decayed over {@code ewma_decay}) times {@code (outstanding + 1)}, divided by its
- * weight; two servers are drawn at random and the cheaper wins (power of two choices, as both do). A server
+ * weight; two servers are drawn at random and the cheaper wins (power of two choices, as both do). The loser's
+ * estimate decays a step ({@link PeakEwma#missedPick()}), so no server goes unprobed for more than a bounded
+ * number of picks: with identical servers a slow start (a cold server, a new connection) costs a few dozen
+ * requests of its share, not the seconds a time decay takes, and a truly slow server still gets only its
+ * probes. A server
  * with no latency sample yet costs nothing while idle, then Finagle's large penalty while it has work in
  * flight, so a new server gets a probe's worth of traffic until its first response measures it.
  */
@@ -25,7 +29,15 @@ public final class LeastResponseTime implements LoadBalancer {
     @Override
     public <E extends Endpoint> Picker<E> newPicker(List<E> list) {
         return Pickers.twoChoices(Pickers.array(list), Pickers.inverse(slowStart.weights(list)), rng,
-                LeastResponseTime::cheaper);
+                LeastResponseTime::choose);
+    }
+
+    /** Compares, then tells both servers the outcome: the winner is picked, the loser missed a pick. */
+    static boolean choose(Endpoint b, double invB, Endpoint a, double invA) {
+        boolean preferB = cheaper(b, invB, a, invA);
+        (preferB ? a : b).latency().missedPick();
+        (preferB ? b : a).latency().picked();
+        return preferB;
     }
 
     /**
@@ -51,8 +63,10 @@ public final class LeastResponseTime implements LoadBalancer {
             }
             return lb == 0 || PENALTY + lb < xa;
         }
-        double x = (b.latency().stampNanos() - a.latency().stampNanos()) / a.latency().tauNanos();
-        // b's estimate is the more recent by x time constants: scale a's down by exp(-x) to compare.
+        double x = (b.latency().stampNanos() - a.latency().stampNanos()) / a.latency().tauNanos()
+                + (a.latency().missedPicks() - b.latency().missedPicks()) * PeakEwma.MISS_RATE;
+        // b's estimate is the more recent by x time constants and missed fewer picks: scale a's down by exp(-x)
+        // to compare.
         double decayA = Math.exp(-Math.max(-700, Math.min(700, x)));
         return cb * (lb + 1) * invB < ca * decayA * (la + 1) * invA;
     }

@@ -4,6 +4,7 @@ import io.sluice.Sluice;
 import io.sluice.config.SluiceConfig;
 import java.io.PrintStream;
 import io.sluice.runtime.ConfigFile;
+import io.sluice.runtime.LogSetup;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,7 @@ final class RunCommand {
         }
         SluiceConfig config = loaded.config();
         if (ownsProcess) {
+            LogSetup.apply(config.runtime()); // from the first line on, in the config's format
             // Before Sluice.start: the socket family is fixed when Netty's classes load.
             LoggerFactory.getLogger(RunCommand.class).info(SocketFamily.apply(config, System.getProperties()));
         }

@@ -19,7 +19,7 @@ import java.util.List;
  * @param via              add a Via header to requests and responses
  * @param retries          times an idempotent request (with no body, or one of at most 64 KiB) is sent again (to
  *                         another server where there is one) when the connection fails before any response byte
- * @param retryBudget      retries may be at most this percent of the listener's requests (at least 3 are always
+ * @param retryBudget      retries may be at most this percent of the listener's requests of the last 10 s (3 are always
  *                         allowed), so retries cannot multiply the load of an overloaded cluster
  * @param accessLog        one line per request, or null for none
  * @param redirectHttps    a plain listener answers every request with a 301 to the same host and path over https

@@ -11,9 +11,12 @@ import java.util.List;
  * @param dnsRefresh    how often server host names are resolved again (off the event loops)
  * @param watchConfig   reload when the config file changes on disk
  * @param dnsServers    the DNS servers asked for host names and SRV records; empty: those of /etc/resolv.conf
+ * @param logFormat     text or JSON lines for the process's own log (not the access log)
+ * @param logLevel      the least severe events logged; by default {@code -Dorg.slf4j.simpleLogger.defaultLogLevel},
+ *                      else info
  */
 public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh,
-                            boolean watchConfig, List<HostPort> dnsServers) {
+                            boolean watchConfig, List<HostPort> dnsServers, LogFormat logFormat, LogLevel logLevel) {
 
     public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
     /** One event loop per core. */
@@ -23,8 +26,10 @@ public record RuntimeConfig(TransportKind transport, int workerThreads, Duration
     public static final boolean DEFAULT_WATCH_CONFIG = false;
     /** The system's resolvers, as /etc/resolv.conf names them. */
     public static final List<HostPort> DEFAULT_DNS_SERVERS = List.of();
+    public static final LogFormat DEFAULT_LOG_FORMAT = LogFormat.TEXT;
     public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
-            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG, DEFAULT_DNS_SERVERS);
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG, DEFAULT_DNS_SERVERS, DEFAULT_LOG_FORMAT,
+            LogLevel.INFO);
 
     public RuntimeConfig {
         dnsServers = List.copyOf(dnsServers);

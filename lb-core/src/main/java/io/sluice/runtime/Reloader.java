@@ -187,6 +187,14 @@ public final class Reloader {
         if (!current.runtime().dnsServers().equals(next.runtime().dnsServers())) {
             changes.add("runtime.dns_servers: " + current.runtime().dnsServers() + " -> " + next.runtime().dnsServers());
         }
+        if (current.runtime().logFormat() != next.runtime().logFormat()) {
+            changes.add("runtime.log_format: " + current.runtime().logFormat().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().logFormat().name().toLowerCase(Locale.ROOT));
+        }
+        if (current.runtime().logLevel() != next.runtime().logLevel()) {
+            changes.add("runtime.log_level: " + current.runtime().logLevel().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().logLevel().name().toLowerCase(Locale.ROOT));
+        }
     }
 
     /**
