@@ -157,7 +157,8 @@ public final class Metrics implements AutoCloseable {
             g.add(FunctionCounter.builder("sluice.listener.datagrams.dropped", s, st -> st.drops(reason))
                     .tags(tags.and("reason", reason.label()))
                     .description("Datagrams not forwarded, by reason: flow_limit (udp.max_flows reached), no_server, "
-                            + "queue_full (server socket still opening), unwritable (send buffer full)")
+                            + "queue_full (server socket still opening), unwritable (send buffer full), "
+                            + "socket_error (no socket to the server could be made)")
                     .register(registry));
         }
         g.add(Gauge.builder("sluice.udp.flows.active", s, UdpStats::flows).tags(tags)

@@ -198,12 +198,17 @@ public final class Reloader {
     }
 
     /**
-     * Bind address and protocol (and the relay mode, and whether it speaks TLS) unchanged: the listener keeps its
-     * socket.
+     * Bind address and protocol (and the relay mode, whether it speaks TLS, and a udp listener's datagram size)
+     * unchanged: the listener keeps its socket. The datagram size is the socket's: Netty keeps the receive buffer
+     * size a socket first read with, so a new size needs a new socket.
      */
     private static boolean sameSocket(ListenerConfig a, ListenerConfig b) {
         return a.bind().equals(b.bind()) && a.protocol() == b.protocol() && a.splice() == b.splice()
-                && (a.tls() == null) == (b.tls() == null);
+                && (a.tls() == null) == (b.tls() == null) && datagramSize(a) == datagramSize(b);
+    }
+
+    private static int datagramSize(ListenerConfig c) {
+        return c.udp() == null ? 0 : c.udp().maxDatagramSize();
     }
 
     /** Running listeners, other than those kept as they are, that hold {@code lc}'s address. */

@@ -3,6 +3,7 @@ package io.sluice.udp;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Cluster;
@@ -53,9 +54,23 @@ final class Flow {
         return lease.server();
     }
 
-    /** Opening the socket to the server began; the flow waits for it to be connected. */
-    void opening(ChannelFuture connect) {
-        upstream = connect.channel();
+    /**
+     * Opening the socket to the server began; the flow waits for it to be connected. Returns false, the flow
+     * closed, when no socket could be made: out of file descriptors or direct memory, Netty hands back a failed
+     * future on a placeholder channel of no event loop, which must not be touched (its {@code eventLoop()} and
+     * {@code close()} throw), and the failure is this process's, not the server's.
+     */
+    boolean opening(ChannelFuture connect) {
+        Channel ch = connect.channel();
+        if (!ch.isRegistered() || connect.cause() != null) {
+            if (ch.isRegistered()) {
+                ch.close();
+            }
+            table.stats().dropped(UdpStats.Drop.SOCKET_ERROR);
+            close();
+            return false;
+        }
+        upstream = ch;
         lease.server().connections().add(upstream);
         // An admin's disable (or close_on_down) closes the server's channels: the flow ends with its socket.
         upstream.closeFuture().addListener(f -> close());
@@ -79,7 +94,13 @@ final class Flow {
                 upstream.flush();
             }
         });
-        idleTimer = upstream.eventLoop().schedule(this::idleCheck, idleNanos, TimeUnit.NANOSECONDS);
+        idleTimer = loop().schedule(this::idleCheck, idleNanos, TimeUnit.NANOSECONDS);
+        return true;
+    }
+
+    /** The table's event loop, which the flow's socket is registered with and its timers run on. */
+    private EventLoop loop() {
+        return table.channel().eventLoop();
     }
 
     /**
@@ -173,7 +194,7 @@ final class Flow {
         }
         long left = lastActive + idleNanos - System.nanoTime();
         if (left > 0) {
-            idleTimer = upstream.eventLoop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
+            idleTimer = loop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
         } else {
             close();
         }

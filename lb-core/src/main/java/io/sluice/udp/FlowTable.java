@@ -3,6 +3,7 @@ package io.sluice.udp;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -30,6 +31,7 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
     private Channel channel;
     private Bootstrap upstream;
     private int upstreamSize;
+    private ChannelFactory<? extends Channel> upstreamSockets;
     private boolean frontUnflushed;
     /** The settings this socket's new flows are made with (the listener's, read at each new flow). */
     private UdpListener.Settings settings;
@@ -90,16 +92,20 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
                 settings.udp().responsesPerRequest());
         flows.put(client, flow);
         var connect = bootstrap().clone().handler(new ServerDatagrams(flow)).connect(server.resolved());
+        if (!flow.opening(connect)) {
+            return null; // no socket: the flow undid itself and counted the drop
+        }
         listener.admission().admit(connect.channel());
-        flow.opening(connect);
         return flow;
     }
 
     private Bootstrap bootstrap() {
         int size = settings.udp().maxDatagramSize();
-        if (upstream == null || size != upstreamSize) {
+        ChannelFactory<? extends Channel> sockets = listener.flowSockets();
+        if (upstream == null || size != upstreamSize || sockets != upstreamSockets) {
             upstreamSize = size; // a reload may change it
-            upstream = new Bootstrap().group(channel.eventLoop()).channel(listener.transport().datagramChannelClass())
+            upstreamSockets = sockets;
+            upstream = new Bootstrap().group(channel.eventLoop()).channelFactory(sockets)
                     .option(ChannelOption.ALLOCATOR, channel.alloc())
                     .option(ChannelOption.RCVBUF_ALLOCATOR, reads(size));
         }

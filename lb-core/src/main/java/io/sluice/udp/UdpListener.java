@@ -3,9 +3,11 @@ package io.sluice.udp;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.cluster.Cluster;
@@ -47,6 +49,8 @@ public final class UdpListener implements Listener {
     private final Admission admission = new Admission(stats, 0);
     private final List<Channel> sockets = new ArrayList<>();
     private final List<FlowTable> tables = new ArrayList<>();
+    /** Makes each flow's socket to its server; tests swap in one that fails as an exhausted process would. */
+    private volatile ChannelFactory<? extends Channel> flowSockets;
 
     public UdpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
         if (config.protocol() != ListenerConfig.Protocol.UDP || config.bind().isWildcard()) {
@@ -55,22 +59,22 @@ public final class UdpListener implements Listener {
         this.settings = new Settings(config, cluster);
         this.transport = transport;
         this.allocator = allocator;
+        this.flowSockets = new ReflectiveChannelFactory<>(transport.datagramChannelClass());
     }
 
-    /** New settings (cluster, timeouts, limits) for flows started from now on; open flows keep theirs. */
+    /**
+     * New settings (cluster, timeouts, limits) for flows started from now on; open flows keep theirs. A new
+     * {@code max_datagram_size} needs new sockets (a socket keeps the buffer size it first read with): the reload
+     * makes a new listener for it.
+     */
     public void reconfigure(ListenerConfig next, Cluster cluster) {
         ListenerConfig old = settings.config();
-        if (!old.bind().equals(next.bind()) || next.protocol() != ListenerConfig.Protocol.UDP) {
-            throw new IllegalArgumentException("listener " + old.name() + ": bind and protocol need a new listener");
+        if (!old.bind().equals(next.bind()) || next.protocol() != ListenerConfig.Protocol.UDP
+                || old.udp().maxDatagramSize() != next.udp().maxDatagramSize()) {
+            throw new IllegalArgumentException("listener " + old.name()
+                    + ": bind, protocol and max_datagram_size need a new listener");
         }
         settings = new Settings(next, cluster);
-        if (old.udp().maxDatagramSize() != next.udp().maxDatagramSize()) {
-            synchronized (this) {
-                for (Channel ch : sockets) {
-                    ch.config().setRecvByteBufAllocator(FlowTable.reads(next.udp().maxDatagramSize()));
-                }
-            }
-        }
     }
 
     @Override
@@ -193,7 +197,13 @@ public final class UdpListener implements Listener {
         return admission;
     }
 
-    Transport transport() {
-        return transport;
+    ChannelFactory<? extends Channel> flowSockets() {
+        return flowSockets;
     }
+
+    /** Test seam: how flows' sockets are made from now on. */
+    void flowSockets(ChannelFactory<? extends Channel> factory) {
+        flowSockets = factory;
+    }
+
 }

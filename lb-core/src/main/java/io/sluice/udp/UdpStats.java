@@ -14,7 +14,9 @@ public final class UdpStats {
         /** A flow's socket to its server was still opening and already held its share of early datagrams. */
         QUEUE_FULL,
         /** The socket it was to leave by could take no more (its send buffer full). */
-        UNWRITABLE;
+        UNWRITABLE,
+        /** A new flow's socket to its server could not be made (out of file descriptors or direct memory). */
+        SOCKET_ERROR;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

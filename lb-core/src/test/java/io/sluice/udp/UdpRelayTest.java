@@ -3,6 +3,7 @@ package io.sluice.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.netty.channel.ChannelException;
 import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
@@ -165,5 +166,36 @@ class UdpRelayTest {
         cluster.setHealthy(cluster.server(pinned.address()), false, "test");
         send(c, s, "y");
         assertThat(receive(c)).isEqualTo((name.equals("a") ? "b" : "a") + ":y");
+    }
+
+    @Test
+    void aFlowWhoseSocketCannotBeMadeUndoesItselfAndBlamesNoServer() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluice("auto", "", echo.address());
+        UdpListener listener = (UdpListener) s.listener("front");
+        var sockets = listener.flowSockets();
+        // What Netty does when socket() fails (EMFILE, or no direct memory for io_uring's headers): the factory
+        // throws, and connect() returns a failed future on a placeholder channel of no event loop.
+        listener.flowSockets(() -> {
+            throw new ChannelException("socket: Too many open files");
+        });
+        DatagramSocket c = client();
+        send(c, s, "lost");
+        send(c, s, "lost too");
+        await().atMost(Duration.ofSeconds(5)).until(() -> listener.udpStats().drops(UdpStats.Drop.SOCKET_ERROR) == 2);
+        String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
+        assertThat(listener.udpStats().flows()).isZero();
+        assertThat(listener.stats().active()).isZero();
+        assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
+        assertThat(metric(s, "sluice_server_connect_errors_total" + server)).as("the server is not to blame").isZero();
+        assertThat(metric(s, "sluice_listener_datagrams_dropped_total{listener=\"front\",reason=\"socket_error\"}"))
+                .isEqualTo(2);
+        assertThat(s.cluster("app").server(echo.address()).healthy()).isTrue();
+        // Sockets can be made again: the same client gets a flow.
+        listener.flowSockets(sockets);
+        send(c, s, "back");
+        assertThat(receive(c)).isEqualTo("e:back");
+        assertThat(listener.udpStats().flows()).isEqualTo(1);
+        assertThat(listener.stats().active()).isEqualTo(1);
     }
 }

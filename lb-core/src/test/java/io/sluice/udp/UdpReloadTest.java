@@ -100,4 +100,28 @@ class UdpReloadTest {
         assertThat(s.metrics().scrape()).doesNotContain("sluice_udp_flows_active{listener=\"dns\"}");
         assertThat(Proxies.exchange(port)).isNotNull();
     }
+
+    @Test
+    void aLargerMaxDatagramSizeReachesASocketThatAlreadyRead() throws Exception {
+        UdpEcho a = resources.keep(new UdpEcho("a", 1));
+        TestBackend tcpBackend = resources.keep(TestBackend.start("t", TestBackend.echo()));
+        int port = Dnsmasq.freeUdpPort();
+        Path file = dir.resolve("sluice.yaml");
+        Files.writeString(file, config(port, udpListener(port, "max_datagram_size: 4096"), a.address()));
+        Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start");
+        resources.keep(s);
+        DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        resources.keep(c::close);
+        c.setSoTimeout(5000);
+        // The listener's socket reads once with 4096-byte buffers: Netty keeps that size for the socket's life.
+        assertThat(ask(c, port, "1")).isEqualTo("a:1");
+
+        reload(s, file, config(port, udpListener(port, "max_datagram_size: 9000"), a.address()));
+        String big = "x".repeat(6000);
+        byte[] b = big.getBytes(StandardCharsets.UTF_8);
+        c.send(new DatagramPacket(b, b.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), port)));
+        DatagramPacket p = new DatagramPacket(new byte[10_000], 10_000);
+        c.receive(p);
+        assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8)).isEqualTo("a:" + big);
+    }
 }
