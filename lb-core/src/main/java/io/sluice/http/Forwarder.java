@@ -34,6 +34,8 @@ final class Forwarder {
     /** The sticky cookie's value as the client sent it (null when absent or stickiness is off). */
     private String stickyValue;
     private int resends;
+    /** Resends after a reused connection failed before any response byte: see {@link #staleConnection}. */
+    private int staleResends;
     private int refusals;
     /** The sticky cookie's server when the last pick found it at its max_connections. */
     private Server pinnedFull;
@@ -41,6 +43,11 @@ final class Forwarder {
     private ClusterQueue.Waiter queued;
     /** Streams an HTTP/2 server refused unprocessed, sent again for one request at most. */
     static final int MAX_REFUSALS = 3;
+    /**
+     * Dead keep-alive connections one request may meet in a row before its resends count: a server that crashed
+     * leaves all its idle connections dead, and their resets may not have been read yet.
+     */
+    static final int MAX_STALE_RESENDS = 4;
 
     Forwarder(ExchangeContext ctx, Exchange exchange, ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
         this.ctx = ctx;
@@ -166,7 +173,7 @@ final class Forwarder {
     }
 
     private void noServer() {
-        if (resends > 0) {
+        if (resends + staleResends > 0) {
             exchange.answer(HttpResponseStatus.BAD_GATEWAY, "the server closed the connection before responding",
                     ErrorReason.BACKEND_RESET);
         } else if (ctx.attempts.connects() > 0) {
@@ -444,12 +451,30 @@ final class Forwarder {
      * enough to be kept: bodies are streamed, and only up to {@link ReplayBody#LIMIT} is held for a second try.
      */
     private boolean mayResend() {
-        return req.idempotent && (!req.hasBody || replay != null) && exchange.requestComplete()
-                && resends < ctx.http.retries() && ctx.listener.retryBudget().tryRetry();
+        if (!req.idempotent || (req.hasBody && replay == null) || !exchange.requestComplete()) {
+            return false;
+        }
+        return staleConnection() || resends < ctx.http.retries() && ctx.listener.retryBudget().tryRetry();
+    }
+
+    /**
+     * The attempt failed on a reused connection before any response byte: the keep-alive race (the server closed
+     * it as it went idle, or died and left it dead), which says nothing about the request or the server's health.
+     * As HTTP clients do (Go's Transport, for one), such a resend uses neither {@code retries} nor the retry
+     * budget, up to {@link #MAX_STALE_RESENDS} in a row; without it a killed server's second dead connection
+     * costs a GET its only retry.
+     */
+    private boolean staleConnection() {
+        return attempt.reused() && staleResends < MAX_STALE_RESENDS;
     }
 
     private void resend() {
-        resends++;
+        if (staleConnection()) {
+            staleResends++;
+            ctx.listener.retryBudget().resentOutsideBudget();
+        } else {
+            resends++;
+        }
         UpstreamRequest failed = attempt;
         log.debug("resending {} {} after {} closed before responding", req.method(), req.request.uri(),
                 failed.server);

@@ -66,6 +66,11 @@ final class RetryBudget {
         return true;
     }
 
+    /** A resend the budget does not limit (a dead keep-alive connection): counted, not taken from the window. */
+    void resentOutsideBudget() {
+        retries.increment();
+    }
+
     /** Retries since start, for the listener's counter. */
     public long retries() {
         return retries.sum();
