@@ -280,23 +280,27 @@ public final class Metrics implements AutoCloseable {
 
     /** A cluster's SRV lookups by result; bound while the cluster has srv entries. */
     public MeterGroup bindDns(String cluster, DnsResolutions resolutions) {
-        MeterGroup g = new MeterGroup(registry);
-        for (DnsResolutions.Result result : DnsResolutions.Result.values()) {
-            g.add(FunctionCounter.builder("sluice.dns.resolutions", resolutions, r -> r.count(result))
-                    .tags("cluster", cluster, "result", result.label())
-                    .description("DNS SRV lookups of the cluster's srv names, by result")
-                    .register(registry));
-        }
-        return g;
+        return countersByLabel("sluice.dns.resolutions", "DNS SRV lookups of the cluster's srv names, by result",
+                cluster, "result", DnsResolutions.Result.values(), DnsResolutions.Result::label,
+                result -> resolutions.count(result));
     }
 
     /** A cluster's failed TLS handshakes with its servers, by reason; bound while the cluster has tls. */
     public MeterGroup bindUpstreamTls(String cluster, UpstreamTlsErrors errors) {
+        return countersByLabel("sluice.upstream.tls.handshake.errors",
+                "Failed TLS handshakes with the cluster's servers, by reason", cluster, "reason",
+                UpstreamTlsErrors.Reason.values(), UpstreamTlsErrors.Reason::label, reason -> errors.count(reason));
+    }
+
+    /** One counter per value of a bounded label (an enum), all for one cluster, read from {@code count}. */
+    private <E> MeterGroup countersByLabel(String name, String description, String cluster, String labelName,
+                                           E[] values, java.util.function.Function<E, String> label,
+                                           java.util.function.ToLongFunction<E> count) {
         MeterGroup g = new MeterGroup(registry);
-        for (UpstreamTlsErrors.Reason reason : UpstreamTlsErrors.Reason.values()) {
-            g.add(FunctionCounter.builder("sluice.upstream.tls.handshake.errors", errors, e -> e.count(reason))
-                    .tags("cluster", cluster, "reason", reason.label())
-                    .description("Failed TLS handshakes with the cluster's servers, by reason")
+        for (E value : values) {
+            g.add(FunctionCounter.builder(name, value, v -> count.applyAsLong(v))
+                    .tags("cluster", cluster, labelName, label.apply(value))
+                    .description(description)
                     .register(registry));
         }
         return g;
