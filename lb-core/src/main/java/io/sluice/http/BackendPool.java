@@ -7,7 +7,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
@@ -90,7 +89,7 @@ final class BackendPool implements LoopPool {
             // Strict parsing of responses too: a response two parsers could read differently is a 502.
             HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
                     .setMaxInitialLineLength(8192).setMaxHeaderSize(64 * 1024);
-            ch.pipeline().addLast("codec", new HttpClientCodec(decoder, false, false));
+            ch.pipeline().addLast("codec", new BackendCodec(decoder));
             ch.pipeline().addLast("backend", new BackendHandler());
         }
     };

@@ -4,7 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
@@ -12,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -30,7 +35,40 @@ final class HttpFrontCodecs {
     static HttpDecoderConfig strict(HttpDecoderConfig c) {
         return c.setValidateHeaders(true).setAllowDuplicateContentLengths(false).setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true).setChunkedSupported(true).setAllowPartialChunks(true)
-                .setMaxChunkSize(MAX_CHUNK);
+                .setMaxChunkSize(MAX_CHUNK)
+                // After setValidateHeaders, which replaces both factories: the same validation, smaller tables.
+                .setHeadersFactory(SizedHeaders.factory(DefaultHttpHeadersFactory.headersFactory(), HEAD_BUCKETS))
+                .setTrailersFactory(SizedHeaders.factory(DefaultHttpHeadersFactory.trailersFactory(),
+                        TRAILER_BUCKETS));
+    }
+
+    /**
+     * Netty's header table has 16 buckets by default (an 80-byte array per message); a head of a dozen fields
+     * does as well with 8, and trailers, nearly always empty (every Content-Length message's end has a table
+     * of them), with 2.
+     */
+    static final int HEAD_BUCKETS = 8;
+    static final int TRAILER_BUCKETS = 2;
+
+    /** Netty's {@link DefaultHttpHeaders} with its validation, sized by a hint. */
+    static final class SizedHeaders extends DefaultHttpHeaders {
+        SizedHeaders(DefaultHttpHeadersFactory like, int buckets) {
+            super(like.getNameValidator(), like.getValueValidator(), buckets);
+        }
+
+        static HttpHeadersFactory factory(DefaultHttpHeadersFactory like, int buckets) {
+            return new HttpHeadersFactory() {
+                @Override
+                public HttpHeaders newHeaders() {
+                    return new SizedHeaders(like, buckets);
+                }
+
+                @Override
+                public HttpHeaders newEmptyHeaders() {
+                    return new SizedHeaders(like, TRAILER_BUCKETS);
+                }
+            };
+        }
     }
 
     /**
@@ -86,6 +124,13 @@ final class HttpFrontCodecs {
             if (in.readerIndex() > start) {
                 afterLf = in.getByte(in.readerIndex() - 1) == '\n';
             }
+        }
+
+        /** Common names come from {@link HeadWords} instead of a new object per header line. */
+        @Override
+        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+            AsciiString n = HeadWords.name(sb, start, length);
+            return n != null ? n : super.splitHeaderName(sb, start, length);
         }
 
         private boolean hasObsFold(ByteBuf in) {

@@ -3,6 +3,7 @@ package io.sluice.http;
 import io.sluice.net.ClientSource;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -189,7 +190,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             return;
         }
         if (closeAfterResponse || (inputDone && inbound.isEmpty())) {
-            closeAfterWrite(last);
+            // The last write went with the void promise when closing was not yet known: an empty write after it
+            // completes once everything before it is written.
+            closeAfterWrite(last != null || !client.isActive() ? last
+                    : client.writeAndFlush(Unpooled.EMPTY_BUFFER));
             return;
         }
         if (inbound.isEmpty()) {
@@ -199,14 +203,21 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
 
     // Downstream: what the current exchange does to the client.
 
+    // Writes take the void promise: a failed write fires exceptionCaught, which closes the connection, and no
+    // listener is needed per part. Only a response after which the connection closes needs its future.
+
     @Override
     public void write(HttpObject part) {
-        client.write(part);
+        client.write(part, client.voidPromise());
     }
 
     @Override
     public void writeLast(HttpObject last) {
-        lastWrite = client.writeAndFlush(last);
+        if (closeAfterResponse || inputDone) {
+            lastWrite = client.writeAndFlush(last);
+        } else {
+            client.writeAndFlush(last, client.voidPromise());
+        }
     }
 
     @Override

@@ -1,0 +1,94 @@
+package io.sluice.http;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.util.AsciiString;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * The HTTP/1.1 codec of a server connection: what Netty's {@code HttpClientCodec} does for Sluice (a HEAD
+ * request's response has no body; Sluice never sends CONNECT, so its special case is not needed), with a
+ * response decoder that reuses {@link HeadWords} for the status line and common header names instead of
+ * making objects for them on every response.
+ */
+final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.ResponseDecoder, BackendCodec.RequestEncoder> {
+    BackendCodec(HttpDecoderConfig config) {
+        ArrayDeque<HttpMethod> sent = new ArrayDeque<>(2);
+        init(new ResponseDecoder(config, sent), new RequestEncoder(sent));
+    }
+
+    /** Notes each request's method, oldest first, for the decoder to pair with its response. */
+    static final class RequestEncoder extends HttpRequestEncoder {
+        private final ArrayDeque<HttpMethod> sent;
+
+        RequestEncoder(ArrayDeque<HttpMethod> sent) {
+            this.sent = sent;
+        }
+
+        @Override
+        protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
+            if (msg instanceof HttpRequest r) {
+                sent.add(r.method());
+            }
+            super.encode(ctx, msg, out);
+        }
+    }
+
+    static final class ResponseDecoder extends HttpResponseDecoder {
+        private final ArrayDeque<HttpMethod> sent;
+        /** The status code of the line being split, for its reason phrase. */
+        private String code;
+
+        ResponseDecoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> sent) {
+            super(config);
+            this.sent = sent;
+        }
+
+        /** As HttpClientCodec: interim responses answer no request yet; a final one answers the oldest. */
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+            int status = ((HttpResponse) msg).status().code();
+            if (status >= 100 && status < 200) {
+                return super.isContentAlwaysEmpty(msg);
+            }
+            HttpMethod method = sent.poll();
+            if (HttpMethod.HEAD.equals(method)) {
+                return true;
+            }
+            return super.isContentAlwaysEmpty(msg);
+        }
+
+        @Override
+        protected String splitFirstWordInitialLine(byte[] sb, int start, int length) {
+            String v = HeadWords.version(sb, start, length);
+            return v != null ? v : super.splitFirstWordInitialLine(sb, start, length);
+        }
+
+        @Override
+        protected String splitSecondWordInitialLine(byte[] sb, int start, int length) {
+            code = HeadWords.code(sb, start, length);
+            return code != null ? code : super.splitSecondWordInitialLine(sb, start, length);
+        }
+
+        @Override
+        protected String splitThirdWordInitialLine(byte[] sb, int start, int length) {
+            String r = HeadWords.reason(code, sb, start, length);
+            code = null;
+            return r != null ? r : super.splitThirdWordInitialLine(sb, start, length);
+        }
+
+        @Override
+        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+            AsciiString n = HeadWords.name(sb, start, length);
+            return n != null ? n : super.splitHeaderName(sb, start, length);
+        }
+    }
+}
