@@ -54,7 +54,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * connection for {@code tcp} (the echo server accepts a connection per operation either way). For {@code http}
  * that difference understates it: behind Sluice the server keeps its pooled connection, straight it accepts one
  * per operation. The {@code proxyBytes} counter is therefore measured apart: bytes allocated by Sluice's own
- * threads ({@code sluice-*}) per operation, exact for both.
+ * threads ({@code sluice-*}) per operation, exact for both; {@code proxyCpuNanos} is their CPU time per operation
+ * (kernel time included, so also the loopback work their sends do for the peers: compare it within one run).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -107,23 +108,30 @@ public class ConnectBenchmark {
         address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
     }
 
-    /** Bytes allocated by Sluice's threads, reported per operation (JMH divides by the operations). */
+    /**
+     * Bytes allocated and CPU time used by Sluice's threads per operation, over each iteration. JMH sums
+     * these counters over the iterations: read the "avg" of their "(min, avg, max)" line.
+     */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.EVENTS)
     public static class ProxyAllocation {
         public long proxyBytes;
+        public long proxyCpuNanos;
         private long ops;
-        private long start;
+        private long startBytes;
+        private long startCpu;
 
         @Setup(Level.Iteration)
         public void begin() {
             ops = 0;
-            start = sluiceThreadsAllocated();
+            startBytes = sluiceThreads(true);
+            startCpu = sluiceThreads(false);
         }
 
         @TearDown(Level.Iteration)
         public void end() {
-            proxyBytes = ops == 0 ? 0 : (sluiceThreadsAllocated() - start) / ops;
+            proxyBytes = ops == 0 ? 0 : (sluiceThreads(true) - startBytes) / ops;
+            proxyCpuNanos = ops == 0 ? 0 : (sluiceThreads(false) - startCpu) / ops;
         }
     }
 
@@ -170,12 +178,13 @@ public class ConnectBenchmark {
         serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
-    private static long sluiceThreadsAllocated() {
+    /** Bytes allocated by, or CPU nanoseconds of, the threads named sluice-*. */
+    private static long sluiceThreads(boolean bytes) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long sum = 0;
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             if (t.getName().startsWith("sluice-")) {
-                long b = mx.getThreadAllocatedBytes(t.getId());
+                long b = bytes ? mx.getThreadAllocatedBytes(t.getId()) : mx.getThreadCpuTime(t.getId());
                 if (b > 0) {
                     sum += b;
                 }
