@@ -63,6 +63,8 @@ public final class HttpListener implements Listener {
     /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
     private final ServerTls tls;
     private final FrontProtocols protocols = new FrontProtocols(this);
+    /** One for the listener rather than a lambda per connection. */
+    private final Runnable countSendTimeout = () -> httpStats.count(ErrorReason.SEND_TIMEOUT);
 
     /** Connections closed over their PROXY protocol header. */
     public ProxyProtocolStats proxyProtocolStats() {
@@ -146,8 +148,7 @@ public final class HttpListener implements Listener {
         long sendMillis = config.http().sendTimeout().toMillis();
         if (sendMillis > 0) {
             // Before the protocol handlers: it watches the socket, whichever protocol ALPN or the preface picks.
-            p.addLast("send-timeout", new SendTimeoutHandler(sendMillis, TimeUnit.MILLISECONDS,
-                    () -> httpStats.count(ErrorReason.SEND_TIMEOUT)));
+            p.addLast("send-timeout", new SendTimeoutHandler(sendMillis, TimeUnit.MILLISECONDS, countSendTimeout));
         }
         if (tls != null) {
             // The protocol is known once ALPN has spoken: the handshake comes first.

@@ -1,6 +1,5 @@
 package io.sluice.l4;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -14,7 +13,6 @@ import io.sluice.cluster.Cluster;
 import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
-import io.sluice.net.ChannelOptions;
 import io.sluice.net.ClientSource;
 import io.sluice.net.ProxyHeaderOut;
 import io.sluice.net.UpstreamAttempts;
@@ -184,10 +182,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
-        Bootstrap b = ChannelOptions.upstream(client.eventLoop(), listener.transport(),
-                        cluster.config().connectTimeout(), client.config().getAllocator(), TcpListener.RELAY_READS, true)
-                .handler(splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose));
-        ChannelFuture f = UpstreamConnector.connect(b, cluster, server, UpstreamConnector.Use.RELAY);
+        ChannelFuture f = UpstreamConnector.connect(listener.dialer(), client.eventLoop(),
+                splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose), cluster, server,
+                UpstreamConnector.Use.RELAY);
         listener.track(f.channel());
         f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {

@@ -6,6 +6,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -77,7 +79,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (peer.isActive()) {
-            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            if (nothingQueued(peer)) {
+                peer.close();
+            } else {
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            }
         }
     }
 
@@ -115,6 +121,12 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      */
     static void passFin(Channel self, Channel peer, HalfClose halfClose) {
         boolean bothDone = halfClose.inputDone(self);
+        if (!bothDone && nothingQueued(peer)) {
+            if (peer.isActive()) {
+                finishOutput(peer);
+            }
+            return;
+        }
         ChannelFuture toPeer = peer.writeAndFlush(Unpooled.EMPTY_BUFFER);
         if (bothDone) {
             // An output already finished has nothing queued, and a write to it would only fail.
@@ -138,11 +150,28 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * True when {@code ch} has no write queued or in flight: what waiting for an empty buffer's write would wait
+     * for is already done, so the FIN or the close can go now. That spares a zero-length send (on io_uring a ring
+     * operation of its own), a promise and a listener per relayed connection.
+     */
+    private static boolean nothingQueued(Channel ch) {
+        ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        return out != null && out.isEmpty() && out.totalPendingWriteBytes() == 0;
+    }
+
+    /**
      * Sends the FIN on {@code ch}, whose writes are all flushed. On a native transport the socket is shut down
      * directly: Netty's {@code shutdownOutput} builds a {@code ChannelOutputShutdownException}, stack trace and
      * all, every time, which is once per relayed connection.
+     *
+     * <p>From now on the end of {@code ch}'s input ends the connection (both directions are then done), so its
+     * half-closure is switched off: Netty then closes the channel at that end, and {@link #channelInactive}
+     * closes the peer once its writes are out. With half-closure on, Netty would first shut the input of a
+     * socket the kernel has already closed, which fails with ENOTCONN and fills a
+     * {@code NotYetConnectedException}'s stack trace, once per relayed connection.
      */
     private static void finishOutput(Channel ch) {
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         if (ch instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
             try {
                 socket.shutdown(false, true);

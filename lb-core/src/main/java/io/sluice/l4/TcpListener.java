@@ -12,6 +12,7 @@ import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Listener;
 import io.sluice.net.Transport;
+import io.sluice.net.UpstreamDialer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -59,6 +60,8 @@ public final class TcpListener implements Listener {
     private final ListeningSocket socket = new ListeningSocket();
     /** TLS offload, null on a plain listener: the relay then carries the decrypted bytes. Never with splice. */
     private final ServerTls tls;
+    /** Opens the server side of every connection, on the client's loop; half-closes are passed on. */
+    private final UpstreamDialer dialer;
 
     /**
      * {@code clusters} holds the listener's cluster and every cluster its SNI routes name; {@code tls} is null on a
@@ -75,6 +78,7 @@ public final class TcpListener implements Listener {
         this.allocator = allocator;
         this.admission = admission(config);
         this.splicer = new Splicer(config.idleTimeout());
+        this.dialer = new UpstreamDialer(transport, allocator, RELAY_READS, true);
     }
 
     /** What a connection is accepted under: the listener's settings and its clusters, replaced together. */
@@ -255,8 +259,8 @@ public final class TcpListener implements Listener {
         return stats;
     }
 
-    Transport transport() {
-        return transport;
+    UpstreamDialer dialer() {
+        return dialer;
     }
 
     Splicer splicer() {

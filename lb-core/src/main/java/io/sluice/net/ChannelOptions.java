@@ -3,13 +3,17 @@ package io.sluice.net;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.sluice.config.ListenerConfig;
+import io.netty.util.internal.PlatformDependent;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The socket options of every proxied connection, client side and server side, in one place: the TCP relay,
@@ -32,18 +36,22 @@ public final class ChannelOptions {
      */
     public static ServerBootstrap listener(ListenerConfig config, Transport transport, EventLoopGroup workers,
                                            ByteBufAllocator allocator, RecvByteBufAllocator reads) {
-        return new ServerBootstrap()
+        ServerBootstrap b = new ServerBootstrap()
                 .group(workers)
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, config.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads);
+        if (!PlatformDependent.canEnableTcpNoDelayByDefault()) {
+            // Elsewhere Netty sets it on every accepted channel already: again would be a setsockopt per accept.
+            b.childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        return b;
     }
 
     /**
@@ -53,16 +61,48 @@ public final class ChannelOptions {
      */
     public static Bootstrap upstream(EventLoop loop, Transport transport, Duration connectTimeout,
                                      ByteBufAllocator allocator, RecvByteBufAllocator reads, boolean halfClosure) {
-        return new Bootstrap()
+        Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(transport.channelClass())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .option(ChannelOption.ALLOCATOR, allocator)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, reads);
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis(connectTimeout));
+        for (Setting<?> s : upstreamSettings(allocator, reads, halfClosure)) {
+            s.applyTo(b);
+        }
+        return b;
+    }
+
+    /**
+     * What {@link #upstream} sets on a server connection besides its connect timeout, for {@link UpstreamDialer},
+     * which sets them without a Bootstrap. TCP_NODELAY only where Netty does not already set it on every new
+     * socket channel (it does on Linux, where setting it again costs a setsockopt per connection).
+     */
+    static List<Setting<?>> upstreamSettings(ByteBufAllocator allocator, RecvByteBufAllocator reads,
+                                             boolean halfClosure) {
+        List<Setting<?>> list = new ArrayList<>();
+        list.add(new Setting<>(ChannelOption.AUTO_READ, false));
+        list.add(new Setting<>(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure));
+        if (!PlatformDependent.canEnableTcpNoDelayByDefault()) {
+            list.add(new Setting<>(ChannelOption.TCP_NODELAY, true));
+        }
+        list.add(new Setting<>(ChannelOption.SO_KEEPALIVE, true));
+        list.add(new Setting<>(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK));
+        list.add(new Setting<>(ChannelOption.ALLOCATOR, allocator));
+        list.add(new Setting<>(ChannelOption.RCVBUF_ALLOCATOR, reads));
+        return List.copyOf(list);
+    }
+
+    static int connectTimeoutMillis(Duration connectTimeout) {
+        return (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+    }
+
+    /** One channel option and its value, applied the same way to a Bootstrap or straight to a channel. */
+    record Setting<T>(ChannelOption<T> option, T value) {
+        void applyTo(Bootstrap b) {
+            b.option(option, value);
+        }
+
+        void applyTo(ChannelConfig config) {
+            config.setOption(option, value);
+        }
     }
 }

@@ -3,8 +3,10 @@ package io.sluice.net;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.DefaultChannelPromise;
+import io.netty.channel.EventLoop;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
@@ -41,17 +43,35 @@ public final class UpstreamConnector {
      */
     public static ChannelFuture connect(Bootstrap bootstrap, Cluster cluster, Server server, Use use) {
         InetSocketAddress address = server.resolved();
-        Lease lease = use == Use.RELAY ? server.beginConnection() : server.beginPooledConnection();
+        Lease lease = lease(server, use);
         long start = System.nanoTime();
+        // The bootstrap's loop, not the channel's: a channel that could not be registered has none.
+        return keepBooks(bootstrap.connect(address), bootstrap.config().group().next(), cluster, server, use, lease,
+                start);
+    }
+
+    /** The same, for a connection {@code dialer} opens on {@code loop} with {@code handler} in its pipeline. */
+    public static ChannelFuture connect(UpstreamDialer dialer, EventLoop loop, ChannelHandler handler,
+                                        Cluster cluster, Server server, Use use) {
+        InetSocketAddress address = server.resolved();
+        Lease lease = lease(server, use);
+        long start = System.nanoTime();
+        return keepBooks(dialer.connect(loop, address, cluster.config().connectTimeout(), handler), loop, cluster,
+                server, use, lease, start);
+    }
+
+    private static Lease lease(Server server, Use use) {
+        return use == Use.RELAY ? server.beginConnection() : server.beginPooledConnection();
+    }
+
+    private static ChannelFuture keepBooks(ChannelFuture f, EventLoop loop, Cluster cluster, Server server, Use use,
+                                           Lease lease, long start) {
         UpstreamSecurity security = cluster.security();
-        ChannelFuture f = bootstrap.connect(address);
         Channel ch = f.channel();
         // Given back when the channel closes; and on a failed connect too, because a channel that could not
         // even be created or registered (no file descriptors left) never completes its close future.
         ch.closeFuture().addListener(x -> lease.close());
-        // The bootstrap's loop, not the channel's: a channel that could not be registered has none.
-        ChannelPromise ready = security == null ? null
-                : new DefaultChannelPromise(ch, bootstrap.config().group().next());
+        ChannelPromise ready = security == null ? null : new DefaultChannelPromise(ch, loop);
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 failed(cluster, server, lease, done.cause(), ready);
