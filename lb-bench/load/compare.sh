@@ -7,6 +7,11 @@
 #        [--tls-resumption off|on]   (off: https_handshake is a full TLS handshake per request; on: resumed, as wrk offers)
 #        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
 #        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 256k|64k|default]
+#        [--layout dedicated|shared-core]   (dedicated: proxy on CPU 1, wrk + backends on CPU 0; shared-core: proxy
+#                                           and backends share CPU 1, wrk alone on CPU 0)
+#        [--sluice-jvm-opts='-Xms64m -Xmx512m']     (JVM options of the sluice targets)
+#        [--sluice-variant 'NAME=JVM OPTIONS']...   (one more Sluice, target sluice:NAME, with these JVM options;
+#                                                   a first word that is a path names the java to run)
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
 #
