@@ -70,7 +70,7 @@ SLUICE_JVM_DEFAULT = "-Xms64m -Xmx512m"
 # ("sluice:NAME") -> (java executable, options). They serve the plain HTTP and TCP scenarios (h2_small too), on
 # ports of their own from VARIANT_BASE_PORT.
 VARIANTS = {}
-VARIANT_BASE_PORT = 19400
+VARIANT_BASE_PORT = 19400  # to 19499: the ports compare.sh reserves
 
 SCENARIOS = {
     # name: (mode, description, wrk args, path)
@@ -1134,11 +1134,26 @@ def add_variant(name, opts, targets):
     if opts and os.path.isabs(opts[0]):
         java, opts = opts[0], opts[1:]
     VARIANTS[target] = (java, opts)
-    base = VARIANT_BASE_PORT + 10 * (len(VARIANTS) - 1)
+    taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
+    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 100, 2)
+                if p not in taken and p + 1 not in taken and bindable(p) and bindable(p + 1))
     PROXY_PORTS["tcp"][target] = base
     PROXY_PORTS["http"][target] = PROXY_PORTS["h2c"][target] = base + 1
     last = max((i for i, t in enumerate(targets) if is_sluice(t)), default=len(targets) - 1)
     targets.insert(last + 1, target)
+
+
+def bindable(port):
+    """Whether nothing holds the port now: with the wide local port range compare.sh sets, any client socket on
+    this machine (other tests, other runs) may have it."""
+    with socket.socket() as s:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+            s.listen(1)  # what Sluice's listener will do
+            return True
+        except OSError:
+            return False
 
 
 def med(values):
