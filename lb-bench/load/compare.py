@@ -930,6 +930,7 @@ class Watch:
     def __init__(self, pid, safepoints=None):
         self.pid = pid
         self.safepoints = safepoints if safepoints and os.path.exists(safepoints) else None
+        self.threads = thread_cpu(pid) if self.safepoints else None
         self.offset = os.path.getsize(self.safepoints) if self.safepoints else 0
         self.samples = []
         self.done = threading.Event()
@@ -956,7 +957,37 @@ class Watch:
                 pauses = [int(m.group(1)) / 1e6 for m in map(self.TOTAL.search, f.read().splitlines()) if m]
             r.update({"safepoints": len(pauses), "pause_total_ms": sum(pauses),
                       "pause_max_ms": max(pauses, default=0.0)})
+        if self.threads is not None:
+            after = thread_cpu(self.pid)
+            r["thread_cpu_s"] = {k: after.get(k, 0.0) - self.threads.get(k, 0.0) for k in after}
         return r
+
+
+# JVM threads by what they do: the collector's (Serial collects in the VM thread, which also runs the other
+# safepoint operations), the JIT compilers', and the event loops'.
+THREAD_KINDS = (("gc", ("GC Thread", "G1 ", "VM Thread", "Z")), ("jit", ("C1 ", "C2 ")),
+                ("loop", ("sluice-worker",)))
+
+
+def thread_cpu(pid):
+    """A JVM's CPU seconds so far by thread kind (THREAD_KINDS, the rest "other"): threads that ended are
+    missing, which the event loops and the collector's never do."""
+    out = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                text = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        kind = next((k for k, prefixes in THREAD_KINDS if name.startswith(prefixes)), "other")
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def idle_memory(lab, target, count):
@@ -1290,21 +1321,27 @@ def jvm_table(scenarios, targets, results, duration):
             if not rs:
                 continue
             per_s = lambda key: med([r.get(key, float("nan")) / duration for r in rs])
+            per_req = lambda kind: med([r["thread_cpu_s"].get(kind, 0.0) * 1e6 / r["requests"] for r in rs
+                                        if r.get("thread_cpu_s") is not None and r.get("requests")])
             rows.append(f"| {sc} | {t} | {med([r['rps'] for r in rs]):,.0f} | {fmt(med([r['p99'] for r in rs]), 3)} | "
                         f"{fmt(med([r['cpu_us'] for r in rs]), 1)} | {fmt(paired(results, sc, t, base, 'rps'))} | "
                         f"{fmt(paired(results, sc, t, base, 'p99'))} | {fmt(paired(results, sc, t, base, 'cpu_us'))} | "
+                        f"{fmt(per_req('loop'), 1)} | {fmt(per_req('gc'), 1)} | {fmt(per_req('jit'), 1)} | "
                         f"{fmt(per_s('safepoints'), 1)} | {fmt(per_s('pause_total_ms'), 2)} | "
                         f"{fmt(max((r.get('pause_max_ms', float('nan')) for r in rs), default=float('nan')), 2)} | "
                         f"{fmt(med([r.get('rss_mean_mib', float('nan')) for r in rs]), 0)} | "
                         f"{fmt(max((r.get('rss_peak_mib', float('nan')) for r in rs), default=float('nan')), 0)} |")
     if len(sluices) < 2 or not rows:
         return []
-    return ["", f"Sluice JVMs (ratios: medians of the ratios to `{base}` in the same round; pauses: safepoints the "
+    return ["", f"Sluice JVMs (ratios: medians of the ratios to `{base}` in the same round; event loop, GC and JIT: "
+                "CPU time of the event loop's thread, of the collector's threads (with the VM thread, where Serial collects) and of the JIT compilers per "
+                "request, part of the CPU per request; pauses: safepoints the "
                 "JVM logged during the runs, every stop-the-world GC pause among them, per second of run and the "
                 "longest of all rounds; RSS sampled every 0.2 s, median of the runs' means and the highest sample):",
             "", f"| scenario | target | req/s | p99 ms | CPU µs/req | req/s vs {base} | p99 vs {base} | "
-                f"CPU/req vs {base} | safepoints/s | paused ms/s | longest pause ms | RSS MiB mean | RSS MiB max |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
+                f"CPU/req vs {base} | event loop µs/req | GC µs/req | JIT µs/req | safepoints/s | paused ms/s | longest pause ms | "
+                f"RSS MiB mean | RSS MiB max |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
 
 
 def h2load_table(scenarios, targets, results):
