@@ -1416,9 +1416,9 @@ def color(target):
     return COLORS.get(target, "#888888")
 
 
-def plot(work, chart, targets, title):
+def plot(work, chart, targets, heading):
     """Two bar charts side by side: throughput relative to direct, and proxy CPU per request relative to HAProxy;
-    `title` over both (the layout)."""
+    `heading` over both (the layout)."""
     if not shutil.which("gnuplot") or not chart:
         return
     scen = []
@@ -1448,7 +1448,7 @@ def plot(work, chart, targets, title):
     script = f"""
 set terminal png size {900 * len(panels)},450 noenhanced
 set output '{work}/results.png'
-set multiplot layout 1,{len(panels)} title '{title}'
+set multiplot layout 1,{len(panels)} title '{heading}'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
