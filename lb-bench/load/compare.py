@@ -544,7 +544,8 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
                 continue
             config = write_sluice(work, target, sluice_transport, admin=admin, grpc=grpc)  # without HTTPS
             https = False
-        # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
+        # No pre-touched heap by default: the idle-connection scenario reads resident memory, which must include
+        # the heap's growth (with -XX:+AlwaysPreTouch among the JVM options it reads everything else).
         ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https", "grpc")
                  if target in PROXY_PORTS[mode] and (mode != "https" or https) and (mode != "grpc" or grpc)]
         # Every safepoint (GC pauses among them) logged, for the pause figures of each run (Watch).
