@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs Sluice, HAProxy and NGINX side by side in front of the same NGINX backends and compares them.
 
-Every proxy gets one worker thread/process and is pinned to CPU 1; the load generator and the backends
-are pinned to CPU 0. Targets are interleaved (A B C A B C ...) and each figure is the median of the rounds.
+Every proxy gets one worker thread/process and is pinned to CPU 1; the load generator is pinned to CPU 0, and
+the backends to CPU 0 (layout `dedicated`) or to CPU 1 beside the proxy (layout `shared-core`). Targets are
+interleaved (A B C A B C ...) and each figure is the median of the rounds.
 """
 import argparse
 import json
@@ -47,8 +48,29 @@ H2_MODES = ("h2c", "grpc")  # measured with h2load rather than wrk
 # other targets and scenarios run as usual.
 SKIPPED = {}
 TLS_NAME = "bench.example"
+# Where each part runs (--layout). `dedicated`: the proxy has a core of its own and the backends share wrk's, so
+# a proxy's CPU per request shows beside a rate that wrk and the backends cap. `shared-core`: the proxy and the
+# backends share one core, as on a small VM where everything runs together: every µs the proxy saves goes to
+# the backends and shows as throughput. wrk (or h2load) stays alone on the other core in both.
+LAYOUTS = {
+    "dedicated": {"proxy": "1", "backends": "0", "load": "0"},
+    "shared-core": {"proxy": "1", "backends": "1", "load": "0"},
+}
+LAYOUT_LABELS = {
+    "dedicated": "proxy pinned to CPU 1, wrk and backends to CPU 0",
+    "shared-core": "proxy and backends pinned to CPU 1 (sharing it), wrk to CPU 0",
+}
 PROXY_CPU = "1"
+BACKEND_CPU = "0"
 LOAD_CPU = "0"
+# Sluice's JVM options when --sluice-jvm-opts does not give others. A JVM pinned to one CPU sees one CPU, so
+# JDK 17 picks Serial GC for it in either layout unless the options name a collector.
+SLUICE_JVM_DEFAULT = "-Xms64m -Xmx512m"
+# Extra Sluice processes, one per --sluice-variant, to compare JVM options A/B in the same rounds: target name
+# ("sluice:NAME") -> (java executable, options). They serve the plain HTTP and TCP scenarios (h2_small too), on
+# ports of their own from VARIANT_BASE_PORT.
+VARIANTS = {}
+VARIANT_BASE_PORT = 19400  # to 19499: the ports compare.sh reserves
 
 SCENARIOS = {
     # name: (mode, description, wrk args, path)
@@ -91,7 +113,7 @@ def port_of(target, scenario):
     """None when the target does not take part in the scenario (sluice_splice is TCP only, direct has nothing
     to reload)."""
     if scenario in RELOAD_SCENARIOS:
-        if target == "direct":
+        if target == "direct" or target in VARIANTS:
             return None
         scenario = RELOAD_SCENARIOS[scenario][0]
     mode = "tcp" if scenario == "idle" else SCENARIOS[scenario][0]
@@ -234,7 +256,12 @@ listeners:
     servers:
 {servers}
 {grpc_cluster}"""
-    return write_atomically(os.path.join(work, target.replace("_", "-") + ".yaml"), conf)
+    return write_atomically(os.path.join(work, file_stem(target) + ".yaml"), conf)
+
+
+def file_stem(target):
+    """A target's name in file names (-Xlog reads a colon as the end of a file name)."""
+    return target.replace("_", "-").replace(":", "-")
 
 
 def write_atomically(path, text):
@@ -489,11 +516,22 @@ def check_https(target, port, resumption):
         skip(target, ["https_small", "https_handshake"] if scope == "https_small" else ["https_handshake"], why)
 
 
-def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None, grpc=False):
+def sluice_jvm(target, jvm_opts):
+    """(java executable, options) of a Sluice target: a variant's own, or the default java with `jvm_opts`."""
+    return VARIANTS.get(target) or (shutil.which("java"), jvm_opts.split())
+
+
+def safepoint_log(work, target):
+    return os.path.join(work, file_stem(target) + "-safepoint.log")
+
+
+def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, reloadable=False, tls=None, grpc=False,
+                  jvm_opts=SLUICE_JVM_DEFAULT):
     """`reloadable`: Sluice with its admin endpoint, HAProxy in master-worker mode with a master CLI (NGINX
     always runs with its master process). `tls` (a TlsSetup): the HTTPS listeners too. `grpc`: the gRPC
-    listeners and their h2c clusters too."""
-    for target in ("sluice", "sluice_splice", "sluice_jdk"):
+    listeners and their h2c clusters too. `jvm_opts`: the JVM options of the sluice targets that are not
+    variants."""
+    for target in ("sluice", "sluice_splice", "sluice_jdk", *VARIANTS):
         if target not in targets or (target == "sluice_jdk" and not tls):
             continue
         admin = reloadable and target in ADMIN_PORTS
@@ -506,11 +544,18 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
                 continue
             config = write_sluice(work, target, sluice_transport, admin=admin, grpc=grpc)  # without HTTPS
             https = False
-        # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
+        # No pre-touched heap by default: the idle-connection scenario reads resident memory, which must include
+        # the heap's growth (with -XX:+AlwaysPreTouch among the JVM options it reads everything else).
         ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https", "grpc")
                  if target in PROXY_PORTS[mode] and (mode != "https" or https) and (mode != "grpc" or grpc)]
-        lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
-                           os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0], PROXY_CPU)
+        # Every safepoint (GC pauses among them) logged, for the pause figures of each run (Watch).
+        java, opts = sluice_jvm(target, jvm_opts)
+        log = safepoint_log(work, target)
+        if os.path.exists(log):
+            os.remove(log)
+        lab.start(target, [java] + opts + [f"-Xlog:safepoint:file={log}::filecount=0", "-jar",
+                                           os.path.join(root, "lb-core/target/sluice.jar"), "run", config],
+                  ports[0], PROXY_CPU)
         for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
             wait_port(port)
         if https:
@@ -876,6 +921,76 @@ def rss_kib(pid):
     return 0
 
 
+class Watch:
+    """What a proxy's memory and a Sluice JVM's pauses do during one run: its resident memory sampled every
+    RSS_EVERY seconds (peak and mean; a collector's heap sizing shows here), and the safepoints its JVM logged
+    in the run (count, total and longest; every stop-the-world GC pause is one)."""
+    RSS_EVERY = 0.2
+    TOTAL = re.compile(r"Total: (\d+) ns")
+
+    def __init__(self, pid, safepoints=None):
+        self.pid = pid
+        self.safepoints = safepoints if safepoints and os.path.exists(safepoints) else None
+        self.threads = thread_cpu(pid) if self.safepoints else None
+        self.offset = os.path.getsize(self.safepoints) if self.safepoints else 0
+        self.samples = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        os.sched_setaffinity(threading.get_native_id(), {int(LOAD_CPU)})  # not on the proxy's CPU
+        while not self.done.wait(self.RSS_EVERY):
+            try:
+                self.samples.append(rss_kib(self.pid) / 1024)
+            except (FileNotFoundError, ProcessLookupError):
+                return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        nan = float("nan")
+        r = {"rss_peak_mib": max(self.samples, default=nan),
+             "rss_mean_mib": statistics.fmean(self.samples) if self.samples else nan}
+        if self.safepoints:
+            with open(self.safepoints) as f:
+                f.seek(self.offset)
+                pauses = [int(m.group(1)) / 1e6 for m in map(self.TOTAL.search, f.read().splitlines()) if m]
+            r.update({"safepoints": len(pauses), "pause_total_ms": sum(pauses),
+                      "pause_max_ms": max(pauses, default=0.0)})
+        if self.threads is not None:
+            after = thread_cpu(self.pid)
+            r["thread_cpu_s"] = {k: after.get(k, 0.0) - self.threads.get(k, 0.0) for k in after}
+        return r
+
+
+# JVM threads by what they do: the collector's (Serial collects in the VM thread, which also runs the other
+# safepoint operations), the JIT compilers', and the event loops'.
+THREAD_KINDS = (("gc", ("GC Thread", "G1 ", "VM Thread", "Z")), ("jit", ("C1 ", "C2 ")),
+                ("loop", ("sluice-worker",)))
+
+
+def thread_cpu(pid):
+    """A JVM's CPU seconds so far by thread kind (THREAD_KINDS, the rest "other"): threads that ended are
+    missing, which the event loops and the collector's never do."""
+    out = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                text = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        kind = next((k for k, prefixes in THREAD_KINDS if name.startswith(prefixes)), "other")
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def idle_memory(lab, target, count):
     """Opens `count` idle connections through the proxy and returns its resident memory per connection."""
     pid = lab.pid_of(target)
@@ -917,9 +1032,25 @@ def main():
     ap.add_argument("--tls-resumption", default="off", choices=["off", "on"],
                     help="off: every proxy refuses to resume TLS sessions, so https_handshake is a full handshake per "
                          "request; on: every proxy resumes them (wrk offers its session when it reconnects)")
+    ap.add_argument("--layout", default="dedicated", choices=list(LAYOUTS),
+                    help="dedicated: the proxy on CPU 1, wrk and the backends on CPU 0; shared-core: the proxy and "
+                         "the backends on CPU 1, wrk on CPU 0")
+    ap.add_argument("--sluice-jvm-opts", default=SLUICE_JVM_DEFAULT,
+                    help="JVM options of the sluice, sluice_splice and sluice_jdk targets (default: %(default)s)")
+    ap.add_argument("--sluice-variant", action="append", default=[], metavar="NAME=OPTIONS",
+                    help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
+                         "options; a first word that is a path names the java to run), measured in the same rounds "
+                         "in the plain HTTP and TCP scenarios and h2_small; repeatable")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
+    global PROXY_CPU, BACKEND_CPU, LOAD_CPU
+    PROXY_CPU, BACKEND_CPU, LOAD_CPU = (LAYOUTS[a.layout][k] for k in ("proxy", "backends", "load"))
     targets = a.targets.split(",")
+    for spec in a.sluice_variant:
+        name, _, opts = spec.partition("=")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or f"sluice:{name}" in VARIANTS:
+            ap.error(f"--sluice-variant {spec!r}: NAME=OPTIONS with a new NAME of letters, digits, _ . -")
+        add_variant(name, opts.split(), targets)
     asked = a.scenarios.split(",")
     unknown = [sc for sc in asked if sc not in SCENARIOS and sc not in RELOAD_SCENARIOS and sc != "idle"]
     if unknown:
@@ -938,6 +1069,7 @@ def main():
     os.makedirs(work, exist_ok=True)
 
     lab = Lab(a.root, work)
+    print(f"layout {a.layout}: {LAYOUT_LABELS[a.layout]}", flush=True)
     https = any(sc in SCENARIOS and SCENARIOS[sc][0] == "https" for sc in scenarios)
     tls = TlsSetup(work, a.tls_resumption == "on") if https else None
     results = {}  # (scenario, target) -> list of dicts
@@ -952,17 +1084,18 @@ def main():
         }
         reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
-        lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], LOAD_CPU)
+        lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], BACKEND_CPU)
         for p in BACKEND_PORTS:
             wait_port(p)
         if grpc:
             lab.start("grpc-backend", [shutil.which("java"), "-Xms64m", "-Xmx256m", "-cp",
                                        os.path.join(a.root, "lb-bench/target/benchmarks.jar"),
                                        "io.sluice.bench.GrpcUnaryServer"] + [str(p) for p in GRPC_BACKEND_PORTS],
-                      GRPC_BACKEND_PORTS[0], LOAD_CPU)
+                      GRPC_BACKEND_PORTS[0], BACKEND_CPU)
             for p in GRPC_BACKEND_PORTS:
                 wait_port(p)
-        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls, grpc)
+        start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls, grpc,
+                      a.sluice_jvm_opts)
         check_h2(targets, scenarios, work)
         for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
             for sc in scenarios:
@@ -984,11 +1117,17 @@ def main():
                         r = run_wrk(port_of(t, sc), args, path, a.duration, lab.procs[t].pid, reloads[t])
                         reloads[t].settle()
                     else:
-                        r = run_load(port_of(t, sc), sc, a.duration, None if t == "direct" else lab.pid_of(t), work)
+                        pid = None if t == "direct" else lab.pid_of(t)
+                        watch = Watch(pid, safepoint_log(work, t) if is_sluice(t) else None) if pid else None
+                        r = run_load(port_of(t, sc), sc, a.duration, pid, work)
+                        if watch:
+                            r.update(watch.stop())
                     results.setdefault((sc, t), []).append(r)
                     print(f"round {rnd + 1} {sc:12} {t:8} {r['rps']:10.0f} req/s {r['mbps']:9.1f} MiB/s "
                           f"p50 {r['p50']:7.3f} ms p99 {r['p99']:7.3f} ms CPU {r['cpu_us']:6.1f} us/req "
-                          f"{r['errors']}", flush=True)
+                          f"RSS {r.get('rss_peak_mib', float('nan')):5.0f} MiB"
+                          + (f" pauses {r['safepoints']} {r['pause_total_ms']:.1f} ms (max {r['pause_max_ms']:.2f})"
+                             if "safepoints" in r else "") + f" {r['errors']}", flush=True)
                     if sc in RELOAD_SCENARIOS:
                         print(f"        reloads asked {r['reloads_asked']}, done {r['reloads_done']} (failed "
                               f"{r['reloads_failed']}, confirmed one by one {r['reloads_answered']}); socket errors "
@@ -1006,9 +1145,47 @@ def main():
     finally:
         lab.stop_all()
     # Every round's figures, so that a table can be checked or re-derived.
+    # "run" says how they were taken (the layout and the JVMs); every other key is "scenario/target".
     with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump({f"{sc}/{t}": rs for (sc, t), rs in results.items()}, f, indent=1)
+        json.dump({"run": {"layout": a.layout, "pinning": LAYOUTS[a.layout],
+                           "sluice_jvms": {t: " ".join([java] + opts) for t in targets if is_sluice(t)
+                                           for java, opts in [sluice_jvm(t, a.sluice_jvm_opts)]}},
+                   **{f"{sc}/{t}": rs for (sc, t), rs in results.items()}}, f, indent=1)
     report(a, work, targets, scenarios, results)
+
+
+def is_sluice(target):
+    return target.startswith("sluice")
+
+
+def add_variant(name, opts, targets):
+    """Target sluice:NAME with its own ports, placed after the other Sluice targets (so that the rounds run the
+    Sluices one after the other)."""
+    target = f"sluice:{name}"
+    java = shutil.which("java")
+    if opts and os.path.isabs(opts[0]):
+        java, opts = opts[0], opts[1:]
+    VARIANTS[target] = (java, opts)
+    taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
+    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 100, 2)
+                if p not in taken and p + 1 not in taken and bindable(p) and bindable(p + 1))
+    PROXY_PORTS["tcp"][target] = base
+    PROXY_PORTS["http"][target] = PROXY_PORTS["h2c"][target] = base + 1
+    last = max((i for i, t in enumerate(targets) if is_sluice(t)), default=len(targets) - 1)
+    targets.insert(last + 1, target)
+
+
+def bindable(port):
+    """Whether nothing holds the port now: with the wide local port range compare.sh sets, any client socket on
+    this machine (other tests, other runs) may have it."""
+    with socket.socket() as s:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+            s.listen(1)  # what Sluice's listener will do
+            return True
+        except OSError:
+            return False
 
 
 def med(values):
@@ -1052,11 +1229,16 @@ def report(a, work, targets, scenarios, results):
     }
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
              f"{a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
-             f"measured within each round; proxy pinned to CPU {PROXY_CPU}, wrk and backends "
-             f"to CPU {LOAD_CPU}; one worker thread/process per proxy; TCP congestion control "
+             f"measured within each round; layout {a.layout}: {LAYOUT_LABELS[a.layout]}; "
+             f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
              f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
+    for t in targets:
+        if is_sluice(t):
+            java, opts = sluice_jvm(t, a.sluice_jvm_opts)
+            lines.append(f"- `{t}` JVM: `{' '.join([java] + opts)}`"
+                         + (f" ({java_version(java)})" if t in VARIANTS else ""))
     for sc in scenarios:
         if sc in SCENARIOS:
             lines.append(f"- `{sc}`: {SCENARIOS[sc][1]}")
@@ -1085,8 +1267,8 @@ def report(a, work, targets, scenarios, results):
     for (t, sc), why in SKIPPED.items():
         lines.append(f"- left out: `{t}` in `{sc}`: {why}")
     lines += ["", "| scenario | target | req/s | MiB/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs HAProxy "
-                  "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| p99 vs HAProxy | CPU/req vs HAProxy | req/s vs direct | proxy RSS MiB (peak) |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     chart = []
     for sc in scenarios:
         if sc == "idle":
@@ -1104,7 +1286,8 @@ def report(a, work, targets, scenarios, results):
             cpu_h = paired(results, sc, t, "haproxy", "cpu_us")
             vs_d = paired(results, sc, t, "direct", "rps")
             lines.append(f"| {sc} | {t} | {rps:,.0f} | {mbps:,.1f} | {fmt(med([r['p50'] for r in rs]), 3)} | "
-                         f"{fmt(p99, 3)} | {fmt(cpu, 1)} | {fmt(vs_h)} | {fmt(p99_h)} | {fmt(cpu_h)} | {fmt(vs_d)} |")
+                         f"{fmt(p99, 3)} | {fmt(cpu, 1)} | {fmt(vs_h)} | {fmt(p99_h)} | {fmt(cpu_h)} | {fmt(vs_d)} | "
+                         f"{fmt(med([r.get('rss_peak_mib', float('nan')) for r in rs]), 0)} |")
             chart.append((sc, t, vs_d, cpu_h))
     if "idle" in scenarios:
         lines += ["", "| idle connections | target | KiB resident per connection |", "|---|---|---:|"]
@@ -1114,10 +1297,52 @@ def report(a, work, targets, scenarios, results):
                 lines.append(f"| {a.idle} | {t} | {med([r['kib_per_conn'] for r in rs]):.2f} |")
     lines += h2load_table(scenarios, targets, results)
     lines += reload_table(scenarios, targets, results)
+    lines += jvm_table(scenarios, targets, results, a.duration)
     text = "\n".join(lines) + "\n"
     open(os.path.join(work, "results.md"), "w").write(text)
     print("\n" + text)
-    plot(work, chart, targets)
+    plot(work, chart, targets, f"layout {a.layout}: {LAYOUT_LABELS[a.layout]}")
+
+
+def java_version(java):
+    return subprocess.run([java, "-version"], text=True, capture_output=True).stderr.splitlines()[0]
+
+
+def jvm_table(scenarios, targets, results, duration):
+    """The Sluice JVMs side by side, each against `sluice` in the same rounds, with the pauses (safepoints) and
+    resident memory of their runs: what a JVM option changes."""
+    sluices = [t for t in targets if is_sluice(t)]
+    base = "sluice" if "sluice" in sluices else sluices[0] if sluices else None
+    rows = []
+    for sc in scenarios:
+        if sc not in SCENARIOS:
+            continue
+        for t in sluices:
+            rs = results.get((sc, t), [])
+            if not rs:
+                continue
+            per_s = lambda key: med([r.get(key, float("nan")) / duration for r in rs])
+            per_req = lambda kind: med([r["thread_cpu_s"].get(kind, 0.0) * 1e6 / r["requests"] for r in rs
+                                        if r.get("thread_cpu_s") is not None and r.get("requests")])
+            rows.append(f"| {sc} | {t} | {med([r['rps'] for r in rs]):,.0f} | {fmt(med([r['p99'] for r in rs]), 3)} | "
+                        f"{fmt(med([r['cpu_us'] for r in rs]), 1)} | {fmt(paired(results, sc, t, base, 'rps'))} | "
+                        f"{fmt(paired(results, sc, t, base, 'p99'))} | {fmt(paired(results, sc, t, base, 'cpu_us'))} | "
+                        f"{fmt(per_req('loop'), 1)} | {fmt(per_req('gc'), 1)} | {fmt(per_req('jit'), 1)} | "
+                        f"{fmt(per_s('safepoints'), 1)} | {fmt(per_s('pause_total_ms'), 2)} | "
+                        f"{fmt(max((r.get('pause_max_ms', float('nan')) for r in rs), default=float('nan')), 2)} | "
+                        f"{fmt(med([r.get('rss_mean_mib', float('nan')) for r in rs]), 0)} | "
+                        f"{fmt(max((r.get('rss_peak_mib', float('nan')) for r in rs), default=float('nan')), 0)} |")
+    if len(sluices) < 2 or not rows:
+        return []
+    return ["", f"Sluice JVMs (ratios: medians of the ratios to `{base}` in the same round; event loop, GC and JIT: "
+                "CPU time of the event loop's thread, of the collector's threads (with the VM thread, where Serial collects) and of the JIT compilers per "
+                "request, part of the CPU per request; pauses: safepoints the "
+                "JVM logged during the runs, every stop-the-world GC pause among them, per second of run and the "
+                "longest of all rounds; RSS sampled every 0.2 s, median of the runs' means and the highest sample):",
+            "", f"| scenario | target | req/s | p99 ms | CPU µs/req | req/s vs {base} | p99 vs {base} | "
+                f"CPU/req vs {base} | event loop µs/req | GC µs/req | JIT µs/req | safepoints/s | paused ms/s | longest pause ms | "
+                f"RSS MiB mean | RSS MiB max |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows
 
 
 def h2load_table(scenarios, targets, results):
@@ -1183,10 +1408,18 @@ def paired_with(rs, base, key):
 COLORS = {"direct": "#9e9e9e", "sluice": "#1b9e77", "sluice_splice": "#66a61e", "sluice_jdk": "#7570b3",
           "haproxy": "#377eb8",
           "nginx": "#e6883c"}
+VARIANT_COLORS = ["#66c2a5", "#a6d854", "#8da0cb", "#e78ac3", "#ffd92f", "#b3b3b3", "#1f78b4", "#b15928"]
 
 
-def plot(work, chart, targets):
-    """Two bar charts side by side: throughput relative to direct, and proxy CPU per request relative to HAProxy."""
+def color(target):
+    if target in VARIANTS:
+        return VARIANT_COLORS[list(VARIANTS).index(target) % len(VARIANT_COLORS)]
+    return COLORS.get(target, "#888888")
+
+
+def plot(work, chart, targets, heading):
+    """Two bar charts side by side: throughput relative to direct, and proxy CPU per request relative to HAProxy;
+    `heading` over both (the layout)."""
     if not shutil.which("gnuplot") or not chart:
         return
     scen = []
@@ -1209,14 +1442,14 @@ def plot(work, chart, targets):
             for sc in scen:
                 f.write(sc + " " + " ".join(f"{values.get((sc, t), float('nan')):.4f}" for t in cols) + "\n")
         series = [f"'{data}' using {i + 2}{':xtic(1)' if i == 0 else ''} title columnheader({i + 2}) "
-                  f"lc rgb '{COLORS.get(t, '#888888')}'" for i, t in enumerate(cols)]
+                  f"lc rgb '{color(t)}'" for i, t in enumerate(cols)]
         panels.append(f"set title '{title}'\nplot " + ", ".join(series) + "\n")
     if not panels:
         return
     script = f"""
 set terminal png size {900 * len(panels)},450 noenhanced
 set output '{work}/results.png'
-set multiplot layout 1,{len(panels)}
+set multiplot layout 1,{len(panels)} title '{heading}'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

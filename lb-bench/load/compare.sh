@@ -7,6 +7,11 @@
 #        [--tls-resumption off|on]   (off: https_handshake is a full TLS handshake per request; on: resumed, as wrk offers)
 #        (also --scenarios http_reload,tcp_reload: the proxy reloaded every second under load; not in the default run)
 #        [--congestion-control cubic|bbr|reno|host] [--peer-buffers 256k|64k|default]
+#        [--layout dedicated|shared-core]   (dedicated: proxy on CPU 1, wrk + backends on CPU 0; shared-core: proxy
+#                                           and backends share CPU 1, wrk alone on CPU 0)
+#        [--sluice-jvm-opts='-Xms64m -Xmx512m']     (JVM options of the sluice targets)
+#        [--sluice-variant 'NAME=JVM OPTIONS']...   (one more Sluice, target sluice:NAME, with these JVM options;
+#                                                   a first word that is a path names the java to run)
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
 #
@@ -61,7 +66,12 @@ ulimit -n "$(ulimit -Hn)"
 # TIME_WAIT reuse and a wide port range the kernel runs out of ports and connects fail for whoever runs last.
 # Both settings belong to the network namespace: in a private one they vanish with it, in the host's
 # (`host`, or no namespace possible) they are set as root and stay set.
-tune_tcp='sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true'
+# The wide range takes in the harness's own ports (19100-19499: backends, proxies, --sluice-variant Sluices), which
+# any client socket on the machine could then hold when a listener binds: they are reserved (added to what is
+# reserved already).
+tune_tcp='sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10240 65000" || true
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)
+  sysctl -q -w net.ipv4.ip_local_reserved_ports="${reserved:+$reserved,}19100-19499" || true'
 if [ "$cc" != host ]; then
   # A trial namespace with the wanted algorithm: unshare may be refused (not root, no CAP_SYS_ADMIN in a
   # container) and so may the sysctl (a read-only /proc/sys, an algorithm the kernel lacks).
