@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Closes a connection whose peer takes none of what is sent to it for the timeout: bytes wait in the channel's
@@ -17,10 +18,17 @@ import java.util.concurrent.TimeUnit;
  * every quarter of the timeout while they are there. It reads the outbound buffer as Netty's IdleStateHandler
  * does with {@code observeOutput}: the message at its head, how far that one is written, and the bytes pending.
  * Event loop only.
+ *
+ * <p>Under direct memory pressure ({@link DirectMemoryPressure}) the timeout is cut to nothing: a connection is
+ * closed (and counted as a send timeout) when it stops taking bytes with its write buffer full, or when a check
+ * finds that its bytes did not move. A flood of clients that never read (each holding up to about 450 KiB) would
+ * otherwise fill direct memory to the JVM's limit before their {@code send_timeout} ran out; past that limit
+ * every read fails.
  */
 public final class SendTimeoutHandler extends ChannelDuplexHandler {
     private final long timeoutNanos;
     private final Runnable onTimeout;
+    private final BooleanSupplier memoryPressure;
     private ScheduledFuture<?> check;
     private long stuckSince;
     /** The head message's identity hash: no reference kept to a buffer that may be released and recycled. */
@@ -30,8 +38,14 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
 
     /** {@code onTimeout} runs (to count it) just before the close. */
     public SendTimeoutHandler(long timeout, TimeUnit unit, Runnable onTimeout) {
+        this(timeout, unit, onTimeout, DirectMemoryPressure.JVM::high);
+    }
+
+    /** {@code memoryPressure} says when to stop waiting for a stalled peer. */
+    public SendTimeoutHandler(long timeout, TimeUnit unit, Runnable onTimeout, BooleanSupplier memoryPressure) {
         this.timeoutNanos = unit.toNanos(timeout);
         this.onTimeout = onTimeout;
+        this.memoryPressure = memoryPressure;
     }
 
     @Override
@@ -42,8 +56,18 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable() && ctx.channel().isOpen() && memoryPressure.getAsBoolean()) {
+            timeOut(ctx);
+            return;
+        }
         watchIfPending(ctx);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    private void timeOut(ChannelHandlerContext ctx) {
+        cancel();
+        onTimeout.run();
+        ctx.close();
     }
 
     private void watchIfPending(ChannelHandlerContext ctx) {
@@ -73,9 +97,8 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
         if (moved(out)) {
             remember(out);
             stuckSince = now;
-        } else if (now - stuckSince >= timeoutNanos) {
-            onTimeout.run();
-            ctx.close();
+        } else if (now - stuckSince >= timeoutNanos || memoryPressure.getAsBoolean()) {
+            timeOut(ctx);
             return;
         }
         schedule(ctx, Math.min(timeoutNanos / 4, timeoutNanos - (now - stuckSince)));
