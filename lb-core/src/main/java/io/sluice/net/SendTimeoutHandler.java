@@ -20,8 +20,8 @@ import java.util.function.BooleanSupplier;
  * Event loop only.
  *
  * <p>Under direct memory pressure ({@link DirectMemoryPressure}) the timeout is cut to nothing: a connection is
- * closed (and counted as a send timeout) when it stops taking bytes with its write buffer full, or when a check
- * finds that its bytes did not move. A flood of clients that never read (each holding up to about 450 KiB) would
+ * closed (and counted as a send timeout) when its write buffer fills, or when a check finds its buffer full and
+ * its bytes not moved. Only a full buffer counts: a small answer waiting on a busy loop is no reason to close. A flood of clients that never read (each holding up to about 450 KiB) would
  * otherwise fill direct memory to the JVM's limit before their {@code send_timeout} ran out; past that limit
  * every read fails.
  */
@@ -97,7 +97,8 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
         if (moved(out)) {
             remember(out);
             stuckSince = now;
-        } else if (now - stuckSince >= timeoutNanos || memoryPressure.getAsBoolean()) {
+        } else if (now - stuckSince >= timeoutNanos
+                || (!ctx.channel().isWritable() && memoryPressure.getAsBoolean())) {
             timeOut(ctx);
             return;
         }

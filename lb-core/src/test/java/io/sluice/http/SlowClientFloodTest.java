@@ -64,7 +64,7 @@ class SlowClientFloodTest {
             } else {
                 HttpBackend.sayName("app").handle(req, out, s);
             }
-        }));
+        }, null, 4096));
         Sluice sluice = resources.keep(Proxies.start("""
                 runtime: { worker_threads: 2 }
                 admin: { bind: "127.0.0.1:0" }
@@ -107,6 +107,8 @@ class SlowClientFloodTest {
         Memory before = Memory.now("before");
         long started = System.nanoTime();
         normal.start();
+        // Its connection to the server exists before the flood's: new connects wait behind a thousand others.
+        await().atMost(Duration.ofSeconds(30)).until(() -> normalOk.get() > 0 || normalFailure.get() != null);
 
         List<SocketChannel> slow = new ArrayList<>();
         resources.keep(() -> {
