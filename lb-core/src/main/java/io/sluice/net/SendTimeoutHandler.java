@@ -20,8 +20,8 @@ import java.util.function.BooleanSupplier;
  * Event loop only.
  *
  * <p>Under direct memory pressure ({@link DirectMemoryPressure}) the timeout is cut to nothing: a connection is
- * closed (and counted as a send timeout) when its write buffer fills, or when a check finds its buffer full and
- * its bytes not moved. Only a full buffer counts: a small answer waiting on a busy loop is no reason to close. A flood of clients that never read (each holding up to about 450 KiB) would
+ * closed (and counted as a send timeout) when its write buffer fills, or when a check finds it full (a trickle
+ * does not save it then). Only a full buffer counts: a small answer waiting on a busy loop is no reason to close. A flood of clients that never read (each holding up to about 450 KiB) would
  * otherwise fill direct memory to the JVM's limit before their {@code send_timeout} ran out; past that limit
  * every read fails.
  */
@@ -93,12 +93,15 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
         if (!ctx.channel().isOpen() || out == null || out.totalPendingWriteBytes() == 0) {
             return; // all sent: the next flush that leaves bytes behind watches again
         }
+        if (!ctx.channel().isWritable() && memoryPressure.getAsBoolean()) {
+            timeOut(ctx);
+            return;
+        }
         long now = System.nanoTime();
         if (moved(out)) {
             remember(out);
             stuckSince = now;
-        } else if (now - stuckSince >= timeoutNanos
-                || (!ctx.channel().isWritable() && memoryPressure.getAsBoolean())) {
+        } else if (now - stuckSince >= timeoutNanos) {
             timeOut(ctx);
             return;
         }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -12,20 +11,18 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.config.TransportKind;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -37,34 +34,19 @@ import org.junit.jupiter.params.provider.EnumSource;
  * going and counts the Error.
  */
 class LoopGuardTest {
-    private EventLoopGroup group;
-    private Channel server;
-
-    @AfterEach
-    void close() throws Exception {
-        if (server != null) {
-            server.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        }
-    }
+    @AutoClose
+    private OneLoopServer server;
 
     /** One loop, echoing; {@code failFirstRead} makes the first read buffer allocation throw as direct memory does. */
     private int echo(TransportKind kind, AtomicBoolean failFirstRead, AtomicReference<Throwable> caught) {
         assumeThat(Transport.isAvailable(kind)).as(kind + " on this machine").isTrue();
-        Transport transport = Transport.select(kind);
-        group = transport.newGroup(1, "guard-test");
-        server = new ServerBootstrap().group(group).channel(transport.serverChannelClass())
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new FailingOnce(failFirstRead))
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new Echo(caught));
-                    }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
-        return ((InetSocketAddress) server.localAddress()).getPort();
+        server = new OneLoopServer(kind, "guard-test", new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new Echo(caught));
+            }
+        }, b -> b.childOption(ChannelOption.RCVBUF_ALLOCATOR, new FailingOnce(failFirstRead)));
+        return server.port();
     }
 
     /** Echoes, except "boom", which makes it throw an Error; what reaches exceptionCaught is kept. */
@@ -93,7 +75,7 @@ class LoopGuardTest {
     }
 
     private void assertLoopServes(int port) throws Exception {
-        assertThat(group.next().submit(() -> true).get(5, TimeUnit.SECONDS)).as("the loop runs tasks").isTrue();
+        assertThat(server.group.next().submit(() -> true).get(5, TimeUnit.SECONDS)).as("the loop runs tasks").isTrue();
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));

@@ -3,13 +3,11 @@ package io.sluice.net;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.sluice.config.TransportKind;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -18,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,43 +31,28 @@ class SendTimeoutUnderPressureTest {
     private final AtomicBoolean pressure = new AtomicBoolean();
     private final AtomicInteger timeouts = new AtomicInteger();
     private final AtomicReference<Channel> served = new AtomicReference<>();
-    private EventLoopGroup group;
-    private Channel server;
-
-    @AfterEach
-    void close() throws Exception {
-        if (server != null) {
-            server.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        }
-    }
+    @AutoClose
+    private OneLoopServer server;
 
     /** A server that sends 4 MiB to each client as soon as it connects, watched by a long send timeout. */
     private int start() {
-        Transport transport = Transport.select(TransportKind.AUTO);
-        group = transport.newGroup(1, "pressure-test");
-        server = new ServerBootstrap().group(group).channel(transport.serverChannelClass())
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, ChannelOptions.WATER_MARK)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new SendTimeoutHandler(TIMEOUT_SECONDS, TimeUnit.SECONDS,
-                                timeouts::incrementAndGet, pressure::get), new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelActive(ChannelHandlerContext ctx) {
-                                        served.set(ctx.channel());
-                                        for (int i = 0; i < 16; i++) {
-                                            ctx.write(ctx.alloc().directBuffer(256 * 1024).writeZero(256 * 1024));
-                                        }
-                                        ctx.flush();
-                                    }
-                                });
-                    }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
-        return ((InetSocketAddress) server.localAddress()).getPort();
+        server = new OneLoopServer(TransportKind.AUTO, "pressure-test", new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new SendTimeoutHandler(TIMEOUT_SECONDS, TimeUnit.SECONDS,
+                        timeouts::incrementAndGet, pressure::get), new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                served.set(ctx.channel());
+                                for (int i = 0; i < 16; i++) {
+                                    ctx.write(ctx.alloc().directBuffer(256 * 1024).writeZero(256 * 1024));
+                                }
+                                ctx.flush();
+                            }
+                        });
+            }
+        }, b -> b.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, ChannelOptions.WATER_MARK));
+        return server.port();
     }
 
     private static Socket nonReader(int port) throws Exception {
