@@ -30,6 +30,7 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
     private final Runnable onTimeout;
     private final BooleanSupplier memoryPressure;
     private ScheduledFuture<?> check;
+    private boolean timedOut;
     private long stuckSince;
     /** The head message's identity hash: no reference kept to a buffer that may be released and recycled. */
     private int lastHead;
@@ -66,6 +67,10 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
 
     private void timeOut(ChannelHandlerContext ctx) {
         cancel();
+        if (timedOut) {
+            return; // a close may take a while (io_uring waits for operations in flight): count it once
+        }
+        timedOut = true;
         onTimeout.run();
         ctx.close();
     }

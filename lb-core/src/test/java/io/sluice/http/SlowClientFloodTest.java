@@ -92,11 +92,17 @@ class SlowClientFloodTest {
         System.out.printf("flood: %d slowloris, %d non-readers, fd limit %s%n", SLOWLORIS, NON_READERS, fdLimit());
 
         AtomicLong normalOk = new AtomicLong();
+        AtomicLong longestNormalWait = new AtomicLong();
         AtomicReference<Throwable> normalFailure = new AtomicReference<>();
         Thread normal = new Thread(() -> {
-            try (RawHttp c = new RawHttp(port)) {
+            // No deadline per request beyond the test's own: two event loops on a shared two-core machine can be
+            // starved for many seconds; what must hold is that every request is answered, and the longest wait is
+            // printed.
+            try (RawHttp c = new RawHttp(port).readTimeout(Duration.ofSeconds(90))) {
                 while (!Thread.currentThread().isInterrupted()) {
+                    long asked = System.nanoTime();
                     RawHttp.Response r = c.get("/normal");
+                    longestNormalWait.accumulateAndGet(System.nanoTime() - asked, Math::max);
                     if (r.status() != 200 || !r.text().startsWith("normal")) {
                         throw new AssertionError("normal request got " + r.status() + ": " + r.text());
                     }
@@ -197,10 +203,11 @@ class SlowClientFloodTest {
                 (System.nanoTime() - flooded) / 1e9);
         drip.shutdownNow();
         normal.interrupt();
-        normal.join(30_000);
-        System.out.printf("flood: normal client got %d answers; %d slowloris saw their close; header_timeout %.0f, "
-                        + "send_timeout %.0f%n", normalOk.get(), slowClosed.get(), errors(sluice, "header_timeout"),
-                errors(sluice, "send_timeout"));
+        normal.join(90_000);
+        assertThat(normal.isAlive()).as("the normal client's last request was answered").isFalse();
+        System.out.printf("flood: normal client got %d answers (longest wait %.1f s); %d slowloris saw their close;"
+                        + " header_timeout %.0f, send_timeout %.0f%n", normalOk.get(), longestNormalWait.get() / 1e9,
+                slowClosed.get(), errors(sluice, "header_timeout"), errors(sluice, "send_timeout"));
         assertThat(normalFailure.get()).as("every normal request succeeds").isNull();
         assertThat(normalOk.get()).isPositive();
         assertThat(errors(sluice, "header_timeout")).isEqualTo(SLOWLORIS);
