@@ -24,6 +24,7 @@ import io.sluice.cluster.Server;
 import io.sluice.health.ProbeResult;
 import io.sluice.net.ClientLimits;
 import io.sluice.net.ListenerStats;
+import io.sluice.net.LoopGuard;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.http.ErrorReason;
 import io.sluice.http.GoAwayReason;
@@ -66,6 +67,9 @@ public final class Metrics implements AutoCloseable {
         Gauge.builder("sluice.netty.direct.memory.max", PlatformDependent::maxDirectMemory)
                 .description("Direct memory limit Netty works under, in bytes")
                 .baseUnit("bytes").register(registry);
+        FunctionCounter.builder("sluice.event.loop.errors", LoopGuard.class, c -> LoopGuard.errors())
+                .description("Errors that escaped an event loop's IO processing and were caught (the loop went on)")
+                .register(registry);
     }
 
     /** The configuration's series: reloads and the file in force. */

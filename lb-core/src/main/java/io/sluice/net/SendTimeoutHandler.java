@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Closes a connection whose peer takes none of what is sent to it for the timeout: bytes wait in the channel's
@@ -17,11 +18,19 @@ import java.util.concurrent.TimeUnit;
  * every quarter of the timeout while they are there. It reads the outbound buffer as Netty's IdleStateHandler
  * does with {@code observeOutput}: the message at its head, how far that one is written, and the bytes pending.
  * Event loop only.
+ *
+ * <p>Under direct memory pressure ({@link DirectMemoryPressure}) the timeout is cut to nothing: a connection is
+ * closed (and counted as a send timeout) when its write buffer fills, or when a check finds it full (a trickle
+ * does not save it then). Only a full buffer counts: a small answer waiting on a busy loop is no reason to close. A flood of clients that never read (each holding up to about 450 KiB) would
+ * otherwise fill direct memory to the JVM's limit before their {@code send_timeout} ran out; past that limit
+ * every read fails.
  */
 public final class SendTimeoutHandler extends ChannelDuplexHandler {
     private final long timeoutNanos;
     private final Runnable onTimeout;
+    private final BooleanSupplier memoryPressure;
     private ScheduledFuture<?> check;
+    private boolean timedOut;
     private long stuckSince;
     /** The head message's identity hash: no reference kept to a buffer that may be released and recycled. */
     private int lastHead;
@@ -30,8 +39,14 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
 
     /** {@code onTimeout} runs (to count it) just before the close. */
     public SendTimeoutHandler(long timeout, TimeUnit unit, Runnable onTimeout) {
+        this(timeout, unit, onTimeout, DirectMemoryPressure.JVM::high);
+    }
+
+    /** {@code memoryPressure} says when to stop waiting for a stalled peer. */
+    public SendTimeoutHandler(long timeout, TimeUnit unit, Runnable onTimeout, BooleanSupplier memoryPressure) {
         this.timeoutNanos = unit.toNanos(timeout);
         this.onTimeout = onTimeout;
+        this.memoryPressure = memoryPressure;
     }
 
     @Override
@@ -42,8 +57,22 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable() && ctx.channel().isOpen() && memoryPressure.getAsBoolean()) {
+            timeOut(ctx);
+            return;
+        }
         watchIfPending(ctx);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    private void timeOut(ChannelHandlerContext ctx) {
+        cancel();
+        if (timedOut) {
+            return; // a close may take a while (io_uring waits for operations in flight): count it once
+        }
+        timedOut = true;
+        onTimeout.run();
+        ctx.close();
     }
 
     private void watchIfPending(ChannelHandlerContext ctx) {
@@ -69,13 +98,16 @@ public final class SendTimeoutHandler extends ChannelDuplexHandler {
         if (!ctx.channel().isOpen() || out == null || out.totalPendingWriteBytes() == 0) {
             return; // all sent: the next flush that leaves bytes behind watches again
         }
+        if (!ctx.channel().isWritable() && memoryPressure.getAsBoolean()) {
+            timeOut(ctx);
+            return;
+        }
         long now = System.nanoTime();
         if (moved(out)) {
             remember(out);
             stuckSince = now;
         } else if (now - stuckSince >= timeoutNanos) {
-            onTimeout.run();
-            ctx.close();
+            timeOut(ctx);
             return;
         }
         schedule(ctx, Math.min(timeoutNanos / 4, timeoutNanos - (now - stuckSince)));

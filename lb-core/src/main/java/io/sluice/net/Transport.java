@@ -120,6 +120,6 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
 
     public EventLoopGroup newGroup(int threads, String threadPrefix) {
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadPrefix, true),
-                ioHandlerFactory.get());
+                LoopGuard.guard(ioHandlerFactory.get()));
     }
 }

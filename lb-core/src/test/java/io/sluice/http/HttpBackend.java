@@ -69,12 +69,17 @@ final class HttpBackend implements AutoCloseable {
 
     /** An HTTPS backend when {@code tls} is given. */
     HttpBackend(String name, Handler handler, io.sluice.testing.TestTls tls) throws IOException {
+        this(name, handler, tls, 512);
+    }
+
+    /** With room for {@code backlog} connections not yet accepted (a flood's connects arrive faster than threads). */
+    HttpBackend(String name, Handler handler, io.sluice.testing.TestTls tls, int backlog) throws IOException {
         this.name = name;
         this.handler = handler;
         this.tls = tls;
         this.server = tls == null ? new ServerSocket() : tls.newServerSocket();
         server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), backlog);
         Thread t = new Thread(this::acceptLoop, "http-backend-" + name);
         t.setDaemon(true);
         t.start();

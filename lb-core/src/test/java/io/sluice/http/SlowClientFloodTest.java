@@ -7,6 +7,8 @@ import static org.awaitility.Awaitility.await;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
 import io.sluice.Sluice;
+import io.sluice.net.DirectMemoryPressure;
+import io.sluice.net.LoopGuard;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Resources;
 import java.io.IOException;
@@ -48,6 +50,7 @@ class SlowClientFloodTest {
 
     private static final int SLOWLORIS = Integer.getInteger("sluice.flood.slowloris", 1000);
     private static final int NON_READERS = Integer.getInteger("sluice.flood.nonReaders", 100);
+    private static final long MAX_DIRECT = PlatformDependent.maxDirectMemory();
     /** Beyond what the kernel buffers on the way (about 1.3 MiB on loopback), so that Sluice's own buffer stalls. */
     private static final long BIG = 4L << 20;
     private static final byte[] HEAD = "GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -61,7 +64,10 @@ class SlowClientFloodTest {
             } else {
                 HttpBackend.sayName("app").handle(req, out, s);
             }
-        }));
+        }, null, 4096));
+        // The normal client's own server: the test's thread-per-connection backend takes seconds to accept a
+        // thousand connects on a loaded machine, and what is measured is whether Sluice serves the normal client.
+        HttpBackend normalServer = resources.keep(new HttpBackend("normal", HttpBackend.sayName("normal")));
         Sluice sluice = resources.keep(Proxies.start("""
                 runtime: { worker_threads: 2 }
                 admin: { bind: "127.0.0.1:0" }
@@ -72,21 +78,32 @@ class SlowClientFloodTest {
                     cluster: app
                     backlog: 8192
                     http: { header_timeout: 3s, send_timeout: 2s }
+                    routes:
+                      - { name: normal, match: { path_prefix: "/normal" }, cluster: normal }
                 clusters:
                   - name: app
                     pool: { max_connections_per_loop: 2000 }
+                    connect_timeout: 30s
                     servers: [ { address: "%s" } ]
-                """.formatted(backend.address())));
+                  - name: normal
+                    servers: [ { address: "%s" } ]
+                """.formatted(backend.address(), normalServer.address())));
         int port = Proxies.port(sluice, "web");
         System.out.printf("flood: %d slowloris, %d non-readers, fd limit %s%n", SLOWLORIS, NON_READERS, fdLimit());
 
         AtomicLong normalOk = new AtomicLong();
+        AtomicLong longestNormalWait = new AtomicLong();
         AtomicReference<Throwable> normalFailure = new AtomicReference<>();
         Thread normal = new Thread(() -> {
-            try (RawHttp c = new RawHttp(port)) {
+            // No deadline per request beyond the test's own: two event loops on a shared two-core machine can be
+            // starved for many seconds; what must hold is that every request is answered, and the longest wait is
+            // printed.
+            try (RawHttp c = new RawHttp(port).readTimeout(Duration.ofSeconds(90))) {
                 while (!Thread.currentThread().isInterrupted()) {
+                    long asked = System.nanoTime();
                     RawHttp.Response r = c.get("/normal");
-                    if (r.status() != 200) {
+                    longestNormalWait.accumulateAndGet(System.nanoTime() - asked, Math::max);
+                    if (r.status() != 200 || !r.text().startsWith("normal")) {
                         throw new AssertionError("normal request got " + r.status() + ": " + r.text());
                     }
                     normalOk.incrementAndGet();
@@ -100,6 +117,7 @@ class SlowClientFloodTest {
         try (RawHttp warm = new RawHttp(port)) {
             assertThat(warm.get("/warm").status()).isEqualTo(200);
         }
+        long loopErrorsBefore = LoopGuard.errors();
         Memory before = Memory.now("before");
         long started = System.nanoTime();
         normal.start();
@@ -165,9 +183,13 @@ class SlowClientFloodTest {
         long flooded = System.nanoTime();
         System.out.printf("flood: all connections open after %.1f s%n", (flooded - started) / 1e9);
         try {
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() ->
-                    errors(sluice, "header_timeout") >= SLOWLORIS
-                            && errors(sluice, "send_timeout") + errors(sluice, "broken_response") >= NON_READERS);
+            // The listener's own counters (what /metrics reads), polled in-process: an HTTP client per poll would
+            // add a selector thread and its buffers to this JVM every second of the flood.
+            HttpListenerStats counts = ((HttpListener) sluice.listener("web")).httpStats();
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() ->
+                    counts.errors(ErrorReason.HEADER_TIMEOUT) >= SLOWLORIS
+                            && counts.errors(ErrorReason.SEND_TIMEOUT) + counts.errors(ErrorReason.BROKEN_RESPONSE)
+                            >= NON_READERS);
         } finally {
             HttpListenerStats st = ((HttpListener) sluice.listener("web")).httpStats();
             StringBuilder b = new StringBuilder("flood: errors by reason:");
@@ -181,10 +203,11 @@ class SlowClientFloodTest {
                 (System.nanoTime() - flooded) / 1e9);
         drip.shutdownNow();
         normal.interrupt();
-        normal.join(30_000);
-        System.out.printf("flood: normal client got %d answers; %d slowloris saw their close; header_timeout %.0f, "
-                        + "send_timeout %.0f%n", normalOk.get(), slowClosed.get(), errors(sluice, "header_timeout"),
-                errors(sluice, "send_timeout"));
+        normal.join(90_000);
+        assertThat(normal.isAlive()).as("the normal client's last request was answered").isFalse();
+        System.out.printf("flood: normal client got %d answers (longest wait %.1f s); %d slowloris saw their close;"
+                        + " header_timeout %.0f, send_timeout %.0f%n", normalOk.get(), longestNormalWait.get() / 1e9,
+                slowClosed.get(), errors(sluice, "header_timeout"), errors(sluice, "send_timeout"));
         assertThat(normalFailure.get()).as("every normal request succeeds").isNull();
         assertThat(normalOk.get()).isPositive();
         assertThat(errors(sluice, "header_timeout")).isEqualTo(SLOWLORIS);
@@ -207,6 +230,10 @@ class SlowClientFloodTest {
         System.out.println(after);
         assertThat(after.direct).as("direct memory back near its start (a generous bound: pooled arenas keep chunks)")
                 .isLessThanOrEqualTo(before.direct + (256L << 20));
+        // Past the JVM's direct limit every allocation fails (and, before this was guarded, the failure killed event
+        // loops); Sluice sheds stalled readers well before it.
+        assertThat(during.get().direct).as("peak direct memory under the JVM's limit").isLessThan(MAX_DIRECT);
+        assertThat(LoopGuard.errors() - loopErrorsBefore).as("no Error escaped an event loop").isZero();
     }
 
     private static double errors(Sluice s, String reason) throws Exception {
@@ -223,7 +250,7 @@ class SlowClientFloodTest {
         }
     }
 
-    /** Direct memory (Netty's count and the pooled allocator's) and the process's resident set. */
+    /** Direct memory (the JDK's or Netty's count, the larger; and the pooled allocator's) and the resident set. */
     private record Memory(String when, long direct, long pooled, long rssKb) {
         static Memory now(String when) {
             long rss = -1;
@@ -236,14 +263,14 @@ class SlowClientFloodTest {
             } catch (IOException | NumberFormatException e) {
                 // not Linux: RSS unknown
             }
-            return new Memory(when, PlatformDependent.usedDirectMemory(),
+            return new Memory(when, DirectMemoryPressure.used(),
                     PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory(), rss);
         }
 
         @Override
         public String toString() {
-            return String.format("flood memory %-6s: direct %,d KiB (pooled allocator %,d KiB), RSS %,d KiB", when,
-                    direct >> 10, pooled >> 10, rssKb);
+            return String.format("flood memory %-6s: direct %,d KiB of %,d KiB (pooled allocator %,d KiB), RSS %,d KiB",
+                    when, direct >> 10, MAX_DIRECT >> 10, pooled >> 10, rssKb);
         }
     }
 }
