@@ -323,8 +323,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     /** Sluice is shutting down: a connection between requests closes now. */
     void closeIfIdle() {
         if (current == null && !discarding && client != null) {
-            stopServing();
-            client.close();
+            // The last response's tail may still wait for a slow client: close after it, not over it.
+            closeAfterWrite(client.isActive() ? client.writeAndFlush(Unpooled.EMPTY_BUFFER) : null);
         }
     }
 

@@ -13,6 +13,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -155,6 +156,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      * operation of its own), a promise and a listener per relayed connection.
      */
     private static boolean nothingQueued(Channel ch) {
+        if (ch.pipeline().get(SslHandler.class) != null) {
+            // TLS may hold relayed bytes of its own (a renegotiation waiting to unwrap) before they reach the
+            // socket's buffer: only a write through the pipeline waits behind them.
+            return false;
+        }
         ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
         return out != null && out.isEmpty() && out.totalPendingWriteBytes() == 0;
     }

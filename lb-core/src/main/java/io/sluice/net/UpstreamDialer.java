@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.ReflectiveChannelFactory;
@@ -54,11 +55,18 @@ public final class UpstreamDialer {
             return ChannelOptions.upstream(loop, transport, connectTimeout, allocator, reads, halfClosure)
                     .handler(handler).connect(address);
         }
-        ch.config().setConnectTimeoutMillis(ChannelOptions.connectTimeoutMillis(connectTimeout));
-        for (ChannelOptions.Setting<?> s : settings) {
-            s.applyTo(ch.config());
+        try {
+            ch.config().setConnectTimeoutMillis(ChannelOptions.connectTimeoutMillis(connectTimeout));
+            for (ChannelOptions.Setting<?> s : settings) {
+                s.applyTo(ch.config());
+            }
+            ch.pipeline().addLast(handler);
+        } catch (Throwable t) {
+            // A failed setsockopt (epoll throws) must not leak the socket, nor the caller's lease and slot, which
+            // are given back on a failed future: as Bootstrap does, close it and fail the connect.
+            ch.unsafe().closeForcibly();
+            return new DefaultChannelPromise(ch, loop).setFailure(t);
         }
-        ch.pipeline().addLast(handler);
         ChannelFuture registered = loop.register(ch);
         if (registered.isDone()) {
             if (!registered.isSuccess()) {
