@@ -509,8 +509,11 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
         # No pre-touched heap: the idle-connection scenario reads resident memory, which must include the heap.
         ports = [PROXY_PORTS[mode][target] for mode in ("tcp", "http", "https", "grpc")
                  if target in PROXY_PORTS[mode] and (mode != "https" or https) and (mode != "grpc" or grpc)]
-        lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m", "-jar",
-                           os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0], PROXY_CPU)
+        # SLUICE_JVM_ARGS: extra JVM options for the Sluice targets only (a profiler agent, say).
+        extra_jvm = os.environ.get("SLUICE_JVM_ARGS", "").split()
+        lab.start(target, [shutil.which("java"), "-Xms64m", "-Xmx512m"] + extra_jvm + ["-jar",
+                                  os.path.join(root, "lb-core/target/sluice.jar"), "run", config], ports[0],
+                  PROXY_CPU)
         for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
             wait_port(port)
         if https:

@@ -58,6 +58,7 @@ public final class FrontProtocols {
         if (h2cUpgrade) {
             p.addLast("h2c-upgrade", new H2cUpgrade(ctx -> {
                 leaveHttp1(ctx.pipeline());
+                ctx.pipeline().addFirst("h2-flush", Http2Flushes.consolidating());
                 ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
             }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                     ? upgradeCodec() : null, front, listener.config().http().maxHeaders()));
@@ -79,6 +80,7 @@ public final class FrontProtocols {
     Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
         Http2Handlers h = http2Handlers(admitted);
         p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
+        p.addLast("h2-flush", Http2Flushes.consolidating());
         p.addLast("h2", h.codec());
         p.addLast("h2-streams", h.streams());
         p.addLast("h2-connection", h.connection());

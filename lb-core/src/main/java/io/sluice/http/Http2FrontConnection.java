@@ -133,7 +133,9 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         ending = GoAwayReason.STALL;
-        channel.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        channel.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        // Past the consolidation of flushes: the close below does not go through the pipeline.
+        Http2Flushes.flushNow(channel);
         channel.unsafe().close(channel.voidPromise());
     }
 
