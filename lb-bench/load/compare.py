@@ -550,6 +550,8 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
                  if target in PROXY_PORTS[mode] and (mode != "https" or https) and (mode != "grpc" or grpc)]
         # Every safepoint (GC pauses among them) logged, for the pause figures of each run (Watch).
         java, opts = sluice_jvm(target, jvm_opts)
+        # SLUICE_JVM_ARGS: extra JVM options for every Sluice target (a profiler agent, say).
+        opts = opts + os.environ.get("SLUICE_JVM_ARGS", "").split()
         log = safepoint_log(work, target)
         if os.path.exists(log):
             os.remove(log)

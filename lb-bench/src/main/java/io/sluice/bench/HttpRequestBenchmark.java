@@ -140,15 +140,24 @@ public class HttpRequestBenchmark {
         serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
-    private static final class OkHandler extends SimpleChannelInboundHandler<HttpObject> {
-        private static final byte[] BODY = "ok".getBytes(StandardCharsets.US_ASCII);
+    /** Answers every request with 200 and a fixed body (H2RequestBenchmark's HTTP/1.1 server too). */
+    static final class OkHandler extends SimpleChannelInboundHandler<HttpObject> {
+        private final byte[] body;
+
+        OkHandler() {
+            this("ok".getBytes(StandardCharsets.US_ASCII));
+        }
+
+        OkHandler(byte[] body) {
+            this.body = body;
+        }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
             if (msg instanceof LastHttpContent) {
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                        Unpooled.wrappedBuffer(BODY));
-                r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, BODY.length);
+                        Unpooled.wrappedBuffer(body));
+                r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
                 ctx.writeAndFlush(r);
             }
         }

@@ -4,6 +4,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -13,6 +15,7 @@ import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.AsciiString;
 import io.sluice.config.Http2Config;
@@ -58,6 +61,7 @@ public final class FrontProtocols {
         if (h2cUpgrade) {
             p.addLast("h2c-upgrade", new H2cUpgrade(ctx -> {
                 leaveHttp1(ctx.pipeline());
+                ctx.pipeline().addFirst("h2-flush", Http2Flushes.consolidating());
                 ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
             }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                     ? upgradeCodec() : null, front, listener.config().http().maxHeaders()));
@@ -79,6 +83,7 @@ public final class FrontProtocols {
     Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
         Http2Handlers h = http2Handlers(admitted);
         p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
+        p.addLast("h2-flush", Http2Flushes.consolidating());
         p.addLast("h2", h.codec());
         p.addLast("h2-streams", h.streams());
         p.addLast("h2-connection", h.connection());
@@ -88,7 +93,7 @@ public final class FrontProtocols {
     private Http2Handlers http2Handlers(boolean admitted) {
         Http2Config c = listener.config().http2();
         Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize());
-        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+        Http2FrameCodec codec = new ServerCodecBuilder()
                 .initialSettings(new Http2Settings()
                         .maxConcurrentStreams(c.maxConcurrentStreams())
                         .initialWindowSize(c.initialStreamWindowSize())
@@ -116,6 +121,20 @@ public final class FrontProtocols {
             }
         });
         return new Http2Handlers(codec, streams, connection);
+    }
+
+    /**
+     * Netty's server codec, on a connection whose flow controller shares the client's window among the streams
+     * round-robin ({@link UniformStreamByteDistributor}) instead of by RFC 7540 priorities, which RFC 9113
+     * deprecated and clients no longer send: Netty's default keeps a priority tree with a node per stream,
+     * and fairness between streams is all Sluice needs (one stalled stream must not hold up the others).
+     */
+    private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
+        ServerCodecBuilder() {
+            DefaultHttp2Connection c = new DefaultHttp2Connection(true);
+            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
+            connection(c);
+        }
     }
 
     /**

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +38,8 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private ClientAddress address = ClientAddress.UNKNOWN;
     /** Server connections for this connection's streams (private ones with send_proxy_protocol). */
     private ClientPools pools;
+    /** Timers of ended streams, for the next ones (at most one per stream open at once). */
+    private final ArrayDeque<Http2StreamTimers> timers = new ArrayDeque<>();
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
 
@@ -99,6 +102,35 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
     }
 
+    /** The timers for a stream that starts: those of an ended stream when there are. */
+    Http2StreamTimers timers(Http2StreamDownstream stream) {
+        Http2StreamTimers t = timers.pollFirst();
+        if (t == null) {
+            t = new Http2StreamTimers(channel.eventLoop(), this::stalled);
+        }
+        t.serve(stream);
+        return t;
+    }
+
+    /** A stream ended: its timers serve the next one, or stop with the connection. */
+    void giveBack(Http2StreamTimers t) {
+        if (channel.isActive()) {
+            t.release();
+            timers.addFirst(t);
+        } else {
+            t.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Http2StreamTimers t;
+        while ((t = timers.pollFirst()) != null) {
+            t.close();
+        }
+        ctx.fireChannelInactive();
+    }
+
     void goAwaySent(long errorCode) {
         GoAwayReason reason = errorCode == Http2Error.NO_ERROR.code()
                 ? (ending != null ? ending : GoAwayReason.OTHER) : GoAwayReason.of(errorCode);
@@ -133,7 +165,9 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         ending = GoAwayReason.STALL;
-        channel.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        channel.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        // Past the consolidation of flushes: the close below does not go through the pipeline.
+        Http2Flushes.flushNow(channel);
         channel.unsafe().close(channel.voidPromise());
     }
 

@@ -236,10 +236,15 @@ final class Http2Pool implements LoopPool {
 
     /** Puts HTTP/2 on a connected channel; it becomes usable with the server's first SETTINGS. */
     private void start(Channel ch) {
-        Http2ServerConnection c = new Http2ServerConnection(ch, this);
+        // One bootstrap per connection, reused for all its streams (it holds a map of options).
+        Http2ServerConnection c = new Http2ServerConnection(ch, this, new Http2StreamChannelBootstrap(ch)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, ChannelOptions.WATER_MARK)
+                .handler(STREAM));
         connections.add(c);
         Http2Settings settings = Http2Settings.defaultSettings().pushEnabled(false).initialWindowSize(STREAM_WINDOW)
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
+        ch.pipeline().addLast("h2-flush", Http2Flushes.consolidating());
         ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).build());
         ch.pipeline().addLast("h2-connection", c);
         ch.pipeline().addLast("h2-streams", new Http2MultiplexHandler(REFUSE_PUSH));
@@ -305,11 +310,7 @@ final class Http2Pool implements LoopPool {
         if (max > 0 && c.opened >= max) {
             leave(c, Http2ServerConnection.State.DRAINING);
         }
-        Future<Http2StreamChannel> f = new Http2StreamChannelBootstrap(c.channel)
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, ChannelOptions.WATER_MARK)
-                .handler(STREAM)
-                .open();
+        Future<Http2StreamChannel> f = c.streams.open();
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 // The connection cannot take streams (it is closing, or its stream ids ran out): another will.

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,6 +31,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     }
 
     final Channel channel;
+    /** Opens the streams of the connection. */
+    final Http2StreamChannelBootstrap streams;
     private final Http2Pool pool;
     State state = State.STARTING;
     /** Streams opening or open on this connection. */
@@ -46,8 +49,9 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean heard;
     private boolean keepaliveRunning;
 
-    Http2ServerConnection(Channel channel, Http2Pool pool) {
+    Http2ServerConnection(Channel channel, Http2Pool pool, Http2StreamChannelBootstrap streams) {
         this.channel = channel;
+        this.streams = streams;
         this.pool = pool;
     }
 

@@ -53,7 +53,8 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     private final long stallNanos;
     private Channel stream;
     private ExchangeContext context;
-    private LazyTimeout stall;
+    /** The connection's timers this stream uses (response, stall), handed back at its end; null after. */
+    private Http2StreamTimers timers;
     private final RequestParts inbound = new RequestParts();
     private Exchange exchange;
     private ChannelFuture lastWrite;
@@ -80,10 +81,10 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         stream = ctx.channel();
-        context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()),
-                new LazyTimeout(stream.eventLoop(), this::responseTimedOut), connection.pools(),
+        timers = connection.timers(this);
+        context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
+                connection.pools(),
                 stream.eventLoop(), connection.remote());
-        stall = new LazyTimeout(stream.eventLoop(), connection::stalled);
         stream.read();
         ctx.fireChannelActive();
     }
@@ -171,7 +172,9 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     private void finished(boolean requestComplete) {
         done = true;
         releaseInbound();
-        context.responseTimer.close();
+        if (timers != null) {
+            timers.response.disarm();
+        }
         ChannelFuture last = lastWrite;
         if (last == null) {
             stream.close();
@@ -181,7 +184,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
             armStall();
         }
         last.addListener(f -> {
-            stall.close();
+            disarmStall();
             if (!requestComplete && stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
             }
@@ -362,8 +365,8 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     }
 
     private void armStall() {
-        if (stallNanos > 0 && !stall.armed()) {
-            stall.arm(stallNanos);
+        if (stallNanos > 0 && timers != null && !timers.stall.armed()) {
+            timers.stall.arm(stallNanos);
         }
     }
 
@@ -379,7 +382,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (stream.isWritable()) {
-            stall.disarm();
+            disarmStall();
             Exchange ex = exchange;
             if (ex != null && !done) {
                 ex.onClientWritable();
@@ -394,13 +397,15 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     public void channelInactive(ChannelHandlerContext ctx) {
         done = true;
         releaseInbound();
-        if (context != null) {
-            context.responseTimer.close();
-            stall.close();
-        }
         Exchange ex = exchange;
         if (ex != null) {
             ex.clientClosed();
+        }
+        // The exchange is over: the timers go to the connection's next stream.
+        Http2StreamTimers t = timers;
+        if (t != null) {
+            timers = null;
+            connection.giveBack(t);
         }
         ctx.fireChannelInactive();
     }
@@ -425,7 +430,13 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
         inbound.releaseAll();
     }
 
-    private void responseTimedOut() {
+    private void disarmStall() {
+        if (timers != null) {
+            timers.stall.disarm();
+        }
+    }
+
+    void responseTimedOut() {
         Exchange ex = exchange;
         if (ex != null && !done) {
             ex.responseTimedOut();
