@@ -36,6 +36,7 @@ final class RunCommand {
             // Before Sluice.start: the socket family is fixed when Netty's classes load.
             LoggerFactory.getLogger(RunCommand.class).info(SocketFamily.apply(config, System.getProperties()));
         }
+        Shutdown.Signals signals = Shutdown.install();
         Sluice sluice;
         try {
             sluice = Sluice.start(config, new ConfigFile(path), loaded.sha256());
@@ -45,7 +46,8 @@ final class RunCommand {
         }
         Sluice running = sluice;
         // The reload logs its own outcome; a SIGHUP has nobody to answer.
-        Shutdown.awaitSignal(running::reloadAsync);
+        signals.reloadWith(running::reloadAsync);
+        signals.await();
         sluice.shutdown(sluice.config().runtime().drainTimeout());
         return Main.OK;
     }

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,21 +19,61 @@ final class Shutdown {
 
     /** Blocks until SIGTERM or SIGINT; each SIGHUP meanwhile calls {@code onHangup} (on the signal's thread). */
     static void awaitSignal(Runnable onHangup) {
-        CountDownLatch signalled = new CountDownLatch(1);
+        Signals signals = install();
+        signals.reloadWith(onHangup);
+        signals.await();
+    }
+
+    /**
+     * Installs the handlers now, before anything is started: until then the JVM's own SIGHUP action would end a
+     * process that is still starting (a reload sent by a supervisor at the wrong moment), and a SIGTERM would skip
+     * the drain.
+     */
+    static Signals install() {
+        Signals signals = new Signals();
         for (String name : new String[] {"TERM", "INT"}) {
             handle(name, () -> {
                 log.info("SIG{} received: draining", name);
-                signalled.countDown();
+                signals.stop.countDown();
             });
         }
-        handle("HUP", () -> {
+        handle("HUP", signals::hangup);
+        return signals;
+    }
+
+    /** What the signals ask for: a stop (awaited) and reloads (run once there is something to reload). */
+    static final class Signals {
+        private final CountDownLatch stop = new CountDownLatch(1);
+        private final AtomicBoolean hangupWhileStarting = new AtomicBoolean();
+        private volatile Runnable onHangup;
+
+        private void hangup() {
+            Runnable reload = onHangup;
+            if (reload == null) {
+                log.info("SIGHUP received while starting: the configuration is reloaded once started");
+                hangupWhileStarting.set(true);
+                return;
+            }
             log.info("SIGHUP received: reloading the configuration");
-            onHangup.run();
-        });
-        try {
-            signalled.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            reload.run();
+        }
+
+        /** From now on a SIGHUP runs {@code reload}; one that came while starting runs it now. */
+        void reloadWith(Runnable reload) {
+            onHangup = reload;
+            if (hangupWhileStarting.getAndSet(false)) {
+                log.info("reloading the configuration for the SIGHUP received while starting");
+                reload.run();
+            }
+        }
+
+        /** Blocks until SIGTERM or SIGINT (at once if one came while starting). */
+        void await() {
+            try {
+                stop.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
