@@ -84,12 +84,16 @@ final class HttpFrontCodecs {
         /** Whether the byte just before the reader index (already consumed) was a LF. */
         private boolean afterLf;
         private boolean failed;
+        /** Netty's decoder has taken bytes of the current message: it finishes it (the fast path waits). */
+        private boolean nettyMidMessage;
         private final ResponseEncoder encoder;
+        private final RequestHeadParser fast;
 
         /** {@code encoder} is the same connection's: it learns each request's method as it is decoded. */
         RequestDecoder(HttpDecoderConfig config, ResponseEncoder encoder) {
             super(config);
             this.encoder = encoder;
+            this.fast = new RequestHeadParser(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
         }
 
         @Override
@@ -97,6 +101,18 @@ final class HttpFrontCodecs {
             if (failed) {
                 in.skipBytes(in.readableBytes());
                 return;
+            }
+            if (inHead && !nettyMidMessage) {
+                HttpRequest r = fast.parse(in);
+                if (r != null) {
+                    // A whole bodiless head: its end comes with it, as from Netty's decoder.
+                    encoder.requested(r.method());
+                    out.add(r);
+                    out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+                    headStarted = false;
+                    afterLf = true;
+                    return;
+                }
             }
             if (inHead && hasObsFold(in)) {
                 failed = true;
@@ -110,6 +126,9 @@ final class HttpFrontCodecs {
             int before = out.size();
             int start = in.readerIndex();
             super.decode(ctx, in, out);
+            if (in.readerIndex() > start) {
+                nettyMidMessage = true;
+            }
             for (int i = before; i < out.size(); i++) {
                 Object o = out.get(i);
                 if (o instanceof HttpRequest r) {
@@ -119,6 +138,7 @@ final class HttpFrontCodecs {
                 if (o instanceof LastHttpContent) {
                     inHead = true;
                     headStarted = false;
+                    nettyMidMessage = false;
                 }
             }
             if (in.readerIndex() > start) {
