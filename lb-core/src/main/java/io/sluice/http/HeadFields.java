@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap.SimpleImmutableEntry;
@@ -17,9 +18,11 @@ import java.util.Map.Entry;
 import java.util.Set;
 
 /**
- * The header fields of a request head read by {@link RequestHeadParser}: names are shared {@link HeadWords} (or
- * views of the head's bytes), values stay offsets into the one copy of the head until someone reads them as
- * strings. Edits (removing hop-by-hop fields, adding the forwarding ones) change the table in place, in the
+ * The header fields of an HTTP/1.1 head as two small arrays, in place of Netty's hashed table (a bucket array
+ * and an entry object per field: a head has a dozen fields at most, and a linear scan of them is as quick).
+ * For a head read by {@link RequestHeadParser}, names are shared {@link HeadWords} (or views of the head's
+ * bytes) and values stay offsets into the one copy of the head until someone reads them as strings; Netty's
+ * decoders fill it through {@link #factory} (heads and trailers) with the strings they make. Edits (removing hop-by-hop fields, adding the forwarding ones) change the table in place, in the
  * order Netty's {@code DefaultHttpHeaders} would keep, and {@link #encode} writes the fields toward the server as
  * Netty's encoder would ({@code name: value} CRLF), copying unread values straight from the head's bytes.
  * Validates added names and values as Netty's validating headers do.
@@ -29,7 +32,22 @@ final class HeadFields extends HttpHeaders {
     private static final int SPARE = 6;
     private static final byte[] COLON_SPACE = {':', ' '};
     private static final byte[] CRLF = {'\r', '\n'};
+    private static final Object[] NO_FIELDS = {};
+    private static final int[] NO_OFFSETS = {};
+    /** For Netty's decoders: the fields' table; trailers, nearly always empty, allocate only when one comes. */
+    private static final HttpHeadersFactory FACTORY = new HttpHeadersFactory() {
+        @Override
+        public HttpHeaders newHeaders() {
+            return new HeadFields(null, 0);
+        }
 
+        @Override
+        public HttpHeaders newEmptyHeaders() {
+            return new HeadFields(null, 0);
+        }
+    };
+
+    /** Null when the values were given as strings. */
     private final byte[] head;
     /** Per field: name at 2i, value at 2i+1 (null while the value is still the bytes at its offsets). */
     private Object[] fields;
@@ -37,11 +55,27 @@ final class HeadFields extends HttpHeaders {
     private int[] offsets;
     private int size;
 
+    /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
         this.head = head;
-        int cap = expected + SPARE;
-        this.fields = new Object[2 * cap];
-        this.offsets = new int[2 * cap];
+        if (expected == 0) {
+            this.fields = NO_FIELDS;
+            this.offsets = NO_OFFSETS;
+        } else {
+            int cap = expected + SPARE;
+            this.fields = new Object[2 * cap];
+            this.offsets = new int[2 * cap];
+        }
+    }
+
+    /** Validating as Netty's default factories do (token names; no CR, LF or NUL in values). */
+    static HttpHeadersFactory factory() {
+        return FACTORY;
+    }
+
+    /** Read by {@link RequestHeadParser} (values over the head's bytes), not filled by Netty's decoders. */
+    boolean overHeadBytes() {
+        return head != null;
     }
 
     /** For the parser: a field whose value is head[start, end). */
@@ -54,8 +88,9 @@ final class HeadFields extends HttpHeaders {
 
     private int slot() {
         if (size * 2 == fields.length) {
-            fields = java.util.Arrays.copyOf(fields, fields.length * 2);
-            offsets = java.util.Arrays.copyOf(offsets, offsets.length * 2);
+            int cap = size == 0 ? 2 * (SPARE + 4) : fields.length * 2;
+            fields = java.util.Arrays.copyOf(fields, cap);
+            offsets = head == null ? offsets : java.util.Arrays.copyOf(offsets, cap);
         }
         return size++;
     }
@@ -85,6 +120,20 @@ final class HeadFields extends HttpHeaders {
     }
 
     // Reads.
+
+    /** How many fields are named {@code name}, without the list {@code getAll} makes when {@code h} is a table. */
+    static int count(HttpHeaders h, CharSequence name) {
+        if (!(h instanceof HeadFields f)) {
+            return h.getAll(name).size();
+        }
+        int n = 0;
+        for (int i = 0; i < f.size; i++) {
+            if (sameName(f.fields[2 * i], name)) {
+                n++;
+            }
+        }
+        return n;
+    }
 
     @Override
     public String get(String name) {
@@ -310,8 +359,10 @@ final class HeadFields extends HttpHeaders {
                 if (kept != i) {
                     fields[2 * kept] = fields[2 * i];
                     fields[2 * kept + 1] = fields[2 * i + 1];
-                    offsets[2 * kept] = offsets[2 * i];
-                    offsets[2 * kept + 1] = offsets[2 * i + 1];
+                    if (head != null) {
+                        offsets[2 * kept] = offsets[2 * i];
+                        offsets[2 * kept + 1] = offsets[2 * i + 1];
+                    }
                 }
                 kept++;
             }

@@ -108,7 +108,7 @@ final class RequestHeadParser {
         if (version == null) {
             return null;
         }
-        int lines = 0;
+        int lines = -1; // the empty line ending the head is no field
         for (int i = cr + 2; i < b.length; i++) {
             if (b[i] == '\n') {
                 lines++;
