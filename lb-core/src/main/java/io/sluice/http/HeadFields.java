@@ -30,6 +30,8 @@ import java.util.Set;
 final class HeadFields extends HttpHeaders {
     /** Room for the fields Sluice adds to nearly every request (X-Forwarded-*, X-Request-Id, Via, ...). */
     private static final int SPARE = 6;
+    /** Fields a table filled by Netty's decoders makes room for at first: a response head has a few. */
+    private static final int FIRST = 4;
     private static final byte[] COLON_SPACE = {':', ' '};
     private static final byte[] CRLF = {'\r', '\n'};
     private static final Object[] NO_FIELDS = {};
@@ -88,7 +90,7 @@ final class HeadFields extends HttpHeaders {
 
     private int slot() {
         if (size * 2 == fields.length) {
-            int cap = size == 0 ? 2 * (SPARE + 4) : fields.length * 2;
+            int cap = size == 0 ? 2 * FIRST : fields.length * 2;
             fields = java.util.Arrays.copyOf(fields, cap);
             offsets = head == null ? offsets : java.util.Arrays.copyOf(offsets, cap);
         }
@@ -213,16 +215,20 @@ final class HeadFields extends HttpHeaders {
 
     @Override
     public List<String> getAll(CharSequence name) {
-        List<String> out = null;
+        int n = count(this, name);
+        if (n < 2) {
+            // Netty's decoder asks for every head's Content-Length: one field, no list to grow. Read-only, as
+            // Netty's own getAll (its decoder's trailer obs-fold handling relies on that to fail).
+            int i = n == 0 ? -1 : indexOf(name);
+            return i < 0 ? Collections.emptyList() : Collections.singletonList(value(i));
+        }
+        List<String> out = new ArrayList<>(n);
         for (int i = 0; i < size; i++) {
             if (sameName(fields[2 * i], name)) {
-                if (out == null) {
-                    out = new ArrayList<>(2);
-                }
                 out.add(value(i));
             }
         }
-        return out == null ? Collections.emptyList() : out;
+        return Collections.unmodifiableList(out);
     }
 
     @Override
