@@ -24,11 +24,13 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -45,6 +47,11 @@ import org.openjdk.jmh.annotations.TearDown;
  * HTTP listener to a Netty HTTP server, against the same requests straight to the server ({@code target=direct})
  * in the same run. With {@code -prof gc}, {@code gc.alloc.rate.norm} of the sluice case minus the direct case
  * is what the proxy allocates per request (the proxy runs in the benchmark JVM).
+ *
+ * <p>That difference also holds what the benchmark's server allocates to decode the headers Sluice adds, so two
+ * counters are measured apart, per request: {@code proxyBytes}, bytes allocated by Sluice's own threads
+ * ({@code sluice-*}), and {@code serverBytes}, by the benchmark server's ({@code bench-http*}). JMH sums
+ * event counters over the measurement iterations: divide them by {@code Cnt}; each iteration also prints its own.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -93,9 +100,35 @@ public class HttpRequestBenchmark {
         in = new BufferedInputStream(client.getInputStream(), 8192);
     }
 
+    /** Bytes allocated per request by Sluice's threads and by the benchmark server's (JMH divides by ops). */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class ThreadAllocation {
+        public long proxyBytes;
+        public long serverBytes;
+        private long ops;
+        private long proxyStart;
+        private long serverStart;
+
+        @Setup(Level.Iteration)
+        public void begin() {
+            ops = 0;
+            proxyStart = allocatedByThreads("sluice-");
+            serverStart = allocatedByThreads("bench-http");
+        }
+
+        @TearDown(Level.Iteration)
+        public void end() {
+            proxyBytes = ops == 0 ? 0 : (allocatedByThreads("sluice-") - proxyStart) / ops;
+            serverBytes = ops == 0 ? 0 : (allocatedByThreads("bench-http") - serverStart) / ops;
+            System.out.printf("[proxy threads %d B/request, server threads %d B/request] ", proxyBytes, serverBytes);
+        }
+    }
+
     /** One request and its whole response; returns the last body byte so nothing is optimised away. */
     @Benchmark
-    public int request() throws IOException {
+    public int request(ThreadAllocation alloc) throws IOException {
+        alloc.ops++;
         out.write(REQUEST);
         out.flush();
         int length = 0;
@@ -138,6 +171,21 @@ public class HttpRequestBenchmark {
         }
         server.close().sync();
         serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    /** Sum over the live threads whose name starts with the prefix (HotSpot's per-thread allocation counter). */
+    private static long allocatedByThreads(String namePrefix) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith(namePrefix)) {
+                long b = mx.getThreadAllocatedBytes(t.getId());
+                if (b > 0) {
+                    sum += b;
+                }
+            }
+        }
+        return sum;
     }
 
     /** Answers every request with 200 and a fixed body (H2RequestBenchmark's HTTP/1.1 server too). */

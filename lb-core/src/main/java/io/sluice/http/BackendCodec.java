@@ -1,8 +1,10 @@
 package io.sluice.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -39,6 +41,16 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
                 sent.add(r.method());
             }
             super.encode(ctx, msg, out);
+        }
+
+        /** A head read by {@link RequestHeadParser} writes its fields from the bytes it was read from. */
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            if (headers instanceof HeadFields f) {
+                f.encode(buf);
+            } else {
+                super.encodeHeaders(headers, buf);
+            }
         }
     }
 

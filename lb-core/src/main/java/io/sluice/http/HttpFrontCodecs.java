@@ -4,11 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
@@ -36,39 +33,8 @@ final class HttpFrontCodecs {
         return c.setValidateHeaders(true).setAllowDuplicateContentLengths(false).setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true).setChunkedSupported(true).setAllowPartialChunks(true)
                 .setMaxChunkSize(MAX_CHUNK)
-                // After setValidateHeaders, which replaces both factories: the same validation, smaller tables.
-                .setHeadersFactory(SizedHeaders.factory(DefaultHttpHeadersFactory.headersFactory(), HEAD_BUCKETS))
-                .setTrailersFactory(SizedHeaders.factory(DefaultHttpHeadersFactory.trailersFactory(),
-                        TRAILER_BUCKETS));
-    }
-
-    /**
-     * Netty's header table has 16 buckets by default (an 80-byte array per message); a head of a dozen fields
-     * does as well with 8, and trailers, nearly always empty (every Content-Length message's end has a table
-     * of them), with 2.
-     */
-    static final int HEAD_BUCKETS = 8;
-    static final int TRAILER_BUCKETS = 2;
-
-    /** Netty's {@link DefaultHttpHeaders} with its validation, sized by a hint. */
-    static final class SizedHeaders extends DefaultHttpHeaders {
-        SizedHeaders(DefaultHttpHeadersFactory like, int buckets) {
-            super(like.getNameValidator(), like.getValueValidator(), buckets);
-        }
-
-        static HttpHeadersFactory factory(DefaultHttpHeadersFactory like, int buckets) {
-            return new HttpHeadersFactory() {
-                @Override
-                public HttpHeaders newHeaders() {
-                    return new SizedHeaders(like, buckets);
-                }
-
-                @Override
-                public HttpHeaders newEmptyHeaders() {
-                    return new SizedHeaders(like, TRAILER_BUCKETS);
-                }
-            };
-        }
+                // After setValidateHeaders, which replaces both factories: the same validation, a lighter table.
+                .setHeadersFactory(HeadFields.factory()).setTrailersFactory(HeadFields.factory());
     }
 
     /**
@@ -84,12 +50,16 @@ final class HttpFrontCodecs {
         /** Whether the byte just before the reader index (already consumed) was a LF. */
         private boolean afterLf;
         private boolean failed;
+        /** Netty's decoder has taken bytes of the current message: it finishes it (the fast path waits). */
+        private boolean nettyMidMessage;
         private final ResponseEncoder encoder;
+        private final RequestHeadParser fast;
 
         /** {@code encoder} is the same connection's: it learns each request's method as it is decoded. */
         RequestDecoder(HttpDecoderConfig config, ResponseEncoder encoder) {
             super(config);
             this.encoder = encoder;
+            this.fast = new RequestHeadParser(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
         }
 
         @Override
@@ -97,6 +67,18 @@ final class HttpFrontCodecs {
             if (failed) {
                 in.skipBytes(in.readableBytes());
                 return;
+            }
+            if (inHead && !nettyMidMessage) {
+                HttpRequest r = fast.parse(in);
+                if (r != null) {
+                    // A whole bodiless head: its end comes with it, as from Netty's decoder.
+                    encoder.requested(r.method());
+                    out.add(r);
+                    out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+                    headStarted = false;
+                    afterLf = true;
+                    return;
+                }
             }
             if (inHead && hasObsFold(in)) {
                 failed = true;
@@ -110,6 +92,9 @@ final class HttpFrontCodecs {
             int before = out.size();
             int start = in.readerIndex();
             super.decode(ctx, in, out);
+            if (in.readerIndex() > start) {
+                nettyMidMessage = true;
+            }
             for (int i = before; i < out.size(); i++) {
                 Object o = out.get(i);
                 if (o instanceof HttpRequest r) {
@@ -119,6 +104,7 @@ final class HttpFrontCodecs {
                 if (o instanceof LastHttpContent) {
                     inHead = true;
                     headStarted = false;
+                    nettyMidMessage = false;
                 }
             }
             if (in.readerIndex() > start) {
@@ -183,6 +169,15 @@ final class HttpFrontCodecs {
                 }
             }
             return super.isContentAlwaysEmpty(msg);
+        }
+
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            if (headers instanceof HeadFields f) {
+                f.encode(buf);
+            } else {
+                super.encodeHeaders(headers, buf);
+            }
         }
     }
 }

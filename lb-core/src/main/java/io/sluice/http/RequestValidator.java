@@ -1,13 +1,13 @@
 package io.sluice.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import java.util.List;
 
 /**
  * The checks on a request head that Netty's strict decoder leaves to us. Netty already refuses (as a decoder
@@ -40,15 +40,16 @@ final class RequestValidator {
         }
         // Only "chunked" itself: Netty accepts "gzip, chunked", but a backend that does not know gzip as a
         // transfer coding may frame the body differently.
-        List<String> te = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
-        if (!te.isEmpty() && (te.size() != 1 || !te.get(0).trim().equalsIgnoreCase("chunked"))) {
+        HttpHeaders h = req.headers();
+        int te = HeadFields.count(h, HttpHeaderNames.TRANSFER_ENCODING);
+        if (te > 0 && (te != 1 || !h.get(HttpHeaderNames.TRANSFER_ENCODING).trim().equalsIgnoreCase("chunked"))) {
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "unsupported Transfer-Encoding");
         }
-        List<String> hosts = req.headers().getAll(HttpHeaderNames.HOST);
-        if (hosts.size() > 1) {
+        int hosts = HeadFields.count(h, HttpHeaderNames.HOST);
+        if (hosts > 1) {
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "more than one Host header");
         }
-        if (hosts.isEmpty() && req.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+        if (hosts == 0 && req.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
             return new Refusal(HttpResponseStatus.BAD_REQUEST, "Host header required");
         }
         if (req.method().equals(HttpMethod.CONNECT)) {

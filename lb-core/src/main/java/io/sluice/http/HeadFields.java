@@ -1,0 +1,434 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap.SimpleImmutableEntry;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map.Entry;
+import java.util.Set;
+
+/**
+ * The header fields of an HTTP/1.1 head as two small arrays, in place of Netty's hashed table (a bucket array
+ * and an entry object per field: a head has a dozen fields at most, and a linear scan of them is as quick).
+ * For a head read by {@link RequestHeadParser}, names are shared {@link HeadWords} (or views of the head's
+ * bytes) and values stay offsets into the one copy of the head until someone reads them as strings; Netty's
+ * decoders fill it through {@link #factory} (heads and trailers) with the strings they make. Edits (removing hop-by-hop fields, adding the forwarding ones) change the table in place, in the
+ * order Netty's {@code DefaultHttpHeaders} would keep, and {@link #encode} writes the fields toward the server as
+ * Netty's encoder would ({@code name: value} CRLF), copying unread values straight from the head's bytes.
+ * Validates added names and values as Netty's validating headers do.
+ */
+final class HeadFields extends HttpHeaders {
+    /** Room for the fields Sluice adds to nearly every request (X-Forwarded-*, X-Request-Id, Via, ...). */
+    private static final int SPARE = 6;
+    /** Fields a table filled by Netty's decoders makes room for at first: a response head has a few. */
+    private static final int FIRST = 4;
+    private static final byte[] COLON_SPACE = {':', ' '};
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final Object[] NO_FIELDS = {};
+    private static final int[] NO_OFFSETS = {};
+    /** For Netty's decoders: the fields' table; trailers, nearly always empty, allocate only when one comes. */
+    private static final HttpHeadersFactory FACTORY = new HttpHeadersFactory() {
+        @Override
+        public HttpHeaders newHeaders() {
+            return new HeadFields(null, 0);
+        }
+
+        @Override
+        public HttpHeaders newEmptyHeaders() {
+            return new HeadFields(null, 0);
+        }
+    };
+
+    /** Null when the values were given as strings. */
+    private final byte[] head;
+    /** Per field: name at 2i, value at 2i+1 (null while the value is still the bytes at its offsets). */
+    private Object[] fields;
+    /** Per field: value start at 2i, value end at 2i+1, in {@link #head}. */
+    private int[] offsets;
+    private int size;
+
+    /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
+    HeadFields(byte[] head, int expected) {
+        this.head = head;
+        if (expected == 0) {
+            this.fields = NO_FIELDS;
+            this.offsets = NO_OFFSETS;
+        } else {
+            int cap = expected + SPARE;
+            this.fields = new Object[2 * cap];
+            this.offsets = new int[2 * cap];
+        }
+    }
+
+    /** Validating as Netty's default factories do (token names; no CR, LF or NUL in values). */
+    static HttpHeadersFactory factory() {
+        return FACTORY;
+    }
+
+    /** Read by {@link RequestHeadParser} (values over the head's bytes), not filled by Netty's decoders. */
+    boolean overHeadBytes() {
+        return head != null;
+    }
+
+    /** For the parser: a field whose value is head[start, end). */
+    void addRaw(AsciiString name, int start, int end) {
+        int i = slot();
+        fields[2 * i] = name;
+        offsets[2 * i] = start;
+        offsets[2 * i + 1] = end;
+    }
+
+    private int slot() {
+        if (size * 2 == fields.length) {
+            int cap = size == 0 ? 2 * FIRST : fields.length * 2;
+            fields = java.util.Arrays.copyOf(fields, cap);
+            offsets = head == null ? offsets : java.util.Arrays.copyOf(offsets, cap);
+        }
+        return size++;
+    }
+
+    private static boolean sameName(Object stored, CharSequence name) {
+        return AsciiString.contentEqualsIgnoreCase((CharSequence) stored, name);
+    }
+
+    private String value(int i) {
+        Object v = fields[2 * i + 1];
+        if (v == null) {
+            int start = offsets[2 * i];
+            String s = new String(head, start, offsets[2 * i + 1] - start, StandardCharsets.ISO_8859_1);
+            fields[2 * i + 1] = s;
+            return s;
+        }
+        return v.toString();
+    }
+
+    private int indexOf(CharSequence name) {
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    // Reads.
+
+    /** How many fields are named {@code name}, without the list {@code getAll} makes when {@code h} is a table. */
+    static int count(HttpHeaders h, CharSequence name) {
+        if (!(h instanceof HeadFields f)) {
+            return h.getAll(name).size();
+        }
+        int n = 0;
+        for (int i = 0; i < f.size; i++) {
+            if (sameName(f.fields[2 * i], name)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public String get(String name) {
+        return get((CharSequence) name);
+    }
+
+    @Override
+    public String get(CharSequence name) {
+        int i = indexOf(name);
+        return i < 0 ? null : value(i);
+    }
+
+    @Override
+    public String get(CharSequence name, String defaultValue) {
+        String v = get(name);
+        return v == null ? defaultValue : v;
+    }
+
+    @Override
+    public Integer getInt(CharSequence name) {
+        String v = get(name);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public int getInt(CharSequence name, int defaultValue) {
+        Integer v = getInt(name);
+        return v == null ? defaultValue : v;
+    }
+
+    @Override
+    public Short getShort(CharSequence name) {
+        String v = get(name);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return Short.parseShort(v);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public short getShort(CharSequence name, short defaultValue) {
+        Short v = getShort(name);
+        return v == null ? defaultValue : v;
+    }
+
+    @Override
+    public Long getTimeMillis(CharSequence name) {
+        String v = get(name);
+        if (v == null) {
+            return null;
+        }
+        Date d = io.netty.handler.codec.DateFormatter.parseHttpDate(v);
+        return d == null ? null : d.getTime();
+    }
+
+    @Override
+    public long getTimeMillis(CharSequence name, long defaultValue) {
+        Long v = getTimeMillis(name);
+        return v == null ? defaultValue : v;
+    }
+
+    @Override
+    public List<String> getAll(String name) {
+        return getAll((CharSequence) name);
+    }
+
+    @Override
+    public List<String> getAll(CharSequence name) {
+        int n = count(this, name);
+        if (n < 2) {
+            // Netty's decoder asks for every head's Content-Length: one field, no list to grow. Read-only, as
+            // Netty's own getAll (its decoder's trailer obs-fold handling relies on that to fail).
+            int i = n == 0 ? -1 : indexOf(name);
+            return i < 0 ? Collections.emptyList() : Collections.singletonList(value(i));
+        }
+        List<String> out = new ArrayList<>(n);
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name)) {
+                out.add(value(i));
+            }
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    @Override
+    public List<Entry<String, String>> entries() {
+        List<Entry<String, String>> out = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            out.add(new SimpleImmutableEntry<>(fields[2 * i].toString(), value(i)));
+        }
+        return out;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return indexOf(name) >= 0;
+    }
+
+    @Override
+    public boolean contains(CharSequence name) {
+        return indexOf(name) >= 0;
+    }
+
+    @Override
+    public Iterator<Entry<String, String>> iterator() {
+        return entries().iterator();
+    }
+
+    @Override
+    public Iterator<Entry<CharSequence, CharSequence>> iteratorCharSequence() {
+        List<Entry<CharSequence, CharSequence>> out = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            Object v = fields[2 * i + 1];
+            out.add(new SimpleImmutableEntry<>((CharSequence) fields[2 * i],
+                    v instanceof CharSequence cs ? cs : value(i)));
+        }
+        return out.iterator();
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return size == 0;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public Set<String> names() {
+        Set<String> out = new LinkedHashSet<>();
+        for (int i = 0; i < size; i++) {
+            out.add(fields[2 * i].toString());
+        }
+        return out;
+    }
+
+    // Edits.
+
+    @Override
+    public HttpHeaders add(String name, Object value) {
+        return add((CharSequence) name, value);
+    }
+
+    @Override
+    public HttpHeaders add(CharSequence name, Object value) {
+        CharSequence n = validName(name);
+        CharSequence v = validValue(value);
+        int i = slot();
+        fields[2 * i] = n;
+        fields[2 * i + 1] = v;
+        return this;
+    }
+
+    @Override
+    public HttpHeaders add(String name, Iterable<?> values) {
+        for (Object v : values) {
+            add(name, v);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders addInt(CharSequence name, int value) {
+        return add(name, Integer.toString(value));
+    }
+
+    @Override
+    public HttpHeaders addShort(CharSequence name, short value) {
+        return add(name, Short.toString(value));
+    }
+
+    @Override
+    public HttpHeaders set(String name, Object value) {
+        return set((CharSequence) name, value);
+    }
+
+    @Override
+    public HttpHeaders set(CharSequence name, Object value) {
+        CharSequence v = validValue(value);
+        CharSequence n = validName(name);
+        remove(n);
+        int i = slot();
+        fields[2 * i] = n;
+        fields[2 * i + 1] = v;
+        return this;
+    }
+
+    @Override
+    public HttpHeaders set(String name, Iterable<?> values) {
+        remove(name);
+        return add(name, values);
+    }
+
+    @Override
+    public HttpHeaders setInt(CharSequence name, int value) {
+        return set(name, Integer.toString(value));
+    }
+
+    @Override
+    public HttpHeaders setShort(CharSequence name, short value) {
+        return set(name, Short.toString(value));
+    }
+
+    @Override
+    public HttpHeaders remove(String name) {
+        return remove((CharSequence) name);
+    }
+
+    @Override
+    public HttpHeaders remove(CharSequence name) {
+        int kept = 0;
+        for (int i = 0; i < size; i++) {
+            if (!sameName(fields[2 * i], name)) {
+                if (kept != i) {
+                    fields[2 * kept] = fields[2 * i];
+                    fields[2 * kept + 1] = fields[2 * i + 1];
+                    if (head != null) {
+                        offsets[2 * kept] = offsets[2 * i];
+                        offsets[2 * kept + 1] = offsets[2 * i + 1];
+                    }
+                }
+                kept++;
+            }
+        }
+        for (int i = kept; i < size; i++) {
+            fields[2 * i] = null;
+            fields[2 * i + 1] = null;
+        }
+        size = kept;
+        return this;
+    }
+
+    @Override
+    public HttpHeaders clear() {
+        java.util.Arrays.fill(fields, 0, 2 * size, null);
+        size = 0;
+        return this;
+    }
+
+    private static CharSequence validName(CharSequence name) {
+        if (name == null || name.length() == 0 || HttpHeaderValidationUtil.validateToken(name) != -1) {
+            throw new IllegalArgumentException("a header name can only contain \"token\" characters, but found "
+                    + "an invalid one in: " + name);
+        }
+        return name;
+    }
+
+    private static CharSequence validValue(Object value) {
+        if (value == null) {
+            throw new NullPointerException("value");
+        }
+        CharSequence v = value instanceof CharSequence cs ? cs
+                : value instanceof Date d ? io.netty.handler.codec.DateFormatter.format(d) : value.toString();
+        if (HttpHeaderValidationUtil.validateValidHeaderValue(v) != -1) {
+            throw new IllegalArgumentException("a header value contains a prohibited character: " + v);
+        }
+        return v;
+    }
+
+    /** The fields as Netty's encoder writes them; unread values are copied from the head's bytes. */
+    void encode(ByteBuf buf) {
+        for (int i = 0; i < size; i++) {
+            writeAscii((CharSequence) fields[2 * i], buf);
+            buf.writeBytes(COLON_SPACE);
+            Object v = fields[2 * i + 1];
+            if (v == null) {
+                int start = offsets[2 * i];
+                buf.writeBytes(head, start, offsets[2 * i + 1] - start);
+            } else {
+                writeAscii((CharSequence) v, buf);
+            }
+            buf.writeBytes(CRLF);
+        }
+    }
+
+    private static void writeAscii(CharSequence s, ByteBuf buf) {
+        if (s instanceof AsciiString a) {
+            buf.writeBytes(a.array(), a.arrayOffset(), a.length());
+        } else {
+            ByteBufUtil.writeAscii(buf, s);
+        }
+    }
+}
