@@ -188,37 +188,50 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         listener.track(f.channel());
         f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {
-            Channel backend = f.channel();
-            if (!done.isSuccess()) {
-                slot.close(); // a channel that was never registered never closes
-                if (client.isActive() && attempts.connectFailed(server)) {
-                    connect(ctx);
-                } else {
-                    listener.stats().countNoServer();
-                    client.close();
-                }
+            if (!client.eventLoop().inEventLoop()) {
+                // A socket that could not even be created fails on Netty's global executor (Bootstrap's stand-in
+                // channel has no loop): back to the client's loop, where everything below must run.
+                client.eventLoop().execute(() -> connected(ctx, f, server, slot, halfClose, serverHeld));
                 return;
             }
-            if (!client.isActive()) {
-                backend.close();
-                return;
-            }
-            HeldBytes held = early;
-            early = null;
-            if (splice) {
-                startSplice(ctx, backend, server, held, serverHeld);
-                return;
-            }
-            if (cluster.config().sendProxyProtocol() != null) {
-                ProxyHeaderOut.write(backend, client, cluster.config().sendProxyProtocol());
-                backend.flush();
-            }
-            ArrayDeque<ByteBuf> pending = held.take();
-            ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
-            replayEarly(pending, held.fin(), client, backend, server, halfClose);
-            RelayHandler.autoRead(client, backend.isWritable());
-            RelayHandler.autoRead(backend, client.isWritable());
+            connected(ctx, f, server, slot, halfClose, serverHeld);
         });
+    }
+
+    /** The connect to {@code server} is done, one way or the other; on the client's loop. */
+    private void connected(ChannelHandlerContext ctx, ChannelFuture f, Server server, Slot slot,
+                           RelayHandler.HalfClose halfClose, HeldBytes serverHeld) {
+        Channel client = ctx.channel();
+        Channel backend = f.channel();
+        if (!f.isSuccess()) {
+            slot.close(); // a channel that was never registered never closes
+            if (client.isActive() && attempts.connectFailed(server)) {
+                connect(ctx);
+            } else {
+                listener.stats().countNoServer();
+                client.close();
+            }
+            return;
+        }
+        if (!client.isActive()) {
+            backend.close();
+            return;
+        }
+        HeldBytes held = early;
+        early = null;
+        if (splice) {
+            startSplice(ctx, backend, server, held, serverHeld);
+            return;
+        }
+        if (cluster.config().sendProxyProtocol() != null) {
+            ProxyHeaderOut.write(backend, client, cluster.config().sendProxyProtocol());
+            backend.flush();
+        }
+        ArrayDeque<ByteBuf> pending = held.take();
+        ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));
+        replayEarly(pending, held.fin(), client, backend, server, halfClose);
+        RelayHandler.autoRead(client, backend.isWritable());
+        RelayHandler.autoRead(backend, client.isWritable());
     }
 
     private void startSplice(ChannelHandlerContext ctx, Channel backend, Server server, HeldBytes clientHeld,
