@@ -25,7 +25,6 @@ import io.sluice.config.TransportKind;
 import io.sluice.net.Transport;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -123,14 +122,14 @@ public class ConnectBenchmark {
         @Setup(Level.Iteration)
         public void begin() {
             ops = 0;
-            startBytes = sluiceThreads(true);
-            startCpu = sluiceThreads(false);
+            startBytes = ThreadTotals.allocatedBytes("sluice-");
+            startCpu = ThreadTotals.cpuNanos("sluice-");
         }
 
         @TearDown(Level.Iteration)
         public void end() {
-            proxyBytes = ops == 0 ? 0 : (sluiceThreads(true) - startBytes) / ops;
-            proxyCpuNanos = ops == 0 ? 0 : (sluiceThreads(false) - startCpu) / ops;
+            proxyBytes = ops == 0 ? 0 : (ThreadTotals.allocatedBytes("sluice-") - startBytes) / ops;
+            proxyCpuNanos = ops == 0 ? 0 : (ThreadTotals.cpuNanos("sluice-") - startCpu) / ops;
         }
     }
 
@@ -175,21 +174,6 @@ public class ConnectBenchmark {
         }
         server.close().sync();
         serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-    }
-
-    /** Bytes allocated by, or CPU nanoseconds of, the threads named sluice-*. */
-    private static long sluiceThreads(boolean bytes) {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("sluice-")) {
-                long b = bytes ? mx.getThreadAllocatedBytes(t.getId()) : mx.getThreadCpuTime(t.getId());
-                if (b > 0) {
-                    sum += b;
-                }
-            }
-        }
-        return sum;
     }
 
     /** "ok", keeping the connection unless the request said Connection: close. */

@@ -28,7 +28,6 @@ import io.sluice.Sluice;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.TransportKind;
 import io.sluice.net.Transport;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -142,8 +141,8 @@ public class H2RequestBenchmark {
     @Setup(Level.Iteration)
     public void countFrom() {
         requests = 0;
-        allocatedBefore = sluiceAllocated();
-        cpuBefore = sluiceCpu();
+        allocatedBefore = ThreadTotals.allocatedBytes("sluice-worker");
+        cpuBefore = ThreadTotals.cpuNanos("sluice-worker");
     }
 
     /** {@link #CONNECTIONS} x {@link #STREAMS} requests at once, all answered. */
@@ -171,8 +170,8 @@ public class H2RequestBenchmark {
     public void report() {
         if (sluice != null && requests > 0) {
             System.out.printf("%nsluice-worker bytes/request: %.0f, CPU us/request: %.2f (%d requests)%n",
-                    (sluiceAllocated() - allocatedBefore) / (double) requests,
-                    (sluiceCpu() - cpuBefore) / 1000.0 / requests, requests);
+                    (ThreadTotals.allocatedBytes("sluice-worker") - allocatedBefore) / (double) requests,
+                    (ThreadTotals.cpuNanos("sluice-worker") - cpuBefore) / 1000.0 / requests, requests);
         }
     }
 
@@ -191,30 +190,6 @@ public class H2RequestBenchmark {
         if (serverGroup != null) {
             serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
-    }
-
-    /** CPU time (ns) used so far by Sluice's worker threads: less noisy than throughput on a shared machine. */
-    private static long sluiceCpu() {
-        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("sluice-worker")) {
-                sum += mx.getThreadCpuTime(t.getId());
-            }
-        }
-        return sum;
-    }
-
-    /** Bytes allocated so far by Sluice's worker threads (its event loops). */
-    private static long sluiceAllocated() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("sluice-worker")) {
-                sum += mx.getThreadAllocatedBytes(t.getId());
-            }
-        }
-        return sum;
     }
 
     /** One h2c client connection: opens a batch of streams and counts down as each one ends. */

@@ -24,7 +24,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -113,14 +112,14 @@ public class HttpRequestBenchmark {
         @Setup(Level.Iteration)
         public void begin() {
             ops = 0;
-            proxyStart = allocatedByThreads("sluice-");
-            serverStart = allocatedByThreads("bench-http");
+            proxyStart = ThreadTotals.allocatedBytes("sluice-");
+            serverStart = ThreadTotals.allocatedBytes("bench-http");
         }
 
         @TearDown(Level.Iteration)
         public void end() {
-            proxyBytes = ops == 0 ? 0 : (allocatedByThreads("sluice-") - proxyStart) / ops;
-            serverBytes = ops == 0 ? 0 : (allocatedByThreads("bench-http") - serverStart) / ops;
+            proxyBytes = ops == 0 ? 0 : (ThreadTotals.allocatedBytes("sluice-") - proxyStart) / ops;
+            serverBytes = ops == 0 ? 0 : (ThreadTotals.allocatedBytes("bench-http") - serverStart) / ops;
             System.out.printf("[proxy threads %d B/request, server threads %d B/request] ", proxyBytes, serverBytes);
         }
     }
@@ -171,21 +170,6 @@ public class HttpRequestBenchmark {
         }
         server.close().sync();
         serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-    }
-
-    /** Sum over the live threads whose name starts with the prefix (HotSpot's per-thread allocation counter). */
-    private static long allocatedByThreads(String namePrefix) {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith(namePrefix)) {
-                long b = mx.getThreadAllocatedBytes(t.getId());
-                if (b > 0) {
-                    sum += b;
-                }
-            }
-        }
-        return sum;
     }
 
     /** Answers every request with 200 and a fixed body (H2RequestBenchmark's HTTP/1.1 server too). */
