@@ -35,6 +35,7 @@ final class RunCommand {
             LogSetup.apply(config.runtime()); // from the first line on, in the config's format
             // Before Sluice.start: the socket family is fixed when Netty's classes load.
             LoggerFactory.getLogger(RunCommand.class).info(SocketFamily.apply(config, System.getProperties()));
+            LoggerFactory.getLogger(RunCommand.class).info(LeakDetection.apply(System.getProperties()));
         }
         Shutdown.Signals signals = Shutdown.install();
         Sluice sluice;

@@ -45,6 +45,8 @@ class ReloadProcessTest {
             try {
                 int port = find(log, "listener a on 127\\.0\\.0\\.1:(\\d+)");
                 int admin = find(log, "admin on http://127\\.0\\.0\\.1:(\\d+)");
+                assertThat(Files.readString(log)).as("a production process runs without the leak detector's sampling")
+                        .contains("Netty leak detection: off");
                 try (Socket before = Proxies.connect(port)) {
                     Proxies.roundTrip(before, "ping");
                     // The same listener (same address: the port it got is now written down), another server.
