@@ -70,6 +70,9 @@ SLUICE_JVM_DEFAULT = "-Xms64m -Xmx512m"
 # ("sluice:NAME") -> (java executable, options). They serve the plain HTTP and TCP scenarios (h2_small too), on
 # ports of their own from VARIANT_BASE_PORT.
 VARIANTS = {}
+# Variants given a jar of their own ("--jar=PATH" among their options): target name -> the jar, to compare a
+# build before and after a change in the same rounds.
+VARIANT_JARS = {}
 VARIANT_BASE_PORT = 19400  # to 19499: the ports compare.sh reserves
 
 SCENARIOS = {
@@ -555,8 +558,8 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
         log = safepoint_log(work, target)
         if os.path.exists(log):
             os.remove(log)
-        lab.start(target, [java] + opts + [f"-Xlog:safepoint:file={log}::filecount=0", "-jar",
-                                           os.path.join(root, "lb-core/target/sluice.jar"), "run", config],
+        jar = VARIANT_JARS.get(target) or os.path.join(root, "lb-core/target/sluice.jar")
+        lab.start(target, [java] + opts + [f"-Xlog:safepoint:file={log}::filecount=0", "-jar", jar, "run", config],
                   ports[0], PROXY_CPU)
         for port in ports[1:] + ([ADMIN_PORTS[target]] if admin else []):
             wait_port(port)
@@ -1041,7 +1044,7 @@ def main():
                     help="JVM options of the sluice, sluice_splice and sluice_jdk targets (default: %(default)s)")
     ap.add_argument("--sluice-variant", action="append", default=[], metavar="NAME=OPTIONS",
                     help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
-                         "options; a first word that is a path names the java to run), measured in the same rounds "
+                         "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice), measured in the same rounds "
                          "in the plain HTTP and TCP scenarios and h2_small; repeatable")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
@@ -1167,6 +1170,10 @@ def add_variant(name, opts, targets):
     java = shutil.which("java")
     if opts and os.path.isabs(opts[0]):
         java, opts = opts[0], opts[1:]
+    jars = [o for o in opts if o.startswith("--jar=")]
+    if jars:
+        VARIANT_JARS[target] = os.path.abspath(jars[-1][len("--jar="):])
+        opts = [o for o in opts if not o.startswith("--jar=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
     base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 100, 2)
