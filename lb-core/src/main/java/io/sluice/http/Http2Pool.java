@@ -7,9 +7,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
@@ -232,7 +235,7 @@ final class Http2Pool implements LoopPool {
         Http2Settings settings = Http2Settings.defaultSettings().pushEnabled(false).initialWindowSize(STREAM_WINDOW)
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
         ch.pipeline().addLast("h2-flush", Http2Flushes.consolidating());
-        ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).build());
+        ch.pipeline().addLast("h2", new ClientCodecBuilder().initialSettings(settings).build());
         ch.pipeline().addLast("h2-connection", c);
         ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - DEFAULT_WINDOW));
         // Reading never stops: what a stream may hold is bounded by its window, not by the socket.
@@ -244,6 +247,18 @@ final class Http2Pool implements LoopPool {
                 ch.close();
             }
         }, timeout, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Netty's frame codec, client side, sharing the server's windows between streams round-robin: priorities are
+     * deprecated (RFC 9113) and Netty's default keeps a priority-tree node per stream; fairness is all it takes.
+     */
+    private static final class ClientCodecBuilder extends Http2FrameCodecBuilder {
+        ClientCodecBuilder() {
+            DefaultHttp2Connection c = new DefaultHttp2Connection(false);
+            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
+            connection(c);
+        }
     }
 
     private void connectFailed(Throwable cause) {

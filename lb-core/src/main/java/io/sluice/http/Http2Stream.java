@@ -52,7 +52,6 @@ final class Http2Stream extends BackendConnection {
     boolean readCompletePending;
     /** DATA bytes the attempt took since its last read: acknowledged at its next. */
     private int unacknowledged;
-    private boolean sentEnd;
     private boolean receivedEnd;
     /** Netty closed the stream (both ends done, a reset, GOAWAY, the connection closed). */
     private boolean streamClosed;
@@ -112,14 +111,12 @@ final class Http2Stream extends BackendConnection {
         if (hasTrailers) {
             connection.write(new DefaultHttp2HeadersFrame(Http2RequestFrames.trailers(trailers), true).stream(stream));
         }
-        sentEnd |= last;
     }
 
     /** Opens the stream: Netty gives it its id now. False when that failed (then it is closed). */
     private boolean writeHead(boolean endStream) {
         Http2Headers h = head;
         head = null;
-        sentEnd = endStream;
         if (!connection.openStream(this, new DefaultHttp2HeadersFrame(h, endStream).stream(stream))) {
             refused = true; // nothing left Sluice: the request may go elsewhere, whatever its method
             close(false);
@@ -315,12 +312,18 @@ final class Http2Stream extends BackendConnection {
         }
     }
 
-    /** The attempt is done with the stream: a stream not over is reset (CANCEL). */
+    /**
+     * The attempt is done with the stream: a stream not over is reset (CANCEL). Over is Netty's view: a request
+     * whose end still waits for the server's window is not over even when the response is, and a server that
+     * answered early may never open that window.
+     */
     void cancel() {
         if (closed) {
             return;
         }
-        boolean over = receivedEnd && sentEnd;
+        io.netty.handler.codec.http2.Http2Stream.State st = h2 == null ? null : h2.state();
+        boolean over = h2 == null || st == io.netty.handler.codec.http2.Http2Stream.State.CLOSED
+                || (st == io.netty.handler.codec.http2.Http2Stream.State.HALF_CLOSED_LOCAL && receivedEnd);
         close(!over);
     }
 
