@@ -188,7 +188,11 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
             if (s == null) {
                 ReferenceCountUtil.release(msg); // a stream Sluice is done with, or a push it never allowed
             } else if (msg instanceof Http2DataFrame || msg instanceof Http2HeadersFrame) {
-                s.onFrame(f);
+                try {
+                    s.onFrame(f);
+                } catch (RuntimeException e) {
+                    streamFailed(s, e);
+                }
             } else {
                 if (msg instanceof Http2ResetFrame r) {
                     s.onReset(r.errorCode());
@@ -208,6 +212,15 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
         ReferenceCountUtil.release(msg);
     }
 
+    /**
+     * What an exchange threw while handling its stream's frame ends that stream, not the connection: with a
+     * channel per stream, the stream's pipeline would have closed it alone.
+     */
+    private void streamFailed(Http2Stream s, RuntimeException e) {
+        log.warn("stream {} of {} failed", s.id(), channel, e);
+        s.failed(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR);
+    }
+
     /** Streams the server never processed (RFC 9113 6.8): their attempts may send the request elsewhere. */
     private void refuseAbove(int lastStreamId) {
         for (Http2Stream s : List.copyOf(streams.values())) {
@@ -222,7 +235,12 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
         inRead = false;
         if (!readCompletes.isEmpty()) {
             for (int i = 0; i < readCompletes.size(); i++) {
-                readCompletes.get(i).readComplete();
+                Http2Stream s = readCompletes.get(i);
+                try {
+                    s.readComplete();
+                } catch (RuntimeException e) {
+                    streamFailed(s, e);
+                }
             }
             readCompletes.clear();
         }
