@@ -37,6 +37,25 @@ class BackendConnection {
         return requests > 1;
     }
 
+    /** Queues a request part; {@link #flush} sends it. */
+    void write(Object part) {
+        channel.write(part, channel.voidPromise());
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    /** Asks for (more of) the response. */
+    void read() {
+        channel.read();
+    }
+
+    /** Whether more of the request may be written now. */
+    boolean isWritable() {
+        return channel.isWritable();
+    }
+
     /** For a tunnel: the HTTP handlers leave, and bytes the codec still holds flow on to the relay. */
     void removeHttpHandlers() {
         channel.pipeline().remove(BackendHandler.class);

@@ -5,20 +5,14 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
@@ -40,17 +34,17 @@ import org.slf4j.LoggerFactory;
  * on one of a few multiplexed connections, a new connection opening only when every open one has as many
  * streams as the server allows ({@code max_concurrent_streams}, at most {@link #MAX_STREAMS_PER_CONNECTION}),
  * up to the pool's {@code max_connections_per_loop}; beyond that requests wait, as on HTTP/1.1. An attempt
- * borrows a stream ({@link Http2Stream}) exactly as it borrows an HTTP/1.1 connection: Netty's
- * {@link Http2StreamFrameToHttpObjectCodec} makes the stream carry the same HTTP/1.1 objects.
+ * borrows a stream ({@link Http2Stream}) exactly as it borrows an HTTP/1.1 connection, and writes and reads the
+ * same HTTP/1.1 objects on it (made into frames and back by the stream itself, without a channel per stream).
  *
  * <p>Flow control: the connection reads all the time (so that one stalled stream never stops the others),
- * streams are read only when their client can take more, and Netty acknowledges DATA (WINDOW_UPDATE) only
- * once it was read: a stalled stream's server stops after {@link #STREAM_WINDOW} bytes. The connection window
+ * streams are read only when their client can take more, and a stream's DATA is acknowledged (WINDOW_UPDATE)
+ * only once its attempt took it: a stalled stream's server stops after {@link #STREAM_WINDOW} bytes. The connection window
  * is as large as all streams' windows together, so stalled streams never close it for the rest.
  *
- * <p>GOAWAY: the connection takes no new stream; its streams the server did not process are closed by Netty
- * with a notice ({@link Http2StreamEvents}), and their attempts send the request again; the others finish,
- * then the connection closes.
+ * <p>GOAWAY: the connection takes no new stream; its streams the server did not process are closed as refused
+ * ({@link Http2ServerConnection}), and their attempts send the request again; the others finish, then the
+ * connection closes.
  */
 final class Http2Pool implements LoopPool {
     private static final Logger log = LoggerFactory.getLogger(Http2Pool.class);
@@ -236,19 +230,13 @@ final class Http2Pool implements LoopPool {
 
     /** Puts HTTP/2 on a connected channel; it becomes usable with the server's first SETTINGS. */
     private void start(Channel ch) {
-        // One bootstrap per connection, reused for all its streams (it holds a map of options).
-        Http2ServerConnection c = new Http2ServerConnection(ch, this, new Http2StreamChannelBootstrap(ch)
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, ChannelOptions.WATER_MARK)
-                .handler(STREAM));
+        Http2ServerConnection c = new Http2ServerConnection(ch, this);
         connections.add(c);
         Http2Settings settings = Http2Settings.defaultSettings().pushEnabled(false).initialWindowSize(STREAM_WINDOW)
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
         ch.pipeline().addLast("h2-flush", Http2Flushes.consolidating());
-        ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).build());
+        ch.pipeline().addLast("h2", new ClientCodecBuilder().initialSettings(settings).build());
         ch.pipeline().addLast("h2-connection", c);
-        ch.pipeline().addLast("h2-streams", new Http2MultiplexHandler(REFUSE_PUSH));
-        ch.pipeline().addLast("h2-rest", DISCARD);
         ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - DEFAULT_WINDOW));
         // Reading never stops: what a stream may hold is bounded by its window, not by the socket.
         ch.config().setAutoRead(true);
@@ -259,6 +247,18 @@ final class Http2Pool implements LoopPool {
                 ch.close();
             }
         }, timeout, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Netty's frame codec, client side, sharing the server's windows between streams round-robin: priorities are
+     * deprecated (RFC 9113) and Netty's default keeps a priority-tree node per stream; fairness is all it takes.
+     */
+    private static final class ClientCodecBuilder extends Http2FrameCodecBuilder {
+        ClientCodecBuilder() {
+            DefaultHttp2Connection c = new DefaultHttp2Connection(false);
+            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
+            connection(c);
+        }
     }
 
     private void connectFailed(Throwable cause) {
@@ -310,62 +310,17 @@ final class Http2Pool implements LoopPool {
         if (max > 0 && c.opened >= max) {
             leave(c, Http2ServerConnection.State.DRAINING);
         }
-        Future<Http2StreamChannel> f = c.streams.open();
-        f.addListener(done -> {
-            if (!done.isSuccess()) {
-                // The connection cannot take streams (it is closing, or its stream ids ran out): another will.
-                log.debug("cannot open a stream on {}: {}", c.channel, done.cause().toString());
-                leave(c, Http2ServerConnection.State.DRAINING);
-                waiters.putBack(w);
-                streamEnded(c);
-                return;
-            }
-            Http2StreamChannel ch = f.getNow();
-            Http2Stream s = new Http2Stream(ch, server, this, c);
-            ch.pipeline().get(BackendHandler.class).conn = s;
-            totals.inUse.incrementAndGet();
-            w.ready(s);
-        });
+        Http2Stream s = c.newStream(server);
+        totals.inUse.incrementAndGet();
+        w.ready(s);
     }
 
-    private static final ChannelHandler STREAM = new ChannelInitializer<Http2StreamChannel>() {
-        @Override
-        protected void initChannel(Http2StreamChannel ch) {
-            ch.pipeline().addLast("codec", new Http2StreamFrameToHttpObjectCodec(false));
-            ch.pipeline().addLast("events", new Http2StreamEvents());
-            ch.pipeline().addLast("backend", new BackendHandler());
-        }
-    };
-
-    /** Servers do not push to Sluice (SETTINGS_ENABLE_PUSH 0); a stream a server opens anyway is closed. */
-    @ChannelHandler.Sharable
-    private static final class RefusePush extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
-            ctx.close();
-        }
-    }
-
-    private static final ChannelHandler REFUSE_PUSH = new RefusePush();
-
-    /** Connection-level frames the multiplexer passes on (GOAWAY, PING...): already dealt with. */
-    @ChannelHandler.Sharable
-    private static final class Discard extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
-        }
-    }
-
-    private static final ChannelHandler DISCARD = new Discard();
-
-    /** The attempt is done with the stream: closing it resets it if it is not over (RST_STREAM CANCEL). */
+    /** The attempt is done with the stream: it is reset if it is not over (RST_STREAM CANCEL). */
     @Override
     public void release(BackendConnection c, boolean reusable) {
         totals.inUse.decrementAndGet();
         c.attempt = null;
-        c.channel.close();
+        ((Http2Stream) c).cancel();
     }
 
     /** Streams never become tunnels (HTTP/2 has no 101); given back like any other. */
@@ -374,7 +329,7 @@ final class Http2Pool implements LoopPool {
         release(c, false);
     }
 
-    /** The stream's channel closed. */
+    /** The stream is over for the attempt and for Netty: its place on the connection is free. */
     @Override
     public void closed(BackendConnection c) {
         streamEnded(((Http2Stream) c).connection);

@@ -2,23 +2,45 @@ package io.sluice.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2ChannelDuplexHandler;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2FrameStreamEvent;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
+import io.sluice.cluster.Server;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One multiplexed connection to an HTTP/2 server, owned by its {@link Http2Pool}; a handler of the
- * connection's pipeline, behind Netty's frame codec, where connection-level frames arrive. Only the pool's
- * loop touches it.
+ * One multiplexed connection to an HTTP/2 server, owned by its {@link Http2Pool}; the handler right behind
+ * Netty's frame codec. It keeps the connection's open streams by id and hands each its frames and events
+ * ({@link Http2Stream}: no child channel or pipeline per stream), and takes the connection-level ones itself
+ * (SETTINGS: how many streams; GOAWAY: drain; PING keepalive). Only the pool's loop touches it.
  */
-final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
+final class Http2ServerConnection extends Http2ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(Http2ServerConnection.class);
+    private static final AsciiString HTTPS = AsciiString.cached("https");
+    private static final AsciiString HTTP = AsciiString.cached("http");
 
     enum State {
         /** Connected (and TLS done), waiting for the server's SETTINGS: its stream limit is not known yet. */
@@ -31,11 +53,11 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     }
 
     final Channel channel;
-    /** Opens the streams of the connection. */
-    final Http2StreamChannelBootstrap streams;
     private final Http2Pool pool;
+    /** The :scheme of its requests. */
+    final AsciiString scheme;
     State state = State.STARTING;
-    /** Streams opening or open on this connection. */
+    /** Streams borrowed or not yet closed by Netty on this connection. */
     int active;
     /** Streams opened over the connection's life, for max_requests_per_connection. */
     int opened;
@@ -49,33 +71,207 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean heard;
     private boolean keepaliveRunning;
 
-    Http2ServerConnection(Channel channel, Http2Pool pool, Http2StreamChannelBootstrap streams) {
+    private ChannelHandlerContext ctx;
+    private Http2Connection http2;
+    /** For frames nobody waits on: a failure is the stream's or the connection's, which end on their own. */
+    private ChannelPromise quiet;
+    private final IntObjectMap<Http2Stream> streams = new IntObjectHashMap<>(16);
+    /** Streams that took frames during the current read: their read-complete comes at its end. */
+    private final List<Http2Stream> readCompletes = new ArrayList<>(8);
+    /** Inside the connection's read (between the first frame and channelReadComplete). */
+    boolean inRead;
+
+    Http2ServerConnection(Channel channel, Http2Pool pool) {
         this.channel = channel;
-        this.streams = streams;
         this.pool = pool;
+        this.scheme = channel.pipeline().get(SslHandler.class) != null ? HTTPS : HTTP;
+    }
+
+    @Override
+    protected void handlerAdded0(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.http2 = ctx.pipeline().get(Http2FrameCodec.class).connection();
+        this.quiet = new VoidChannelPromise(ctx.channel(), false);
     }
 
     boolean hasRoom() {
         return state == State.READY && active < maxStreams;
     }
 
-    /**
-     * Sits between the frame codec and the multiplexer, so that a GOAWAY drains the connection before the
-     * multiplexer tells the refused streams: their requests, sent again at once, must not land here.
-     */
+    /** A stream for an attempt; it opens (gets its id) when its HEADERS are written. */
+    Http2Stream newStream(Server server) {
+        return new Http2Stream(this, newStream(), server, pool);
+    }
+
+    // For the streams.
+
+    /** Writes a stream's first HEADERS; false when Netty refused to open the stream. */
+    boolean openStream(Http2Stream s, Http2HeadersFrame headers) {
+        ChannelPromise p = ctx.newPromise(); // Netty would make one anyway for a stream's first HEADERS
+        ctx.write(headers, p);
+        int id = s.id();
+        io.netty.handler.codec.http2.Http2Stream netty = id > 0 ? http2.stream(id) : null;
+        boolean open = netty != null && netty.state() != io.netty.handler.codec.http2.Http2Stream.State.CLOSED;
+        if (open) {
+            streams.put(id, s);
+            s.opened(netty);
+        }
+        boolean failed = p.isDone() && !p.isSuccess();
+        if (failed || !open) {
+            log.debug("cannot open a stream on {}: {}", channel, failed ? p.cause().toString() : "no stream");
+            if (open) {
+                reset(s, io.netty.handler.codec.http2.Http2Error.CANCEL.code());
+            }
+            return false;
+        }
+        return true;
+    }
+
+    void write(Http2StreamFrame frame) {
+        ctx.write(frame, quiet);
+    }
+
+    void flush() {
+        ctx.flush();
+    }
+
+    void reset(Http2Stream s, long code) {
+        if (channel.isActive()) {
+            ctx.write(new DefaultHttp2ResetFrame(code).stream(s.frameStream()), quiet);
+            ctx.flush();
+        }
+    }
+
+    void forget(Http2Stream s) {
+        int id = s.id();
+        if (id > 0 && streams.get(id) == s) {
+            streams.remove(id);
+        }
+    }
+
+    boolean isWritable(io.netty.handler.codec.http2.Http2Stream s) {
+        return http2.remote().flowController().isWritable(s);
+    }
+
+    /** The attempt took {@code bytes} of the stream's DATA: Netty may send WINDOW_UPDATE for them. */
+    void consumed(io.netty.handler.codec.http2.Http2Stream s, int bytes) {
+        try {
+            if (s != null && http2.local().flowController().consumeBytes(s, bytes) && !inRead) {
+                ctx.flush(); // during a read the frame codec flushes at its end
+            }
+        } catch (Http2Exception e) {
+            log.debug("flow control on {} failed: {}", channel, e.toString());
+            ctx.close();
+        }
+    }
+
+    void readCompleteLater(Http2Stream s) {
+        if (!s.readCompletePending) {
+            s.readCompletePending = true;
+            readCompletes.add(s);
+        }
+    }
+
+    void debug(String format, Object a, Object b) {
+        log.debug(format, a, b);
+    }
+
+    // The connection's events.
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         heard = true;
-        if (msg instanceof Http2SettingsFrame s) {
-            pool.settings(this, s.settings().maxConcurrentStreams());
-            ReferenceCountUtil.release(msg);
+        inRead = true;
+        if (msg instanceof Http2StreamFrame f) {
+            Http2FrameStream fs = f.stream();
+            Http2Stream s = fs == null ? null : streams.get(fs.id());
+            if (s == null) {
+                ReferenceCountUtil.release(msg); // a stream Sluice is done with, or a push it never allowed
+            } else if (msg instanceof Http2DataFrame || msg instanceof Http2HeadersFrame) {
+                try {
+                    s.onFrame(f);
+                } catch (RuntimeException e) {
+                    streamFailed(s, e);
+                }
+            } else {
+                if (msg instanceof Http2ResetFrame r) {
+                    s.onReset(r.errorCode());
+                }
+                ReferenceCountUtil.release(msg); // WINDOW_UPDATE (Netty's), PRIORITY, unknown frames
+            }
             return;
         }
-        if (msg instanceof Http2GoAwayFrame g) {
+        if (msg instanceof Http2SettingsFrame s) {
+            pool.settings(this, s.settings().maxConcurrentStreams());
+        } else if (msg instanceof Http2GoAwayFrame g) {
             log.debug("GOAWAY from {} ({}), last stream {}", channel, g.errorCode(), g.lastStreamId());
+            // Drained first: the refused streams' requests, sent again at once, must not land here.
             pool.drain(this);
+            refuseAbove(g.lastStreamId());
         }
-        ctx.fireChannelRead(msg);
+        ReferenceCountUtil.release(msg);
+    }
+
+    /**
+     * What an exchange threw while handling its stream's frame ends that stream, not the connection: with a
+     * channel per stream, the stream's pipeline would have closed it alone.
+     */
+    private void streamFailed(Http2Stream s, RuntimeException e) {
+        log.warn("stream {} of {} failed", s.id(), channel, e);
+        s.failed(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR);
+    }
+
+    /** Streams the server never processed (RFC 9113 6.8): their attempts may send the request elsewhere. */
+    private void refuseAbove(int lastStreamId) {
+        for (Http2Stream s : List.copyOf(streams.values())) {
+            if (s.id() > lastStreamId) {
+                s.refusedByGoAway();
+            }
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        inRead = false;
+        if (!readCompletes.isEmpty()) {
+            for (int i = 0; i < readCompletes.size(); i++) {
+                Http2Stream s = readCompletes.get(i);
+                try {
+                    s.readComplete();
+                } catch (RuntimeException e) {
+                    streamFailed(s, e);
+                }
+            }
+            readCompletes.clear();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2FrameStreamEvent e) {
+            Http2FrameStream fs = e.stream();
+            if (e.type() == Http2FrameStreamEvent.Type.State) {
+                if (fs.state() == io.netty.handler.codec.http2.Http2Stream.State.CLOSED) {
+                    Http2Stream s = streams.remove(fs.id());
+                    if (s != null) {
+                        s.onStreamClosed();
+                    }
+                } else if (streams.get(fs.id()) == null && fs.id() % 2 == 0) {
+                    // A stream the server opened (a push, though SETTINGS_ENABLE_PUSH is 0): refused.
+                    ctx.write(new DefaultHttp2ResetFrame(io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM)
+                            .stream(fs), quiet);
+                    ctx.flush();
+                }
+            } else {
+                Http2Stream s = streams.get(fs.id());
+                if (s != null) {
+                    s.writabilityChanged();
+                }
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     /**
@@ -119,12 +315,28 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        inRead = false;
+        readCompletes.clear();
         pool.connectionClosed(this);
+        // Netty closed its streams already (their CLOSED events came); any left over end here.
+        for (Http2Stream s : List.copyOf(streams.values())) {
+            s.onStreamClosed();
+        }
+        streams.clear();
         ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2FrameStreamException e) {
+            // A stream error in what the server sent: that stream is reset, the connection goes on.
+            Http2Stream s = streams.get(e.stream().id());
+            log.debug("stream {} of {} failed: {}", e.stream().id(), channel, cause.toString());
+            if (s != null) {
+                s.failed(e.error());
+            }
+            return;
+        }
         log.debug("HTTP/2 server connection {} failed: {}", ctx.channel(), cause.toString());
         ctx.close();
     }

@@ -1,6 +1,5 @@
 package io.sluice.http;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
@@ -136,7 +135,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
     }
 
     boolean isWritable() {
-        return state == State.CONNECTED && conn.channel.isWritable();
+        return state == State.CONNECTED && conn.isWritable();
     }
 
     /** Whether the connection served requests before: then the server may have closed it as it went idle. */
@@ -156,20 +155,19 @@ final class UpstreamRequest implements BackendPool.Waiter {
 
     /** Queues a request part; {@link #flush} sends it. */
     void write(Object part) {
-        Channel ch = conn.channel;
-        ch.write(part, ch.voidPromise());
+        conn.write(part);
     }
 
     void flush() {
         if (state == State.CONNECTED) {
-            conn.channel.flush();
+            conn.flush();
         }
     }
 
     /** Asks for (more of) the response. */
     void read() {
         if (state == State.CONNECTED) {
-            conn.channel.read();
+            conn.read();
         }
     }
 

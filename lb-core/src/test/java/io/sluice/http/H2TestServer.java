@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * records connections, requests, the resets it received and the SNI of each handshake.
  *
  * <p>Paths: {@code /big/N} answers N bytes; {@code /trailers} answers with trailers; {@code /reset/CODE}
- * sends a head and some body, then RST_STREAM CODE; {@code /hold} never answers; {@code /early-reset/CODE}
+ * sends a head and some body, then RST_STREAM CODE; {@code /interim} a 103 (with a Link header) before its 200; {@code /hold} never answers; {@code /early-reset/CODE}
  * resets at once without a response; {@code /stall-upload} reads its body only once {@link #releaseUploads}
  * is called; anything else answers "NAME METHOD PATH" once the request body is in.
  */
@@ -295,6 +295,13 @@ final class H2TestServer implements AutoCloseable {
                 ctx.write(new DefaultHttp2DataFrame(text(ctx, "ok")));
                 ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("grpc-status", "0")
                         .set("x-trailer", "yes"), true));
+                return;
+            }
+            if (path.equals("/interim")) {
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("103")
+                        .set("link", "</style.css>; rel=preload")));
+                ctx.write(new DefaultHttp2HeadersFrame(head));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(text(ctx, "after 103"), true));
                 return;
             }
             if (path.startsWith("/reset/")) {

@@ -5,11 +5,18 @@ import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -116,6 +123,54 @@ class Http2UpstreamFlowControlTest {
             }
             assertThat(read).isEqualTo(size);
             assertThat(a.sent(big)).isEqualTo(size);
+        }
+    }
+
+    /**
+     * The other way: a server that does not read an upload holds back the client, not Sluice's memory. The
+     * stream turns unwritable once its window is queued, Sluice stops reading the client, and the client's
+     * socket fills; when the server reads on, the stream turns writable again and the rest flows.
+     */
+    @Test
+    void aServerThatDoesNotReadAnUploadHoldsBackTheClient() throws Exception {
+        long size = 64L * MIB;
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address());
+             Socket client = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
+            AtomicLong written = new AtomicLong();
+            OutputStream out = client.getOutputStream();
+            CompletableFuture<Void> upload = CompletableFuture.runAsync(() -> {
+                try {
+                    out.write(("POST /stall-upload HTTP/1.1\r\nHost: flow.test\r\nContent-Length: " + size
+                            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    byte[] chunk = new byte[64 * 1024];
+                    for (long left = size; left > 0; left -= chunk.length) {
+                        out.write(chunk, 0, (int) Math.min(chunk.length, left));
+                        written.addAndGet(Math.min(chunk.length, left));
+                    }
+                    out.flush();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long[] last = {-1};
+            await().pollInterval(Duration.ofMillis(50)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
+                    .until(() -> {
+                        long now = written.get();
+                        boolean still = now == last[0];
+                        last[0] = now;
+                        return still;
+                    });
+            assertThat(written.get()).as("what the client got to write while the server read nothing")
+                    .isLessThan(2 * BOUND);
+            assertThat(upload).isNotDone();
+
+            a.releaseUploads();
+            upload.get(30, TimeUnit.SECONDS);
+            InputStream in = client.getInputStream();
+            byte[] status = in.readNBytes(12);
+            assertThat(new String(status, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.uploadConsumed.get() == size);
         }
     }
 }

@@ -265,6 +265,16 @@ class Http2UpstreamTest {
     }
 
     /** One HTTP/1.1 request on a fresh connection; everything the proxy sends until it closes (Connection: close). */
+    @Test
+    void anInterimResponseReachesHttp11ClientsBeforeTheFinalOne() throws Exception {
+        H2TestServer a = server("a", null);
+        Sluice s = start("", a.address());
+        String raw = rawHttp11(Proxies.port(s, "web"), "/interim");
+        assertThat(raw).startsWith("HTTP/1.1 103").containsIgnoringCase("link: </style.css>; rel=preload")
+                .contains("HTTP/1.1 200").contains("after 103");
+        assertThat(raw.indexOf("HTTP/1.1 200")).isGreaterThan(raw.indexOf("HTTP/1.1 103"));
+    }
+
     private static String rawHttp11(int port, String path) throws Exception {
         try (Socket sock = new Socket("127.0.0.1", port)) {
             sock.setSoTimeout(20_000);

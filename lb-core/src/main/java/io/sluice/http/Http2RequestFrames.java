@@ -1,0 +1,132 @@
+package io.sluice.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A request to an HTTP/2 server as HTTP/2 headers, straight from the exchange's HTTP/1.1 objects: pseudo-headers
+ * from the method, the (origin-form) target and Host, the other headers as they are but lower-case, minus what
+ * belongs to one HTTP/1.1 hop (RFC 9113 8.2.2). Netty's {@code HttpConversionUtil} does the same through a
+ * {@code URI}, a lower-case map of the Connection tokens and a note header per request; the target here is
+ * already origin-form ({@link RequestRewrite}), so none of that is needed.
+ */
+final class Http2RequestFrames {
+    private static final AsciiString X_HTTP2 = AsciiString.cached("x-http2-");
+    private static final AsciiString ROOT = AsciiString.cached("/");
+
+    private Http2RequestFrames() {
+    }
+
+    /** The request's head; {@code scheme} is the connection's ({@code https} over TLS). */
+    static Http2Headers head(HttpRequest r, AsciiString scheme) {
+        HttpHeaders in = r.headers();
+        Http2Headers out = new DefaultHttp2Headers(true, in.size() + 4);
+        String uri = r.uri();
+        String host = in.get(HttpHeaderNames.HOST);
+        out.method(r.method().asciiName());
+        if (HttpMethod.CONNECT.equals(r.method())) {
+            out.authority(uri); // authority-form, and neither :scheme nor :path (RFC 9113 8.5)
+        } else {
+            out.scheme(scheme);
+            if (uri.isEmpty()) {
+                out.path(ROOT);
+            } else if (uri.charAt(0) == '/' || "*".equals(uri)) {
+                out.path(uri);
+            } else {
+                // Absolute-form (not what RequestRewrite sends, but a target is a target): its authority wins.
+                int authority = uri.indexOf("://");
+                int path = authority < 0 ? -1 : uri.indexOf('/', authority + 3);
+                int query = authority < 0 ? -1 : uri.indexOf('?', authority + 3);
+                int end = path < 0 ? (query < 0 ? uri.length() : query) : (query < 0 ? path : Math.min(path, query));
+                if (authority > 0) {
+                    host = uri.substring(authority + 3, end);
+                }
+                String rest = uri.substring(authority < 0 ? 0 : end);
+                out.path(rest.isEmpty() ? "/" : rest.charAt(0) == '?' ? "/" + rest : rest);
+            }
+            if (host != null) {
+                int at = host.indexOf('@'); // no userinfo in :authority (RFC 9113 8.3.1)
+                out.authority(at < 0 ? host : host.substring(at + 1));
+            }
+        }
+        copy(in, out);
+        return out;
+    }
+
+    /** A request's trailers. */
+    static Http2Headers trailers(HttpHeaders in) {
+        Http2Headers out = new DefaultHttp2Headers(true, in.size());
+        copy(in, out);
+        return out;
+    }
+
+    private static void copy(HttpHeaders in, Http2Headers out) {
+        List<CharSequence> listed = in.contains(HttpHeaderNames.CONNECTION) ? connectionTokens(in) : null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            CharSequence name = lowerCase(e.getKey());
+            if (hopByHop(name) || (listed != null && AsciiString.containsContentEqualsIgnoreCase(listed, name))) {
+                continue;
+            }
+            if (HttpHeaderNames.TE.contentEquals(name)) {
+                // Only "trailers" may go on (RFC 9113 8.2.2): gRPC servers want it.
+                if (AsciiString.containsIgnoreCase(e.getValue(), HttpHeaderValues.TRAILERS)) {
+                    out.add(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+                }
+                continue;
+            }
+            out.add(name, e.getValue());
+        }
+    }
+
+    /** The headers that only make sense on one HTTP/1.1 connection, and Host (now :authority). */
+    private static boolean hopByHop(CharSequence name) {
+        return switch (name.length()) {
+            case 4 -> HttpHeaderNames.HOST.contentEquals(name);
+            case 7 -> HttpHeaderNames.UPGRADE.contentEquals(name);
+            case 10 -> HttpHeaderNames.CONNECTION.contentEquals(name) || HttpHeaderNames.KEEP_ALIVE.contentEquals(name);
+            case 16 -> HttpHeaderNames.PROXY_CONNECTION.contentEquals(name);
+            case 17 -> HttpHeaderNames.TRANSFER_ENCODING.contentEquals(name);
+            default -> name.length() > X_HTTP2.length()
+                    && AsciiString.regionMatches(name, false, 0, X_HTTP2, 0, X_HTTP2.length());
+        };
+    }
+
+    /** The names a Connection header lists (HeaderPolicy removed most already; what is left goes here). */
+    private static List<CharSequence> connectionTokens(HttpHeaders in) {
+        List<CharSequence> names = new ArrayList<>(2);
+        for (String value : in.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : value.split(",")) {
+                String t = token.trim();
+                if (!t.isEmpty()) {
+                    names.add(t);
+                }
+            }
+        }
+        return names;
+    }
+
+    /** HTTP/2 names are lower-case; HTTP/1.1 ones are as the client wrote them. No copy when already lower. */
+    static CharSequence lowerCase(CharSequence name) {
+        if (name instanceof AsciiString a) {
+            return a.toLowerCase();
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                return AsciiString.of(name).toLowerCase();
+            }
+        }
+        return name;
+    }
+}
