@@ -1,11 +1,9 @@
 package io.sluice.http;
 
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
@@ -19,12 +17,10 @@ import java.util.Map;
  * 8.2.3), a body without Content-Length is marked chunked for the HTTP/1.1 side. Unlike Netty's general
  * conversion it adds no {@code x-http2-*} notes to strip afterwards, parses no URI and copies no header twice.
  * The frame codec has already refused what HTTP/2 forbids (connection-specific fields, upper-case names, a
- * missing or repeated pseudo-header); the HTTP/1.1 headers still validate names and values, as a request's
- * fields go on to an HTTP/1.1 server.
+ * missing or repeated pseudo-header); the fields go into a {@link HeadFields} table, as an HTTP/1.1 request's
+ * do, which validates names and values again as they go on to an HTTP/1.1 server.
  */
 final class Http2RequestHeads {
-    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory();
-    private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory();
     private static final HttpMethod[] COMMON_METHODS = {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT,
             HttpMethod.HEAD, HttpMethod.DELETE, HttpMethod.OPTIONS, HttpMethod.PATCH};
     private static final AsciiString COOKIE = HttpHeaderNames.COOKIE;
@@ -54,7 +50,7 @@ final class Http2RequestHeads {
         if (target == null) {
             throw new Malformed("no request target");
         }
-        HttpHeaders out = HEADERS.newHeaders();
+        HttpHeaders out = new HeadFields(null, h.size());
         CharSequence authority = h.authority();
         if (authority != null) {
             out.add(HttpHeaderNames.HOST, authority);
@@ -99,7 +95,7 @@ final class Http2RequestHeads {
 
     /** Trailers (a HEADERS frame ending a stream that had a body) as the fields of a last HttpContent. */
     static HttpHeaders trailers(Http2Headers h) throws Malformed {
-        HttpHeaders out = TRAILERS.newHeaders();
+        HttpHeaders out = new HeadFields(null, h.size());
         for (Map.Entry<CharSequence, CharSequence> e : h) {
             CharSequence name = e.getKey();
             if (name.length() == 0 || name.charAt(0) == ':') {

@@ -23,6 +23,15 @@ final class Http2ResponseHeads {
             HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.HOST,
             HttpHeaderNames.UPGRADE};
 
+    /** Lower-case names of the fields common in responses (HPACK's static table has most of them). */
+    private static final AsciiString[] COMMON = {HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.DATE, HttpHeaderNames.SERVER, HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.ETAG,
+            HttpHeaderNames.LAST_MODIFIED, HttpHeaderNames.SET_COOKIE, HttpHeaderNames.VARY,
+            HttpHeaderNames.LOCATION, HttpHeaderNames.EXPIRES, HttpHeaderNames.ACCEPT_RANGES,
+            HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.AGE, HttpHeaderNames.VIA,
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.TRANSFER_ENCODING,
+            GrpcStatus.GRPC_STATUS, GrpcStatus.GRPC_MESSAGE};
+
     private Http2ResponseHeads() {
     }
 
@@ -47,25 +56,59 @@ final class Http2ResponseHeads {
         if (in.isEmpty()) {
             return;
         }
+        if (in instanceof HeadFields f) {
+            copy(f, out);
+            return;
+        }
         java.util.List<String> connection = in.contains(HttpHeaderNames.CONNECTION)
                 ? in.getAll(HttpHeaderNames.CONNECTION) : null;
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
-            AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
-            if (forbidden(name) || Http2Conversion.isNote(name)
-                    || (connection != null && namedIn(connection, name))) {
-                continue;
+            add(e.getKey(), e.getValue(), connection, out);
+        }
+    }
+
+    /** The same from Sluice's own table (every decoded HTTP/1.1 head), without an entry object per field. */
+    private static void copy(HeadFields in, Http2Headers out) {
+        java.util.List<String> connection = in.contains(HttpHeaderNames.CONNECTION)
+                ? in.getAll(HttpHeaderNames.CONNECTION) : null;
+        for (int i = 0, n = in.size(); i < n; i++) {
+            add(in.nameAt(i), in.valueAt(i), connection, out);
+        }
+    }
+
+    private static void add(CharSequence field, CharSequence value, java.util.List<String> connection,
+                            Http2Headers out) {
+        AsciiString name = lowerCase(field);
+        if (forbidden(name) || Http2Conversion.isNote(name)
+                || (connection != null && namedIn(connection, name))) {
+            return;
+        }
+        if (name.contentEquals(HttpHeaderNames.TE)) {
+            if (listed(value, HttpHeaderValues.TRAILERS)) {
+                out.add(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
             }
-            CharSequence value = e.getValue();
-            if (name.contentEquals(HttpHeaderNames.TE)) {
-                if (listed(value, HttpHeaderValues.TRAILERS)) {
-                    out.add(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
-                }
-            } else {
-                out.add(name, value);
+        } else {
+            out.add(name, value);
+        }
+    }
+
+    /**
+     * The name in lower case as HTTP/2 wants it: the shared constant for the fields most responses have (an
+     * HTTP/1.1 decoder gives a new String per field, which would otherwise be copied once or twice here).
+     */
+    static AsciiString lowerCase(CharSequence name) {
+        if (name instanceof AsciiString a) {
+            return a.toLowerCase();
+        }
+        int n = name.length();
+        for (AsciiString k : COMMON) {
+            if (k.length() == n && k.contentEqualsIgnoreCase(name)) {
+                return k;
             }
         }
+        return AsciiString.of(name).toLowerCase();
     }
 
     private static boolean forbidden(AsciiString name) {
