@@ -17,7 +17,6 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameStreamEvent;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -48,7 +47,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private final int connectionWindow;
     /** The codec's view of the connection: its streams and flow controllers. */
     private final Http2Connection h2;
-    private final Http2RemoteFlowController remoteFlow;
     private final IntObjectHashMap<Http2StreamDownstream> streams = new IntObjectHashMap<>();
     /** Streams that got frames during the current read of the connection, told when it completes. */
     private final ArrayList<Http2StreamDownstream> readBatch = new ArrayList<>();
@@ -71,7 +69,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         this.admitted = admitted;
         this.connectionWindow = connectionWindow;
         this.h2 = h2;
-        this.remoteFlow = h2.remote().flowController();
     }
 
     @Override
@@ -127,9 +124,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         return quiet;
     }
 
-    boolean isWritable(Http2Stream stream) {
-        return remoteFlow.isWritable(stream);
-    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -138,11 +132,10 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             int id = f.stream().id();
             Http2StreamDownstream s = streams.get(id);
             if (s == null) {
-                Http2Stream stream = h2.stream(id);
-                if (stream == null) {
+                if (f.stream().state() == Http2Stream.State.CLOSED) {
                     return; // gone already (the connection is closing)
                 }
-                s = new Http2StreamDownstream(listener, this, ctx, f.stream(), stream);
+                s = new Http2StreamDownstream(listener, this, ctx, f.stream());
                 streams.put(id, s);
             }
             s.onHeaders(f);
@@ -204,6 +197,16 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         } else {
             t.close();
         }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !streams.isEmpty()) {
+            for (Http2StreamDownstream s : streams.values()) {
+                s.connectionWritable();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -275,9 +278,8 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             if (s == null) {
                 return;
             }
-            if (e.type() == Http2FrameStreamEvent.Type.Writability) {
-                s.writabilityChanged();
-            } else if (e.stream().state() == Http2Stream.State.CLOSED) {
+            // Writability is each stream's own count of its bytes (see Http2StreamDownstream), not the codec's.
+            if (e.type() == Http2FrameStreamEvent.Type.State && e.stream().state() == Http2Stream.State.CLOSED) {
                 streams.remove(id);
                 s.closed();
             }

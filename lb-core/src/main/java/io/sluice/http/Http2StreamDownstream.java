@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -46,10 +48,13 @@ import org.slf4j.LoggerFactory;
  * holds per connection is bounded by the connection window, never by the client's will (netty#14922, #15011).
  * Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow controller).
  *
- * <p>Writing: a stream is writable while the codec's remote flow controller says so (its window and the
- * connection's cover what is queued, and the socket takes more); the codec's writability events reach
- * {@link #writabilityChanged}. Frames go with a void promise, except the response's last one, whose completion
- * says the response is out.
+ * <p>Writing: as a child channel was, a stream is unwritable while more than {@link #HIGH_WATER} bytes of its
+ * DATA were handed to the codec and not yet written (the client's windows hold them in the flow controller), and
+ * writable again below {@link #LOW_WATER} when the connection's socket takes more. Its own bytes only, not the
+ * connection's window: a stream the client stalls must not hold up the others (Netty's flow-controller
+ * writability would count every stream's queued bytes against the connection window). Body DATA frames carry
+ * a {@link CountedWrite} promise for that count; HEADERS and the rest go with a void promise, the response's last
+ * frame with the promise whose completion says the response is out.
  *
  * <p>Differences from HTTP/1.1: no 101 and no tunnel (the h2 codec refuses Upgrade and Connection headers
  * before a stream is made); "close after the response" ends the stream, not the connection; an abort is a
@@ -58,13 +63,15 @@ import org.slf4j.LoggerFactory;
  */
 final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private static final Logger log = LoggerFactory.getLogger(Http2StreamDownstream.class);
+    /** A child channel's default write-buffer water marks, which these streams had before. */
+    static final int HIGH_WATER = WriteBufferWaterMark.DEFAULT.high();
+    static final int LOW_WATER = WriteBufferWaterMark.DEFAULT.low();
 
     private final HttpListener listener;
     private final HttpConfig http;
     private final Http2FrontConnection connection;
     private final ChannelHandlerContext ctx;
     private final Http2FrameStream frameStream;
-    private final Http2Stream stream;
     private final long stallNanos;
     private final ExchangeContext context;
     /** The connection's timers this stream uses (response, stall), handed back at its end; null after. */
@@ -100,17 +107,21 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
      * frame on every bodiless response.
      */
     private HttpResponse heldHead;
+    /** Body bytes handed to the codec and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
+    private int queuedBytes;
+    private boolean unwritable;
+    /** Counts a body DATA frame's bytes out when its write completes; made at the first. */
+    private ChannelFutureListener written;
     /** The frame written last by {@link #frame}, kept back so that only the final one may carry a promise. */
     private Http2StreamFrame pending;
 
     Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection, ChannelHandlerContext ctx,
-                          Http2FrameStream frameStream, Http2Stream stream) {
+                          Http2FrameStream frameStream) {
         this.listener = listener;
         this.http = listener.config().http();
         this.connection = connection;
         this.ctx = ctx;
         this.frameStream = frameStream;
-        this.stream = stream;
         this.stallNanos = listener.config().http2().stallTimeout().toNanos();
         this.timers = connection.timers(this);
         this.context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
@@ -174,7 +185,15 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         resetStream(error.code());
     }
 
-    void writabilityChanged() {
+    /** The connection's socket takes more again: a stream below its low water mark is writable again. */
+    void connectionWritable() {
+        if (unwritable && queuedBytes < LOW_WATER) {
+            unwritable = false;
+            writabilityChanged();
+        }
+    }
+
+    private void writabilityChanged() {
         if (closed) {
             return;
         }
@@ -433,22 +452,62 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         frame(new DefaultHttp2HeadersFrame(Http2ResponseHeads.head(head), endStream));
     }
 
-    /** Queues a frame of this stream; the one before it goes to the codec now, with a void promise. */
+    /** Queues a frame of this stream; the one before it goes to the codec now. */
     private void frame(Http2StreamFrame f) {
         Http2StreamFrame before = pending;
         pending = f.stream(frameStream);
         if (before != null) {
-            ctx.write(before, connection.voidPromise());
+            writeFrame(before);
         }
     }
 
     private void writePending(ChannelPromise p) {
         Http2StreamFrame f = pending;
         pending = null;
-        if (f != null) {
-            ctx.write(f, p != null ? p : connection.voidPromise());
-        } else if (p != null) {
+        if (p == null) {
+            if (f != null) {
+                writeFrame(f);
+            }
+        } else if (f != null) {
+            ctx.write(f, p);
+        } else {
             p.setSuccess();
+        }
+    }
+
+    /** A frame before the response's last: body bytes are counted until written, the rest needs no promise. */
+    private void writeFrame(Http2StreamFrame f) {
+        int bytes = f instanceof Http2DataFrame d ? d.initialFlowControlledBytes() : 0;
+        if (bytes == 0) {
+            ctx.write(f, connection.voidPromise());
+            return;
+        }
+        ChannelFutureListener w = written;
+        if (w == null) {
+            w = written = future -> {
+                queuedBytes -= ((CountedWrite) future).bytes;
+                if (ctx.channel().isWritable()) {
+                    connectionWritable();
+                }
+            };
+        }
+        queuedBytes += bytes;
+        CountedWrite p = new CountedWrite(ctx, bytes);
+        ctx.write(f, p);
+        p.addListener(w);
+        if (queuedBytes > HIGH_WATER && !unwritable && !p.isDone()) {
+            unwritable = true;
+            writabilityChanged();
+        }
+    }
+
+    /** The promise of a body DATA frame, knowing its size. */
+    private static final class CountedWrite extends DefaultChannelPromise {
+        final int bytes;
+
+        CountedWrite(ChannelHandlerContext ctx, int bytes) {
+            super(ctx.channel(), ctx.executor());
+            this.bytes = bytes;
         }
     }
 
@@ -476,7 +535,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
 
     @Override
     public boolean isWritable() {
-        return closed || connection.isWritable(stream);
+        return closed || !unwritable;
     }
 
     /** On HTTP/2 this ends the stream, which the response does anyway: nothing else closes. */
