@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * routing, balancing (per stream), retries, timeouts, the access log and the counters are the same. A plain
  * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's frame codec; no
  * channel or pipeline of its own. The request head is built from the HEADERS frame ({@link Http2RequestHeads}),
- * the response goes out as frames of the connection ({@link Http2ResponseHeads}). Event loop only.
+ * the response goes out as frames of the connection ({@link Http2ClientResponseHeads}). Event loop only.
  *
  * <p>Reading: a DATA frame's bytes are acknowledged to the codec (which then sends WINDOW_UPDATE as its ratio
  * says) only once the exchange took all that arrived and wants more, as an HTTP/1.1 connection is read only
@@ -408,7 +408,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                     HttpHeaders trailers = last.trailingHeaders();
                     writeHead(head, trailers.isEmpty());
                     if (!trailers.isEmpty()) {
-                        frame(new DefaultHttp2HeadersFrame(Http2ResponseHeads.trailers(trailers), true));
+                        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.trailers(trailers), true));
                     }
                     last.release();
                     return true;
@@ -432,7 +432,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private void body(HttpContent c) {
         if (c instanceof LastHttpContent last) {
             HttpHeaders trailers = last.trailingHeaders();
-            Http2Headers h2Trailers = trailers.isEmpty() ? null : Http2ResponseHeads.trailers(trailers);
+            Http2Headers h2Trailers = trailers.isEmpty() ? null : Http2ClientResponseHeads.trailers(trailers);
             if (last.content().isReadable() || h2Trailers == null) {
                 frame(new DefaultHttp2DataFrame(last.content(), h2Trailers == null));
             } else {
@@ -449,7 +449,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     }
 
     private void writeHead(HttpResponse head, boolean endStream) {
-        frame(new DefaultHttp2HeadersFrame(Http2ResponseHeads.head(head), endStream));
+        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.head(head), endStream));
     }
 
     /** Queues a frame of this stream; the one before it goes to the codec now. */

@@ -18,7 +18,7 @@ import java.util.Map;
  * notes), TE only as "trailers". What Netty's general conversion does for a response, without its map of the
  * Connection header's names built for every message (a response rarely has that header at all).
  */
-final class Http2ResponseHeads {
+final class Http2ClientResponseHeads {
     private static final AsciiString[] FORBIDDEN = {HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
             HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.HOST,
             HttpHeaderNames.UPGRADE};
@@ -32,7 +32,7 @@ final class Http2ResponseHeads {
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.TRANSFER_ENCODING,
             GrpcStatus.GRPC_STATUS, GrpcStatus.GRPC_MESSAGE};
 
-    private Http2ResponseHeads() {
+    private Http2ClientResponseHeads() {
     }
 
     static Http2Headers head(HttpResponse r) {
