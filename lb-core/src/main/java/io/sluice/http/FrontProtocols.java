@@ -1,7 +1,6 @@
 package io.sluice.http;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
@@ -10,11 +9,8 @@ import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.AsciiString;
@@ -70,13 +66,13 @@ public final class FrontProtocols {
     }
 
     /** The handlers of one HTTP/2 connection, before they are in a pipeline. */
-    private record Http2Handlers(Http2FrameCodec codec, Http2MultiplexHandler streams,
-                                 Http2FrontConnection connection) {
+    private record Http2Handlers(Http2FrameCodec codec, Http2FrontConnection connection) {
     }
 
     /**
-     * HTTP/2: Netty's frame codec with the listener's limits, a child channel per stream (on the connection's
-     * event loop, so a stream's server connection is on it too), and the connection's own handler.
+     * HTTP/2: Netty's frame codec with the listener's limits, and the connection's own handler, which hands
+     * each stream's frames to a plain object per stream (on the connection's event loop, so a stream's server
+     * connection is on it too).
      *
      * @param admitted the connection was already counted (it began as HTTP/1.1)
      */
@@ -85,14 +81,12 @@ public final class FrontProtocols {
         p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
         p.addLast("h2-flush", Http2Flushes.consolidating());
         p.addLast("h2", h.codec());
-        p.addLast("h2-streams", h.streams());
         p.addLast("h2-connection", h.connection());
         return h.connection();
     }
 
     private Http2Handlers http2Handlers(boolean admitted) {
         Http2Config c = listener.config().http2();
-        Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize());
         Http2FrameCodec codec = new ServerCodecBuilder()
                 .initialSettings(new Http2Settings()
                         .maxConcurrentStreams(c.maxConcurrentStreams())
@@ -105,22 +99,15 @@ public final class FrontProtocols {
                 // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
                 .gracefulShutdownTimeoutMillis(-1)
                 .build();
+        Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize(),
+                codec.connection());
         codec.connection().addListener(new Http2ConnectionAdapter() {
             @Override
             public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
                 connection.goAwaySent(errorCode);
             }
         });
-        Http2MultiplexHandler streams = new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel stream) {
-                // Request bodies are read as the server takes them: a stream's window opens only as it is read.
-                stream.config().setAutoRead(false);
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, true),
-                        new Http2StreamDownstream(listener, connection));
-            }
-        });
-        return new Http2Handlers(codec, streams, connection);
+        return new Http2Handlers(codec, connection);
     }
 
     /**
@@ -143,7 +130,7 @@ public final class FrontProtocols {
      */
     private Http2ServerUpgradeCodec upgradeCodec() {
         Http2Handlers h = http2Handlers(true);
-        return new Http2ServerUpgradeCodec(h.codec(), h.streams(), h.connection());
+        return new Http2ServerUpgradeCodec(h.codec(), h.connection());
     }
 
     /**

@@ -66,7 +66,7 @@ final class HeadFields extends HttpHeaders {
         } else {
             int cap = expected + SPARE;
             this.fields = new Object[2 * cap];
-            this.offsets = new int[2 * cap];
+            this.offsets = head == null ? NO_OFFSETS : new int[2 * cap];
         }
     }
 
@@ -110,6 +110,17 @@ final class HeadFields extends HttpHeaders {
             return s;
         }
         return v.toString();
+    }
+
+    /** The name of field {@code i} (0 to size - 1): a copy of the fields needs no entry objects. */
+    CharSequence nameAt(int i) {
+        return (CharSequence) fields[2 * i];
+    }
+
+    /** The value of field {@code i}. */
+    CharSequence valueAt(int i) {
+        Object v = fields[2 * i + 1];
+        return v instanceof CharSequence cs ? cs : value(i);
     }
 
     private int indexOf(CharSequence name) {

@@ -5,25 +5,37 @@ import io.sluice.net.ClientSource;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameStreamEvent;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP/2 client connection, behind Netty's codec and stream multiplexer: admits it, opens the connection
- * window to its configured size, knows the client's address for its streams, counts the GOAWAYs sent and
- * ends the connection on a drain (gracefully) or a stall (at once). Frames of the connection itself (SETTINGS,
- * PING, GOAWAY) are answered by the codec and end here. Event loop only.
+ * One HTTP/2 client connection, right behind Netty's frame codec: admits it, opens the connection window to its
+ * configured size, knows the client's address for its streams, counts the GOAWAYs sent and ends the connection
+ * on a drain (gracefully) or a stall (at once). It hands each stream's frames (HEADERS, DATA) and the codec's
+ * events on it (closed, writability) to the stream's {@link Http2StreamDownstream}, a plain object made at the
+ * stream's first HEADERS: no child channel or pipeline per stream. Frames of the connection itself (SETTINGS,
+ * PING, GOAWAY), and RST_STREAM and WINDOW_UPDATE, are the codec's to act on and end here (a reset closes its
+ * stream, which the stream hears as closed). Event loop only.
  */
 final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(Http2FrontConnection.class);
@@ -33,6 +45,15 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private final HttpListener listener;
     private final boolean admitted;
     private final int connectionWindow;
+    /** The codec's view of the connection: its streams and flow controllers. */
+    private final Http2Connection h2;
+    private final IntObjectHashMap<Http2StreamDownstream> streams = new IntObjectHashMap<>();
+    /** Streams that got frames during the current read of the connection, told when it completes. */
+    private final ArrayList<Http2StreamDownstream> readBatch = new ArrayList<>();
+    private boolean reading;
+    private ChannelHandlerContext ctx;
+    /** For frames nobody waits on: a failure (a stream reset meanwhile) is not an exception of the connection. */
+    private ChannelPromise quiet;
     private Channel channel;
     private InetSocketAddress remote;
     private ClientAddress address = ClientAddress.UNKNOWN;
@@ -43,14 +64,17 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
 
-    Http2FrontConnection(HttpListener listener, boolean admitted, int connectionWindow) {
+    Http2FrontConnection(HttpListener listener, boolean admitted, int connectionWindow, Http2Connection h2) {
         this.listener = listener;
         this.admitted = admitted;
         this.connectionWindow = connectionWindow;
+        this.h2 = h2;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.quiet = new VoidChannelPromise(ctx.channel(), false);
         if (ctx.channel().isActive()) {
             activate(ctx);
         }
@@ -75,8 +99,7 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         address = ClientAddress.of(remote);
         // SETTINGS cannot change the connection's window; only a WINDOW_UPDATE on stream 0 can. Netty opens it
         // to twice the stream window; it is raised here when configured larger.
-        Http2Connection c = ctx.pipeline().get(Http2FrameCodec.class).connection();
-        int now = c.local().flowController().windowSize(c.connectionStream());
+        int now = h2.local().flowController().windowSize(h2.connectionStream());
         if (connectionWindow > now) {
             ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(connectionWindow - now));
         }
@@ -97,9 +120,63 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         return address;
     }
 
+    ChannelPromise voidPromise() {
+        return quiet;
+    }
+
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ReferenceCountUtil.release(msg);
+        reading = true;
+        if (msg instanceof Http2HeadersFrame f) {
+            int id = f.stream().id();
+            Http2StreamDownstream s = streams.get(id);
+            if (s == null) {
+                if (f.stream().state() == Http2Stream.State.CLOSED) {
+                    return; // gone already (the connection is closing)
+                }
+                s = new Http2StreamDownstream(listener, this, ctx, f.stream());
+                streams.put(id, s);
+            }
+            s.onHeaders(f);
+            readBy(s);
+        } else if (msg instanceof Http2DataFrame f) {
+            Http2StreamDownstream s = streams.get(f.stream().id());
+            if (s == null) {
+                f.release();
+                return;
+            }
+            s.onData(f);
+            readBy(s);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * A stream got a frame: it is told at the end of the read, or at once for a frame outside a read (the
+     * request of an h2c upgrade, which the codec hands on from an event).
+     */
+    private void readBy(Http2StreamDownstream s) {
+        if (!reading) {
+            s.readComplete();
+        } else if (!s.inReadBatch) {
+            s.inReadBatch = true;
+            readBatch.add(s);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        ArrayList<Http2StreamDownstream> batch = readBatch;
+        for (int i = 0; i < batch.size(); i++) {
+            Http2StreamDownstream s = batch.get(i);
+            s.inReadBatch = false;
+            s.readComplete();
+        }
+        batch.clear();
+        ctx.fireChannelReadComplete();
     }
 
     /** The timers for a stream that starts: those of an ended stream when there are. */
@@ -123,7 +200,24 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !streams.isEmpty()) {
+            for (Http2StreamDownstream s : streams.values()) {
+                s.connectionWritable();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        // The codec closes the streams as the connection goes (each hears it); any left are closed here.
+        if (!streams.isEmpty()) {
+            for (Http2StreamDownstream s : new ArrayList<>(streams.values())) {
+                s.closed();
+            }
+            streams.clear();
+        }
         Http2StreamTimers t;
         while ((t = timers.pollFirst()) != null) {
             t.close();
@@ -178,7 +272,18 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
+        if (evt instanceof Http2FrameStreamEvent e) {
+            int id = e.stream().id();
+            Http2StreamDownstream s = streams.get(id);
+            if (s == null) {
+                return;
+            }
+            // Writability is each stream's own count of its bytes (see Http2StreamDownstream), not the codec's.
+            if (e.type() == Http2FrameStreamEvent.Type.State && e.stream().state() == Http2Stream.State.CLOSED) {
+                streams.remove(id);
+                s.closed();
+            }
+        } else if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else {
             ReferenceCountUtil.release(evt);
@@ -187,6 +292,18 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2FrameStreamException e) {
+            // A client's frame broke the rules of one stream: the codec leaves the reset to us.
+            log.debug("HTTP/2 stream {} of {} failed: {}", e.stream().id(), ctx.channel(), cause.toString());
+            Http2StreamDownstream s = streams.get(e.stream().id());
+            if (s != null) {
+                s.streamError(e.error());
+            } else if (e.stream().state() != Http2Stream.State.CLOSED) {
+                ctx.write(new DefaultHttp2ResetFrame(e.error()).stream(e.stream()), quiet);
+                ctx.flush();
+            }
+            return;
+        }
         log.debug("HTTP/2 connection {} failed: {}", ctx.channel(), cause.toString());
         // A protocol error is the codec's to answer (GOAWAY with its code, then close); closing here first
         // would send a GOAWAY without error instead.

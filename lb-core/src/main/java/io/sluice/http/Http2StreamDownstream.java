@@ -2,15 +2,14 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -18,8 +17,17 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
@@ -28,39 +36,68 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP/2 stream: one request, driven through an {@link Exchange} like an HTTP/1.1 request, so routing,
- * balancing (per stream), retries, timeouts, the access log and the counters are the same. Netty's codec turns
- * the stream's frames into HTTP/1.1 objects and back. Runs on the connection's event loop (the stream's child
- * channel is on it), like the server connections its exchange borrows.
+ * One HTTP/2 stream of a client: one request, driven through an {@link Exchange} like an HTTP/1.1 request, so
+ * routing, balancing (per stream), retries, timeouts, the access log and the counters are the same. A plain
+ * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's frame codec; no
+ * channel or pipeline of its own. The request head is built from the HEADERS frame ({@link Http2RequestHeads}),
+ * the response goes out as frames of the connection ({@link Http2ClientResponseHeads}). Event loop only.
  *
- * <p>Reading: the stream's channel has autoRead off and is read only when the exchange can take more of the
- * body, as on HTTP/1.1. Netty acknowledges what a read delivered (WINDOW_UPDATE) at the next read, so a
- * stream whose server is slow keeps its window closed and the client stops sending: what Sluice holds per
- * connection is bounded by the connection window, never by the client's will (netty#14922, #15011). Bytes
- * read but not acknowledged go back to the connection window when the stream closes.
+ * <p>Reading: a DATA frame's bytes are acknowledged to the codec (which then sends WINDOW_UPDATE as its ratio
+ * says) only once the exchange took all that arrived and wants more, as an HTTP/1.1 connection is read only
+ * then: a stream whose server is slow keeps its window closed and the client stops sending, so what Sluice
+ * holds per connection is bounded by the connection window, never by the client's will (netty#14922, #15011).
+ * Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow controller).
+ *
+ * <p>Writing: as a child channel was, a stream is unwritable while more than {@link #HIGH_WATER} bytes of its
+ * DATA were handed to the codec and not yet written (the client's windows hold them in the flow controller), and
+ * writable again below {@link #LOW_WATER} when the connection's socket takes more. Its own bytes only, not the
+ * connection's window: a stream the client stalls must not hold up the others (Netty's flow-controller
+ * writability would count every stream's queued bytes against the connection window). Body DATA frames carry
+ * a {@link CountedWrite} promise for that count; HEADERS and the rest go with a void promise, the response's last
+ * frame with the promise whose completion says the response is out.
  *
  * <p>Differences from HTTP/1.1: no 101 and no tunnel (the h2 codec refuses Upgrade and Connection headers
  * before a stream is made); "close after the response" ends the stream, not the connection; an abort is a
  * RST_STREAM; a response the client will not take (its window stays closed) for http2.stall_timeout closes
  * the connection.
  */
-final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implements Downstream {
+final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private static final Logger log = LoggerFactory.getLogger(Http2StreamDownstream.class);
+    /** A child channel's default write-buffer water marks, which these streams had before. */
+    static final int HIGH_WATER = WriteBufferWaterMark.DEFAULT.high();
+    static final int LOW_WATER = WriteBufferWaterMark.DEFAULT.low();
 
     private final HttpListener listener;
     private final HttpConfig http;
     private final Http2FrontConnection connection;
+    private final ChannelHandlerContext ctx;
+    private final Http2FrameStream frameStream;
     private final long stallNanos;
-    private Channel stream;
-    private ExchangeContext context;
+    private final ExchangeContext context;
     /** The connection's timers this stream uses (response, stall), handed back at its end; null after. */
     private Http2StreamTimers timers;
     private final RequestParts inbound = new RequestParts();
     private Exchange exchange;
+    /** The request head came (later HEADERS are trailers). */
+    private boolean headSeen;
+    /** Request bytes (DATA frames, padding included) received and not yet acknowledged to the codec. */
+    private int unacknowledged;
+    /** In the connection's list of streams read during the current read. */
+    boolean inReadBatch;
     private ChannelFuture lastWrite;
+    /** The exchange's last response part was handed to the codec. */
+    private boolean responseEnded;
+    /** Whether the request had all been taken when the response ended; for {@link #operationComplete}. */
+    private boolean requestCompleteAtEnd;
     private boolean closeAfterResponse;
     /** The exchange is over (or the stream is): whatever still arrives is dropped. */
     private boolean done;
+    /** The codec closed the stream; it is no longer in the connection's map. */
+    private boolean closed;
+    /** A RST_STREAM was written: response parts still coming are dropped. */
+    private boolean resetSent;
+    /** Inside a call of the exchange that writes: a stream closing meanwhile must not call back into it. */
+    private int inExchangeCall;
     /** An interim response head of the server was sent whole; its remaining (empty) parts are dropped. */
     private boolean skippingInterim;
     /**
@@ -70,40 +107,132 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
      * frame on every bodiless response.
      */
     private HttpResponse heldHead;
+    /** Body bytes handed to the codec and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
+    private int queuedBytes;
+    private boolean unwritable;
+    /** Counts a body DATA frame's bytes out when its write completes; made at the first. */
+    private ChannelFutureListener written;
+    /** The frame written last by {@link #frame}, kept back so that only the final one may carry a promise. */
+    private Http2StreamFrame pending;
 
-    Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection) {
+    Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection, ChannelHandlerContext ctx,
+                          Http2FrameStream frameStream) {
         this.listener = listener;
         this.http = listener.config().http();
         this.connection = connection;
+        this.ctx = ctx;
+        this.frameStream = frameStream;
         this.stallNanos = listener.config().http2().stallTimeout().toNanos();
+        this.timers = connection.timers(this);
+        this.context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
+                connection.pools(), ctx.channel().eventLoop(), connection.remote());
     }
 
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        stream = ctx.channel();
-        timers = connection.timers(this);
-        context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
-                connection.pools(),
-                stream.eventLoop(), connection.remote());
-        stream.read();
-        ctx.fireChannelActive();
+    int id() {
+        return frameStream.id();
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (done || !(msg instanceof HttpObject o)) {
-            ReferenceCountUtil.release(msg);
+    // What the connection hands on from the codec.
+
+    void onHeaders(Http2HeadersFrame f) {
+        if (done) {
             return;
         }
-        if (o instanceof FullHttpRequest full) {
-            // HEADERS with END_STREAM: a head and an empty end, as the exchange takes them.
-            inbound.add(new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
-            full.release();
-            inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
-        } else {
-            inbound.add(o);
+        try {
+            if (!headSeen) {
+                headSeen = true;
+                inbound.add(Http2RequestHeads.request(f.headers(), f.isEndStream()));
+                if (f.isEndStream()) {
+                    inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+            } else if (f.isEndStream()) {
+                HttpHeaders trailers = Http2RequestHeads.trailers(f.headers());
+                inbound.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
+            } else {
+                throw new Http2RequestHeads.Malformed("a second head on one stream");
+            }
+        } catch (Http2RequestHeads.Malformed | IllegalArgumentException e) {
+            log.debug("malformed request on {} stream {}: {}", ctx.channel(), id(), e.getMessage());
+            streamError(Http2Error.PROTOCOL_ERROR);
+            return;
         }
         process();
+    }
+
+    void onData(Http2DataFrame f) {
+        if (done) {
+            f.release(); // its bytes go back to the connection's window when the stream closes
+            return;
+        }
+        unacknowledged += f.initialFlowControlledBytes();
+        inbound.add(f.isEndStream() ? new DefaultLastHttpContent(f.content()) : new DefaultHttpContent(f.content()));
+        process();
+    }
+
+    /** The end of the connection's read (or a frame outside one): the exchange sends on what it took. */
+    void readComplete() {
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+        acknowledgeIfWanted(false);
+    }
+
+    /** The codec found the client's frames on this stream malformed (or a head was): reset with {@code error}. */
+    void streamError(Http2Error error) {
+        done = true;
+        releaseInbound();
+        resetStream(error.code());
+    }
+
+    /** The connection's socket takes more again: a stream below its low water mark is writable again. */
+    void connectionWritable() {
+        if (unwritable && queuedBytes < LOW_WATER) {
+            unwritable = false;
+            writabilityChanged();
+        }
+    }
+
+    private void writabilityChanged() {
+        if (closed) {
+            return;
+        }
+        if (isWritable()) {
+            disarmStall();
+            Exchange ex = exchange;
+            if (ex != null && !done) {
+                ex.onClientWritable();
+            }
+        } else {
+            armStall();
+        }
+    }
+
+    /**
+     * The codec closed the stream: both sides ended, a reset either way, or the connection went. An exchange still
+     * going has lost its client; the timers go to the connection's next stream.
+     */
+    void closed() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        done = true;
+        heldHead = null;
+        releaseInbound();
+        Exchange ex = exchange;
+        if (ex != null && !ex.phase().over() && !(responseEnded && ex.requestComplete())) {
+            if (inExchangeCall > 0) {
+                ctx.executor().execute(ex::clientClosed);
+            } else {
+                ex.clientClosed();
+            }
+        }
+        Http2StreamTimers t = timers;
+        if (t != null) {
+            timers = null;
+            connection.giveBack(t);
+        }
     }
 
     private void process() {
@@ -138,18 +267,16 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     };
 
     private void start(HttpRequest req) {
-        HttpHeaders h = req.headers();
-        Http2Conversion.stripNotes(h);
         RequestValidator.Refusal r = RequestValidator.check(req, http.maxHeaders());
         if (r != null) {
-            ReferenceCountUtil.release(req);
             listener.httpStats().count(r.status().code() == 431 ? ErrorReason.TOO_LARGE : ErrorReason.BAD_REQUEST);
             listener.httpStats().countRefused(HttpProtocol.HTTP2, r.status().code());
-            log.debug("refusing request on {}: {} {}", stream, r.status().code(), r.message());
+            log.debug("refusing request on {} stream {}: {} {}", ctx.channel(), id(), r.status().code(),
+                    r.message());
             ErrorReason reason = r.status().code() == 431 ? ErrorReason.TOO_LARGE : ErrorReason.BAD_REQUEST;
-            lastWrite = stream.writeAndFlush(Grpc.isGrpc(h)
+            writeLast(Grpc.isGrpc(req.headers())
                     ? ErrorResponses.grpc(GrpcStatus.forReason(reason), r.message(), false)
-                    : ErrorResponses.plain(stream.alloc(), r.status(), r.message(), false));
+                    : ErrorResponses.plain(ctx.alloc(), r.status(), r.message(), false));
             finished(false);
             return;
         }
@@ -177,110 +304,238 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
         }
         ChannelFuture last = lastWrite;
         if (last == null) {
-            stream.close();
+            resetStream(Http2Error.CANCEL.code());
             return;
         }
-        if (!last.isDone()) {
+        requestCompleteAtEnd = requestComplete;
+        if (last.isDone()) {
+            operationComplete(last);
+        } else {
             armStall();
+            last.addListener(this);
         }
-        last.addListener(f -> {
-            disarmStall();
-            if (!requestComplete && stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
-            }
-            // With autoRead off Netty closes a stream's channel only once its queued frames are read: request
-            // DATA that arrived after the answer would stay queued, and be lost unreleased with the channel.
-            // Closing releases them; the stream itself is already ended (no second RST_STREAM goes out).
-            stream.close();
-        });
+    }
+
+    /** The response's last frame was written (or failed): a stream still open is reset. */
+    @Override
+    public void operationComplete(ChannelFuture f) {
+        disarmStall();
+        if (!closed && frameStream.state() != Http2Stream.State.CLOSED) {
+            resetStream(f.isSuccess() && !requestCompleteAtEnd ? Http2Error.NO_ERROR.code()
+                    : Http2Error.CANCEL.code());
+        }
     }
 
     // Downstream: what the exchange does to the client.
 
     @Override
     public void write(HttpObject part) {
-        HttpObject out = h2Part(part);
-        if (out == null) {
+        if (closed || resetSent) {
+            ReferenceCountUtil.release(part);
             return;
         }
-        HttpObject merged = withHeldHead(out);
-        if (merged == null) {
-            return;
+        inExchangeCall++;
+        try {
+            if (send(part)) {
+                writePending(null);
+            }
+        } finally {
+            inExchangeCall--;
         }
-        stream.write(merged);
     }
 
     @Override
     public void writeLast(HttpObject last) {
-        HttpObject out = h2Part(last);
-        HttpObject merged = out == null ? null : withHeldHead(out);
-        lastWrite = merged == null ? stream.newSucceededFuture() : stream.writeAndFlush(merged);
+        responseEnded = true;
+        if (closed || resetSent) {
+            ReferenceCountUtil.release(last);
+            lastWrite = ctx.channel().newSucceededFuture();
+            return;
+        }
+        inExchangeCall++;
+        try {
+            send(last);
+            if (heldHead != null) {
+                writeHead(heldHead, false);
+                heldHead = null;
+            }
+            ChannelPromise p = ctx.newPromise();
+            lastWrite = p;
+            writePending(p);
+            ctx.flush();
+        } finally {
+            inExchangeCall--;
+        }
     }
 
     /**
-     * Holds a final head without body parts of its own; returns what to write now (the held head is written
-     * first), or null when {@code part} is the head now held.
+     * Turns a response part into frames (the last one kept in {@link #pending}); false when it made none. HTTP/2
+     * sends an interim response as one HEADERS frame, so an interim head of the server goes whole and its (empty)
+     * end is dropped.
      */
-    private HttpObject withHeldHead(HttpObject part) {
-        HttpResponse head = heldHead;
-        if (head == null) {
-            if (part instanceof HttpResponse r && !(part instanceof HttpContent) && r.status().code() >= 200) {
-                heldHead = r;
-                return null;
+    private boolean send(HttpObject part) {
+        try {
+            if (skippingInterim && !(part instanceof HttpResponse)) {
+                if (part instanceof LastHttpContent) {
+                    skippingInterim = false;
+                }
+                ReferenceCountUtil.release(part);
+                return false;
             }
-            return part;
-        }
-        heldHead = null;
-        if (part instanceof LastHttpContent last && !last.content().isReadable()) {
-            FullHttpResponse full = new DefaultFullHttpResponse(head.protocolVersion(), head.status(),
-                    Unpooled.EMPTY_BUFFER, head.headers(), last.trailingHeaders());
-            last.release();
-            return full;
-        }
-        stream.write(head);
-        return part;
-    }
-
-    private void writeHeldHead() {
-        HttpResponse head = heldHead;
-        if (head != null) {
+            if (part instanceof HttpResponse r) {
+                if (r.status().code() < 200) {
+                    skippingInterim = !(r instanceof LastHttpContent);
+                    ReferenceCountUtil.release(part);
+                    writeHead(r, false);
+                    return true;
+                }
+                if (!(part instanceof HttpContent)) {
+                    heldHead = r;
+                    return false;
+                }
+                LastHttpContent last = part instanceof LastHttpContent l ? l : null;
+                boolean bodiless = last != null && !last.content().isReadable() && last.trailingHeaders().isEmpty();
+                writeHead(r, bodiless);
+                if (bodiless) {
+                    last.release();
+                    return true;
+                }
+            } else if (heldHead != null) {
+                HttpResponse head = heldHead;
+                heldHead = null;
+                if (part instanceof LastHttpContent last && !last.content().isReadable()) {
+                    // An empty end right after the head: one HEADERS frame, or the head and the trailers.
+                    HttpHeaders trailers = last.trailingHeaders();
+                    writeHead(head, trailers.isEmpty());
+                    if (!trailers.isEmpty()) {
+                        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.trailers(trailers), true));
+                    }
+                    last.release();
+                    return true;
+                }
+                writeHead(head, false);
+            }
+            body((HttpContent) part);
+            return true;
+        } catch (RuntimeException e) {
+            // A field the client's HTTP/2 cannot carry: the response cannot be completed.
+            ReferenceCountUtil.safeRelease(part);
+            log.debug("response on {} stream {} cannot be sent: {}", ctx.channel(), id(), e.toString());
+            pending = null;
             heldHead = null;
-            stream.write(head);
+            done = true;
+            resetStream(Http2Error.INTERNAL_ERROR.code());
+            return false;
         }
     }
 
-    /**
-     * HTTP/2 sends an interim response as one HEADERS frame, so an interim head of the server goes whole and
-     * its (empty) end is dropped; everything else goes as it is, for the codec to turn into frames.
-     */
-    private HttpObject h2Part(HttpObject part) {
-        if (skippingInterim && !(part instanceof HttpResponse)) {
-            if (part instanceof LastHttpContent) {
-                skippingInterim = false;
+    private void body(HttpContent c) {
+        if (c instanceof LastHttpContent last) {
+            HttpHeaders trailers = last.trailingHeaders();
+            Http2Headers h2Trailers = trailers.isEmpty() ? null : Http2ClientResponseHeads.trailers(trailers);
+            if (last.content().isReadable() || h2Trailers == null) {
+                frame(new DefaultHttp2DataFrame(last.content(), h2Trailers == null));
+            } else {
+                last.release();
             }
-            ReferenceCountUtil.release(part);
-            return null;
+            if (h2Trailers != null) {
+                frame(new DefaultHttp2HeadersFrame(h2Trailers, true));
+            }
+        } else if (c.content().isReadable()) {
+            frame(new DefaultHttp2DataFrame(c.content(), false));
+        } else {
+            c.release();
         }
-        if (part instanceof HttpResponse r && r.status().code() < 200 && !(r instanceof FullHttpResponse)) {
-            skippingInterim = !(r instanceof LastHttpContent);
-            return new DefaultFullHttpResponse(r.protocolVersion(), r.status(), Unpooled.EMPTY_BUFFER, r.headers(),
-                    EmptyHttpHeaders.INSTANCE);
+    }
+
+    private void writeHead(HttpResponse head, boolean endStream) {
+        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.head(head), endStream));
+    }
+
+    /** Queues a frame of this stream; the one before it goes to the codec now. */
+    private void frame(Http2StreamFrame f) {
+        Http2StreamFrame before = pending;
+        pending = f.stream(frameStream);
+        if (before != null) {
+            writeFrame(before);
         }
-        return part;
+    }
+
+    private void writePending(ChannelPromise p) {
+        Http2StreamFrame f = pending;
+        pending = null;
+        if (p == null) {
+            if (f != null) {
+                writeFrame(f);
+            }
+        } else if (f != null) {
+            ctx.write(f, p);
+        } else {
+            p.setSuccess();
+        }
+    }
+
+    /** A frame before the response's last: body bytes are counted until written, the rest needs no promise. */
+    private void writeFrame(Http2StreamFrame f) {
+        int bytes = f instanceof Http2DataFrame d ? d.initialFlowControlledBytes() : 0;
+        if (bytes == 0) {
+            ctx.write(f, connection.voidPromise());
+            return;
+        }
+        ChannelFutureListener w = written;
+        if (w == null) {
+            w = written = future -> {
+                queuedBytes -= ((CountedWrite) future).bytes;
+                if (ctx.channel().isWritable()) {
+                    connectionWritable();
+                }
+            };
+        }
+        queuedBytes += bytes;
+        CountedWrite p = new CountedWrite(ctx, bytes);
+        ctx.write(f, p);
+        p.addListener(w);
+        if (queuedBytes > HIGH_WATER && !unwritable && !p.isDone()) {
+            unwritable = true;
+            writabilityChanged();
+        }
+    }
+
+    /** The promise of a body DATA frame, knowing its size. */
+    private static final class CountedWrite extends DefaultChannelPromise {
+        final int bytes;
+
+        CountedWrite(ChannelHandlerContext ctx, int bytes) {
+            super(ctx.channel(), ctx.executor());
+            this.bytes = bytes;
+        }
     }
 
     @Override
     public void flush() {
-        writeHeldHead();
-        stream.flush();
-        if (!stream.isWritable()) {
-            armStall();
+        if (closed || resetSent) {
+            return;
+        }
+        inExchangeCall++;
+        try {
+            HttpResponse head = heldHead;
+            if (head != null) {
+                heldHead = null;
+                writeHead(head, false);
+                writePending(null);
+            }
+            ctx.flush();
+            if (!isWritable()) {
+                armStall();
+            }
+        } finally {
+            inExchangeCall--;
         }
     }
 
     @Override
     public boolean isWritable() {
-        return stream.isWritable();
+        return closed || !unwritable;
     }
 
     /** On HTTP/2 this ends the stream, which the response does anyway: nothing else closes. */
@@ -297,29 +552,46 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
     /** RST_STREAM (CANCEL): the client sees this stream fail, the connection's other streams go on. */
     @Override
     public void abort(String why) {
-        log.debug("resetting {}: {}", stream, why);
-        done = true;
-        releaseInbound();
-        stream.close();
+        reset(why, Http2Error.CANCEL.code());
     }
 
-    /** The server's RST_STREAM, passed on with its code; the stream closes when the codec has sent it. */
+    /** The server's RST_STREAM, passed on with its code (NO_ERROR stays NO_ERROR). */
     @Override
     public void reset(String why, long http2ErrorCode) {
-        log.debug("resetting {} with {}: {}", stream, http2ErrorCode, why);
+        log.debug("resetting {} stream {} with {}: {}", ctx.channel(), id(), http2ErrorCode, why);
         done = true;
+        heldHead = null;
         releaseInbound();
-        stream.writeAndFlush(new DefaultHttp2ResetFrame(http2ErrorCode)).addListener(ChannelFutureListener.CLOSE);
+        inExchangeCall++;
+        try {
+            resetStream(http2ErrorCode);
+        } finally {
+            inExchangeCall--;
+        }
+    }
+
+    /** RST_STREAM unless the stream is closed already; the codec closes it (and we hear of it) when written. */
+    private void resetStream(long code) {
+        if (!closed && !resetSent && frameStream.state() != Http2Stream.State.CLOSED) {
+            resetSent = true;
+            ctx.write(new DefaultHttp2ResetFrame(code).stream(frameStream), connection.voidPromise());
+            ctx.flush();
+        }
     }
 
     @Override
     public void readMore() {
-        process();
-        Exchange ex = exchange;
-        if (ex != null) {
-            ex.flushUpstream();
+        inExchangeCall++;
+        try {
+            process();
+            Exchange ex = exchange;
+            if (ex != null) {
+                ex.flushUpstream();
+            }
+            acknowledgeIfWanted(true);
+        } finally {
+            inExchangeCall--;
         }
-        maybeRead();
     }
 
     @Override
@@ -348,7 +620,7 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
 
     @Override
     public ByteBufAllocator alloc() {
-        return stream.alloc();
+        return ctx.alloc();
     }
 
     @Override
@@ -358,9 +630,18 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
 
     // The stream's own life.
 
-    private void maybeRead() {
-        if (!done && inbound.wantsMore(exchange)) {
-            stream.read();
+    /**
+     * Opens the stream's window by what the exchange took, once it took all that came and wants more: the codec
+     * counts the bytes as consumed and sends WINDOW_UPDATE when its ratio says.
+     */
+    private void acknowledgeIfWanted(boolean flush) {
+        int n = unacknowledged;
+        if (n > 0 && !done && inbound.wantsMore(exchange)) {
+            unacknowledged = 0;
+            ctx.write(new DefaultHttp2WindowUpdateFrame(n).stream(frameStream), connection.voidPromise());
+            if (flush) {
+                ctx.flush();
+            }
         }
     }
 
@@ -368,62 +649,6 @@ final class Http2StreamDownstream extends ChannelInboundHandlerAdapter implement
         if (stallNanos > 0 && timers != null && !timers.stall.armed()) {
             timers.stall.arm(stallNanos);
         }
-    }
-
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        Exchange ex = exchange;
-        if (ex != null) {
-            ex.flushUpstream();
-        }
-        maybeRead();
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (stream.isWritable()) {
-            disarmStall();
-            Exchange ex = exchange;
-            if (ex != null && !done) {
-                ex.onClientWritable();
-            }
-        } else {
-            armStall();
-        }
-        ctx.fireChannelWritabilityChanged();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        done = true;
-        releaseInbound();
-        Exchange ex = exchange;
-        if (ex != null) {
-            ex.clientClosed();
-        }
-        // The exchange is over: the timers go to the connection's next stream.
-        Http2StreamTimers t = timers;
-        if (t != null) {
-            timers = null;
-            connection.giveBack(t);
-        }
-        ctx.fireChannelInactive();
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        ReferenceCountUtil.release(evt); // a client's RST_STREAM: the stream closes next, which ends the exchange
-    }
-
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
-        releaseInbound();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("HTTP/2 stream {} failed: {}", ctx.channel(), cause.toString());
-        abort(cause.toString());
     }
 
     private void releaseInbound() {

@@ -134,6 +134,51 @@ class Http2FlowControlTest {
         }
     }
 
+    /**
+     * A stream whose client never opens its window holds only its own response back: another stream of the same
+     * connection (default windows, 64 KiB for the connection too) is answered in full meanwhile. The stalled
+     * stream's bytes queued in Sluice must not count against the others as if they used the connection window.
+     */
+    @Test
+    void aStalledStreamDoesNotHoldUpTheOthersOfItsConnection() throws Exception {
+        int stalledSize = 4 * MIB;
+        int otherSize = 512 * KIB;
+        try (HttpBackend backend = new HttpBackend("a", (req, out, sock) -> HttpBackend.respond(out, 200,
+                "application/octet-stream", new byte[req.uri().equals("/stalled") ? stalledSize : otherSize]));
+             Sluice s = Proxies.start(config(backend.address()));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/stalled", ":authority", "a");
+            long stalledRead = 0;
+            while (stalledRead < 65_535) { // the stream's whole first window; the connection's is given back
+                RawH2.Frame f = c.await(RawH2.DATA, 1);
+                assertThat(f).isNotNull();
+                stalledRead += f.payload().length;
+                c.windowUpdate(0, f.payload().length);
+            }
+            c.headers(3, true, ":method", "GET", ":scheme", "http", ":path", "/other", ":authority", "a");
+            long otherRead = 0;
+            for (RawH2.Frame f; (f = c.read()) != null; ) {
+                if (f.type() != RawH2.DATA) {
+                    continue;
+                }
+                int n = f.payload().length;
+                if (n > 0) {
+                    c.windowUpdate(0, n);
+                }
+                if (f.stream() == 3) {
+                    otherRead += n;
+                    if ((f.flags() & RawH2.END_STREAM) != 0) {
+                        break;
+                    }
+                    if (n > 0) {
+                        c.windowUpdate(3, n);
+                    }
+                }
+            }
+            assertThat(otherRead).isEqualTo(otherSize);
+        }
+    }
+
     /** Trailers of a chunked HTTP/1.1 response reach an h2 client as HTTP/2 trailers (a last HEADERS frame). */
     @Test
     void trailersOfAChunkedResponseReachTheClient() throws Exception {
