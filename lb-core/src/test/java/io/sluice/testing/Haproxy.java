@@ -48,18 +48,44 @@ public final class Haproxy implements AutoCloseable {
                 if (!p.isAlive()) {
                     throw new AssertionError("haproxy exited " + p.exitValue() + ": " + Files.readString(log));
                 }
-                try (Socket s = new Socket()) {
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-                    return true;
-                } catch (IOException e) {
-                    return false;
-                }
+                return listening(port);
             });
         } catch (RuntimeException | Error e) {
             h.close();
             throw e;
         }
         return h;
+    }
+
+    /**
+     * Whether something listens on {@code port}, read from the kernel's socket table where there is one: a
+     * probe connection would be counted by HAProxy ({@code fe_conn}) until it has seen it close, and with
+     * {@code accept-proxy} that can be after the test's own first request on a busy machine.
+     */
+    private static boolean listening(int port) throws IOException {
+        Path table = Path.of("/proc/net/tcp");
+        if (!Files.isReadable(table)) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        // "  sl  local_address rem_address   st ...": local 0100007F:1F90, state 0A = LISTEN.
+        String local = String.format(":%04X ", port);
+        for (Path t : new Path[] {table, Path.of("/proc/net/tcp6")}) {
+            if (!Files.isReadable(t)) {
+                continue;
+            }
+            for (String line : Files.readAllLines(t)) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 3 && (f[1] + " ").endsWith(local) && f[3].equals("0A")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The port of the config's {@code %PORT%} bind. */
