@@ -50,7 +50,7 @@ final class HeadFields extends HttpHeaders {
     };
 
     /** Null when the values were given as strings. */
-    private final byte[] head;
+    private byte[] head;
     /** Per field: name at 2i, value at 2i+1 (null while the value is still the bytes at its offsets). */
     private Object[] fields;
     /** Per field: value start at 2i, value end at 2i+1, in {@link #head}. */
@@ -78,6 +78,56 @@ final class HeadFields extends HttpHeaders {
     /** Read by {@link RequestHeadParser} (values over the head's bytes), not filled by Netty's decoders. */
     boolean overHeadBytes() {
         return head != null;
+    }
+
+    /**
+     * For the owner of a table it reuses (a server connection's {@link PlainResponse}): empty again, over new
+     * head bytes. Only once nothing reads the table any more.
+     */
+    void reuse(byte[] newHead) {
+        clear();
+        head = newHead;
+    }
+
+    /**
+     * The value of the one field named {@code name} as a decimal number of at most 18 digits; -1 when there is
+     * no such field, more than one, or another value. Reads the head's bytes: no string is made.
+     */
+    long number(CharSequence name) {
+        int at = -1;
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name)) {
+                if (at >= 0) {
+                    return -1;
+                }
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return -1;
+        }
+        Object v = fields[2 * at + 1];
+        return v == null ? digits(head, offsets[2 * at], offsets[2 * at + 1]) : digits(v.toString());
+    }
+
+    private static long digits(byte[] b, int start, int end) {
+        if (end == start || end - start > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = start; i < end; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            n = n * 10 + d;
+        }
+        return n;
+    }
+
+    private static long digits(String s) {
+        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+        return digits(b, 0, b.length);
     }
 
     /** For the parser: a field whose value is head[start, end). */
