@@ -71,8 +71,12 @@ final class HeadLines {
     /**
      * Adds the field lines of {@code b[from, end)} up to the empty line ending the head (which
      * {@link #headEnd} found); false when one is not plain or a CR is bare.
+     *
+     * @param reused {@code b} will be refilled with another head later: a name that is no {@link HeadWords}
+     *               constant is copied, never a view of it (a name can outlive the head: HPACK's dynamic table
+     *               keeps the names it was given, for one)
      */
-    static boolean fields(byte[] b, int from, int end, HeadFields fields) {
+    static boolean fields(byte[] b, int from, int end, HeadFields fields, boolean reused) {
         int lineStart = from;
         while (true) {
             int lineEnd = indexOf(b, lineStart, end, '\r');
@@ -82,7 +86,7 @@ final class HeadLines {
             if (lineEnd == lineStart) {
                 return true;
             }
-            if (field(b, lineStart, lineEnd, fields) < 0) {
+            if (field(b, lineStart, lineEnd, fields, reused) < 0) {
                 return false;
             }
             lineStart = lineEnd + 2;
@@ -103,7 +107,7 @@ final class HeadLines {
      * colon right after, the value visible ASCII with inner SP/HTAB, trimmed as Netty trims it, not empty.
      * Returns the name's length, or -1 when the line is not that plain (nothing added).
      */
-    private static int field(byte[] b, int start, int end, HeadFields fields) {
+    private static int field(byte[] b, int start, int end, HeadFields fields, boolean reused) {
         int colon = start;
         while (colon < end && b[colon] != ':') {
             int c = b[colon];
@@ -128,7 +132,7 @@ final class HeadLines {
         }
         int nameLength = colon - start;
         AsciiString name = HeadWords.name(b, start, nameLength);
-        fields.addRaw(name != null ? name : new AsciiString(b, start, nameLength, false), vs, ve);
+        fields.addRaw(name != null ? name : new AsciiString(b, start, nameLength, reused), vs, ve);
         return nameLength;
     }
 

@@ -69,7 +69,7 @@ final class RequestHeadParser {
         }
         HeadFields fields = new HeadFields(b, HeadLines.fieldCount(b, cr + 2, b.length));
         // Content-Length and Transfer-Encoding: their rules (and bodies) are Netty's decoder's.
-        if (!HeadLines.fields(b, cr + 2, b.length, fields) || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
+        if (!HeadLines.fields(b, cr + 2, b.length, fields, false) || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
                 || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             return null;
         }

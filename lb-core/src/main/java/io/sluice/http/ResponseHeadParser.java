@@ -55,7 +55,7 @@ final class ResponseHeadParser {
         }
         HeadFields fields = r.fields();
         int lineStart = HeadLines.indexOf(b, 0, length, '\r') + 2;
-        if (!HeadLines.fields(b, lineStart, length, fields) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+        if (!HeadLines.fields(b, lineStart, length, fields, true) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             return null;
         }
         long contentLength = fields.number(HttpHeaderNames.CONTENT_LENGTH);

@@ -116,6 +116,21 @@ class ResponseHeadParserTest {
         assertThat(ch.finishAndReleaseAll()).isFalse();
     }
 
+    /** HPACK's dynamic table, for one, keeps the names it is given beyond the response. */
+    @Test
+    void namesOfAReusedHeadOutliveIt() {
+        ArrayDeque<HttpMethod> sent = sent(HttpMethod.GET, HttpMethod.GET);
+        EmbeddedChannel ch = new EmbeddedChannel(new BackendCodec.ResponseDecoder(CONFIG.clone(), sent));
+        PlainResponse first = read(ch, "HTTP/1.1 200 OK\r\nx-custom: 1\r\nContent-Length: 0\r\n\r\n");
+        CharSequence name = first.headers().iteratorCharSequence().next().getKey();
+        first.release();
+        PlainResponse second = read(ch, "HTTP/1.1 200 OK\r\nx-oth3r!: 2\r\nContent-Length: 0\r\n\r\n");
+        assertThat(second).isSameAs(first);
+        assertThat(name.toString()).isEqualTo("x-custom");
+        second.release();
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
     @Test
     void afterAChunkedResponseTheNextPlainOneIsReadFastButNeverAfterA101() {
         ArrayDeque<HttpMethod> sent = sent(HttpMethod.GET, HttpMethod.GET);
