@@ -81,4 +81,14 @@ final class ClientRequest {
     HttpMethod method() {
         return request.method();
     }
+
+    /**
+     * The exchange is over and reads the request no more: a head read into its connection's reused
+     * {@link PlainRequest} goes back to be refilled.
+     */
+    void finished() {
+        if (request instanceof PlainRequest p) {
+            p.giveBack();
+        }
+    }
 }

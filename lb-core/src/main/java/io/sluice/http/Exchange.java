@@ -63,6 +63,9 @@ final class Exchange {
             throw new IllegalStateException("exchange phase " + phase + " cannot become " + next);
         }
         phase = next;
+        if (next == ExchangePhase.DONE) {
+            req.finished();
+        }
     }
 
     /** Routes and rewrites the head, then forwards it. The downstream looks at the phase after. */

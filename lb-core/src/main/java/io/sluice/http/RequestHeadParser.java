@@ -1,7 +1,6 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -11,7 +10,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The fast way to read a request head: a whole bodiless head already in the buffer, in the plainest form of
- * the grammar, is read in one pass into a {@link HeadFields} table over one copy of its bytes. Everything else
+ * the grammar, is read in one pass into the connection's {@link PlainRequest}: a {@link HeadFields} table over
+ * a copy of its bytes, reused once the exchange that had it is over. Everything else
  * (a head split over reads, a body, Content-Length or Transfer-Encoding, obs-fold, whitespace or bytes outside
  * visible ASCII where they are not plain, an uncommon method or version, anything near a size limit) is left to
  * Netty's strict decoder, untouched. What this accepts is a strict subset of what that decoder accepts, read to
@@ -24,6 +24,8 @@ final class RequestHeadParser {
     };
     private final int maxLine;
     private final int maxHeaderSize;
+    /** The connection's request head, refilled while no exchange holds it. */
+    private PlainRequest request;
 
     RequestHeadParser(int maxLine, int maxHeaderSize) {
         this.maxLine = maxLine;
@@ -37,44 +39,51 @@ final class RequestHeadParser {
         if (end < 0) {
             return null;
         }
-        byte[] head = new byte[end - start];
-        in.getBytes(start, head);
-        HttpRequest r = parse(head);
-        if (r != null) {
-            in.readerIndex(end);
+        PlainRequest r = request;
+        if (r == null || r.lent()) {
+            r = PlainRequest.create();
+            request = r;
         }
+        int length = end - start;
+        byte[] head = r.refill(length);
+        in.getBytes(start, head, 0, length);
+        if (!read(head, length, r)) {
+            return null;
+        }
+        in.readerIndex(end);
         return r;
     }
 
-    private static HttpRequest parse(byte[] b) {
-        int sp1 = HeadLines.indexOf(b, 0, b.length, ' ');
+    /** Reads the head {@code b[0, length)} into {@code r} and lends it; false when it is not plain. */
+    private static boolean read(byte[] b, int length, PlainRequest r) {
+        int sp1 = HeadLines.indexOf(b, 0, length, ' ');
         HttpMethod method = sp1 < 0 ? null : method(b, sp1);
         if (method == null) {
-            return null;
+            return false;
         }
         int sp2 = sp1 + 1;
-        while (sp2 < b.length && b[sp2] > 0x20 && b[sp2] < 0x7f) {
+        while (sp2 < length && b[sp2] > 0x20 && b[sp2] < 0x7f) {
             sp2++;
         }
-        if (sp2 == sp1 + 1 || sp2 >= b.length || b[sp2] != ' ') {
-            return null;
+        if (sp2 == sp1 + 1 || sp2 >= length || b[sp2] != ' ') {
+            return false;
         }
         int cr = sp2 + 9;
-        if (cr + 1 >= b.length || b[cr] != '\r' || b[cr + 1] != '\n') {
-            return null;
+        if (cr + 1 >= length || b[cr] != '\r' || b[cr + 1] != '\n') {
+            return false;
         }
-        HttpVersion version = HeadLines.version(b, sp2 + 1, b.length);
+        HttpVersion version = HeadLines.version(b, sp2 + 1, length);
         if (version == null) {
-            return null;
+            return false;
         }
-        HeadFields fields = new HeadFields(b, HeadLines.fieldCount(b, cr + 2, b.length));
+        HeadFields fields = r.fields();
         // Content-Length and Transfer-Encoding: their rules (and bodies) are Netty's decoder's.
-        if (!HeadLines.fields(b, cr + 2, b.length, fields, false) || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
+        if (!HeadLines.fields(b, cr + 2, length, fields, true) || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
                 || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            return null;
+            return false;
         }
-        String uri = new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
-        return new DefaultHttpRequest(version, method, uri, fields);
+        r.lend(version, method, new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1));
+        return true;
     }
 
     private static HttpMethod method(byte[] b, int length) {
