@@ -75,7 +75,7 @@ final class Exchange {
     }
 
     private Exchange reuse(HttpRequest request) {
-        req = ClientRequest.of(request);
+        req = req.read(request);
         startNanos = System.nanoTime();
         phase = ExchangePhase.HEAD;
         requestComplete = false;

@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
@@ -56,6 +57,11 @@ final class HeadFields extends HttpHeaders {
     /** Per field: value start at 2i, value end at 2i+1, in {@link #head}. */
     private int[] offsets;
     private int size;
+    /**
+     * The Host value last read as a string, kept across {@link #reuse}: the heads of one client connection
+     * nearly always name the same host, and every request's is read (routing, X-Forwarded-Host).
+     */
+    private String lastHost;
 
     /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
@@ -155,11 +161,29 @@ final class HeadFields extends HttpHeaders {
         Object v = fields[2 * i + 1];
         if (v == null) {
             int start = offsets[2 * i];
-            String s = new String(head, start, offsets[2 * i + 1] - start, StandardCharsets.ISO_8859_1);
+            int end = offsets[2 * i + 1];
+            boolean host = sameName(fields[2 * i], HttpHeaderNames.HOST);
+            String s = host && sameAscii(lastHost, head, start, end) ? lastHost
+                    : new String(head, start, end - start, StandardCharsets.ISO_8859_1);
+            if (host) {
+                lastHost = s;
+            }
             fields[2 * i + 1] = s;
             return s;
         }
         return v.toString();
+    }
+
+    private static boolean sameAscii(String s, byte[] b, int start, int end) {
+        if (s == null || s.length() != end - start) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            if (s.charAt(i - start) != b[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int indexOf(CharSequence name) {
