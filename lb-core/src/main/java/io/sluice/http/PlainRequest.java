@@ -17,24 +17,20 @@ import io.netty.handler.codec.http.HttpVersion;
  * pipelined request behind it gets a new one.
  */
 final class PlainRequest extends DefaultHttpRequest {
-    /** Room for the head bytes at first; grows to the largest head seen on the connection. */
-    private static final int FIRST_HEAD = 512;
     /** Fields of a request head at first (plus the ones Sluice adds); the table grows past it. */
-    private static final int FIRST_FIELDS = 8;
+    private static final int FIRST_FIELDS = 4;
 
-    private final HeadFields fields;
-    private byte[] head;
+    private final HeadBuffer head;
     private boolean lent;
 
-    private PlainRequest(byte[] head, HeadFields fields) {
-        super(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", fields);
+    private PlainRequest(HeadBuffer head) {
+        super(HttpVersion.HTTP_1_1, HttpMethod.GET, "/", head.fields());
         this.head = head;
-        this.fields = fields;
     }
 
-    static PlainRequest create() {
-        byte[] head = new byte[FIRST_HEAD];
-        return new PlainRequest(head, new HeadFields(head, FIRST_FIELDS));
+    /** {@code firstHead}: the length of the first head, what the copy of its bytes needs at first. */
+    static PlainRequest create(int firstHead) {
+        return new PlainRequest(new HeadBuffer(firstHead, FIRST_FIELDS));
     }
 
     /** An exchange holds it, or will: not to be refilled. */
@@ -47,15 +43,11 @@ final class PlainRequest extends DefaultHttpRequest {
         if (lent) {
             throw new IllegalStateException("request still held");
         }
-        if (head.length < length) {
-            head = new byte[Math.max(length, 2 * head.length)];
-        }
-        fields.reuse(head);
-        return head;
+        return head.refill(length);
     }
 
     HeadFields fields() {
-        return fields;
+        return head.fields();
     }
 
     /** The fields are in: from now it is the decoder's output, until {@link #giveBack}. */

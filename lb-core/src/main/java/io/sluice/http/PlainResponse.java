@@ -22,26 +22,22 @@ import io.netty.handler.codec.http.HttpVersion;
  * holds it; while someone does, the next response gets a new one.
  */
 final class PlainResponse extends DefaultHttpResponse implements FullHttpResponse {
-    /** Room for the head bytes at first; grows to the largest head seen on the connection. */
-    private static final int FIRST_HEAD = 256;
     /** Fields of a response head at first (a few plus the ones Sluice adds); the table grows past it. */
-    private static final int FIRST_FIELDS = 6;
+    private static final int FIRST_FIELDS = 2;
 
-    private final HeadFields fields;
-    private byte[] head;
+    private final HeadBuffer head;
     private ByteBuf content = Unpooled.EMPTY_BUFFER;
     /** Holders: 1 from the decode, one more per retain, one less per release. */
     private int holders;
 
-    private PlainResponse(byte[] head, HeadFields fields) {
-        super(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, fields);
+    private PlainResponse(HeadBuffer head) {
+        super(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, head.fields());
         this.head = head;
-        this.fields = fields;
     }
 
-    static PlainResponse create() {
-        byte[] head = new byte[FIRST_HEAD];
-        return new PlainResponse(head, new HeadFields(head, FIRST_FIELDS));
+    /** {@code firstHead}: the length of the first head, what the copy of its bytes needs at first. */
+    static PlainResponse create(int firstHead) {
+        return new PlainResponse(new HeadBuffer(firstHead, FIRST_FIELDS));
     }
 
     /** Someone holds it: not to be refilled. */
@@ -54,15 +50,11 @@ final class PlainResponse extends DefaultHttpResponse implements FullHttpRespons
         if (holders > 0) {
             throw new IllegalStateException("response still held");
         }
-        if (head.length < length) {
-            head = new byte[Math.max(length, 2 * head.length)];
-        }
-        fields.reuse(head);
-        return head;
+        return head.refill(length);
     }
 
     HeadFields fields() {
-        return fields;
+        return head.fields();
     }
 
     /** The fields are in: from now it is the decoder's output, held once. */

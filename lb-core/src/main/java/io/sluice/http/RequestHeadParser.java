@@ -39,12 +39,13 @@ final class RequestHeadParser {
         if (end < 0) {
             return null;
         }
+        int length = end - start;
         PlainRequest r = request;
         if (r == null || r.lent()) {
-            r = PlainRequest.create();
+            // Sized for this head: a connection that sends one request (and closes) pays no more than that.
+            r = PlainRequest.create(length);
             request = r;
         }
-        int length = end - start;
         byte[] head = r.refill(length);
         in.getBytes(start, head, 0, length);
         if (!read(head, length, r)) {

@@ -40,12 +40,12 @@ final class ResponseHeadParser {
         if (end < 0) {
             return null;
         }
+        int length = end - start;
         PlainResponse r = response;
         if (r == null || r.lent()) {
-            r = PlainResponse.create();
+            r = PlainResponse.create(length);
             response = r;
         }
-        int length = end - start;
         byte[] b = r.refill(length);
         in.getBytes(start, b, 0, length);
         HttpVersion version = HeadLines.version(b, 0, length);
