@@ -7,10 +7,12 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -19,7 +21,8 @@ import java.util.List;
  * The HTTP/1.1 codec of a server connection: what Netty's {@code HttpClientCodec} does for Sluice (a HEAD
  * request's response has no body; Sluice never sends CONNECT, so its special case is not needed), with a
  * response decoder that reuses {@link HeadWords} for the status line and common header names instead of
- * making objects for them on every response.
+ * making objects for them on every response, and which reads whole plain responses in one pass
+ * ({@link ResponseHeadParser}) into the connection's reused {@link PlainResponse}.
  */
 final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.ResponseDecoder, BackendCodec.RequestEncoder> {
     BackendCodec(HttpDecoderConfig config) {
@@ -56,12 +59,55 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
 
     static final class ResponseDecoder extends HttpResponseDecoder {
         private final ArrayDeque<HttpMethod> sent;
+        private final ResponseHeadParser fast;
+        /** Netty's decoder has taken bytes of the current message: it finishes it (the fast path waits). */
+        private boolean nettyMidMessage;
+        /**
+         * A 101 went through (what follows is another protocol), or Netty refused a message (it skips the rest):
+         * the fast path is off for the connection's life.
+         */
+        private boolean fastOff;
         /** The status code of the line being split, for its reason phrase. */
         private String code;
 
         ResponseDecoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> sent) {
             super(config);
             this.sent = sent;
+            this.fast = new ResponseHeadParser(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
+        }
+
+        /**
+         * A whole plain response is read by {@link ResponseHeadParser} at a message's start; anything else by
+         * Netty's decoder, which then owns the message to its end. A response that answers no request sent
+         * (a server talking out of turn) is Netty's too.
+         */
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            HttpMethod answered = sent.peek();
+            if (!nettyMidMessage && !fastOff && answered != null) {
+                PlainResponse r = fast.parse(in, HttpMethod.HEAD.equals(answered));
+                if (r != null) {
+                    sent.poll();
+                    out.add(r);
+                    return;
+                }
+            }
+            int before = out.size();
+            int start = in.readerIndex();
+            super.decode(ctx, in, out);
+            if (in.readerIndex() > start) {
+                nettyMidMessage = true;
+            }
+            for (int i = before; i < out.size(); i++) {
+                Object o = out.get(i);
+                if (o instanceof HttpResponse r && r.status().code() == 101
+                        || o instanceof HttpObject h && h.decoderResult().isFailure()) {
+                    fastOff = true;
+                }
+                if (o instanceof LastHttpContent) {
+                    nettyMidMessage = false;
+                }
+            }
         }
 
         /** As HttpClientCodec: interim responses answer no request yet; a final one answers the oldest. */

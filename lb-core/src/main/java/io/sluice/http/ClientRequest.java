@@ -11,36 +11,39 @@ import io.netty.handler.codec.http.HttpVersion;
 /**
  * A client's request head as Sluice reads it, once, before changing anything: its target split into the host
  * and the origin-form URI (used by routing and by forwarding alike), and the facts the exchange acts on. Pure:
- * it depends on the request alone.
+ * it depends on the request alone (a reused exchange reads its next request into the same object).
  */
 final class ClientRequest {
-    final HttpRequest request;
+    HttpRequest request;
     /** As the client sent them, for the access log (the request is rewritten before forwarding). */
-    final String clientUri;
-    final HttpVersion clientVersion;
+    String clientUri;
+    HttpVersion clientVersion;
     /** The authority of an absolute-form target, else the Host header; null when neither is there. */
-    final String host;
+    String host;
     /** The target in origin form: an absolute-form target's path (and query), "/" when it has none. */
-    final String originUri;
-    final boolean absoluteForm;
-    final boolean keepAlive;
-    final boolean http10;
-    final boolean head;
-    final boolean idempotent;
+    String originUri;
+    boolean absoluteForm;
+    boolean keepAlive;
+    boolean http10;
+    boolean head;
+    boolean idempotent;
     /** Content-Length, or -1 when absent or chunked. */
-    final long contentLength;
-    final boolean hasBody;
+    long contentLength;
+    boolean hasBody;
     /** The protocol a bodiless GET asks to switch to (Upgrade named in Connection, RFC 9110 7.8), else null. */
-    final String upgrade;
+    String upgrade;
     /** A gRPC call (content-type application/grpc...): Sluice's own answers are then gRPC errors. */
-    final boolean grpc;
+    boolean grpc;
     /**
      * A gRPC call whose client said it takes trailers (TE: trailers): gRPC servers require it, so it is passed
      * on. Any other request loses TE with the other hop-by-hop headers.
      */
-    final boolean teTrailers;
+    boolean teTrailers;
 
-    private ClientRequest(HttpRequest request, String host, String originUri, boolean absoluteForm) {
+    private ClientRequest() {
+    }
+
+    private void fill(HttpRequest request, String host, String originUri, boolean absoluteForm) {
         this.request = request;
         this.clientUri = request.uri();
         this.clientVersion = request.protocolVersion();
@@ -67,18 +70,38 @@ final class ClientRequest {
     }
 
     static ClientRequest of(HttpRequest request) {
+        return new ClientRequest().read(request);
+    }
+
+    /**
+     * This object made over for {@code request}: for an exchange serving its connection's next request
+     * ({@link Exchange#next}), once nothing reads the previous one.
+     */
+    ClientRequest read(HttpRequest request) {
         String uri = request.uri();
         int scheme = uri.startsWith("/") ? -1 : uri.indexOf("://");
         if (scheme <= 0) {
-            return new ClientRequest(request, request.headers().get(HttpHeaderNames.HOST), uri, false);
+            fill(request, request.headers().get(HttpHeaderNames.HOST), uri, false);
+            return this;
         }
         // Absolute form: the authority is the host; servers get the origin form.
         int slash = uri.indexOf('/', scheme + 3);
-        return new ClientRequest(request, uri.substring(scheme + 3, slash < 0 ? uri.length() : slash),
+        fill(request, uri.substring(scheme + 3, slash < 0 ? uri.length() : slash),
                 slash < 0 ? "/" : uri.substring(slash), true);
+        return this;
     }
 
     HttpMethod method() {
         return request.method();
+    }
+
+    /**
+     * The exchange is over and reads the request no more: a head read into its connection's reused
+     * {@link PlainRequest} goes back to be refilled.
+     */
+    void finished() {
+        if (request instanceof PlainRequest p) {
+            p.giveBack();
+        }
     }
 }

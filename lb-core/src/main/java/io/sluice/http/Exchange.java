@@ -20,6 +20,10 @@ import java.util.concurrent.TimeUnit;
  * {@link Downstream}, or an answer of Sluice's own. Its {@link ExchangePhase phase} says where it stands, and
  * {@link #to} is the only place that changes it. Lives on the client's event loop, like the server connections
  * it borrows, so nothing here needs a lock.
+ *
+ * <p>An HTTP/1.1 connection serves its requests one after another; {@link #next} serves the next one in the same
+ * object, with its forwarder and attempt, when the previous exchange is over and nothing outside can still call
+ * it ({@link #reusable}); else it makes a new one.
  */
 final class Exchange {
     /** Bodies up to this size of idempotent requests are kept until the response begins, to be sent again. */
@@ -27,13 +31,15 @@ final class Exchange {
 
     private final ExchangeContext ctx;
     private final Downstream downstream;
-    private final ClientRequest req;
-    private final long startNanos = System.nanoTime();
+    private ClientRequest req;
+    private long startNanos = System.nanoTime();
     private ExchangePhase phase = ExchangePhase.HEAD;
     private boolean requestComplete;
     private Route route;
     /** Null until the head passed its checks. */
     private Forwarder forwarder;
+    /** The previous request's forwarder, for this one to reuse. */
+    private Forwarder spareForwarder;
     private long bodyBytes;
     private long responseBytes;
     private int status;
@@ -50,6 +56,41 @@ final class Exchange {
         this.req = ClientRequest.of(request);
     }
 
+    /**
+     * The exchange for {@code request}, the next one of a connection whose previous exchange was
+     * {@code previous} (null for the first): that object again when {@link #reusable}, else a new one.
+     */
+    static Exchange next(Exchange previous, ExchangeContext ctx, Downstream downstream, HttpRequest request) {
+        return previous != null && previous.reusable() && previous.ctx == ctx && previous.downstream == downstream
+                ? previous.reuse(request) : new Exchange(ctx, downstream, request);
+    }
+
+    /**
+     * Over, and nothing outside refers to it: no timer (the gRPC deadline is cancelled at every end) and a
+     * forwarder that is {@link Forwarder#reusable} (or none).
+     */
+    boolean reusable() {
+        return phase == ExchangePhase.DONE && deadline == null
+                && (forwarder == null || forwarder.reusable());
+    }
+
+    private Exchange reuse(HttpRequest request) {
+        req = req.read(request);
+        startNanos = System.nanoTime();
+        phase = ExchangePhase.HEAD;
+        requestComplete = false;
+        route = null;
+        spareForwarder = forwarder != null ? forwarder : spareForwarder;
+        forwarder = null;
+        bodyBytes = 0;
+        responseBytes = 0;
+        status = 0;
+        serverReusable = false;
+        headGrpcStatus = null;
+        grpcCounted = false;
+        return this;
+    }
+
     ExchangePhase phase() {
         return phase;
     }
@@ -63,6 +104,9 @@ final class Exchange {
             throw new IllegalStateException("exchange phase " + phase + " cannot become " + next);
         }
         phase = next;
+        if (next == ExchangePhase.DONE) {
+            req.finished();
+        }
     }
 
     /** Routes and rewrites the head, then forwards it. The downstream looks at the phase after. */
@@ -91,7 +135,10 @@ final class Exchange {
         }
         RequestRewrite.toServer(req, route.config(), route.rewrite(req.originUri), downstream.clientIp(),
                 downstream.clientIpv6(), ctx.http, ctx.secure, ctx.trustedClient);
-        forwarder = new Forwarder(ctx, this, req, route.upstream(), downstream.alloc());
+        Forwarder spare = spareForwarder;
+        spareForwarder = null;
+        forwarder = spare != null ? spare.reset(req, route.upstream(), downstream.alloc())
+                : new Forwarder(ctx, this, req, route.upstream(), downstream.alloc());
         to(ExchangePhase.UPSTREAM);
         forwarder.start();
     }

@@ -19,16 +19,26 @@ import org.slf4j.LoggerFactory;
  * places the request (sticky pin, hash, picker, connect_retries), makes the attempts ({@link UpstreamRequest}),
  * sends it again after a reset when that is safe, times the response, and sorts what the server sends into
  * heads and body parts for the {@link Exchange}, which decides what the client sees.
+ *
+ * <p>An exchange reuses its forwarder for the next request of its connection ({@link #reset}) once it is over
+ * and nothing outside can call it any more ({@link #reusable}: it never queued for a slot, and its attempt is
+ * reusable too).
  */
 final class Forwarder {
     private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
 
     private final ExchangeContext ctx;
     private final Exchange exchange;
-    private final ClientRequest req;
-    private final Upstream upstream;
+    private ClientRequest req;
+    private Upstream upstream;
     /** The current attempt, or the last one; null before the first and when no server could be picked. */
     private UpstreamRequest attempt;
+    /** The previous request's last attempt, for this one's first to reuse. */
+    private UpstreamRequest spare;
+    /** {@link #end} was called. */
+    private boolean ended;
+    /** A waiter in the cluster's queue was made: it may call back whatever happened since. */
+    private boolean everQueued;
     /** Null unless the body may have to be sent again. */
     private ReplayBody replay;
     /** The sticky cookie's value as the client sent it (null when absent or stickiness is off). */
@@ -52,6 +62,32 @@ final class Forwarder {
     Forwarder(ExchangeContext ctx, Exchange exchange, ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
         this.ctx = ctx;
         this.exchange = exchange;
+        init(req, upstream, alloc);
+    }
+
+    /** Over, and nothing outside refers to it or its attempt: {@link #reset} may take the next request. */
+    boolean reusable() {
+        return ended && !everQueued && (attempt == null || attempt.reusable());
+    }
+
+    /** The next request of the same exchange object; only when {@link #reusable}. */
+    Forwarder reset(ClientRequest nextReq, Upstream nextUpstream, ByteBufAllocator alloc) {
+        if (!reusable()) {
+            throw new IllegalStateException("forwarder in use");
+        }
+        spare = attempt;
+        attempt = null;
+        stickyValue = null;
+        resends = 0;
+        staleResends = 0;
+        refusals = 0;
+        pinnedFull = null;
+        ended = false;
+        init(nextReq, nextUpstream, alloc);
+        return this;
+    }
+
+    private void init(ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
         this.req = req;
         this.upstream = upstream;
         // An HTTP/2 server may refuse a stream unprocessed (GOAWAY): that request goes again whatever its method.
@@ -101,7 +137,11 @@ final class Forwarder {
     /** An attempt at {@code server}, holding its {@code slot}; true when the next server should be tried. */
     private boolean tryServer(Server server, Slot slot) {
         long maxWait = upstream.cluster().config().connectTimeout().toNanos();
-        attempt = new UpstreamRequest(this, server, ctx.pools.pool(upstream, server, ctx.loop), slot);
+        ConnectionPool pool = ctx.pools.pool(upstream, server, ctx.loop);
+        UpstreamRequest last = attempt != null ? attempt : spare;
+        spare = null;
+        attempt = last != null && last.reusable() ? last.reset(server, pool, slot)
+                : new UpstreamRequest(this, server, pool, slot);
         switch (attempt.acquire(ctx.loop, maxWait)) {
             case CONNECTED -> send();
             case FAILED -> {
@@ -148,6 +188,7 @@ final class Forwarder {
                 exchange.settle();
             }
         };
+        everQueued = true;
         if (queue.enqueue(w)) {
             queued = w;
         } else {
@@ -247,6 +288,7 @@ final class Forwarder {
 
     /** Done with servers: the kept body and the timer go, the connection goes back (reusable after a clean end). */
     void end(boolean reusable) {
+        ended = true;
         releaseReplay();
         ctx.responseTimer.disarm();
         if (queued != null) {

@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
@@ -50,12 +51,17 @@ final class HeadFields extends HttpHeaders {
     };
 
     /** Null when the values were given as strings. */
-    private final byte[] head;
+    private byte[] head;
     /** Per field: name at 2i, value at 2i+1 (null while the value is still the bytes at its offsets). */
     private Object[] fields;
     /** Per field: value start at 2i, value end at 2i+1, in {@link #head}. */
     private int[] offsets;
     private int size;
+    /**
+     * The Host value last read as a string, kept across {@link #reuse}: the heads of one client connection
+     * nearly always name the same host, and every request's is read (routing, X-Forwarded-Host).
+     */
+    private String lastHost;
 
     /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
@@ -78,6 +84,56 @@ final class HeadFields extends HttpHeaders {
     /** Read by {@link RequestHeadParser} (values over the head's bytes), not filled by Netty's decoders. */
     boolean overHeadBytes() {
         return head != null;
+    }
+
+    /**
+     * For the owner of a table it reuses (a server connection's {@link PlainResponse}): empty again, over new
+     * head bytes. Only once nothing reads the table any more.
+     */
+    void reuse(byte[] newHead) {
+        clear();
+        head = newHead;
+    }
+
+    /**
+     * The value of the one field named {@code name} as a decimal number of at most 18 digits; -1 when there is
+     * no such field, more than one, or another value. Reads the head's bytes: no string is made.
+     */
+    long number(CharSequence name) {
+        int at = -1;
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name)) {
+                if (at >= 0) {
+                    return -1;
+                }
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return -1;
+        }
+        Object v = fields[2 * at + 1];
+        return v == null ? digits(head, offsets[2 * at], offsets[2 * at + 1]) : digits(v.toString());
+    }
+
+    private static long digits(byte[] b, int start, int end) {
+        if (end == start || end - start > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = start; i < end; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            n = n * 10 + d;
+        }
+        return n;
+    }
+
+    private static long digits(String s) {
+        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+        return digits(b, 0, b.length);
     }
 
     /** For the parser: a field whose value is head[start, end). */
@@ -105,7 +161,13 @@ final class HeadFields extends HttpHeaders {
         Object v = fields[2 * i + 1];
         if (v == null) {
             int start = offsets[2 * i];
-            String s = new String(head, start, offsets[2 * i + 1] - start, StandardCharsets.ISO_8859_1);
+            int end = offsets[2 * i + 1];
+            boolean host = sameName(fields[2 * i], HttpHeaderNames.HOST);
+            String s = host && sameAscii(lastHost, head, start, end) ? lastHost
+                    : new String(head, start, end - start, StandardCharsets.ISO_8859_1);
+            if (host) {
+                lastHost = s;
+            }
             fields[2 * i + 1] = s;
             return s;
         }
@@ -121,6 +183,18 @@ final class HeadFields extends HttpHeaders {
     CharSequence valueAt(int i) {
         Object v = fields[2 * i + 1];
         return v instanceof CharSequence cs ? cs : value(i);
+    }
+
+    private static boolean sameAscii(String s, byte[] b, int start, int end) {
+        if (s == null || s.length() != end - start) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            if (s.charAt(i - start) != b[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int indexOf(CharSequence name) {

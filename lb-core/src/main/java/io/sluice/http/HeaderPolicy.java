@@ -8,8 +8,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.RouteConfig;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ThreadLocalRandom;
 
 /** The header edits a proxy makes on the way through (RFC 9110 section 7.6) plus the route's own edits. */
 final class HeaderPolicy {
@@ -24,7 +22,6 @@ final class HeaderPolicy {
     private static final AsciiString HTTPS = AsciiString.cached("https");
     private static final String VIA_11 = "1.1 sluice";
     private static final String VIA_10 = "1.0 sluice";
-    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private HeaderPolicy() {
     }
@@ -102,7 +99,7 @@ final class HeaderPolicy {
             appendVia(h, req.protocolVersion());
         }
         if (!h.contains(X_REQUEST_ID)) {
-            h.set(X_REQUEST_ID, requestId());
+            h.set(X_REQUEST_ID, RequestId.random());
         }
     }
 
@@ -134,21 +131,5 @@ final class HeaderPolicy {
         for (RouteConfig.Header e : rules.add()) {
             h.add(e.name(), e.value());
         }
-    }
-
-    /**
-     * 128 random bits in hex: unique enough to correlate logs, and cheaper than a SecureRandom UUID. An
-     * AsciiString over the bytes, as the encoder copies it to the wire as is.
-     */
-    static AsciiString requestId() {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        byte[] out = new byte[32];
-        long a = r.nextLong();
-        long b = r.nextLong();
-        for (int i = 0; i < 16; i++) {
-            out[i] = HEX[(int) (a >>> (60 - 4 * i)) & 0xf];
-            out[16 + i] = HEX[(int) (b >>> (60 - 4 * i)) & 0xf];
-        }
-        return new AsciiString(out, false);
     }
 }

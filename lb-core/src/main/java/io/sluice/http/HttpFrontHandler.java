@@ -44,6 +44,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     /** Decoded but not yet processed: the rest of the current request, then pipelined ones. */
     private final RequestParts inbound = new RequestParts();
     private Exchange current;
+    /** The last exchange, for the next request to reuse when it is over ({@link Exchange#next}). */
+    private Exchange previous;
     /** The current response's last write, to close after when this response is the connection's last. */
     private ChannelFuture lastWrite;
     /** No request after the current one: close once its response is written. */
@@ -169,7 +171,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             closeAfterWrite(Refusals.badHead(client, listener.httpStats(), r.status(), r.message()));
             return;
         }
-        Exchange ex = new Exchange(context, this, req);
+        Exchange ex = Exchange.next(previous, context, this, req);
+        previous = ex;
         current = ex;
         ex.begin();
         retireIfDone(ex);

@@ -15,6 +15,10 @@ import org.slf4j.LoggerFactory;
  * One attempt to have one server answer an exchange's request (Envoy's UpstreamRequest): waits for a pooled
  * connection, holds it and the server's request lease while in use, writes to it, and passes the server's
  * events to its {@link Forwarder}. A retry is a new attempt; an attempt only ever moves forward, to {@link State#ENDED}.
+ *
+ * <p>Its forwarder reuses the object for its next attempt (and the next exchange's) when nothing outside it can
+ * still call it ({@link #reusable}): it never waited (no pool queue, wait timer or connect future holds it), and
+ * it is over. The common case, an idle pooled connection at once, allocates nothing per request.
  */
 final class UpstreamRequest implements BackendPool.Waiter {
     private static final Logger log = LoggerFactory.getLogger(UpstreamRequest.class);
@@ -34,12 +38,14 @@ final class UpstreamRequest implements BackendPool.Waiter {
         ENDED
     }
 
-    final Server server;
+    Server server;
     private final Forwarder forwarder;
-    private final ConnectionPool pool;
+    private ConnectionPool pool;
     /** The server's max_connections unit, held for the whole attempt (null only in unit tests of the pool). */
-    private final Slot slot;
+    private Slot slot;
     private State state = State.ACQUIRING;
+    /** Something outside may hold this attempt: it waited (queue, timer, connect) or became a tunnel. */
+    private boolean heldOutside;
     private BackendConnection conn;
     private Lease lease;
     private ScheduledFuture<?> waitTimer;
@@ -51,6 +57,27 @@ final class UpstreamRequest implements BackendPool.Waiter {
         this.server = server;
         this.pool = pool;
         this.slot = slot;
+    }
+
+    /** Over, and nothing but its forwarder refers to it: it may be {@link #reset} for another attempt. */
+    boolean reusable() {
+        return !heldOutside && (state == State.ENDED || state == State.FAILED || state == State.REFUSED);
+    }
+
+    /** A new attempt in this object; only when {@link #reusable}. */
+    UpstreamRequest reset(Server newServer, ConnectionPool newPool, Slot newSlot) {
+        if (!reusable()) {
+            throw new IllegalStateException("attempt in use: " + state);
+        }
+        server = newServer;
+        pool = newPool;
+        slot = newSlot;
+        state = State.ACQUIRING;
+        conn = null;
+        lease = null;
+        sent = false;
+        sentNanos = 0;
+        return this;
     }
 
     private void releaseSlot() {
@@ -67,10 +94,12 @@ final class UpstreamRequest implements BackendPool.Waiter {
     State acquire(EventExecutor loop, long maxWaitNanos) {
         if (pool.acquire(this)) {
             state = State.WAITING;
+            heldOutside = true;
             // Every connection of the pool is busy: wait, but not longer than a connect would take.
             waitTimer = loop.schedule(this::waitExpired, maxWaitNanos, TimeUnit.NANOSECONDS);
         } else if (state == State.ACQUIRING) {
             state = State.WAITING; // connecting
+            heldOutside = true;
         }
         return state;
     }
@@ -211,6 +240,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
     BackendConnection detach() {
         BackendConnection c = conn;
         state = State.ENDED;
+        heldOutside = true; // the tunnel's
         lease.close();
         releaseSlot(); // a tunnel is no longer a request in flight, as for the request lease
         pool.detach(c);

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -93,6 +94,38 @@ class RequestHeadParserTest {
             ReferenceCountUtil.release(o);
         }
         ch.finishAndReleaseAll();
+    }
+
+    /** Only the exchange that had it gives it back; a pipelined request behind a lent one gets its own. */
+    @Test
+    void theRequestIsRefilledOnlyOnceItsExchangeGaveItBack() {
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpFrontCodecs.RequestDecoder(CONFIG.clone(),
+                new HttpFrontCodecs.ResponseEncoder()));
+        ch.writeInbound(Unpooled.copiedBuffer("GET /1 HTTP/1.1\r\nx-custom: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n",
+                StandardCharsets.ISO_8859_1));
+        PlainRequest first = next(ch);
+        PlainRequest second = next(ch);
+        assertThat(second).isNotSameAs(first);
+        CharSequence name = first.headers().iteratorCharSequence().next().getKey();
+        assertThat(first.uri()).isEqualTo("/1");
+        first.giveBack();
+        assertThat(second.uri()).isEqualTo("/2");
+        second.giveBack();
+        ch.writeInbound(Unpooled.copiedBuffer("HEAD /3 HTTP/1.0\r\nX-Other: c\r\n\r\n", StandardCharsets.ISO_8859_1));
+        PlainRequest third = next(ch);
+        assertThat(third).isSameAs(second);
+        assertThat(third.uri()).isEqualTo("/3");
+        assertThat(third.method()).isEqualTo(io.netty.handler.codec.http.HttpMethod.HEAD);
+        assertThat(third.headers().entries()).hasSize(1);
+        assertThat(third.headers().get("x-other")).isEqualTo("c");
+        assertThat(name.toString()).as("a name outlives its head").isEqualTo("x-custom");
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    private static PlainRequest next(EmbeddedChannel ch) {
+        PlainRequest r = ch.readInbound();
+        assertThat((Object) ch.readInbound()).isInstanceOf(LastHttpContent.class);
+        return r;
     }
 
     private static HttpRequest decode(io.netty.channel.ChannelHandler decoder, String text) {
