@@ -108,7 +108,10 @@ final class HttpBackend implements AutoCloseable {
     }
 
     static void respond(OutputStream out, int status, String type, byte[] body) throws IOException {
-        String head = "HTTP/1.1 " + status + " X\r\nContent-Type: " + type + "\r\nContent-Length: " + body.length
+        // The standard reason phrase, as real servers send: Sluice's fast path for plain responses
+        // (ResponseHeadParser) takes only those, and most HTTP tests should go through it.
+        String reason = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
+        String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: " + type + "\r\nContent-Length: " + body.length
                 + "\r\n\r\n";
         out.write(head.getBytes(StandardCharsets.US_ASCII));
         out.write(body);
