@@ -155,9 +155,6 @@ public final class HttpListener implements Listener {
             p.addLast("alpn", new AlpnSwitch(protocols, admission));
             return;
         }
-        if (config.http().h2c()) {
-            p.addLast("h2c", new PrefaceSniffer(protocols));
-        }
         protocols.http1(p, config.http().h2c());
     }
 
