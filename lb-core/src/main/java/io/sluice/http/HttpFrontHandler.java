@@ -1,6 +1,8 @@
 package io.sluice.http;
 
 import io.sluice.net.ClientSource;
+import io.sluice.net.ConnectionClock;
+import io.sluice.net.ConnectionTimeouts;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -96,9 +98,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
         InetSocketAddress remote = ClientSource.of(client);
         address = ClientAddress.of(remote);
-        headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
+        // The connection's timers share one task with its idle and send timeouts, when it has those.
+        ConnectionTimeouts timeouts = ctx.pipeline().get(ConnectionTimeouts.class);
+        ConnectionClock clock = timeouts != null ? timeouts.clock() : new ConnectionClock(client.eventLoop());
+        headWait = new HeadWait(clock, http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
-                new LazyTimeout(client.eventLoop(), this::responseTimedOut),
+                new LazyTimeout(clock, this::responseTimedOut),
                 pools != null ? pools : new ClientPools(client), client.eventLoop(), remote);
         headWait.start();
         read();
