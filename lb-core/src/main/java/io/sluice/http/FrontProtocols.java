@@ -24,7 +24,7 @@ import io.sluice.net.ShutdownBeforeClose;
 
 /**
  * The one place that puts a client connection's protocol handlers in its pipeline: HTTP/1.1 or HTTP/2. The
- * listener's initializer uses it for cleartext connections (HTTP/1.1, whose decoder also sniffs for the
+ * listener's initializer uses it for cleartext connections (HTTP/1.1, whose byte watcher also sniffs for the
  * prior-knowledge preface when {@code http.h2c} is on); a TLS listener calls {@link #configure} with the
  * protocol ALPN chose, from an {@code ApplicationProtocolNegotiationHandler}, on an active channel.
  */
@@ -56,10 +56,10 @@ public final class FrontProtocols {
     void http1(ChannelPipeline p, boolean h2c) {
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
         HttpFrontHandler front = new HttpFrontHandler(listener, encoder);
+        p.addLast("watch", new ByteWatcher(front, h2c ? new PrefaceSniffer(this) : null));
         // The decoder keeps no reference to its config: the listener's template is shared, and a reload
         // replaces it rather than changing it.
-        p.addLast("decoder", new FrontDecoder(listener.decoderTemplate(), encoder, front,
-                h2c ? new PrefaceSniffer(this) : null));
+        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(listener.decoderTemplate(), encoder));
         p.addLast("encoder", encoder);
         if (h2c) {
             front.offerH2cUpgrade(this);
@@ -168,6 +168,7 @@ public final class FrontProtocols {
     private static void leaveHttp1(ChannelPipeline p) {
         HttpFrontHandler front = p.get(HttpFrontHandler.class);
         front.leave();
+        p.remove("watch");
         p.remove("decoder");
         p.remove("encoder");
         p.remove(front);

@@ -43,7 +43,7 @@ final class HttpFrontCodecs {
      * of its own, so a request with one is refused. The scan looks only at header sections: from the start of
      * a message to its first empty line.
      */
-    static class RequestDecoder extends HttpRequestDecoder {
+    static final class RequestDecoder extends HttpRequestDecoder {
         private boolean inHead = true;
         /** A non-empty line of the current head was seen (so an empty line now ends the head). */
         private boolean headStarted;

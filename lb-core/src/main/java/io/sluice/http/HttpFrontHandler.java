@@ -109,7 +109,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         read();
     }
 
-    /** Called by {@link FrontDecoder} for every buffer read, before decoding. */
+    /** Called by {@link ByteWatcher} for every buffer read, before decoding. */
     void onBytes() {
         if (headWait == null) {
             return; // refused at admission: the bytes are dropped below

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
  * The first bytes of a cleartext connection with {@code http.h2c}, held until they either begin with the HTTP/2
  * connection preface (prior knowledge: the connection becomes HTTP/2) or cannot (it stays HTTP/1.1). The
  * preface cannot start an HTTP/1.1 request Sluice would accept ("PRI" with version HTTP/2.0), so no HTTP/1.1
- * client is mistaken for one. Not a handler of its own: {@link FrontDecoder} asks it about a connection's
+ * client is mistaken for one. Not a handler of its own: {@link ByteWatcher} asks it about a connection's
  * first reads, which spares every connection a pipeline stage and its removal.
  */
 final class PrefaceSniffer {

@@ -21,6 +21,7 @@ final class TunnelSwitch {
         Tunnel.install(client, backend.channel, server.bytesSent(), server.bytesReceived());
         backend.removeHttpHandlers();
         p.remove(front);
+        p.remove(ByteWatcher.class);
         p.remove(HttpFrontCodecs.RequestDecoder.class);
         Tunnel.start(client, backend.channel);
     }

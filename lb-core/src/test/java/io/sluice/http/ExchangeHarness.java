@@ -60,7 +60,8 @@ final class ExchangeHarness implements AutoCloseable {
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
         HttpFrontHandler front = new HttpFrontHandler(listener, encoder, (u, s, loop) -> pool.forServer(s));
         HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig());
-        this.client = new EmbeddedChannel(new FrontDecoder(decoder, encoder, front, null), encoder, front);
+        this.client = new EmbeddedChannel(new ByteWatcher(front), new HttpFrontCodecs.RequestDecoder(decoder, encoder),
+                encoder, front);
     }
 
     /** Bytes from the client. */
