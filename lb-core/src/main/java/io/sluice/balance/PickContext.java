@@ -10,7 +10,8 @@ public final class PickContext {
     private static final int MAX_TRIED = 8;
 
     private final InetSocketAddress source;
-    private final Endpoint[] tried = new Endpoint[MAX_TRIED];
+    /** Made at the first failed attempt: most connections and requests never have one. */
+    private Endpoint[] tried;
     private int triedCount;
     private int attempt;
     private long hash;
@@ -34,6 +35,9 @@ public final class PickContext {
 
     /** Records a failed endpoint so that the next pick avoids it. */
     public void markTried(Endpoint server) {
+        if (tried == null) {
+            tried = new Endpoint[MAX_TRIED];
+        }
         if (triedCount < MAX_TRIED) {
             tried[triedCount++] = server;
         }

@@ -2,7 +2,8 @@ package io.sluice.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
@@ -19,9 +20,9 @@ import io.sluice.net.ShutdownBeforeClose;
 
 /**
  * The one place that puts a client connection's protocol handlers in its pipeline: HTTP/1.1 or HTTP/2. The
- * listener's initializer uses it for cleartext connections (HTTP/1.1, with the prior-knowledge sniffer in front
- * when {@code http.h2c} is on); a TLS listener calls {@link #configure} with the protocol ALPN chose, from an
- * {@code ApplicationProtocolNegotiationHandler}, on an active channel.
+ * listener's initializer uses it for cleartext connections (HTTP/1.1, whose byte watcher also sniffs for the
+ * prior-knowledge preface when {@code http.h2c} is on); a TLS listener calls {@link #configure} with the
+ * protocol ALPN chose, from an {@code ApplicationProtocolNegotiationHandler}, on an active channel.
  */
 public final class FrontProtocols {
     /** Netty's default: control frames (SETTINGS ACK, PING ACK, RST) queued unwritten before the client is cut off. */
@@ -45,24 +46,38 @@ public final class FrontProtocols {
     /**
      * HTTP/1.1: the strict codec and the connection handler, which admits the connection when it is active.
      *
-     * @param h2cUpgrade a cleartext listener with {@code http.h2c}: requests may ask to switch to HTTP/2
+     * @param h2c a cleartext listener with {@code http.h2c}: the first bytes may be the HTTP/2 preface, and
+     *            requests may ask to switch to HTTP/2 ({@link #addH2cUpgrade}, when one does)
      */
-    void http1(ChannelPipeline p, boolean h2cUpgrade) {
-        HttpDecoderConfig decoder = listener.decoderTemplate();
+    void http1(ChannelPipeline p, boolean h2c) {
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
         HttpFrontHandler front = new HttpFrontHandler(listener, encoder);
-        p.addLast("watch", new ByteWatcher(front));
-        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(decoder.clone(), encoder));
+        p.addLast("watch", new ByteWatcher(front, h2c ? new PrefaceSniffer(this) : null));
+        // The decoder keeps no reference to its config: the listener's template is shared, and a reload
+        // replaces it rather than changing it.
+        p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(listener.decoderTemplate(), encoder));
         p.addLast("encoder", encoder);
-        if (h2cUpgrade) {
-            p.addLast("h2c-upgrade", new H2cUpgrade(ctx -> {
-                leaveHttp1(ctx.pipeline());
-                ctx.pipeline().addFirst("h2-flush", Http2Flushes.consolidating());
-                ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
-            }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
-                    ? upgradeCodec() : null, front, listener.config().http().maxHeaders()));
+        if (h2c) {
+            front.offerH2cUpgrade(this);
         }
         p.addLast("front", front);
+    }
+
+    /**
+     * A request head with an {@code Upgrade} header on a connection that may switch to HTTP/2: Netty's upgrade
+     * handler goes in front of the connection handler, and sees this head first. Only such a head can start an
+     * upgrade, so the handler is added then rather than to every connection (where it would see every request
+     * part go by).
+     */
+    void addH2cUpgrade(ChannelHandlerContext front, HttpFrontHandler handler, HttpRequest head) throws Exception {
+        H2cUpgrade upgrade = new H2cUpgrade(ctx -> {
+            leaveHttp1(ctx.pipeline());
+            ctx.pipeline().addFirst("h2-flush", Http2Flushes.consolidating());
+            ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
+        }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                ? upgradeCodec() : null, handler, listener.config().http().maxHeaders());
+        front.pipeline().addBefore(front.name(), "h2c-upgrade", upgrade);
+        upgrade.channelRead(front.pipeline().context(upgrade), head);
     }
 
     /** The handlers of one HTTP/2 connection, before they are in a pipeline. */

@@ -1,12 +1,12 @@
 package io.sluice.http;
 
-import io.netty.channel.EventLoop;
 import io.sluice.config.HttpConfig;
+import io.sluice.net.ConnectionClock;
 
 /**
  * How long a client connection may take to send its next request head: keepalive_timeout while idle between
  * requests, then header_timeout from the first byte of the next request (or from the connection's start).
- * One timer per connection, re-armed per request (see {@link LazyTimeout}).
+ * One timer per connection, re-armed per request, on the connection's clock (see {@link LazyTimeout}).
  */
 final class HeadWait {
     private final LazyTimeout timer;
@@ -16,8 +16,8 @@ final class HeadWait {
     /** Bytes of a next request arrived since the last request was received. */
     private boolean bytesSeen;
 
-    HeadWait(EventLoop loop, HttpConfig http, Runnable onExpiry) {
-        this.timer = new LazyTimeout(loop, onExpiry);
+    HeadWait(ConnectionClock clock, HttpConfig http, Runnable onExpiry) {
+        this.timer = new LazyTimeout(clock, onExpiry);
         this.headerNanos = http.headerTimeout().toNanos();
         this.keepaliveNanos = http.keepaliveTimeout().toNanos();
     }

@@ -1,6 +1,8 @@
 package io.sluice.http;
 
 import io.sluice.net.ClientSource;
+import io.sluice.net.ConnectionClock;
+import io.sluice.net.ConnectionTimeouts;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -11,6 +13,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -57,6 +60,8 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     private HeadWait headWait;
     /** For forwarded headers and the access log. */
     private ClientAddress address = ClientAddress.UNKNOWN;
+    /** Set while a request may still ask to switch to HTTP/2 ({@code Upgrade: h2c}) and nothing asked yet. */
+    private FrontProtocols h2cUpgrades;
 
     HttpFrontHandler(HttpListener listener, HttpFrontCodecs.ResponseEncoder encoder) {
         this(listener, encoder, null);
@@ -95,9 +100,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
         InetSocketAddress remote = ClientSource.of(client);
         address = ClientAddress.of(remote);
-        headWait = new HeadWait(client.eventLoop(), http, this::waitExpired);
+        // The connection's timers share one task with its idle and send timeouts, when it has those.
+        ConnectionTimeouts timeouts = ctx.pipeline().get(ConnectionTimeouts.class);
+        ConnectionClock clock = timeouts != null ? timeouts.clock() : new ConnectionClock(client.eventLoop());
+        headWait = new HeadWait(clock, http, this::waitExpired);
         context = new ExchangeContext(listener, new UpstreamAttempts(remote),
-                new LazyTimeout(client.eventLoop(), this::responseTimedOut),
+                new LazyTimeout(clock, this::responseTimedOut),
                 pools != null ? pools : new ClientPools(client), client.eventLoop(), remote);
         headWait.start();
         read();
@@ -114,8 +122,21 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
         }
     }
 
+    /** Requests on this connection may ask to switch to HTTP/2 (a cleartext listener with {@code http.h2c}). */
+    void offerH2cUpgrade(FrontProtocols protocols) {
+        h2cUpgrades = protocols;
+    }
+
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (h2cUpgrades != null && msg instanceof HttpRequest head
+                && head.headers().contains(HttpHeaderNames.UPGRADE)) {
+            // From now on Netty's upgrade handler sees every part before this handler, this head first.
+            FrontProtocols protocols = h2cUpgrades;
+            h2cUpgrades = null;
+            protocols.addH2cUpgrade(ctx, this, head);
+            return;
+        }
         if (discarding || !(msg instanceof HttpObject o)) {
             ReferenceCountUtil.release(msg);
             return;

@@ -21,8 +21,7 @@ import io.sluice.net.ClientLimits;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
-import io.sluice.net.IdleTimeoutHandler;
-import io.sluice.net.SendTimeoutHandler;
+import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
@@ -141,22 +140,16 @@ public final class HttpListener implements Listener {
             p.addLast("tls", tls.newSniHandler());
             p.addLast("tls-handshake", tls.newObserver());
         }
-        long idleMillis = config.idleTimeout().toMillis();
-        if (idleMillis > 0) {
-            p.addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
-        }
-        long sendMillis = config.http().sendTimeout().toMillis();
-        if (sendMillis > 0) {
+        long idleNanos = TimeUnit.MILLISECONDS.toNanos(config.idleTimeout().toMillis());
+        long sendNanos = TimeUnit.MILLISECONDS.toNanos(config.http().sendTimeout().toMillis());
+        if (idleNanos > 0 || sendNanos > 0) {
             // Before the protocol handlers: it watches the socket, whichever protocol ALPN or the preface picks.
-            p.addLast("send-timeout", new SendTimeoutHandler(sendMillis, TimeUnit.MILLISECONDS, countSendTimeout));
+            p.addLast("timeouts", new ConnectionTimeouts(idleNanos, sendNanos, countSendTimeout));
         }
         if (tls != null) {
             // The protocol is known once ALPN has spoken: the handshake comes first.
             p.addLast("alpn", new AlpnSwitch(protocols, admission));
             return;
-        }
-        if (config.http().h2c()) {
-            p.addLast("h2c", new PrefaceSniffer(protocols));
         }
         protocols.http1(p, config.http().h2c());
     }

@@ -2,17 +2,17 @@ package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 
 /**
- * First on a cleartext connection with {@code http.h2c}: holds the first bytes until they either begin with
- * the HTTP/2 connection preface (prior knowledge: the connection becomes HTTP/2) or cannot (it stays
- * HTTP/1.1, and this handler leaves). The preface cannot start an HTTP/1.1 request Sluice would accept
- * ("PRI" with version HTTP/2.0), so no HTTP/1.1 client is mistaken for one.
+ * The first bytes of a cleartext connection with {@code http.h2c}, held until they either begin with the HTTP/2
+ * connection preface (prior knowledge: the connection becomes HTTP/2) or cannot (it stays HTTP/1.1). The
+ * preface cannot start an HTTP/1.1 request Sluice would accept ("PRI" with version HTTP/2.0), so no HTTP/1.1
+ * client is mistaken for one. Not a handler of its own: {@link ByteWatcher} asks it about a connection's
+ * first reads, which spares every connection a pipeline stage and its removal.
  */
-final class PrefaceSniffer extends ChannelInboundHandlerAdapter {
+final class PrefaceSniffer {
     private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final FrontProtocols protocols;
@@ -22,30 +22,27 @@ final class PrefaceSniffer extends ChannelInboundHandlerAdapter {
         this.protocols = protocols;
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf b)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
+    /**
+     * Takes the next bytes read; returns what is to be read as HTTP/1.1 (then the sniffer is done), or null:
+     * the bytes so far are a part of the preface and are held (the HTTP/1.1 handler asks for more, as for any
+     * head begun), or they are the whole preface and the connection was switched to HTTP/2.
+     */
+    ByteBuf sniff(ChannelHandlerContext ctx, ByteBuf b) {
         held = held == null ? b : join(ctx, held, b);
         int n = Math.min(held.readableBytes(), PREFACE.length);
         for (int i = 0; i < n; i++) {
             if (held.getByte(held.readerIndex() + i) != PREFACE[i]) {
                 ByteBuf bytes = held;
                 held = null;
-                ctx.pipeline().remove(this);
-                ctx.fireChannelRead(bytes);
-                return;
+                return bytes;
             }
         }
         if (n == PREFACE.length) {
             ByteBuf bytes = held;
             held = null;
-            ctx.pipeline().remove(this);
             protocols.switchToHttp2(ctx.channel(), bytes);
         }
-        // Else a part of the preface: the HTTP/1.1 handler behind asks for more, as for any head begun.
+        return null;
     }
 
     private static ByteBuf join(ChannelHandlerContext ctx, ByteBuf a, ByteBuf b) {
@@ -55,8 +52,8 @@ final class PrefaceSniffer extends ChannelInboundHandlerAdapter {
         return joined;
     }
 
-    @Override
-    public void handlerRemoved(ChannelHandlerContext ctx) {
+    /** The connection closed or changed while bytes were held. */
+    void release() {
         ReferenceCountUtil.release(held);
         held = null;
     }

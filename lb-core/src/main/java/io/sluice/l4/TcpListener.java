@@ -1,6 +1,6 @@
 package io.sluice.l4;
 
-import io.sluice.net.IdleTimeoutHandler;
+import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.Admission;
 import io.sluice.net.ClientLimits;
@@ -156,7 +156,7 @@ public final class TcpListener implements Listener {
         }
         long idleMillis = now.config().idleTimeout().toMillis();
         if (idleMillis > 0) {
-            ch.pipeline().addLast("idle", new IdleTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS));
+            ch.pipeline().addLast("idle", ConnectionTimeouts.idle(TimeUnit.MILLISECONDS.toNanos(idleMillis)));
         }
         // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
         boolean peek = tls == null && now.routes().peeks();

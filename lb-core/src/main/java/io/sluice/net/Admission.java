@@ -1,6 +1,7 @@
 package io.sluice.net;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
 
 /**
@@ -18,6 +19,8 @@ public final class Admission {
     private final ClientLimits clients;
     /** A tcp listener: each connection is one of the client's requests for {@code requests_per_second_per_ip}. */
     private final boolean connectionIsRequest;
+    /** One for the listener rather than a lambda per connection. */
+    private final ChannelFutureListener closed;
 
     /** {@code maxConnections} 0 = unlimited. */
     public Admission(ListenerStats stats, int maxConnections) {
@@ -29,6 +32,7 @@ public final class Admission {
         this.maxConnections = maxConnections;
         this.clients = clients;
         this.connectionIsRequest = connectionIsRequest;
+        this.closed = f -> stats.closed();
     }
 
     /**
@@ -50,7 +54,7 @@ public final class Admission {
             return true;
         }
         int active = stats.opened();
-        client.closeFuture().addListener(f -> stats.closed());
+        client.closeFuture().addListener(closed);
         if (maxConnections > 0 && active > maxConnections) {
             stats.countRejected();
             client.close();

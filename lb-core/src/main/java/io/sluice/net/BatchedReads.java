@@ -45,15 +45,14 @@ public final class BatchedReads implements RecvByteBufAllocator {
         return new BatchHandle((ExtendedHandle) sizes.newHandle());
     }
 
-    private static final class BatchHandle implements ExtendedHandle {
+    /** Also the "buffer filled" supplier of its own loop: one object per channel instead of two. */
+    private static final class BatchHandle implements ExtendedHandle, UncheckedBooleanSupplier {
         private final ExtendedHandle sizes;
         private ChannelConfig config;
         private boolean autoReadAtStart;
         private long bytes;
         private int lastBytes;
         private int attempted;
-        /** A full buffer says the socket may hold more (what Netty's handles assume as well). */
-        private final UncheckedBooleanSupplier bufferFilled = () -> attempted == lastBytes;
 
         BatchHandle(ExtendedHandle sizes) {
             this.sizes = sizes;
@@ -108,9 +107,15 @@ public final class BatchedReads implements RecvByteBufAllocator {
             return sizes.attemptedBytesRead();
         }
 
+        /** A full buffer says the socket may hold more (what Netty's handles assume as well). */
+        @Override
+        public boolean get() {
+            return attempted == lastBytes;
+        }
+
         @Override
         public boolean continueReading() {
-            return continueReading(bufferFilled); // one supplier per handle, not one per read
+            return continueReading(this); // no supplier per read
         }
 
         @Override

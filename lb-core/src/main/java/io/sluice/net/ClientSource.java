@@ -26,7 +26,8 @@ public record ClientSource(InetSocketAddress address, List<Tlv> tlvs) {
 
     /** The client of {@code channel} (for an HTTP/2 stream, pass the connection). */
     public static InetSocketAddress of(Channel channel) {
-        ClientSource told = channel.attr(KEY).get();
+        // hasAttr first: attr() would add an empty attribute to every channel without a header.
+        ClientSource told = channel.hasAttr(KEY) ? channel.attr(KEY).get() : null;
         if (told != null) {
             return told.address();
         }
@@ -35,7 +36,7 @@ public record ClientSource(InetSocketAddress address, List<Tlv> tlvs) {
 
     /** What a PROXY header said about {@code channel}, or null when none was read. */
     public static ClientSource told(Channel channel) {
-        return channel.attr(KEY).get();
+        return channel.hasAttr(KEY) ? channel.attr(KEY).get() : null;
     }
 
     static void set(Channel channel, ClientSource source) {

@@ -39,7 +39,7 @@ class SendTimeoutUnderPressureTest {
         server = new OneLoopServer(TransportKind.AUTO, "pressure-test", new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new SendTimeoutHandler(TIMEOUT_SECONDS, TimeUnit.SECONDS,
+                ch.pipeline().addLast(new ConnectionTimeouts(0, TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS),
                         timeouts::incrementAndGet, pressure::get), new ChannelInboundHandlerAdapter() {
                             @Override
                             public void channelActive(ChannelHandlerContext ctx) {
