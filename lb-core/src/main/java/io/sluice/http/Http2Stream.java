@@ -312,8 +312,15 @@ final class Http2Stream extends BackendConnection {
         close(false);
     }
 
-    /** A stream error Netty found in what the server sent: the stream is reset with it. */
+    /** A stream error Netty found in what the server sent, or the exchange threw: the stream is reset with it. */
     void failed(Http2Error error) {
+        if (closed && !streamClosed && h2 != null
+                && h2.state() != io.netty.handler.codec.http2.Http2Stream.State.CLOSED) {
+            // The attempt's end came first (or threw half-way): Netty's stream must still end, or its place
+            // on the connection is never given back.
+            connection.reset(this, error.code());
+            return;
+        }
         reset(error);
     }
 

@@ -287,15 +287,10 @@ class Http2UpstreamTest {
         H2TestServer a = server("a", null);
         a.maxHeaderListSize = 1024;
         Sluice s = start("", a.address());
-        try (Socket sock = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
-            sock.setSoTimeout(10_000); // response_timeout is longer: without the fix this read times out
-            OutputStream out = sock.getOutputStream();
-            out.write(("POST /upload HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + "5\r\nhello\r\n0\r\nx-big: " + "b".repeat(4000) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            byte[] status = sock.getInputStream().readNBytes(12);
-            assertThat(new String(status, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 502");
-        }
+        // response_timeout is longer than statusLine's read timeout: without the fix the read times out.
+        assertThat(statusLine(Proxies.port(s, "web"), "POST /upload HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-big: " + "b".repeat(4000) + "\r\n\r\n"))
+                .isEqualTo("HTTP/1.1 502");
         assertThat(s.cluster("app").servers().get(0).errors()).as("not the server's failure").isZero();
     }
 
@@ -306,13 +301,8 @@ class Http2UpstreamTest {
         a.maxHeaderListSize = 1024;
         Sluice s = start("", a.address());
         assertThat(get(Proxies.port(s, "web"), "/ok").statusCode()).isEqualTo(200); // SETTINGS known
-        try (Socket sock = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
-            sock.setSoTimeout(10_000);
-            sock.getOutputStream().write(("GET /big-head HTTP/1.1\r\nHost: x\r\nx-big: " + "b".repeat(4000)
-                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            byte[] status = sock.getInputStream().readNBytes(12);
-            assertThat(new String(status, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 50");
-        }
+        assertThat(statusLine(Proxies.port(s, "web"), "GET /big-head HTTP/1.1\r\nHost: x\r\nx-big: "
+                + "b".repeat(4000) + "\r\n\r\n")).startsWith("HTTP/1.1 50");
         assertThat(s.cluster("app").servers().get(0).errors()).as("not the server's failure").isZero();
     }
 
@@ -328,6 +318,15 @@ class Http2UpstreamTest {
             io.netty.handler.codec.http2.Http2Headers h = a.requests.get(0).headers();
             assertThat(h.get("x-http2-foo")).hasToString("1");
             assertThat(h.get("x-http2-stream-id")).hasToString("7");
+        }
+    }
+
+    /** Sends {@code request} as it is on a fresh connection: the first 12 bytes of the answer ("HTTP/1.1 NNN"). */
+    private static String statusLine(int port, String request) throws Exception {
+        try (Socket sock = new Socket("127.0.0.1", port)) {
+            sock.setSoTimeout(10_000);
+            sock.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            return new String(sock.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
         }
     }
 
