@@ -25,6 +25,8 @@ class BackendConnection {
      * last-stream-id), so it may be sent again whatever its method (RFC 9113 8.7).
      */
     boolean refused;
+    /** HTTP/2: the stream failed on Sluice's side (a request Netty could not encode), not the server's failure. */
+    boolean local;
 
     BackendConnection(Channel channel, Server server, ConnectionPool pool) {
         this.channel = channel;

@@ -441,6 +441,8 @@ final class Forwarder {
         long code = attempt.resetCode();
         if (attempt.refused() && mayResendRefused()) {
             resendRefused();
+        } else if (attempt.failedLocally()) {
+            localFailure();
         } else if (code != BackendConnection.NO_RESET && !exchange.phase().canAnswer()) {
             attempt.server.recordFailure();
             exchange.serverReset("the server reset the stream (HTTP/2 error " + code + ")", code);
@@ -450,6 +452,16 @@ final class Forwarder {
                     : "the server reset the stream before responding (HTTP/2 error " + code + ")");
         }
         exchange.settle();
+    }
+
+    /** The request could not be written as HTTP/2 (Netty refused its headers or trailers): the server is not to blame. */
+    private void localFailure() {
+        String text = "the request could not be sent to the server as HTTP/2";
+        if (exchange.phase().canAnswer()) {
+            exchange.answer(HttpResponseStatus.BAD_GATEWAY, text, ErrorReason.BACKEND_RESET);
+        } else {
+            exchange.broken(text);
+        }
     }
 
     /**

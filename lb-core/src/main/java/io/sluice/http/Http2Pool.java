@@ -110,6 +110,13 @@ final class Http2Pool implements LoopPool {
         upstream.pingTimedOut();
     }
 
+    /** Streams ended because their exchange threw (a bug): counted, so that a test or a debugger sees them. */
+    long streamFailures;
+
+    void streamFailed() {
+        streamFailures++;
+    }
+
     @Override
     public void sendProxyHeader(ProxyHeaderFor header) {
         this.proxyHeader = header;
@@ -258,6 +265,13 @@ final class Http2Pool implements LoopPool {
             DefaultHttp2Connection c = new DefaultHttp2Connection(false);
             c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
             connection(c);
+            // A builder given its connection takes itself for a server's (isServer() defaults to true), and turns
+            // on the server's guards against RST_STREAM floods (rapid reset): the encoder's would count Sluice's
+            // own resets (a CANCEL per client gone mid-download, a STREAM_CLOSED per DATA frame still in flight
+            // for it) and end the connection with ENHANCE_YOUR_CALM after 200 in 30 s, failing every stream on
+            // it. Off, as forClient() has them.
+            decoderEnforceMaxRstFramesPerWindow(0, 0);
+            encoderEnforceMaxRstFramesPerWindow(0, 0);
         }
     }
 
@@ -326,7 +340,9 @@ final class Http2Pool implements LoopPool {
     /** Streams never become tunnels (HTTP/2 has no 101); given back like any other. */
     @Override
     public void detach(BackendConnection c) {
-        release(c, false);
+        // A stream's channel is the connection all its streams share: a tunnel must never take it over or close
+        // it. Unreachable (a 101 from an HTTP/2 server is refused), so loud rather than quiet.
+        throw new IllegalStateException("an HTTP/2 stream cannot be detached from its shared connection");
     }
 
     /** The stream is over for the attempt and for Netty: its place on the connection is free. */

@@ -60,15 +60,17 @@ final class Http2ResponseHeads {
         return r;
     }
 
-    /** All but the pseudo-headers; framing headers cannot be in HTTP/2 (Netty's decoder refuses them). */
+    /**
+     * All but the pseudo-headers and Transfer-Encoding (framing, which cannot be in HTTP/2 anyway). Trailer stays:
+     * it announces the trailers to the client, as Netty's conversion kept it.
+     */
     private static void copy(Http2Headers in, HttpHeaders out) {
         for (Map.Entry<CharSequence, CharSequence> e : in) {
             CharSequence name = e.getKey();
             if (name.length() > 0 && name.charAt(0) == ':') {
                 continue;
             }
-            if (HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)) {
+            if (HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)) {
                 continue;
             }
             out.add(name, e.getValue());

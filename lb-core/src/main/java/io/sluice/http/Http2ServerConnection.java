@@ -80,6 +80,17 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
     private final List<Http2Stream> readCompletes = new ArrayList<>(8);
     /** Inside the connection's read (between the first frame and channelReadComplete). */
     boolean inRead;
+    /**
+     * Runs after a read's frames, in case no channelReadComplete follows: Netty also fires frames outside a
+     * socket read (the GOAWAY it makes itself when stream ids run out), and then the parked work must not wait
+     * for a read that may never come.
+     */
+    private final Runnable readEndFallback = () -> {
+        if (inRead) {
+            readEnded();
+            ctx.flush();
+        }
+    };
 
     Http2ServerConnection(Channel channel, Http2Pool pool) {
         this.channel = channel;
@@ -119,6 +130,8 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
         boolean failed = p.isDone() && !p.isSuccess();
         if (failed || !open) {
             log.debug("cannot open a stream on {}: {}", channel, failed ? p.cause().toString() : "no stream");
+            // Marked before the reset: Netty closes the stream at once, and the attempt hears of it then.
+            s.failedLocally(true);
             if (open) {
                 reset(s, io.netty.handler.codec.http2.Http2Error.CANCEL.code());
             }
@@ -129,6 +142,21 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
 
     void write(Http2StreamFrame frame) {
         ctx.write(frame, quiet);
+    }
+
+    /**
+     * Writes a stream's last request frame (its trailers, or the DATA that ends it) with a promise of its own:
+     * Netty reports an error in an outbound frame (trailers over the server's header list size) only through
+     * the promise, and leaves the stream half-closed without a reset. The failure ends the stream.
+     */
+    void writeLast(Http2Stream s, Http2StreamFrame frame) {
+        ChannelPromise p = ctx.newPromise();
+        p.addListener(f -> {
+            if (!f.isSuccess()) {
+                dispatch(s, WRITE_FAILED, f.cause());
+            }
+        });
+        ctx.write(frame, p);
     }
 
     void flush() {
@@ -181,21 +209,20 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         heard = true;
-        inRead = true;
+        if (!inRead) {
+            inRead = true;
+            ctx.executor().execute(readEndFallback);
+        }
         if (msg instanceof Http2StreamFrame f) {
             Http2FrameStream fs = f.stream();
             Http2Stream s = fs == null ? null : streams.get(fs.id());
             if (s == null) {
                 ReferenceCountUtil.release(msg); // a stream Sluice is done with, or a push it never allowed
             } else if (msg instanceof Http2DataFrame || msg instanceof Http2HeadersFrame) {
-                try {
-                    s.onFrame(f);
-                } catch (RuntimeException e) {
-                    streamFailed(s, e);
-                }
+                dispatch(s, FRAME, f);
             } else {
-                if (msg instanceof Http2ResetFrame r) {
-                    s.onReset(r.errorCode());
+                if (msg instanceof Http2ResetFrame) {
+                    dispatch(s, RESET, msg);
                 }
                 ReferenceCountUtil.release(msg); // WINDOW_UPDATE (Netty's), PRIORITY, unknown frames
             }
@@ -212,39 +239,67 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
         ReferenceCountUtil.release(msg);
     }
 
+    /** An event for one stream, and what it carries; static lambdas, so a dispatch allocates nothing. */
+    private interface StreamEvent {
+        void on(Http2Stream s, Object arg);
+    }
+
+    private static final StreamEvent FRAME = (s, f) -> s.onFrame((Http2StreamFrame) f);
+    private static final StreamEvent RESET = (s, r) -> s.onReset(((Http2ResetFrame) r).errorCode());
+    private static final StreamEvent REFUSED = (s, unused) -> s.refusedByGoAway();
+    private static final StreamEvent CLOSED = (s, unused) -> s.onStreamClosed();
+    private static final StreamEvent WRITABILITY = (s, unused) -> s.writabilityChanged();
+    private static final StreamEvent READ_COMPLETE = (s, unused) -> s.readComplete();
+    private static final StreamEvent STREAM_ERROR = (s, e) -> s.failed((io.netty.handler.codec.http2.Http2Error) e);
+    private static final StreamEvent WRITE_FAILED = (s, cause) -> s.writeFailed((Throwable) cause);
+
     /**
-     * What an exchange threw while handling its stream's frame ends that stream, not the connection: with a
-     * channel per stream, the stream's pipeline would have closed it alone.
+     * Every event of a stream goes through here: what its exchange throws ends that stream, not the connection
+     * and its other streams (with a channel per stream, the stream's pipeline would have closed it alone).
      */
+    private void dispatch(Http2Stream s, StreamEvent event, Object arg) {
+        try {
+            event.on(s, arg);
+        } catch (RuntimeException e) {
+            streamFailed(s, e);
+        }
+    }
+
     private void streamFailed(Http2Stream s, RuntimeException e) {
         log.warn("stream {} of {} failed", s.id(), channel, e);
-        s.failed(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR);
+        pool.streamFailed();
+        try {
+            s.failed(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR);
+        } catch (RuntimeException again) {
+            // Closing it threw too (the exchange, told of the end): the stream is closed and reset regardless.
+            log.warn("stream {} of {} failed again while being closed", s.id(), channel, again);
+            pool.streamFailed();
+        }
     }
 
     /** Streams the server never processed (RFC 9113 6.8): their attempts may send the request elsewhere. */
     private void refuseAbove(int lastStreamId) {
         for (Http2Stream s : List.copyOf(streams.values())) {
             if (s.id() > lastStreamId) {
-                s.refusedByGoAway();
+                dispatch(s, REFUSED, null);
             }
         }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        readEnded();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void readEnded() {
         inRead = false;
         if (!readCompletes.isEmpty()) {
             for (int i = 0; i < readCompletes.size(); i++) {
-                Http2Stream s = readCompletes.get(i);
-                try {
-                    s.readComplete();
-                } catch (RuntimeException e) {
-                    streamFailed(s, e);
-                }
+                dispatch(readCompletes.get(i), READ_COMPLETE, null);
             }
             readCompletes.clear();
         }
-        ctx.fireChannelReadComplete();
     }
 
     @Override
@@ -255,7 +310,7 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
                 if (fs.state() == io.netty.handler.codec.http2.Http2Stream.State.CLOSED) {
                     Http2Stream s = streams.remove(fs.id());
                     if (s != null) {
-                        s.onStreamClosed();
+                        dispatch(s, CLOSED, null);
                     }
                 } else if (streams.get(fs.id()) == null && fs.id() % 2 == 0) {
                     // A stream the server opened (a push, though SETTINGS_ENABLE_PUSH is 0): refused.
@@ -266,7 +321,7 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
             } else {
                 Http2Stream s = streams.get(fs.id());
                 if (s != null) {
-                    s.writabilityChanged();
+                    dispatch(s, WRITABILITY, null);
                 }
             }
             return;
@@ -320,7 +375,7 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
         pool.connectionClosed(this);
         // Netty closed its streams already (their CLOSED events came); any left over end here.
         for (Http2Stream s : List.copyOf(streams.values())) {
-            s.onStreamClosed();
+            dispatch(s, CLOSED, null);
         }
         streams.clear();
         ctx.fireChannelInactive();
@@ -333,7 +388,7 @@ final class Http2ServerConnection extends Http2ChannelDuplexHandler {
             Http2Stream s = streams.get(e.stream().id());
             log.debug("stream {} of {} failed: {}", e.stream().id(), channel, cause.toString());
             if (s != null) {
-                s.failed(e.error());
+                dispatch(s, STREAM_ERROR, e.error());
             }
             return;
         }

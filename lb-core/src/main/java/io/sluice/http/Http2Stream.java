@@ -58,6 +58,8 @@ final class Http2Stream extends BackendConnection {
     /** The attempt's end: no more events for it. */
     private boolean closed;
     private boolean countReleased;
+    /** The server ended the exchange early (RST_STREAM NO_ERROR after its whole response): the rest of the request is dropped. */
+    private boolean requestStopped;
 
     Http2Stream(Http2ServerConnection connection, Http2FrameStream stream, Server server, Http2Pool pool) {
         super(connection.channel, server, pool);
@@ -70,7 +72,7 @@ final class Http2Stream extends BackendConnection {
 
     @Override
     void write(Object part) {
-        if (closed) {
+        if (closed || requestStopped) {
             ReferenceCountUtil.release(part);
             return;
         }
@@ -104,12 +106,18 @@ final class Http2Stream extends BackendConnection {
             return;
         }
         if (data.isReadable() || (last && !hasTrailers)) {
-            connection.write(new DefaultHttp2DataFrame(data, last && !hasTrailers).stream(stream));
+            Http2DataFrame d = new DefaultHttp2DataFrame(data, last && !hasTrailers).stream(stream);
+            if (d.isEndStream()) {
+                connection.writeLast(this, d);
+            } else {
+                connection.write(d); // fails only on a stream already closed: its CLOSED event tells the attempt
+            }
         } else {
             c.release();
         }
         if (hasTrailers) {
-            connection.write(new DefaultHttp2HeadersFrame(Http2RequestFrames.trailers(trailers), true).stream(stream));
+            connection.writeLast(this,
+                    new DefaultHttp2HeadersFrame(Http2RequestFrames.trailers(trailers), true).stream(stream));
         }
     }
 
@@ -118,11 +126,19 @@ final class Http2Stream extends BackendConnection {
         Http2Headers h = head;
         head = null;
         if (!connection.openStream(this, new DefaultHttp2HeadersFrame(h, endStream).stream(stream))) {
-            refused = true; // nothing left Sluice: the request may go elsewhere, whatever its method
-            close(false);
+            close(false); // openStream marked it refused: nothing left Sluice, it may go elsewhere
             return false;
         }
         return true;
+    }
+
+    /**
+     * Netty refused the request's first HEADERS: nothing left Sluice, so the request may go elsewhere whatever
+     * its method, and the server is not to blame.
+     */
+    void failedLocally(boolean refusedUnsent) {
+        refused |= refusedUnsent;
+        local = true;
     }
 
     /** The HEADERS went into Netty: its stream, if Netty made one. */
@@ -150,6 +166,9 @@ final class Http2Stream extends BackendConnection {
     boolean isWritable() {
         if (closed) {
             return false;
+        }
+        if (requestStopped) {
+            return true; // what is left of the request is dropped: nothing to hold the client back for
         }
         return h2 == null ? connection.channel.isWritable() : connection.isWritable(h2);
     }
@@ -276,6 +295,12 @@ final class Http2Stream extends BackendConnection {
 
     /** The server reset the stream: its code goes to the client; REFUSED_STREAM means it may go elsewhere. */
     void onReset(long code) {
+        if (code == Http2Error.NO_ERROR.code() && receivedEnd) {
+            // The server answered in full and needs no more of the request (RFC 9113 8.1): the response must not
+            // be discarded. What is queued drains as at a normal end, the request's rest goes nowhere.
+            requestStopped = true;
+            return;
+        }
         resetCode = code;
         refused = code == Http2Error.REFUSED_STREAM.code();
         close(false);
@@ -287,15 +312,35 @@ final class Http2Stream extends BackendConnection {
         close(false);
     }
 
-    /** A stream error Netty found in what the server sent: the stream is reset with it. */
+    /** A stream error Netty found in what the server sent, or the exchange threw: the stream is reset with it. */
     void failed(Http2Error error) {
+        if (closed && !streamClosed && h2 != null
+                && h2.state() != io.netty.handler.codec.http2.Http2Stream.State.CLOSED) {
+            // The attempt's end came first (or threw half-way): Netty's stream must still end, or its place
+            // on the connection is never given back.
+            connection.reset(this, error.code());
+            return;
+        }
         reset(error);
+    }
+
+    /** A request frame with its own promise failed (trailers Netty could not encode): a local failure. */
+    void writeFailed(Throwable cause) {
+        if (closed || streamClosed || requestStopped) {
+            return; // failed because the stream had ended: the attempt hears of that end
+        }
+        connection.debug("request frame on stream {} failed: {}", id(), cause.toString());
+        failedLocally(false);
+        reset(Http2Error.INTERNAL_ERROR);
     }
 
     private void reset(Http2Error error) {
         if (!closed) {
-            close(false);
-            connection.reset(this, error.code());
+            try {
+                close(false);
+            } finally {
+                connection.reset(this, error.code()); // even when the attempt threw on hearing of the end
+            }
         }
     }
 

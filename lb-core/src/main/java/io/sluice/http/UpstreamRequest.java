@@ -177,6 +177,11 @@ final class UpstreamRequest implements BackendPool.Waiter {
         return conn != null && conn.refused;
     }
 
+    /** HTTP/2: the stream failed on Sluice's side: not to be charged to the server. */
+    boolean failedLocally() {
+        return conn != null && conn.local;
+    }
+
     /** HTTP/2: the error code of the server's RST_STREAM, or {@link BackendConnection#NO_RESET}. */
     long resetCode() {
         return conn == null ? BackendConnection.NO_RESET : conn.resetCode;

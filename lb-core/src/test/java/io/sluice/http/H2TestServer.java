@@ -51,7 +51,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Paths: {@code /big/N} answers N bytes; {@code /trailers} answers with trailers; {@code /reset/CODE}
  * sends a head and some body, then RST_STREAM CODE; {@code /interim} a 103 (with a Link header) before its 200; {@code /hold} never answers; {@code /early-reset/CODE}
- * resets at once without a response; {@code /stall-upload} reads its body only once {@link #releaseUploads}
+ * resets at once without a response; {@code /bad-status} answers a malformed :status; {@code /early-answer/N}
+ * answers N bytes at once without reading the upload, then trailers and RST_STREAM NO_ERROR at
+ * {@link #finishEarlyAnswers}; {@code /stall-upload} reads its body only once {@link #releaseUploads}
  * is called; anything else answers "NAME METHOD PATH" once the request body is in.
  */
 final class H2TestServer implements AutoCloseable {
@@ -77,6 +79,17 @@ final class H2TestServer implements AutoCloseable {
     /** Response body bytes written per path. */
     final Map<String, AtomicLong> sent = new ConcurrentHashMap<>();
     private final List<Channel> stalledUploads = new CopyOnWriteArrayList<>();
+    /**
+     * Netty's guard against RST_STREAM floods (200 in 30 s, then GOAWAY ENHANCE_YOUR_CALM) for connections made
+     * from now on; off for tests that abort many streams on purpose.
+     */
+    volatile boolean rstFloodGuard = true;
+    /** SETTINGS_MAX_HEADER_LIST_SIZE for connections made from now on; 0: Netty's default. */
+    volatile long maxHeaderListSize;
+    /** {@code /early-answer/N} streams whose body is out, waiting for {@link #finishEarlyAnswers}. */
+    private final List<Stream> earlyAnswers = new CopyOnWriteArrayList<>();
+    /** Early answers that ended: trailers, then RST_STREAM NO_ERROR written. */
+    final AtomicInteger earlyAnswersEnded = new AtomicInteger();
     private volatile boolean uploadsReleased;
 
     /** h2c by prior knowledge. */
@@ -136,7 +149,13 @@ final class H2TestServer implements AutoCloseable {
         if (maxConcurrentStreams != null) {
             settings.maxConcurrentStreams(maxConcurrentStreams);
         }
+        if (maxHeaderListSize > 0) {
+            settings.maxHeaderListSize(maxHeaderListSize);
+        }
         Http2FrameCodecBuilder codec = Http2FrameCodecBuilder.forServer().initialSettings(settings);
+        if (!rstFloodGuard) {
+            codec.decoderEnforceMaxRstFramesPerWindow(0, 0);
+        }
         if (System.getenv("H2_DEBUG") != null) {
             codec.frameLogger(new io.netty.handler.codec.http2.Http2FrameLogger(
                     io.netty.handler.logging.LogLevel.INFO, "server-" + name));
@@ -176,6 +195,23 @@ final class H2TestServer implements AutoCloseable {
         }
     }
 
+    /** Ends every early answer: trailers, and once they are out RST_STREAM NO_ERROR (the upload is not wanted). */
+    void finishEarlyAnswers() {
+        for (Stream s : earlyAnswers) {
+            Channel c = s.channel;
+            c.eventLoop().execute(() -> {
+                s.earlyEnded = true;
+                c.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("grpc-status", "0"), true))
+                        .addListener(f -> {
+                            if (f.isSuccess()) {
+                                c.writeAndFlush(new DefaultHttp2ResetFrame(0))
+                                        .addListener(r -> earlyAnswersEnded.incrementAndGet());
+                            }
+                        });
+            });
+        }
+    }
+
     long sent(String path) {
         AtomicLong n = sent.get(path);
         return n == null ? 0 : n.get();
@@ -198,6 +234,10 @@ final class H2TestServer implements AutoCloseable {
         private boolean answered;
         private AtomicLong bigSent;
         private long bigLeft;
+        /** {@code /early-answer/N}: at most N bytes, never more than the window (nothing left pending). */
+        private boolean early;
+        private boolean earlyEnded;
+        private Channel channel;
 
         Stream(int connection, int[] goAwayLast) {
             this.connection = connection;
@@ -206,6 +246,7 @@ final class H2TestServer implements AutoCloseable {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
             ctx.read();
         }
 
@@ -268,8 +309,8 @@ final class H2TestServer implements AutoCloseable {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Long.parseLong(path.substring(13))));
                 return;
             }
-            if (h.isEndStream()) {
-                answer(ctx);
+            if (h.isEndStream() || path.startsWith("/early-answer/")) {
+                answer(ctx); // an early answer does not wait for the upload
             }
         }
 
@@ -282,15 +323,25 @@ final class H2TestServer implements AutoCloseable {
                 return;
             }
             Http2Headers head = new DefaultHttp2Headers().status("200");
-            if (path.startsWith("/big/")) {
-                bigLeft = Long.parseLong(path.substring(5));
+            if (path.startsWith("/big/") || path.startsWith("/early-answer/")) {
+                bigLeft = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
                 bigSent = sent.computeIfAbsent(path, p -> new AtomicLong());
-                head.setLong("content-length", bigLeft);
+                early = path.startsWith("/early-answer/");
+                if (early) {
+                    earlyAnswers.add(this); // its trailers and reset wait for finishEarlyAnswers
+                } else {
+                    head.setLong("content-length", bigLeft);
+                }
                 ctx.write(new DefaultHttp2HeadersFrame(head));
                 writeBig(ctx);
                 return;
             }
+            if (path.equals("/bad-status")) {
+                ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("2x0"), true));
+                return;
+            }
             if (path.equals("/trailers")) {
+                head.set("trailer", "grpc-status, x-trailer");
                 ctx.write(new DefaultHttp2HeadersFrame(head));
                 ctx.write(new DefaultHttp2DataFrame(text(ctx, "ok")));
                 ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("grpc-status", "0")
@@ -322,14 +373,26 @@ final class H2TestServer implements AutoCloseable {
 
         /** Writes the big body only while the stream is writable: as fast as Sluice's window lets it. */
         private void writeBig(ChannelHandlerContext ctx) {
-            while (bigLeft > 0 && ctx.channel().isWritable()) {
-                int n = (int) Math.min(16 * 1024, bigLeft);
+            int room = early ? window(ctx) : Integer.MAX_VALUE;
+            while (bigLeft > 0 && ctx.channel().isWritable() && !earlyEnded && room > 0) {
+                int n = (int) Math.min(Math.min(16 * 1024, bigLeft), room);
+                room -= n;
                 bigLeft -= n;
                 bigSent.addAndGet(n);
                 ByteBuf b = ctx.alloc().buffer(n).writeZero(n);
-                ctx.write(new DefaultHttp2DataFrame(b, bigLeft == 0));
+                ctx.write(new DefaultHttp2DataFrame(b, bigLeft == 0 && !early));
             }
             ctx.flush();
+        }
+
+        /** What the peer's windows let the stream send now (all written before went out: never past the window). */
+        private int window(ChannelHandlerContext ctx) {
+            Http2StreamChannel ch = (Http2StreamChannel) ctx.channel();
+            io.netty.handler.codec.http2.Http2Connection c = ch.parent().pipeline().get(Http2FrameCodec.class)
+                    .connection();
+            io.netty.handler.codec.http2.Http2Stream st = c.stream(ch.stream().id());
+            return st == null ? 0 : Math.min(c.remote().flowController().windowSize(st),
+                    c.remote().flowController().windowSize(c.connectionStream()));
         }
 
         @Override

@@ -167,10 +167,85 @@ class Http2UpstreamFlowControlTest {
 
             a.releaseUploads();
             upload.get(30, TimeUnit.SECONDS);
+            client.setSoTimeout(20_000); // a regression fails here rather than hanging
             InputStream in = client.getInputStream();
             byte[] status = in.readNBytes(12);
             assertThat(new String(status, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
             await().atMost(Duration.ofSeconds(10)).until(() -> a.uploadConsumed.get() == size);
+        }
+    }
+
+    /**
+     * A server that answers an upload in full and then resets it with NO_ERROR (RFC 9113 8.1: it needs no more of
+     * the request) must not lose its response, even when the client is slow and the response still waits in
+     * Sluice: the client (its window shut) takes none of it until the reset has come.
+     */
+    @Test
+    void aFullResponseBeforeAResetWithNoErrorReachesASlowClientWhole() throws Exception {
+        String path = "/early-answer/" + 4 * MIB; // at most: the server sends what Sluice's window allows
+
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address());
+             RawH2 c = new RawH2(Proxies.port(s, "web"), RawH2.SETTINGS_INITIAL_WINDOW_SIZE, 0)) {
+            c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", path, ":authority", "flow.test");
+            c.sendData(1, new byte[1024], false); // the upload goes on, never ends
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.sent(path) > Http2StreamDownstream.HIGH_WATER);
+            awaitStill(a, path); // the client's stream is over its high water: Sluice stopped reading the server's
+            long size = a.sent(path);
+            a.finishEarlyAnswers();
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.earlyAnswersEnded.get() == 1);
+            // One loop serves both sides: its answer to a PING sent now comes after it read the server's reset.
+            c.frame(RawH2.PING, 0, 0, new byte[8]);
+            assertThat(c.await(RawH2.PING, 0)).isNotNull();
+
+            c.windowUpdate(0, 8 * MIB);
+            c.windowUpdate(1, 8 * MIB);
+            long body = 0;
+            boolean trailers = false;
+            for (RawH2.Frame f; !trailers && (f = c.read()) != null; ) {
+                if (f.stream() != 1) {
+                    continue;
+                }
+                assertThat(f.type()).as("no reset before the response's end").isNotEqualTo(RawH2.RST_STREAM);
+                if (f.type() == RawH2.DATA) {
+                    body += f.payload().length;
+                } else if (f.type() == RawH2.HEADERS && body > 0) {
+                    trailers = (f.flags() & RawH2.END_STREAM) != 0;
+                }
+            }
+            assertThat(body).as("the whole body").isEqualTo(size);
+            assertThat(trailers).as("the response's trailers").isTrue();
+        }
+    }
+
+    /**
+     * Downloads the clients abandon half-way give the connection window back what Sluice never acknowledged:
+     * after more of them than the window holds, a large download on the same server connection still completes.
+     */
+    @Test
+    void abortedDownloadsDoNotShrinkTheConnectionWindow() throws Exception {
+        String half = "/big/" + MIB;
+        String big = "/big/" + 32 * MIB;
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address())) {
+            // Every abort costs a CANCEL and a STREAM_CLOSED reset per DATA frame still in flight: far over Netty's
+            // flood guard, which would end the connection (and with it what is under test here).
+            a.rstFloodGuard = false;
+            int port = Proxies.port(s, "web");
+            for (int i = 0; i < 2 * Http2Pool.MAX_STREAMS_PER_CONNECTION; i++) {
+                try (Socket client = new Socket("127.0.0.1", port)) {
+                    client.setSoTimeout(20_000);
+                    client.getOutputStream().write(("GET " + half + " HTTP/1.1\r\nHost: flow.test\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    client.getInputStream().readNBytes(100 * 1024); // then gone, mid-body
+                }
+            }
+            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<byte[]> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + big))
+                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).hasSize(32 * MIB);
+            assertThat(a.connections.get()).as("all on one server connection").isEqualTo(1);
         }
     }
 }

@@ -264,7 +264,6 @@ class Http2UpstreamTest {
         }
     }
 
-    /** One HTTP/1.1 request on a fresh connection; everything the proxy sends until it closes (Connection: close). */
     @Test
     void anInterimResponseReachesHttp11ClientsBeforeTheFinalOne() throws Exception {
         H2TestServer a = server("a", null);
@@ -275,6 +274,63 @@ class Http2UpstreamTest {
         assertThat(raw.indexOf("HTTP/1.1 200")).isGreaterThan(raw.indexOf("HTTP/1.1 103"));
     }
 
+    @Test
+    void aMalformedStatusFromTheServerIsA502() throws Exception {
+        H2TestServer a = server("a", null);
+        Sluice s = start("", a.address());
+        assertThat(rawHttp11(Proxies.port(s, "web"), "/bad-status")).startsWith("HTTP/1.1 502");
+    }
+
+    /** Trailers over the server's SETTINGS_MAX_HEADER_LIST_SIZE: Netty cannot send them, the client gets a 502 at once. */
+    @Test
+    void requestTrailersTheServerCannotTakeAreA502NotAHang() throws Exception {
+        H2TestServer a = server("a", null);
+        a.maxHeaderListSize = 1024;
+        Sluice s = start("", a.address());
+        // response_timeout is longer than statusLine's read timeout: without the fix the read times out.
+        assertThat(statusLine(Proxies.port(s, "web"), "POST /upload HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-big: " + "b".repeat(4000) + "\r\n\r\n"))
+                .isEqualTo("HTTP/1.1 502");
+        assertThat(s.cluster("app").servers().get(0).errors()).as("not the server's failure").isZero();
+    }
+
+    /** A request head over the server's header list size never leaves: a 502, not charged to the server. */
+    @Test
+    void aRequestHeadTheServerCannotTakeIsALocalFailure() throws Exception {
+        H2TestServer a = server("a", null);
+        a.maxHeaderListSize = 1024;
+        Sluice s = start("", a.address());
+        assertThat(get(Proxies.port(s, "web"), "/ok").statusCode()).isEqualTo(200); // SETTINGS known
+        assertThat(statusLine(Proxies.port(s, "web"), "GET /big-head HTTP/1.1\r\nHost: x\r\nx-big: "
+                + "b".repeat(4000) + "\r\n\r\n")).startsWith("HTTP/1.1 50");
+        assertThat(s.cluster("app").servers().get(0).errors()).as("not the server's failure").isZero();
+    }
+
+    @Test
+    void aClientsOwnXHttp2HeadersReachTheServer() throws Exception {
+        H2TestServer a = server("a", null);
+        Sluice s = start("", a.address());
+        HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        assertThat(c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + Proxies.port(s, "web") + "/x"))
+                .header("x-http2-foo", "1").header("x-http2-stream-id", "7").build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        {
+            io.netty.handler.codec.http2.Http2Headers h = a.requests.get(0).headers();
+            assertThat(h.get("x-http2-foo")).hasToString("1");
+            assertThat(h.get("x-http2-stream-id")).hasToString("7");
+        }
+    }
+
+    /** Sends {@code request} as it is on a fresh connection: the first 12 bytes of the answer ("HTTP/1.1 NNN"). */
+    private static String statusLine(int port, String request) throws Exception {
+        try (Socket sock = new Socket("127.0.0.1", port)) {
+            sock.setSoTimeout(10_000);
+            sock.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            return new String(sock.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+        }
+    }
+
+    /** One HTTP/1.1 request on a fresh connection; everything the proxy sends until it closes (Connection: close). */
     private static String rawHttp11(int port, String path) throws Exception {
         try (Socket sock = new Socket("127.0.0.1", port)) {
             sock.setSoTimeout(20_000);
