@@ -98,6 +98,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private boolean closed;
     /** A RST_STREAM was written: response parts still coming are dropped. */
     private boolean resetSent;
+    /** The exchange is yet to hear that the stream closed (told later, outside its call): the timers wait for it. */
+    private boolean clientClosedPending;
     /** Inside a call of the exchange that writes: a stream closing meanwhile must not call back into it. */
     private int inExchangeCall;
     /** An interim response head of the server was sent whole; its remaining (empty) parts are dropped. */
@@ -228,10 +230,12 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             if (inExchangeCall > 0) {
                 // The timers stay this stream's until the exchange heard of it: given back now, a new stream
                 // would take them and the exchange's end (disarming its response timer) would disarm the new one's.
+                clientClosedPending = true;
                 ctx.executor().execute(() -> {
                     try {
                         ex.clientClosed();
                     } finally {
+                        clientClosedPending = false;
                         giveBackTimers();
                     }
                 });
@@ -265,6 +269,9 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
         releaseInbound();
         resetStream(Http2Error.INTERNAL_ERROR.code());
+        if (closed && !clientClosedPending) {
+            giveBackTimers(); // the throw may have come from closing, before they went back
+        }
     }
 
     private void process() {
