@@ -35,7 +35,9 @@ public enum ErrorReason {
     /** Over the listener's requests_per_second_per_ip (429). */
     LIMITED,
     /** The client took none of its response for send_timeout: closed. */
-    SEND_TIMEOUT;
+    SEND_TIMEOUT,
+    /** Sluice failed handling an HTTP/2 stream (a bug): that stream alone was reset. */
+    INTERNAL;
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);

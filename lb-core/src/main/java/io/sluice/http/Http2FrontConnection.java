@@ -50,7 +50,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private final IntObjectHashMap<Http2StreamDownstream> streams = new IntObjectHashMap<>();
     /** Streams that got frames during the current read of the connection, told when it completes. */
     private final ArrayList<Http2StreamDownstream> readBatch = new ArrayList<>();
-    private boolean reading;
     private ChannelHandlerContext ctx;
     /** For frames nobody waits on: a failure (a stream reset meanwhile) is not an exception of the connection. */
     private ChannelPromise quiet;
@@ -127,7 +126,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        reading = true;
         if (msg instanceof Http2HeadersFrame f) {
             int id = f.stream().id();
             Http2StreamDownstream s = streams.get(id);
@@ -138,7 +136,11 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
                 s = new Http2StreamDownstream(listener, this, ctx, f.stream());
                 streams.put(id, s);
             }
-            s.onHeaders(f);
+            try {
+                s.onHeaders(f);
+            } catch (Throwable e) {
+                failed(s, e);
+            }
             readBy(s);
         } else if (msg instanceof Http2DataFrame f) {
             Http2StreamDownstream s = streams.get(f.stream().id());
@@ -146,7 +148,11 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
                 f.release();
                 return;
             }
-            s.onData(f);
+            try {
+                s.onData(f);
+            } catch (Throwable e) {
+                failed(s, e);
+            }
             readBy(s);
         } else {
             ReferenceCountUtil.release(msg);
@@ -154,13 +160,12 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A stream got a frame: it is told at the end of the read, or at once for a frame outside a read (the
-     * request of an h2c upgrade, which the codec hands on from an event).
+     * A stream got a frame: it is told when the read completes. Every frame comes from a read of the socket, the
+     * request of an h2c upgrade too (the codec hands it on from the upgrade's event, inside the read of that
+     * request, whose completion reaches this handler once the codec is in place).
      */
     private void readBy(Http2StreamDownstream s) {
-        if (!reading) {
-            s.readComplete();
-        } else if (!s.inReadBatch) {
+        if (!s.inReadBatch) {
             s.inReadBatch = true;
             readBatch.add(s);
         }
@@ -168,22 +173,45 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        reading = false;
         ArrayList<Http2StreamDownstream> batch = readBatch;
-        for (int i = 0; i < batch.size(); i++) {
-            Http2StreamDownstream s = batch.get(i);
-            s.inReadBatch = false;
-            s.readComplete();
+        try {
+            for (int i = 0; i < batch.size(); i++) {
+                Http2StreamDownstream s = batch.get(i);
+                s.inReadBatch = false;
+                try {
+                    s.readComplete();
+                } catch (Throwable e) {
+                    failed(s, e);
+                }
+            }
+        } finally {
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).inReadBatch = false;
+            }
+            batch.clear();
         }
-        batch.clear();
         ctx.fireChannelReadComplete();
+    }
+
+    /**
+     * Handling one stream's frame or event threw (a bug of Sluice, not the client's doing): that stream alone is
+     * reset (INTERNAL_ERROR); its connection's other streams go on, as they did with a child channel per stream.
+     */
+    void failed(Http2StreamDownstream s, Throwable e) {
+        log.warn("HTTP/2 stream {} of {} failed: reset", s.id(), channel, e);
+        listener.httpStats().count(ErrorReason.INTERNAL);
+        try {
+            s.internalError();
+        } catch (Throwable again) {
+            log.warn("HTTP/2 stream {} of {} failed again while reset", s.id(), channel, again);
+        }
     }
 
     /** The timers for a stream that starts: those of an ended stream when there are. */
     Http2StreamTimers timers(Http2StreamDownstream stream) {
         Http2StreamTimers t = timers.pollFirst();
         if (t == null) {
-            t = new Http2StreamTimers(channel.eventLoop(), this::stalled);
+            t = new Http2StreamTimers(channel.eventLoop(), this);
         }
         t.serve(stream);
         return t;
@@ -202,8 +230,16 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable() && !streams.isEmpty()) {
-            for (Http2StreamDownstream s : streams.values()) {
-                s.connectionWritable();
+            // A copy: a stream made writable may write and close others (and so change the map) meanwhile.
+            for (Http2StreamDownstream s : streams.values().toArray(new Http2StreamDownstream[0])) {
+                if (s.isClosed()) {
+                    continue;
+                }
+                try {
+                    s.connectionWritable();
+                } catch (Throwable e) {
+                    failed(s, e);
+                }
             }
         }
         ctx.fireChannelWritabilityChanged();
@@ -214,7 +250,11 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         // The codec closes the streams as the connection goes (each hears it); any left are closed here.
         if (!streams.isEmpty()) {
             for (Http2StreamDownstream s : new ArrayList<>(streams.values())) {
-                s.closed();
+                try {
+                    s.closed();
+                } catch (Throwable e) {
+                    log.warn("HTTP/2 stream {} of {} failed as it closed", s.id(), channel, e);
+                }
             }
             streams.clear();
         }
@@ -281,7 +321,11 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             // Writability is each stream's own count of its bytes (see Http2StreamDownstream), not the codec's.
             if (e.type() == Http2FrameStreamEvent.Type.State && e.stream().state() == Http2Stream.State.CLOSED) {
                 streams.remove(id);
-                s.closed();
+                try {
+                    s.closed();
+                } catch (Throwable t) {
+                    failed(s, t);
+                }
             }
         } else if (evt instanceof IdleStateEvent) {
             ctx.close();

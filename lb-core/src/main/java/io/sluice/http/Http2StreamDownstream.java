@@ -87,6 +87,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private ChannelFuture lastWrite;
     /** The exchange's last response part was handed to the codec. */
     private boolean responseEnded;
+    /** A frame ending the stream (our side of it) was handed to the codec. */
+    private boolean endSent;
     /** Whether the request had all been taken when the response ended; for {@link #operationComplete}. */
     private boolean requestCompleteAtEnd;
     private boolean closeAfterResponse;
@@ -96,6 +98,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private boolean closed;
     /** A RST_STREAM was written: response parts still coming are dropped. */
     private boolean resetSent;
+    /** The exchange is yet to hear that the stream closed (told later, outside its call): the timers wait for it. */
+    private boolean clientClosedPending;
     /** Inside a call of the exchange that writes: a stream closing meanwhile must not call back into it. */
     private int inExchangeCall;
     /** An interim response head of the server was sent whole; its remaining (empty) parts are dropped. */
@@ -220,18 +224,53 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         done = true;
         heldHead = null;
         releaseInbound();
+        disarmStall();
         Exchange ex = exchange;
         if (ex != null && !ex.phase().over() && !(responseEnded && ex.requestComplete())) {
             if (inExchangeCall > 0) {
-                ctx.executor().execute(ex::clientClosed);
-            } else {
-                ex.clientClosed();
+                // The timers stay this stream's until the exchange heard of it: given back now, a new stream
+                // would take them and the exchange's end (disarming its response timer) would disarm the new one's.
+                clientClosedPending = true;
+                ctx.executor().execute(() -> {
+                    try {
+                        ex.clientClosed();
+                    } finally {
+                        clientClosedPending = false;
+                        giveBackTimers();
+                    }
+                });
+                return;
             }
+            ex.clientClosed();
         }
+        giveBackTimers();
+    }
+
+    private void giveBackTimers() {
         Http2StreamTimers t = timers;
         if (t != null) {
             timers = null;
             connection.giveBack(t);
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Handling this stream threw: it is reset (INTERNAL_ERROR), and whatever is still queued for it dropped. */
+    void internalError() {
+        done = true;
+        heldHead = null;
+        Http2StreamFrame p = pending;
+        pending = null;
+        if (p != null) {
+            ReferenceCountUtil.release(p);
+        }
+        releaseInbound();
+        resetStream(Http2Error.INTERNAL_ERROR.code());
+        if (closed && !clientClosedPending) {
+            giveBackTimers(); // the throw may have come from closing, before they went back
         }
     }
 
@@ -316,13 +355,23 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** The response's last frame was written (or failed): a stream still open is reset. */
+    /**
+     * The response's last frame was written (or failed). A complete response to a complete request needs nothing
+     * more: the codec closes the stream (its own listener on that write may run after this one, so the stream may
+     * still look half closed here). A request still coming is refused with NO_ERROR; a response that failed or did
+     * not end the stream is cut with CANCEL.
+     */
     @Override
     public void operationComplete(ChannelFuture f) {
         disarmStall();
-        if (!closed && frameStream.state() != Http2Stream.State.CLOSED) {
-            resetStream(f.isSuccess() && !requestCompleteAtEnd ? Http2Error.NO_ERROR.code()
-                    : Http2Error.CANCEL.code());
+        Http2Stream.State state = frameStream.state();
+        if (closed || state == Http2Stream.State.CLOSED) {
+            return;
+        }
+        if (!f.isSuccess() || !endSent) {
+            resetStream(Http2Error.CANCEL.code());
+        } else if (!requestCompleteAtEnd && state != Http2Stream.State.HALF_CLOSED_REMOTE) {
+            resetStream(Http2Error.NO_ERROR.code());
         }
     }
 
@@ -454,6 +503,9 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
 
     /** Queues a frame of this stream; the one before it goes to the codec now. */
     private void frame(Http2StreamFrame f) {
+        if (f instanceof Http2HeadersFrame h ? h.isEndStream() : f instanceof Http2DataFrame d && d.isEndStream()) {
+            endSent = true;
+        }
         Http2StreamFrame before = pending;
         pending = f.stream(frameStream);
         if (before != null) {

@@ -18,16 +18,20 @@ final class Http2StreamTimers {
     /** The stream they serve now; null while they wait for the next one. */
     private Http2StreamDownstream stream;
 
-    Http2StreamTimers(EventExecutor loop, Runnable stalled) {
+    Http2StreamTimers(EventExecutor loop, Http2FrontConnection connection) {
         this.response = new LazyTimeout(loop, () -> {
             Http2StreamDownstream s = stream;
             if (s != null) {
-                s.responseTimedOut();
+                try {
+                    s.responseTimedOut();
+                } catch (Throwable e) {
+                    connection.failed(s, e);
+                }
             }
         });
         this.stall = new LazyTimeout(loop, () -> {
             if (stream != null) {
-                stalled.run();
+                connection.stalled();
             }
         });
     }

@@ -179,6 +179,129 @@ class Http2FlowControlTest {
         }
     }
 
+    /**
+     * A complete response to a complete request ends its stream with END_STREAM and nothing after: no RST_STREAM,
+     * even when its last frame (the trailers) waited for the slow client's window, so that the codec closed the
+     * stream only after Sluice heard the frame was written.
+     */
+    @Test
+    void aCompleteResponseToASlowReaderIsNotResetAfterItsEnd() throws Exception {
+        int size = 200 * KIB;
+        try (HttpBackend backend = new HttpBackend("a", (req, out, sock) -> {
+                 out.write(("HTTP/1.1 200 X\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked"
+                         + "\r\nTrailer: x-checksum\r\n\r\n" + Integer.toHexString(size) + "\r\n")
+                         .getBytes(StandardCharsets.US_ASCII));
+                 out.write(new byte[size]);
+                 out.write("\r\n0\r\nx-checksum: abc\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                 out.flush();
+             });
+             Sluice s = Proxies.start(config(backend.address()));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/t", ":authority", "a");
+            long read = 0;
+            RawH2.Frame f;
+            while ((f = c.read()) != null) {
+                assertThat(f.type()).as("frame type on stream %d", f.stream()).isNotEqualTo(RawH2.RST_STREAM);
+                if (f.stream() != 1) {
+                    continue;
+                }
+                if (f.type() == RawH2.DATA) {
+                    int n = f.payload().length;
+                    read += n;
+                    slowly();
+                    if (n > 0) {
+                        c.windowUpdate(0, n);
+                        c.windowUpdate(1, n);
+                    }
+                } else if (f.type() == RawH2.HEADERS && (f.flags() & RawH2.END_STREAM) != 0) {
+                    break;
+                }
+            }
+            assertThat(f).as("the trailers, ending the stream").isNotNull();
+            assertThat(read).isEqualTo(size);
+            // Whatever Sluice sends after the end comes before the answer to a PING sent now.
+            c.frame(RawH2.PING, 0, 0, new byte[8]);
+            while ((f = c.read()) != null && !(f.type() == RawH2.PING && (f.flags() & 1) != 0)) {
+                assertThat(f.type()).as("frame type on stream %d after the end", f.stream())
+                        .isNotEqualTo(RawH2.RST_STREAM);
+            }
+            assertThat(f).as("the PING's answer").isNotNull();
+        }
+    }
+
+    /**
+     * Many streams of one connection, answered faster than the client's socket takes them (the connection turns
+     * unwritable and writable again while streams end), one of them with its window closed by the client: all the
+     * others complete, none is reset, and the stalled one got exactly its window.
+     */
+    @Test
+    void manyStreamsCompleteWhileOneStreamsWindowStaysClosed() throws Exception {
+        int streams = 90;
+        int size = 160 * KIB;
+        int window = MIB;
+        // An h2c server: its streams hand Sluice what they hold as soon as Sluice's client side reads again, so a
+        // stream made writable may end (and leave the connection's map) while the others are told.
+        try (H2TestServer server = new H2TestServer("a", null);
+             Sluice s = Proxies.start("""
+                     admin: { enabled: false }
+                     listeners:
+                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                     clusters:
+                       - { name: app, protocol: h2c, servers: [ { address: "%s" } ] }
+                     """.formatted(server.address()));
+             RawH2 c = RawH2.withReceiveBuffer(Proxies.port(s, "web"), 32 * KIB,
+                     RawH2.SETTINGS_INITIAL_WINDOW_SIZE, window)) {
+            c.windowUpdate(0, 64 * MIB);
+            c.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/big/" + 4 * MIB, ":authority", "a");
+            for (int i = 1; i <= streams; i++) {
+                c.headers(1 + 2 * i, true, ":method", "GET", ":scheme", "http", ":path", "/big/" + size,
+                        ":authority", "a");
+            }
+            java.util.Map<Integer, Long> read = new java.util.HashMap<>();
+            java.util.Set<Integer> ended = new java.util.HashSet<>();
+            long sinceSlow = 0;
+            RawH2.Frame f;
+            while (ended.size() < streams && (f = c.read()) != null) {
+                assertThat(f.type()).as("frame type on stream %d", f.stream()).isNotIn(RawH2.RST_STREAM, RawH2.GOAWAY);
+                if (f.type() == RawH2.DATA) {
+                    int n = f.payload().length;
+                    read.merge(f.stream(), (long) n, Long::sum);
+                    sinceSlow += n;
+                    if (sinceSlow >= 256 * KIB) { // read in bursts, so that Sluice's socket fills up now and then
+                        sinceSlow = 0;
+                        slowly();
+                    }
+                    if (n > 0) {
+                        c.windowUpdate(0, n);
+                    }
+                }
+                if (f.stream() != 1 && (f.flags() & RawH2.END_STREAM) != 0
+                        && (f.type() == RawH2.DATA || f.type() == RawH2.HEADERS)) {
+                    ended.add(f.stream());
+                }
+            }
+            assertThat(ended).hasSize(streams);
+            for (int i = 1; i <= streams; i++) {
+                assertThat(read.get(1 + 2 * i)).as("stream %d", 1 + 2 * i).isEqualTo(size);
+            }
+            // The stalled stream gets its whole window, and nothing more (a PING's answer comes after whatever
+            // was sent before it).
+            while (read.getOrDefault(1, 0L) < window && (f = c.read()) != null) {
+                if (f.type() == RawH2.DATA) {
+                    read.merge(f.stream(), (long) f.payload().length, Long::sum);
+                }
+            }
+            c.frame(RawH2.PING, 0, 0, new byte[8]);
+            while ((f = c.read()) != null && !(f.type() == RawH2.PING && (f.flags() & 1) != 0)) {
+                assertThat(f.type()).as("frame type on stream %d", f.stream()).isNotIn(RawH2.RST_STREAM, RawH2.GOAWAY);
+                if (f.type() == RawH2.DATA) {
+                    read.merge(f.stream(), (long) f.payload().length, Long::sum);
+                }
+            }
+            assertThat(read.get(1)).isEqualTo(window);
+        }
+    }
+
     /** Trailers of a chunked HTTP/1.1 response reach an h2 client as HTTP/2 trailers (a last HEADERS frame). */
     @Test
     void trailersOfAChunkedResponseReachTheClient() throws Exception {

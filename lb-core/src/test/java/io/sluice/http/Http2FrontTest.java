@@ -77,6 +77,32 @@ class Http2FrontTest {
         }
     }
 
+    /** Trailers of an h2 request (a last HEADERS frame) reach an HTTP/1.1 server as the trailers of a chunked body. */
+    @Test
+    void requestTrailersReachAnHttp1ServerInAChunkedBody() throws Exception {
+        java.util.concurrent.CompletableFuture<String> received = new java.util.concurrent.CompletableFuture<>();
+        HttpBackend.Handler handler = (req, out, sock) -> {
+            String body = new String(req.readBody(), StandardCharsets.US_ASCII);
+            String te = req.header("transfer-encoding");
+            java.util.List<String> trailers = req.body() instanceof HttpBackend.ChunkedInput ci
+                    ? ci.trailers : java.util.List.of();
+            received.complete(te + "|" + body + "|" + trailers);
+            HttpBackend.respond(out, 200, "text/plain", new byte[0]);
+        };
+        try (HttpBackend a = new HttpBackend("a", handler);
+             HttpBackend b = new HttpBackend("b", handler);
+             Sluice s = Proxies.start(config(a.address(), b.address(), ""));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/t", ":authority", "a");
+            c.frame(RawH2.DATA, 0, 1, "hello".getBytes(StandardCharsets.US_ASCII));
+            c.headers(1, true, "x-checksum", "abc");
+            RawH2.Frame response = c.await(RawH2.HEADERS, 1);
+            assertThat(response).isNotNull();
+            assertThat(received.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .isEqualTo("chunked|hello|[x-checksum: abc]");
+        }
+    }
+
     @Test
     void h2loadRequestsAllSucceed() throws Exception {
         ExternalTool h2load = ExternalTool.require("h2load", "nghttp2-client");

@@ -88,6 +88,26 @@ class Http2SafetyTest {
         }
     }
 
+    /**
+     * RFC 9113 8.3.1: a host field that names another authority than :authority makes the request malformed (two
+     * parsers could route it differently): reset, never forwarded. One that agrees (case aside) is served.
+     */
+    @Test
+    void hostDisagreeingWithAuthorityIsRefused() throws Exception {
+        try (HttpBackend backend = new HttpBackend("a", HttpBackend.sayName("a"));
+             Sluice s = start(backend, "");
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, true, with("host", "b"));
+            RawH2.Frame rst = c.await(RawH2.RST_STREAM, 1);
+            assertThat(rst).isNotNull();
+            assertThat(rst.errorCode()).isEqualTo(1); // PROTOCOL_ERROR
+            c.headers(3, true, with("host", "A"));
+            RawH2.Frame ok = c.await(RawH2.HEADERS, 3);
+            assertThat(ok).isNotNull();
+            assertThat(backend.requests).extracting(r -> r.header("host")).containsExactly("a");
+        }
+    }
+
     /** CVE-2023-44487: a client resetting streams faster than allowed gets GOAWAY ENHANCE_YOUR_CALM. */
     @Test
     void rapidResetGetsGoAway() throws Exception {

@@ -303,6 +303,8 @@ final class HttpBackend implements AutoCloseable {
     }
 
     static final class ChunkedInput extends InputStream {
+        /** The trailer fields after the last chunk, as their lines, once the body was read to its end. */
+        final List<String> trailers = new CopyOnWriteArrayList<>();
         private final InputStream in;
         private long left;
         private boolean done;
@@ -329,7 +331,7 @@ final class HttpBackend implements AutoCloseable {
                 if (left == 0) {
                     String t;
                     while ((t = readLine(in)) != null && !t.isEmpty()) {
-                        // trailers: ignored
+                        trailers.add(t);
                     }
                     done = true;
                     return -1;
