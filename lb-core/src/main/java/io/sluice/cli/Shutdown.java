@@ -1,7 +1,6 @@
 package io.sluice.cli;
 
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,17 +40,27 @@ final class Shutdown {
         return signals;
     }
 
-    /** What the signals ask for: a stop (awaited) and reloads (run once there is something to reload). */
+    /**
+     * What the signals ask for: a stop (awaited) and reloads (run once there is something to reload). The
+     * hand-over from "starting" to "running" is one locked step: a SIGHUP that reads "starting" just as the start
+     * ends must still be seen by {@link #reloadWith} (a check-then-set on two fields lost it: ReloadProcessTest
+     * waited in vain for its reload on a loaded machine). The reload itself runs outside the lock.
+     */
     static final class Signals {
         private final CountDownLatch stop = new CountDownLatch(1);
-        private final AtomicBoolean hangupWhileStarting = new AtomicBoolean();
-        private volatile Runnable onHangup;
+        private Runnable onHangup;
+        private boolean hangupWhileStarting;
 
         private void hangup() {
-            Runnable reload = onHangup;
+            Runnable reload;
+            synchronized (this) {
+                reload = onHangup;
+                if (reload == null) {
+                    hangupWhileStarting = true;
+                }
+            }
             if (reload == null) {
                 log.info("SIGHUP received while starting: the configuration is reloaded once started");
-                hangupWhileStarting.set(true);
                 return;
             }
             log.info("SIGHUP received: reloading the configuration");
@@ -60,8 +69,13 @@ final class Shutdown {
 
         /** From now on a SIGHUP runs {@code reload}; one that came while starting runs it now. */
         void reloadWith(Runnable reload) {
-            onHangup = reload;
-            if (hangupWhileStarting.getAndSet(false)) {
+            boolean pending;
+            synchronized (this) {
+                onHangup = reload;
+                pending = hangupWhileStarting;
+                hangupWhileStarting = false;
+            }
+            if (pending) {
                 log.info("reloading the configuration for the SIGHUP received while starting");
                 reload.run();
             }

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -28,6 +29,17 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
     BackendCodec(HttpDecoderConfig config) {
         ArrayDeque<HttpMethod> sent = new ArrayDeque<>(2);
         init(new ResponseDecoder(config, sent), new RequestEncoder(sent));
+    }
+
+    /**
+     * Whether the decoder still holds bytes it has not read: asked when an exchange gives the connection back,
+     * from inside the read that ended its response. Sluice sends one request at a time, so bytes after a
+     * complete response answer nothing (a wrong Content-Length, a server talking out of turn); on a connection
+     * that is reused they would be read as the next attempt's response, another client's.
+     */
+    static boolean holdsUnreadBytes(Channel ch) {
+        BackendCodec codec = ch.pipeline().get(BackendCodec.class);
+        return codec != null && codec.inboundHandler().holdsBytes();
     }
 
     /** Notes each request's method, oldest first, for the decoder to pair with its response. */
@@ -69,6 +81,10 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
         private boolean fastOff;
         /** The status code of the line being split, for its reason phrase. */
         private String code;
+
+        boolean holdsBytes() {
+            return actualReadableBytes() > 0;
+        }
 
         ResponseDecoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> sent) {
             super(config);

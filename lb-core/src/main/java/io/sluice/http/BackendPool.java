@@ -19,6 +19,8 @@ import io.sluice.net.Transport;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keep-alive connections to one server from one event loop. Only that loop touches it, so it has no locks.
@@ -27,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  * borrows it.
  */
 final class BackendPool implements LoopPool {
+    private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
+
     private final ServerPools totals;
     private final Server server;
     private final Cluster cluster;
@@ -165,6 +169,11 @@ final class BackendPool implements LoopPool {
         c.attempt = null;
         int max = config().maxRequestsPerConnection();
         if (!reusable || !c.channel.isActive() || (max > 0 && c.requests >= max)) {
+            c.channel.close();
+            return;
+        }
+        if (BackendCodec.holdsUnreadBytes(c.channel)) {
+            log.debug("{} sent bytes beyond its response: connection closed, not reused", c.channel);
             c.channel.close();
             return;
         }

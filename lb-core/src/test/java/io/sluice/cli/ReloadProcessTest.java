@@ -52,7 +52,8 @@ class ReloadProcessTest {
                     // The same listener (same address: the port it got is now written down), another server.
                     Files.writeString(cfg, config(two.address(), true).formatted(port));
                     new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
-                    await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(log).contains("config reloaded"));
+                    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                            assertThat(Files.readString(log)).contains("config reloaded"));
                     assertThat(Proxies.exchange(port).trim()).isEqualTo("two");
                     assertThat(p.isAlive()).as("SIGHUP must not stop the process").isTrue();
                     // The connection opened before the reload is still the one it was.
