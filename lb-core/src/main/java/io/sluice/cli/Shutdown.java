@@ -93,7 +93,15 @@ final class Shutdown {
 
     private static void handle(String name, Runnable action) {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> action.run());
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> action.run());
+            // SIGINT is ignored in every job a script starts in the background, so only HUP and TERM are worth a word.
+            if (before == sun.misc.SignalHandler.SIG_IGN && !name.equals("INT")) {
+                // The JVM leaves a signal the parent ignored (nohup ignores SIGHUP) ignored, and says so only
+                // through this answer: the operator's SIGHUP or SIGTERM would do nothing, silently.
+                log.warn("SIG{} is ignored in this process (started under nohup or with it ignored): it will do "
+                        + "nothing; {}", name, name.equals("HUP")
+                        ? "reload with `sluice reload` or the admin API" : "stop Sluice with another signal");
+            }
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             log.debug("cannot handle SIG{}: {}", name, e.toString());
         }
