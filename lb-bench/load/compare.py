@@ -73,6 +73,8 @@ VARIANTS = {}
 # Variants given a jar of their own ("--jar=PATH" among their options): target name -> the jar, to compare a
 # build before and after a change in the same rounds.
 VARIANT_JARS = {}
+# Variants given a transport of their own ("--transport=epoll|io_uring|nio" among their options): target -> transport.
+VARIANT_TRANSPORTS = {}
 VARIANT_BASE_PORT = 19400  # to 19499: the ports compare.sh reserves
 
 SCENARIOS = {
@@ -538,14 +540,15 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
         if target not in targets or (target == "sluice_jdk" and not tls):
             continue
         admin = reloadable and target in ADMIN_PORTS
-        config = write_sluice(work, target, sluice_transport, admin=admin, tls=tls, grpc=grpc)
+        transport = VARIANT_TRANSPORTS.get(target, sluice_transport)
+        config = write_sluice(work, target, transport, admin=admin, tls=tls, grpc=grpc)
         https = tls is not None and target in PROXY_PORTS["https"]
         why = sluice_refuses(root, config) if https else None
         if why:
             skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
             if target == "sluice_jdk":
                 continue
-            config = write_sluice(work, target, sluice_transport, admin=admin, grpc=grpc)  # without HTTPS
+            config = write_sluice(work, target, transport, admin=admin, grpc=grpc)  # without HTTPS
             https = False
         # No pre-touched heap by default: the idle-connection scenario reads resident memory, which must include
         # the heap's growth (with -XX:+AlwaysPreTouch among the JVM options it reads everything else).
@@ -776,11 +779,27 @@ def to_ms(text):
     return v / 1000 if u == "us" else v if u == "ms" else v * 1000 if u == "s" else v * 60000
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process (all its threads) so far."""
+def cpu_split(pid):
+    """User and system CPU time of a process (all its threads) so far, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process (all its threads) so far."""
+    return sum(cpu_split(pid))
+
+
+def add_cpu_split(r, before, pid):
+    """The run's CPU per request split into user space and kernel: on small requests most of a proxy's CPU is the
+    kernel's (loopback TCP, the event interface), which no proxy can save by its own code."""
+    if before is None or not r.get("requests"):
+        return
+    after = cpu_split(pid)
+    r["user_us"] = (after[0] - before[0]) * 1e6 / r["requests"]
+    r["sys_us"] = (after[1] - before[1]) * 1e6 / r["requests"]
 
 
 def tree_cpu_seconds(pid):
@@ -829,7 +848,8 @@ def run_h2load(port, args, path, seconds, pid=None):
     no latency percentiles: p50/p99 stay empty and `mean` is its mean time per request. Every request must succeed:
     the result counts the ones that did not (non-2xx, failed, errored, timed out)."""
     cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", "-D", str(seconds)] + args + [f"http://127.0.0.1:{port}{path}"]
-    cpu_before = cpu_seconds(pid) if pid else None
+    split_before = cpu_split(pid) if pid else None
+    cpu_before = sum(split_before) if pid else None
     proc = subprocess.run(cmd, text=True, capture_output=True)
     cpu = cpu_seconds(pid) - cpu_before if pid else None
     try:
@@ -840,6 +860,7 @@ def run_h2load(port, args, path, seconds, pid=None):
         nan = float("nan")
         return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "mean": nan, "cpu_us": nan, "errors": "unreadable"}
     r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else float("nan")
+    add_cpu_split(r, split_before, pid)
     return r
 
 
@@ -867,6 +888,7 @@ def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-d", f"{seconds}s", "--latency", "--timeout", "10s"] + args + [
         f"{scheme}://127.0.0.1:{port}{path}"]
     cpu_of = tree_cpu_seconds if reloads else cpu_seconds
+    split_before = cpu_split(pid) if pid and not reloads else None
     cpu_before = cpu_of(pid) if pid else None
     if reloads:
         reloads.start(seconds)
@@ -886,6 +908,7 @@ def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
             r.update(reloads.summary())
         return r
     r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else nan
+    add_cpu_split(r, split_before, pid)
     if reloads:
         r.update(wrk_errors(out))
         r.update(reloads.summary())
@@ -1044,7 +1067,8 @@ def main():
                     help="JVM options of the sluice, sluice_splice and sluice_jdk targets (default: %(default)s)")
     ap.add_argument("--sluice-variant", action="append", default=[], metavar="NAME=OPTIONS",
                     help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
-                         "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice), measured in the same rounds "
+                         "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice, "
+                         "--transport=epoll|io_uring|nio another runtime.transport), measured in the same rounds "
                          "in the plain HTTP and TCP scenarios and h2_small; repeatable")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
@@ -1174,6 +1198,10 @@ def add_variant(name, opts, targets):
     if jars:
         VARIANT_JARS[target] = os.path.abspath(jars[-1][len("--jar="):])
         opts = [o for o in opts if not o.startswith("--jar=")]
+    transports = [o for o in opts if o.startswith("--transport=")]
+    if transports:
+        VARIANT_TRANSPORTS[target] = transports[-1][len("--transport="):]
+        opts = [o for o in opts if not o.startswith("--transport=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
     base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 100, 2)
@@ -1304,6 +1332,7 @@ def report(a, work, targets, scenarios, results):
             rs = results.get(("idle", t), [])
             if rs:
                 lines.append(f"| {a.idle} | {t} | {med([r['kib_per_conn'] for r in rs]):.2f} |")
+    lines += cpu_split_table(scenarios, targets, results)
     lines += h2load_table(scenarios, targets, results)
     lines += reload_table(scenarios, targets, results)
     lines += jvm_table(scenarios, targets, results, a.duration)
@@ -1311,6 +1340,25 @@ def report(a, work, targets, scenarios, results):
     open(os.path.join(work, "results.md"), "w").write(text)
     print("\n" + text)
     plot(work, chart, targets, f"layout {a.layout}: {LAYOUT_LABELS[a.layout]}")
+
+
+def cpu_split_table(scenarios, targets, results):
+    """Each proxy's CPU per request in user space and in the kernel (medians over rounds): the kernel's part is the
+    floor below which no change to a proxy's own code can take it."""
+    rows = []
+    for sc in scenarios:
+        if sc not in SCENARIOS:
+            continue
+        for t in targets:
+            rs = [r for r in results.get((sc, t), []) if "sys_us" in r]
+            if not rs:
+                continue
+            user, sys_ = med([r["user_us"] for r in rs]), med([r["sys_us"] for r in rs])
+            rows.append(f"| {sc} | {t} | {fmt(user, 1)} | {fmt(sys_, 1)} | {fmt(sys_ / (user + sys_) if user + sys_ else float('nan'))} |")
+    if not rows:
+        return []
+    return ["", "Where each proxy's CPU per request goes (from /proc/PID/stat utime and stime; medians over rounds):", "",
+            "| scenario | target | user µs/req | kernel µs/req | kernel share |", "|---|---|---:|---:|---:|"] + rows
 
 
 def java_version(java):
