@@ -61,6 +61,31 @@ class UdpRelayTest {
         return new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * Sends until answered, as UDP clients do: with a 300 ms idle timeout a pause of this JVM between the request
+     * and its reply can end the flow first, and the reply is then dropped at the closed socket. Returns the reply
+     * to this text, skipping a late duplicate of an earlier one.
+     */
+    private static String exchange(DatagramSocket c, Sluice s, String text) {
+        String expected = "e:" + text;
+        return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ZERO).until(() -> {
+            send(c, s, text);
+            int timeout = c.getSoTimeout();
+            c.setSoTimeout(1000);
+            try {
+                String reply;
+                do {
+                    reply = receive(c);
+                } while (!reply.equals(expected));
+                return reply;
+            } catch (SocketTimeoutException e) {
+                return null;
+            } finally {
+                c.setSoTimeout(timeout);
+            }
+        }, reply -> reply != null);
+    }
+
     private static double metric(Sluice s, String name) {
         return Proxies.sample(s.metrics().scrape(), name);
     }
@@ -70,7 +95,10 @@ class UdpRelayTest {
     void datagramsGoBothWaysOnOneFlowFromTheAddressTheClientSentTo(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
-        Sluice s = sluice(transport, "idle_timeout: 300ms", echo.address());
+        // An idle timeout no pause of this JVM reaches: client, Sluice and server share it, so a GC pause or a
+        // starved thread of 300 ms (seen on a loaded 2-core machine) is idle time to the flow, which then ends
+        // and is made again, as it should. The idle end has its own test below.
+        Sluice s = sluice(transport, "idle_timeout: 60s", echo.address());
         UdpListener listener = (UdpListener) s.listener("front");
         assertThat(listener.sockets()).isEqualTo(transport.equals("nio") ? 1 : 2);
         DatagramSocket c = client();
@@ -83,18 +111,30 @@ class UdpRelayTest {
         }
         assertThat(echo.peers).as("one flow, one server socket").hasSize(1);
         assertThat(metric(s, "sluice_udp_flows_active{listener=\"front\"}")).isEqualTo(1);
+        assertThat(metric(s, "sluice_listener_connections_total{listener=\"front\"}")).isEqualTo(1);
         assertThat(metric(s, "sluice_listener_datagrams_received_total{listener=\"front\"}")).isEqualTo(50);
         assertThat(metric(s, "sluice_listener_datagrams_sent_total{listener=\"front\"}")).isEqualTo(50);
         String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
         assertThat(metric(s, "sluice_server_datagrams_sent_total" + server)).isEqualTo(50);
         assertThat(metric(s, "sluice_server_datagrams_received_total" + server)).isEqualTo(50);
         assertThat(metric(s, "sluice_server_connections_active" + server)).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nio", "epoll", "io_uring"})
+    void anIdleFlowEndsAndTheNextDatagramStartsAnother(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluice(transport, "idle_timeout: 300ms", echo.address());
+        DatagramSocket c = client();
+        assertThat(exchange(c, s, "first")).isEqualTo("e:first");
+        String flows = "sluice_listener_connections_total{listener=\"front\"}";
+        double made = metric(s, flows);
         await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, "sluice_udp_flows_active{listener=\"front\"}") == 0);
+        String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
         assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
-        // A datagram after the flow ended starts a new one.
-        send(c, s, "again");
-        assertThat(receive(c)).isEqualTo("e:again");
-        assertThat(echo.peers).hasSize(2);
+        assertThat(exchange(c, s, "again")).isEqualTo("e:again");
+        assertThat(metric(s, flows)).as("a new flow").isGreaterThan(made);
     }
 
     @ParameterizedTest
