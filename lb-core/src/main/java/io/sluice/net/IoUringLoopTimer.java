@@ -1,7 +1,6 @@
 package io.sluice.net;
 
 import io.netty.channel.IoEvent;
-import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
@@ -61,8 +60,7 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
         return delegate.isChangingThreadSupported();
     }
 
-    private static final class Timed implements IoHandler, IoUringIoHandle {
-        private final IoHandler io;
+    private static final class Timed extends ForwardingIoHandler implements IoUringIoHandle {
         private final ByteBuffer timespec = ByteBuffer.allocateDirect(TIMESPEC_SIZE).order(ByteOrder.nativeOrder());
         private final long timespecAddress = PlatformDependent.directBufferAddress(timespec);
         private final Untimed untimed = new Untimed();
@@ -73,7 +71,7 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
         private short seq;
 
         Timed(IoHandler io) {
-            this.io = io;
+            super(io);
         }
 
         @Override
@@ -141,36 +139,6 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
             if (registration != null) {
                 registration.cancel();
             }
-        }
-
-        @Override
-        public void initialize() {
-            io.initialize();
-        }
-
-        @Override
-        public void prepareToDestroy() {
-            io.prepareToDestroy();
-        }
-
-        @Override
-        public void destroy() {
-            io.destroy();
-        }
-
-        @Override
-        public IoRegistration register(IoHandle handle) throws Exception {
-            return io.register(handle);
-        }
-
-        @Override
-        public void wakeup() {
-            io.wakeup();
-        }
-
-        @Override
-        public boolean isCompatible(Class<? extends IoHandle> handleType) {
-            return io.isCompatible(handleType);
         }
     }
 
