@@ -51,6 +51,7 @@ public final class ChannelOptions {
             // Elsewhere Netty sets it on every accepted channel already: again would be a setsockopt per accept.
             b.childOption(ChannelOption.TCP_NODELAY, true);
         }
+        IoUringRecvRing.setting(transport).ifPresent(s -> s.applyToChildren(b));
         return b;
     }
 
@@ -65,7 +66,7 @@ public final class ChannelOptions {
                 .group(loop)
                 .channel(transport.channelClass())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis(connectTimeout));
-        for (Setting<?> s : upstreamSettings(allocator, reads, halfClosure)) {
+        for (Setting<?> s : upstreamSettings(transport, allocator, reads, halfClosure)) {
             s.applyTo(b);
         }
         return b;
@@ -76,8 +77,8 @@ public final class ChannelOptions {
      * which sets them without a Bootstrap. TCP_NODELAY only where Netty does not already set it on every new
      * socket channel (it does on Linux, where setting it again costs a setsockopt per connection).
      */
-    static List<Setting<?>> upstreamSettings(ByteBufAllocator allocator, RecvByteBufAllocator reads,
-                                             boolean halfClosure) {
+    static List<Setting<?>> upstreamSettings(Transport transport, ByteBufAllocator allocator,
+                                             RecvByteBufAllocator reads, boolean halfClosure) {
         List<Setting<?>> list = new ArrayList<>();
         list.add(new Setting<>(ChannelOption.AUTO_READ, false));
         list.add(new Setting<>(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure));
@@ -88,6 +89,7 @@ public final class ChannelOptions {
         list.add(new Setting<>(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK));
         list.add(new Setting<>(ChannelOption.ALLOCATOR, allocator));
         list.add(new Setting<>(ChannelOption.RCVBUF_ALLOCATOR, reads));
+        IoUringRecvRing.setting(transport).ifPresent(list::add);
         return List.copyOf(list);
     }
 
@@ -99,6 +101,10 @@ public final class ChannelOptions {
     record Setting<T>(ChannelOption<T> option, T value) {
         void applyTo(Bootstrap b) {
             b.option(option, value);
+        }
+
+        void applyToChildren(ServerBootstrap b) {
+            b.childOption(option, value);
         }
 
         void applyTo(ChannelConfig config) {

@@ -1,10 +1,8 @@
 package io.sluice.net;
 
-import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.IoRegistration;
 import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -67,11 +65,9 @@ public final class LoopGuard implements IoHandlerFactory {
     }
 
     /** Everything passes through; only {@link #run} catches. */
-    private static final class Guarded implements IoHandler {
-        private final IoHandler io;
-
+    private static final class Guarded extends ForwardingIoHandler {
         Guarded(IoHandler io) {
-            this.io = io;
+            super(io);
         }
 
         @Override
@@ -82,36 +78,6 @@ public final class LoopGuard implements IoHandlerFactory {
                 caught(t);
                 return 0;
             }
-        }
-
-        @Override
-        public void initialize() {
-            io.initialize();
-        }
-
-        @Override
-        public void prepareToDestroy() {
-            io.prepareToDestroy();
-        }
-
-        @Override
-        public void destroy() {
-            io.destroy();
-        }
-
-        @Override
-        public IoRegistration register(IoHandle handle) throws Exception {
-            return io.register(handle);
-        }
-
-        @Override
-        public void wakeup() {
-            io.wakeup();
-        }
-
-        @Override
-        public boolean isCompatible(Class<? extends IoHandle> handleType) {
-            return io.isCompatible(handleType);
         }
     }
 }

@@ -17,7 +17,6 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
-import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -101,7 +100,8 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
             LoggerFactory.getLogger(Transport.class).warn("io_uring multishot polls are on ({} was not set in time):"
                     + " a peer's reset right after its last bytes can go unseen", IO_URING_MULTISHOT_POLL);
         }
-        return new Transport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
+        return new Transport("io_uring", () -> IoUringLoopTimer.wrap(IoUringRecvRing.handlerFactory()),
+                IoUringServerSocketChannel.class,
                 IoUringSocketChannel.class, IoUringDatagramChannel.class);
     }
 

@@ -37,7 +37,7 @@ public final class UpstreamDialer {
         this.allocator = allocator;
         this.reads = reads;
         this.halfClosure = halfClosure;
-        this.settings = ChannelOptions.upstreamSettings(allocator, reads, halfClosure);
+        this.settings = ChannelOptions.upstreamSettings(transport, allocator, reads, halfClosure);
     }
 
     /**
