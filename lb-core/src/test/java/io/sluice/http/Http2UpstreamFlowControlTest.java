@@ -228,8 +228,8 @@ class Http2UpstreamFlowControlTest {
         String big = "/big/" + 32 * MIB;
         try (H2TestServer a = new H2TestServer("a", null);
              Sluice s = start(a.address())) {
-            // Every abort costs a CANCEL and a STREAM_CLOSED reset per DATA frame still in flight: far over Netty's
-            // flood guard, which would end the connection (and with it what is under test here).
+            // Every abort costs a CANCEL: as many as Netty's flood guard allows in its window, and one more would
+            // end the connection (and with it what is under test here).
             a.rstFloodGuard = false;
             int port = Proxies.port(s, "web");
             for (int i = 0; i < 2 * Http2Pool.MAX_STREAMS_PER_CONNECTION; i++) {
