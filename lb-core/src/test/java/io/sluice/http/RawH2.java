@@ -176,7 +176,11 @@ final class RawH2 implements AutoCloseable {
     Frame read() throws IOException {
         Frame f = held.poll();
         if (f == null && (f = readFrame()) != null) {
-            applyFlowControl(f);
+            try {
+                applyFlowControl(f);
+            } catch (IOException closing) {
+                // The server no longer reads (it is closing): the acknowledgement is moot, the end is read next.
+            }
         }
         return f;
     }
