@@ -36,14 +36,7 @@ class Http2AfterResetTest {
         int aborts = 40;
         String big = "/big/" + 64 * MIB;
         try (H2TestServer a = new H2TestServer("a", null);
-             Sluice s = Proxies.start("""
-                     runtime: { worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - { name: app, protocol: h2c, servers: [ { address: "%s" } ] }
-                     """.formatted(a.address()))) {
+             Sluice s = Http2UpstreamFlowControlTest.start(a.address())) {
             int port = Proxies.port(s, "web");
             for (int i = 0; i < aborts; i++) {
                 try (Socket client = new Socket("127.0.0.1", port)) {

@@ -29,7 +29,8 @@ class Http2UpstreamFlowControlTest {
     /** Generous: windows (client 64 KiB, Sluice's 64 KiB per stream) and buffers are well below it. */
     private static final long BOUND = 8L * MIB;
 
-    private static Sluice start(String server) throws Exception {
+    /** One worker loop, an HTTP listener, and an h2c cluster of {@code server}. */
+    static Sluice start(String server) throws Exception {
         return Proxies.start("""
                 runtime: { worker_threads: 1 }
                 admin: { enabled: false }
