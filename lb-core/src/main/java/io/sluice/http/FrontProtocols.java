@@ -4,15 +4,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http2.DefaultHttp2Connection;
-import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.AsciiString;
 import io.sluice.config.Http2Config;
@@ -102,7 +98,7 @@ public final class FrontProtocols {
 
     private Http2Handlers http2Handlers(boolean admitted) {
         Http2Config c = listener.config().http2();
-        Http2FrameCodec codec = new ServerCodecBuilder()
+        Http2FrameCodec codec = new Http2CodecBuilder(true)
                 .initialSettings(new Http2Settings()
                         .maxConcurrentStreams(c.maxConcurrentStreams())
                         .initialWindowSize(c.initialStreamWindowSize())
@@ -123,20 +119,6 @@ public final class FrontProtocols {
             }
         });
         return new Http2Handlers(codec, connection);
-    }
-
-    /**
-     * Netty's server codec, on a connection whose flow controller shares the client's window among the streams
-     * round-robin ({@link UniformStreamByteDistributor}) instead of by RFC 7540 priorities, which RFC 9113
-     * deprecated and clients no longer send: Netty's default keeps a priority tree with a node per stream,
-     * and fairness between streams is all Sluice needs (one stalled stream must not hold up the others).
-     */
-    private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
-        ServerCodecBuilder() {
-            DefaultHttp2Connection c = new DefaultHttp2Connection(true);
-            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
-            connection(c);
-        }
     }
 
     /**

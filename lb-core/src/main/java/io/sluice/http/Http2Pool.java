@@ -7,12 +7,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.DefaultHttp2Connection;
-import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.Server;
 import io.sluice.config.PoolConfig;
@@ -256,19 +252,13 @@ final class Http2Pool implements LoopPool {
         }, timeout, TimeUnit.NANOSECONDS);
     }
 
-    /**
-     * Netty's frame codec, client side, sharing the server's windows between streams round-robin: priorities are
-     * deprecated (RFC 9113) and Netty's default keeps a priority-tree node per stream; fairness is all it takes.
-     */
-    private static final class ClientCodecBuilder extends Http2FrameCodecBuilder {
+    /** Netty's frame codec, client side ({@link Http2CodecBuilder}). */
+    private static final class ClientCodecBuilder extends Http2CodecBuilder {
         ClientCodecBuilder() {
-            DefaultHttp2Connection c = new DefaultHttp2Connection(false);
-            c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
-            connection(c);
+            super(false);
             // A builder given its connection takes itself for a server's (isServer() defaults to true), and turns
             // on the server's guards against RST_STREAM floods (rapid reset): the encoder's would count Sluice's
-            // own resets (a CANCEL per client gone mid-download, a STREAM_CLOSED per DATA frame still in flight
-            // for it) and end the connection with ENHANCE_YOUR_CALM after 200 in 30 s, failing every stream on
+            // own resets and end the connection with ENHANCE_YOUR_CALM after 200 in 30 s, failing every stream on
             // it. Off, as forClient() has them.
             decoderEnforceMaxRstFramesPerWindow(0, 0);
             encoderEnforceMaxRstFramesPerWindow(0, 0);

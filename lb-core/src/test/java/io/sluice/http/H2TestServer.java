@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -73,6 +74,13 @@ final class H2TestServer implements AutoCloseable {
     /** Streams the server received but refused unprocessed (above a GOAWAY's last-stream-id). */
     final AtomicInteger refused = new AtomicInteger();
     final List<Long> resetsReceived = new CopyOnWriteArrayList<>();
+    /**
+     * The code of every RST_STREAM read, on any connection, including those on streams the server already forgot
+     * (which never reach a stream, so {@link #resetsReceived} misses them).
+     */
+    final List<Long> resetFramesRead = new CopyOnWriteArrayList<>();
+    /** The code of every GOAWAY the server wrote. */
+    final List<Long> goAwaysSent = new CopyOnWriteArrayList<>();
     final List<String> sniNames = new CopyOnWriteArrayList<>();
     /** Request body bytes the server consumed (read), over all streams. */
     final AtomicLong uploadConsumed = new AtomicLong();
@@ -156,10 +164,8 @@ final class H2TestServer implements AutoCloseable {
         if (!rstFloodGuard) {
             codec.decoderEnforceMaxRstFramesPerWindow(0, 0);
         }
-        if (System.getenv("H2_DEBUG") != null) {
-            codec.frameLogger(new io.netty.handler.codec.http2.Http2FrameLogger(
-                    io.netty.handler.logging.LogLevel.INFO, "server-" + name));
-        }
+        codec.frameLogger(new FrameRecorder(System.getenv("H2_DEBUG") != null
+                ? io.netty.handler.logging.LogLevel.INFO : io.netty.handler.logging.LogLevel.TRACE));
         ch.pipeline().addLast(codec.build());
         ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
@@ -168,6 +174,30 @@ final class H2TestServer implements AutoCloseable {
                 s.pipeline().addLast(new Stream(connection, goAwayLast));
             }
         }));
+    }
+
+    /** Netty's frame logger (logging only with H2_DEBUG), recording the frames the tests look at. */
+    private final class FrameRecorder extends Http2FrameLogger {
+        FrameRecorder(io.netty.handler.logging.LogLevel level) {
+            super(level, "server-" + name);
+        }
+
+        @Override
+        public void logRstStream(Direction direction, ChannelHandlerContext ctx, int streamId, long errorCode) {
+            if (direction == Direction.INBOUND) {
+                resetFramesRead.add(errorCode);
+            }
+            super.logRstStream(direction, ctx, streamId, errorCode);
+        }
+
+        @Override
+        public void logGoAway(Direction direction, ChannelHandlerContext ctx, int lastStreamId, long errorCode,
+                              ByteBuf debugData) {
+            if (direction == Direction.OUTBOUND) {
+                goAwaysSent.add(errorCode);
+            }
+            super.logGoAway(direction, ctx, lastStreamId, errorCode, debugData);
+        }
     }
 
     private static SslContext tls(TestCertificates.Issued cert) {

@@ -29,7 +29,8 @@ class Http2UpstreamFlowControlTest {
     /** Generous: windows (client 64 KiB, Sluice's 64 KiB per stream) and buffers are well below it. */
     private static final long BOUND = 8L * MIB;
 
-    private static Sluice start(String server) throws Exception {
+    /** One worker loop, an HTTP listener, and an h2c cluster of {@code server}. */
+    static Sluice start(String server) throws Exception {
         return Proxies.start("""
                 runtime: { worker_threads: 1 }
                 admin: { enabled: false }
@@ -228,8 +229,8 @@ class Http2UpstreamFlowControlTest {
         String big = "/big/" + 32 * MIB;
         try (H2TestServer a = new H2TestServer("a", null);
              Sluice s = start(a.address())) {
-            // Every abort costs a CANCEL and a STREAM_CLOSED reset per DATA frame still in flight: far over Netty's
-            // flood guard, which would end the connection (and with it what is under test here).
+            // Every abort costs a CANCEL: as many as Netty's flood guard allows in its window, and one more would
+            // end the connection (and with it what is under test here).
             a.rstFloodGuard = false;
             int port = Proxies.port(s, "web");
             for (int i = 0; i < 2 * Http2Pool.MAX_STREAMS_PER_CONNECTION; i++) {

@@ -28,9 +28,10 @@ final class RawH2 implements AutoCloseable {
     final Socket socket;
     private final OutputStream out;
     private final DataInputStream in;
-    /** What the server lets us send (only for {@link #sendData}): its connection window and one stream's. */
+    /** What the server lets us send (only for {@link #sendData}): its connection window and each stream's. */
     private long connectionSendWindow = 65_535;
-    private long streamSendWindow = 65_535;
+    private long initialStreamSendWindow = 65_535;
+    private final java.util.Map<Integer, Long> streamSendWindows = new java.util.HashMap<>();
     /** Frames read while waiting for window, returned by {@link #read} first. */
     private final java.util.ArrayDeque<Frame> held = new java.util.ArrayDeque<>();
 
@@ -104,15 +105,14 @@ final class RawH2 implements AutoCloseable {
     }
 
     /**
-     * DATA on one stream (the only stream this connection sends a body on), in frames of at most 16 KiB, each
-     * sent only when the server's windows allow it: the server's SETTINGS and WINDOW_UPDATEs are read (other
-     * frames kept for {@link #read}) until they do.
+     * DATA on one stream, in frames of at most 16 KiB, each sent only when the server's windows allow it: the
+     * server's SETTINGS and WINDOW_UPDATEs are read (other frames kept for {@link #read}) until they do.
      */
     void sendData(int stream, byte[] data, boolean endStream) throws IOException {
         int at = 0;
         do {
             int n = Math.min(16_384, data.length - at);
-            while (n > 0 && Math.min(connectionSendWindow, streamSendWindow) < n) {
+            while (n > 0 && Math.min(connectionSendWindow, streamSendWindow(stream)) < n) {
                 Frame f = readFrame();
                 if (f == null) {
                     throw new java.io.EOFException("closed while waiting for window");
@@ -124,9 +124,13 @@ final class RawH2 implements AutoCloseable {
             boolean last = at + n == data.length;
             frame(DATA, endStream && last ? END_STREAM : 0, stream, java.util.Arrays.copyOfRange(data, at, at + n));
             connectionSendWindow -= n;
-            streamSendWindow -= n;
+            streamSendWindows.put(stream, streamSendWindow(stream) - n);
             at += n;
         } while (at < data.length);
+    }
+
+    private long streamSendWindow(int stream) {
+        return streamSendWindows.getOrDefault(stream, initialStreamSendWindow);
     }
 
     private boolean applyFlowControl(Frame f) throws IOException {
@@ -136,7 +140,7 @@ final class RawH2 implements AutoCloseable {
             if (f.stream == 0) {
                 connectionSendWindow += increment;
             } else {
-                streamSendWindow += increment;
+                streamSendWindows.put(f.stream, streamSendWindow(f.stream) + increment);
             }
             return true;
         }
@@ -146,7 +150,9 @@ final class RawH2 implements AutoCloseable {
                 if (id == SETTINGS_INITIAL_WINDOW_SIZE) {
                     long value = ((f.payload[i + 2] & 0xffL) << 24) | ((f.payload[i + 3] & 0xff) << 16)
                             | ((f.payload[i + 4] & 0xff) << 8) | (f.payload[i + 5] & 0xff);
-                    streamSendWindow += value - 65_535;
+                    long delta = value - initialStreamSendWindow;
+                    initialStreamSendWindow = value;
+                    streamSendWindows.replaceAll((stream, window) -> window + delta);
                 }
             }
             // The server counts on its new initial window only from our acknowledgement on (RFC 9113 6.5.3).
@@ -163,10 +169,20 @@ final class RawH2 implements AutoCloseable {
         frame(WINDOW_UPDATE, 0, stream, b.toByteArray());
     }
 
-    /** The next frame, or null when the connection closed. */
+    /**
+     * The next frame, or null when the connection closed. The server's SETTINGS and WINDOW_UPDATEs count for
+     * {@link #sendData} (and SETTINGS are acknowledged) here too.
+     */
     Frame read() throws IOException {
         Frame f = held.poll();
-        return f != null ? f : readFrame();
+        if (f == null && (f = readFrame()) != null) {
+            try {
+                applyFlowControl(f);
+            } catch (IOException closing) {
+                // The server no longer reads (it is closing): the acknowledgement is moot, the end is read next.
+            }
+        }
+        return f;
     }
 
     private Frame readFrame() throws IOException {

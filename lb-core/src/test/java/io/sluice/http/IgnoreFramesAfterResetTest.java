@@ -1,0 +1,35 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
+import io.netty.handler.codec.http2.Http2Stream;
+import org.junit.jupiter.api.Test;
+
+/** What {@link IgnoreFramesAfterReset} remembers: streams this side reset, the last {@code REMEMBERED} of them. */
+class IgnoreFramesAfterResetTest {
+    @Test
+    void remembersOnlyTheLastStreamsItResetAndNoneThatEndedNormally() throws Exception {
+        DefaultHttp2Connection connection = new DefaultHttp2Connection(true);
+        IgnoreFramesAfterReset encoder = new IgnoreFramesAfterReset(
+                new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter()));
+
+        Http2Stream normal = connection.remote().createStream(1, false);
+        normal.close();
+        int first = 3;
+        int last = first + 2 * IgnoreFramesAfterReset.REMEMBERED;
+        for (int id = first; id <= last; id += 2) {
+            Http2Stream s = connection.remote().createStream(id, false);
+            s.resetSent();
+            s.close();
+        }
+
+        assertThat(encoder.wasReset(1)).as("ended normally").isFalse();
+        assertThat(encoder.wasReset(first)).as("one reset too many ago").isFalse();
+        assertThat(encoder.wasReset(first + 2)).isTrue();
+        assertThat(encoder.wasReset(last)).isTrue();
+        assertThat(encoder.wasReset(last + 2)).as("never opened").isFalse();
+    }
+}
