@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One kernel timer per io_uring event loop for its earliest scheduled task, armed only when that deadline moves
  * earlier. Netty 4.2.18's {@code IoUringIoHandler.run} submits an {@code IORING_OP_TIMEOUT} with every blocking
- * wait while the loop has any scheduled task, and Sluice's loops always have one (every connection's
- * {@link ConnectionClock}, the pools' timers): on a keep-alive connection that was about one TIMEOUT submission,
+ * wait (for the earliest scheduled task, or a second away when there is none), and Sluice's loops always have a
+ * task (every connection's {@link ConnectionClock}, the pools' timers): on a keep-alive connection that was about one TIMEOUT submission,
  * one hrtimer start and cancel, and one extra completion per request, for a deadline that had not moved.
  *
  * <p>Here the handler is told that no task is scheduled (so it blocks until a completion), and this class keeps
@@ -35,6 +35,8 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
 
     private static final byte IORING_OP_TIMEOUT = 11;
     private static final int TIMESPEC_SIZE = 16;
+    /** How long past its deadline an armed timer's completion may be missing before a new one is armed. */
+    private static final long OVERDUE_NANOS = 1_000_000_000L;
 
     private final IoHandlerFactory delegate;
 
@@ -86,9 +88,13 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
                 return io.run(context);
             }
             long at = now + delay;
-            if (!armed || at - armedAt < 0) {
-                arm(delay);
-                armedAt = at;
+            if (armed && now - armedAt > OVERDUE_NANOS) {
+                // The armed timer's completion never came (or was never consumed): trust it no longer, or no
+                // later deadline, all later than the stale one, would ever arm a timer again.
+                armed = false;
+            }
+            if ((!armed || at - armedAt < 0) && !arm(delay, at)) {
+                return io.run(context); // Netty's own timeout bounds this wait
             }
             untimed.context = context;
             return io.run(untimed);
@@ -97,15 +103,28 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
         /**
          * A relative timeout with no completion count: a plain timer. The kernel reads the timespec when the
          * submission is consumed, which the wrapped run does before it returns, so one timespec per loop is enough
-         * (at most one timeout is queued per run).
+         * (at most one timeout is queued per run). The armed state changes only once the submission is taken: a
+         * full submission queue throws, a closed registration returns 0, and the timer armed before stays the one
+         * to wait for.
          */
-        private void arm(long delayNanos) {
+        private boolean arm(long delayNanos, long at) {
             timespec.putLong(0, delayNanos / 1_000_000_000L);
             timespec.putLong(8, delayNanos % 1_000_000_000L);
-            seq++;
-            registration.submit(new IoUringIoOps(IORING_OP_TIMEOUT, (byte) 0, (short) 0, -1, 0L, timespecAddress, 1,
-                    0, seq, (short) 0, (short) 0, 0, 0L));
+            short next = (short) (seq + 1);
+            long id;
+            try {
+                id = registration.submit(new IoUringIoOps(IORING_OP_TIMEOUT, (byte) 0, (short) 0, -1, 0L,
+                        timespecAddress, 1, 0, next, (short) 0, (short) 0, 0, 0L));
+            } catch (RuntimeException e) {
+                return false;
+            }
+            if (id == 0) {
+                return false;
+            }
+            seq = next;
             armed = true;
+            armedAt = at;
+            return true;
         }
 
         private boolean ready() {
