@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
@@ -17,17 +18,9 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
@@ -71,7 +64,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private final HttpConfig http;
     private final Http2FrontConnection connection;
     private final ChannelHandlerContext ctx;
-    private final Http2FrameStream frameStream;
+    /** Netty's stream: its id and state. */
+    private final Http2Stream stream;
     private final long stallNanos;
     private final ExchangeContext context;
     /** The connection's timers this stream uses (response, stall), handed back at its end; null after. */
@@ -116,16 +110,21 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private boolean unwritable;
     /** Counts a body DATA frame's bytes out when its write completes; made at the first. */
     private ChannelFutureListener written;
-    /** The frame written last by {@link #frame}, kept back so that only the final one may carry a promise. */
-    private Http2StreamFrame pending;
+    /**
+     * The frame queued last by {@link #headers} or {@link #data}, kept back so that only the final one may carry a
+     * promise: HEADERS when {@link #pendingHeaders} is set, DATA when {@link #pendingData} is, none otherwise.
+     */
+    private Http2Headers pendingHeaders;
+    private ByteBuf pendingData;
+    private boolean pendingEnd;
 
     Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection, ChannelHandlerContext ctx,
-                          Http2FrameStream frameStream) {
+                          Http2Stream stream) {
         this.listener = listener;
         this.http = listener.config().http();
         this.connection = connection;
         this.ctx = ctx;
-        this.frameStream = frameStream;
+        this.stream = stream;
         this.stallNanos = listener.config().http2().stallTimeout().toNanos();
         this.timers = connection.timers(this);
         this.context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
@@ -133,24 +132,24 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     }
 
     int id() {
-        return frameStream.id();
+        return stream.id();
     }
 
     // What the connection hands on from the codec.
 
-    void onHeaders(Http2HeadersFrame f) {
+    void onHeaders(Http2Headers headers, boolean endStream) {
         if (done) {
             return;
         }
         try {
             if (!headSeen) {
                 headSeen = true;
-                inbound.add(Http2RequestHeads.request(f.headers(), f.isEndStream()));
-                if (f.isEndStream()) {
+                inbound.add(Http2RequestHeads.request(headers, endStream));
+                if (endStream) {
                     inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
                 }
-            } else if (f.isEndStream()) {
-                HttpHeaders trailers = Http2RequestHeads.trailers(f.headers());
+            } else if (endStream) {
+                HttpHeaders trailers = Http2RequestHeads.trailers(headers);
                 inbound.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
             } else {
                 throw new Http2RequestHeads.Malformed("a second head on one stream");
@@ -163,13 +162,14 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         process();
     }
 
-    void onData(Http2DataFrame f) {
+    /** {@code data} is the decoder's, released after this call: what the exchange gets is retained. */
+    void onData(ByteBuf data, int padding, boolean endStream) {
         if (done) {
-            f.release(); // its bytes go back to the connection's window when the stream closes
-            return;
+            return; // its bytes go back to the connection's window when the stream closes
         }
-        unacknowledged += f.initialFlowControlledBytes();
-        inbound.add(f.isEndStream() ? new DefaultLastHttpContent(f.content()) : new DefaultHttpContent(f.content()));
+        unacknowledged += data.readableBytes() + padding;
+        data.retain();
+        inbound.add(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
         process();
     }
 
@@ -262,11 +262,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     void internalError() {
         done = true;
         heldHead = null;
-        Http2StreamFrame p = pending;
-        pending = null;
-        if (p != null) {
-            ReferenceCountUtil.release(p);
-        }
+        dropPending();
         releaseInbound();
         resetStream(Http2Error.INTERNAL_ERROR.code());
         if (closed && !clientClosedPending) {
@@ -364,7 +360,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     @Override
     public void operationComplete(ChannelFuture f) {
         disarmStall();
-        Http2Stream.State state = frameStream.state();
+        Http2Stream.State state = stream.state();
         if (closed || state == Http2Stream.State.CLOSED) {
             return;
         }
@@ -411,14 +407,14 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             ChannelPromise p = ctx.newPromise();
             lastWrite = p;
             writePending(p);
-            ctx.flush();
+            connection.flushFrames();
         } finally {
             inExchangeCall--;
         }
     }
 
     /**
-     * Turns a response part into frames (the last one kept in {@link #pending}); false when it made none. HTTP/2
+     * Turns a response part into frames (the last one kept back, see {@link #pendingHeaders}); false when it made none. HTTP/2
      * sends an interim response as one HEADERS frame, so an interim head of the server goes whole and its (empty)
      * end is dropped.
      */
@@ -457,7 +453,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                     HttpHeaders trailers = last.trailingHeaders();
                     writeHead(head, trailers.isEmpty());
                     if (!trailers.isEmpty()) {
-                        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.trailers(trailers), true));
+                        headers(Http2ClientResponseHeads.trailers(trailers), true);
                     }
                     last.release();
                     return true;
@@ -470,7 +466,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             // A field the client's HTTP/2 cannot carry: the response cannot be completed.
             ReferenceCountUtil.safeRelease(part);
             log.debug("response on {} stream {} cannot be sent: {}", ctx.channel(), id(), e.toString());
-            pending = null;
+            dropPending();
             heldHead = null;
             done = true;
             resetStream(Http2Error.INTERNAL_ERROR.code());
@@ -483,55 +479,77 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             HttpHeaders trailers = last.trailingHeaders();
             Http2Headers h2Trailers = trailers.isEmpty() ? null : Http2ClientResponseHeads.trailers(trailers);
             if (last.content().isReadable() || h2Trailers == null) {
-                frame(new DefaultHttp2DataFrame(last.content(), h2Trailers == null));
+                data(last, h2Trailers == null);
             } else {
                 last.release();
             }
             if (h2Trailers != null) {
-                frame(new DefaultHttp2HeadersFrame(h2Trailers, true));
+                headers(h2Trailers, true);
             }
         } else if (c.content().isReadable()) {
-            frame(new DefaultHttp2DataFrame(c.content(), false));
+            data(c, false);
         } else {
             c.release();
         }
     }
 
     private void writeHead(HttpResponse head, boolean endStream) {
-        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.head(head), endStream));
+        headers(Http2ClientResponseHeads.head(head), endStream);
     }
 
-    /** Queues a frame of this stream; the one before it goes to the codec now. */
-    private void frame(Http2StreamFrame f) {
-        if (f instanceof Http2HeadersFrame h ? h.isEndStream() : f instanceof Http2DataFrame d && d.isEndStream()) {
-            endSent = true;
-        }
-        Http2StreamFrame before = pending;
-        pending = f.stream(frameStream);
-        if (before != null) {
-            writeFrame(before);
+    /** Queues a HEADERS frame of this stream; the frame before it goes to the encoder now. */
+    private void headers(Http2Headers h, boolean endStream) {
+        writePending(null);
+        pendingHeaders = h;
+        pendingEnd = endStream;
+        endSent |= endStream;
+    }
+
+    /** Queues {@code part}'s bytes as a DATA frame of this stream; the frame before it goes to the encoder now. */
+    private void data(HttpContent part, boolean endStream) {
+        writePending(null);
+        pendingData = part.content();
+        pendingEnd = endStream;
+        endSent |= endStream;
+    }
+
+    private void dropPending() {
+        ByteBuf d = pendingData;
+        pendingData = null;
+        pendingHeaders = null;
+        if (d != null) {
+            d.release();
         }
     }
 
+    /** The queued frame to the encoder: with {@code p} when given (the response's last), else as before the last. */
     private void writePending(ChannelPromise p) {
-        Http2StreamFrame f = pending;
-        pending = null;
-        if (p == null) {
-            if (f != null) {
-                writeFrame(f);
+        Http2Headers h = pendingHeaders;
+        ByteBuf d = pendingData;
+        pendingHeaders = null;
+        pendingData = null;
+        if (h != null) {
+            if (p == null) {
+                connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, connection.voidPromise());
+            } else {
+                connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, p);
             }
-        } else if (f != null) {
-            ctx.write(f, p);
-        } else {
+        } else if (d != null) {
+            if (p == null) {
+                writeData(d, pendingEnd);
+            } else {
+                connection.encoder().writeData(ctx, id(), d, 0, pendingEnd, p);
+            }
+        } else if (p != null) {
             p.setSuccess();
         }
     }
 
-    /** A frame before the response's last: body bytes are counted until written, the rest needs no promise. */
-    private void writeFrame(Http2StreamFrame f) {
-        int bytes = f instanceof Http2DataFrame d ? d.initialFlowControlledBytes() : 0;
+    /** DATA before the response's last frame: its bytes are counted until written (empty ones need no promise). */
+    private void writeData(ByteBuf d, boolean endStream) {
+        int bytes = d.readableBytes();
         if (bytes == 0) {
-            ctx.write(f, connection.voidPromise());
+            connection.encoder().writeData(ctx, id(), d, 0, endStream, connection.voidPromise());
             return;
         }
         ChannelFutureListener w = written;
@@ -545,7 +563,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
         queuedBytes += bytes;
         CountedWrite p = new CountedWrite(ctx, bytes);
-        ctx.write(f, p);
+        connection.encoder().writeData(ctx, id(), d, 0, endStream, p);
         p.addListener(w);
         if (queuedBytes > HIGH_WATER && !unwritable && !p.isDone()) {
             unwritable = true;
@@ -576,7 +594,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                 writeHead(head, false);
                 writePending(null);
             }
-            ctx.flush();
+            connection.flushFrames();
             if (!isWritable()) {
                 armStall();
             }
@@ -624,10 +642,10 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
 
     /** RST_STREAM unless the stream is closed already; the codec closes it (and we hear of it) when written. */
     private void resetStream(long code) {
-        if (!closed && !resetSent && frameStream.state() != Http2Stream.State.CLOSED) {
+        if (!closed && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
             resetSent = true;
-            ctx.write(new DefaultHttp2ResetFrame(code).stream(frameStream), connection.voidPromise());
-            ctx.flush();
+            connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            connection.flushFrames();
         }
     }
 
@@ -690,9 +708,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         int n = unacknowledged;
         if (n > 0 && !done && inbound.wantsMore(exchange)) {
             unacknowledged = 0;
-            ctx.write(new DefaultHttp2WindowUpdateFrame(n).stream(frameStream), connection.voidPromise());
-            if (flush) {
-                ctx.flush();
+            if (connection.consumed(stream, n) && flush) {
+                connection.flushFrames();
             }
         }
     }
