@@ -505,10 +505,15 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         endSent |= endStream;
     }
 
-    /** Queues {@code part}'s bytes as a DATA frame of this stream; the frame before it goes to the encoder now. */
+    /**
+     * Queues {@code part}'s bytes as a DATA frame of this stream; the frame before it goes to the encoder now. The
+     * part itself is released: a server connection's reused response ({@link PlainResponse}) is free again once
+     * its holders are gone, and only its bytes go on.
+     */
     private void data(HttpContent part, boolean endStream) {
         writePending(null);
-        pendingData = part.content();
+        pendingData = part.content().retain();
+        part.release();
         pendingEnd = endStream;
         endSent |= endStream;
     }
