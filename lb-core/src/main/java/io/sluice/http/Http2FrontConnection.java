@@ -215,6 +215,20 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
         }
 
         @Override
+        public void onStreamHalfClosed(Http2Stream stream) {
+            if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+                Http2StreamDownstream s = streams.get(stream.id());
+                if (s != null) {
+                    try {
+                        s.localClosed();
+                    } catch (Throwable t) {
+                        failed(s, t);
+                    }
+                }
+            }
+        }
+
+        @Override
         public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
             goAwaySent(errorCode);
         }
@@ -407,7 +421,13 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             return;
         }
         if (outbound) {
-            return; // the write's promise failed: its stream acts on that
+            // One of the stream's frames could not be written (its fields, say): the response cannot be completed.
+            log.debug("HTTP/2 stream {} of {} cannot be written: {}", e.streamId(), ctx.channel(), cause.toString());
+            Http2StreamDownstream s = streams.get(e.streamId());
+            if (s != null) {
+                s.writeFailed();
+            }
+            return;
         }
         // A client's frame broke the rules of one stream: its exchange ends and the stream is reset.
         log.debug("HTTP/2 stream {} of {} failed: {}", e.streamId(), ctx.channel(), cause.toString());

@@ -3,7 +3,6 @@ package io.sluice.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -31,30 +30,30 @@ import org.slf4j.LoggerFactory;
 /**
  * One HTTP/2 stream of a client: one request, driven through an {@link Exchange} like an HTTP/1.1 request, so
  * routing, balancing (per stream), retries, timeouts, the access log and the counters are the same. A plain
- * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's frame codec; no
+ * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's decoder; no
  * channel or pipeline of its own. The request head is built from the HEADERS frame ({@link Http2RequestHeads}),
  * the response goes out as frames of the connection ({@link Http2ClientResponseHeads}). Event loop only.
  *
- * <p>Reading: a DATA frame's bytes are acknowledged to the codec (which then sends WINDOW_UPDATE as its ratio
+ * <p>Reading: a DATA frame's bytes are acknowledged to Netty's local flow controller (which then sends WINDOW_UPDATE as its ratio
  * says) only once the exchange took all that arrived and wants more, as an HTTP/1.1 connection is read only
  * then: a stream whose server is slow keeps its window closed and the client stops sending, so what Sluice
  * holds per connection is bounded by the connection window, never by the client's will (netty#14922, #15011).
  * Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow controller).
  *
  * <p>Writing: as a child channel was, a stream is unwritable while more than {@link #HIGH_WATER} bytes of its
- * DATA were handed to the codec and not yet written (the client's windows hold them in the flow controller), and
+ * DATA were handed to the encoder and not yet written (the client's windows hold them in the flow controller), and
  * writable again below {@link #LOW_WATER} when the connection's socket takes more. Its own bytes only, not the
  * connection's window: a stream the client stalls must not hold up the others (Netty's flow-controller
  * writability would count every stream's queued bytes against the connection window). Body DATA frames carry
- * a {@link CountedWrite} promise for that count; HEADERS and the rest go with a void promise, the response's last
- * frame with the promise whose completion says the response is out.
+ * a {@link CountedWrite} promise for that count; HEADERS, the response's last frame and the rest go with a void
+ * promise: that the response is out, the stream hears from Netty closing it ({@link #localClosed}, {@link #closed}).
  *
- * <p>Differences from HTTP/1.1: no 101 and no tunnel (the h2 codec refuses Upgrade and Connection headers
+ * <p>Differences from HTTP/1.1: no 101 and no tunnel (Netty's decoder refuses Upgrade and Connection headers
  * before a stream is made); "close after the response" ends the stream, not the connection; an abort is a
  * RST_STREAM; a response the client will not take (its window stays closed) for http2.stall_timeout closes
  * the connection.
  */
-final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
+final class Http2StreamDownstream implements Downstream {
     private static final Logger log = LoggerFactory.getLogger(Http2StreamDownstream.class);
     /** A child channel's default write-buffer water marks, which these streams had before. */
     static final int HIGH_WATER = WriteBufferWaterMark.DEFAULT.high();
@@ -74,21 +73,22 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private Exchange exchange;
     /** The request head came (later HEADERS are trailers). */
     private boolean headSeen;
-    /** Request bytes (DATA frames, padding included) received and not yet acknowledged to the codec. */
+    /** Request bytes (DATA frames, padding included) received and not yet acknowledged to the flow controller. */
     private int unacknowledged;
     /** In the connection's list of streams read during the current read. */
     boolean inReadBatch;
-    private ChannelFuture lastWrite;
-    /** The exchange's last response part was handed to the codec. */
+    /** The exchange's last response part was handed to the encoder. */
     private boolean responseEnded;
-    /** A frame ending the stream (our side of it) was handed to the codec. */
+    /** A frame ending the stream (our side of it) was handed to the encoder. */
     private boolean endSent;
-    /** Whether the request had all been taken when the response ended; for {@link #operationComplete}. */
+    /** Whether the request had all been taken when the response ended; for {@link #responseOut}. */
     private boolean requestCompleteAtEnd;
+    /** The exchange is over and its response's last frame not yet out: {@link #localClosed} is awaited. */
+    private boolean awaitingOut;
     private boolean closeAfterResponse;
     /** The exchange is over (or the stream is): whatever still arrives is dropped. */
     private boolean done;
-    /** The codec closed the stream; it is no longer in the connection's map. */
+    /** Netty closed the stream; it is no longer in the connection's map. */
     private boolean closed;
     /** A RST_STREAM was written: response parts still coming are dropped. */
     private boolean resetSent;
@@ -105,7 +105,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
      * frame on every bodiless response.
      */
     private HttpResponse heldHead;
-    /** Body bytes handed to the codec and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
+    /** Body bytes handed to the encoder and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
     private int queuedBytes;
     private boolean unwritable;
     /** Counts a body DATA frame's bytes out when its write completes; made at the first. */
@@ -135,7 +135,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         return stream.id();
     }
 
-    // What the connection hands on from the codec.
+    // What the connection hands on from Netty's decoder.
 
     void onHeaders(Http2Headers headers, boolean endStream) {
         if (done) {
@@ -182,7 +182,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         acknowledgeIfWanted(false);
     }
 
-    /** The codec found the client's frames on this stream malformed (or a head was): reset with {@code error}. */
+    /** Netty found the client's frames on this stream malformed (or a head was): reset with {@code error}. */
     void streamError(Http2Error error) {
         done = true;
         releaseInbound();
@@ -213,7 +213,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     }
 
     /**
-     * The codec closed the stream: both sides ended, a reset either way, or the connection went. An exchange still
+     * Netty closed the stream: both sides ended, a reset either way, or the connection went. An exchange still
      * going has lost its client; the timers go to the connection's next stream.
      */
     void closed() {
@@ -337,38 +337,51 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         if (timers != null) {
             timers.response.disarm();
         }
-        ChannelFuture last = lastWrite;
-        if (last == null) {
-            resetStream(Http2Error.CANCEL.code());
+        if (closed || resetSent) {
+            return;
+        }
+        if (!responseEnded || !endSent) {
+            resetStream(Http2Error.CANCEL.code()); // no response, or one that did not end the stream
             return;
         }
         requestCompleteAtEnd = requestComplete;
-        if (last.isDone()) {
-            operationComplete(last);
+        // Netty closes the stream once all its frames are written (the last one allowed by the client's window
+        // and on the socket): until then, a response the client does not take counts as a stall.
+        armStall();
+        if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+            responseOut();
         } else {
-            armStall();
-            last.addListener(this);
+            awaitingOut = true;
         }
     }
 
     /**
-     * The response's last frame was written (or failed). A complete response to a complete request needs nothing
-     * more: the codec closes the stream (its own listener on that write may run after this one, so the stream may
-     * still look half closed here). A request still coming is refused with NO_ERROR; a response that failed or did
-     * not end the stream is cut with CANCEL.
+     * Netty closed our side of the stream while the client's is still open: the last frame went to the socket (a
+     * stream whose request had ended closes whole when that write is done, and we hear {@link #closed}).
      */
-    @Override
-    public void operationComplete(ChannelFuture f) {
-        disarmStall();
-        Http2Stream.State state = stream.state();
-        if (closed || state == Http2Stream.State.CLOSED) {
-            return;
+    void localClosed() {
+        if (awaitingOut) {
+            responseOut();
         }
-        if (!f.isSuccess() || !endSent) {
-            resetStream(Http2Error.CANCEL.code());
-        } else if (!requestCompleteAtEnd && state != Http2Stream.State.HALF_CLOSED_REMOTE) {
+    }
+
+    /**
+     * The response's last frame is out and the client's side still open: a request still coming is refused with
+     * RST_STREAM NO_ERROR. The stall timer runs on until the stream closes (the reset written).
+     */
+    private void responseOut() {
+        awaitingOut = false;
+        if (!closed && !requestCompleteAtEnd && stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE) {
             resetStream(Http2Error.NO_ERROR.code());
         }
+    }
+
+    /** A frame of this stream could not be written (Netty's stream error on our side): the stream is cut. */
+    void writeFailed() {
+        done = true;
+        heldHead = null;
+        dropPending();
+        resetStream(Http2Error.CANCEL.code());
     }
 
     // Downstream: what the exchange does to the client.
@@ -382,7 +395,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         inExchangeCall++;
         try {
             if (send(part)) {
-                writePending(null);
+                writePending(false);
             }
         } finally {
             inExchangeCall--;
@@ -394,7 +407,6 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         responseEnded = true;
         if (closed || resetSent) {
             ReferenceCountUtil.release(last);
-            lastWrite = ctx.channel().newSucceededFuture();
             return;
         }
         inExchangeCall++;
@@ -404,9 +416,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                 writeHead(heldHead, false);
                 heldHead = null;
             }
-            ChannelPromise p = ctx.newPromise();
-            lastWrite = p;
-            writePending(p);
+            writePending(true);
             connection.flushFrames();
         } finally {
             inExchangeCall--;
@@ -499,7 +509,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
 
     /** Queues a HEADERS frame of this stream; the frame before it goes to the encoder now. */
     private void headers(Http2Headers h, boolean endStream) {
-        writePending(null);
+        writePending(false);
         pendingHeaders = h;
         pendingEnd = endStream;
         endSent |= endStream;
@@ -511,7 +521,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
      * its holders are gone, and only its bytes go on.
      */
     private void data(HttpContent part, boolean endStream) {
-        writePending(null);
+        writePending(false);
         pendingData = part.content().retain();
         part.release();
         pendingEnd = endStream;
@@ -527,26 +537,23 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** The queued frame to the encoder: with {@code p} when given (the response's last), else as before the last. */
-    private void writePending(ChannelPromise p) {
+    /**
+     * The queued frame to the encoder. Nothing waits on the response's last frame ({@code last}): Netty closes the
+     * stream once it is out, which the stream hears ({@link #localClosed}, {@link #closed}).
+     */
+    private void writePending(boolean last) {
         Http2Headers h = pendingHeaders;
         ByteBuf d = pendingData;
         pendingHeaders = null;
         pendingData = null;
         if (h != null) {
-            if (p == null) {
-                connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, connection.voidPromise());
-            } else {
-                connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, p);
-            }
+            connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, connection.voidPromise());
         } else if (d != null) {
-            if (p == null) {
-                writeData(d, pendingEnd);
+            if (last) {
+                connection.encoder().writeData(ctx, id(), d, 0, pendingEnd, connection.voidPromise());
             } else {
-                connection.encoder().writeData(ctx, id(), d, 0, pendingEnd, p);
+                writeData(d, pendingEnd);
             }
-        } else if (p != null) {
-            p.setSuccess();
         }
     }
 
@@ -597,7 +604,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             if (head != null) {
                 heldHead = null;
                 writeHead(head, false);
-                writePending(null);
+                writePending(false);
             }
             connection.flushFrames();
             if (!isWritable()) {
@@ -645,7 +652,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** RST_STREAM unless the stream is closed already; the codec closes it (and we hear of it) when written. */
+    /** RST_STREAM unless the stream is closed already; Netty closes it (and we hear of it) when written. */
     private void resetStream(long code) {
         if (!closed && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
             resetSent = true;
@@ -676,7 +683,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** Unreachable: a stream cannot ask for an upgrade (the codec refuses Upgrade), so no 101 is let through. */
+    /** Unreachable: a stream cannot ask for an upgrade (Netty's decoder refuses Upgrade), so no 101 is let through. */
     @Override
     public void becomeTunnel(BackendConnection backend, Server server) {
         backend.channel.close();
@@ -706,7 +713,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     // The stream's own life.
 
     /**
-     * Opens the stream's window by what the exchange took, once it took all that came and wants more: the codec
+     * Opens the stream's window by what the exchange took, once it took all that came and wants more: Netty
      * counts the bytes as consumed and sends WINDOW_UPDATE when its ratio says.
      */
     private void acknowledgeIfWanted(boolean flush) {
