@@ -136,7 +136,7 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
         return quiet;
     }
 
-    /** Sends what the streams wrote: the flow controller's queued DATA as the client's windows allow, then the socket. */
+    /** Sends what the streams wrote: the flow controller's DATA as the client's windows allow, then the socket. */
     void flushFrames() {
         flush(ctx);
     }

@@ -34,11 +34,12 @@ import org.slf4j.LoggerFactory;
  * channel or pipeline of its own. The request head is built from the HEADERS frame ({@link Http2RequestHeads}),
  * the response goes out as frames of the connection ({@link Http2ClientResponseHeads}). Event loop only.
  *
- * <p>Reading: a DATA frame's bytes are acknowledged to Netty's local flow controller (which then sends WINDOW_UPDATE as its ratio
- * says) only once the exchange took all that arrived and wants more, as an HTTP/1.1 connection is read only
- * then: a stream whose server is slow keeps its window closed and the client stops sending, so what Sluice
- * holds per connection is bounded by the connection window, never by the client's will (netty#14922, #15011).
- * Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow controller).
+ * <p>Reading: a DATA frame's bytes are acknowledged to Netty's local flow controller (which then sends
+ * WINDOW_UPDATE as its ratio says) only once the exchange took all that arrived and wants more, as an HTTP/1.1
+ * connection is read only then: a stream whose server is slow keeps its window closed and the client stops sending,
+ * so what Sluice holds per connection is bounded by the connection window, never by the client's will (netty#14922,
+ * #15011). Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow
+ * controller).
  *
  * <p>Writing: as a child channel was, a stream is unwritable while more than {@link #HIGH_WATER} bytes of its
  * DATA were handed to the encoder and not yet written (the client's windows hold them in the flow controller), and
@@ -424,9 +425,9 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     /**
-     * Turns a response part into frames (the last one kept back, see {@link #pendingHeaders}); false when it made none. HTTP/2
-     * sends an interim response as one HEADERS frame, so an interim head of the server goes whole and its (empty)
-     * end is dropped.
+     * Turns a response part into frames (the last one kept back, see {@link #pendingHeaders}); false when it made
+     * none. HTTP/2 sends an interim response as one HEADERS frame, so an interim head of the server goes whole and
+     * its (empty) end is dropped.
      */
     private boolean send(HttpObject part) {
         try {
