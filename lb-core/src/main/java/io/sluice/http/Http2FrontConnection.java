@@ -29,6 +29,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -206,11 +207,7 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
         public void onStreamClosed(Http2Stream stream) {
             Http2StreamDownstream s = streams.remove(stream.id());
             if (s != null) {
-                try {
-                    s.closed();
-                } catch (Throwable t) {
-                    failed(s, t);
-                }
+                tell(s, Http2StreamDownstream::closed);
             }
         }
 
@@ -219,11 +216,7 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
                 Http2StreamDownstream s = streams.get(stream.id());
                 if (s != null) {
-                    try {
-                        s.localClosed();
-                    } catch (Throwable t) {
-                        failed(s, t);
-                    }
+                    tell(s, Http2StreamDownstream::localClosed);
                 }
             }
         }
@@ -253,11 +246,7 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             for (int i = 0; i < batch.size(); i++) {
                 Http2StreamDownstream s = batch.get(i);
                 s.inReadBatch = false;
-                try {
-                    s.readComplete();
-                } catch (Throwable e) {
-                    failed(s, e);
-                }
+                tell(s, Http2StreamDownstream::readComplete);
             }
         } finally {
             for (int i = 0; i < batch.size(); i++) {
@@ -279,6 +268,15 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             s.internalError();
         } catch (Throwable again) {
             log.warn("HTTP/2 stream {} of {} failed again while reset", s.id(), channel, again);
+        }
+    }
+
+    /** Tells a stream of an event; a throw resets that stream alone ({@link #failed}). */
+    private void tell(Http2StreamDownstream s, Consumer<Http2StreamDownstream> event) {
+        try {
+            event.accept(s);
+        } catch (Throwable e) {
+            failed(s, e);
         }
     }
 
@@ -308,13 +306,8 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
         if (ctx.channel().isWritable() && !streams.isEmpty()) {
             // A copy: a stream made writable may write and close others (and so change the map) meanwhile.
             for (Http2StreamDownstream s : streams.values().toArray(new Http2StreamDownstream[0])) {
-                if (s.isClosed()) {
-                    continue;
-                }
-                try {
-                    s.connectionWritable();
-                } catch (Throwable e) {
-                    failed(s, e);
+                if (!s.isClosed()) {
+                    tell(s, Http2StreamDownstream::connectionWritable);
                 }
             }
         }
