@@ -4,9 +4,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http2.Http2ConnectionAdapter;
-import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.buffer.ByteBuf;
@@ -76,58 +77,80 @@ public final class FrontProtocols {
         upgrade.channelRead(front.pipeline().context(upgrade), head);
     }
 
-    /** The handlers of one HTTP/2 connection, before they are in a pipeline. */
-    private record Http2Handlers(Http2FrameCodec codec, Http2FrontConnection connection) {
-    }
-
     /**
-     * HTTP/2: Netty's frame codec with the listener's limits, and the connection's own handler, which hands
-     * each stream's frames to a plain object per stream (on the connection's event loop, so a stream's server
-     * connection is on it too).
+     * HTTP/2: one handler, Netty's connection handler with the listener's limits and the streams on it, each a
+     * plain object (on the connection's event loop, so a stream's server connection is on it too).
      *
      * @param admitted the connection was already counted (it began as HTTP/1.1)
      */
     Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
-        Http2Handlers h = http2Handlers(admitted);
+        Http2FrontConnection connection = new ConnectionBuilder(listener, admitted).build();
         p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
         p.addLast("h2-flush", Http2Flushes.consolidating());
-        p.addLast("h2", h.codec());
-        p.addLast("h2-connection", h.connection());
-        return h.connection();
-    }
-
-    private Http2Handlers http2Handlers(boolean admitted) {
-        Http2Config c = listener.config().http2();
-        Http2FrameCodec codec = new Http2CodecBuilder(true)
-                .initialSettings(new Http2Settings()
-                        .maxConcurrentStreams(c.maxConcurrentStreams())
-                        .initialWindowSize(c.initialStreamWindowSize())
-                        .maxHeaderListSize(c.maxHeaderListSize()))
-                .validateHeaders(true)
-                .validateRequiredPseudoHeaders(true)
-                .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
-                .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
-                // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
-                .gracefulShutdownTimeoutMillis(-1)
-                .build();
-        Http2FrontConnection connection = new Http2FrontConnection(listener, admitted, c.initialConnectionWindowSize(),
-                codec.connection());
-        codec.connection().addListener(new Http2ConnectionAdapter() {
-            @Override
-            public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
-                connection.goAwaySent(errorCode);
-            }
-        });
-        return new Http2Handlers(codec, connection);
+        p.addLast("h2", connection);
+        return connection;
     }
 
     /**
-     * {@code Upgrade: h2c} accepted: Netty's codec answers {@code 101}, installs the HTTP/2 handlers (the
-     * HTTP/1.1 ones are gone by then) and replays the request as stream 1.
+     * Netty's server side of a connection as its frame codec had it (the same reader and writer, limits and
+     * flow control), with Sluice's handler on top instead of a frame object per frame. The connection's flow
+     * controller shares the client's window among the streams round-robin (Netty's {@code UniformStreamByteDistributor})
+     * instead of by RFC 7540 priorities, which RFC 9113 deprecated and clients no longer send: Netty's default
+     * keeps a priority tree with a node per stream, and fairness between streams is all Sluice needs (one stalled
+     * stream must not hold up the others).
+     */
+    private static final class ConnectionBuilder
+            extends AbstractHttp2ConnectionHandlerBuilder<Http2FrontConnection, ConnectionBuilder> {
+        private final HttpListener listener;
+        private final boolean admitted;
+        private final int connectionWindow;
+
+        ConnectionBuilder(HttpListener listener, boolean admitted) {
+            this.listener = listener;
+            this.admitted = admitted;
+            Http2Config c = listener.config().http2();
+            this.connectionWindow = connectionWindow(c);
+            connection(Http2CodecBuilder.roundRobin(true));
+            initialSettings(new Http2Settings()
+                    .maxConcurrentStreams(c.maxConcurrentStreams())
+                    .initialWindowSize(c.initialStreamWindowSize())
+                    .maxHeaderListSize(c.maxHeaderListSize()));
+            validateHeaders(true);
+            validateRequiredPseudoHeaders(true);
+            decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds());
+            encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES);
+            // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
+            gracefulShutdownTimeoutMillis(-1);
+        }
+
+        @Override
+        public Http2FrontConnection build() {
+            return super.build();
+        }
+
+        @Override
+        protected Http2FrontConnection build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+                                             Http2Settings initialSettings) {
+            return new Http2FrontConnection(decoder, new IgnoreFramesAfterReset(encoder), initialSettings, listener,
+                    admitted, connectionWindow);
+        }
+    }
+
+    /**
+     * The connection window to open: the configured one, but not below what Netty's frame codec opened (the
+     * default plus twice the stream window's excess over it), which the README promises as the floor.
+     */
+    static int connectionWindow(Http2Config c) {
+        int excess = Math.max(0, c.initialStreamWindowSize() - Http2CodecUtil.DEFAULT_WINDOW_SIZE);
+        return Math.max(c.initialConnectionWindowSize(), Http2CodecUtil.DEFAULT_WINDOW_SIZE + 2 * excess);
+    }
+
+    /**
+     * {@code Upgrade: h2c} accepted: Netty's upgrade codec answers {@code 101}, installs the HTTP/2 handler (the
+     * HTTP/1.1 ones are gone by then), which takes the request as stream 1's.
      */
     private Http2ServerUpgradeCodec upgradeCodec() {
-        Http2Handlers h = http2Handlers(true);
-        return new Http2ServerUpgradeCodec(h.codec(), h.connection());
+        return new Http2ServerUpgradeCodec("h2", new ConnectionBuilder(listener, true).build());
     }
 
     /**

@@ -9,7 +9,7 @@ import io.netty.handler.flush.FlushConsolidationHandler;
  * mostly written while the loop reads another connection (a response goes to the client while the server's
  * connection is read, a request to the server while the client's is read), where Netty's multiplexer cannot
  * hold back the flush: every stream would cost the connection a write syscall (an io_uring submit). In front of
- * the frame codec, Netty's {@link FlushConsolidationHandler} defers such flushes to a task that runs once the loop
+ * the HTTP/2 handler, Netty's {@link FlushConsolidationHandler} defers such flushes to a task that runs once the loop
  * has handled the I/O at hand, and during the connection's own reads to the end of the read batch.
  */
 final class Http2Flushes {
@@ -19,7 +19,7 @@ final class Http2Flushes {
     private Http2Flushes() {
     }
 
-    /** A new handler (it has per-connection state), to sit right before the connection's frame codec. */
+    /** A new handler (it has per-connection state), to sit right before the connection's HTTP/2 handler. */
     static FlushConsolidationHandler consolidating() {
         return new FlushConsolidationHandler(MAX_HELD_FLUSHES, true);
     }

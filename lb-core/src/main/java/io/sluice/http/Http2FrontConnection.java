@@ -2,42 +2,51 @@ package io.sluice.http;
 
 import io.sluice.net.ClientSource;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
-import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpScheme;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
-import io.netty.handler.codec.http2.Http2Connection;
-import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameStreamEvent;
-import io.netty.handler.codec.http2.Http2FrameStreamException;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP/2 client connection, right behind Netty's frame codec: admits it, opens the connection window to its
- * configured size, knows the client's address for its streams, counts the GOAWAYs sent and ends the connection
- * on a drain (gracefully) or a stall (at once). It hands each stream's frames (HEADERS, DATA) and the codec's
- * events on it (closed, writability) to the stream's {@link Http2StreamDownstream}, a plain object made at the
- * stream's first HEADERS: no child channel or pipeline per stream. Frames of the connection itself (SETTINGS,
- * PING, GOAWAY), and RST_STREAM and WINDOW_UPDATE, are the codec's to act on and end here (a reset closes its
- * stream, which the stream hears as closed). Event loop only.
+ * One HTTP/2 client connection: Netty's connection handler (frame reader and writer, HPACK, flow control,
+ * validation and flood limits, GOAWAY, as {@link FrontProtocols} builds it) with Sluice's streams right on it.
+ * Admits the connection, opens its window to the configured size, knows the client's address for its streams,
+ * counts the GOAWAYs sent and ends the connection on a drain (gracefully) or a stall (at once).
+ *
+ * <p>The decoder calls {@link Frames} with each stream's HEADERS and DATA, which go straight to the stream's
+ * {@link Http2StreamDownstream} (a plain object made at the stream's first HEADERS); the streams write through
+ * {@link #encoder()}. No frame object per frame, no pipeline hop per frame, no stream object of Netty's frame
+ * codec beside Netty's own {@link Http2Stream}. Frames of the connection itself (SETTINGS, PING, GOAWAY), RST_STREAM
+ * and WINDOW_UPDATE are Netty's to act on: a reset closes its stream, which the stream hears from {@link Streams}.
+ * Event loop only.
  */
-final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
+final class Http2FrontConnection extends Http2ConnectionHandler {
     private static final Logger log = LoggerFactory.getLogger(Http2FrontConnection.class);
 
     static final long ERROR_CLOSE_GRACE_MILLIS = 1000;
@@ -45,9 +54,8 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     private final HttpListener listener;
     private final boolean admitted;
     private final int connectionWindow;
-    /** The codec's view of the connection: its streams and flow controllers. */
-    private final Http2Connection h2;
     private final IntObjectHashMap<Http2StreamDownstream> streams = new IntObjectHashMap<>();
+    private final Frames frames = new Frames();
     /** Streams that got frames during the current read of the connection, told when it completes. */
     private final ArrayList<Http2StreamDownstream> readBatch = new ArrayList<>();
     private ChannelHandlerContext ctx;
@@ -63,29 +71,33 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
 
-    Http2FrontConnection(HttpListener listener, boolean admitted, int connectionWindow, Http2Connection h2) {
+    Http2FrontConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings,
+                         HttpListener listener, boolean admitted, int connectionWindow) {
+        super(decoder, encoder, settings);
         this.listener = listener;
         this.admitted = admitted;
         this.connectionWindow = connectionWindow;
-        this.h2 = h2;
+        decoder.frameListener(frames);
+        connection().addListener(new Streams());
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         this.quiet = new VoidChannelPromise(ctx.channel(), false);
+        super.handlerAdded(ctx);
         if (ctx.channel().isActive()) {
             activate(ctx);
         }
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        super.channelActive(ctx);
         activate(ctx);
-        ctx.fireChannelActive();
     }
 
-    private void activate(ChannelHandlerContext ctx) {
+    private void activate(ChannelHandlerContext ctx) throws Http2Exception {
         if (channel != null) {
             return;
         }
@@ -96,11 +108,13 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         }
         remote = ClientSource.of(channel);
         address = ClientAddress.of(remote);
-        // SETTINGS cannot change the connection's window; only a WINDOW_UPDATE on stream 0 can. Netty opens it
-        // to twice the stream window; it is raised here when configured larger.
-        int now = h2.local().flowController().windowSize(h2.connectionStream());
+        // SETTINGS cannot change the connection's window; only a WINDOW_UPDATE on stream 0 can (the local flow
+        // controller sends it as the window grows).
+        Http2Stream connectionStream = connection().connectionStream();
+        int now = decoder().flowController().windowSize(connectionStream);
         if (connectionWindow > now) {
-            ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(connectionWindow - now));
+            decoder().flowController().incrementWindowSize(connectionStream, connectionWindow - now);
+            flush(ctx);
         }
         if (!channel.config().isAutoRead()) {
             channel.config().setAutoRead(true);
@@ -123,46 +137,100 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         return quiet;
     }
 
+    /** Sends what the streams wrote: the flow controller's DATA as the client's windows allow, then the socket. */
+    void flushFrames() {
+        flush(ctx);
+    }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2HeadersFrame f) {
-            int id = f.stream().id();
-            Http2StreamDownstream s = streams.get(id);
+    /**
+     * A stream took {@code bytes} of request DATA: the local flow controller counts them consumed and sends
+     * WINDOW_UPDATE when its ratio says. True when it wrote one.
+     */
+    boolean consumed(Http2Stream stream, int bytes) {
+        try {
+            return decoder().flowController().consumeBytes(stream, bytes);
+        } catch (Http2Exception e) {
+            onError(ctx, true, e);
+            return false;
+        }
+    }
+
+    /** What Netty's decoder read, for the streams. */
+    private final class Frames extends Http2FrameAdapter {
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+                                  short weight, boolean exclusive, int padding, boolean endStream) {
+            onHeadersRead(ctx, streamId, headers, padding, endStream);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                                  boolean endStream) {
+            Http2StreamDownstream s = streams.get(streamId);
             if (s == null) {
-                if (f.stream().state() == Http2Stream.State.CLOSED) {
+                Http2Stream stream = connection().stream(streamId);
+                if (stream == null || stream.state() == Http2Stream.State.CLOSED) {
                     return; // gone already (the connection is closing)
                 }
-                s = new Http2StreamDownstream(listener, this, ctx, f.stream());
-                streams.put(id, s);
+                s = new Http2StreamDownstream(listener, Http2FrontConnection.this, ctx, stream);
+                streams.put(streamId, s);
             }
             try {
-                s.onHeaders(f);
+                s.onHeaders(headers, endStream);
             } catch (Throwable e) {
                 failed(s, e);
             }
             readBy(s);
-        } else if (msg instanceof Http2DataFrame f) {
-            Http2StreamDownstream s = streams.get(f.stream().id());
+        }
+
+        /** Returns 0: the bytes are acknowledged when the stream's exchange took them ({@link #consumed}). */
+        @Override
+        public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                              boolean endOfStream) {
+            Http2StreamDownstream s = streams.get(streamId);
             if (s == null) {
-                f.release();
-                return;
+                return 0; // its bytes go back to the connection's window when the stream closes
             }
             try {
-                s.onData(f);
+                s.onData(data, padding, endOfStream);
             } catch (Throwable e) {
                 failed(s, e);
             }
             readBy(s);
-        } else {
-            ReferenceCountUtil.release(msg);
+            return 0;
+        }
+    }
+
+    /** Netty's view of the streams: one closed (both sides ended, a reset either way, the connection went). */
+    private final class Streams extends Http2ConnectionAdapter {
+        @Override
+        public void onStreamClosed(Http2Stream stream) {
+            Http2StreamDownstream s = streams.remove(stream.id());
+            if (s != null) {
+                tell(s, Http2StreamDownstream::closed);
+            }
+        }
+
+        @Override
+        public void onStreamHalfClosed(Http2Stream stream) {
+            if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+                Http2StreamDownstream s = streams.get(stream.id());
+                if (s != null) {
+                    tell(s, Http2StreamDownstream::localClosed);
+                }
+            }
+        }
+
+        @Override
+        public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
+            goAwaySent(errorCode);
         }
     }
 
     /**
      * A stream got a frame: it is told when the read completes. Every frame comes from a read of the socket, the
-     * request of an h2c upgrade too (the codec hands it on from the upgrade's event, inside the read of that
-     * request, whose completion reaches this handler once the codec is in place).
+     * request of an h2c upgrade too (handed on from the upgrade's event, inside the read of that request, whose
+     * completion reaches this handler once it is in place).
      */
     private void readBy(Http2StreamDownstream s) {
         if (!s.inReadBatch) {
@@ -172,17 +240,13 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
         ArrayList<Http2StreamDownstream> batch = readBatch;
         try {
             for (int i = 0; i < batch.size(); i++) {
                 Http2StreamDownstream s = batch.get(i);
                 s.inReadBatch = false;
-                try {
-                    s.readComplete();
-                } catch (Throwable e) {
-                    failed(s, e);
-                }
+                tell(s, Http2StreamDownstream::readComplete);
             }
         } finally {
             for (int i = 0; i < batch.size(); i++) {
@@ -190,12 +254,12 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             }
             batch.clear();
         }
-        ctx.fireChannelReadComplete();
+        super.channelReadComplete(ctx); // flushes what the streams wrote
     }
 
     /**
      * Handling one stream's frame or event threw (a bug of Sluice, not the client's doing): that stream alone is
-     * reset (INTERNAL_ERROR); its connection's other streams go on, as they did with a child channel per stream.
+     * reset (INTERNAL_ERROR); its connection's other streams go on.
      */
     void failed(Http2StreamDownstream s, Throwable e) {
         log.warn("HTTP/2 stream {} of {} failed: reset", s.id(), channel, e);
@@ -204,6 +268,15 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             s.internalError();
         } catch (Throwable again) {
             log.warn("HTTP/2 stream {} of {} failed again while reset", s.id(), channel, again);
+        }
+    }
+
+    /** Tells a stream of an event; a throw resets that stream alone ({@link #failed}). */
+    private void tell(Http2StreamDownstream s, Consumer<Http2StreamDownstream> event) {
+        try {
+            event.accept(s);
+        } catch (Throwable e) {
+            failed(s, e);
         }
     }
 
@@ -228,26 +301,22 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        super.channelWritabilityChanged(ctx);
         if (ctx.channel().isWritable() && !streams.isEmpty()) {
             // A copy: a stream made writable may write and close others (and so change the map) meanwhile.
             for (Http2StreamDownstream s : streams.values().toArray(new Http2StreamDownstream[0])) {
-                if (s.isClosed()) {
-                    continue;
-                }
-                try {
-                    s.connectionWritable();
-                } catch (Throwable e) {
-                    failed(s, e);
+                if (!s.isClosed()) {
+                    tell(s, Http2StreamDownstream::connectionWritable);
                 }
             }
         }
-        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        // The codec closes the streams as the connection goes (each hears it); any left are closed here.
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        // Netty closes the streams as the connection goes (each hears it, see Streams); any left are closed here.
+        super.channelInactive(ctx);
         if (!streams.isEmpty()) {
             for (Http2StreamDownstream s : new ArrayList<>(streams.values())) {
                 try {
@@ -262,7 +331,6 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         while ((t = timers.pollFirst()) != null) {
             t.close();
         }
-        ctx.fireChannelInactive();
     }
 
     void goAwaySent(long errorCode) {
@@ -271,7 +339,7 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
         listener.httpStats().countGoAway(reason);
         log.debug("GOAWAY to {}: {}", channel, reason.label());
         if (errorCode != Http2Error.NO_ERROR.code()) {
-            // The codec closes after an error's GOAWAY is written, except for errors it treats as graceful: those
+            // Netty closes after an error's GOAWAY is written, except for errors it treats as graceful: those
             // wait for the streams in flight, and we set no graceful shutdown timeout (a drain's streams may take
             // long). A client that broke the rules does not get that wait.
             channel.eventLoop().schedule(() -> {
@@ -299,7 +367,8 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         ending = GoAwayReason.STALL;
-        channel.write(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        goAway(ctx, connection().remote().lastStreamCreated(), Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER,
+                ctx.newPromise());
         // Past the consolidation of flushes: the close below does not go through the pipeline.
         Http2Flushes.flushNow(channel);
         channel.unsafe().close(channel.voidPromise());
@@ -311,48 +380,72 @@ final class Http2FrontConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof Http2FrameStreamEvent e) {
-            int id = e.stream().id();
-            Http2StreamDownstream s = streams.get(id);
-            if (s == null) {
-                return;
-            }
-            // Writability is each stream's own count of its bytes (see Http2StreamDownstream), not the codec's.
-            if (e.type() == Http2FrameStreamEvent.Type.State && e.stream().state() == Http2Stream.State.CLOSED) {
-                streams.remove(id);
-                try {
-                    s.closed();
-                } catch (Throwable t) {
-                    failed(s, t);
-                }
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent upgrade) {
+            try {
+                upgraded(ctx, upgrade.upgradeRequest());
+            } finally {
+                upgrade.release();
             }
         } else if (evt instanceof IdleStateEvent) {
-            ctx.close();
+            ctx.channel().close();
         } else {
-            ReferenceCountUtil.release(evt);
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    /**
+     * {@code Upgrade: h2c} done ({@link #onHttpServerUpgrade} made stream 1, half closed): the request that asked
+     * for it is that stream's, as if it came as HEADERS (only requests without a body switch, see
+     * {@link H2cUpgrade}).
+     */
+    private void upgraded(ChannelHandlerContext ctx, FullHttpRequest request) {
+        request.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), HttpScheme.HTTP.name());
+        Http2Headers headers = HttpConversionUtil.toHttp2Headers(request, true);
+        frames.onHeadersRead(ctx, Http2CodecUtil.HTTP_UPGRADE_STREAM_ID, headers, 0, true);
+    }
+
+    @Override
+    protected void onStreamError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+                                 Http2Exception.StreamException e) {
+        Http2Stream stream = connection().stream(e.streamId());
+        if (stream == null) {
+            super.onStreamError(ctx, outbound, cause, e); // RST_STREAM (or 431 for a head too large)
+            return;
+        }
+        if (outbound) {
+            // One of the stream's frames could not be written (its fields, say): the response cannot be completed.
+            log.debug("HTTP/2 stream {} of {} cannot be written: {}", e.streamId(), ctx.channel(), cause.toString());
+            Http2StreamDownstream s = streams.get(e.streamId());
+            if (s != null) {
+                s.writeFailed();
+            }
+            return;
+        }
+        // A client's frame broke the rules of one stream: its exchange ends and the stream is reset.
+        log.debug("HTTP/2 stream {} of {} failed: {}", e.streamId(), ctx.channel(), cause.toString());
+        Http2StreamDownstream s = streams.get(e.streamId());
+        if (s != null) {
+            s.streamError(e.error());
+        } else if (stream.state() != Http2Stream.State.CLOSED) {
+            encoder().writeRstStream(ctx, e.streamId(), e.error().code(), quiet);
         }
     }
 
     @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof Http2FrameStreamException e) {
-            // A client's frame broke the rules of one stream: the codec leaves the reset to us.
-            log.debug("HTTP/2 stream {} of {} failed: {}", e.stream().id(), ctx.channel(), cause.toString());
-            Http2StreamDownstream s = streams.get(e.stream().id());
-            if (s != null) {
-                s.streamError(e.error());
-            } else if (e.stream().state() != Http2Stream.State.CLOSED) {
-                ctx.write(new DefaultHttp2ResetFrame(e.error()).stream(e.stream()), quiet);
-                ctx.flush();
-            }
+    protected void onConnectionError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+                                     Http2Exception http2Ex) {
+        log.debug("HTTP/2 connection {} failed: {}", ctx.channel(), cause.toString());
+        super.onConnectionError(ctx, outbound, cause, http2Ex); // GOAWAY with its code, then close
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+            super.exceptionCaught(ctx, cause);
             return;
         }
         log.debug("HTTP/2 connection {} failed: {}", ctx.channel(), cause.toString());
-        // A protocol error is the codec's to answer (GOAWAY with its code, then close); closing here first
-        // would send a GOAWAY without error instead.
-        if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) == null) {
-            ctx.close();
-        }
+        ctx.channel().close();
     }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
  * from the decoded {@link Http2Headers}: {@code :authority} becomes Host, cookies are joined again (RFC 9113
  * 8.2.3), a body without Content-Length is marked chunked for the HTTP/1.1 side. Unlike Netty's general
  * conversion it adds no {@code x-http2-*} notes to strip afterwards, parses no URI and copies no header twice.
- * The frame codec has already refused what HTTP/2 forbids (connection-specific fields, upper-case names, a
+ * Netty's HTTP/2 decoder has already refused what HTTP/2 forbids (connection-specific fields, upper-case names, a
  * missing or repeated pseudo-header); the fields go into a {@link HeadFields} table, as an HTTP/1.1 request's
  * do, which validates names and values again as they go on to an HTTP/1.1 server.
  */

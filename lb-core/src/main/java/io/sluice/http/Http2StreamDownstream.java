@@ -1,8 +1,8 @@
 package io.sluice.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -17,17 +17,9 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
@@ -38,30 +30,31 @@ import org.slf4j.LoggerFactory;
 /**
  * One HTTP/2 stream of a client: one request, driven through an {@link Exchange} like an HTTP/1.1 request, so
  * routing, balancing (per stream), retries, timeouts, the access log and the counters are the same. A plain
- * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's frame codec; no
+ * object of its {@link Http2FrontConnection}, which hands it the stream's frames from Netty's decoder; no
  * channel or pipeline of its own. The request head is built from the HEADERS frame ({@link Http2RequestHeads}),
  * the response goes out as frames of the connection ({@link Http2ClientResponseHeads}). Event loop only.
  *
- * <p>Reading: a DATA frame's bytes are acknowledged to the codec (which then sends WINDOW_UPDATE as its ratio
- * says) only once the exchange took all that arrived and wants more, as an HTTP/1.1 connection is read only
- * then: a stream whose server is slow keeps its window closed and the client stops sending, so what Sluice
- * holds per connection is bounded by the connection window, never by the client's will (netty#14922, #15011).
- * Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow controller).
+ * <p>Reading: a DATA frame's bytes are acknowledged to Netty's local flow controller (which then sends
+ * WINDOW_UPDATE as its ratio says) only once the exchange took all that arrived and wants more, as an HTTP/1.1
+ * connection is read only then: a stream whose server is slow keeps its window closed and the client stops sending,
+ * so what Sluice holds per connection is bounded by the connection window, never by the client's will (netty#14922,
+ * #15011). Bytes not acknowledged go back to the connection window when the stream closes (Netty's local flow
+ * controller).
  *
  * <p>Writing: as a child channel was, a stream is unwritable while more than {@link #HIGH_WATER} bytes of its
- * DATA were handed to the codec and not yet written (the client's windows hold them in the flow controller), and
+ * DATA were handed to the encoder and not yet written (the client's windows hold them in the flow controller), and
  * writable again below {@link #LOW_WATER} when the connection's socket takes more. Its own bytes only, not the
  * connection's window: a stream the client stalls must not hold up the others (Netty's flow-controller
  * writability would count every stream's queued bytes against the connection window). Body DATA frames carry
- * a {@link CountedWrite} promise for that count; HEADERS and the rest go with a void promise, the response's last
- * frame with the promise whose completion says the response is out.
+ * a {@link CountedWrite} promise for that count; HEADERS, the response's last frame and the rest go with a void
+ * promise: that the response is out, the stream hears from Netty closing it ({@link #localClosed}, {@link #closed}).
  *
- * <p>Differences from HTTP/1.1: no 101 and no tunnel (the h2 codec refuses Upgrade and Connection headers
+ * <p>Differences from HTTP/1.1: no 101 and no tunnel (Netty's decoder refuses Upgrade and Connection headers
  * before a stream is made); "close after the response" ends the stream, not the connection; an abort is a
  * RST_STREAM; a response the client will not take (its window stays closed) for http2.stall_timeout closes
  * the connection.
  */
-final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
+final class Http2StreamDownstream implements Downstream {
     private static final Logger log = LoggerFactory.getLogger(Http2StreamDownstream.class);
     /** A child channel's default write-buffer water marks, which these streams had before. */
     static final int HIGH_WATER = WriteBufferWaterMark.DEFAULT.high();
@@ -71,7 +64,8 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private final HttpConfig http;
     private final Http2FrontConnection connection;
     private final ChannelHandlerContext ctx;
-    private final Http2FrameStream frameStream;
+    /** Netty's stream: its id and state. */
+    private final Http2Stream stream;
     private final long stallNanos;
     private final ExchangeContext context;
     /** The connection's timers this stream uses (response, stall), handed back at its end; null after. */
@@ -80,21 +74,22 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     private Exchange exchange;
     /** The request head came (later HEADERS are trailers). */
     private boolean headSeen;
-    /** Request bytes (DATA frames, padding included) received and not yet acknowledged to the codec. */
+    /** Request bytes (DATA frames, padding included) received and not yet acknowledged to the flow controller. */
     private int unacknowledged;
     /** In the connection's list of streams read during the current read. */
     boolean inReadBatch;
-    private ChannelFuture lastWrite;
-    /** The exchange's last response part was handed to the codec. */
+    /** The exchange's last response part was handed to the encoder. */
     private boolean responseEnded;
-    /** A frame ending the stream (our side of it) was handed to the codec. */
+    /** A frame ending the stream (our side of it) was handed to the encoder. */
     private boolean endSent;
-    /** Whether the request had all been taken when the response ended; for {@link #operationComplete}. */
+    /** Whether the request had all been taken when the response ended; for {@link #responseOut}. */
     private boolean requestCompleteAtEnd;
+    /** The exchange is over and its response's last frame not yet out: {@link #localClosed} is awaited. */
+    private boolean awaitingOut;
     private boolean closeAfterResponse;
     /** The exchange is over (or the stream is): whatever still arrives is dropped. */
     private boolean done;
-    /** The codec closed the stream; it is no longer in the connection's map. */
+    /** Netty closed the stream; it is no longer in the connection's map. */
     private boolean closed;
     /** A RST_STREAM was written: response parts still coming are dropped. */
     private boolean resetSent;
@@ -111,21 +106,26 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
      * frame on every bodiless response.
      */
     private HttpResponse heldHead;
-    /** Body bytes handed to the codec and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
+    /** Body bytes handed to the encoder and not yet written; above {@link #HIGH_WATER} the stream is unwritable. */
     private int queuedBytes;
     private boolean unwritable;
     /** Counts a body DATA frame's bytes out when its write completes; made at the first. */
     private ChannelFutureListener written;
-    /** The frame written last by {@link #frame}, kept back so that only the final one may carry a promise. */
-    private Http2StreamFrame pending;
+    /**
+     * The frame queued last by {@link #headers} or {@link #data}, kept back so that only the final one may carry a
+     * promise: HEADERS when {@link #pendingHeaders} is set, DATA when {@link #pendingData} is, none otherwise.
+     */
+    private Http2Headers pendingHeaders;
+    private ByteBuf pendingData;
+    private boolean pendingEnd;
 
     Http2StreamDownstream(HttpListener listener, Http2FrontConnection connection, ChannelHandlerContext ctx,
-                          Http2FrameStream frameStream) {
+                          Http2Stream stream) {
         this.listener = listener;
         this.http = listener.config().http();
         this.connection = connection;
         this.ctx = ctx;
-        this.frameStream = frameStream;
+        this.stream = stream;
         this.stallNanos = listener.config().http2().stallTimeout().toNanos();
         this.timers = connection.timers(this);
         this.context = new ExchangeContext(listener, new UpstreamAttempts(connection.remote()), timers.response,
@@ -133,24 +133,24 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     }
 
     int id() {
-        return frameStream.id();
+        return stream.id();
     }
 
-    // What the connection hands on from the codec.
+    // What the connection hands on from Netty's decoder.
 
-    void onHeaders(Http2HeadersFrame f) {
+    void onHeaders(Http2Headers headers, boolean endStream) {
         if (done) {
             return;
         }
         try {
             if (!headSeen) {
                 headSeen = true;
-                inbound.add(Http2RequestHeads.request(f.headers(), f.isEndStream()));
-                if (f.isEndStream()) {
+                inbound.add(Http2RequestHeads.request(headers, endStream));
+                if (endStream) {
                     inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
                 }
-            } else if (f.isEndStream()) {
-                HttpHeaders trailers = Http2RequestHeads.trailers(f.headers());
+            } else if (endStream) {
+                HttpHeaders trailers = Http2RequestHeads.trailers(headers);
                 inbound.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
             } else {
                 throw new Http2RequestHeads.Malformed("a second head on one stream");
@@ -163,13 +163,14 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         process();
     }
 
-    void onData(Http2DataFrame f) {
+    /** {@code data} is the decoder's, released after this call: what the exchange gets is retained. */
+    void onData(ByteBuf data, int padding, boolean endStream) {
         if (done) {
-            f.release(); // its bytes go back to the connection's window when the stream closes
-            return;
+            return; // its bytes go back to the connection's window when the stream closes
         }
-        unacknowledged += f.initialFlowControlledBytes();
-        inbound.add(f.isEndStream() ? new DefaultLastHttpContent(f.content()) : new DefaultHttpContent(f.content()));
+        unacknowledged += data.readableBytes() + padding;
+        data.retain();
+        inbound.add(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
         process();
     }
 
@@ -182,7 +183,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         acknowledgeIfWanted(false);
     }
 
-    /** The codec found the client's frames on this stream malformed (or a head was): reset with {@code error}. */
+    /** Netty found the client's frames on this stream malformed (or a head was): reset with {@code error}. */
     void streamError(Http2Error error) {
         done = true;
         releaseInbound();
@@ -213,7 +214,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     }
 
     /**
-     * The codec closed the stream: both sides ended, a reset either way, or the connection went. An exchange still
+     * Netty closed the stream: both sides ended, a reset either way, or the connection went. An exchange still
      * going has lost its client; the timers go to the connection's next stream.
      */
     void closed() {
@@ -262,11 +263,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     void internalError() {
         done = true;
         heldHead = null;
-        Http2StreamFrame p = pending;
-        pending = null;
-        if (p != null) {
-            ReferenceCountUtil.release(p);
-        }
+        dropPending();
         releaseInbound();
         resetStream(Http2Error.INTERNAL_ERROR.code());
         if (closed && !clientClosedPending) {
@@ -341,38 +338,51 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         if (timers != null) {
             timers.response.disarm();
         }
-        ChannelFuture last = lastWrite;
-        if (last == null) {
-            resetStream(Http2Error.CANCEL.code());
+        if (closed || resetSent) {
+            return;
+        }
+        if (!responseEnded || !endSent) {
+            resetStream(Http2Error.CANCEL.code()); // no response, or one that did not end the stream
             return;
         }
         requestCompleteAtEnd = requestComplete;
-        if (last.isDone()) {
-            operationComplete(last);
+        // Netty closes the stream once all its frames are written (the last one allowed by the client's window
+        // and on the socket): until then, a response the client does not take counts as a stall.
+        armStall();
+        if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+            responseOut();
         } else {
-            armStall();
-            last.addListener(this);
+            awaitingOut = true;
         }
     }
 
     /**
-     * The response's last frame was written (or failed). A complete response to a complete request needs nothing
-     * more: the codec closes the stream (its own listener on that write may run after this one, so the stream may
-     * still look half closed here). A request still coming is refused with NO_ERROR; a response that failed or did
-     * not end the stream is cut with CANCEL.
+     * Netty closed our side of the stream while the client's is still open: the last frame went to the socket (a
+     * stream whose request had ended closes whole when that write is done, and we hear {@link #closed}).
      */
-    @Override
-    public void operationComplete(ChannelFuture f) {
-        disarmStall();
-        Http2Stream.State state = frameStream.state();
-        if (closed || state == Http2Stream.State.CLOSED) {
-            return;
+    void localClosed() {
+        if (awaitingOut) {
+            responseOut();
         }
-        if (!f.isSuccess() || !endSent) {
-            resetStream(Http2Error.CANCEL.code());
-        } else if (!requestCompleteAtEnd && state != Http2Stream.State.HALF_CLOSED_REMOTE) {
+    }
+
+    /**
+     * The response's last frame is out and the client's side still open: a request still coming is refused with
+     * RST_STREAM NO_ERROR. The stall timer runs on until the stream closes (the reset written).
+     */
+    private void responseOut() {
+        awaitingOut = false;
+        if (!closed && !requestCompleteAtEnd && stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE) {
             resetStream(Http2Error.NO_ERROR.code());
         }
+    }
+
+    /** A frame of this stream could not be written (Netty's stream error on our side): the stream is cut. */
+    void writeFailed() {
+        done = true;
+        heldHead = null;
+        dropPending();
+        resetStream(Http2Error.CANCEL.code());
     }
 
     // Downstream: what the exchange does to the client.
@@ -386,7 +396,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         inExchangeCall++;
         try {
             if (send(part)) {
-                writePending(null);
+                writePending(false);
             }
         } finally {
             inExchangeCall--;
@@ -398,7 +408,6 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         responseEnded = true;
         if (closed || resetSent) {
             ReferenceCountUtil.release(last);
-            lastWrite = ctx.channel().newSucceededFuture();
             return;
         }
         inExchangeCall++;
@@ -408,19 +417,17 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                 writeHead(heldHead, false);
                 heldHead = null;
             }
-            ChannelPromise p = ctx.newPromise();
-            lastWrite = p;
-            writePending(p);
-            ctx.flush();
+            writePending(true);
+            connection.flushFrames();
         } finally {
             inExchangeCall--;
         }
     }
 
     /**
-     * Turns a response part into frames (the last one kept in {@link #pending}); false when it made none. HTTP/2
-     * sends an interim response as one HEADERS frame, so an interim head of the server goes whole and its (empty)
-     * end is dropped.
+     * Turns a response part into frames (the last one kept back, see {@link #pendingHeaders}); false when it made
+     * none. HTTP/2 sends an interim response as one HEADERS frame, so an interim head of the server goes whole and
+     * its (empty) end is dropped.
      */
     private boolean send(HttpObject part) {
         try {
@@ -457,7 +464,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
                     HttpHeaders trailers = last.trailingHeaders();
                     writeHead(head, trailers.isEmpty());
                     if (!trailers.isEmpty()) {
-                        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.trailers(trailers), true));
+                        headers(Http2ClientResponseHeads.trailers(trailers), true);
                     }
                     last.release();
                     return true;
@@ -470,7 +477,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             // A field the client's HTTP/2 cannot carry: the response cannot be completed.
             ReferenceCountUtil.safeRelease(part);
             log.debug("response on {} stream {} cannot be sent: {}", ctx.channel(), id(), e.toString());
-            pending = null;
+            dropPending();
             heldHead = null;
             done = true;
             resetStream(Http2Error.INTERNAL_ERROR.code());
@@ -483,55 +490,79 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             HttpHeaders trailers = last.trailingHeaders();
             Http2Headers h2Trailers = trailers.isEmpty() ? null : Http2ClientResponseHeads.trailers(trailers);
             if (last.content().isReadable() || h2Trailers == null) {
-                frame(new DefaultHttp2DataFrame(last.content(), h2Trailers == null));
+                data(last, h2Trailers == null);
             } else {
                 last.release();
             }
             if (h2Trailers != null) {
-                frame(new DefaultHttp2HeadersFrame(h2Trailers, true));
+                headers(h2Trailers, true);
             }
         } else if (c.content().isReadable()) {
-            frame(new DefaultHttp2DataFrame(c.content(), false));
+            data(c, false);
         } else {
             c.release();
         }
     }
 
     private void writeHead(HttpResponse head, boolean endStream) {
-        frame(new DefaultHttp2HeadersFrame(Http2ClientResponseHeads.head(head), endStream));
+        headers(Http2ClientResponseHeads.head(head), endStream);
     }
 
-    /** Queues a frame of this stream; the one before it goes to the codec now. */
-    private void frame(Http2StreamFrame f) {
-        if (f instanceof Http2HeadersFrame h ? h.isEndStream() : f instanceof Http2DataFrame d && d.isEndStream()) {
-            endSent = true;
-        }
-        Http2StreamFrame before = pending;
-        pending = f.stream(frameStream);
-        if (before != null) {
-            writeFrame(before);
+    /** Queues a HEADERS frame of this stream; the frame before it goes to the encoder now. */
+    private void headers(Http2Headers h, boolean endStream) {
+        writePending(false);
+        pendingHeaders = h;
+        pendingEnd = endStream;
+        endSent |= endStream;
+    }
+
+    /**
+     * Queues {@code part}'s bytes as a DATA frame of this stream; the frame before it goes to the encoder now. The
+     * part itself is released: a server connection's reused response ({@link PlainResponse}) is free again once
+     * its holders are gone, and only its bytes go on.
+     */
+    private void data(HttpContent part, boolean endStream) {
+        writePending(false);
+        pendingData = part.content().retain();
+        part.release();
+        pendingEnd = endStream;
+        endSent |= endStream;
+    }
+
+    private void dropPending() {
+        ByteBuf d = pendingData;
+        pendingData = null;
+        pendingHeaders = null;
+        if (d != null) {
+            d.release();
         }
     }
 
-    private void writePending(ChannelPromise p) {
-        Http2StreamFrame f = pending;
-        pending = null;
-        if (p == null) {
-            if (f != null) {
-                writeFrame(f);
+    /**
+     * The queued frame to the encoder. Nothing waits on the response's last frame ({@code last}): Netty closes the
+     * stream once it is out, which the stream hears ({@link #localClosed}, {@link #closed}).
+     */
+    private void writePending(boolean last) {
+        Http2Headers h = pendingHeaders;
+        ByteBuf d = pendingData;
+        pendingHeaders = null;
+        pendingData = null;
+        if (h != null) {
+            connection.encoder().writeHeaders(ctx, id(), h, 0, pendingEnd, connection.voidPromise());
+        } else if (d != null) {
+            if (last) {
+                connection.encoder().writeData(ctx, id(), d, 0, pendingEnd, connection.voidPromise());
+            } else {
+                writeData(d, pendingEnd);
             }
-        } else if (f != null) {
-            ctx.write(f, p);
-        } else {
-            p.setSuccess();
         }
     }
 
-    /** A frame before the response's last: body bytes are counted until written, the rest needs no promise. */
-    private void writeFrame(Http2StreamFrame f) {
-        int bytes = f instanceof Http2DataFrame d ? d.initialFlowControlledBytes() : 0;
+    /** DATA before the response's last frame: its bytes are counted until written (empty ones need no promise). */
+    private void writeData(ByteBuf d, boolean endStream) {
+        int bytes = d.readableBytes();
         if (bytes == 0) {
-            ctx.write(f, connection.voidPromise());
+            connection.encoder().writeData(ctx, id(), d, 0, endStream, connection.voidPromise());
             return;
         }
         ChannelFutureListener w = written;
@@ -545,7 +576,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
         queuedBytes += bytes;
         CountedWrite p = new CountedWrite(ctx, bytes);
-        ctx.write(f, p);
+        connection.encoder().writeData(ctx, id(), d, 0, endStream, p);
         p.addListener(w);
         if (queuedBytes > HIGH_WATER && !unwritable && !p.isDone()) {
             unwritable = true;
@@ -574,9 +605,9 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
             if (head != null) {
                 heldHead = null;
                 writeHead(head, false);
-                writePending(null);
+                writePending(false);
             }
-            ctx.flush();
+            connection.flushFrames();
             if (!isWritable()) {
                 armStall();
             }
@@ -622,12 +653,12 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** RST_STREAM unless the stream is closed already; the codec closes it (and we hear of it) when written. */
+    /** RST_STREAM unless the stream is closed already; Netty closes it (and we hear of it) when written. */
     private void resetStream(long code) {
-        if (!closed && !resetSent && frameStream.state() != Http2Stream.State.CLOSED) {
+        if (!closed && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
             resetSent = true;
-            ctx.write(new DefaultHttp2ResetFrame(code).stream(frameStream), connection.voidPromise());
-            ctx.flush();
+            connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            connection.flushFrames();
         }
     }
 
@@ -653,7 +684,7 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
         }
     }
 
-    /** Unreachable: a stream cannot ask for an upgrade (the codec refuses Upgrade), so no 101 is let through. */
+    /** Unreachable: a stream cannot ask for an upgrade (Netty's decoder refuses Upgrade), so no 101 is let through. */
     @Override
     public void becomeTunnel(BackendConnection backend, Server server) {
         backend.channel.close();
@@ -683,16 +714,15 @@ final class Http2StreamDownstream implements Downstream, ChannelFutureListener {
     // The stream's own life.
 
     /**
-     * Opens the stream's window by what the exchange took, once it took all that came and wants more: the codec
+     * Opens the stream's window by what the exchange took, once it took all that came and wants more: Netty
      * counts the bytes as consumed and sends WINDOW_UPDATE when its ratio says.
      */
     private void acknowledgeIfWanted(boolean flush) {
         int n = unacknowledged;
         if (n > 0 && !done && inbound.wantsMore(exchange)) {
             unacknowledged = 0;
-            ctx.write(new DefaultHttp2WindowUpdateFrame(n).stream(frameStream), connection.voidPromise());
-            if (flush) {
-                ctx.flush();
+            if (connection.consumed(stream, n) && flush) {
+                connection.flushFrames();
             }
         }
     }

@@ -178,4 +178,29 @@ class Http2FrontTest {
             assertThat(a.requests.size() + b.requests.size()).isEqualTo(1);
         }
     }
+
+    /**
+     * RFC 9113 8.1: a response complete while its request's body is still coming ends the stream, and a
+     * RST_STREAM NO_ERROR (after the response) tells the client to stop sending the rest.
+     */
+    @Test
+    void aResponseBeforeTheWholeRequestIsFollowedByResetNoError() throws Exception {
+        HttpBackend.Handler early = (req, out, socket) ->
+                HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly");
+        try (HttpBackend a = new HttpBackend("a", early);
+             HttpBackend b = new HttpBackend("b", early);
+             Sluice s = Proxies.start(config(a.address(), b.address(), ""));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/early", ":authority", "a");
+            c.sendData(1, new byte[100], false);
+            RawH2.Frame head = c.await(RawH2.HEADERS, 1);
+            assertThat(head).isNotNull();
+            RawH2.Frame data = c.await(RawH2.DATA, 1);
+            assertThat(new String(data.payload(), StandardCharsets.US_ASCII)).isEqualTo("early");
+            assertThat(data.flags() & RawH2.END_STREAM).isEqualTo(RawH2.END_STREAM);
+            RawH2.Frame rst = c.await(RawH2.RST_STREAM, 1);
+            assertThat(rst).isNotNull();
+            assertThat(rst.errorCode()).isZero();
+        }
+    }
 }

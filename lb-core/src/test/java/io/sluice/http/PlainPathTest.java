@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
  * {@link PlainResponse}, the exchange with its forwarder and attempt) over many requests of one connection,
  * mixed with what they do not take (chunked, bodiless and HEAD answers, a retry after a server hung up, answers
  * of Sluice's own after a failed connect): every response is the one its request asked for. And an HTTP/2 client whose responses carry
- * uncommon lower-case names, which HPACK's dynamic table keeps beyond each response.
+ * uncommon lower-case names, which HPACK's dynamic table keeps beyond each response; and one whose streams come
+ * all at once, whose responses' bytes may still wait for the client's window while their server connection's
+ * {@link PlainResponse} is refilled with the next.
  */
 class PlainPathTest {
     private static String config(String server) throws IOException {
@@ -117,6 +119,41 @@ class PlainPathTest {
                 assertThat(h.get("x-path")).hasToString(uri);
                 RawH2.Frame data = c.await(RawH2.DATA, stream);
                 assertThat(new String(data.payload(), StandardCharsets.US_ASCII)).isEqualTo("p" + uri);
+            }
+        }
+    }
+
+    /** Many streams at once: each answer is its own, though its server connection's response object is reused. */
+    @Test
+    void http2StreamsAtOnceGetTheirOwnAnswers() throws Exception {
+        try (HttpBackend b = new HttpBackend("b", byPath(new AtomicBoolean(true)));
+             Sluice s = Proxies.start(config(b.address()));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            int streams = 40;
+            for (int i = 0; i < streams; i++) {
+                c.headers(2 * i + 1, true, ":method", "GET", ":scheme", "http", ":path", "/plain/" + i,
+                        ":authority", "test");
+            }
+            io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder hpack =
+                    new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(true);
+            java.util.Map<Integer, String> paths = new java.util.HashMap<>();
+            java.util.Map<Integer, String> bodies = new java.util.HashMap<>();
+            while (bodies.size() < streams) {
+                RawH2.Frame f = c.read();
+                assertThat(f).as("connection closed with %s answered", bodies.size()).isNotNull();
+                if (f.type() == RawH2.HEADERS) {
+                    io.netty.buffer.ByteBuf block = io.netty.buffer.Unpooled.wrappedBuffer(f.payload());
+                    io.netty.handler.codec.http2.Http2Headers h = hpack.decodeHeaders(f.stream(), block);
+                    block.release();
+                    assertThat(h.status().toString()).isEqualTo("200");
+                    paths.put(f.stream(), h.get("x-path").toString());
+                } else if (f.type() == RawH2.DATA) {
+                    bodies.merge(f.stream(), new String(f.payload(), StandardCharsets.US_ASCII), String::concat);
+                }
+            }
+            for (int i = 0; i < streams; i++) {
+                assertThat(paths.get(2 * i + 1)).isEqualTo("/plain/" + i);
+                assertThat(bodies.get(2 * i + 1)).isEqualTo("p/plain/" + i);
             }
         }
     }
