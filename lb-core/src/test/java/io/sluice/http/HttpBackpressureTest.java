@@ -43,7 +43,8 @@ class HttpBackpressureTest {
                 """.formatted(transport, b.address()));
     }
 
-    private static void awaitStall(AtomicLong counter) {
+    /** Waits until {@code counter} has moved and then stood still for a poll interval. */
+    static void awaitStall(AtomicLong counter) {
         AtomicLong last = new AtomicLong(-1);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
             long now = counter.get();

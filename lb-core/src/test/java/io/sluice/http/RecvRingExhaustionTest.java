@@ -36,12 +36,47 @@ class RecvRingExhaustionTest {
     private static final String RING = "8x4096";
     private static final long BODY = 4L << 20;
 
-    private static void awaitStall(AtomicLong counter) {
-        AtomicLong last = new AtomicLong(-1);
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            long now = counter.get();
-            return now > 0 && now == last.getAndSet(now);
-        });
+    /** One connection's upload; it blocks while the servers pause. */
+    private interface Upload {
+        void run() throws Exception;
+    }
+
+    /** What each server does first: count itself in, then wait for {@code go}. */
+    private static void pause(AtomicInteger arrived, CountDownLatch go) {
+        arrived.incrementAndGet();
+        try {
+            go.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Runs every upload at once, waits until every server holds its connection and no more bytes go out, lets the
+     * servers read, and waits for every upload to finish.
+     */
+    private static void acrossAPause(List<Upload> uploads, AtomicLong sent, AtomicInteger arrived, CountDownLatch go)
+            throws Exception {
+        ExecutorService writers = Executors.newCachedThreadPool();
+        try {
+            List<CompletableFuture<Void>> running = new ArrayList<>();
+            for (Upload u : uploads) {
+                running.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        u.run();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                }, writers));
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> arrived.get() == uploads.size());
+            HttpBackpressureTest.awaitStall(sent);
+            go.countDown();
+            CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
+        } finally {
+            go.countDown();
+            writers.shutdownNow();
+        }
     }
 
     private static void send(OutputStream out, AtomicLong sent) throws java.io.IOException {
@@ -58,15 +93,11 @@ class RecvRingExhaustionTest {
         Transports.assumeAvailable("io_uring");
         CountDownLatch go = new CountDownLatch(1);
         AtomicInteger arrived = new AtomicInteger();
-        ExecutorService writers = Executors.newCachedThreadPool();
+        AtomicLong sent = new AtomicLong();
+        List<RawHttp> clients = new ArrayList<>();
         try (HttpBackend b = new HttpBackend("sink", (req, out, s) -> {
             s.setReceiveBufferSize(64 * 1024);
-            arrived.incrementAndGet();
-            try {
-                go.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            pause(arrived, go);
             long total = req.body().transferTo(OutputStream.nullOutputStream());
             HttpBackend.respond(out, 200, "text/plain", Long.toString(total).getBytes(StandardCharsets.UTF_8));
         });
@@ -80,37 +111,21 @@ class RecvRingExhaustionTest {
                        - name: app
                          servers: [ { address: "%s" } ]
                      """.formatted(b.address()))) {
-            AtomicLong sent = new AtomicLong();
-            List<RawHttp> clients = new ArrayList<>();
-            List<CompletableFuture<Void>> uploads = new ArrayList<>();
-            try {
-                for (int i = 0; i < CONNECTIONS; i++) {
-                    RawHttp c = new RawHttp(Proxies.port(s, "web"));
-                    clients.add(c);
-                    c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + BODY + "\r\n\r\n");
-                    uploads.add(CompletableFuture.runAsync(() -> {
-                        try {
-                            send(c.out, sent);
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    }, writers));
-                }
-                await().atMost(Duration.ofSeconds(60)).until(() -> arrived.get() == CONNECTIONS);
-                awaitStall(sent);
-                go.countDown();
-                CompletableFuture.allOf(uploads.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-                for (RawHttp c : clients) {
-                    assertThat(c.read().text()).isEqualTo(Long.toString(BODY));
-                }
-            } finally {
-                for (RawHttp c : clients) {
-                    c.close();
-                }
+            List<Upload> uploads = new ArrayList<>();
+            for (int i = 0; i < CONNECTIONS; i++) {
+                RawHttp c = new RawHttp(Proxies.port(s, "web"));
+                clients.add(c);
+                c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + BODY + "\r\n\r\n");
+                uploads.add(() -> send(c.out, sent));
+            }
+            acrossAPause(uploads, sent, arrived, go);
+            for (RawHttp c : clients) {
+                assertThat(c.read().text()).isEqualTo(Long.toString(BODY));
             }
         } finally {
-            go.countDown();
-            writers.shutdownNow();
+            for (RawHttp c : clients) {
+                c.close();
+            }
         }
     }
 
@@ -119,53 +134,35 @@ class RecvRingExhaustionTest {
         Transports.assumeAvailable("io_uring");
         CountDownLatch go = new CountDownLatch(1);
         AtomicInteger arrived = new AtomicInteger();
-        ExecutorService writers = Executors.newCachedThreadPool();
+        AtomicLong sent = new AtomicLong();
+        List<Socket> clients = new ArrayList<>();
         try (TestBackend b = TestBackend.start("sink", (sock, backend) -> {
             sock.setReceiveBufferSize(64 * 1024);
-            arrived.incrementAndGet();
-            try {
-                go.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            pause(arrived, go);
             long total = sock.getInputStream().transferTo(OutputStream.nullOutputStream());
             sock.getOutputStream().write(Long.toString(total).getBytes(StandardCharsets.US_ASCII));
             sock.shutdownOutput();
         });
              AutoCloseable ring = RecvRings.on(RING);
              Sluice s = Proxies.startTcp("transport: io_uring, worker_threads: 1", b.address())) {
-            AtomicLong sent = new AtomicLong();
-            List<Socket> clients = new ArrayList<>();
-            List<CompletableFuture<Void>> uploads = new ArrayList<>();
-            try {
-                for (int i = 0; i < CONNECTIONS; i++) {
-                    Socket c = Proxies.connect(Proxies.port(s, "front"));
-                    clients.add(c);
-                    uploads.add(CompletableFuture.runAsync(() -> {
-                        try {
-                            send(c.getOutputStream(), sent);
-                            c.shutdownOutput();
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    }, writers));
-                }
-                await().atMost(Duration.ofSeconds(60)).until(() -> arrived.get() == CONNECTIONS);
-                awaitStall(sent);
-                go.countDown();
-                CompletableFuture.allOf(uploads.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-                for (Socket c : clients) {
-                    InputStream in = c.getInputStream();
-                    assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(Long.toString(BODY));
-                }
-            } finally {
-                for (Socket c : clients) {
-                    c.close();
-                }
+            List<Upload> uploads = new ArrayList<>();
+            for (int i = 0; i < CONNECTIONS; i++) {
+                Socket c = Proxies.connect(Proxies.port(s, "front"));
+                clients.add(c);
+                uploads.add(() -> {
+                    send(c.getOutputStream(), sent);
+                    c.shutdownOutput();
+                });
+            }
+            acrossAPause(uploads, sent, arrived, go);
+            for (Socket c : clients) {
+                InputStream in = c.getInputStream();
+                assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(Long.toString(BODY));
             }
         } finally {
-            go.countDown();
-            writers.shutdownNow();
+            for (Socket c : clients) {
+                c.close();
+            }
         }
     }
 }
