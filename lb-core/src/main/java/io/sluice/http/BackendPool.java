@@ -16,6 +16,7 @@ import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.net.Transport;
+import io.sluice.net.UnendedReadBatches;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
@@ -93,6 +94,7 @@ final class BackendPool implements LoopPool {
             // Strict parsing of responses too: a response two parsers could read differently is a 502.
             HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig())
                     .setMaxInitialLineLength(8192).setMaxHeaderSize(64 * 1024);
+            UnendedReadBatches.addTo(ch);
             ch.pipeline().addLast("codec", new BackendCodec(decoder));
             ch.pipeline().addLast("backend", new BackendHandler());
         }

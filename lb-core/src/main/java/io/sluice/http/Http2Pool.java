@@ -17,6 +17,7 @@ import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamConnector;
+import io.sluice.net.UnendedReadBatches;
 import io.sluice.tls.UpstreamTlsContexts;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -184,6 +185,7 @@ final class Http2Pool implements LoopPool {
     private static final ChannelHandler NO_HANDLERS_YET = new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
+            UnendedReadBatches.addTo(ch);
         }
     };
 

@@ -25,6 +25,7 @@ import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
+import io.sluice.net.UnendedReadBatches;
 import io.sluice.tls.ServerTls;
 import java.net.InetSocketAddress;
 import io.netty.util.concurrent.Future;
@@ -115,6 +116,7 @@ public final class HttpListener implements Listener {
                     @Override
                     protected void initChannel(Channel ch) {
                         clients.add(ch);
+                        UnendedReadBatches.addTo(ch);
                         ListenerConfig now = config;
                         ProxyProtocolConfig proxy = now.proxyProtocol();
                         if (proxy != null) {

@@ -10,6 +10,7 @@ import io.sluice.config.ProxyProtocolConfig;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
+import io.sluice.net.UnendedReadBatches;
 import io.sluice.net.Listener;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamDialer;
@@ -131,6 +132,7 @@ public final class TcpListener implements Listener {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        UnendedReadBatches.addTo(ch);
                         Settings now = settings;
                         ProxyProtocolConfig proxy = now.config().proxyProtocol();
                         if (proxy != null) {

@@ -18,8 +18,9 @@ import java.util.Optional;
  * by the time a read batch completes) has its multishot RECV cancelled, an ASYNC_CANCEL, and a later read arms a
  * new one. Every read is one ring buffer, at most BYTES long.
  *
- * <p>Off by default and for measurements only: with it an upload whose server paused reading stalled for good
- * (HttpBackpressureTest#serverThatStopsReadingStopsTheClient on io_uring; docs/bench/measurements-2026-12-05-uringops.md).
+ * <p>Off by default until a quiet CPU A/B. Connections reading from the ring get {@link UnendedReadBatches}, the
+ * work-around for Netty 4.2.18 ending a cancelled receive's batch without channelReadComplete, which stalled paused
+ * uploads (docs/bench/measurements-2026-12-05-uringops.md).
  */
 public final class IoUringRecvRing {
     static final String PROPERTY = "sluice.io_uring.recvRing";

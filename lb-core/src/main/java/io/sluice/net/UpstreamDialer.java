@@ -60,6 +60,7 @@ public final class UpstreamDialer {
             for (ChannelOptions.Setting<?> s : settings) {
                 s.applyTo(ch.config());
             }
+            UnendedReadBatches.addTo(ch);
             ch.pipeline().addLast(handler);
         } catch (Throwable t) {
             // A failed setsockopt (epoll throws) must not leak the socket, nor the caller's lease and slot, which

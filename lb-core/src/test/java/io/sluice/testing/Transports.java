@@ -18,9 +18,9 @@ public final class Transports {
         return SPLICE.equals(mode);
     }
 
-    /** The transport a test mode runs on. */
+    /** The transport a test mode runs on ({@link RecvRings#MODE} is io_uring with its ring). */
     public static String transportOf(String mode) {
-        return isSplice(mode) ? "epoll" : mode;
+        return isSplice(mode) ? "epoll" : RecvRings.MODE.equals(mode) ? "io_uring" : mode;
     }
 
     /**
