@@ -199,7 +199,7 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     private void writabilityChanged() {
-        if (closed) {
+        if (gone()) {
             return;
         }
         if (isWritable()) {
@@ -257,6 +257,16 @@ final class Http2StreamDownstream implements Downstream {
 
     boolean isClosed() {
         return closed;
+    }
+
+    /**
+     * Closed, or closed by Netty and not yet heard of: a client's RST_STREAM closes the stream, and Netty's flow
+     * controller cancels its queued DATA (whose promises fail, see {@link #written}) before the stream hears
+     * {@link #closed}. Meanwhile nothing may be written (Netty refuses HEADERS on a closed stream with a
+     * connection error) nor the exchange woken up: it is told of the cancel by {@link #closed}.
+     */
+    private boolean gone() {
+        return closed || stream.state() == Http2Stream.State.CLOSED;
     }
 
     /** Handling this stream threw: it is reset (INTERNAL_ERROR), and whatever is still queued for it dropped. */
@@ -389,7 +399,7 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void write(HttpObject part) {
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
             ReferenceCountUtil.release(part);
             return;
         }
@@ -405,11 +415,13 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void writeLast(HttpObject last) {
-        responseEnded = true;
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
+            // Not ended for the client: a cancel not yet heard of still counts as one (see closed).
+            responseEnded |= closed || resetSent;
             ReferenceCountUtil.release(last);
             return;
         }
+        responseEnded = true;
         inExchangeCall++;
         try {
             send(last);
@@ -569,7 +581,7 @@ final class Http2StreamDownstream implements Downstream {
         if (w == null) {
             w = written = future -> {
                 queuedBytes -= ((CountedWrite) future).bytes;
-                if (ctx.channel().isWritable()) {
+                if (!gone() && ctx.channel().isWritable()) {
                     connectionWritable();
                 }
             };
@@ -596,7 +608,7 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void flush() {
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
             return;
         }
         inExchangeCall++;
