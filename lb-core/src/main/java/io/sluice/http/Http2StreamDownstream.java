@@ -647,19 +647,23 @@ final class Http2StreamDownstream implements Downstream {
     /** RST_STREAM (CANCEL): the client sees this stream fail, the connection's other streams go on. */
     @Override
     public void abort(String why) {
-        reset(why, Http2Error.CANCEL.code());
+        reset(why, Http2Error.CANCEL.code(), false);
     }
 
     /** The server's RST_STREAM, passed on with its code (NO_ERROR stays NO_ERROR). */
     @Override
     public void reset(String why, long http2ErrorCode) {
+        reset(why, http2ErrorCode, true);
+    }
+
+    private void reset(String why, long http2ErrorCode, boolean forwarded) {
         log.debug("resetting {} stream {} with {}: {}", ctx.channel(), id(), http2ErrorCode, why);
         done = true;
         heldHead = null;
         releaseInbound();
         inExchangeCall++;
         try {
-            resetStream(http2ErrorCode);
+            resetStream(http2ErrorCode, forwarded);
         } finally {
             inExchangeCall--;
         }
@@ -667,9 +671,18 @@ final class Http2StreamDownstream implements Downstream {
 
     /** RST_STREAM unless the stream is closed already; Netty closes it (and we hear of it) when written. */
     private void resetStream(long code) {
+        resetStream(code, false);
+    }
+
+    /** {@code forwarded}: the server's reset, which the client's reset limit does not count ({@link ResetsSentLimit}). */
+    private void resetStream(long code, boolean forwarded) {
         if (!closed && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
             resetSent = true;
-            connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            if (forwarded) {
+                connection.forwardReset(id(), code);
+            } else {
+                connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            }
             connection.flushFrames();
         }
     }
