@@ -148,6 +148,51 @@ class Http2AfterResetTest {
         }
     }
 
+    /**
+     * As many refused uploads at once as the client may have open (300, more than the 128 the ring once held): the
+     * DATA each had in flight is ignored on every one of them.
+     */
+    @Test
+    void dataOnAsManyResetStreamsAsMayBeOpenIsIgnored() throws Exception {
+        int streams = 300;
+        try (HttpBackend b = lengthEcho();
+             Sluice s = Proxies.start("""
+                     runtime: { worker_threads: 1 }
+                     admin: { enabled: false }
+                     listeners:
+                       - name: web
+                         bind: "127.0.0.1:0"
+                         protocol: http
+                         cluster: app
+                         http2: { max_concurrent_streams: %d }
+                         routes:
+                           - { match: { path_prefix: "/small" }, cluster: app, max_body_size: 1KiB }
+                           - { match: {}, cluster: app }
+                     clusters:
+                       - { name: app, servers: [ { address: "%s" } ] }
+                     """.formatted(streams, b.address()));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            java.util.Set<Integer> reset = new java.util.HashSet<>();
+            for (int i = 0; i < streams; i++) {
+                c.headers(1 + 2 * i, false, post("/small", 256 * KIB));
+            }
+            while (reset.size() < streams) {
+                RawH2.Frame f = c.read();
+                assertThat(f).as("connection closed after %d resets", reset.size()).isNotNull();
+                assertThat(f.type()).isNotEqualTo(RawH2.GOAWAY);
+                if (f.type() == RawH2.RST_STREAM) {
+                    assertThat(f.errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+                    reset.add(f.stream());
+                }
+            }
+            for (int i = 0; i < streams; i++) {
+                c.frame(RawH2.DATA, 0, 1 + 2 * i, new byte[100]); // what each had in flight
+            }
+            assertThat(framesUntilPingAck(c)).as("Sluice's answer to DATA on streams it reset")
+                    .noneMatch(f -> f.type() == RawH2.RST_STREAM || f.type() == RawH2.GOAWAY);
+        }
+    }
+
     /** RFC 9113 5.1: DATA on a stream that ended both ways without a reset is still a STREAM_CLOSED stream error. */
     @Test
     void dataOnAStreamThatEndedNormallyIsStillAStreamError() throws Exception {
