@@ -551,10 +551,16 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     /**
-     * The queued frame to the encoder. Nothing waits on the response's last frame ({@code last}): Netty closes the
+     * The queued frame to the encoder (dropped once the stream is reset or closed). Nothing waits on the response's last frame ({@code last}): Netty closes the
      * stream once it is out, which the stream hears ({@link #localClosed}, {@link #closed}).
      */
     private void writePending(boolean last) {
+        if (resetSent || closed) {
+            // A write failed while this part was being turned into frames (a head too large for the client, say):
+            // the stream is reset, and Netty would still write what follows on it.
+            dropPending();
+            return;
+        }
         Http2Headers h = pendingHeaders;
         ByteBuf d = pendingData;
         pendingHeaders = null;
