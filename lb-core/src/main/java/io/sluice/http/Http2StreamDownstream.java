@@ -204,6 +204,12 @@ final class Http2StreamDownstream implements Downstream {
         }
         if (isWritable()) {
             disarmStall();
+            if (awaitingOut) {
+                // The response ended and its end still waits for the client's window: progress, not the end of
+                // the wait. A client that stops reading again is cut off a stall timeout from now.
+                armStall();
+                return;
+            }
             Exchange ex = exchange;
             if (ex != null && !done) {
                 ex.onClientWritable();
