@@ -40,7 +40,7 @@ class Http2ClientCancelTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> a.bodiesWritten.get() == 1);
             a.releaseTrailers();
             await().atMost(Duration.ofSeconds(20)).until(() -> a.trailersWritten.get() == 1);
-            List<RawH2.Frame> frames = new ArrayList<>(framesUntilPingAck(c)); // Sluice read the trailers meanwhile
+            List<RawH2.Frame> frames = new ArrayList<>(Http2AfterResetTest.framesUntilPingAck(c)); // Sluice read the trailers meanwhile
             c.rst(1);
             c.headers(3, true, get("/trailers"));
             for (RawH2.Frame f; (f = c.read()) != null; ) {
@@ -56,18 +56,5 @@ class Http2ClientCancelTest {
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                     assertThat(st.errors(ErrorReason.CLIENT_CLOSED)).as("the cancel counted").isEqualTo(1));
         }
-    }
-
-    /** Frames read until the answer to a PING sent now. */
-    private static List<RawH2.Frame> framesUntilPingAck(RawH2 c) throws Exception {
-        c.frame(RawH2.PING, 0, 0, new byte[8]);
-        List<RawH2.Frame> frames = new ArrayList<>();
-        for (RawH2.Frame f; (f = c.read()) != null; ) {
-            if (f.type() == RawH2.PING && (f.flags() & 1) != 0) {
-                return frames;
-            }
-            frames.add(f);
-        }
-        throw new AssertionError("connection closed; frames: " + frames);
     }
 }
