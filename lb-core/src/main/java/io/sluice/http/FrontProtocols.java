@@ -118,6 +118,8 @@ public final class FrontProtocols {
             validateHeaders(true);
             validateRequiredPseudoHeaders(true);
             decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds());
+            // Netty's guard on the resets written would count those passed on from servers: ResetsSentLimit instead.
+            encoderEnforceMaxRstFramesPerWindow(0, 0);
             encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES);
             // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
             gracefulShutdownTimeoutMillis(-1);
@@ -131,8 +133,9 @@ public final class FrontProtocols {
         @Override
         protected Http2FrontConnection build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                              Http2Settings initialSettings) {
-            return new Http2FrontConnection(decoder, new IgnoreFramesAfterReset(encoder), initialSettings, listener,
-                    admitted, connectionWindow);
+            ResetsSentLimit resets = new ResetsSentLimit(encoder);
+            return new Http2FrontConnection(decoder, new IgnoreFramesAfterReset(resets), resets, initialSettings,
+                    listener, admitted, connectionWindow);
         }
     }
 

@@ -52,6 +52,8 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
     static final long ERROR_CLOSE_GRACE_MILLIS = 1000;
 
     private final HttpListener listener;
+    /** Where a server's reset passed on to the client is written without counting against the client. */
+    private final ResetsSentLimit resets;
     private final boolean admitted;
     private final int connectionWindow;
     private final IntObjectHashMap<Http2StreamDownstream> streams = new IntObjectHashMap<>();
@@ -71,9 +73,10 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
 
-    Http2FrontConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings,
-                         HttpListener listener, boolean admitted, int connectionWindow) {
+    Http2FrontConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, ResetsSentLimit resets,
+                         Http2Settings settings, HttpListener listener, boolean admitted, int connectionWindow) {
         super(decoder, encoder, settings);
+        this.resets = resets;
         this.listener = listener;
         this.admitted = admitted;
         this.connectionWindow = connectionWindow;
@@ -135,6 +138,11 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
 
     ChannelPromise voidPromise() {
         return quiet;
+    }
+
+    /** A server's RST_STREAM passed on to the client: not counted by the client's reset limit. */
+    void forwardReset(int streamId, long code) {
+        resets.writeForwardedRstStream(ctx, streamId, code, quiet);
     }
 
     /** Sends what the streams wrote: the flow controller's DATA as the client's windows allow, then the socket. */

@@ -199,11 +199,17 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     private void writabilityChanged() {
-        if (closed) {
+        if (gone()) {
             return;
         }
         if (isWritable()) {
             disarmStall();
+            if (awaitingOut) {
+                // The response ended and its end still waits for the client's window: progress, not the end of
+                // the wait. A client that stops reading again is cut off a stall timeout from now.
+                armStall();
+                return;
+            }
             Exchange ex = exchange;
             if (ex != null && !done) {
                 ex.onClientWritable();
@@ -257,6 +263,16 @@ final class Http2StreamDownstream implements Downstream {
 
     boolean isClosed() {
         return closed;
+    }
+
+    /**
+     * Closed, or closed by Netty and not yet heard of: a client's RST_STREAM closes the stream, and Netty's flow
+     * controller cancels its queued DATA (whose promises fail, see {@link #written}) before the stream hears
+     * {@link #closed}. Meanwhile nothing may be written (Netty refuses HEADERS on a closed stream with a
+     * connection error) nor the exchange woken up: it is told of the cancel by {@link #closed}.
+     */
+    private boolean gone() {
+        return closed || stream.state() == Http2Stream.State.CLOSED;
     }
 
     /** Handling this stream threw: it is reset (INTERNAL_ERROR), and whatever is still queued for it dropped. */
@@ -389,7 +405,7 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void write(HttpObject part) {
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
             ReferenceCountUtil.release(part);
             return;
         }
@@ -405,11 +421,13 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void writeLast(HttpObject last) {
-        responseEnded = true;
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
+            // Not ended for the client: a cancel not yet heard of still counts as one (see closed).
+            responseEnded |= closed || resetSent;
             ReferenceCountUtil.release(last);
             return;
         }
+        responseEnded = true;
         inExchangeCall++;
         try {
             send(last);
@@ -539,10 +557,16 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     /**
-     * The queued frame to the encoder. Nothing waits on the response's last frame ({@code last}): Netty closes the
+     * The queued frame to the encoder (dropped once the stream is reset or closed). Nothing waits on the response's last frame ({@code last}): Netty closes the
      * stream once it is out, which the stream hears ({@link #localClosed}, {@link #closed}).
      */
     private void writePending(boolean last) {
+        if (resetSent || closed) {
+            // A write failed while this part was being turned into frames (a head too large for the client, say):
+            // the stream is reset, and Netty would still write what follows on it.
+            dropPending();
+            return;
+        }
         Http2Headers h = pendingHeaders;
         ByteBuf d = pendingData;
         pendingHeaders = null;
@@ -569,7 +593,7 @@ final class Http2StreamDownstream implements Downstream {
         if (w == null) {
             w = written = future -> {
                 queuedBytes -= ((CountedWrite) future).bytes;
-                if (ctx.channel().isWritable()) {
+                if (!gone() && ctx.channel().isWritable()) {
                     connectionWritable();
                 }
             };
@@ -596,7 +620,7 @@ final class Http2StreamDownstream implements Downstream {
 
     @Override
     public void flush() {
-        if (closed || resetSent) {
+        if (resetSent || gone()) {
             return;
         }
         inExchangeCall++;
@@ -635,19 +659,23 @@ final class Http2StreamDownstream implements Downstream {
     /** RST_STREAM (CANCEL): the client sees this stream fail, the connection's other streams go on. */
     @Override
     public void abort(String why) {
-        reset(why, Http2Error.CANCEL.code());
+        reset(why, Http2Error.CANCEL.code(), false);
     }
 
     /** The server's RST_STREAM, passed on with its code (NO_ERROR stays NO_ERROR). */
     @Override
     public void reset(String why, long http2ErrorCode) {
+        reset(why, http2ErrorCode, true);
+    }
+
+    private void reset(String why, long http2ErrorCode, boolean forwarded) {
         log.debug("resetting {} stream {} with {}: {}", ctx.channel(), id(), http2ErrorCode, why);
         done = true;
         heldHead = null;
         releaseInbound();
         inExchangeCall++;
         try {
-            resetStream(http2ErrorCode);
+            resetStream(http2ErrorCode, forwarded);
         } finally {
             inExchangeCall--;
         }
@@ -655,9 +683,18 @@ final class Http2StreamDownstream implements Downstream {
 
     /** RST_STREAM unless the stream is closed already; Netty closes it (and we hear of it) when written. */
     private void resetStream(long code) {
+        resetStream(code, false);
+    }
+
+    /** {@code forwarded}: the server's reset, which the client's reset limit does not count ({@link ResetsSentLimit}). */
+    private void resetStream(long code, boolean forwarded) {
         if (!closed && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
             resetSent = true;
-            connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            if (forwarded) {
+                connection.forwardReset(id(), code);
+            } else {
+                connection.encoder().writeRstStream(ctx, id(), code, connection.voidPromise());
+            }
             connection.flushFrames();
         }
     }

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.DecoratingHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Error;
@@ -17,25 +18,35 @@ import io.netty.handler.codec.http2.Http2Stream;
  * receives (Netty's and grpc-java's servers: 200 in 30 s) takes a few aborted downloads' worth for a reset flood
  * and ends the connection with ENHANCE_YOUR_CALM, failing the streams in progress on it.
  *
- * <p>The codec's outermost encoder, which its stream errors are written through: it remembers the last
- * {@link #REMEMBERED} streams that closed with a reset sent, and on those drops a STREAM_CLOSED reset, completing
- * its promise, before anything counts or writes it. By then the decoder has counted the frame against the
- * connection window and consumed it (the window is given back), and the frame reader has decoded any header block
- * (HPACK state kept): only the answer changes. Frames that come after more than {@link #REMEMBERED} later resets
- * are answered as before. A stream that ended without a reset still gets STREAM_CLOSED (RFC 9113 5.1), and every
+ * <p>The codec's outermost encoder, which its stream errors are written through: it remembers the last streams
+ * that closed with a reset sent, and on those drops a STREAM_CLOSED reset, completing its promise, before anything
+ * counts or writes it. By then the decoder has counted the frame against the connection window and consumed it (the
+ * window is given back), and the frame reader has decoded any header block (HPACK state kept): only the answer
+ * changes. It remembers twice as many as the peer may have open at once (all of them reset with frames in flight,
+ * and as many again), at least {@link #MIN_REMEMBERED}: on a client's connection what Sluice's
+ * {@code http2.max_concurrent_streams} allows, on a server's what Sluice opens at most
+ * ({@link Http2Pool#MAX_STREAMS_PER_CONNECTION}, the server's limit when lower). Frames that come after more later
+ * resets are answered as before. A stream that ended without a reset still gets STREAM_CLOSED (RFC 9113 5.1), and every
  * other reset goes out as it did.
  */
 final class IgnoreFramesAfterReset extends DecoratingHttp2ConnectionEncoder {
-    /** Far more than the streams a peer can have reset while their frames are in flight, at 512 bytes a connection. */
-    static final int REMEMBERED = 128;
+    /** Remembered at least, whatever the limit on open streams (512 bytes a connection). */
+    static final int MIN_REMEMBERED = 128;
+    /** The most open streams counted: {@code http2.max_concurrent_streams}' maximum (a limit never set is none). */
+    static final int MAX_OPEN = 10_000;
 
-    /** The last streams closed after a reset sent, as a ring; made at the connection's first such stream. */
+    private final Http2Connection connection;
+    /**
+     * The last streams closed after a reset sent, as a ring; made at the connection's first such stream, grown
+     * when the limit on open streams grew since (new SETTINGS).
+     */
     private int[] resetStreams;
     private int next;
 
     IgnoreFramesAfterReset(Http2ConnectionEncoder delegate) {
         super(delegate);
-        delegate.connection().addListener(new Http2ConnectionAdapter() {
+        this.connection = delegate.connection();
+        connection.addListener(new Http2ConnectionAdapter() {
             @Override
             public void onStreamClosed(Http2Stream stream) {
                 if (stream.isResetSent()) {
@@ -55,11 +66,27 @@ final class IgnoreFramesAfterReset extends DecoratingHttp2ConnectionEncoder {
     }
 
     private void remember(int streamId) {
-        if (resetStreams == null) {
-            resetStreams = new int[REMEMBERED];
+        int capacity = capacity();
+        int[] ring = resetStreams;
+        if (ring == null || ring.length < capacity) {
+            int[] grown = new int[capacity];
+            if (ring != null) {
+                for (int i = 0; i < ring.length; i++) {
+                    grown[i] = ring[(next + i) % ring.length]; // oldest first
+                }
+                next = ring.length;
+            }
+            ring = resetStreams = grown;
         }
-        resetStreams[next] = streamId;
-        next = (next + 1) % REMEMBERED;
+        ring[next] = streamId;
+        next = (next + 1) % ring.length;
+    }
+
+    /** Twice the streams the peer may have open at once (see the class comment). */
+    int capacity() {
+        long open = connection.isServer() ? connection.remote().maxActiveStreams()
+                : Math.min(connection.local().maxActiveStreams(), Http2Pool.MAX_STREAMS_PER_CONNECTION);
+        return (int) Math.max(MIN_REMEMBERED, 2 * Math.min(open, MAX_OPEN));
     }
 
     /** Stream ids are never reused on a connection: one remembered here was reset by this side. */

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -98,6 +99,11 @@ final class H2TestServer implements AutoCloseable {
     private final List<Stream> earlyAnswers = new CopyOnWriteArrayList<>();
     /** Early answers that ended: trailers, then RST_STREAM NO_ERROR written. */
     final AtomicInteger earlyAnswersEnded = new AtomicInteger();
+    /** {@code /big-trailers/N} responses whose body is on the socket; their trailers wait for {@link #releaseTrailers}. */
+    final AtomicInteger bodiesWritten = new AtomicInteger();
+    /** Trailers of {@code /big-trailers/N} responses written to the socket. */
+    final AtomicInteger trailersWritten = new AtomicInteger();
+    private final List<ChannelHandlerContext> heldTrailers = new CopyOnWriteArrayList<>();
     private volatile boolean uploadsReleased;
 
     /** h2c by prior knowledge. */
@@ -242,6 +248,19 @@ final class H2TestServer implements AutoCloseable {
         }
     }
 
+    /** The trailers of the {@code /big-trailers/N} responses whose body is out. */
+    void releaseTrailers() {
+        for (ChannelHandlerContext ctx : heldTrailers) {
+            heldTrailers.remove(ctx);
+            ctx.executor().execute(() -> ctx.writeAndFlush(new DefaultHttp2HeadersFrame(
+                    new DefaultHttp2Headers().set("grpc-status", "0"), true)).addListener(f -> {
+                        if (f.isSuccess()) {
+                            trailersWritten.incrementAndGet();
+                        }
+                    }));
+        }
+    }
+
     long sent(String path) {
         AtomicLong n = sent.get(path);
         return n == null ? 0 : n.get();
@@ -267,6 +286,8 @@ final class H2TestServer implements AutoCloseable {
         /** {@code /early-answer/N}: at most N bytes, never more than the window (nothing left pending). */
         private boolean early;
         private boolean earlyEnded;
+        /** {@code /big-trailers/N}: the big body, then trailers (grpc-status 0) ending the stream. */
+        private boolean trailers;
         private Channel channel;
 
         Stream(int connection, int[] goAwayLast) {
@@ -353,7 +374,8 @@ final class H2TestServer implements AutoCloseable {
                 return;
             }
             Http2Headers head = new DefaultHttp2Headers().status("200");
-            if (path.startsWith("/big/") || path.startsWith("/early-answer/")) {
+            if (path.startsWith("/big/") || path.startsWith("/early-answer/") || path.startsWith("/big-trailers/")) {
+                trailers = path.startsWith("/big-trailers/");
                 bigLeft = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
                 bigSent = sent.computeIfAbsent(path, p -> new AtomicLong());
                 early = path.startsWith("/early-answer/");
@@ -410,7 +432,15 @@ final class H2TestServer implements AutoCloseable {
                 bigLeft -= n;
                 bigSent.addAndGet(n);
                 ByteBuf b = ctx.alloc().buffer(n).writeZero(n);
-                ctx.write(new DefaultHttp2DataFrame(b, bigLeft == 0 && !early));
+                ChannelFuture f = ctx.write(new DefaultHttp2DataFrame(b, bigLeft == 0 && !early && !trailers));
+                if (bigLeft == 0 && trailers) {
+                    f.addListener(done -> {
+                        if (done.isSuccess()) {
+                            heldTrailers.add(ctx);
+                            bodiesWritten.incrementAndGet();
+                        }
+                    });
+                }
             }
             ctx.flush();
         }

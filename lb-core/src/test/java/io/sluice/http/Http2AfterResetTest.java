@@ -60,6 +60,10 @@ class Http2AfterResetTest {
     }
 
     private static Sluice startFront(HttpBackend backend) throws Exception {
+        return startFront(backend, 100);
+    }
+
+    private static Sluice startFront(HttpBackend backend, int maxConcurrentStreams) throws Exception {
         return Proxies.start("""
                 runtime: { worker_threads: 1 }
                 admin: { enabled: false }
@@ -68,13 +72,14 @@ class Http2AfterResetTest {
                     bind: "127.0.0.1:0"
                     protocol: http
                     cluster: app
-                    http2: { initial_stream_window_size: 64KiB, initial_connection_window_size: 128KiB }
+                    http2: { initial_stream_window_size: 64KiB, initial_connection_window_size: 128KiB,
+                             max_concurrent_streams: %d }
                     routes:
                       - { match: { path_prefix: "/small" }, cluster: app, max_body_size: 1KiB }
                       - { match: {}, cluster: app }
                 clusters:
                   - { name: app, servers: [ { address: "%s" } ] }
-                """.formatted(backend.address()));
+                """.formatted(maxConcurrentStreams, backend.address()));
     }
 
     private static HttpBackend lengthEcho() throws Exception {
@@ -88,7 +93,7 @@ class Http2AfterResetTest {
     }
 
     /** Frames read until the answer to a PING sent now: all Sluice wrote for what was sent before it. */
-    private static List<RawH2.Frame> framesUntilPingAck(RawH2 c) throws Exception {
+    static List<RawH2.Frame> framesUntilPingAck(RawH2 c) throws Exception {
         c.frame(RawH2.PING, 0, 0, new byte[8]);
         List<RawH2.Frame> frames = new ArrayList<>();
         for (RawH2.Frame f; (f = c.read()) != null; ) {
@@ -145,6 +150,37 @@ class Http2AfterResetTest {
                 c.sendData(stream, new byte[256 * KIB], true);
                 assertThat(body(c, stream)).isEqualTo(String.valueOf(256 * KIB));
             }
+        }
+    }
+
+    /**
+     * As many refused uploads at once as the client may have open (300, more than the 128 the ring once held): the
+     * DATA each had in flight is ignored on every one of them.
+     */
+    @Test
+    void dataOnAsManyResetStreamsAsMayBeOpenIsIgnored() throws Exception {
+        int streams = 300;
+        try (HttpBackend b = lengthEcho();
+             Sluice s = startFront(b, streams);
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            java.util.Set<Integer> reset = new java.util.HashSet<>();
+            for (int i = 0; i < streams; i++) {
+                c.headers(1 + 2 * i, false, post("/small", 256 * KIB));
+            }
+            while (reset.size() < streams) {
+                RawH2.Frame f = c.read();
+                assertThat(f).as("connection closed after %d resets", reset.size()).isNotNull();
+                assertThat(f.type()).isNotEqualTo(RawH2.GOAWAY);
+                if (f.type() == RawH2.RST_STREAM) {
+                    assertThat(f.errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+                    reset.add(f.stream());
+                }
+            }
+            for (int i = 0; i < streams; i++) {
+                c.frame(RawH2.DATA, 0, 1 + 2 * i, new byte[100]); // what each had in flight
+            }
+            assertThat(framesUntilPingAck(c)).as("Sluice's answer to DATA on streams it reset")
+                    .noneMatch(f -> f.type() == RawH2.RST_STREAM || f.type() == RawH2.GOAWAY);
         }
     }
 
