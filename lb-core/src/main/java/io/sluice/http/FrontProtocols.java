@@ -69,7 +69,7 @@ public final class FrontProtocols {
     void addH2cUpgrade(ChannelHandlerContext front, HttpFrontHandler handler, HttpRequest head) throws Exception {
         H2cUpgrade upgrade = new H2cUpgrade(ctx -> {
             leaveHttp1(ctx.pipeline());
-            ctx.pipeline().addFirst("h2-flush", Http2Flushes.consolidating());
+            Http2Flushes.addFirst(ctx.pipeline());
             ctx.pipeline().addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
         }, protocol -> AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                 ? upgradeCodec() : null, handler, listener.config().http().maxHeaders());
@@ -86,7 +86,7 @@ public final class FrontProtocols {
     Http2FrontConnection http2(ChannelPipeline p, boolean admitted) {
         Http2FrontConnection connection = new ConnectionBuilder(listener, admitted).build();
         p.addFirst("shutdown-on-close", ShutdownBeforeClose.INSTANCE);
-        p.addLast("h2-flush", Http2Flushes.consolidating());
+        Http2Flushes.addLast(p);
         p.addLast("h2", connection);
         return connection;
     }

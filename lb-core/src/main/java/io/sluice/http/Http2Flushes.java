@@ -2,7 +2,9 @@ package io.sluice.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.sluice.net.SmallWriteCoalescer;
 
 /**
  * Flushes of an HTTP/2 connection, one per event-loop turn instead of one per stream. A stream's frames are
@@ -16,11 +18,45 @@ final class Http2Flushes {
     /** Netty's default: a flush goes out at the latest after this many were held back. */
     static final int MAX_HELD_FLUSHES = FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES;
 
+    /**
+     * Frames up to this size are copied into one buffer per flush ({@link SmallWriteCoalescer}): all of a small
+     * response (HEADERS, the DATA frame's header and payload), control frames; bigger DATA goes as it is.
+     */
+    static final int COALESCED_FRAME_MAX = 1024;
+    static final int COALESCED_HOLD_MAX = 16 * 1024;
+    /** {@code -Dsluice.http2.coalesceWrites=false} writes every frame as it comes, for A/B measurements. */
+    private static final boolean COALESCE = Boolean.parseBoolean(
+            System.getProperty("sluice.http2.coalesceWrites", "true"));
+
     private Http2Flushes() {
     }
 
+    /**
+     * The handlers in front of a connection's HTTP/2 handler, nearest the socket first: the write coalescer, then
+     * the consolidation of flushes (so the coalescer sees one flush per loop turn). Added last to the pipeline:
+     * the HTTP/2 handler is added after them.
+     */
+    static void addLast(ChannelPipeline p) {
+        if (COALESCE) {
+            p.addLast("h2-coalesce", coalescing());
+        }
+        p.addLast("h2-flush", consolidating());
+    }
+
+    /** The same, added first to the pipeline (in front of the handlers there already). */
+    static void addFirst(ChannelPipeline p) {
+        p.addFirst("h2-flush", consolidating());
+        if (COALESCE) {
+            p.addFirst("h2-coalesce", coalescing());
+        }
+    }
+
+    private static SmallWriteCoalescer coalescing() {
+        return new SmallWriteCoalescer(COALESCED_FRAME_MAX, COALESCED_HOLD_MAX);
+    }
+
     /** A new handler (it has per-connection state), to sit right before the connection's HTTP/2 handler. */
-    static FlushConsolidationHandler consolidating() {
+    private static FlushConsolidationHandler consolidating() {
         return new FlushConsolidationHandler(MAX_HELD_FLUSHES, true);
     }
 

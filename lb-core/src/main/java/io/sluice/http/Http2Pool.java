@@ -239,7 +239,7 @@ final class Http2Pool implements LoopPool {
         connections.add(c);
         Http2Settings settings = Http2Settings.defaultSettings().pushEnabled(false).initialWindowSize(STREAM_WINDOW)
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
-        ch.pipeline().addLast("h2-flush", Http2Flushes.consolidating());
+        Http2Flushes.addLast(ch.pipeline());
         ch.pipeline().addLast("h2", new ClientCodecBuilder().initialSettings(settings).build());
         ch.pipeline().addLast("h2-connection", c);
         ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - DEFAULT_WINDOW));
