@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslHandler;
 import io.sluice.net.SmallWriteCoalescer;
 
 /**
@@ -37,7 +38,7 @@ final class Http2Flushes {
      * the HTTP/2 handler is added after them.
      */
     static void addLast(ChannelPipeline p) {
-        if (COALESCE) {
+        if (coalesce(p)) {
             p.addLast("h2-coalesce", coalescing());
         }
         p.addLast("h2-flush", consolidating());
@@ -46,9 +47,17 @@ final class Http2Flushes {
     /** The same, added first to the pipeline (in front of the handlers there already). */
     static void addFirst(ChannelPipeline p) {
         p.addFirst("h2-flush", consolidating());
-        if (COALESCE) {
+        if (coalesce(p)) {
             p.addFirst("h2-coalesce", coalescing());
         }
+    }
+
+    /**
+     * Not under TLS: Netty's TLS handler already gathers the small writes of a flush into records, so a copy
+     * before it would save no entry.
+     */
+    private static boolean coalesce(ChannelPipeline p) {
+        return COALESCE && p.get(SslHandler.class) == null;
     }
 
     private static SmallWriteCoalescer coalescing() {

@@ -47,6 +47,10 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
             ctx.write(msg, promise);
             return;
         }
+        if (!promise.setUncancellable()) {
+            b.release(); // cancelled before it was sent, as the socket's queue would drop it at the flush
+            return;
+        }
         int n = b.readableBytes();
         try {
             if (held != null && held.readableBytes() + n > holdLimit) {
@@ -56,15 +60,14 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
                 held = ctx.alloc().directBuffer(Math.max(n, Math.min(holdLimit, 4096)));
             }
             held.writeBytes(b, b.readerIndex(), n);
-        } catch (Throwable t) {
-            b.release();
-            promise.tryFailure(t);
+        } catch (Throwable noMemory) {
+            // What is held is intact: it goes first, then this buffer as it is, so no byte is lost or reordered.
+            writeHeld(ctx);
+            ctx.write(b, promise);
             return;
         }
         b.release();
-        if (!promise.isVoid()) {
-            promises.add(promise);
-        }
+        promises.add(promise);
     }
 
     @Override
@@ -76,6 +79,7 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
         writeHeld(ctx);
+        ended = true; // later writes fail at once in the socket's queue, as they did without this handler
         ctx.close(promise);
     }
 
@@ -93,17 +97,17 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
         end(new ClosedChannelException());
     }
 
-    /** Hands what is held to the next handler as one buffer, whose write completes the promises of its parts. */
+    /**
+     * Hands what is held to the next handler as one buffer, whose write completes the promises of its parts: each
+     * part's own promise, so a void one that reports failures to the pipeline still does, and a silent one stays
+     * silent.
+     */
     private void writeHeld(ChannelHandlerContext ctx) {
         ByteBuf out = held;
         if (out == null) {
             return;
         }
         held = null;
-        if (promises.isEmpty()) {
-            ctx.write(out, ctx.voidPromise());
-            return;
-        }
         ChannelPromise[] parts = promises.toArray(new ChannelPromise[0]);
         promises.clear();
         ctx.write(out).addListener(new PartsDone(parts));

@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPromise;
 import io.sluice.config.TransportKind;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -120,6 +123,88 @@ class SmallWriteCoalescerTest {
 
         client.flush();
         await().atMost(Duration.ofSeconds(10)).until(() -> receivedText().length() == parts * MAX_COPY);
+    }
+
+    /**
+     * A copied write can no longer be cancelled (its bytes are in the held buffer): a cancel fails, and the write
+     * completes with the others, never "cancelled" with its bytes sent anyway.
+     */
+    @Test
+    void aCopiedWriteCannotBeCancelled() {
+        ChannelPromise p = client.newPromise();
+        boolean cancelled = client.eventLoop().submit(() -> {
+            client.write(bytes("first;"), client.voidPromise());
+            client.write(bytes("second;"), p);
+            boolean c = p.cancel(false);
+            client.writeAndFlush(bytes("last;"));
+            return c;
+        }).syncUninterruptibly().getNow();
+
+        assertThat(cancelled).isFalse();
+        await().atMost(Duration.ofSeconds(10)).until(() -> receivedText().endsWith("last;"));
+        assertThat(receivedText()).isEqualTo("first;second;last;");
+        await().atMost(Duration.ofSeconds(10)).until(p::isDone);
+        assertThat(p.isSuccess()).isTrue();
+    }
+
+    /**
+     * No memory for a new held buffer: what is held goes first, then the buffer as it is. Nothing is lost or
+     * reordered (an HTTP/2 frame header without its payload would garble the connection).
+     */
+    @Test
+    void noMemoryToHoldSendsTheBufferAsItIs() {
+        FailingAllocator failing = new FailingAllocator();
+        client.config().setAllocator(failing);
+        String part = "y".repeat(MAX_COPY);
+        List<ChannelFuture> promised = new ArrayList<>();
+        StringBuilder expected = new StringBuilder();
+        client.eventLoop().submit(() -> {
+            for (int i = 0; i < HOLD / MAX_COPY; i++) {
+                promised.add(client.write(Unpooled.copiedBuffer(part.substring(1) + i, StandardCharsets.US_ASCII)));
+                expected.append(part.substring(1)).append(i); // MAX_COPY bytes: copied
+            }
+            failing.failNext = true; // the next write does not fit: the new held buffer cannot be had
+            promised.add(client.write(Unpooled.copiedBuffer("HEADER;", StandardCharsets.US_ASCII)));
+            promised.add(client.write(Unpooled.copiedBuffer("PAYLOAD;", StandardCharsets.US_ASCII)));
+            expected.append("HEADER;PAYLOAD;");
+            client.flush();
+        }).syncUninterruptibly();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> receivedText().length() == expected.length());
+        assertThat(receivedText()).isEqualTo(expected.toString());
+        assertThat(failing.failed).as("the allocation did fail").isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> promised.stream().allMatch(ChannelFuture::isDone));
+        assertThat(promised).allMatch(ChannelFuture::isSuccess);
+    }
+
+    /** Direct buffers as usual, except one when asked: as when direct memory runs out. */
+    private static final class FailingAllocator extends AbstractByteBufAllocator {
+        volatile boolean failNext;
+        volatile boolean failed;
+
+        FailingAllocator() {
+            super(true);
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            return UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            if (failNext) {
+                failNext = false;
+                failed = true;
+                throw new OutOfMemoryError("test: no direct memory");
+            }
+            return UnpooledByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
     }
 
     /** A close with bytes held and no flush: their writes fail and the bytes are released (leak detection). */
