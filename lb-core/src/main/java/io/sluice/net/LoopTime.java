@@ -12,9 +12,10 @@ import java.util.concurrent.ThreadFactory;
  * vDSO {@code clock_gettime}: together about 1-2% of the event loop's time. Here the first read of a pass is
  * kept and handed to every later one in the same pass.
  *
- * <p>A pass is one IO processing run (after its wait, since {@link LoopGuard} starts a new pass on both sides of
- * it) or the task run that follows, so a time is never older than the work done since the loop woke up: tens of
- * microseconds normally, a few milliseconds in a long batch. Timers armed from it may fire that much early;
+ * <p>A pass is one read of a connection ({@link BatchedReads} starts one at each), else one IO processing run
+ * (after its wait: {@link LoopGuard} starts a pass on both sides of it) or the task run that follows. So a time
+ * is never older than the work done since the read, or since the loop woke up: tens of microseconds normally, a
+ * few milliseconds in a long batch. Timers armed from it may fire that much early;
  * timeouts are seconds and their resolution is their task's tick anyway, and latencies are recorded in histograms
  * whose first bucket is a millisecond. Code that decides whether a deadline has passed (a timer's own task) reads
  * the clock itself. Off an event loop thread of {@link #threadFactory} (tests, the admin thread) every call reads
@@ -29,7 +30,7 @@ public final class LoopTime {
         return Thread.currentThread() instanceof LoopThread loop ? loop.passTime() : System.nanoTime();
     }
 
-    /** The calling loop begins a new pass: its next {@link #nanoTime} reads the clock. */
+    /** The calling loop begins a new pass (a read, an IO run, its tasks): its next {@link #nanoTime} reads the clock. */
     static void newPass() {
         if (Thread.currentThread() instanceof LoopThread loop) {
             loop.fresh = false;
