@@ -6,10 +6,11 @@ import java.util.concurrent.ThreadFactory;
 
 /**
  * {@link System#nanoTime()} read at most once per pass of an event loop, for the timestamps and timer deadlines
- * of the request path. One keep-alive HTTP/1.1 request read the clock 19 times (the idle timeout on every read
- * and write, the head wait armed twice, the exchange's start and end, the server's response time, the balancer's
- * latency, the pool's idle stamp, the retry budget's second, and four for Micrometer's time windows), each a vDSO
- * {@code clock_gettime}: together 0.7-1.6% of the event loop's samples. Here the first read of a pass is kept and
+ * of the request path. One keep-alive HTTP/1.1 request read the clock 16 times (the idle timeout's stamp on its
+ * read and its write, three timers armed (the head wait twice, the response timer), the exchange's start and end,
+ * the request sent and its response head, the balancer's latency, the pool's idle stamp, the retry budget's second,
+ * and four for Micrometer's time windows), each a vDSO {@code clock_gettime}: together 0.7-1.6% of the event
+ * loop's samples. Here the first read of a pass is kept and
  * handed to every later one in the same pass: two reads per such request, one per read event.
  *
  * <p>A pass is one read of a connection ({@link BatchedReads} starts one at each), else one IO processing run
