@@ -342,7 +342,12 @@ public final class Server implements Endpoint {
 
     /** Records one response latency (HTTP: request sent to response headers; L4: connect time). */
     public void recordLatency(long nanos) {
-        latency.record(nanos);
+        recordLatency(nanos, System.nanoTime());
+    }
+
+    /** {@link #recordLatency(long)} at {@code nowNanos}, a {@link System#nanoTime()} the caller already read. */
+    public void recordLatency(long nanos, long nowNanos) {
+        latency.record(nanos, nowNanos);
         histogram.record(nanos);
     }
 
@@ -351,11 +356,16 @@ public final class Server implements Endpoint {
      * (request sent to response head) for least_response_time and the status page.
      */
     public void recordResponse(int status, long nanos) {
+        recordResponse(status, nanos, System.nanoTime());
+    }
+
+    /** {@link #recordResponse(int, long)} at {@code nowNanos}, a {@link System#nanoTime()} the caller already read. */
+    public void recordResponse(int status, long nanos, long nowNanos) {
         responses.increment();
         if (status >= 500) {
             errors.increment();
         }
-        recordLatency(nanos);
+        recordLatency(nanos, nowNanos);
     }
 
     /** A request to this server failed without a response (reset, timeout, broken): an error. */

@@ -14,6 +14,7 @@ import io.sluice.config.PoolConfig;
 import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.LoopTime;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.net.Transport;
 import io.sluice.net.UnendedReadBatches;
@@ -189,7 +190,7 @@ final class BackendPool implements LoopPool {
             return;
         }
         c.idle = true;
-        c.idleSince = System.nanoTime();
+        c.idleSince = LoopTime.nanoTime();
         idle.addLast(c);
         totals.idle.incrementAndGet();
         c.channel.read();

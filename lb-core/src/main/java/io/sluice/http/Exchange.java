@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Server;
+import io.sluice.net.LoopTime;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +33,7 @@ final class Exchange {
     private final ExchangeContext ctx;
     private final Downstream downstream;
     private ClientRequest req;
-    private long startNanos = System.nanoTime();
+    private long startNanos = LoopTime.nanoTime();
     private ExchangePhase phase = ExchangePhase.HEAD;
     private boolean requestComplete;
     private Route route;
@@ -76,7 +77,7 @@ final class Exchange {
 
     private Exchange reuse(HttpRequest request) {
         req = req.read(request);
-        startNanos = System.nanoTime();
+        startNanos = LoopTime.nanoTime();
         phase = ExchangePhase.HEAD;
         requestComplete = false;
         route = null;
@@ -511,7 +512,7 @@ final class Exchange {
     }
 
     private void countResponse() {
-        long nanos = System.nanoTime() - startNanos;
+        long nanos = LoopTime.nanoTime() - startNanos;
         route.countResponse(downstream.protocol(), status);
         route.upstream().durations().record(nanos);
         AccessLog accessLog = ctx.listener.accessLog();

@@ -15,6 +15,7 @@ import io.sluice.config.PoolConfig;
 import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.LoopTime;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.net.UnendedReadBatches;
@@ -393,7 +394,7 @@ final class Http2Pool implements LoopPool {
             c.idle = idle;
             if (idle) {
                 totals.idle.incrementAndGet();
-                c.idleSince = System.nanoTime();
+                c.idleSince = LoopTime.nanoTime();
                 scheduleIdleCheck(c, config().maxIdleTime().toNanos());
             } else {
                 totals.idle.decrementAndGet();

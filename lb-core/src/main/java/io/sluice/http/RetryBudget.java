@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import io.sluice.net.LoopTime;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -28,12 +29,12 @@ final class RetryBudget {
     private final LongAdder retries;
 
     RetryBudget(int percent) {
-        this(percent, null, System::nanoTime);
+        this(percent, null, LoopTime::nanoTime);
     }
 
     /** A budget with a new percentage that goes on from {@code previous}'s counts (a reload changed it). */
     RetryBudget(int percent, RetryBudget previous) {
-        this(percent, previous, previous == null ? System::nanoTime : previous.nanoClock);
+        this(percent, previous, previous == null ? LoopTime::nanoTime : previous.nanoClock);
     }
 
     RetryBudget(int percent, RetryBudget previous, LongSupplier nanoClock) {

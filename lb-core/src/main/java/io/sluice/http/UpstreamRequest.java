@@ -7,6 +7,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
+import io.sluice.net.LoopTime;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -208,7 +209,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
     /** The whole request is written: from now the server's silence is timed and its first byte measured. */
     void markSent() {
         sent = true;
-        sentNanos = System.nanoTime();
+        sentNanos = LoopTime.nanoTime();
     }
 
     boolean sent() {
@@ -221,9 +222,10 @@ final class UpstreamRequest implements BackendPool.Waiter {
      */
     void recordResponse(Upstream upstream, int status) {
         if (sent) {
-            long took = System.nanoTime() - sentNanos;
+            long now = LoopTime.nanoTime();
+            long took = now - sentNanos;
             upstream.firstByte().record(took);
-            server.recordResponse(status, took);
+            server.recordResponse(status, took, now);
         }
     }
 

@@ -82,8 +82,14 @@ public final class BatchedReads implements RecvByteBufAllocator {
             sizes.incMessagesRead(numMessages);
         }
 
+        /**
+         * A read completed: what the handlers do with it is timed from now ({@link LoopTime}). An io_uring run
+         * goes on processing completions while new ones come, a request's read and its response's read among
+         * them, so a time kept for the whole run would make such a request take no time at all.
+         */
         @Override
         public void lastBytesRead(int n) {
+            LoopTime.newPass();
             lastBytes = n;
             if (n > 0) {
                 bytes += n;

@@ -45,7 +45,7 @@ public final class ClientLimits {
     private volatile RequestRateTable rates;
 
     public ClientLimits(ListenerStats stats) {
-        this(stats, System::nanoTime);
+        this(stats, LoopTime::nanoTime);
     }
 
     ClientLimits(ListenerStats stats, LongSupplier nanoTime) {

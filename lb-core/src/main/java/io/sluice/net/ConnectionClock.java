@@ -48,7 +48,7 @@ public final class ConnectionClock implements Runnable {
                 return;
             }
             armed = true;
-            deadline = System.nanoTime() + nanos;
+            deadline = LoopTime.nanoTime() + nanos; // this pass's time: a request arms several timers
             clock.due(deadline);
         }
 

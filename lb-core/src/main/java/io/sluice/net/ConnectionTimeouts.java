@@ -96,7 +96,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
     private void start() {
         if (!started && idle != null) {
             started = true;
-            lastActivity = System.nanoTime();
+            lastActivity = LoopTime.nanoTime();
             idle.arm(idleNanos);
         }
     }
@@ -104,7 +104,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (idle != null) {
-            lastActivity = System.nanoTime();
+            lastActivity = LoopTime.nanoTime();
         }
         ctx.fireChannelRead(msg);
     }
@@ -112,7 +112,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (idle != null) {
-            lastActivity = System.nanoTime();
+            lastActivity = LoopTime.nanoTime();
         }
         ctx.write(msg, promise);
     }
@@ -188,7 +188,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
                 return;
             }
             remember(out);
-            stuckSince = System.nanoTime();
+            stuckSince = LoopTime.nanoTime();
             armIn(sendNanos / 4);
         }
 

@@ -70,13 +70,17 @@ public final class LoopGuard implements IoHandlerFactory {
             super(io);
         }
 
+        /** Also where a pass of the loop begins and ends for {@link LoopTime}: around the wait and the IO work. */
         @Override
         public int run(IoHandlerContext context) {
+            LoopTime.newPass();
             try {
                 return io.run(context);
             } catch (Throwable t) {
                 caught(t);
                 return 0;
+            } finally {
+                LoopTime.newPass();
             }
         }
     }

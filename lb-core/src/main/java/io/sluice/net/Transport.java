@@ -19,7 +19,6 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.config.TransportKind;
 import java.util.function.Supplier;
 import org.slf4j.LoggerFactory;
@@ -119,7 +118,7 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     }
 
     public EventLoopGroup newGroup(int threads, String threadPrefix) {
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadPrefix, true),
+        return new MultiThreadIoEventLoopGroup(threads, LoopTime.threadFactory(threadPrefix),
                 LoopGuard.guard(ioHandlerFactory.get()));
     }
 }
