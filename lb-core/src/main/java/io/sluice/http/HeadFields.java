@@ -185,6 +185,20 @@ final class HeadFields extends HttpHeaders {
         return v instanceof CharSequence cs ? cs : value(i);
     }
 
+    /**
+     * The value of field {@code i} as its own {@link AsciiString} (HPACK hashes, compares and copies those by
+     * bytes): an unread value straight from the head's bytes, without the string {@link #valueAt} would make
+     * and keep. A copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps values.
+     */
+    AsciiString asciiValueAt(int i) {
+        Object v = fields[2 * i + 1];
+        if (v == null) {
+            int start = offsets[2 * i];
+            return new AsciiString(head, start, offsets[2 * i + 1] - start, true);
+        }
+        return v instanceof AsciiString a ? a : new AsciiString((CharSequence) v);
+    }
+
     private static boolean sameAscii(String s, byte[] b, int start, int end) {
         if (s == null || s.length() != end - start) {
             return false;

@@ -20,8 +20,9 @@ final class HeaderPolicy {
     private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final AsciiString HTTPS = AsciiString.cached("https");
-    private static final String VIA_11 = "1.1 sluice";
-    private static final String VIA_10 = "1.0 sluice";
+    // Constants, not strings: an HTTP/2 client's HPACK hashes and compares the value by its bytes, hash cached.
+    private static final AsciiString VIA_11 = AsciiString.cached("1.1 sluice");
+    private static final AsciiString VIA_10 = AsciiString.cached("1.0 sluice");
 
     private HeaderPolicy() {
     }
@@ -104,13 +105,13 @@ final class HeaderPolicy {
     }
 
     static void appendVia(HttpHeaders h, HttpVersion version) {
-        String hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
+        CharSequence hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
                 : version.majorVersion() + "." + version.minorVersion() + " sluice";
         appendToList(h, HttpHeaderNames.VIA, hop);
     }
 
     /** Appends an element to a list header; several header lines are one list (RFC 9110 5.3), joined here. */
-    private static void appendToList(HttpHeaders h, AsciiString name, String element) {
+    private static void appendToList(HttpHeaders h, AsciiString name, CharSequence element) {
         if (!h.contains(name)) {
             h.set(name, element);
         } else {
