@@ -62,6 +62,12 @@ final class HeadFields extends HttpHeaders {
      * nearly always name the same host, and every request's is read (routing, X-Forwarded-Host).
      */
     private String lastHost;
+    /**
+     * Per field position, the value {@link #asciiValueAt} last made, kept across {@link #reuse}: a server
+     * connection's responses mostly repeat their values (Content-Type, Server, Cache-Control, often the
+     * length), and the same instance spares a copy and lets HPACK find its hash cached. Null until first asked.
+     */
+    private AsciiString[] lastValues;
 
     /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
@@ -188,16 +194,28 @@ final class HeadFields extends HttpHeaders {
     /**
      * The value of field {@code i} as its own {@link AsciiString} (HPACK hashes, compares and copies those by
      * bytes): an unread value straight from the head's bytes, without the string {@link #valueAt} would make
-     * and keep. A copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps values.
+     * and keep, or the one made for the previous head when the bytes are the same (see {@link #lastValues}). A
+     * copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps values.
      */
     AsciiString asciiValueAt(int i) {
         Object v = fields[2 * i + 1];
         if (v == null) {
             int start = offsets[2 * i];
-            return new AsciiString(head, start, offsets[2 * i + 1] - start, true);
+            int end = offsets[2 * i + 1];
+            AsciiString[] last = lastValues;
+            if (last == null || last.length <= i) {
+                last = lastValues = java.util.Arrays.copyOf(last == null ? new AsciiString[0] : last, size);
+            }
+            AsciiString before = last[i];
+            if (before != null && before.length() == end - start
+                    && HeadWords.sameBytes(before.array(), before.arrayOffset(), head, start, end - start)) {
+                return before;
+            }
+            return last[i] = new AsciiString(head, start, end - start, true);
         }
         return v instanceof AsciiString a ? a : new AsciiString((CharSequence) v);
     }
+
 
     private static boolean sameAscii(String s, byte[] b, int start, int end) {
         if (s == null || s.length() != end - start) {

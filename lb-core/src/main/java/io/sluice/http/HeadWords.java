@@ -149,7 +149,7 @@ final class HeadWords {
         return r.length() == length && sameAscii(r, b, start, length) ? r : null;
     }
 
-    private static boolean sameBytes(byte[] a, int aStart, byte[] b, int bStart, int length) {
+    static boolean sameBytes(byte[] a, int aStart, byte[] b, int bStart, int length) {
         for (int i = 0; i < length; i++) {
             if (a[aStart + i] != b[bStart + i]) {
                 return false;
