@@ -63,8 +63,7 @@ final class Http2ClientResponseHeads {
         if (in.isEmpty()) {
             return;
         }
-        java.util.List<String> connection = in.contains(HttpHeaderNames.CONNECTION)
-                ? in.getAll(HttpHeaderNames.CONNECTION) : null;
+        java.util.List<String> connection = connection(in);
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
@@ -83,16 +82,12 @@ final class Http2ClientResponseHeads {
     private static AsciiString[] fields(HeadFields in) {
         int n = in.size();
         AsciiString[] out = new AsciiString[2 * n];
-        java.util.List<String> connection = null;
-        if (in.contains(HttpHeaderNames.CONNECTION)) {
-            connection = in.getAll(HttpHeaderNames.CONNECTION);
-        }
+        java.util.List<String> connection = connection(in);
         int at = 0;
         for (int i = 0; i < n; i++) {
             CharSequence field = in.nameAt(i);
             AsciiString name = lowerCase(field);
-            if (forbidden(name) || Http2Conversion.isNote(name)
-                    || (connection != null && namedIn(connection, name))) {
+            if (dropped(name, connection)) {
                 continue;
             }
             AsciiString value;
@@ -114,8 +109,7 @@ final class Http2ClientResponseHeads {
     private static void add(CharSequence field, CharSequence value, java.util.List<String> connection,
                             Http2Headers out) {
         AsciiString name = lowerCase(field);
-        if (forbidden(name) || Http2Conversion.isNote(name)
-                || (connection != null && namedIn(connection, name))) {
+        if (dropped(name, connection)) {
             return;
         }
         if (name.contentEquals(HttpHeaderNames.TE)) {
@@ -142,6 +136,16 @@ final class Http2ClientResponseHeads {
             }
         }
         return AsciiString.of(name).toLowerCase();
+    }
+
+    /** The Connection field's values, or null when there is none (nearly always, in a response). */
+    private static java.util.List<String> connection(HttpHeaders in) {
+        return in.contains(HttpHeaderNames.CONNECTION) ? in.getAll(HttpHeaderNames.CONNECTION) : null;
+    }
+
+    /** A field HTTP/2 forbids, one of Netty's notes, or one the Connection field names. */
+    private static boolean dropped(AsciiString name, java.util.List<String> connection) {
+        return forbidden(name) || Http2Conversion.isNote(name) || (connection != null && namedIn(connection, name));
     }
 
     /** By length first: most names are none of these, and an unequal length settles it. */
