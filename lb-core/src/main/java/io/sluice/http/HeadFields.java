@@ -62,6 +62,12 @@ final class HeadFields extends HttpHeaders {
      * nearly always name the same host, and every request's is read (routing, X-Forwarded-Host).
      */
     private String lastHost;
+    /**
+     * Per field position, the value {@link #asciiValueAt} last made, kept across {@link #reuse}: a server
+     * connection's responses mostly repeat their values (Content-Type, Server, Cache-Control, often the
+     * length), and the same instance spares a copy and lets HPACK find its hash cached. Null until first asked.
+     */
+    private AsciiString[] lastValues;
 
     /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
@@ -184,6 +190,32 @@ final class HeadFields extends HttpHeaders {
         Object v = fields[2 * i + 1];
         return v instanceof CharSequence cs ? cs : value(i);
     }
+
+    /**
+     * The value of field {@code i} as its own {@link AsciiString} (HPACK hashes, compares and copies those by
+     * bytes): an unread value straight from the head's bytes, without the string {@link #valueAt} would make
+     * and keep, or the one made for the previous head when the bytes are the same (see {@link #lastValues}). A
+     * copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps values.
+     */
+    AsciiString asciiValueAt(int i) {
+        Object v = fields[2 * i + 1];
+        if (v == null) {
+            int start = offsets[2 * i];
+            int end = offsets[2 * i + 1];
+            AsciiString[] last = lastValues;
+            if (last == null || last.length <= i) {
+                last = lastValues = java.util.Arrays.copyOf(last == null ? new AsciiString[0] : last, size);
+            }
+            AsciiString before = last[i];
+            if (before != null && before.length() == end - start
+                    && HeadWords.sameBytes(before.array(), before.arrayOffset(), head, start, end - start)) {
+                return before;
+            }
+            return last[i] = new AsciiString(head, start, end - start, true);
+        }
+        return v instanceof AsciiString a ? a : new AsciiString((CharSequence) v);
+    }
+
 
     private static boolean sameAscii(String s, byte[] b, int start, int end) {
         if (s == null || s.length() != end - start) {
@@ -387,6 +419,17 @@ final class HeadFields extends HttpHeaders {
         return this;
     }
 
+    /**
+     * Adds a field under one of Sluice's own name constants (a token by construction, so only the value is
+     * checked): the forwarding fields every request gets need no name scan each time.
+     */
+    void addOwn(AsciiString name, CharSequence value) {
+        CharSequence v = validValue(value);
+        int i = slot();
+        fields[2 * i] = name;
+        fields[2 * i + 1] = v;
+    }
+
     @Override
     public HttpHeaders add(String name, Iterable<?> values) {
         for (Object v : values) {
@@ -444,9 +487,24 @@ final class HeadFields extends HttpHeaders {
 
     @Override
     public HttpHeaders remove(CharSequence name) {
+        removeMatching(name, null);
+        return this;
+    }
+
+    /**
+     * Removes every field whose name {@code names} takes, in one pass (where removing them one name at a time
+     * would scan the table once per name); the others keep their order.
+     */
+    void removeAll(java.util.function.Predicate<CharSequence> names) {
+        removeMatching(null, names);
+    }
+
+    /** Removes the fields named {@code name} (any case), or, when it is null, those {@code names} takes. */
+    private void removeMatching(CharSequence name, java.util.function.Predicate<CharSequence> names) {
         int kept = 0;
         for (int i = 0; i < size; i++) {
-            if (!sameName(fields[2 * i], name)) {
+            CharSequence stored = (CharSequence) fields[2 * i];
+            if (name != null ? !sameName(stored, name) : !names.test(stored)) {
                 if (kept != i) {
                     fields[2 * kept] = fields[2 * i];
                     fields[2 * kept + 1] = fields[2 * i + 1];
@@ -463,7 +521,6 @@ final class HeadFields extends HttpHeaders {
             fields[2 * i + 1] = null;
         }
         size = kept;
-        return this;
     }
 
     @Override

@@ -20,6 +20,8 @@ final class HeadWords {
     };
     /** Names by length, each in its written case and in lower case (HTTP/2-era software writes lower case). */
     private static final AsciiString[][] BY_LENGTH = byLength();
+    /** The lower-case constant of each {@link #BY_LENGTH} name, at the same place (itself when lower case). */
+    private static final AsciiString[][] LOWER_BY_LENGTH = lowerByLength();
     private static final String HTTP_11 = "HTTP/1.1";
     private static final String HTTP_10 = "HTTP/1.0";
     /** "100" ... "599". */
@@ -58,6 +60,42 @@ final class HeadWords {
             out[i] = lists.get(i).toArray(new AsciiString[0]);
         }
         return out;
+    }
+
+    private static AsciiString[][] lowerByLength() {
+        AsciiString[][] out = new AsciiString[BY_LENGTH.length][];
+        java.util.Map<String, AsciiString> lower = new java.util.HashMap<>();
+        for (AsciiString[] names : BY_LENGTH) {
+            for (AsciiString n : names) {
+                if (n.toString().equals(n.toString().toLowerCase(java.util.Locale.ROOT))) {
+                    lower.put(n.toString(), n);
+                }
+            }
+        }
+        for (int i = 0; i < BY_LENGTH.length; i++) {
+            out[i] = new AsciiString[BY_LENGTH[i].length];
+            for (int j = 0; j < out[i].length; j++) {
+                out[i][j] = lower.get(BY_LENGTH[i][j].toString().toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The name in lower case, as HTTP/2 wants it: for one of the shared names, its shared lower-case form (whose
+     * hash HPACK's table lookups find cached), found by identity; else {@link AsciiString#toLowerCase()}.
+     */
+    static AsciiString lowerCase(AsciiString name) {
+        int length = name.length();
+        if (length < BY_LENGTH.length) {
+            AsciiString[] names = BY_LENGTH[length];
+            for (int j = 0; j < names.length; j++) {
+                if (names[j] == name) {
+                    return LOWER_BY_LENGTH[length][j];
+                }
+            }
+        }
+        return name.toLowerCase();
     }
 
     /** The shared name whose bytes are exactly {@code b[start, start+length)}, or null. */
@@ -111,7 +149,7 @@ final class HeadWords {
         return r.length() == length && sameAscii(r, b, start, length) ? r : null;
     }
 
-    private static boolean sameBytes(byte[] a, int aStart, byte[] b, int bStart, int length) {
+    static boolean sameBytes(byte[] a, int aStart, byte[] b, int bStart, int length) {
         for (int i = 0; i < length; i++) {
             if (a[aStart + i] != b[bStart + i]) {
                 return false;

@@ -20,8 +20,9 @@ final class HeaderPolicy {
     private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final AsciiString HTTPS = AsciiString.cached("https");
-    private static final String VIA_11 = "1.1 sluice";
-    private static final String VIA_10 = "1.0 sluice";
+    // Constants, not strings: an HTTP/2 client's HPACK hashes and compares the value by its bytes, hash cached.
+    private static final AsciiString VIA_11 = AsciiString.cached("1.1 sluice");
+    private static final AsciiString VIA_10 = AsciiString.cached("1.0 sluice");
 
     private HeaderPolicy() {
     }
@@ -38,11 +39,38 @@ final class HeaderPolicy {
             }
             h.remove(HttpHeaderNames.CONNECTION);
         }
+        if (h instanceof HeadFields f) {
+            f.removeAll(HeaderPolicy::hopByHop);
+            return;
+        }
         h.remove(HttpHeaderNames.KEEP_ALIVE);
         h.remove(PROXY_CONNECTION);
         h.remove(HttpHeaderNames.TE);
         h.remove(HttpHeaderNames.TRAILER);
         h.remove(HttpHeaderNames.UPGRADE);
+    }
+
+    /** Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade (any case); by length first, as most names are none. */
+    private static boolean hopByHop(CharSequence name) {
+        return switch (name.length()) {
+            case 2 -> HttpHeaderNames.TE.contentEqualsIgnoreCase(name);
+            case 7 -> HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)
+                    || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name);
+            case 10 -> HttpHeaderNames.KEEP_ALIVE.contentEqualsIgnoreCase(name);
+            case 16 -> PROXY_CONNECTION.contentEqualsIgnoreCase(name);
+            default -> false;
+        };
+    }
+
+    /** X-Forwarded-For, -Proto, -Host and Forwarded (any case). */
+    private static boolean forwarding(CharSequence name) {
+        return switch (name.length()) {
+            case 9 -> FORWARDED.contentEqualsIgnoreCase(name);
+            case 15 -> X_FORWARDED_FOR.contentEqualsIgnoreCase(name);
+            case 16 -> X_FORWARDED_HOST.contentEqualsIgnoreCase(name);
+            case 17 -> X_FORWARDED_PROTO.contentEqualsIgnoreCase(name);
+            default -> false;
+        };
     }
 
     /** Removes the headers a Connection value names (a comma-separated token list). */
@@ -78,17 +106,28 @@ final class HeaderPolicy {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
         if (!trusted) {
-            h.remove(X_FORWARDED_FOR);
-            h.remove(X_FORWARDED_PROTO);
-            h.remove(X_FORWARDED_HOST);
-            h.remove(FORWARDED);
-        }
-        appendToList(h, X_FORWARDED_FOR, ip);
-        if (!h.contains(X_FORWARDED_PROTO)) {
-            h.set(X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
-        }
-        if (host != null && !h.contains(X_FORWARDED_HOST)) {
-            h.set(X_FORWARDED_HOST, host);
+            // One pass for the four, and none of them is left to look for before adding ours.
+            if (h instanceof HeadFields f) {
+                f.removeAll(HeaderPolicy::forwarding);
+            } else {
+                h.remove(X_FORWARDED_FOR);
+                h.remove(X_FORWARDED_PROTO);
+                h.remove(X_FORWARDED_HOST);
+                h.remove(FORWARDED);
+            }
+            addOwn(h, X_FORWARDED_FOR, ip);
+            addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
+            if (host != null) {
+                addOwn(h, X_FORWARDED_HOST, host);
+            }
+        } else {
+            appendToList(h, X_FORWARDED_FOR, ip);
+            if (!h.contains(X_FORWARDED_PROTO)) {
+                addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
+            }
+            if (host != null && !h.contains(X_FORWARDED_HOST)) {
+                addOwn(h, X_FORWARDED_HOST, host);
+            }
         }
         if (http.forwarded()) {
             String node = ipv6 ? "\"[" + ip + "]\"" : ip;
@@ -99,22 +138,31 @@ final class HeaderPolicy {
             appendVia(h, req.protocolVersion());
         }
         if (!h.contains(X_REQUEST_ID)) {
-            h.set(X_REQUEST_ID, RequestId.random());
+            addOwn(h, X_REQUEST_ID, RequestId.random());
         }
     }
 
     static void appendVia(HttpHeaders h, HttpVersion version) {
-        String hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
+        CharSequence hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
                 : version.majorVersion() + "." + version.minorVersion() + " sluice";
         appendToList(h, HttpHeaderNames.VIA, hop);
     }
 
     /** Appends an element to a list header; several header lines are one list (RFC 9110 5.3), joined here. */
-    private static void appendToList(HttpHeaders h, AsciiString name, String element) {
+    private static void appendToList(HttpHeaders h, AsciiString name, CharSequence element) {
         if (!h.contains(name)) {
-            h.set(name, element);
+            addOwn(h, name, element);
         } else {
             h.set(name, String.join(", ", h.getAll(name)) + ", " + element);
+        }
+    }
+
+    /** Adds a field under one of the name constants here (HttpHeaderNames' too): see {@link HeadFields#addOwn}. */
+    private static void addOwn(HttpHeaders h, AsciiString name, CharSequence value) {
+        if (h instanceof HeadFields f) {
+            f.addOwn(name, value);
+        } else {
+            h.add(name, value);
         }
     }
 

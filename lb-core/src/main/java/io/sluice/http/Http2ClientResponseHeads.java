@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.EmptyHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.Map;
@@ -37,6 +38,9 @@ final class Http2ClientResponseHeads {
 
     static Http2Headers head(HttpResponse r) {
         HttpHeaders in = r.headers();
+        if (in instanceof HeadFields f) {
+            return ReadOnlyHttp2Headers.serverHeaders(false, r.status().codeAsText(), fields(f));
+        }
         Http2Headers out = new DefaultHttp2Headers(true, in.size() + 1);
         out.status(r.status().codeAsText());
         copy(in, out);
@@ -47,6 +51,9 @@ final class Http2ClientResponseHeads {
         if (in.isEmpty()) {
             return EmptyHttp2Headers.INSTANCE;
         }
+        if (in instanceof HeadFields f) {
+            return ReadOnlyHttp2Headers.trailers(false, fields(f));
+        }
         Http2Headers out = new DefaultHttp2Headers(true, in.size());
         copy(in, out);
         return out;
@@ -56,12 +63,7 @@ final class Http2ClientResponseHeads {
         if (in.isEmpty()) {
             return;
         }
-        if (in instanceof HeadFields f) {
-            copy(f, out);
-            return;
-        }
-        java.util.List<String> connection = in.contains(HttpHeaderNames.CONNECTION)
-                ? in.getAll(HttpHeaderNames.CONNECTION) : null;
+        java.util.List<String> connection = connection(in);
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
@@ -69,20 +71,45 @@ final class Http2ClientResponseHeads {
         }
     }
 
-    /** The same from Sluice's own table (every decoded HTTP/1.1 head), without an entry object per field. */
-    private static void copy(HeadFields in, Http2Headers out) {
-        java.util.List<String> connection = in.contains(HttpHeaderNames.CONNECTION)
-                ? in.getAll(HttpHeaderNames.CONNECTION) : null;
-        for (int i = 0, n = in.size(); i < n; i++) {
-            add(in.nameAt(i), in.valueAt(i), connection, out);
+    /**
+     * The same from Sluice's own table (every decoded HTTP/1.1 head and trailers) as name/value pairs for a
+     * read-only head: no hash table, no entry per field, and no second validation. {@link HeadFields} took only
+     * token names and values without CR, LF, NUL or other controls (its parser's and its {@code add}'s checks are
+     * those of Netty's HTTP/2 validator, RFC 9113 8.2.1), and what HTTP/2 adds to them is done here: lower-case
+     * names, no connection-specific fields, TE only as "trailers". Values are {@link AsciiString}s, which HPACK
+     * hashes, compares and writes by their bytes.
+     */
+    private static AsciiString[] fields(HeadFields in) {
+        int n = in.size();
+        AsciiString[] out = new AsciiString[2 * n];
+        java.util.List<String> connection = connection(in);
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            CharSequence field = in.nameAt(i);
+            AsciiString name = lowerCase(field);
+            if (dropped(name, connection)) {
+                continue;
+            }
+            AsciiString value;
+            if (name.contentEquals(HttpHeaderNames.TE)) {
+                if (!listed(in.valueAt(i), HttpHeaderValues.TRAILERS)) {
+                    continue;
+                }
+                name = HttpHeaderNames.TE;
+                value = HttpHeaderValues.TRAILERS;
+            } else {
+                value = in.asciiValueAt(i);
+            }
+            out[at++] = name;
+            out[at++] = value;
         }
+        return at == out.length ? out : java.util.Arrays.copyOf(out, at);
     }
 
     private static void add(CharSequence field, CharSequence value, java.util.List<String> connection,
                             Http2Headers out) {
         AsciiString name = lowerCase(field);
-        if (forbidden(name) || Http2Conversion.isNote(name)
-                || (connection != null && namedIn(connection, name))) {
+        if (dropped(name, connection)) {
             return;
         }
         if (name.contentEquals(HttpHeaderNames.TE)) {
@@ -100,7 +127,7 @@ final class Http2ClientResponseHeads {
      */
     static AsciiString lowerCase(CharSequence name) {
         if (name instanceof AsciiString a) {
-            return a.toLowerCase();
+            return HeadWords.lowerCase(a);
         }
         int n = name.length();
         for (AsciiString k : COMMON) {
@@ -111,9 +138,21 @@ final class Http2ClientResponseHeads {
         return AsciiString.of(name).toLowerCase();
     }
 
+    /** The Connection field's values, or null when there is none (nearly always, in a response). */
+    private static java.util.List<String> connection(HttpHeaders in) {
+        return in.contains(HttpHeaderNames.CONNECTION) ? in.getAll(HttpHeaderNames.CONNECTION) : null;
+    }
+
+    /** A field HTTP/2 forbids, one of Netty's notes, or one the Connection field names. */
+    private static boolean dropped(AsciiString name, java.util.List<String> connection) {
+        return forbidden(name) || Http2Conversion.isNote(name) || (connection != null && namedIn(connection, name));
+    }
+
+    /** By length first: most names are none of these, and an unequal length settles it. */
     private static boolean forbidden(AsciiString name) {
+        int n = name.length();
         for (AsciiString f : FORBIDDEN) {
-            if (f.contentEquals(name)) {
+            if (f.length() == n && f.contentEquals(name)) {
                 return true;
             }
         }

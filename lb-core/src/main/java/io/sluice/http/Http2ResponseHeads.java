@@ -22,6 +22,8 @@ import java.util.Map;
  * {@code Http2StreamFrameToHttpObjectCodec} makes them (a 1xx or a HEADERS that ends the stream is a full
  * response, HEADERS without :status that end the stream are trailers, a head without Content-Length says
  * chunked) but without its notes ({@code x-http2-stream-id}) or header translations, which a response never needs.
+ * The fields go into {@link HeadFields}, as an HTTP/1.1 server's do: checked there once, and an HTTP/2 client
+ * gets them through {@link Http2ClientResponseHeads}' quick way (the decoder's AsciiString values as they are).
  */
 final class Http2ResponseHeads {
     private Http2ResponseHeads() {
@@ -39,17 +41,18 @@ final class Http2ResponseHeads {
                 throw Http2Exception.connectionError(io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR,
                         "HEADERS without :status that do not end the stream");
             }
-            LastHttpContent trailers = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+            LastHttpContent trailers = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, HeadFields.factory());
             copy(h, trailers.trailingHeaders());
             return trailers;
         }
         HttpResponseStatus st = HttpConversionUtil.parseStatus(status);
         HttpResponse r;
         if (endStream || st.codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
-            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, Unpooled.EMPTY_BUFFER);
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, Unpooled.EMPTY_BUFFER, HeadFields.factory(),
+                    HeadFields.factory());
             copy(h, r.headers());
         } else {
-            r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st);
+            r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st, HeadFields.factory());
             HttpHeaders out = r.headers();
             copy(h, out);
             int code = st.code();
