@@ -1,7 +1,6 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -33,8 +32,6 @@ final class HeadFields extends HttpHeaders {
     private static final int SPARE = 6;
     /** Fields a table filled by Netty's decoders makes room for at first: a response head has a few. */
     private static final int FIRST = 4;
-    private static final byte[] COLON_SPACE = {':', ' '};
-    private static final byte[] CRLF = {'\r', '\n'};
     private static final Object[] NO_FIELDS = {};
     private static final int[] NO_OFFSETS = {};
     /** For Netty's decoders: the fields' table; trailers, nearly always empty, allocate only when one comes. */
@@ -335,6 +332,65 @@ final class HeadFields extends HttpHeaders {
         return indexOf(name) >= 0;
     }
 
+    /**
+     * As Netty's: whether a field named {@code name} has {@code value} as one of its comma-separated elements
+     * (trimmed, ASCII case ignored when asked), without the list of values and the sub-sequences Netty's makes.
+     * Asked of every request (Connection, Transfer-Encoding, TE) on the way in and by the encoder on the way out.
+     */
+    @Override
+    public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name) && hasElement(valueAt(i), value, ignoreCase)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasElement(CharSequence list, CharSequence expected, boolean ignoreCase) {
+        int n = list.length();
+        int begin = 0;
+        while (true) {
+            int end = begin;
+            while (end < n && list.charAt(end) != ',') {
+                end++;
+            }
+            int s = begin;
+            int e = end;
+            while (s < e && list.charAt(s) <= ' ') {
+                s++;
+            }
+            while (e > s && list.charAt(e - 1) <= ' ') {
+                e--;
+            }
+            if (sameChars(list, s, e, expected, ignoreCase)) {
+                return true;
+            }
+            if (end >= n - 1) {
+                return false; // Netty's reads no element after a trailing comma
+            }
+            begin = end + 1;
+        }
+    }
+
+    private static boolean sameChars(CharSequence s, int start, int end, CharSequence expected, boolean ignoreCase) {
+        if (end - start != expected.length()) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            char a = s.charAt(i);
+            char b = expected.charAt(i - start);
+            if (a != b && (!ignoreCase || lower(a) != lower(b))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static char lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+    }
+
     @Override
     public Iterator<Entry<String, String>> iterator() {
         return entries().iterator();
@@ -385,6 +441,16 @@ final class HeadFields extends HttpHeaders {
         fields[2 * i] = n;
         fields[2 * i + 1] = v;
         return this;
+    }
+
+    /**
+     * For the fields Sluice itself adds (X-Forwarded-*, Via, X-Request-Id): a constant name and a value Sluice
+     * made, known to be valid, so not checked again character by character as a client's are.
+     */
+    void addOwn(AsciiString name, CharSequence value) {
+        int i = slot();
+        fields[2 * i] = name;
+        fields[2 * i + 1] = value;
     }
 
     @Override
@@ -481,6 +547,11 @@ final class HeadFields extends HttpHeaders {
         return name;
     }
 
+    /** {@code value} when it may be a field's value (no CR, LF, NUL...), else IllegalArgumentException. */
+    static CharSequence checkedValue(CharSequence value) {
+        return validValue(value);
+    }
+
     private static CharSequence validValue(Object value) {
         if (value == null) {
             throw new NullPointerException("value");
@@ -493,27 +564,40 @@ final class HeadFields extends HttpHeaders {
         return v;
     }
 
-    /** The fields as Netty's encoder writes them; unread values are copied from the head's bytes. */
+    /**
+     * The fields as Netty's encoder writes them; unread values are copied from the head's bytes. Spelled into the
+     * thread's {@link HeadBytes} first and handed to {@code buf} in one copy.
+     */
     void encode(ByteBuf buf) {
-        for (int i = 0; i < size; i++) {
-            writeAscii((CharSequence) fields[2 * i], buf);
-            buf.writeBytes(COLON_SPACE);
-            Object v = fields[2 * i + 1];
-            if (v == null) {
-                int start = offsets[2 * i];
-                buf.writeBytes(head, start, offsets[2 * i + 1] - start);
-            } else {
-                writeAscii((CharSequence) v, buf);
-            }
-            buf.writeBytes(CRLF);
-        }
+        HeadBytes out = HeadBytes.start(encodedLength());
+        encode(out);
+        out.writeTo(buf);
     }
 
-    private static void writeAscii(CharSequence s, ByteBuf buf) {
-        if (s instanceof AsciiString a) {
-            buf.writeBytes(a.array(), a.arrayOffset(), a.length());
-        } else {
-            ByteBufUtil.writeAscii(buf, s);
+    /** The bytes {@link #encode} writes. */
+    int encodedLength() {
+        int n = 0;
+        for (int i = 0; i < size; i++) {
+            Object v = fields[2 * i + 1];
+            n += ((CharSequence) fields[2 * i]).length() + 4
+                    + (v == null ? offsets[2 * i + 1] - offsets[2 * i] : ((CharSequence) v).length());
+        }
+        return n;
+    }
+
+    /** The fields to {@code out}, which has room for {@link #encodedLength}. */
+    void encode(HeadBytes out) {
+        for (int i = 0; i < size; i++) {
+            out.ascii((CharSequence) fields[2 * i]);
+            out.put((byte) ':');
+            out.put((byte) ' ');
+            Object v = fields[2 * i + 1];
+            if (v == null) {
+                out.raw(head, offsets[2 * i], offsets[2 * i + 1]);
+            } else {
+                out.ascii((CharSequence) v);
+            }
+            out.crlf();
         }
     }
 }

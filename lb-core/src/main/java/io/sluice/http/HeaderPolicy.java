@@ -82,13 +82,20 @@ final class HeaderPolicy {
             h.remove(X_FORWARDED_PROTO);
             h.remove(X_FORWARDED_HOST);
             h.remove(FORWARDED);
-        }
-        appendToList(h, X_FORWARDED_FOR, ip);
-        if (!h.contains(X_FORWARDED_PROTO)) {
-            h.set(X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
-        }
-        if (host != null && !h.contains(X_FORWARDED_HOST)) {
-            h.set(X_FORWARDED_HOST, host);
+            // Gone now: added without looking for them again. The host is the client's, checked as a client's.
+            addOwn(h, X_FORWARDED_FOR, ip);
+            addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
+            if (host != null) {
+                addOwn(h, X_FORWARDED_HOST, HeadFields.checkedValue(host));
+            }
+        } else {
+            appendToList(h, X_FORWARDED_FOR, ip);
+            if (!h.contains(X_FORWARDED_PROTO)) {
+                addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
+            }
+            if (host != null && !h.contains(X_FORWARDED_HOST)) {
+                h.set(X_FORWARDED_HOST, host);
+            }
         }
         if (http.forwarded()) {
             String node = ipv6 ? "\"[" + ip + "]\"" : ip;
@@ -99,7 +106,20 @@ final class HeaderPolicy {
             appendVia(h, req.protocolVersion());
         }
         if (!h.contains(X_REQUEST_ID)) {
-            h.set(X_REQUEST_ID, RequestId.random());
+            addOwn(h, X_REQUEST_ID, RequestId.random());
+        }
+    }
+
+    /**
+     * Adds a field Sluice makes (a constant name, a value of its own: the client's IP address as the socket gave
+     * it, a constant, a request id) that {@code h} does not have: into a {@link HeadFields} table without checking
+     * its characters again, as {@code set} would.
+     */
+    private static void addOwn(HttpHeaders h, AsciiString name, CharSequence value) {
+        if (h instanceof HeadFields f) {
+            f.addOwn(name, value);
+        } else {
+            h.set(name, value);
         }
     }
 

@@ -44,7 +44,9 @@ final class RequestRewrite {
         if (route != null) {
             HeaderPolicy.apply(route.requestHeaders(), h);
         }
-        request.setUri(rewritten);
+        if (rewritten != request.uri()) {
+            request.setUri(rewritten); // checked by Netty again: the same string was when the request was made
+        }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
 
