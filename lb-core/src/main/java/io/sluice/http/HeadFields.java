@@ -510,9 +510,57 @@ final class HeadFields extends HttpHeaders {
 
     @Override
     public HttpHeaders remove(CharSequence name) {
+        return remove(name, null);
+    }
+
+    /**
+     * Names that {@link #removeAll} takes out of a table in one pass, passing over at once a field whose name has
+     * none of their lengths (most fields, for the hop-by-hop and forwarding names a proxy removes).
+     */
+    static final class NameSet {
+        private final AsciiString[] names;
+        /** Bit n set: one of the names has n characters (names of 64 or more set bit 63). */
+        private final long lengths;
+
+        NameSet(AsciiString... names) {
+            this.names = names.clone();
+            long l = 0;
+            for (AsciiString n : names) {
+                l |= 1L << Math.min(n.length(), 63);
+            }
+            this.lengths = l;
+        }
+
+        boolean has(CharSequence name) {
+            if ((lengths & 1L << Math.min(name.length(), 63)) == 0) {
+                return false;
+            }
+            for (AsciiString n : names) {
+                if (n.contentEqualsIgnoreCase(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Each name, for a table that is not a {@link HeadFields}. */
+        void removeFrom(HttpHeaders h) {
+            if (h instanceof HeadFields f) {
+                f.remove(null, this);
+            } else {
+                for (AsciiString n : names) {
+                    h.remove(n);
+                }
+            }
+        }
+    }
+
+    /** Removes every field named {@code name} ({@code set} null), or any of {@code set}'s names. */
+    private HttpHeaders remove(CharSequence name, NameSet set) {
         int kept = 0;
         for (int i = 0; i < size; i++) {
-            if (!sameName(fields[2 * i], name)) {
+            CharSequence n = (CharSequence) fields[2 * i];
+            if (set == null ? !sameName(n, name) : !set.has(n)) {
                 if (kept != i) {
                     fields[2 * kept] = fields[2 * i];
                     fields[2 * kept + 1] = fields[2 * i + 1];
@@ -569,33 +617,31 @@ final class HeadFields extends HttpHeaders {
      * thread's {@link HeadBytes} first and handed to {@code buf} in one copy.
      */
     void encode(ByteBuf buf) {
-        HeadBytes out = HeadBytes.start(encodedLength());
+        HeadBytes out = HeadBytes.start(0);
         encode(out);
         out.writeTo(buf);
     }
 
-    /** The bytes {@link #encode} writes. */
-    int encodedLength() {
-        int n = 0;
-        for (int i = 0; i < size; i++) {
-            Object v = fields[2 * i + 1];
-            n += ((CharSequence) fields[2 * i]).length() + 4
-                    + (v == null ? offsets[2 * i + 1] - offsets[2 * i] : ((CharSequence) v).length());
-        }
-        return n;
-    }
-
-    /** The fields to {@code out}, which has room for {@link #encodedLength}. */
+    /** The fields to {@code out}, making room for each as it goes. */
     void encode(HeadBytes out) {
         for (int i = 0; i < size; i++) {
-            out.ascii((CharSequence) fields[2 * i]);
-            out.put((byte) ':');
-            out.put((byte) ' ');
+            CharSequence name = (CharSequence) fields[2 * i];
             Object v = fields[2 * i + 1];
             if (v == null) {
-                out.raw(head, offsets[2 * i], offsets[2 * i + 1]);
+                int start = offsets[2 * i];
+                int end = offsets[2 * i + 1];
+                out.room(name.length() + end - start + 4);
+                out.ascii(name);
+                out.put((byte) ':');
+                out.put((byte) ' ');
+                out.raw(head, start, end);
             } else {
-                out.ascii((CharSequence) v);
+                CharSequence value = (CharSequence) v;
+                out.room(name.length() + value.length() + 4);
+                out.ascii(name);
+                out.put((byte) ':');
+                out.put((byte) ' ');
+                out.ascii(value);
             }
             out.crlf();
         }

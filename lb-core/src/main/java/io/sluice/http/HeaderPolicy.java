@@ -20,6 +20,12 @@ final class HeaderPolicy {
     private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final AsciiString HTTPS = AsciiString.cached("https");
+    /** Besides Connection and the fields it names. */
+    private static final HeadFields.NameSet HOP_BY_HOP = new HeadFields.NameSet(HttpHeaderNames.KEEP_ALIVE,
+            PROXY_CONNECTION, HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE);
+    /** What an untrusted client says of where its request came from. */
+    private static final HeadFields.NameSet FORWARDING = new HeadFields.NameSet(X_FORWARDED_FOR, X_FORWARDED_PROTO,
+            X_FORWARDED_HOST, FORWARDED);
     private static final String VIA_11 = "1.1 sluice";
     private static final String VIA_10 = "1.0 sluice";
 
@@ -38,11 +44,7 @@ final class HeaderPolicy {
             }
             h.remove(HttpHeaderNames.CONNECTION);
         }
-        h.remove(HttpHeaderNames.KEEP_ALIVE);
-        h.remove(PROXY_CONNECTION);
-        h.remove(HttpHeaderNames.TE);
-        h.remove(HttpHeaderNames.TRAILER);
-        h.remove(HttpHeaderNames.UPGRADE);
+        HOP_BY_HOP.removeFrom(h);
     }
 
     /** Removes the headers a Connection value names (a comma-separated token list). */
@@ -78,10 +80,7 @@ final class HeaderPolicy {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
         if (!trusted) {
-            h.remove(X_FORWARDED_FOR);
-            h.remove(X_FORWARDED_PROTO);
-            h.remove(X_FORWARDED_HOST);
-            h.remove(FORWARDED);
+            FORWARDING.removeFrom(h);
             // Gone now: added without looking for them again. The host is the client's, checked as a client's.
             addOwn(h, X_FORWARDED_FOR, ip);
             addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
