@@ -110,7 +110,8 @@ class RequestEncoderTest {
         return encode(new HttpRequestEncoder(), copy);
     }
 
-    private static String encode(ChannelHandler encoder, HttpRequest r) {
+    /** What {@code encoder} writes for {@code r} and its end, as text. */
+    static String encode(ChannelHandler encoder, HttpRequest r) {
         EmbeddedChannel ch = new EmbeddedChannel(encoder);
         ch.writeOutbound(r, LastHttpContent.EMPTY_LAST_CONTENT);
         List<String> parts = new ArrayList<>();
