@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpMethod;
@@ -61,6 +62,7 @@ public class H2RequestHeadBenchmark {
         headers.add(AsciiString.of("user-agent"), AsciiString.of("h2load nghttp2/1.52.0"));
         encoder = new BackendCodec.RequestEncoder(sent);
         channel = new EmbeddedChannel(encoder);
+        channel.config().setAllocator(PooledByteBufAllocator.DEFAULT); // Sluice's (Netty 4.2's default is adaptive)
         ctx = channel.pipeline().context(encoder);
     }
 
