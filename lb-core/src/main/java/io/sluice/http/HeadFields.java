@@ -514,7 +514,7 @@ final class HeadFields extends HttpHeaders {
     }
 
     /**
-     * Names that {@link #removeAll} takes out of a table in one pass, passing over at once a field whose name has
+     * Names that {@link #removeFrom} takes out of a table in one pass, passing over at once a field whose name has
      * none of their lengths (most fields, for the hop-by-hop and forwarding names a proxy removes).
      */
     static final class NameSet {
@@ -626,21 +626,20 @@ final class HeadFields extends HttpHeaders {
     void encode(HeadBytes out) {
         for (int i = 0; i < size; i++) {
             CharSequence name = (CharSequence) fields[2 * i];
-            Object v = fields[2 * i + 1];
-            if (v == null) {
-                int start = offsets[2 * i];
-                int end = offsets[2 * i + 1];
-                out.room(name.length() + end - start + 4);
-                out.ascii(name);
-                out.put((byte) ':');
-                out.put((byte) ' ');
-                out.raw(head, start, end);
+            CharSequence value = (CharSequence) fields[2 * i + 1];
+            int start = 0;
+            int end = 0;
+            if (value == null) {
+                start = offsets[2 * i];
+                end = offsets[2 * i + 1];
+            }
+            out.room(name.length() + (value == null ? end - start : value.length()) + 4);
+            out.ascii(name);
+            out.put((byte) ':');
+            out.put((byte) ' ');
+            if (value == null) {
+                out.raw(head, start, end); // not read yet: still the head's bytes
             } else {
-                CharSequence value = (CharSequence) v;
-                out.room(name.length() + value.length() + 4);
-                out.ascii(name);
-                out.put((byte) ':');
-                out.put((byte) ' ');
                 out.ascii(value);
             }
             out.crlf();

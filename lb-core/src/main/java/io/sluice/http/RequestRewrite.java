@@ -45,7 +45,7 @@ final class RequestRewrite {
             HeaderPolicy.apply(route.requestHeaders(), h);
         }
         if (rewritten != request.uri()) {
-            request.setUri(rewritten); // checked by Netty again: the same string was when the request was made
+            request.setUri(rewritten); // Netty checks a new target; the unchanged one was checked when it was set
         }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
