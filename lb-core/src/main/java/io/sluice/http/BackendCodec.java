@@ -58,6 +58,33 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
             super.encode(ctx, msg, out);
         }
 
+        /**
+         * The request line in one copy (Netty's writes the method, the target and the version each on its own,
+         * the target as UTF-8). Here for the targets Sluice sends, an origin-form ASCII path; anything else as
+         * Netty writes it.
+         */
+        @Override
+        protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
+            String uri = request.uri();
+            if (uri.isEmpty() || uri.charAt(0) != '/') {
+                super.encodeInitialLine(buf, request);
+                return;
+            }
+            AsciiString method = request.method().asciiName();
+            String version = request.protocolVersion().text();
+            HeadBytes out = HeadBytes.start(method.length() + uri.length() + version.length() + 4);
+            out.ascii(method);
+            out.put((byte) ' ');
+            if (!out.asciiOnly(uri)) {
+                super.encodeInitialLine(buf, request);
+                return;
+            }
+            out.put((byte) ' ');
+            out.ascii(version);
+            out.crlf();
+            out.writeTo(buf);
+        }
+
         /** A head read by {@link RequestHeadParser} writes its fields from the bytes it was read from. */
         @Override
         protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {

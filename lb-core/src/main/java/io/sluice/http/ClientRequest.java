@@ -97,11 +97,13 @@ final class ClientRequest {
 
     /**
      * The exchange is over and reads the request no more: a head read into its connection's reused
-     * {@link PlainRequest} goes back to be refilled.
+     * {@link PlainRequest} goes back to be refilled, an HTTP/2 stream's {@link Http2Request} to be reused.
      */
     void finished() {
         if (request instanceof PlainRequest p) {
             p.giveBack();
+        } else if (request instanceof Http2Request r) {
+            r.giveBack();
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -33,8 +32,6 @@ final class HeadFields extends HttpHeaders {
     private static final int SPARE = 6;
     /** Fields a table filled by Netty's decoders makes room for at first: a response head has a few. */
     private static final int FIRST = 4;
-    private static final byte[] COLON_SPACE = {':', ' '};
-    private static final byte[] CRLF = {'\r', '\n'};
     private static final Object[] NO_FIELDS = {};
     private static final int[] NO_OFFSETS = {};
     /** For Netty's decoders: the fields' table; trailers, nearly always empty, allocate only when one comes. */
@@ -367,6 +364,65 @@ final class HeadFields extends HttpHeaders {
         return indexOf(name) >= 0;
     }
 
+    /**
+     * As Netty's: whether a field named {@code name} has {@code value} as one of its comma-separated elements
+     * (trimmed, ASCII case ignored when asked), without the list of values and the sub-sequences Netty's makes.
+     * Asked of every request (Connection, Transfer-Encoding, TE) on the way in and by the encoder on the way out.
+     */
+    @Override
+    public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        for (int i = 0; i < size; i++) {
+            if (sameName(fields[2 * i], name) && hasElement(valueAt(i), value, ignoreCase)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasElement(CharSequence list, CharSequence expected, boolean ignoreCase) {
+        int n = list.length();
+        int begin = 0;
+        while (true) {
+            int end = begin;
+            while (end < n && list.charAt(end) != ',') {
+                end++;
+            }
+            int s = begin;
+            int e = end;
+            while (s < e && list.charAt(s) <= ' ') {
+                s++;
+            }
+            while (e > s && list.charAt(e - 1) <= ' ') {
+                e--;
+            }
+            if (sameChars(list, s, e, expected, ignoreCase)) {
+                return true;
+            }
+            if (end >= n - 1) {
+                return false; // Netty's reads no element after a trailing comma
+            }
+            begin = end + 1;
+        }
+    }
+
+    private static boolean sameChars(CharSequence s, int start, int end, CharSequence expected, boolean ignoreCase) {
+        if (end - start != expected.length()) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            char a = s.charAt(i);
+            char b = expected.charAt(i - start);
+            if (a != b && (!ignoreCase || lower(a) != lower(b))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static char lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+    }
+
     @Override
     public Iterator<Entry<String, String>> iterator() {
         return entries().iterator();
@@ -420,14 +476,13 @@ final class HeadFields extends HttpHeaders {
     }
 
     /**
-     * Adds a field under one of Sluice's own name constants (a token by construction, so only the value is
-     * checked): the forwarding fields every request gets need no name scan each time.
+     * For the fields Sluice itself adds (X-Forwarded-*, Via, X-Request-Id): a constant name and a value Sluice
+     * made, known to be valid, so not checked again character by character as a client's are.
      */
     void addOwn(AsciiString name, CharSequence value) {
-        CharSequence v = validValue(value);
         int i = slot();
         fields[2 * i] = name;
-        fields[2 * i + 1] = v;
+        fields[2 * i + 1] = value;
     }
 
     @Override
@@ -487,24 +542,57 @@ final class HeadFields extends HttpHeaders {
 
     @Override
     public HttpHeaders remove(CharSequence name) {
-        removeMatching(name, null);
-        return this;
+        return remove(name, null);
     }
 
     /**
-     * Removes every field whose name {@code names} takes, in one pass (where removing them one name at a time
-     * would scan the table once per name); the others keep their order.
+     * Names that {@link #removeFrom} takes out of a table in one pass, passing over at once a field whose name has
+     * none of their lengths (most fields, for the hop-by-hop and forwarding names a proxy removes).
      */
-    void removeAll(java.util.function.Predicate<CharSequence> names) {
-        removeMatching(null, names);
+    static final class NameSet {
+        private final AsciiString[] names;
+        /** Bit n set: one of the names has n characters (names of 64 or more set bit 63). */
+        private final long lengths;
+
+        NameSet(AsciiString... names) {
+            this.names = names.clone();
+            long l = 0;
+            for (AsciiString n : names) {
+                l |= 1L << Math.min(n.length(), 63);
+            }
+            this.lengths = l;
+        }
+
+        boolean has(CharSequence name) {
+            if ((lengths & 1L << Math.min(name.length(), 63)) == 0) {
+                return false;
+            }
+            for (AsciiString n : names) {
+                if (n.contentEqualsIgnoreCase(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Each name, for a table that is not a {@link HeadFields}. */
+        void removeFrom(HttpHeaders h) {
+            if (h instanceof HeadFields f) {
+                f.remove(null, this);
+            } else {
+                for (AsciiString n : names) {
+                    h.remove(n);
+                }
+            }
+        }
     }
 
-    /** Removes the fields named {@code name} (any case), or, when it is null, those {@code names} takes. */
-    private void removeMatching(CharSequence name, java.util.function.Predicate<CharSequence> names) {
+    /** Removes every field named {@code name} ({@code set} null), or any of {@code set}'s names. */
+    private HttpHeaders remove(CharSequence name, NameSet set) {
         int kept = 0;
         for (int i = 0; i < size; i++) {
-            CharSequence stored = (CharSequence) fields[2 * i];
-            if (name != null ? !sameName(stored, name) : !names.test(stored)) {
+            CharSequence n = (CharSequence) fields[2 * i];
+            if (set == null ? !sameName(n, name) : !set.has(n)) {
                 if (kept != i) {
                     fields[2 * kept] = fields[2 * i];
                     fields[2 * kept + 1] = fields[2 * i + 1];
@@ -521,6 +609,7 @@ final class HeadFields extends HttpHeaders {
             fields[2 * i + 1] = null;
         }
         size = kept;
+        return this;
     }
 
     @Override
@@ -538,6 +627,11 @@ final class HeadFields extends HttpHeaders {
         return name;
     }
 
+    /** {@code value} when it may be a field's value (no CR, LF, NUL...), else IllegalArgumentException. */
+    static CharSequence checkedValue(CharSequence value) {
+        return validValue(value);
+    }
+
     private static CharSequence validValue(Object value) {
         if (value == null) {
             throw new NullPointerException("value");
@@ -550,27 +644,37 @@ final class HeadFields extends HttpHeaders {
         return v;
     }
 
-    /** The fields as Netty's encoder writes them; unread values are copied from the head's bytes. */
+    /**
+     * The fields as Netty's encoder writes them; unread values are copied from the head's bytes. Spelled into the
+     * thread's {@link HeadBytes} first and handed to {@code buf} in one copy.
+     */
     void encode(ByteBuf buf) {
-        for (int i = 0; i < size; i++) {
-            writeAscii((CharSequence) fields[2 * i], buf);
-            buf.writeBytes(COLON_SPACE);
-            Object v = fields[2 * i + 1];
-            if (v == null) {
-                int start = offsets[2 * i];
-                buf.writeBytes(head, start, offsets[2 * i + 1] - start);
-            } else {
-                writeAscii((CharSequence) v, buf);
-            }
-            buf.writeBytes(CRLF);
-        }
+        HeadBytes out = HeadBytes.start(0);
+        encode(out);
+        out.writeTo(buf);
     }
 
-    private static void writeAscii(CharSequence s, ByteBuf buf) {
-        if (s instanceof AsciiString a) {
-            buf.writeBytes(a.array(), a.arrayOffset(), a.length());
-        } else {
-            ByteBufUtil.writeAscii(buf, s);
+    /** The fields to {@code out}, making room for each as it goes. */
+    void encode(HeadBytes out) {
+        for (int i = 0; i < size; i++) {
+            CharSequence name = (CharSequence) fields[2 * i];
+            CharSequence value = (CharSequence) fields[2 * i + 1];
+            int start = 0;
+            int end = 0;
+            if (value == null) {
+                start = offsets[2 * i];
+                end = offsets[2 * i + 1];
+            }
+            out.room(name.length() + (value == null ? end - start : value.length()) + 4);
+            out.ascii(name);
+            out.put((byte) ':');
+            out.put((byte) ' ');
+            if (value == null) {
+                out.raw(head, start, end); // not read yet: still the head's bytes
+            } else {
+                out.ascii(value);
+            }
+            out.crlf();
         }
     }
 }

@@ -20,6 +20,12 @@ final class HeaderPolicy {
     private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final AsciiString HTTPS = AsciiString.cached("https");
+    /** Besides Connection and the fields it names. */
+    private static final HeadFields.NameSet HOP_BY_HOP = new HeadFields.NameSet(HttpHeaderNames.KEEP_ALIVE,
+            PROXY_CONNECTION, HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE);
+    /** What an untrusted client says of where its request came from. */
+    private static final HeadFields.NameSet FORWARDING = new HeadFields.NameSet(X_FORWARDED_FOR, X_FORWARDED_PROTO,
+            X_FORWARDED_HOST, FORWARDED);
     // Constants, not strings: an HTTP/2 client's HPACK hashes and compares the value by its bytes, hash cached.
     private static final AsciiString VIA_11 = AsciiString.cached("1.1 sluice");
     private static final AsciiString VIA_10 = AsciiString.cached("1.0 sluice");
@@ -39,38 +45,7 @@ final class HeaderPolicy {
             }
             h.remove(HttpHeaderNames.CONNECTION);
         }
-        if (h instanceof HeadFields f) {
-            f.removeAll(HeaderPolicy::hopByHop);
-            return;
-        }
-        h.remove(HttpHeaderNames.KEEP_ALIVE);
-        h.remove(PROXY_CONNECTION);
-        h.remove(HttpHeaderNames.TE);
-        h.remove(HttpHeaderNames.TRAILER);
-        h.remove(HttpHeaderNames.UPGRADE);
-    }
-
-    /** Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade (any case); by length first, as most names are none. */
-    private static boolean hopByHop(CharSequence name) {
-        return switch (name.length()) {
-            case 2 -> HttpHeaderNames.TE.contentEqualsIgnoreCase(name);
-            case 7 -> HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name);
-            case 10 -> HttpHeaderNames.KEEP_ALIVE.contentEqualsIgnoreCase(name);
-            case 16 -> PROXY_CONNECTION.contentEqualsIgnoreCase(name);
-            default -> false;
-        };
-    }
-
-    /** X-Forwarded-For, -Proto, -Host and Forwarded (any case). */
-    private static boolean forwarding(CharSequence name) {
-        return switch (name.length()) {
-            case 9 -> FORWARDED.contentEqualsIgnoreCase(name);
-            case 15 -> X_FORWARDED_FOR.contentEqualsIgnoreCase(name);
-            case 16 -> X_FORWARDED_HOST.contentEqualsIgnoreCase(name);
-            case 17 -> X_FORWARDED_PROTO.contentEqualsIgnoreCase(name);
-            default -> false;
-        };
+        HOP_BY_HOP.removeFrom(h);
     }
 
     /** Removes the headers a Connection value names (a comma-separated token list). */
@@ -106,19 +81,12 @@ final class HeaderPolicy {
         HttpHeaders h = req.headers();
         String ip = clientIp == null ? "unknown" : clientIp;
         if (!trusted) {
-            // One pass for the four, and none of them is left to look for before adding ours.
-            if (h instanceof HeadFields f) {
-                f.removeAll(HeaderPolicy::forwarding);
-            } else {
-                h.remove(X_FORWARDED_FOR);
-                h.remove(X_FORWARDED_PROTO);
-                h.remove(X_FORWARDED_HOST);
-                h.remove(FORWARDED);
-            }
+            FORWARDING.removeFrom(h);
+            // Gone now: added without looking for them again. The host is the client's, checked as a client's.
             addOwn(h, X_FORWARDED_FOR, ip);
             addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
             if (host != null) {
-                addOwn(h, X_FORWARDED_HOST, host);
+                addOwn(h, X_FORWARDED_HOST, HeadFields.checkedValue(host));
             }
         } else {
             appendToList(h, X_FORWARDED_FOR, ip);
@@ -126,7 +94,7 @@ final class HeaderPolicy {
                 addOwn(h, X_FORWARDED_PROTO, secure ? HTTPS : HTTP);
             }
             if (host != null && !h.contains(X_FORWARDED_HOST)) {
-                addOwn(h, X_FORWARDED_HOST, host);
+                h.set(X_FORWARDED_HOST, host);
             }
         }
         if (http.forwarded()) {
@@ -142,27 +110,34 @@ final class HeaderPolicy {
         }
     }
 
+    /**
+     * Adds a field Sluice makes (a constant name, a value of its own: the client's IP address as the socket gave
+     * it, a constant, a request id) that {@code h} does not have: into a {@link HeadFields} table without checking
+     * its characters again, as {@code set} would.
+     */
+    private static void addOwn(HttpHeaders h, AsciiString name, CharSequence value) {
+        if (h instanceof HeadFields f) {
+            f.addOwn(name, value);
+        } else {
+            h.set(name, value);
+        }
+    }
+
     static void appendVia(HttpHeaders h, HttpVersion version) {
         CharSequence hop = version == HttpVersion.HTTP_1_1 ? VIA_11 : version == HttpVersion.HTTP_1_0 ? VIA_10
                 : version.majorVersion() + "." + version.minorVersion() + " sluice";
         appendToList(h, HttpHeaderNames.VIA, hop);
     }
 
-    /** Appends an element to a list header; several header lines are one list (RFC 9110 5.3), joined here. */
+    /**
+     * Appends an element to a list header; several header lines are one list (RFC 9110 5.3), joined here. The
+     * element may carry what a client sent (the host in Forwarded), so its characters are checked.
+     */
     private static void appendToList(HttpHeaders h, AsciiString name, CharSequence element) {
         if (!h.contains(name)) {
-            addOwn(h, name, element);
+            addOwn(h, name, HeadFields.checkedValue(element));
         } else {
             h.set(name, String.join(", ", h.getAll(name)) + ", " + element);
-        }
-    }
-
-    /** Adds a field under one of the name constants here (HttpHeaderNames' too): see {@link HeadFields#addOwn}. */
-    private static void addOwn(HttpHeaders h, AsciiString name, CharSequence value) {
-        if (h instanceof HeadFields f) {
-            f.addOwn(name, value);
-        } else {
-            h.add(name, value);
         }
     }
 

@@ -1,12 +1,10 @@
 package io.sluice.http;
 
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import java.util.Map;
@@ -18,7 +16,8 @@ import java.util.Map;
  * conversion it adds no {@code x-http2-*} notes to strip afterwards, parses no URI and copies no header twice.
  * Netty's HTTP/2 decoder has already refused what HTTP/2 forbids (connection-specific fields, upper-case names, a
  * missing or repeated pseudo-header); the fields go into a {@link HeadFields} table, as an HTTP/1.1 request's
- * do, which validates names and values again as they go on to an HTTP/1.1 server.
+ * do, which validates names and values again as they go on to an HTTP/1.1 server. The request and its table are
+ * reused ({@link Http2Request}).
  */
 final class Http2RequestHeads {
     private static final HttpMethod[] COMMON_METHODS = {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT,
@@ -50,7 +49,17 @@ final class Http2RequestHeads {
         if (target == null) {
             throw new Malformed("no request target");
         }
-        HttpHeaders out = new HeadFields(null, h.size());
+        Http2Request request = Http2Request.take(m, target.toString(), h.size());
+        try {
+            fill(request.fields(), h, endStream);
+        } catch (Malformed | RuntimeException e) {
+            request.giveBack(); // no exchange will have it
+            throw e;
+        }
+        return request;
+    }
+
+    private static void fill(HeadFields out, Http2Headers h, boolean endStream) throws Malformed {
         CharSequence authority = h.authority();
         if (authority != null) {
             out.add(HttpHeaderNames.HOST, authority);
@@ -90,7 +99,6 @@ final class Http2RequestHeads {
         if (!endStream && !out.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             out.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, m, target.toString(), out);
     }
 
     /** Trailers (a HEADERS frame ending a stream that had a body) as the fields of a last HttpContent. */

@@ -52,4 +52,13 @@ final class RequestId implements CharSequence {
         }
         return new String(out);
     }
+
+    /** Spells the digits into {@code out} from {@code at} (room for {@link #length} there); returns the end. */
+    int writeTo(byte[] out, int at) {
+        for (int i = 0; i < 16; i++) {
+            out[at + i] = (byte) HEX[(int) (high >>> (60 - 4 * i)) & 0xf];
+            out[at + 16 + i] = (byte) HEX[(int) (low >>> (60 - 4 * i)) & 0xf];
+        }
+        return at + LENGTH;
+    }
 }

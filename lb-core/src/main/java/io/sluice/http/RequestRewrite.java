@@ -44,7 +44,9 @@ final class RequestRewrite {
         if (route != null) {
             HeaderPolicy.apply(route.requestHeaders(), h);
         }
-        request.setUri(rewritten);
+        if (rewritten != request.uri()) {
+            request.setUri(rewritten); // Netty checks a new target; the unchanged one was checked when it was set
+        }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
 

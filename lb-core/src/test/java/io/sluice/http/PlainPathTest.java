@@ -157,4 +157,68 @@ class PlainPathTest {
             }
         }
     }
+
+    /**
+     * HTTP/2 requests one after another on one event loop, each in the request object the one before gave back
+     * ({@link Http2Request}): a head larger than the first sizes of the field table and of the encoder's scratch
+     * array arrives whole (cookies joined), and the requests after it carry their own fields and none of its.
+     */
+    @Test
+    void http2RequestsCarryTheirOwnFieldsOnly() throws Exception {
+        try (HttpBackend b = new HttpBackend("b", HttpBackend.sayName("b"));
+             Sluice s = Proxies.start(config(b.address()));
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            java.util.List<String> big = new java.util.ArrayList<>(java.util.List.of(":method", "GET", ":scheme",
+                    "http", ":path", "/big?q=1", ":authority", "test", "cookie", "a=1"));
+            java.util.List<String> bigNames = new java.util.ArrayList<>(java.util.List.of("host", "cookie"));
+            for (int i = 0; i < 30; i++) {
+                big.addAll(java.util.List.of("x-big-" + i, i + "-" + "v".repeat(100)));
+                bigNames.add("x-big-" + i);
+            }
+            big.addAll(java.util.List.of("cookie", "b=2", "user-agent", "raw/1", "cookie", "c=3"));
+            bigNames.remove("cookie");
+            bigNames.addAll(java.util.List.of("user-agent", "cookie"));
+            c.headers(1, true, big.toArray(String[]::new));
+            answered(c, 1, "b GET /big?q=1");
+            c.headers(3, false, ":method", "POST", ":scheme", "http", ":path", "/post", ":authority", "test");
+            c.sendData(3, "hello".getBytes(StandardCharsets.US_ASCII), true);
+            answered(c, 3, "b POST /post");
+            c.headers(5, true, ":method", "GET", ":scheme", "http", ":path", "/small", ":authority", "test",
+                    "x-small", "1");
+            answered(c, 5, "b GET /small");
+
+            java.util.List<String> added = java.util.List.of("x-forwarded-for", "x-forwarded-proto",
+                    "x-forwarded-host", "via", "x-request-id");
+            HttpBackend.Request first = b.requests.get(0);
+            assertThat(first.version()).isEqualTo("HTTP/1.1");
+            bigNames.addAll(added);
+            assertThat(first.headers().keySet()).containsExactlyElementsOf(bigNames);
+            assertThat(first.all("cookie")).containsExactly("a=1; b=2; c=3");
+            assertThat(first.header("x-big-29")).isEqualTo("29-" + "v".repeat(100));
+            assertThat(first.header("host")).isEqualTo("test");
+            HttpBackend.Request post = b.requests.get(1);
+            assertThat(post.headers().keySet()).containsExactlyElementsOf(
+                    java.util.stream.Stream.concat(java.util.stream.Stream.of("host", "transfer-encoding"),
+                            added.stream()).toList());
+            assertThat(post.header("transfer-encoding")).isEqualTo("chunked");
+            HttpBackend.Request small = b.requests.get(2);
+            assertThat(small.headers().keySet()).containsExactlyElementsOf(
+                    java.util.stream.Stream.concat(java.util.stream.Stream.of("host", "x-small"), added.stream())
+                            .toList());
+            assertThat(small.header("x-forwarded-for")).isEqualTo("127.0.0.1");
+            assertThat(small.header("x-forwarded-proto")).isEqualTo("http");
+            assertThat(small.header("x-forwarded-host")).isEqualTo("test");
+            assertThat(small.header("via")).isEqualTo("1.1 sluice");
+            assertThat(small.header("x-request-id")).matches("[0-9a-f]{32}")
+                    .isNotEqualTo(first.header("x-request-id"));
+        }
+    }
+
+    /** Reads stream {@code stream}'s answer: a 200 whose body is {@code body}. */
+    private static void answered(RawH2 c, int stream, String body) throws IOException {
+        assertThat(c.await(RawH2.HEADERS, stream)).isNotNull();
+        RawH2.Frame data = c.await(RawH2.DATA, stream);
+        assertThat(data).isNotNull();
+        assertThat(new String(data.payload(), StandardCharsets.UTF_8)).isEqualTo(body);
+    }
 }

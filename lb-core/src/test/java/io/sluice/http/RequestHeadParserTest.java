@@ -141,16 +141,6 @@ class RequestHeadParserTest {
     }
 
     private static String encode(HttpRequest r) {
-        EmbeddedChannel ch = new EmbeddedChannel(new BackendCodec.RequestEncoder(new ArrayDeque<>()));
-        ch.writeOutbound(r, LastHttpContent.EMPTY_LAST_CONTENT);
-        List<String> parts = new ArrayList<>();
-        Object o;
-        while ((o = ch.readOutbound()) != null) {
-            ByteBuf b = (ByteBuf) o;
-            parts.add(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
-        ch.finishAndReleaseAll();
-        return String.join("", parts);
+        return RequestEncoderTest.encode(new BackendCodec.RequestEncoder(new ArrayDeque<>()), r);
     }
 }
