@@ -70,17 +70,17 @@ public final class LoopGuard implements IoHandlerFactory {
             super(io);
         }
 
-        /** Also where a pass of the loop begins and ends for {@link LoopTime}: around the wait and the IO work. */
+        /** Also where {@link LoopTime}'s passes begin (the wait and the IO work) and its task runs. */
         @Override
         public int run(IoHandlerContext context) {
-            LoopTime.newPass();
+            LoopTime.ioRunBegins();
             try {
                 return io.run(context);
             } catch (Throwable t) {
                 caught(t);
                 return 0;
             } finally {
-                LoopTime.newPass();
+                LoopTime.ioRunEnded();
             }
         }
     }

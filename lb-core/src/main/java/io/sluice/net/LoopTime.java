@@ -14,9 +14,11 @@ import java.util.concurrent.ThreadFactory;
  * handed to every later one in the same pass: two reads per such request, one per read event.
  *
  * <p>A pass is one read of a connection ({@link BatchedReads} starts one at each), else one IO processing run
- * (after its wait: {@link LoopGuard} starts a pass on both sides of it) or the task run that follows. So a time
- * is never older than the work done since the read, or since the loop woke up: tens of microseconds normally, a
- * few milliseconds in a long batch. Timers armed from it may fire that much early;
+ * (after its wait: {@link LoopGuard} starts a pass with it). So a time is never older than the work done since the
+ * read, or since the loop woke up: tens of microseconds normally, a few milliseconds in a long batch. In the task
+ * run between two IO runs every call reads the clock: one run may take long (a drain's task per connection, a
+ * burst of expiring timers, hand-offs from other loops), and a timer armed from its first task's time would fire
+ * early by all of it. Timers armed from it may fire that much early;
  * timeouts are seconds and their resolution is their task's tick anyway, and latencies are recorded in histograms
  * whose first bucket is a millisecond. Code that decides whether a deadline has passed (a timer's own task) reads
  * the clock itself. Off an event loop thread of {@link #threadFactory} (tests, the admin thread) every call reads
@@ -31,10 +33,26 @@ public final class LoopTime {
         return Thread.currentThread() instanceof LoopThread loop ? loop.passTime() : System.nanoTime();
     }
 
-    /** The calling loop begins a new pass (a read, an IO run, its tasks): its next {@link #nanoTime} reads the clock. */
+    /** The calling loop begins a new pass (a read): its next {@link #nanoTime} reads the clock. */
     static void newPass() {
         if (Thread.currentThread() instanceof LoopThread loop) {
             loop.fresh = false;
+        }
+    }
+
+    /** The calling loop begins an IO run: a pass, kept until a read begins another. */
+    static void ioRunBegins() {
+        if (Thread.currentThread() instanceof LoopThread loop) {
+            loop.fresh = false;
+            loop.inTasks = false;
+        }
+    }
+
+    /** The calling loop's IO run ended: its tasks follow, each call reads the clock until the next IO run. */
+    static void ioRunEnded() {
+        if (Thread.currentThread() instanceof LoopThread loop) {
+            loop.fresh = false;
+            loop.inTasks = true;
         }
     }
 
@@ -51,6 +69,7 @@ public final class LoopTime {
     /** An event loop's thread, with the time of the loop's current pass. Only its own thread touches the fields. */
     static final class LoopThread extends FastThreadLocalThread {
         private boolean fresh;
+        private boolean inTasks;
         private long time;
 
         LoopThread(ThreadGroup group, Runnable r, String name) {
@@ -58,6 +77,9 @@ public final class LoopTime {
         }
 
         long passTime() {
+            if (inTasks) {
+                return System.nanoTime();
+            }
             if (!fresh) {
                 time = System.nanoTime();
                 fresh = true;
