@@ -48,6 +48,25 @@ final class HeaderPolicy {
         HOP_BY_HOP.removeFrom(h);
     }
 
+    /**
+     * A quoted-string (RFC 9110 5.6.4) of what the client sent as its host: a quote or backslash in it is escaped,
+     * so it cannot end the string and add a forwarded element of its own (RFC 7239 4).
+     */
+    static String quoted(String value) {
+        if (value.indexOf('"') < 0 && value.indexOf('\\') < 0) {
+            return '"' + value + '"';
+        }
+        StringBuilder b = new StringBuilder(value.length() + 8).append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '"' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.append('"').toString();
+    }
+
     /** Removes the headers a Connection value names (a comma-separated token list). */
     private static void removeNamedIn(String value, HttpHeaders h) {
         int start = 0;
@@ -99,7 +118,7 @@ final class HeaderPolicy {
         }
         if (http.forwarded()) {
             String node = ipv6 ? "\"[" + ip + "]\"" : ip;
-            String element = "for=" + node + (host != null ? ";host=\"" + host + "\"" : "") + (secure ? ";proto=https" : ";proto=http");
+            String element = "for=" + node + (host != null ? ";host=" + quoted(host) : "") + (secure ? ";proto=https" : ";proto=http");
             appendToList(h, FORWARDED, element);
         }
         if (http.via()) {

@@ -76,6 +76,17 @@ class HttpProxyTest {
         assertThat(a.requests).hasSize(20);
     }
 
+    /** A host with quotes cannot end Forwarded's quoted host and add an element naming another client. */
+    @Test
+    void aHostCannotAddAForwardedElement() throws Exception {
+        HttpBackend a = backend("a", HttpBackend.sayName("a"));
+        RawHttp c = client(proxy("forwarded: true", a.address()));
+        RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: a\",for=6.6.6.6;x=\"\r\n\r\n").read();
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(a.last().header("forwarded"))
+                .isEqualTo("for=127.0.0.1;host=\"a\\\",for=6.6.6.6;x=\\\"\";proto=http");
+    }
+
     @Test
     void forwardedHeadersAddedAndHopByHopHeadersRemoved() throws Exception {
         HttpBackend a = backend("a", HttpBackend.sayName("a"));
