@@ -66,6 +66,11 @@ final class HeadFields extends HttpHeaders {
      */
     private AsciiString[] lastValues;
 
+    /** How many fields the table has room for before it grows again. */
+    int capacity() {
+        return fields.length / 2;
+    }
+
     /** {@code expected}: fields to make room for now (more grow the table); 0: none until the first. */
     HeadFields(byte[] head, int expected) {
         this.head = head;

@@ -20,6 +20,11 @@ import java.util.ArrayDeque;
 final class Http2Request extends DefaultHttpRequest {
     /** Requests kept for reuse per event loop: as many as are served at once on a busy loop. */
     static final int KEPT = 256;
+    /**
+     * A table grown past this many fields (a client's rare big head) is not kept: each kept request would hold
+     * its biggest table for the life of the loop.
+     */
+    static final int KEPT_FIELDS = 64;
     private static final FastThreadLocal<ArrayDeque<Http2Request>> FREE = new FastThreadLocal<>() {
         @Override
         protected ArrayDeque<Http2Request> initialValue() {
@@ -56,7 +61,10 @@ final class Http2Request extends DefaultHttpRequest {
         return fields;
     }
 
-    /** The exchange that held it is over: emptied and kept for this thread's next stream (up to {@link #KEPT}). */
+    /**
+     * The exchange that held it is over: emptied and kept for this thread's next stream (up to {@link #KEPT}, and
+     * only with a table of at most {@link #KEPT_FIELDS} fields).
+     */
     void giveBack() {
         if (!lent) {
             return;
@@ -64,7 +72,7 @@ final class Http2Request extends DefaultHttpRequest {
         lent = false;
         fields.clear();
         ArrayDeque<Http2Request> free = FREE.get();
-        if (free.size() < KEPT) {
+        if (free.size() < KEPT && fields.capacity() <= KEPT_FIELDS) {
             free.addLast(this);
         }
     }
