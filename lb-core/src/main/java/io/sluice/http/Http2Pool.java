@@ -265,6 +265,9 @@ final class Http2Pool implements LoopPool {
             // it. Off, as forClient() has them.
             decoderEnforceMaxRstFramesPerWindow(0, 0);
             encoderEnforceMaxRstFramesPerWindow(0, 0);
+            // Every request's X-Request-Id is new: indexed, each one would go into HPACK's dynamic table and push
+            // out an entry that later requests could have reused. Sent as a literal never indexed instead.
+            headerSensitivityDetector((name, value) -> HeaderPolicy.X_REQUEST_ID.contentEquals(name));
         }
     }
 
