@@ -1046,6 +1046,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--duration", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=10)
+    # A JVM that goes from one scenario to the next recompiles the code they share (a call site that saw one
+    # handler type sees a second: deoptimized, compiled again). With one pass the first measured round of each
+    # scenario paid for that: Sluice's compiler threads took 6-12% of its CPU there (0-3% in later rounds),
+    # on the proxy's own core. The second pass, after every path has run once, is where those recompilations
+    # happen instead, as they happen once in a long-running proxy that serves a mix of traffic.
+    ap.add_argument("--warmup-passes", type=int, default=2)
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
@@ -1126,14 +1132,15 @@ def main():
         start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls, grpc,
                       a.sluice_jvm_opts)
         check_h2(targets, scenarios, work)
-        for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
-            for sc in scenarios:
-                if sc in SCENARIOS and port_of(t, sc):
-                    run_load(port_of(t, sc), sc, a.warmup, None, work)
-                elif sc in RELOAD_SCENARIOS and port_of(t, sc):  # the reload path too (Sluice's first reloads
-                    _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0]]  # load its classes and run interpreted)
-                    run_wrk(port_of(t, sc), args, path, a.warmup, lab.procs[t].pid, reloads[t])
-                    reloads[t].settle()
+        for warmup in warmup_durations(a.warmup, a.warmup_passes):
+            for t in targets:  # warm-up of every path measured (JIT for Sluice, caches for all), same for everyone
+                for sc in scenarios:
+                    if sc in SCENARIOS and port_of(t, sc):
+                        run_load(port_of(t, sc), sc, warmup, None, work)
+                    elif sc in RELOAD_SCENARIOS and port_of(t, sc):  # the reload path too (Sluice's first reloads
+                        _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0]]  # load its classes and run interpreted)
+                        run_wrk(port_of(t, sc), args, path, warmup, lab.procs[t].pid, reloads[t])
+                        reloads[t].settle()
         for rnd in range(a.rounds):
             for sc in scenarios:
                 if sc == "idle":
@@ -1185,6 +1192,12 @@ def main():
 
 def is_sluice(target):
     return target.startswith("sluice")
+
+
+def warmup_durations(seconds, passes):
+    """Seconds of each warm-up pass: the first as asked, later ones (recompilation after the switches between
+    scenarios, not first compilation) half as long, at least 3 s."""
+    return [seconds] + [max(3, seconds // 2)] * max(0, passes - 1)
 
 
 def add_variant(name, opts, targets):
@@ -1265,7 +1278,8 @@ def report(a, work, targets, scenarios, results):
         "java": subprocess.run(["java", "-version"], text=True, capture_output=True).stderr.splitlines()[0],
     }
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
-             f"{a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
+             f"warm-up {' + '.join(f'{w}s' for w in warmup_durations(a.warmup, a.warmup_passes))} per scenario "
+             f"and target; {a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
              f"measured within each round; layout {a.layout}: {LAYOUT_LABELS[a.layout]}; "
              f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load comparison of Sluice with HAProxy and NGINX on this machine, all in one run.
-# Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS]
+# Usage: lb-bench/load/compare.sh [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--warmup-passes N]
 #        [--scenarios http_small,http_large,http_close,tcp_small,tcp_large,tcp_connect,https_small,https_handshake,
 #                     h2_small,grpc_unary,idle]
 #        [--targets direct,sluice,sluice_splice,sluice_jdk,haproxy,nginx]
