@@ -86,11 +86,6 @@ final class ClusterConfigReader {
         }
         ProxyProtocolVersion send = n.choice("send_proxy_protocol", ClusterConfig.DEFAULT_SEND_PROXY_PROTOCOL,
                 ProxyProtocolVersion.class);
-        if (send != null && tls != null) {
-            // The header goes before the ClientHello, outside TLS; the connector hands over connections only after
-            // their handshake, too late for it.
-            n.error("send_proxy_protocol", "not with tls to the servers yet");
-        }
         QueueConfig queue = readQueue(n.map("queue", QUEUE));
         return new ClusterConfig(name, balancer, servers, connectTimeout, retries, health, outlier, panic, pool,
                 sticky, tls, protocol, send, srv, queue);

@@ -143,7 +143,8 @@ final class BackendPool implements LoopPool {
             return;
         }
         open++;
-        ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED);
+        ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED,
+                proxyHeader == null ? null : proxyHeader::write);
         BackendConnection c = new BackendConnection(f.channel(), server, this);
         upstream.connections().add(f.channel());
         f.addListener(done -> {
@@ -153,9 +154,6 @@ final class BackendPool implements LoopPool {
                 open--;
                 w.failed(done.cause());
                 return;
-            }
-            if (proxyHeader != null) {
-                proxyHeader.write(f.channel());
             }
             f.channel().pipeline().get(BackendHandler.class).conn = c;
             lease(c, w);

@@ -197,7 +197,9 @@ final class Http2Pool implements LoopPool {
         }
         open++;
         connecting++;
-        ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED);
+        // The PROXY header goes out as the connection opens: before TLS, and before the HTTP/2 preface.
+        ChannelFuture f = UpstreamConnector.connect(bootstrap(), cluster, server, UpstreamConnector.Use.POOLED,
+                proxyHeader == null ? null : proxyHeader::write);
         Channel ch = f.channel();
         upstream.connections().add(ch);
         f.addListener(done -> {
@@ -226,9 +228,6 @@ final class Http2Pool implements LoopPool {
                 open--;
                 connectFailed(new IllegalStateException("server did not agree to h2 by ALPN"));
                 return;
-            }
-            if (proxyHeader != null) {
-                proxyHeader.write(ch); // before the HTTP/2 preface that start() writes
             }
             start(ch);
         });

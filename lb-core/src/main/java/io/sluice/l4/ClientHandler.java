@@ -13,6 +13,7 @@ import io.sluice.cluster.Cluster;
 import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
+import io.sluice.config.ProxyProtocolVersion;
 import io.sluice.net.ClientSource;
 import io.sluice.net.ProxyHeaderOut;
 import io.sluice.net.UpstreamAttempts;
@@ -20,6 +21,7 @@ import io.sluice.net.UpstreamConnector;
 import io.sluice.tls.SniPeek;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -184,7 +186,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
         ChannelFuture f = UpstreamConnector.connect(listener.dialer(), client.eventLoop(),
                 splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose), cluster, server,
-                UpstreamConnector.Use.RELAY);
+                UpstreamConnector.Use.RELAY, proxyHeader(client));
         listener.track(f.channel());
         f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {
@@ -196,6 +198,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             connected(ctx, f, server, slot, halfClose, serverHeld);
         });
+    }
+
+    /** The cluster's PROXY protocol header naming {@code client}, written as a server connection opens; or null. */
+    private Consumer<Channel> proxyHeader(Channel client) {
+        ProxyProtocolVersion version = cluster.config().sendProxyProtocol();
+        return version == null ? null : backend -> ProxyHeaderOut.write(backend, client, version);
     }
 
     /** The connect to {@code server} is done, one way or the other; on the client's loop. */
@@ -222,10 +230,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (splice) {
             startSplice(ctx, backend, server, held, serverHeld);
             return;
-        }
-        if (cluster.config().sendProxyProtocol() != null) {
-            ProxyHeaderOut.write(backend, client, cluster.config().sendProxyProtocol());
-            backend.flush();
         }
         ArrayDeque<ByteBuf> pending = held.take();
         ctx.pipeline().replace(this, "relay", new RelayHandler(backend, server.bytesSent(), halfClose));

@@ -12,6 +12,7 @@ import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.UpstreamSecurity;
 import java.net.InetSocketAddress;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,22 +43,35 @@ public final class UpstreamConnector {
      * sample: on a TCP listener it is the only latency least_response_time can see.
      */
     public static ChannelFuture connect(Bootstrap bootstrap, Cluster cluster, Server server, Use use) {
+        return connect(bootstrap, cluster, server, use, null);
+    }
+
+    /**
+     * The same, with a {@code preamble} (a PROXY protocol header) written and flushed on the connection as soon as
+     * it connects: before the TLS handshake when the cluster has TLS, before anything the caller writes in any
+     * case. Null: none.
+     */
+    public static ChannelFuture connect(Bootstrap bootstrap, Cluster cluster, Server server, Use use,
+                                        Consumer<Channel> preamble) {
         InetSocketAddress address = server.resolved();
         Lease lease = lease(server, use);
         long start = System.nanoTime();
         // The bootstrap's loop, not the channel's: a channel that could not be registered has none.
         return keepBooks(bootstrap.connect(address), bootstrap.config().group().next(), cluster, server, use, lease,
-                start);
+                start, preamble);
     }
 
-    /** The same, for a connection {@code dialer} opens on {@code loop} with {@code handler} in its pipeline. */
+    /**
+     * The same, for a connection {@code dialer} opens on {@code loop} with {@code handler} in its pipeline, with
+     * a {@code preamble} as above (null: none).
+     */
     public static ChannelFuture connect(UpstreamDialer dialer, EventLoop loop, ChannelHandler handler,
-                                        Cluster cluster, Server server, Use use) {
+                                        Cluster cluster, Server server, Use use, Consumer<Channel> preamble) {
         InetSocketAddress address = server.resolved();
         Lease lease = lease(server, use);
         long start = System.nanoTime();
         return keepBooks(dialer.connect(loop, address, cluster.config().connectTimeout(), handler), loop, cluster,
-                server, use, lease, start);
+                server, use, lease, start, preamble);
     }
 
     private static Lease lease(Server server, Use use) {
@@ -65,7 +79,7 @@ public final class UpstreamConnector {
     }
 
     private static ChannelFuture keepBooks(ChannelFuture f, EventLoop loop, Cluster cluster, Server server, Use use,
-                                           Lease lease, long start) {
+                                           Lease lease, long start, Consumer<Channel> preamble) {
         UpstreamSecurity security = cluster.security();
         Channel ch = f.channel();
         // Given back when the channel closes; and on a failed connect too, because a channel that could not
@@ -75,7 +89,15 @@ public final class UpstreamConnector {
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 failed(cluster, server, lease, done.cause(), ready);
-            } else if (security == null) {
+                return;
+            }
+            if (preamble != null) {
+                // Ahead of the ClientHello: a server that reads a PROXY header before TLS (HAProxy's
+                // accept-proxy with ssl) takes it from the first bytes of the connection.
+                preamble.accept(ch);
+                ch.flush();
+            }
+            if (security == null) {
                 succeeded(cluster, server, use, ch, start);
             } else {
                 io.netty.util.concurrent.Future<?> handshake;
