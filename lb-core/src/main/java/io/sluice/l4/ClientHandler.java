@@ -186,7 +186,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
         ChannelFuture f = UpstreamConnector.connect(listener.dialer(), client.eventLoop(),
                 splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose), cluster, server,
-                UpstreamConnector.Use.RELAY, proxyHeader(client));
+                UpstreamConnector.Use.RELAY, splice ? null : proxyHeader(client));
         listener.track(f.channel());
         f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {

@@ -85,7 +85,8 @@ public final class UpstreamConnector {
         // Given back when the channel closes; and on a failed connect too, because a channel that could not
         // even be created or registered (no file descriptors left) never completes its close future.
         ch.closeFuture().addListener(x -> lease.close());
-        ChannelPromise ready = security == null ? null : new DefaultChannelPromise(ch, loop);
+        // Callers wait for this one when the connect is not all (a handshake, a preamble that may fail).
+        ChannelPromise ready = security == null && preamble == null ? null : new DefaultChannelPromise(ch, loop);
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 failed(cluster, server, lease, done.cause(), ready);
@@ -94,11 +95,24 @@ public final class UpstreamConnector {
             if (preamble != null) {
                 // Ahead of the ClientHello: a server that reads a PROXY header before TLS (HAProxy's
                 // accept-proxy with ssl) takes it from the first bytes of the connection.
-                preamble.accept(ch);
-                ch.flush();
+                try {
+                    preamble.accept(ch);
+                } catch (RuntimeException e) {
+                    ch.close();
+                    failed(cluster, server, lease, e, ready);
+                    return;
+                }
+                if (use == Use.RELAY) {
+                    // A server that speaks first (SMTP, a database) must have it now; a pool's first request, or
+                    // the ClientHello, carries it out otherwise.
+                    ch.flush();
+                }
             }
             if (security == null) {
                 succeeded(cluster, server, use, ch, start);
+                if (ready != null) {
+                    ready.setSuccess();
+                }
             } else {
                 io.netty.util.concurrent.Future<?> handshake;
                 try {
