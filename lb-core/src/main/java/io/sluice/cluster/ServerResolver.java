@@ -186,7 +186,7 @@ public final class ServerResolver implements AutoCloseable {
         Set<SrvKey> wanted = new HashSet<>();
         try {
             for (Cluster c : clusters.get()) {
-                for (String name : c.config().srv()) {
+                for (String name : c.config().srvNames()) {
                     SrvKey key = new SrvKey(c.name(), name);
                     wanted.add(key);
                     SrvState state = srv.computeIfAbsent(key, k -> new SrvState());

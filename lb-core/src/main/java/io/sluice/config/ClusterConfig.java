@@ -15,7 +15,7 @@ import java.util.List;
  * @param tls             TLS to the servers, or null for plain connections
  * @param protocol        what HTTP listeners speak to the servers (TCP listeners relay bytes whatever it is)
  * @param sendProxyProtocol a PROXY protocol header naming the client opens each relayed connection; null: none
- * @param srv             DNS SRV names whose targets join {@code servers} while running (each target:port a server)
+ * @param srv             DNS SRV entries whose targets join {@code servers} while running (each target:port a server)
  * @param queue           where work waits while every eligible server is at its {@code max_connections}
  */
 public record ClusterConfig(String name, BalancerConfig balancer, List<ServerConfig> servers,
@@ -23,7 +23,7 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
                             OutlierDetectionConfig outlierDetection, int panicThreshold,
                             PoolConfig pool, StickyCookieConfig stickyCookie, UpstreamTlsConfig tls,
                             UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol,
-                            List<String> srv, QueueConfig queue) {
+                            List<SrvEntry> srv, QueueConfig queue) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final int DEFAULT_CONNECT_RETRIES = 2;
@@ -52,6 +52,11 @@ public record ClusterConfig(String name, BalancerConfig balancer, List<ServerCon
                          UpstreamProtocol protocol, ProxyProtocolVersion sendProxyProtocol) {
         this(name, balancer, servers, connectTimeout, connectRetries, healthCheck, outlierDetection, panicThreshold,
                 pool, stickyCookie, tls, protocol, sendProxyProtocol, List.of(), QueueConfig.DEFAULT);
+    }
+
+    /** The SRV names, in the order configured. */
+    public List<String> srvNames() {
+        return srv.stream().map(SrvEntry::name).toList();
     }
 
     public String algorithm() {

@@ -40,7 +40,7 @@ final class ClusterConfigReader {
             n.error("servers", "a cluster needs at least one server");
         }
         Set<HostPort> seen = new HashSet<>();
-        List<String> srv = new ArrayList<>();
+        List<SrvEntry> srv = new ArrayList<>();
         for (int i = 0; i < serverNodes.size(); i++) {
             ConfigNode s = new ConfigNode(n.errorsSink(), n.join("servers") + "[" + i + "]", serverNodes.get(i),
                     SERVER);
@@ -95,16 +95,14 @@ final class ClusterConfigReader {
      * A {@code servers} entry naming a DNS SRV record instead of one address: checked for syntax only (it need
      * not resolve where the config is checked); weight and priority come from the records themselves.
      */
-    private static void readSrv(ConfigNode s, List<String> srv) {
+    private static void readSrv(ConfigNode s, List<SrvEntry> srv) {
         for (String key : List.of("address", "weight", "backup")) {
             if (s.has(key)) {
                 s.error(key, "a server entry has either address or srv, and an srv entry takes its weights and"
                         + " backups from the SRV records' weight and priority");
             }
         }
-        if (s.has("max_connections")) {
-            s.error("max_connections", "not on an srv entry yet: list servers by address to limit them");
-        }
+        int maxConnections = s.integer("max_connections", ServerConfig.DEFAULT_MAX_CONNECTIONS, 0, 1_000_000);
         String name = s.requiredString("srv");
         if (name == null) {
             return;
@@ -112,10 +110,10 @@ final class ClusterConfigReader {
         String bare = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
         if (!isDnsName(bare)) {
             s.error("srv", "expected a DNS name such as _http._tcp.app.default.svc.cluster.local, got \"" + name + "\"");
-        } else if (srv.contains(bare)) {
+        } else if (srv.stream().anyMatch(e -> e.name().equals(bare))) {
             s.error("srv", "SRV name " + bare + " is listed twice");
         } else {
-            srv.add(bare);
+            srv.add(new SrvEntry(bare, maxConnections));
         }
     }
 

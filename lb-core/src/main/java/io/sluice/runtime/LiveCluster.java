@@ -6,6 +6,7 @@ import io.sluice.cluster.ClusterHealth;
 import io.sluice.cluster.Server;
 import io.sluice.config.ClusterConfig;
 import io.sluice.config.ServerConfig;
+import io.sluice.config.SrvEntry;
 import io.sluice.http.Upstream;
 import io.sluice.metrics.MeterGroup;
 import io.sluice.tls.UpstreamTls;
@@ -147,7 +148,7 @@ final class LiveCluster implements AutoCloseable {
         // Before the new servers: whatever connects from here on uses the new context (files read again).
         useTls(tls);
         declared = next;
-        discovered.keySet().retainAll(next.srv());
+        discovered.keySet().retainAll(next.srvNames());
         bindDnsMeters();
         return apply(withDiscovered());
     }
@@ -158,7 +159,7 @@ final class LiveCluster implements AutoCloseable {
      */
     synchronized List<String> discovered(String srvName, List<ServerConfig> servers,
                                          Map<String, InetSocketAddress> addresses) {
-        if (!declared.srv().contains(srvName)) {
+        if (!declared.srvNames().contains(srvName)) {
             return List.of(); // a reload took the name away while its answer was on the way
         }
         discovered.put(srvName, List.copyOf(servers));
@@ -174,7 +175,10 @@ final class LiveCluster implements AutoCloseable {
         return changes;
     }
 
-    /** The declared servers and then those of each SRV name; a target:port named twice is taken once. */
+    /**
+     * The declared servers and then those of each SRV name, each with its entry's {@code max_connections}; a
+     * target:port named twice is taken once.
+     */
     private ClusterConfig withDiscovered() {
         if (declared.srv().isEmpty()) {
             return declared;
@@ -182,10 +186,10 @@ final class LiveCluster implements AutoCloseable {
         List<ServerConfig> all = new ArrayList<>(declared.servers());
         Set<String> labels = new HashSet<>();
         all.forEach(sc -> labels.add(sc.label()));
-        for (String name : declared.srv()) {
-            for (ServerConfig sc : discovered.getOrDefault(name, List.of())) {
+        for (SrvEntry entry : declared.srv()) {
+            for (ServerConfig sc : discovered.getOrDefault(entry.name(), List.of())) {
                 if (labels.add(sc.label())) {
-                    all.add(sc);
+                    all.add(new ServerConfig(sc.address(), sc.weight(), sc.backup(), entry.maxConnections()));
                 }
             }
         }

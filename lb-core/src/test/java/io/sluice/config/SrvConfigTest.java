@@ -28,12 +28,13 @@ class SrvConfigTest {
                 """ + cluster("""
                       - { address: "10.0.0.1:80" }
                       - { srv: "_http._tcp.app.default.svc.cluster.local" }
-                      - { srv: "_http._tcp.other.test." }
+                      - { srv: "_http._tcp.other.test.", max_connections: 40 }
                 """));
         ClusterConfig app = c.cluster("app");
         assertThat(app.servers()).extracting(ServerConfig::label).containsExactly("10.0.0.1:80");
         // The root's dot is dropped: both spellings are the same name.
-        assertThat(app.srv()).containsExactly("_http._tcp.app.default.svc.cluster.local", "_http._tcp.other.test");
+        assertThat(app.srv()).containsExactly(new SrvEntry("_http._tcp.app.default.svc.cluster.local", 0),
+                new SrvEntry("_http._tcp.other.test", 40));
         assertThat(c.runtime().dnsServers()).containsExactly(new HostPort("10.96.0.10", 53), new HostPort("fd00::a", 5353));
     }
 
@@ -51,6 +52,8 @@ class SrvConfigTest {
                 Arguments.of(cluster("      - { srv: _http._tcp.app.test, weight: 3 }\n"),
                         "clusters[0].servers[0].weight (line 5, col 45): a server entry has either address or srv, and an"
                                 + " srv entry takes its weights"),
+                Arguments.of(cluster("      - { srv: _http._tcp.app.test, max_connections: -1 }\n"),
+                        "clusters[0].servers[0].max_connections (line 5, col 54)"),
                 Arguments.of(cluster("      - { weight: 3 }\n"),
                         "clusters[0].servers[0].address (line 5, col 9): required: a server entry has either address"),
                 Arguments.of(cluster("      - { srv: \"_http._tcp..test\" }\n"),

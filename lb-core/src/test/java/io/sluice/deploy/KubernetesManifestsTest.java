@@ -182,7 +182,7 @@ class KubernetesManifestsTest {
         }
         // The cluster follows the SRV records of the Service's first port.
         String port = String.valueOf(map(list(headless.at("spec.ports")).get(0)).get("name"));
-        assertThat(config.clusters().get(0).srv())
+        assertThat(config.clusters().get(0).srvNames())
                 .containsExactly("_" + port + "._tcp." + headless.name() + ".default.svc.cluster.local");
     }
 

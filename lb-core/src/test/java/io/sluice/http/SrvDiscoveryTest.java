@@ -177,6 +177,36 @@ class SrvDiscoveryTest {
     }
 
     @Test
+    void anSrvEntrysMaxConnectionsLimitsEachServerItNames() throws Exception {
+        HttpBackend a = backend("a");
+        dns.serve(srv("a", a, 10, 1));
+        try (Sluice s = Proxies.start("""
+                runtime: { dns_refresh: 1s, dns_servers: ["127.0.0.1:%d"] }
+                admin: { enabled: false }
+                listeners: [ { name: front, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
+                clusters:
+                  - name: app
+                    servers: [ { srv: "%s", max_connections: 1 } ]
+                """.formatted(dns.port, SRV))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").server(label("a", a)) != null);
+            assertThat(s.cluster("app").server(label("a", a)).maxConnections()).isEqualTo(1);
+            CompletableFuture<HttpResponse<String>> held = CLIENT.sendAsync(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + Proxies.port(s, "front") + "/slow")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.requests.stream().anyMatch(r -> r.uri().equals("/slow")));
+            // The server is at its one request: the next one waits in the cluster's queue, not at the server.
+            CompletableFuture<HttpResponse<String>> next = CLIENT.sendAsync(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + Proxies.port(s, "front") + "/next")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").queue().length() == 1);
+            assertThat(a.requests).noneMatch(r -> r.uri().equals("/next"));
+            release.countDown();
+            assertThat(held.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            assertThat(next.get(10, TimeUnit.SECONDS).body()).isEqualTo("a");
+        }
+    }
+
+    @Test
     void srvWeightsShapeTheSpreadAndWeightZeroIsTheSmallest() throws Exception {
         HttpBackend a = backend("a");
         HttpBackend b = backend("b");
