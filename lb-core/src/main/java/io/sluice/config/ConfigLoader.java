@@ -357,11 +357,11 @@ public final class ConfigLoader {
         boolean udp = protocol == ListenerConfig.Protocol.UDP;
         UdpConfig udpConfig = UdpConfigReader.read(n, protocol);
         if (udp) {
-            // Every stream-only key is refused by UdpConfigReader; nothing below applies to datagrams.
+            // Every stream-only key is refused by UdpConfigReader; of the rest only limits applies to datagrams.
             return new ListenerConfig(name, bind, protocol, cluster, udpConfig.idleTimeout(), 0,
                     ListenerConfig.DEFAULT_BACKLOG, HttpConfig.DEFAULT, List.of(), false, null, List.of(),
                     ListenerConfig.DEFAULT_TLS_PEEK_TIMEOUT, false, Http2Config.DEFAULT, null, udpConfig,
-                    ClientLimitsConfig.NONE);
+                    ClientLimitsReader.read(n));
         }
         List<RouteConfig> routes = tcp ? List.of() : HttpConfigReader.readRoutes(n, clusterNames);
         // On a tcp listener, routes match the SNI of the ClientHello it passes through (SNI passthrough).

@@ -12,8 +12,7 @@ final class UdpConfigReader {
 
     /** Listener keys that mean nothing without a connection or a byte stream. */
     private static final List<String> STREAM_ONLY = List.of("tls", "http", "http2", "routes", "splice",
-            "proxy_protocol", "tls_peek_timeout", "passthrough_require_tls", "max_connections", "backlog", "limits",
-            "idle_timeout");
+            "proxy_protocol", "tls_peek_timeout", "passthrough_require_tls", "max_connections", "backlog", "idle_timeout");
 
     private UdpConfigReader() {
     }

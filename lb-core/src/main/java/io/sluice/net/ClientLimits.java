@@ -97,6 +97,27 @@ public final class ClientLimits {
     }
 
     /**
+     * A UDP flow's first datagram from {@code client}: null, counted as limited, when the client has
+     * {@code connections_per_ip} flows open already; else what to run, once, when the flow ends (it gives the
+     * count back; nothing to give back when no limit was on as the flow began).
+     */
+    public Runnable openFlow(InetAddress client) {
+        ClientLimitsConfig c = config;
+        if (c.connectionsPerIp() == 0 || client == null) {
+            return NOTHING_TAKEN;
+        }
+        long hash = hash(client);
+        ConnectionCounts counts = connections;
+        if (!counts.acquire(hash, c.connectionsPerIp())) {
+            stats.countLimited(Limit.CONNECTIONS_PER_IP);
+            return null;
+        }
+        return () -> counts.release(hash);
+    }
+
+    private static final Runnable NOTHING_TAKEN = () -> { };
+
+    /**
      * Takes one of the client's request tokens: 0 when within {@code requests_per_second_per_ip}, else the
      * nanoseconds until the client may send another (counted as limited).
      */

@@ -30,6 +30,8 @@ final class Flow {
     private final Cluster cluster;
     final InetSocketAddress client;
     private final Lease lease;
+    /** Gives back the flow's count in the listener's {@code limits.connections_per_ip}; run once, at close. */
+    private final Runnable clientCount;
     private final long idleNanos;
     private final int responsesPerRequest;
     private Channel upstream;
@@ -40,12 +42,13 @@ final class Flow {
     private long lastActive = System.nanoTime();
     private ScheduledFuture<?> idleTimer;
 
-    Flow(FlowTable table, Cluster cluster, InetSocketAddress client, Lease lease, long idleNanos,
-         int responsesPerRequest) {
+    Flow(FlowTable table, Cluster cluster, InetSocketAddress client, Lease lease, Runnable clientCount,
+         long idleNanos, int responsesPerRequest) {
         this.table = table;
         this.cluster = cluster;
         this.client = client;
         this.lease = lease;
+        this.clientCount = clientCount;
         this.idleNanos = idleNanos;
         this.responsesPerRequest = responsesPerRequest;
     }
@@ -218,6 +221,7 @@ final class Flow {
             upstream.close();
         }
         lease.close();
+        clientCount.run();
     }
 
     boolean closed() {

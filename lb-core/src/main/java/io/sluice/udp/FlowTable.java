@@ -55,6 +55,11 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
         InetSocketAddress client = packet.sender();
         ByteBuf content = packet.content();
         stats().received(content.readableBytes());
+        if (listener.clientLimits().request(client.getAddress()) > 0) {
+            stats().dropped(UdpStats.Drop.LIMITED); // counted as limited too, by the limits
+            content.release();
+            return;
+        }
         Flow flow = flows.get(client);
         if (flow != null && flow.serverGone()) {
             // The next datagram of a flow whose server went down or away starts a new flow on an available one.
@@ -79,17 +84,24 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
             stats().dropped(UdpStats.Drop.FLOW_LIMIT);
             return null;
         }
+        Runnable clientCount = listener.clientLimits().openFlow(client.getAddress());
+        if (clientCount == null) {
+            stats().closeFlow();
+            stats().dropped(UdpStats.Drop.LIMITED);
+            return null;
+        }
         UpstreamAttempts pick = new UpstreamAttempts(client);
         pick.begin(settings.cluster());
         Server server = pick.next();
         if (server == null) {
+            clientCount.run();
             stats().closeFlow();
             stats().dropped(UdpStats.Drop.NO_SERVER);
             listener.stats().countNoServer();
             return null;
         }
-        Flow flow = new Flow(this, settings.cluster(), client, server.beginConnection(), settings.udp().idleTimeout().toNanos(),
-                settings.udp().responsesPerRequest());
+        Flow flow = new Flow(this, settings.cluster(), client, server.beginConnection(), clientCount,
+                settings.udp().idleTimeout().toNanos(), settings.udp().responsesPerRequest());
         flows.put(client, flow);
         var connect = bootstrap().clone().handler(new ServerDatagrams(flow)).connect(server.resolved());
         if (!flow.opening(connect)) {

@@ -15,6 +15,7 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.config.UdpConfig;
 import io.sluice.net.Admission;
 import io.sluice.net.Listener;
+import io.sluice.net.ClientLimits;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
@@ -47,6 +48,8 @@ public final class UdpListener implements Listener {
     private final UdpStats udpStats = new UdpStats();
     /** Counts flows (their server sockets) as connections; the limit is {@code udp.max_flows}, kept in UdpStats. */
     private final Admission admission = new Admission(stats, 0);
+    /** {@code limits}: flows per client as its connections, each client datagram as one of its requests. */
+    private final ClientLimits clientLimits = new ClientLimits(stats);
     private final List<Channel> sockets = new ArrayList<>();
     private final List<FlowTable> tables = new ArrayList<>();
     /** Makes each flow's socket to its server; tests swap in one that fails as an exhausted process would. */
@@ -57,6 +60,7 @@ public final class UdpListener implements Listener {
             throw new IllegalArgumentException("listener " + config.name() + ": not a udp listener on one address");
         }
         this.settings = new Settings(config, cluster);
+        clientLimits.configure(config.limits());
         this.transport = transport;
         this.allocator = allocator;
         this.flowSockets = new ReflectiveChannelFactory<>(transport.datagramChannelClass());
@@ -74,6 +78,7 @@ public final class UdpListener implements Listener {
             throw new IllegalArgumentException("listener " + old.name()
                     + ": bind, protocol and max_datagram_size need a new listener");
         }
+        clientLimits.configure(next.limits());
         settings = new Settings(next, cluster);
     }
 
@@ -191,6 +196,10 @@ public final class UdpListener implements Listener {
 
     Settings settings() {
         return settings;
+    }
+
+    ClientLimits clientLimits() {
+        return clientLimits;
     }
 
     Admission admission() {

@@ -16,7 +16,9 @@ public final class UdpStats {
         /** The socket it was to leave by could take no more (its send buffer full). */
         UNWRITABLE,
         /** A new flow's socket to its server could not be made (out of file descriptors or direct memory). */
-        SOCKET_ERROR;
+        SOCKET_ERROR,
+        /** The client was over one of the listener's {@code limits} (flows or datagrams per second). */
+        LIMITED;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -174,18 +174,94 @@ class UdpRelayTest {
         send(three, s, "3");
         await().atMost(Duration.ofSeconds(5)).until(() ->
                 metric(s, "sluice_listener_datagrams_dropped_total{listener=\"front\",reason=\"flow_limit\"}") == 1);
-        three.setSoTimeout(200);
-        boolean answered;
-        try {
-            receive(three);
-            answered = true;
-        } catch (SocketTimeoutException e) {
-            answered = false;
-        }
-        assertThat(answered).isFalse();
+        assertThat(answered(three)).isFalse();
         // The clients with flows carry on.
         send(one, s, "1b");
         assertThat(receive(one)).isEqualTo("e:1b");
+    }
+
+    private boolean answered(DatagramSocket c) throws IOException {
+        int timeout = c.getSoTimeout();
+        c.setSoTimeout(200);
+        try {
+            receive(c);
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } finally {
+            c.setSoTimeout(timeout);
+        }
+    }
+
+    @Test
+    void connectionsPerIpLimitsOneClientsFlows() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = limited("connections_per_ip: 2", echo);
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        DatagramSocket three = client();
+        assertThat(exchange(one, s, "1")).isEqualTo("e:1");
+        assertThat(exchange(two, s, "2")).isEqualTo("e:2");
+        // A third source port of the same address is a third flow: over the limit, dropped and counted.
+        send(three, s, "3");
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                metric(s, "sluice_listener_datagrams_dropped_total{listener=\"front\",reason=\"limited\"}") == 1);
+        assertThat(answered(three)).isFalse();
+        assertThat(metric(s, "sluice_listener_limited_total{limit=\"connections_per_ip\",listener=\"front\"}"))
+                .isEqualTo(1);
+        assertThat(metric(s, "sluice_udp_flows_active{listener=\"front\"}")).isEqualTo(2);
+        // The client's flows carry on.
+        assertThat(exchange(one, s, "1b")).isEqualTo("e:1b");
+    }
+
+    private Sluice limited(String limits, UdpEcho echo) throws Exception {
+        return limited(limits, "responses_per_request: 0", echo);
+    }
+
+    private Sluice limited(String limits, String udp, UdpEcho echo) throws Exception {
+        return resources.keep(Proxies.start("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - name: front
+                    bind: "127.0.0.1:0"
+                    protocol: udp
+                    cluster: app
+                    limits: { %s }
+                    udp: { %s }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(limits, udp, echo.address())));
+    }
+
+    @Test
+    void aFlowThatEndsGivesItsCountBack() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = limited("connections_per_ip: 1", "responses_per_request: 1", echo);
+        // One flow at a time per client address, and each flow ends with its answer (responses_per_request: 1):
+        // the next client port gets its flow only if the first gave its count back.
+        DatagramSocket one = client();
+        DatagramSocket two = client();
+        assertThat(exchange(one, s, "1")).isEqualTo("e:1");
+        assertThat(exchange(two, s, "2")).isEqualTo("e:2");
+        await().atMost(Duration.ofSeconds(5)).until(() -> metric(s, "sluice_udp_flows_active{listener=\"front\"}") == 0);
+    }
+
+    @Test
+    void requestsPerSecondPerIpTakesOneTokenPerDatagram() throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = limited("requests_per_second_per_ip: 1, burst: 3", echo);
+        DatagramSocket c = client();
+        for (int i = 0; i < 10; i++) {
+            send(c, s, "r" + i);
+        }
+        // Each datagram took a token or was dropped: the burst of 3 (and one more a second) got through.
+        String limited = "sluice_listener_limited_total{limit=\"requests_per_second_per_ip\",listener=\"front\"}";
+        await().atMost(Duration.ofSeconds(5)).until(() -> metric(s, limited)
+                + metric(s, "sluice_listener_datagrams_sent_total{listener=\"front\"}") == 10);
+        assertThat(metric(s, limited)).isPositive()
+                .isEqualTo(metric(s, "sluice_listener_datagrams_dropped_total{listener=\"front\",reason=\"limited\"}"));
     }
 
     @Test
