@@ -106,8 +106,8 @@ public final class Metrics implements AutoCloseable {
         for (ClientLimits.Limit limit : ClientLimits.Limit.values()) {
             g.add(FunctionCounter.builder("sluice.listener.limited", s, st -> st.limited(limit))
                     .tags("listener", listener.name(), "limit", limit.label())
-                    .description("Client connections (closed) and requests (429) over the listener's per-client "
-                            + "limits")
+                    .description("Client connections (closed), requests (429) and datagrams (dropped) over the "
+                            + "listener's per-client limits")
                     .register(registry));
         }
         {
@@ -164,7 +164,8 @@ public final class Metrics implements AutoCloseable {
                     .tags(tags.and("reason", reason.label()))
                     .description("Datagrams not forwarded, by reason: flow_limit (udp.max_flows reached), no_server, "
                             + "queue_full (server socket still opening), unwritable (send buffer full), "
-                            + "socket_error (no socket to the server could be made)")
+                            + "socket_error (no socket to the server could be made), limited (over the listener's "
+                            + "per-client limits)")
                     .register(registry));
         }
         g.add(Gauge.builder("sluice.udp.flows.active", s, UdpStats::flows).tags(tags)

@@ -186,6 +186,7 @@ class SrvDiscoveryTest {
                 listeners: [ { name: front, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
                 clusters:
                   - name: app
+                    queue: { timeout: 60s }
                     servers: [ { srv: "%s", max_connections: 1 } ]
                 """.formatted(dns.port, SRV))) {
             await().atMost(Duration.ofSeconds(10)).until(() -> s.cluster("app").server(label("a", a)) != null);

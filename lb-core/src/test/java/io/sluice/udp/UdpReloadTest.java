@@ -102,6 +102,45 @@ class UdpReloadTest {
     }
 
     @Test
+    void limitsTurnedOnByAReloadApplyToNewFlowsAndOpenOnesCarryOn() throws Exception {
+        UdpEcho a = resources.keep(new UdpEcho("a", 1));
+        TestBackend tcpBackend = resources.keep(TestBackend.start("t", TestBackend.echo()));
+        int port = Dnsmasq.freeUdpPort();
+        Path file = dir.resolve("sluice.yaml");
+        Files.writeString(file, config(port, udpListener(port, "idle_timeout: 30s"), a.address()));
+        Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start");
+        resources.keep(s);
+        DatagramSocket one = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        DatagramSocket two = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        resources.keep(one::close);
+        resources.keep(two::close);
+        one.setSoTimeout(5000);
+        two.setSoTimeout(300);
+        assertThat(ask(one, port, "1")).isEqualTo("a:1");
+
+        // One flow per client address from now on: the flow already open was never counted and carries on; a
+        // new one is counted and fills the limit, so a third port of the same address is refused.
+        String limited = "  - { name: dns, bind: \"127.0.0.1:%d\", protocol: udp, cluster: app, udp: { idle_timeout: 30s },"
+                .formatted(port) + " limits: { connections_per_ip: 1 } }";
+        reload(s, file, config(port, limited, a.address()));
+        assertThat(s.listener("dns").config().limits().connectionsPerIp()).isEqualTo(1);
+        assertThat(ask(one, port, "1b")).isEqualTo("a:1b");
+        DatagramSocket three = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        resources.keep(three::close);
+        three.setSoTimeout(300);
+        assertThat(ask(two, port, "2")).isEqualTo("a:2");
+        byte[] b = "3".getBytes(StandardCharsets.UTF_8);
+        three.send(new DatagramPacket(b, b.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), port)));
+        await().atMost(Duration.ofSeconds(5)).until(() -> ((UdpListener) s.listener("dns")).udpStats()
+                .drops(UdpStats.Drop.LIMITED) == 1);
+
+        // Off again: the next port gets its flow.
+        reload(s, file, config(port, udpListener(port, "idle_timeout: 30s"), a.address()));
+        three.setSoTimeout(5000);
+        assertThat(ask(three, port, "3b")).isEqualTo("a:3b");
+    }
+
+    @Test
     void aLargerMaxDatagramSizeReachesASocketThatAlreadyRead() throws Exception {
         UdpEcho a = resources.keep(new UdpEcho("a", 1));
         TestBackend tcpBackend = resources.keep(TestBackend.start("t", TestBackend.echo()));
