@@ -1,10 +1,13 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpExpectationFailedEvent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -42,8 +45,12 @@ final class HttpFrontCodecs {
      * or tab), which it silently joins to the previous line. Another parser might read that line as a header
      * of its own, so a request with one is refused. The scan looks only at header sections: from the start of
      * a message to its first empty line.
+     *
+     * <p>Heads the {@link RequestHeadParser fast parser} takes never reach Netty's decoder, so it is made at the
+     * first head (or body) the fast parser leaves to it: a connection that sends only plain heads never pays for
+     * its buffers and parsers. Until then it would have been in its initial state, which is what a new one is.
      */
-    static final class RequestDecoder extends HttpRequestDecoder {
+    static final class RequestDecoder extends ByteToMessageDecoder {
         private boolean inHead = true;
         /** A non-empty line of the current head was seen (so an empty line now ends the head). */
         private boolean headStarted;
@@ -54,10 +61,14 @@ final class HttpFrontCodecs {
         private boolean nettyMidMessage;
         private final ResponseEncoder encoder;
         private final RequestHeadParser fast;
+        /** The listener's template when the connection was accepted (a reload replaces it, never changes it). */
+        private final HttpDecoderConfig config;
+        /** Netty's strict decoder, null until a message needs it. */
+        private NettyDecoder netty;
 
         /** {@code encoder} is the same connection's: it learns each request's method as it is decoded. */
         RequestDecoder(HttpDecoderConfig config, ResponseEncoder encoder) {
-            super(config);
+            this.config = config;
             this.encoder = encoder;
             this.fast = new RequestHeadParser(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
         }
@@ -89,9 +100,12 @@ final class HttpFrontCodecs {
                 out.add(bad);
                 return;
             }
+            if (netty == null) {
+                netty = new NettyDecoder(config);
+            }
             int before = out.size();
             int start = in.readerIndex();
-            super.decode(ctx, in, out);
+            netty.decode(ctx, in, out);
             if (in.readerIndex() > start) {
                 nettyMidMessage = true;
             }
@@ -112,11 +126,33 @@ final class HttpFrontCodecs {
             }
         }
 
-        /** Common names come from {@link HeadWords} instead of a new object per header line. */
+        /**
+         * The input ended: what is left is decoded as ever (above), then Netty's decoder, when it had a message
+         * begun, reports it cut short, as it does at its own end of input.
+         */
         @Override
-        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
-            AsciiString n = HeadWords.name(sb, start, length);
-            return n != null ? n : super.splitHeaderName(sb, start, length);
+        protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            super.decodeLast(ctx, in, out);
+            if (netty != null) {
+                netty.decodeLast(ctx, Unpooled.EMPTY_BUFFER, out);
+            }
+        }
+
+        /** Netty's decoder resets itself on this event (an aggregator refused a body): it gets it, and fires it on. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (netty != null && evt instanceof HttpExpectationFailedEvent) {
+                netty.userEventTriggered(ctx, evt);
+                return;
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+
+        @Override
+        protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
+            if (netty != null) {
+                netty.release(ctx);
+            }
         }
 
         private boolean hasObsFold(ByteBuf in) {
@@ -137,6 +173,38 @@ final class HttpFrontCodecs {
                 lf = b == '\n';
             }
             return false;
+        }
+    }
+
+    /**
+     * Netty's decoder as {@link RequestDecoder}'s part, never a pipeline stage of its own: it decodes from the
+     * stage's buffer and context (its decode uses neither the context nor a buffer of its own).
+     */
+    private static final class NettyDecoder extends HttpRequestDecoder {
+        NettyDecoder(HttpDecoderConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            super.decode(ctx, in, out);
+        }
+
+        @Override
+        protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            super.decodeLast(ctx, in, out);
+        }
+
+        /** Its scratch buffer, which it gives back when removed from a pipeline it is never in. */
+        void release(ChannelHandlerContext ctx) throws Exception {
+            handlerRemoved0(ctx);
+        }
+
+        /** Common names come from {@link HeadWords} instead of a new object per header line. */
+        @Override
+        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+            AsciiString n = HeadWords.name(sb, start, length);
+            return n != null ? n : super.splitHeaderName(sb, start, length);
         }
     }
 

@@ -93,7 +93,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
             return;
         }
         client = ctx.channel();
-        if (!listener.admission().admit(client)) {
+        if (!listener.admission().admitLast(client)) {
             // Closed; bytes that came with a PROXY header may still arrive, and are dropped.
             discarding = true;
             return;

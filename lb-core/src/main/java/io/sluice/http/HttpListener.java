@@ -7,7 +7,6 @@ import io.sluice.net.ProxyProtocolStats;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -25,7 +24,7 @@ import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.Listener;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
-import io.sluice.net.UnendedReadBatches;
+import io.sluice.net.ConnectionSetUp;
 import io.sluice.tls.ServerTls;
 import java.net.InetSocketAddress;
 import io.netty.util.concurrent.Future;
@@ -112,11 +111,9 @@ public final class HttpListener implements Listener {
 
     private void bind(EventLoopGroup workers) throws InterruptedException {
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, BatchedReads.INSTANCE)
-                .childHandler(new ChannelInitializer<>() {
+                .childHandler(new ConnectionSetUp(clients, transport) {
                     @Override
-                    protected void initChannel(Channel ch) {
-                        clients.add(ch);
-                        UnendedReadBatches.addTo(ch);
+                    protected void setUp(Channel ch) {
                         ListenerConfig now = config;
                         ProxyProtocolConfig proxy = now.proxyProtocol();
                         if (proxy != null) {

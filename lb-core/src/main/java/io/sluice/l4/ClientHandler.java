@@ -67,7 +67,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel client = ctx.channel();
-        if (!listener.admission().admit(client)) {
+        if (!listener.admission().admitLast(client)) {
             return;
         }
         attempts = new UpstreamAttempts(ClientSource.of(client));

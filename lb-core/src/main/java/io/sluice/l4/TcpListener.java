@@ -10,14 +10,13 @@ import io.sluice.config.ProxyProtocolConfig;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
-import io.sluice.net.UnendedReadBatches;
+import io.sluice.net.ConnectionSetUp;
 import io.sluice.net.Listener;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamDialer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.group.ChannelGroup;
@@ -128,11 +127,9 @@ public final class TcpListener implements Listener {
     private void bind(EventLoopGroup workers) throws InterruptedException {
         ListenerConfig config = settings.config();
         ServerBootstrap b = ChannelOptions.listener(config, transport, workers, allocator, RELAY_READS)
-                .childHandler(new ChannelInitializer<>() {
+                .childHandler(new ConnectionSetUp(connections, transport) {
                     @Override
-                    protected void initChannel(Channel ch) {
-                        connections.add(ch);
-                        UnendedReadBatches.addTo(ch);
+                    protected void setUp(Channel ch) {
                         Settings now = settings;
                         ProxyProtocolConfig proxy = now.config().proxyProtocol();
                         if (proxy != null) {

@@ -46,6 +46,15 @@ public final class Admission {
     }
 
     /**
+     * {@link #admit} for the stage that admits a connection last (its protocol handler: nothing asks after it),
+     * which leaves no mark on the channel: an attribute per connection that only a later stage would read.
+     */
+    public boolean admitLast(Channel client) {
+        return (client.hasAttr(ADMITTED) || countNew(client))
+                && (clients == null || clients.admit(client, connectionIsRequest));
+    }
+
+    /**
      * Counts {@code client} as open until its channel closes, before its address is known (a PROXY header still
      * to come). Returns false, having closed it and counted the rejection, when it is one over the limit.
      */
@@ -53,6 +62,14 @@ public final class Admission {
         if (client.hasAttr(ADMITTED)) {
             return true;
         }
+        if (!countNew(client)) {
+            return false;
+        }
+        client.attr(ADMITTED).set(Boolean.TRUE);
+        return true;
+    }
+
+    private boolean countNew(Channel client) {
         int active = stats.opened();
         client.closeFuture().addListener(closed);
         if (maxConnections > 0 && active > maxConnections) {
@@ -60,7 +77,6 @@ public final class Admission {
             client.close();
             return false;
         }
-        client.attr(ADMITTED).set(Boolean.TRUE);
         return true;
     }
 

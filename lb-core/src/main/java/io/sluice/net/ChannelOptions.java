@@ -3,12 +3,15 @@ package io.sluice.net;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.IntegerUnixChannelOption;
+import io.netty.channel.unix.UnixChannel;
 import io.sluice.config.ListenerConfig;
 import io.netty.util.internal.PlatformDependent;
 import java.time.Duration;
@@ -27,6 +30,13 @@ public final class ChannelOptions {
      */
     public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
 
+    /**
+     * SO_KEEPALIVE (SOL_SOCKET 1, SO_KEEPALIVE 9 on Linux) as a raw option: Netty's server channel configs do not
+     * take {@link ChannelOption#SO_KEEPALIVE}, but its native ones take raw socket options, and Linux copies the
+     * flag (and arms the keepalive timer) to every socket a listener accepts.
+     */
+    static final IntegerUnixChannelOption LISTENER_KEEPALIVE = new IntegerUnixChannelOption("SO_KEEPALIVE", 1, 9);
+
     private ChannelOptions() {
     }
 
@@ -43,13 +53,18 @@ public final class ChannelOptions {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads);
         if (!PlatformDependent.canEnableTcpNoDelayByDefault()) {
             // Elsewhere Netty sets it on every accepted channel already: again would be a setsockopt per accept.
             b.childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        if (keepAliveInherited(transport.serverChannelClass())) {
+            // Once on the listener instead of a setsockopt per accepted connection; ListeningSocket checks it took.
+            b.option(LISTENER_KEEPALIVE, 1);
+        } else {
+            b.childOption(ChannelOption.SO_KEEPALIVE, true);
         }
         IoUringRecvRing.setting(transport).ifPresent(s -> s.applyToChildren(b));
         return b;
@@ -91,6 +106,26 @@ public final class ChannelOptions {
         list.add(new Setting<>(ChannelOption.RCVBUF_ALLOCATOR, reads));
         IoUringRecvRing.setting(transport).ifPresent(list::add);
         return List.copyOf(list);
+    }
+
+    /**
+     * Whether sockets accepted by a listener of this class get SO_KEEPALIVE from it: the native (epoll, io_uring)
+     * ones, which are Linux's. NIO's server channel has no such option; its accepted channels set their own.
+     */
+    static boolean keepAliveInherited(Class<? extends Channel> serverChannelClass) {
+        return UnixChannel.class.isAssignableFrom(serverChannelClass);
+    }
+
+    /**
+     * Whether connections {@code listener} accepts have SO_KEEPALIVE: set on each (NIO) or, for a native listener,
+     * on the listening socket itself, which this reads back (one getsockopt per bind).
+     */
+    static boolean acceptedKeepAlive(Channel listener) {
+        if (!keepAliveInherited(listener.getClass())) {
+            return true;
+        }
+        Integer on = listener.config().getOption(LISTENER_KEEPALIVE);
+        return on != null && on != 0;
     }
 
     static int connectTimeoutMillis(Duration connectTimeout) {

@@ -12,9 +12,19 @@ import java.net.InetSocketAddress;
 public final class ListeningSocket {
     private volatile Channel channel;
 
-    /** Binds {@code address}; blocks the calling (non event-loop) thread until bound or failed. */
+    /**
+     * Binds {@code address}; blocks the calling (non event-loop) thread until bound or failed. Fails, closing the
+     * socket, if the connections it accepts would not have SO_KEEPALIVE (a native listener passes it on to them:
+     * Netty only logs an option it could not set).
+     */
     public void bind(ServerBootstrap bootstrap, HostPort address) throws InterruptedException {
-        channel = bootstrap.bind(address.toBindAddress()).sync().channel();
+        Channel bound = bootstrap.bind(address.toBindAddress()).sync().channel();
+        if (!ChannelOptions.acceptedKeepAlive(bound)) {
+            bound.close().syncUninterruptibly();
+            throw new IllegalStateException("listening socket " + address + ": SO_KEEPALIVE did not take, so"
+                    + " accepted connections would not have it");
+        }
+        channel = bound;
     }
 
     /** Closes the socket (its accept queue with it); connections accepted before are not touched. */

@@ -29,6 +29,8 @@ public final class UpstreamDialer {
     private final RecvByteBufAllocator reads;
     private final boolean halfClosure;
     private final List<ChannelOptions.Setting<?>> settings;
+    /** Connections read from io_uring's provided-buffer ring: they need {@link UnendedReadBatches}. */
+    private final boolean ring;
 
     public UpstreamDialer(Transport transport, ByteBufAllocator allocator, RecvByteBufAllocator reads,
                           boolean halfClosure) {
@@ -38,6 +40,7 @@ public final class UpstreamDialer {
         this.reads = reads;
         this.halfClosure = halfClosure;
         this.settings = ChannelOptions.upstreamSettings(transport, allocator, reads, halfClosure);
+        this.ring = IoUringRecvRing.setting(transport).isPresent();
     }
 
     /**
@@ -60,7 +63,9 @@ public final class UpstreamDialer {
             for (ChannelOptions.Setting<?> s : settings) {
                 s.applyTo(ch.config());
             }
-            UnendedReadBatches.addTo(ch);
+            if (ring) {
+                UnendedReadBatches.addTo(ch);
+            }
             ch.pipeline().addLast(handler);
         } catch (Throwable t) {
             // A failed setsockopt (epoll throws) must not leak the socket, nor the caller's lease and slot, which
