@@ -134,7 +134,8 @@ class DirectHeadsTest {
 
     // Generators.
 
-    private static String request(Random rnd) {
+    /** A client's request: any method, target form, version and framing. */
+    static String request(Random rnd) {
         int kind = rnd.nextInt(10);
         String method = kind < 5 ? "GET" : kind == 5 ? "HEAD" : kind == 6 ? "DELETE" : "POST";
         String target = rnd.nextInt(12) == 0 ? "http://h.example/" + path(rnd) : "/" + path(rnd);
@@ -161,6 +162,11 @@ class DirectHeadsTest {
 
     private static Answer response(Random rnd) {
         HttpMethod method = rnd.nextInt(8) == 0 ? HttpMethod.HEAD : HttpMethod.GET;
+        return new Answer(method, response(rnd, method));
+    }
+
+    /** A server's response to {@code method}: interim or not, plain or not, any framing. */
+    static String response(Random rnd, HttpMethod method) {
         int[] codes = {200, 200, 200, 201, 204, 205, 206, 301, 304, 404, 500, 503, 299};
         int code = codes[rnd.nextInt(codes.length)];
         String reason = code == 299 ? "Custom"
@@ -191,7 +197,7 @@ class DirectHeadsTest {
                 b.append(body);
             }
         }
-        return new Answer(method, b.toString());
+        return b.toString();
     }
 
     private static void fields(Random rnd, StringBuilder b) {
