@@ -104,10 +104,16 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
         private void restOfDirect(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
             if (msg instanceof HttpContent c && !(msg instanceof HttpMessage)) {
                 ByteBuf content = c.content();
-                Object bytes = content.isReadable() ? content.retain() : Unpooled.EMPTY_BUFFER;
                 if (msg instanceof LastHttpContent) {
                     inDirectMessage = false; // trailers have no place without chunked framing: Netty drops them too
                 }
+                if (!content.isReadable() && promise.isVoid()) {
+                    // The end of a bodiless request: no bytes, and no one waits to hear it was written, so no
+                    // empty buffer through the pipeline and the outbound buffer as Netty's encoder would send.
+                    c.release();
+                    return;
+                }
+                Object bytes = content.isReadable() ? content.retain() : Unpooled.EMPTY_BUFFER;
                 c.release();
                 ctx.write(bytes, promise);
             } else if (msg instanceof ByteBuf || msg instanceof FileRegion) {

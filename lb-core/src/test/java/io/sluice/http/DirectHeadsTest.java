@@ -87,6 +87,21 @@ class DirectHeadsTest {
                 + "Accept: */*\r\nX-Latin: caf\u00e9\r\nx-forwarded-for: 127.0.0.1\r\nvia: 1.1 sluice\r\n\r\n");
     }
 
+    /** As the proxy writes (no one waits on a part's promise): a bodiless request's end is no write at all. */
+    @Test
+    void aBodilessRequestIsOneBufferWhenNoOneWaitsForItsEnd() {
+        for (boolean direct : new boolean[] {true, false}) {
+            EmbeddedChannel ch = new EmbeddedChannel(new BackendCodec.RequestEncoder(new ArrayDeque<>(), direct));
+            for (Object o : decode(new HttpFrontCodecs.RequestDecoder(CONFIG.clone(), new HttpFrontCodecs.ResponseEncoder()),
+                    FIXED_REQUESTS.get(1))) {
+                ch.write(o, ch.voidPromise());
+            }
+            ch.flush();
+            assertThat(ch.outboundMessages()).as("direct: %s", direct).hasSize(direct ? 1 : 2);
+            assertThat(drain(ch).bytes).startsWith("GET /64?x=1&y=%20 HTTP/1.1\r\n").endsWith("\r\n\r\n");
+        }
+    }
+
     @Test
     void fixedResponsesReachTheClientAsThroughNettys() {
         Sent direct = toClient(FIXED_RESPONSES, true);
