@@ -7,7 +7,6 @@ import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -113,7 +112,9 @@ class DirectHeadsWireTest {
                     if (c == null) {
                         c = new Socket(InetAddress.getLoopbackAddress(), port);
                         c.setSoTimeout(20_000);
-                        in = new Copying(new BufferedInputStream(c.getInputStream()), client);
+                        // Copied as the responses are taken from the buffer: what the client read, no more.
+                        in = new HttpBackend.Counting(new BufferedInputStream(c.getInputStream()),
+                                new java.util.concurrent.atomic.AtomicLong(), client);
                     }
                     c.getOutputStream().write(r.getBytes(StandardCharsets.ISO_8859_1));
                     c.getOutputStream().flush();
@@ -171,33 +172,5 @@ class DirectHeadsWireTest {
 
     private static String masked(String bytes) {
         return bytes.replaceAll("(?i)(x-request-id: )[0-9a-f]{32}", "$1<id>");
-    }
-
-    /** Copies what is taken from the stream: the client's bytes, as it reads them. */
-    private static final class Copying extends FilterInputStream {
-        private final ByteArrayOutputStream copy;
-
-        Copying(InputStream in, ByteArrayOutputStream copy) {
-            super(in);
-            this.copy = copy;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                copy.write(b);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                copy.write(b, off, n);
-            }
-            return n;
-        }
     }
 }

@@ -199,7 +199,8 @@ final class HttpBackend implements AutoCloseable {
         }
     }
 
-    private static final class Counting extends FilterInputStream {
+    /** Counts what is read from the stream, and copies it when given where. */
+    static final class Counting extends FilterInputStream {
         private final AtomicLong count;
         /** Where to copy what is read, or null. */
         private final ByteArrayOutputStream copy;
