@@ -11,7 +11,6 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.sluice.config.HttpConfig;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,9 +45,7 @@ public class H2RequestHeadBenchmark {
     private BackendCodec.RequestEncoder encoder;
     private ChannelHandlerContext ctx;
     private final List<Object> out = new ArrayList<>();
-    /** This thread's CPU time and operations at the iteration's start: CPU per operation, steadier than wall time. */
-    private long cpuStart;
-    private long ops;
+    private final CpuPerOp cpu = new CpuPerOp();
 
     @Setup
     public void setUp() {
@@ -68,14 +65,12 @@ public class H2RequestHeadBenchmark {
 
     @Setup(Level.Iteration)
     public void iterationStart() {
-        ops = 0;
-        cpuStart = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        cpu.start();
     }
 
     @TearDown(Level.Iteration)
     public void iterationEnd() {
-        long cpu = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpuStart;
-        System.out.printf("%ncpu ns/op: %.1f (%d ops)%n", (double) cpu / ops, ops);
+        cpu.print();
     }
 
     @TearDown
@@ -99,7 +94,7 @@ public class H2RequestHeadBenchmark {
         }
         out.clear();
         c.finished(); // as the exchange does at its end
-        ops++;
+        cpu.op();
         return n;
     }
 }

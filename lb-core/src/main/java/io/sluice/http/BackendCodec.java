@@ -1,10 +1,15 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.channel.FileRegion;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
@@ -15,6 +20,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -42,12 +48,80 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
         return codec != null && codec.inboundHandler().holdsBytes();
     }
 
-    /** Notes each request's method, oldest first, for the decoder to pair with its response. */
+    /**
+     * Notes each request's method, oldest first, for the decoder to pair with its response. A bodiless request
+     * whose fields are a {@link HeadFields} table (a client's {@link PlainRequest}, an HTTP/2 stream's
+     * {@link Http2Request}) goes out as one buffer of its exact size ({@link DirectHeads}); anything else, and
+     * everything while Netty's encoder is inside a message, through Netty's.
+     */
     static final class RequestEncoder extends HttpRequestEncoder {
+        /** A request with one of these has a body, or is an upgrade: Netty's. */
+        private static final HeadFields.NameSet NOT_DIRECT = new HeadFields.NameSet(
+                HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
         private final ArrayDeque<HttpMethod> sent;
+        private final boolean direct;
+        private final DirectHeads.NettyPosition netty = new DirectHeads.NettyPosition();
+        /**
+         * A head went out the direct way and its message is not over: the rest (nearly always the empty end) is
+         * written here as Netty's encoder writes a body without chunked framing, its bytes as they are, since
+         * Netty's, between messages, would refuse it.
+         */
+        private boolean inDirectMessage;
 
         RequestEncoder(ArrayDeque<HttpMethod> sent) {
+            this(sent, DirectHeads.enabled());
+        }
+
+        RequestEncoder(ArrayDeque<HttpMethod> sent, boolean direct) {
             this.sent = sent;
+            this.direct = direct;
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+            if (inDirectMessage) {
+                restOfDirect(ctx, msg, promise);
+                return;
+            }
+            if (direct && msg instanceof HttpRequest r && !(msg instanceof HttpContent)
+                    && r.headers() instanceof HeadFields f && netty.betweenMessages() && !f.hasAny(NOT_DIRECT)) {
+                HeadBytes head = HeadBytes.start(0);
+                if (requestLine(head, r)) {
+                    f.encode(head);
+                    head.room(2);
+                    head.crlf();
+                    sent.add(r.method());
+                    ByteBuf buf = DirectHeads.oneBuffer(ctx.alloc(), head, null);
+                    ReferenceCountUtil.release(msg); // as Netty's encoder does with a head (ours hold nothing)
+                    inDirectMessage = true;
+                    ctx.write(buf, promise);
+                    return;
+                }
+            }
+            super.write(ctx, msg, promise);
+        }
+
+        private void restOfDirect(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (msg instanceof HttpContent c && !(msg instanceof HttpMessage)) {
+                ByteBuf content = c.content();
+                if (msg instanceof LastHttpContent) {
+                    inDirectMessage = false; // trailers have no place without chunked framing: Netty drops them too
+                }
+                if (!content.isReadable() && promise.isVoid()) {
+                    // The end of a bodiless request: no bytes, and no one waits to hear it was written, so no
+                    // empty buffer through the pipeline and the outbound buffer as Netty's encoder would send.
+                    c.release();
+                    return;
+                }
+                Object bytes = content.isReadable() ? content.retain() : Unpooled.EMPTY_BUFFER;
+                c.release();
+                ctx.write(bytes, promise);
+            } else if (msg instanceof ByteBuf || msg instanceof FileRegion) {
+                ctx.write(msg, promise);
+            } else {
+                ReferenceCountUtil.release(msg);
+                throw new IllegalStateException("unexpected message inside a request: " + msg.getClass().getSimpleName());
+            }
         }
 
         @Override
@@ -55,7 +129,9 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
             if (msg instanceof HttpRequest r) {
                 sent.add(r.method());
             }
+            netty.passing(msg);
             super.encode(ctx, msg, out);
+            netty.passed(msg);
         }
 
         /**
@@ -65,24 +141,35 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
          */
         @Override
         protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
+            HeadBytes out = HeadBytes.start(0);
+            if (requestLine(out, request)) {
+                out.writeTo(buf);
+            } else {
+                super.encodeInitialLine(buf, request);
+            }
+        }
+
+        /**
+         * Spells an origin-form ASCII request line as Netty's encoder writes it; false (with part of it spelled)
+         * for any other target.
+         */
+        private static boolean requestLine(HeadBytes out, HttpRequest request) {
             String uri = request.uri();
             if (uri.isEmpty() || uri.charAt(0) != '/') {
-                super.encodeInitialLine(buf, request);
-                return;
+                return false;
             }
             AsciiString method = request.method().asciiName();
             String version = request.protocolVersion().text();
-            HeadBytes out = HeadBytes.start(method.length() + uri.length() + version.length() + 4);
+            out.room(method.length() + uri.length() + version.length() + 4);
             out.ascii(method);
             out.put((byte) ' ');
             if (!out.asciiOnly(uri)) {
-                super.encodeInitialLine(buf, request);
-                return;
+                return false;
             }
             out.put((byte) ' ');
             out.ascii(version);
             out.crlf();
-            out.writeTo(buf);
+            return true;
         }
 
         /** A head read by {@link RequestHeadParser} writes its fields from the bytes it was read from. */

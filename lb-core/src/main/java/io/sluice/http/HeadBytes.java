@@ -98,6 +98,11 @@ final class HeadBytes {
         length += 2;
     }
 
+    /** How many bytes are spelled so far. */
+    int length() {
+        return length;
+    }
+
     /** The bytes so far to {@code buf}, in one copy. */
     void writeTo(ByteBuf buf) {
         buf.writeBytes(bytes, 0, length);

@@ -592,6 +592,16 @@ final class HeadFields extends HttpHeaders {
         }
     }
 
+    /** Whether a field has one of {@code set}'s names. */
+    boolean hasAny(NameSet set) {
+        for (int i = 0; i < size; i++) {
+            if (set.has((CharSequence) fields[2 * i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Removes every field named {@code name} ({@code set} null), or any of {@code set}'s names. */
     private HttpHeaders remove(CharSequence name, NameSet set) {
         int kept = 0;

@@ -3,17 +3,20 @@ package io.sluice.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpExpectationFailedEvent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -219,12 +222,86 @@ final class HttpFrontCodecs {
      * framing headers but no body, and no chunked terminator may be written. It keeps the methods of the
      * requests its decoder saw, oldest first, and takes one off for each final response (or 101): responses
      * leave in request order, one final response per request, while interim (1xx) ones answer nothing yet.
+     *
+     * <p>A server's {@link PlainResponse} (a final status with a body, one Content-Length, the whole body of at
+     * most {@link #MAX_CHUNK}) that answers no HEAD goes out as one buffer of its exact size, head and body
+     * ({@link DirectHeads}); anything else, and everything while Netty's encoder is inside a message, through
+     * Netty's.
      */
     static final class ResponseEncoder extends HttpResponseEncoder {
         private final ArrayDeque<HttpMethod> unanswered = new ArrayDeque<>(4);
+        private final boolean direct;
+        private final DirectHeads.NettyPosition netty = new DirectHeads.NettyPosition();
+
+        ResponseEncoder() {
+            this(DirectHeads.enabled());
+        }
+
+        ResponseEncoder(boolean direct) {
+            this.direct = direct;
+        }
 
         void requested(HttpMethod method) {
             unanswered.add(method);
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+            if (direct && msg instanceof PlainResponse r && netty.betweenMessages() && plain(r)) {
+                HeadBytes head = head(r);
+                if (head != null) {
+                    unanswered.poll(); // as isContentAlwaysEmpty does for a final response
+                    ByteBuf buf;
+                    try {
+                        buf = DirectHeads.oneBuffer(ctx.alloc(), head, r.content());
+                    } finally {
+                        r.release();
+                    }
+                    ctx.write(buf, promise);
+                    return;
+                }
+            }
+            super.write(ctx, msg, promise);
+        }
+
+        /**
+         * What Netty's encoder writes as it is, no field removed or added: a final status whose body is not
+         * always empty (not 204, 205 or 304, not the answer to a HEAD), no Transfer-Encoding, a body that fits.
+         */
+        private boolean plain(PlainResponse r) {
+            int code = r.status().code();
+            return code >= 200 && code != 204 && code != 205 && code != 304
+                    && !HttpMethod.HEAD.equals(unanswered.peek())
+                    && r.content().readableBytes() <= MAX_CHUNK
+                    && !r.fields().contains(HttpHeaderNames.TRANSFER_ENCODING);
+        }
+
+        /** The status line and fields as Netty's encoder writes them; null for a reason phrase not all ASCII. */
+        private static HeadBytes head(PlainResponse r) {
+            String version = r.protocolVersion().text();
+            HttpResponseStatus status = r.status();
+            AsciiString code = status.codeAsText();
+            String reason = status.reasonPhrase();
+            HeadBytes out = HeadBytes.start(version.length() + code.length() + reason.length() + 4);
+            out.ascii(version);
+            out.put((byte) ' ');
+            out.ascii(code);
+            out.put((byte) ' ');
+            if (!out.asciiOnly(reason)) {
+                return null;
+            }
+            out.crlf();
+            r.fields().encode(out);
+            out.room(2);
+            out.crlf();
+            return out;
+        }
+
+        @Override
+        protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
+            netty.passing(msg);
+            super.encode(ctx, msg, out);
+            netty.passed(msg);
         }
 
         @Override

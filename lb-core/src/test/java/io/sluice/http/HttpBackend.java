@@ -61,6 +61,8 @@ final class HttpBackend implements AutoCloseable {
     /** Every accepted connection, in accept order. */
     private final List<Conn> conns = new CopyOnWriteArrayList<>();
     final List<Request> requests = new CopyOnWriteArrayList<>();
+    /** Every byte read from any connection once {@link #recordBytes} was called, in the order read. */
+    private volatile ByteArrayOutputStream recorded;
     private volatile boolean closed;
 
     HttpBackend(String name, Handler handler) throws IOException {
@@ -83,6 +85,20 @@ final class HttpBackend implements AutoCloseable {
         Thread t = new Thread(this::acceptLoop, "http-backend-" + name);
         t.setDaemon(true);
         t.start();
+    }
+
+    /** From now on every byte read is kept, for {@link #bytesRecorded}. */
+    HttpBackend recordBytes() {
+        recorded = new ByteArrayOutputStream();
+        return this;
+    }
+
+    /** The bytes read since {@link #recordBytes}, as ISO-8859-1 text (all the proxy sent once its answers are in). */
+    String bytesRecorded() {
+        ByteArrayOutputStream r = recorded;
+        synchronized (r) {
+            return r.toString(StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** 200 with body "NAME METHOD URI" after reading the request body. */
@@ -147,7 +163,7 @@ final class HttpBackend implements AutoCloseable {
             if (tls != null && !tls.handshake(s)) {
                 return;
             }
-            InputStream in = new BufferedInputStream(new Counting(s.getInputStream(), conn.received));
+            InputStream in = new BufferedInputStream(new Counting(s.getInputStream(), conn.received, recorded));
             OutputStream out = s.getOutputStream();
             while (true) {
                 Request req = readHead(in);
@@ -183,12 +199,16 @@ final class HttpBackend implements AutoCloseable {
         }
     }
 
-    private static final class Counting extends FilterInputStream {
+    /** Counts what is read from the stream, and copies it when given where. */
+    static final class Counting extends FilterInputStream {
         private final AtomicLong count;
+        /** Where to copy what is read, or null. */
+        private final ByteArrayOutputStream copy;
 
-        Counting(InputStream in, AtomicLong count) {
+        Counting(InputStream in, AtomicLong count, ByteArrayOutputStream copy) {
             super(in);
             this.count = count;
+            this.copy = copy;
         }
 
         @Override
@@ -196,6 +216,11 @@ final class HttpBackend implements AutoCloseable {
             int b = super.read();
             if (b >= 0) {
                 count.incrementAndGet();
+                if (copy != null) {
+                    synchronized (copy) {
+                        copy.write(b);
+                    }
+                }
             }
             return b;
         }
@@ -205,6 +230,11 @@ final class HttpBackend implements AutoCloseable {
             int n = super.read(b, off, len);
             if (n > 0) {
                 count.addAndGet(n);
+                if (copy != null) {
+                    synchronized (copy) {
+                        copy.write(b, off, n);
+                    }
+                }
             }
             return n;
         }
