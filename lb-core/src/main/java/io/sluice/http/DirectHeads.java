@@ -19,6 +19,8 @@ import io.netty.handler.codec.http.LastHttpContent;
  */
 final class DirectHeads {
     static final String PROPERTY = "sluice.http1.directHeads";
+    /** Messages written the direct way, in this JVM: lets a test through a real proxy see that it was taken. */
+    static final java.util.concurrent.atomic.LongAdder TAKEN = new java.util.concurrent.atomic.LongAdder();
 
     private DirectHeads() {
     }
@@ -35,6 +37,7 @@ final class DirectHeads {
         int bodyBytes = body == null ? 0 : body.readableBytes();
         int size = head.length() + bodyBytes;
         ByteBuf buf = alloc.buffer(size, size);
+        TAKEN.increment();
         head.writeTo(buf);
         if (bodyBytes > 0) {
             buf.writeBytes(body, body.readerIndex(), bodyBytes);

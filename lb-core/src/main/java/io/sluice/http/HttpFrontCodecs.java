@@ -224,11 +224,17 @@ final class HttpFrontCodecs {
      * leave in request order, one final response per request, while interim (1xx) ones answer nothing yet.
      *
      * <p>A server's {@link PlainResponse} (a final status with a body, one Content-Length, the whole body of at
-     * most {@link #MAX_CHUNK}) that answers no HEAD goes out as one buffer of its exact size, head and body
+     * most {@link #DIRECT_BODY_MAX}) that answers no HEAD goes out as one buffer of its exact size, head and body
      * ({@link DirectHeads}); anything else, and everything while Netty's encoder is inside a message, through
      * Netty's.
      */
     static final class ResponseEncoder extends HttpResponseEncoder {
+        /**
+         * The largest body copied in behind the head. Netty's encoder writes a larger one as a slice of its own,
+         * without a copy: from about 8 KiB on the copy costs more than the write it saves (a 64 KiB body took
+         * 1.6 µs copied against 0.4 µs by Netty's way).
+         */
+        static final int DIRECT_BODY_MAX = 4 * 1024;
         private final ArrayDeque<HttpMethod> unanswered = new ArrayDeque<>(4);
         private final boolean direct;
         private final DirectHeads.NettyPosition netty = new DirectHeads.NettyPosition();
@@ -272,7 +278,7 @@ final class HttpFrontCodecs {
             int code = r.status().code();
             return code >= 200 && code != 204 && code != 205 && code != 304
                     && !HttpMethod.HEAD.equals(unanswered.peek())
-                    && r.content().readableBytes() <= MAX_CHUNK
+                    && r.content().readableBytes() <= DIRECT_BODY_MAX
                     && !r.fields().contains(HttpHeaderNames.TRANSFER_ENCODING);
         }
 
