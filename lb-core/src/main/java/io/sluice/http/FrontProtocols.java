@@ -50,8 +50,8 @@ public final class FrontProtocols {
         HttpFrontCodecs.ResponseEncoder encoder = new HttpFrontCodecs.ResponseEncoder();
         HttpFrontHandler front = new HttpFrontHandler(listener, encoder);
         p.addLast("watch", new ByteWatcher(front, h2c ? new PrefaceSniffer(this) : null));
-        // The decoder keeps no reference to its config: the listener's template is shared, and a reload
-        // replaces it rather than changing it.
+        // The decoder keeps the listener's config template it was made with (its Netty decoder, if one is ever
+        // needed, is made from it): a reload replaces the template rather than changing it.
         p.addLast("decoder", new HttpFrontCodecs.RequestDecoder(listener.decoderTemplate(), encoder));
         p.addLast("encoder", encoder);
         if (h2c) {

@@ -44,7 +44,8 @@ public abstract class ConnectionSetUp extends ChannelInboundHandlerAdapter {
                 UnendedReadBatches.addTo(ch);
             }
             setUp(ch);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // As ChannelInitializer does: a connection half set up is closed, whatever went wrong.
             log.warn("failed to set up connection {}", ch, e);
             ctx.close();
         } finally {

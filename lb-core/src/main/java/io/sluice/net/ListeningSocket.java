@@ -19,8 +19,16 @@ public final class ListeningSocket {
      */
     public void bind(ServerBootstrap bootstrap, HostPort address) throws InterruptedException {
         Channel bound = bootstrap.bind(address.toBindAddress()).sync().channel();
-        if (!ChannelOptions.acceptedKeepAlive(bound)) {
-            bound.close().syncUninterruptibly();
+        boolean keepAlive = false;
+        try {
+            keepAlive = ChannelOptions.acceptedKeepAlive(bound);
+        } finally {
+            if (!keepAlive) {
+                // Unreachable from close() otherwise: not yet this object's channel.
+                bound.close().syncUninterruptibly();
+            }
+        }
+        if (!keepAlive) {
             throw new IllegalStateException("listening socket " + address + ": SO_KEEPALIVE did not take, so"
                     + " accepted connections would not have it");
         }
