@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpScheme;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
@@ -72,6 +73,12 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
     private final ArrayDeque<Http2StreamTimers> timers = new ArrayDeque<>();
     /** Why Sluice itself is ending the connection, for the GOAWAY without error it sends; null otherwise. */
     private GoAwayReason ending;
+    /**
+     * The client closed its side (a FIN): it opens no stream more, so the connection closes once the streams
+     * it has open end. Listeners keep half-closed sockets open (HTTP/1.1 answers a request sent just before the
+     * FIN); without this an HTTP/2 client's closed connection stayed in CLOSE_WAIT until the idle timeout.
+     */
+    private boolean clientDone;
 
     Http2FrontConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, ResetsSentLimit resets,
                          Http2Settings settings, HttpListener listener, boolean admitted, int connectionWindow) {
@@ -216,6 +223,10 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             Http2StreamDownstream s = streams.remove(stream.id());
             if (s != null) {
                 tell(s, Http2StreamDownstream::closed);
+            }
+            if (clientDone && streams.isEmpty() && channel.isOpen()) {
+                // After this callback: Netty is still closing the stream.
+                channel.eventLoop().execute(Http2FrontConnection.this::closeIfDone);
             }
         }
 
@@ -397,8 +408,20 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             }
         } else if (evt instanceof IdleStateEvent) {
             ctx.channel().close();
+        } else if (evt instanceof ChannelInputShutdownEvent) {
+            super.userEventTriggered(ctx, evt); // the decoder reads what it still holds first
+            clientDone = true;
+            closeIfDone();
         } else {
             super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    /** The client has closed its side and no stream of it is open: nothing more can happen here. */
+    private void closeIfDone() {
+        if (clientDone && streams.isEmpty() && channel.isOpen()) {
+            Http2Flushes.flushNow(channel); // what was written for the last streams goes first
+            channel.unsafe().close(channel.voidPromise());
         }
     }
 

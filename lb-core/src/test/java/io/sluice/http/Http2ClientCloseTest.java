@@ -1,0 +1,83 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Proxies;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An HTTP/2 client that closes its side of the connection (a FIN, as curl does when it exits) ends the connection
+ * once its streams are done. Listeners keep half-closed sockets open, and the HTTP/2 handler did not act on the
+ * client's FIN: the socket stayed in CLOSE_WAIT, counted as open, until the idle timeout.
+ */
+class Http2ClientCloseTest {
+    private static final String[] GET = {":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"};
+
+    private static Sluice start(HttpBackend a) throws Exception {
+        return Proxies.start("""
+                runtime: { worker_threads: 1 }
+                admin: { enabled: false }
+                listeners: [ { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app } ]
+                clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
+                """.formatted(a.address()));
+    }
+
+    private static int open(Sluice s) {
+        return s.listener("web").stats().active();
+    }
+
+    @Test
+    void aClientsFinClosesAnIdleConnection() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
+             Sluice s = start(a);
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, true, GET);
+            assertThat(c.await(RawH2.HEADERS, 1)).isNotNull();
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 1);
+            c.socket.shutdownOutput();
+            // Sluice closes: the client reads to the end of the stream, and the listener counts nothing open.
+            List<RawH2.Frame> after = new ArrayList<>();
+            for (RawH2.Frame f; (f = c.read()) != null; ) {
+                after.add(f);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
+        }
+    }
+
+    @Test
+    void aStreamOpenAtTheClientsFinIsAnsweredThenTheConnectionCloses() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        HttpBackend.Handler slow = (req, out, sock) -> {
+            req.readBody();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            HttpBackend.respond(out, 200, "text/plain", "late".getBytes(StandardCharsets.US_ASCII));
+        };
+        try (HttpBackend a = new HttpBackend("a", slow);
+             Sluice s = start(a);
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, true, GET);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.requests.size() == 1);
+            c.socket.shutdownOutput();
+            release.countDown();
+            // The answer still comes (the client can read after its FIN), and then the end of the connection.
+            List<RawH2.Frame> frames = new ArrayList<>();
+            for (RawH2.Frame f; (f = c.read()) != null; ) {
+                frames.add(f);
+            }
+            assertThat(frames).anyMatch(f -> f.stream() == 1 && f.type() == RawH2.DATA
+                    && new String(f.payload(), StandardCharsets.US_ASCII).equals("late"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
+        }
+    }
+}
