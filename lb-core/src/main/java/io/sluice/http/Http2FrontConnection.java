@@ -26,6 +26,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.collection.IntObjectHashMap;
+import io.sluice.net.ShutdownBeforeClose;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -420,7 +421,10 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
     /** The client has closed its side and no stream of it is open: nothing more can happen here. */
     private void closeIfDone() {
         if (clientDone && streams.isEmpty() && channel.isOpen()) {
+            // As stalled() does: past the pipeline. A close through it waited, on TLS connections whose client had
+            // sent GOAWAY and close_notify (h2load), for a write that never completed.
             Http2Flushes.flushNow(channel); // what was written for the last streams goes first
+            ShutdownBeforeClose.shutdown(channel);
             channel.unsafe().close(channel.voidPromise());
         }
     }

@@ -1,5 +1,6 @@
 package io.sluice.net;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -26,13 +27,18 @@ public final class ShutdownBeforeClose extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-        if (ctx.channel() instanceof UnixChannel u && u.fd() instanceof Socket s && s.isOpen()) {
+        shutdown(ctx.channel());
+        ctx.close(promise);
+    }
+
+    /** The same for a close that does not go through the pipeline ({@code channel.unsafe().close(...)}). */
+    public static void shutdown(Channel ch) {
+        if (ch instanceof UnixChannel u && u.fd() instanceof Socket s && s.isOpen()) {
             try {
                 s.shutdown();
             } catch (IOException alreadyGone) {
                 // not connected any more: nothing to end
             }
         }
-        ctx.close(promise);
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
 import io.sluice.testing.ExternalTool;
@@ -64,6 +65,9 @@ class Http2TlsTest {
             assertThat(load.output()).as(load.output()).contains("200 succeeded, 0 failed, 0 errored");
             assertThat(a.requests).hasSizeGreaterThan(50);
             assertThat(b.requests).hasSizeGreaterThan(50);
+            // Every client so far has exited: their connections end with their FIN, HTTP/2 ones too (they used
+            // to stay in CLOSE_WAIT until the idle timeout).
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.listener("web").stats().active() == 0);
 
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ca.trustStore());
