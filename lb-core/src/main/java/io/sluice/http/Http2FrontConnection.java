@@ -412,9 +412,33 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
         } else if (evt instanceof ChannelInputShutdownEvent) {
             super.userEventTriggered(ctx, evt); // the decoder reads what it still holds first
             clientDone = true;
+            cancelUnfinishedRequests();
             closeIfDone();
         } else {
             super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    /**
+     * The client's FIN came before the end of these streams' requests: the rest of their bodies can never come, so
+     * they are reset rather than left waiting (each with its server exchange) until the idle timeout. Streams whose
+     * request is whole go on and are answered. Collected first: a reset may close its stream at once, which
+     * removes it from {@link #streams}.
+     */
+    private void cancelUnfinishedRequests() {
+        ArrayList<Http2StreamDownstream> unfinished = null;
+        for (Http2StreamDownstream s : streams.values()) {
+            if (s.requestStillComing()) {
+                if (unfinished == null) {
+                    unfinished = new ArrayList<>();
+                }
+                unfinished.add(s);
+            }
+        }
+        if (unfinished != null) {
+            for (Http2StreamDownstream s : unfinished) {
+                tell(s, Http2StreamDownstream::requestCutShort);
+            }
         }
     }
 

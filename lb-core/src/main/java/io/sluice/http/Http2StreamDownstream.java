@@ -190,6 +190,27 @@ final class Http2StreamDownstream implements Downstream {
         resetStream(error.code());
     }
 
+    /**
+     * Neither side has ended this stream: the client's request is still coming. (A stream whose response has
+     * ended but waits to be written, HALF_CLOSED_LOCAL, is reset by {@link #responseOut} once it is out, or cut by
+     * the stall timer when the client no longer opens its window.)
+     */
+    boolean requestStillComing() {
+        return stream.state() == Http2Stream.State.OPEN;
+    }
+
+    /**
+     * The client closed its side of the connection before this request's end: the request can never be whole,
+     * so the stream is reset (CANCEL), which ends the exchange as a client's reset would ({@link #closed}).
+     */
+    void requestCutShort() {
+        done = true;
+        heldHead = null;
+        dropPending();
+        releaseInbound();
+        resetStream(Http2Error.CANCEL.code());
+    }
+
     /** The connection's socket takes more again: a stream below its low water mark is writable again. */
     void connectionWritable() {
         if (unwritable && queuedBytes < LOW_WATER) {

@@ -79,4 +79,58 @@ class Http2ClientCloseTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
         }
     }
+
+    @Test
+    void aRequestWhoseBodyTheFinCutShortIsResetAndItsServerExchangeEnds() throws Exception {
+        List<String> bodyEnds = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpBackend.Handler reader = (req, out, sock) -> {
+            try {
+                bodyEnds.add("whole " + req.readBody().length);
+            } catch (java.io.IOException e) {
+                bodyEnds.add("cut");
+                throw e;
+            }
+            HttpBackend.respond(out, 200, "text/plain", "ok".getBytes(StandardCharsets.US_ASCII));
+        };
+        try (HttpBackend a = new HttpBackend("a", reader);
+             Sluice s = start(a);
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "a",
+                    "content-length", "10");
+            c.sendData(1, "four".getBytes(StandardCharsets.US_ASCII), false);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.requests.size() == 1);
+            c.socket.shutdownOutput();
+            // Six bytes of the body can never come: the stream is reset at once (not after the 10m idle timeout),
+            // the server's request is not passed on as whole, and the connection ends.
+            List<RawH2.Frame> frames = new ArrayList<>();
+            for (RawH2.Frame f; (f = c.read()) != null; ) {
+                frames.add(f);
+            }
+            assertThat(frames).anyMatch(f -> f.stream() == 1 && f.type() == RawH2.RST_STREAM);
+            assertThat(frames).noneMatch(f -> f.stream() == 1 && f.type() == RawH2.HEADERS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !bodyEnds.isEmpty());
+            assertThat(bodyEnds).containsExactly("cut");
+        }
+    }
+
+    @Test
+    void aWholeRequestBesideACutOneIsStillAnswered() throws Exception {
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.sayName("a"));
+             Sluice s = start(a);
+             RawH2 c = new RawH2(Proxies.port(s, "web"))) {
+            c.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "a",
+                    "content-length", "10");
+            c.headers(3, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a");
+            c.socket.shutdownOutput();
+            List<RawH2.Frame> frames = new ArrayList<>();
+            for (RawH2.Frame f; (f = c.read()) != null; ) {
+                frames.add(f);
+            }
+            assertThat(frames).anyMatch(f -> f.stream() == 1 && f.type() == RawH2.RST_STREAM);
+            assertThat(frames).anyMatch(f -> f.stream() == 3 && f.type() == RawH2.DATA
+                    && new String(f.payload(), StandardCharsets.US_ASCII).contains("a"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
+        }
+    }
 }
