@@ -191,17 +191,19 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     /**
-     * Neither side has ended this stream: the client's request is still coming. (A stream whose response has
-     * ended but waits to be written, HALF_CLOSED_LOCAL, is reset by {@link #responseOut} once it is out, or cut by
-     * the stall timer when the client no longer opens its window.)
+     * The client has not ended this stream's request, and the response has not ended either. Netty marks a
+     * stream HALF_CLOSED_LOCAL only once the response's END_STREAM reaches its frame writer, so a response that
+     * ended but waits in the flow controller is still OPEN here: it is left to {@link #responseOut} (or the stall
+     * timer), which resets the stream once the answer is out.
      */
     boolean requestStillComing() {
-        return stream.state() == Http2Stream.State.OPEN;
+        return stream.state() == Http2Stream.State.OPEN && !responseEnded;
     }
 
     /**
-     * The client closed its side of the connection before this request's end: the request can never be whole,
-     * so the stream is reset (CANCEL), which ends the exchange as a client's reset would ({@link #closed}).
+     * The client closed its side of the connection before this request's end: the request can never be whole.
+     * The exchange ends now, as on a client's reset (the server connection is not reused: the server never sees
+     * the request end), and the stream is reset (CANCEL); the client may not read that reset for a while.
      */
     void requestCutShort() {
         done = true;
@@ -209,6 +211,10 @@ final class Http2StreamDownstream implements Downstream {
         dropPending();
         releaseInbound();
         resetStream(Http2Error.CANCEL.code());
+        Exchange ex = exchange;
+        if (ex != null && !ex.phase().over()) {
+            ex.clientClosed();
+        }
     }
 
     /** The connection's socket takes more again: a stream below its low water mark is writable again. */

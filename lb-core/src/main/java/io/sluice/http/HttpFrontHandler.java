@@ -389,7 +389,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             inputDone = true;
-            if (current == null && inbound.isEmpty()) {
+            Exchange ex = current;
+            if (ex == null ? inbound.isEmpty() : !ex.requestComplete() && !inbound.holdsLast()) {
+                // Nothing to answer, or a request whose body the FIN cut short: it can never be whole, so it
+                // ends as if the client had gone (channelInactive), not at the idle timeout.
                 client.close();
             }
         } else if (evt instanceof IdleStateEvent) {

@@ -3,6 +3,7 @@ package io.sluice.http;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
@@ -74,6 +75,16 @@ final class RequestParts {
     /** Whether reading from the client is of use now: nothing waits here, and a head or body is wanted. */
     boolean wantsMore(Exchange current) {
         return parts.isEmpty() && (current == null || (!current.requestComplete() && current.wantsBody()));
+    }
+
+    /** Whether the end of a request (its last body part) waits here. */
+    boolean holdsLast() {
+        for (HttpObject m : parts) {
+            if (m instanceof LastHttpContent) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void releaseAll() {

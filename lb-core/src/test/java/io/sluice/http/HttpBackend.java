@@ -356,6 +356,9 @@ final class HttpBackend implements AutoCloseable {
             }
             if (left == 0) {
                 String size = readLine(in);
+                if (size == null) {
+                    throw new IOException("chunked body cut short");
+                }
                 int semi = size.indexOf(';');
                 left = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
                 if (left == 0) {
