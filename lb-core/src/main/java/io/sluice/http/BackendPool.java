@@ -14,12 +14,14 @@ import io.sluice.config.PoolConfig;
 import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.IdleAck;
 import io.sluice.net.LoopTime;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.net.Transport;
 import io.sluice.net.UnendedReadBatches;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,6 +127,11 @@ final class BackendPool implements LoopPool {
         return true;
     }
 
+    /** The idle connections' channels, newest last; on the pool's loop only. For tests. */
+    List<Channel> idleChannels() {
+        return idle.stream().map(c -> c.channel).toList();
+    }
+
     /** A waiter that gave up (its client went away). */
     @Override
     public void cancel(Waiter w) {
@@ -189,6 +196,8 @@ final class BackendPool implements LoopPool {
         }
         c.idle = true;
         c.idleSince = LoopTime.nanoTime();
+        // No next request will carry the ACK of the response's last segment: send it now (IdleAck says why).
+        IdleAck.send(c.channel);
         idle.addLast(c);
         totals.idle.incrementAndGet();
         c.channel.read();

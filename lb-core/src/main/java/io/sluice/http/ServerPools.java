@@ -116,6 +116,11 @@ public final class ServerPools {
         }
     }
 
+    /** The pool of the loop with this {@link LoopIndex} index, null before its first use. For tests. */
+    LoopPool loopPool(int index) {
+        return perLoop.get(index);
+    }
+
     public int idle() {
         return idle.get();
     }
