@@ -21,8 +21,8 @@ EXPOSE 8080 9901
 STOPSIGNAL SIGTERM
 # Heap at 40% of the container's memory: Netty's direct memory (capped at the heap size) needs as much again.
 # G1 named: with a limit of one CPU, JDK 17 would pick Serial GC, whose full collections stop every connection
-# for as long as it takes to compact the whole old generation. Tier3DelayOn: every hot method reaches C2 with
-# its type profile, even while C2 is busy at start-up (README "JVM flags"). Where the container has a
+# for as long as it takes to compact the whole old generation. Tier3DelayOn: no tier-2 (profile-less) compiles
+# while C2 is busy at start-up (README "JVM flags"). Where the container has a
 # memory limit, fix the heap and touch it at start for a flat resident size, as configs/kubernetes does:
 #   docker run -m 1g -e JAVA_TOOL_OPTIONS="-XX:InitialRAMPercentage=40 -XX:+AlwaysPreTouch" ...
 ENTRYPOINT ["java", "-XX:+UseG1GC", "-XX:MaxRAMPercentage=40", "-XX:Tier3DelayOn=100000", "-XX:+ExitOnOutOfMemoryError", "-jar", "/opt/sluice/sluice.jar"]
