@@ -16,6 +16,8 @@ class BackendConnection {
     /** The attempt using the connection now; null while idle in the pool. */
     UpstreamRequest attempt;
     int requests;
+    /** Body bytes of the response now on this connection (HTTP/1.1), for the ACK choice at release ({@code io.sluice.net.IdleAck}). */
+    long responseBytes;
     long idleSince;
     boolean idle;
     /** HTTP/2: the error code of the server's RST_STREAM, else {@link #NO_RESET}. */

@@ -175,6 +175,8 @@ final class BackendPool implements LoopPool {
     public void release(BackendConnection c, boolean reusable) {
         totals.inUse.decrementAndGet();
         c.attempt = null;
+        long responseBytes = c.responseBytes;
+        c.responseBytes = 0;
         int max = config().maxRequestsPerConnection();
         if (!reusable || !c.channel.isActive() || (max > 0 && c.requests >= max)) {
             c.channel.close();
@@ -196,8 +198,11 @@ final class BackendPool implements LoopPool {
         }
         c.idle = true;
         c.idleSince = LoopTime.nanoTime();
-        // No next request will carry the ACK of the response's last segment: send it now (IdleAck says why).
-        IdleAck.send(c.channel);
+        // No next request will carry the ACK of the response's last segment: send it now (IdleAck says why),
+        // after a response large enough for its server to be slowed on the next one.
+        if (responseBytes >= IdleAck.AFTER_RESPONSE_BYTES) {
+            IdleAck.send(c.channel);
+        }
         idle.addLast(c);
         totals.idle.incrementAndGet();
         c.channel.read();

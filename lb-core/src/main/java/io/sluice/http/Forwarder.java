@@ -414,7 +414,7 @@ final class Forwarder {
             case SWITCHING -> exchange.onSwitchingPart(c, last);
             case INFORMATIONAL -> exchange.onInterimPart(c, last);
             case RESPONSE -> {
-                attempt.server.bytesReceived().add(c.content().readableBytes());
+                attempt.bodyReceived(c.content().readableBytes());
                 exchange.onBody(c, last);
             }
             default -> {

@@ -191,13 +191,16 @@ final class Http2StreamDownstream implements Downstream {
     }
 
     /**
-     * The client has not ended this stream's request, and the response has not ended either. Netty marks a
+     * The client has not ended this stream's request, and no response has begun (one that has, say an early
+     * answer from a server that did not read the body, finishes; a stalled one meets the stall timer). Netty marks a
      * stream HALF_CLOSED_LOCAL only once the response's END_STREAM reaches its frame writer, so a response that
      * ended but waits in the flow controller is still OPEN here: it is left to {@link #responseOut} (or the stall
      * timer), which resets the stream once the answer is out.
      */
     boolean requestStillComing() {
-        return stream.state() == Http2Stream.State.OPEN && !responseEnded;
+        Exchange ex = exchange;
+        return stream.state() == Http2Stream.State.OPEN && !responseEnded
+                && (ex == null || !ex.phase().responseBegun());
     }
 
     /**

@@ -354,8 +354,24 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
 
     /** Reads from the client if there is somewhere for the bytes to go. */
     private void maybeRead() {
-        if (!discarding && !inputDone && inbound.wantsMore(current)) {
+        if (inputDone) {
+            closeIfCutShort(); // a pipelined request after the FIN becomes current only now
+        } else if (!discarding && inbound.wantsMore(current)) {
             read();
+        }
+    }
+
+    /**
+     * After the client's FIN: the current request's body was cut short (its end neither taken nor waiting here),
+     * so it can never be whole. Unless its answer has begun (a server may answer early without reading the
+     * body, and that answer finishes), it ends at once as if the client had gone ({@link #channelInactive}),
+     * not at the idle timeout.
+     */
+    private void closeIfCutShort() {
+        Exchange ex = current;
+        if (!discarding && ex != null && !ex.requestComplete() && !inbound.holdsLast()
+                && !ex.phase().responseBegun()) {
+            client.close();
         }
     }
 
@@ -389,11 +405,10 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             inputDone = true;
-            Exchange ex = current;
-            if (ex == null ? inbound.isEmpty() : !ex.requestComplete() && !inbound.holdsLast()) {
-                // Nothing to answer, or a request whose body the FIN cut short: it can never be whole, so it
-                // ends as if the client had gone (channelInactive), not at the idle timeout.
-                client.close();
+            if (current == null && inbound.isEmpty()) {
+                closeIfIdle(); // after the last response's tail, which may still wait for a slow client
+            } else {
+                closeIfCutShort();
             }
         } else if (evt instanceof IdleStateEvent) {
             client.close();

@@ -105,6 +105,15 @@ final class UpstreamRequest implements BackendPool.Waiter {
         return state;
     }
 
+    /** Response body bytes that came on this attempt's connection. */
+    void bodyReceived(int bytes) {
+        server.bytesReceived().add(bytes);
+        BackendConnection c = conn;
+        if (c != null) {
+            c.responseBytes += bytes;
+        }
+    }
+
     @Override
     public void ready(BackendConnection c) {
         cancelWaitTimer();

@@ -108,4 +108,51 @@ class HttpClientCloseTest {
             assertThat(bodyEnds).containsExactly("cut");
         }
     }
+
+    /** A server may answer before reading the body (a 413, say): that answer still arrives whole. */
+    @Test
+    void anAnswerBegunBeforeTheFinCutTheBodyStillArrivesWhole() throws Exception {
+        int size = 4 << 20;
+        HttpBackend.Handler early = (req, out, sock) -> {
+            out.write(("HTTP/1.1 413 Content Too Large\r\nContent-Length: " + size + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[size]);
+            out.flush();
+        };
+        try (HttpBackend a = new HttpBackend("a", early); Sluice s = start(a);
+             Socket c = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
+            c.setSoTimeout(20_000);
+            c.getOutputStream().write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nfour"
+                    .getBytes(StandardCharsets.US_ASCII));
+            InputStream in = c.getInputStream();
+            byte[] first = in.readNBytes(12);
+            assertThat(new String(first, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 413");
+            c.shutdownOutput(); // the answer has begun; most of its 4 MiB are still on their way
+            ByteArrayOutputStream rest = new ByteArrayOutputStream();
+            in.transferTo(rest);
+            String all = new String(first, StandardCharsets.US_ASCII) + rest.toString(StandardCharsets.ISO_8859_1);
+            assertThat(all.length() - all.indexOf("\r\n\r\n") - 4).isEqualTo(size);
+        }
+    }
+
+    /** A pipelined request cut short behind one sent whole: the first is answered, then the connection ends. */
+    @Test
+    void aPipelinedRequestCutShortEndsOnceItsTurnComes() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (HttpBackend a = new HttpBackend("a", HttpBackend.holding("/slow", release)); Sluice s = start(a);
+             Socket c = new Socket("127.0.0.1", Proxies.port(s, "web"))) {
+            c.setSoTimeout(20_000);
+            c.getOutputStream().write(("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "POST /cut HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nfour")
+                    .getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.requests.size() == 1);
+            c.shutdownOutput();
+            release.countDown();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            c.getInputStream().transferTo(got); // the 20 s read timeout fails the test if nothing closes
+            String answer = got.toString(StandardCharsets.US_ASCII);
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("/slow");
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.listener("web").stats().active() == 0);
+        }
+    }
 }

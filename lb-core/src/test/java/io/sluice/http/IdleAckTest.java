@@ -36,7 +36,8 @@ class IdleAckTest {
      * One short segment: the ACK the kernel holds back in that mode, as for the last segment of a large response
      * (whose next response on the connection the late ACK slowed).
      */
-    private static final int SIZE = 64;
+    /** Large enough for the ACK to be sent ({@link io.sluice.net.IdleAck#AFTER_RESPONSE_BYTES}). */
+    private static final int SIZE = 64 * 1024;
     private static final byte[] RESPONSE = response();
 
     @ParameterizedTest(name = "transport={0}")
@@ -73,8 +74,10 @@ class IdleAckTest {
             assertThat(onLoop(pool, IdleAckTest::acksAtOnce)).containsExactly(false);
             // The next request takes that connection (newest first), and gives it back when its response is in.
             assertThat(c.get("/").body()).hasSize(SIZE);
-            // No poll delay: Awaitility's default (100 ms) is longer than the kernel's delayed-ACK timer.
-            await().pollDelay(Duration.ZERO).atMost(Duration.ofSeconds(10)).until(() -> pools.idle() == 1);
+            // Polled every millisecond: Awaitility's default (100 ms) is longer than the kernel's delayed-ACK timer,
+            // which would set the same state on its own and let the test pass without the change.
+            await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(10))
+                    .until(() -> pools.idle() == 1);
             List<Boolean> quickAck = onLoop(pool, IdleAckTest::acksAtOnce);
             assertThat(b.accepted()).isEqualTo(1);
             assertThat(quickAck).containsExactly(true);
