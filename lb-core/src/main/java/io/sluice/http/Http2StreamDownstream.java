@@ -209,11 +209,7 @@ final class Http2StreamDownstream implements Downstream {
      * the request end), and the stream is reset (CANCEL); the client may not read that reset for a while.
      */
     void requestCutShort() {
-        done = true;
-        heldHead = null;
-        dropPending();
-        releaseInbound();
-        resetStream(Http2Error.CANCEL.code());
+        dropEverythingAndReset(Http2Error.CANCEL);
         Exchange ex = exchange;
         if (ex != null && !ex.phase().over()) {
             ex.clientClosed();
@@ -307,14 +303,19 @@ final class Http2StreamDownstream implements Downstream {
 
     /** Handling this stream threw: it is reset (INTERNAL_ERROR), and whatever is still queued for it dropped. */
     void internalError() {
+        dropEverythingAndReset(Http2Error.INTERNAL_ERROR);
+        if (closed && !clientClosedPending) {
+            giveBackTimers(); // the throw may have come from closing, before they went back
+        }
+    }
+
+    /** Nothing more goes either way on this stream: what waits for it is released, and it is reset. */
+    private void dropEverythingAndReset(Http2Error error) {
         done = true;
         heldHead = null;
         dropPending();
         releaseInbound();
-        resetStream(Http2Error.INTERNAL_ERROR.code());
-        if (closed && !clientClosedPending) {
-            giveBackTimers(); // the throw may have come from closing, before they went back
-        }
+        resetStream(error.code());
     }
 
     private void process() {

@@ -91,7 +91,10 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("relay error on {}", ctx.channel(), cause);
-        closeBoth(ctx.channel());
+        // Only this side is broken: what it delivered before the error (a TLS server's last record, read together
+        // with the alert that failed the next one) is still written to the peer before the peer closes
+        // (channelInactive). Closing the peer at once here dropped it.
+        ctx.channel().close();
     }
 
     private void closeBoth(Channel self) {
