@@ -93,8 +93,14 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         log.debug("relay error on {}", ctx.channel(), cause);
         // Only this side is broken: what it delivered before the error (a TLS server's last record, read together
         // with the alert that failed the next one) is still written to the peer before the peer closes
-        // (channelInactive). Closing the peer at once here dropped it.
-        ctx.channel().close();
+        // (channelInactive). Closing the peer at once here dropped it. A side that never became active (its
+        // connect failed) gets no channelInactive and delivered nothing: the peer closes now.
+        Channel self = ctx.channel();
+        boolean wasActive = self.isActive();
+        self.close();
+        if (!wasActive) {
+            peer.close();
+        }
     }
 
     private void closeBoth(Channel self) {
