@@ -1076,8 +1076,17 @@ def main():
                          "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice, "
                          "--transport=epoll|io_uring|nio another runtime.transport), measured in the same rounds "
                          "in the plain HTTP and TCP scenarios and h2_small; repeatable")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the rounds, one more run of each scenario per Sluice target with async-profiler "
+                         "attached (CPU samples, kernel frames included): profile-SCENARIO-TARGET.collapsed and a "
+                         "flame graph of the event loop, profile-SCENARIO-TARGET.svg; not part of the figures")
+    ap.add_argument("--profiler-lib", default=os.environ.get("ASYNC_PROFILER_LIB"),
+                    help="async-profiler's libasyncProfiler.so for --profile (default: $ASYNC_PROFILER_LIB)")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
+    if a.profile and not (a.profiler_lib and os.path.isfile(a.profiler_lib)):
+        ap.error("--profile needs async-profiler's libasyncProfiler.so: --profiler-lib PATH or ASYNC_PROFILER_LIB "
+                 "(it is in the tools.profiler:async-profiler jar on Maven Central, under linux-x64/)")
     global PROXY_CPU, BACKEND_CPU, LOAD_CPU
     PROXY_CPU, BACKEND_CPU, LOAD_CPU = (LAYOUTS[a.layout][k] for k in ("proxy", "backends", "load"))
     targets = a.targets.split(",")
@@ -1170,6 +1179,11 @@ def main():
                               f"connect {r.get('connect', '?')} read {r.get('read', '?')} write {r.get('write', '?')} "
                               f"timeout {r.get('timeout', '?')}; non-2xx {r.get('non2xx', '?')}; most workers "
                               f"{r['most_workers'] or '-'} {'; '.join(r['reload_problems'])}", flush=True)
+        if a.profile:
+            for sc in scenarios:
+                for t in targets:
+                    if sc in SCENARIOS and is_sluice(t) and port_of(t, sc):
+                        profile_run(lab, work, t, sc, a.duration, a.profiler_lib, a.sluice_jvm_opts)
         if "idle" in scenarios:
             for t in targets:
                 if t == "direct" or not port_of(t, "idle") or t not in lab.procs:
@@ -1188,6 +1202,31 @@ def main():
                                            for java, opts in [sluice_jvm(t, a.sluice_jvm_opts)]}},
                    **{f"{sc}/{t}": rs for (sc, t), rs in results.items()}}, f, indent=1)
     report(a, work, targets, scenarios, results)
+
+
+def profile_run(lab, work, target, sc, seconds, lib, jvm_opts):
+    """One more run of a scenario against a Sluice target with async-profiler attached through jcmd (the JVM's
+    own attach mechanism, so nothing is loaded at start and the measured rounds ran without it). Writes the
+    collapsed stacks of every thread and a flame graph of the event loop's thread."""
+    pid = lab.pid_of(target)
+    java = os.path.realpath(sluice_jvm(target, jvm_opts)[0])
+    jcmd = os.path.join(os.path.dirname(java), "jcmd")
+    stem = os.path.join(work, f"profile-{sc}-{file_stem(target)}")
+
+    def agent(command):  # jcmd reads name=value pairs itself unless the agent's options are quoted
+        sh([jcmd, str(pid), "JVMTI.agent_load", lib, f'"{command}"'])
+
+    agent("start,event=cpu,interval=1ms,threads")
+    try:
+        run_load(port_of(target, sc), sc, seconds, None, work)
+    finally:
+        agent(f"stop,file={stem}.collapsed,collapsed")
+    with open(stem + ".svg", "w") as out:
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flame_svg.py"),
+                        stem + ".collapsed", "--thread", "sluice-worker",
+                        "--title", f"{sc}, {target}: event loop thread, CPU samples (kernel frames end in _[k])"],
+                       stdout=out, check=True)
+    print(f"profile {sc:12} {target:8} -> {stem}.svg", flush=True)
 
 
 def is_sluice(target):

@@ -12,6 +12,8 @@
 #        [--sluice-jvm-opts='-Xms64m -Xmx512m']     (JVM options of the sluice targets)
 #        [--sluice-variant 'NAME=JVM OPTIONS']...   (one more Sluice, target sluice:NAME, with these JVM options;
 #                                                   a first word that is a path names the java to run)
+#        [--profile --profiler-lib PATH/libasyncProfiler.so]   (one more run per scenario and Sluice target with
+#                                                   async-profiler attached: collapsed stacks and a flame graph)
 # Installs what it needs with apt, builds sluice.jar when missing, writes
 # lb-bench/target/load/results.md, results.png and results.json. Loopback only; stops everything it started.
 #
