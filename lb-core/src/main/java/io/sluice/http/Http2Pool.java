@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.sluice.cluster.Cluster;
@@ -52,6 +53,14 @@ final class Http2Pool implements LoopPool {
     /** What a server may send on one stream before Sluice has passed it on (SETTINGS_INITIAL_WINDOW_SIZE). */
     static final int STREAM_WINDOW = 64 * 1024;
     static final int CONNECTION_WINDOW = MAX_STREAMS_PER_CONNECTION * STREAM_WINDOW;
+    /**
+     * A stream's WINDOW_UPDATE goes out with every read its attempt asks for once it took DATA, not after half the
+     * window (Netty's 0.5), as HAProxy does. A server whose last segments wait for our ACK (Nagle, a corked
+     * sendfile: NGINX) otherwise waits for Linux's delayed-ACK timer whenever no other frame is going its way, and
+     * a lone 1 MiB response took ~400 ms instead of 2 (docs/bench/measurements-2026-12-06-h2ack.md). Below 1
+     * because Netty requires it; at 64 KiB windows an update waits for at least 66 consumed bytes.
+     */
+    static final float STREAM_WINDOW_UPDATE_RATIO = 0.999f;
     private static final int DEFAULT_WINDOW = 65_535;
     private static final int MAX_HEADER_LIST_SIZE = 64 * 1024;
 
@@ -267,6 +276,11 @@ final class Http2Pool implements LoopPool {
             // Every request's X-Request-Id is new: indexed, each one would go into HPACK's dynamic table and push
             // out an entry that later requests could have reused. Sent as a literal never indexed instead.
             headerSensitivityDetector((name, value) -> HeaderPolicy.X_REQUEST_ID.contentEquals(name));
+            // Streams only: the controller's connection state is made now with Netty's default ratio, and the
+            // connection window, as large as all streams' together, never runs out before theirs.
+            DefaultHttp2LocalFlowController local = new DefaultHttp2LocalFlowController(connection());
+            local.windowUpdateRatio(STREAM_WINDOW_UPDATE_RATIO);
+            connection().local().flowController(local);
         }
     }
 

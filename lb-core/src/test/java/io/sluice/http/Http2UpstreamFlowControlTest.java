@@ -7,7 +7,10 @@ import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,6 +20,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -248,5 +252,74 @@ class Http2UpstreamFlowControlTest {
             assertThat(r.body()).hasSize(32 * MIB);
             assertThat(a.connections.get()).as("all on one server connection").isEqualTo(1);
         }
+    }
+
+    /**
+     * A server that sends its response in small DATA frames, each next one only once Sluice has given the stream's
+     * window back for the last: in effect what a server whose next segment waits for our ACK does (Nagle, a corked
+     * sendfile; NGINX over h2c), since a WINDOW_UPDATE is what carries that ACK when nothing else goes its way.
+     * Sluice gives a stream's window back with every read its client's side asks for; with Netty's default, after
+     * half the window only, this server would wait for good (over real TCP, for the delayed-ACK timer at every
+     * window: a lone 1 MiB response took ~400 ms).
+     */
+    @Test
+    void dataTheClientTookIsGivenBackToTheServerAtOnce() throws Exception {
+        int chunk = 4096;
+        int chunks = 16;
+        AtomicReference<RawH2> accepted = new AtomicReference<>();
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Sluice s = start("127.0.0.1:" + listener.getLocalPort())) {
+            CompletableFuture<Integer> unanswered = CompletableFuture.supplyAsync(() -> {
+                try {
+                    RawH2 h2 = RawH2.serverSide(listener.accept());
+                    accepted.set(h2);
+                    return sendInLockstep(h2, chunk, chunks);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<byte[]> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + Proxies.port(s, "web") + "/lockstep")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).hasSize(chunk * chunks);
+            assertThat(unanswered.get(10, TimeUnit.SECONDS)).as("DATA frames the server waited 5 s for Sluice to"
+                    + " give back, in vain").isZero();
+        } finally {
+            if (accepted.get() != null) {
+                accepted.get().close();
+            }
+        }
+    }
+
+    /** Answers the first request; returns how many of its frames were not given back within 5 s (then it stops waiting). */
+    private static int sendInLockstep(RawH2 h2, int chunk, int chunks) throws Exception {
+        RawH2.Frame f;
+        while ((f = h2.read()) != null && f.type() != RawH2.HEADERS) {
+            // SETTINGS (acknowledged by read), the connection's WINDOW_UPDATE
+        }
+        assertThat(f).as("a request").isNotNull();
+        int stream = f.stream();
+        h2.headers(stream, false, ":status", "200", "content-length", String.valueOf(chunk * chunks));
+        h2.socket.setSoTimeout(5_000);
+        for (int i = 0; i < chunks; i++) {
+            boolean last = i == chunks - 1;
+            h2.frame(RawH2.DATA, last ? RawH2.END_STREAM : 0, stream, new byte[chunk]);
+            if (last) {
+                break;
+            }
+            try {
+                while ((f = h2.read()) != null && !(f.type() == RawH2.WINDOW_UPDATE && f.stream() == stream)) {
+                    // the connection's updates, pings
+                }
+            } catch (SocketTimeoutException e) {
+                for (int j = i + 1; j < chunks; j++) {
+                    h2.frame(RawH2.DATA, j == chunks - 1 ? RawH2.END_STREAM : 0, stream, new byte[chunk]);
+                }
+                return chunks - 1 - i;
+            }
+        }
+        return 0;
     }
 }

@@ -9,13 +9,15 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A deliberately naive HTTP/2 client on a plain socket for tests that must send what real clients refuse to:
- * frames written by hand, header blocks as HPACK literals without indexing or Huffman.
+ * frames written by hand, header blocks as HPACK literals without indexing or Huffman. {@link #serverSide} makes it
+ * the server's end of an accepted connection instead, for servers that behave as no library would.
  */
 final class RawH2 implements AutoCloseable {
     static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8,
             CONTINUATION = 9;
     static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
     static final int END_STREAM = 1, END_HEADERS = 4;
+    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     record Frame(int type, int flags, int stream, byte[] payload) {
         long errorCode() {
@@ -39,6 +41,26 @@ final class RawH2 implements AutoCloseable {
         this(port, 0, settings);
     }
 
+    /**
+     * The server's side of a connection a test accepted (a server written by hand): reads the client's preface and
+     * sends empty SETTINGS; the client's SETTINGS are acknowledged as {@link #read} meets them.
+     */
+    static RawH2 serverSide(Socket accepted) throws IOException {
+        return new RawH2(accepted);
+    }
+
+    private RawH2(Socket accepted) throws IOException {
+        socket = accepted;
+        socket.setSoTimeout(20_000);
+        out = socket.getOutputStream();
+        in = new DataInputStream(socket.getInputStream());
+        byte[] preface = in.readNBytes(PREFACE.length);
+        if (!java.util.Arrays.equals(preface, PREFACE)) {
+            throw new IOException("not an HTTP/2 client preface");
+        }
+        frame(SETTINGS, 0, 0, new byte[0]);
+    }
+
     /** A client whose socket receive buffer is small, so that what it has not read stays on the server side. */
     static RawH2 withReceiveBuffer(int port, int receiveBuffer, int... settings) throws IOException {
         return new RawH2(port, receiveBuffer, settings);
@@ -53,7 +75,7 @@ final class RawH2 implements AutoCloseable {
         socket.setSoTimeout(20_000);
         out = socket.getOutputStream();
         in = new DataInputStream(socket.getInputStream());
-        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.write(PREFACE);
         ByteArrayOutputStream s = new ByteArrayOutputStream();
         for (int i = 0; i + 1 < settings.length; i += 2) {
             s.write(settings[i] >> 8);
