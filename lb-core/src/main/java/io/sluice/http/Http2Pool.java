@@ -57,7 +57,7 @@ final class Http2Pool implements LoopPool {
      * A stream's WINDOW_UPDATE goes out with every read its attempt asks for once it took DATA, not after half the
      * window (Netty's 0.5), as HAProxy does. A server whose last segments wait for our ACK (Nagle, a corked
      * sendfile: NGINX) otherwise waits for Linux's delayed-ACK timer whenever no other frame is going its way, and
-     * a lone 1 MiB response took ~400 ms instead of 2 (docs/bench/measurements-2026-12-06-h2ack.md). Below 1
+     * a lone 1 MiB response took ~400 ms instead of 2 (docs/bench/measurements-2026-12-05-h2ack.md). Below 1
      * because Netty requires it; at 64 KiB windows an update waits for at least 66 consumed bytes.
      */
     static final float STREAM_WINDOW_UPDATE_RATIO = 0.999f;

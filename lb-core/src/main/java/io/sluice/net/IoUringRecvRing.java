@@ -20,7 +20,7 @@ import java.util.Optional;
  *
  * <p>Off by default: it saves CPU on a relay of small messages only; HTTP pays a cancelled and re-armed receive per
  * request, and large transfers read BYTES at a time instead of up to 256 KiB
- * (docs/bench/measurements-2026-12-06-ring.md). Connections reading from the ring get {@link UnendedReadBatches}, the
+ * (docs/bench/measurements-2026-12-05-ring.md). Connections reading from the ring get {@link UnendedReadBatches}, the
  * work-around for Netty 4.2.18 ending a cancelled receive's batch without channelReadComplete, which stalled paused
  * uploads (docs/bench/measurements-2026-12-05-uringops.md).
  */
