@@ -1078,8 +1078,8 @@ def main():
                          "in the plain HTTP and TCP scenarios and h2_small; repeatable")
     ap.add_argument("--profile", action="store_true",
                     help="after the rounds, one more run of each scenario per Sluice target with async-profiler "
-                         "attached (CPU samples, kernel frames included): profile-SCENARIO-TARGET.collapsed and a "
-                         "flame graph of the event loop, profile-SCENARIO-TARGET.svg; not part of the figures")
+                         "attached (CPU samples; kernel frames where perf_event_paranoid and kptr_restrict allow): "
+                         "profile-SCENARIO-TARGET.collapsed and a flame graph of the event loop, profile-SCENARIO-TARGET.svg; not part of the figures")
     ap.add_argument("--profiler-lib", default=os.environ.get("ASYNC_PROFILER_LIB"),
                     help="async-profiler's libasyncProfiler.so for --profile (default: $ASYNC_PROFILER_LIB)")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
@@ -1207,25 +1207,41 @@ def main():
 def profile_run(lab, work, target, sc, seconds, lib, jvm_opts):
     """One more run of a scenario against a Sluice target with async-profiler attached through jcmd (the JVM's
     own attach mechanism, so nothing is loaded at start and the measured rounds ran without it). Writes the
-    collapsed stacks of every thread and a flame graph of the event loop's thread."""
+    collapsed stacks of every thread and a flame graph of the event loop's thread. A profile that cannot be made
+    is reported and skipped: the run's figures must not be lost to it."""
     pid = lab.pid_of(target)
     java = os.path.realpath(sluice_jvm(target, jvm_opts)[0])
     jcmd = os.path.join(os.path.dirname(java), "jcmd")
+    if not os.path.exists(jcmd):  # a JRE, a jlinked runtime or a wrapper script: the jcmd on the PATH then
+        jcmd = shutil.which("jcmd") or jcmd
     stem = os.path.join(work, f"profile-{sc}-{file_stem(target)}")
 
-    def agent(command):  # jcmd reads name=value pairs itself unless the agent's options are quoted
-        sh([jcmd, str(pid), "JVMTI.agent_load", lib, f'"{command}"'])
+    def agent(command):
+        # jcmd reads name=value pairs itself unless the agent's options are quoted; it exits 0 even when the
+        # agent refused, so the agent's own answer is checked.
+        out = sh([jcmd, str(pid), "JVMTI.agent_load", f'"{lib}"', f'"{command}"']).stdout
+        if "error" in out.lower():
+            raise RuntimeError(f"async-profiler said: {out.strip()}")
 
-    agent("start,event=cpu,interval=1ms,threads")
     try:
-        run_load(port_of(target, sc), sc, seconds, None, work)
-    finally:
-        agent(f"stop,file={stem}.collapsed,collapsed")
-    with open(stem + ".svg", "w") as out:
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flame_svg.py"),
-                        stem + ".collapsed", "--thread", "sluice-worker",
-                        "--title", f"{sc}, {target}: event loop thread, CPU samples (kernel frames end in _[k])"],
-                       stdout=out, check=True)
+        if os.path.exists(stem + ".collapsed"):
+            os.remove(stem + ".collapsed")
+        agent("start,event=cpu,interval=1ms,threads")
+        try:
+            run_load(port_of(target, sc), sc, seconds, None, work)
+        finally:
+            agent(f"stop,file={stem}.collapsed,collapsed")
+        if not os.path.exists(stem + ".collapsed"):
+            raise RuntimeError("the profiler wrote no samples")
+        with open(stem + ".svg", "w") as out:
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flame_svg.py"),
+                            stem + ".collapsed", "--thread", "sluice-worker", "--title",
+                            f"{sc}, {target}: event loop thread, CPU samples (kernel frames, if perf allows, end in _[k])"],
+                           stdout=out, check=True)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+        detail = getattr(e, "stdout", None) or getattr(e, "stderr", None) or ""
+        print(f"profile {sc:12} {target:8} skipped: {e} {detail}".strip(), file=sys.stderr, flush=True)
+        return
     print(f"profile {sc:12} {target:8} -> {stem}.svg", flush=True)
 
 
