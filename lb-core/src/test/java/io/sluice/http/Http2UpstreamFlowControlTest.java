@@ -86,6 +86,37 @@ class Http2UpstreamFlowControlTest {
         }
     }
 
+    /**
+     * Stalled streams hold their windows' worth each, which counts against the connection window until they go on:
+     * with nearly all the streams a connection takes stalled, a download on the same connection still completes
+     * (a review feared the connection window's update threshold, half of 100 x 64 KiB, could then never be met).
+     */
+    @Test
+    void manyStalledStreamsDoNotFreezeTheConnectionForTheOthers() throws Exception {
+        int stalledStreams = 90;
+        String big = "/big/" + 32 * MIB;
+        String other = "/big/" + 8 * MIB;
+        try (H2TestServer a = new H2TestServer("a", null);
+             Sluice s = start(a.address());
+             RawH2 stalled = new RawH2(Proxies.port(s, "web"), RawH2.SETTINGS_INITIAL_WINDOW_SIZE, 0)) {
+            for (int i = 0; i < stalledStreams; i++) {
+                stalled.headers(1 + 2 * i, true, get(big));
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> a.requests.size() == stalledStreams);
+            awaitStill(a, big);
+            assertThat(a.sent(big)).as("the stalled streams hold their windows' worth")
+                    .isGreaterThan((long) Http2Pool.STREAM_WINDOW * stalledStreams);
+
+            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<byte[]> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + Proxies.port(s, "web") + other)).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).hasSize(8 * MIB);
+            assertThat(a.connections.get()).as("all streams on one server connection").isEqualTo(1);
+        }
+    }
+
     @Test
     void aSlowReaderMakesTheServerWaitNotSluiceBuffer() throws Exception {
         long size = 32L * MIB;
@@ -279,9 +310,14 @@ class Http2UpstreamFlowControlTest {
                 }
             });
             HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-            HttpResponse<byte[]> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + Proxies.port(s, "web") + "/lockstep")).timeout(Duration.ofSeconds(30)).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
+            CompletableFuture<HttpResponse<byte[]>> response = c.sendAsync(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + Proxies.port(s, "web") + "/lockstep")).timeout(Duration.ofSeconds(30))
+                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+            CompletableFuture.anyOf(response, unanswered).get(40, TimeUnit.SECONDS);
+            if (unanswered.isCompletedExceptionally()) {
+                unanswered.join(); // the server's own failure, not a client timeout
+            }
+            HttpResponse<byte[]> r = response.get(40, TimeUnit.SECONDS);
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).hasSize(chunk * chunks);
             assertThat(unanswered.get(10, TimeUnit.SECONDS)).as("DATA frames the server waited 5 s for Sluice to"
