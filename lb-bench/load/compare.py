@@ -67,8 +67,8 @@ LOAD_CPU = "0"
 # JDK 17 picks Serial GC for it in either layout unless the options name a collector.
 SLUICE_JVM_DEFAULT = "-Xms64m -Xmx512m"
 # Extra Sluice processes, one per --sluice-variant, to compare JVM options A/B in the same rounds: target name
-# ("sluice:NAME") -> (java executable, options). They serve the plain HTTP and TCP scenarios (h2_small too), on
-# ports of their own from VARIANT_BASE_PORT.
+# ("sluice:NAME") -> (java executable, options). They serve the plain HTTP and TCP scenarios (h2_small and
+# grpc_unary too), on ports of their own from VARIANT_BASE_PORT.
 VARIANTS = {}
 # Variants given a jar of their own ("--jar=PATH" among their options): target name -> the jar, to compare a
 # build before and after a change in the same rounds.
@@ -1075,7 +1075,7 @@ def main():
                     help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
                          "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice, "
                          "--transport=epoll|io_uring|nio another runtime.transport), measured in the same rounds "
-                         "in the plain HTTP and TCP scenarios and h2_small; repeatable")
+                         "in the plain HTTP and TCP scenarios, h2_small and grpc_unary; repeatable")
     ap.add_argument("--profile", action="store_true",
                     help="after the rounds, one more run of each scenario per Sluice target with async-profiler "
                          "attached (CPU samples; kernel frames where perf_event_paranoid and kptr_restrict allow): "
@@ -1272,10 +1272,11 @@ def add_variant(name, opts, targets):
         opts = [o for o in opts if not o.startswith("--transport=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
-    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 100, 2)
-                if p not in taken and p + 1 not in taken and bindable(p) and bindable(p + 1))
+    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 99, 3)
+                if all(q not in taken and bindable(q) for q in (p, p + 1, p + 2)))
     PROXY_PORTS["tcp"][target] = base
     PROXY_PORTS["http"][target] = PROXY_PORTS["h2c"][target] = base + 1
+    PROXY_PORTS["grpc"][target] = base + 2  # its gRPC listener (with its h2c cluster) in runs with grpc_unary
     last = max((i for i, t in enumerate(targets) if is_sluice(t)), default=len(targets) - 1)
     targets.insert(last + 1, target)
 

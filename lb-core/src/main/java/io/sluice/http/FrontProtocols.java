@@ -9,6 +9,7 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.AsciiString;
@@ -110,19 +111,19 @@ public final class FrontProtocols {
             this.admitted = admitted;
             Http2Config c = listener.config().http2();
             this.connectionWindow = connectionWindow(c);
-            connection(Http2CodecBuilder.roundRobin(true));
-            initialSettings(new Http2Settings()
+            Http2Settings settings = new Http2Settings()
                     .maxConcurrentStreams(c.maxConcurrentStreams())
                     .initialWindowSize(c.initialStreamWindowSize())
-                    .maxHeaderListSize(c.maxHeaderListSize()));
-            validateHeaders(true);
-            validateRequiredPseudoHeaders(true);
+                    .maxHeaderListSize(c.maxHeaderListSize());
+            initialSettings(settings);
             decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds());
-            // Netty's guard on the resets written would count those passed on from servers: ResetsSentLimit instead.
-            encoderEnforceMaxRstFramesPerWindow(0, 0);
-            encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES);
             // Streams in flight finish on a drain; runtime.drain_timeout ends the wait (closeConnections).
             gracefulShutdownTimeoutMillis(-1);
+            // Headers validated, required pseudo-headers, the control-frame flood guard; Netty's guard on the resets
+            // written is left out (it would count those passed on from servers: ResetsSentLimit instead).
+            Http2CompactCodec codec = new Http2CompactCodec(Http2CodecBuilder.roundRobin(true), settings,
+                    Http2HeadersEncoder.NEVER_SENSITIVE, true, MAX_QUEUED_CONTROL_FRAMES);
+            codec(codec.decoder, codec.encoder);
         }
 
         @Override

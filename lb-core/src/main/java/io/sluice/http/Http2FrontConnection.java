@@ -448,8 +448,13 @@ final class Http2FrontConnection extends Http2ConnectionHandler {
             // As stalled() does: past the pipeline. A close through it waited, on TLS connections whose client had
             // sent GOAWAY and close_notify (h2load), for a write that never completed.
             Http2Flushes.flushNow(channel); // what was written for the last streams goes first
-            ShutdownBeforeClose.shutdown(channel);
-            channel.unsafe().close(channel.voidPromise());
+            try {
+                ShutdownBeforeClose.shutdown(channel);
+            } finally {
+                // Closed even when the shutdown throws: a socket the peer already reset is "not yet connected"
+                // (NotYetConnectedException, not an IOException), and the channel was left open.
+                channel.unsafe().close(channel.voidPromise());
+            }
         }
     }
 

@@ -266,16 +266,13 @@ final class Http2Pool implements LoopPool {
     /** Netty's frame codec, client side ({@link Http2CodecBuilder}). */
     private static final class ClientCodecBuilder extends Http2CodecBuilder {
         ClientCodecBuilder() {
-            super(false);
-            // A builder given its connection takes itself for a server's (isServer() defaults to true), and turns
-            // on the server's guards against RST_STREAM floods (rapid reset): the encoder's would count Sluice's
-            // own resets and end the connection with ENHANCE_YOUR_CALM after 200 in 30 s, failing every stream on
-            // it. Off, as forClient() has them.
-            decoderEnforceMaxRstFramesPerWindow(0, 0);
-            encoderEnforceMaxRstFramesPerWindow(0, 0);
             // Every request's X-Request-Id is new: indexed, each one would go into HPACK's dynamic table and push
             // out an entry that later requests could have reused. Sent as a literal never indexed instead.
-            headerSensitivityDetector((name, value) -> HeaderPolicy.X_REQUEST_ID.contentEquals(name));
+            super(false, (name, value) -> HeaderPolicy.X_REQUEST_ID.contentEquals(name));
+            // A builder given its codec takes itself for a server's (isServer() defaults to true), and turns on the
+            // server's guard against RST_STREAM floods (rapid reset) in the decoder. Off, as forClient() has it. (The
+            // encoder's, which would count Sluice's own resets, is not put around a given codec.)
+            decoderEnforceMaxRstFramesPerWindow(0, 0);
             // Streams only: the controller's connection state is made now with Netty's default ratio, and the
             // connection window, as large as all streams' together, never runs out before theirs.
             DefaultHttp2LocalFlowController local = new DefaultHttp2LocalFlowController(connection());

@@ -43,7 +43,6 @@ import io.sluice.udp.UdpListener;
 import io.sluice.udp.UdpStats;
 import io.sluice.tls.UpstreamTlsErrors;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The Prometheus registry and Sluice's meters. Meters are function meters over counters the listener and
@@ -53,8 +52,17 @@ public final class Metrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,
             new PrometheusRegistry(), new LoopClock());
     private final JvmGcMetrics gc = new JvmGcMetrics();
+    /** Request-path histograms, recorded per event loop: see {@link LoopTimer}. */
+    private final LoopTimers requestDurations = new LoopTimers("sluice_http_request_duration",
+            "Time from a request head to the last byte of its response", "cluster",
+            Duration.ofMillis(1), Duration.ofSeconds(60), registry.config().clock());
+    private final LoopTimers upstreamResponses = new LoopTimers("sluice_http_upstream_response",
+            "Time from the last request byte sent to a server until its response head", "cluster",
+            Duration.ofMillis(1), Duration.ofSeconds(60), registry.config().clock());
 
     public Metrics(PooledByteBufAllocator allocator) {
+        registry.getPrometheusRegistry().register(requestDurations);
+        registry.getPrometheusRegistry().register(upstreamResponses);
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -218,23 +226,17 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
-     * The cluster's HTTP meters: request durations (recorded by the request path). Pool gauges are per server:
-     * {@link #bindPools}.
+     * The cluster's HTTP meters: request durations (recorded by the request path, each event loop into its own
+     * cells: {@link LoopTimer}). Pool gauges are per server: {@link #bindPools}.
      */
     public MeterGroup bind(Upstream upstream) {
         MeterGroup g = new MeterGroup(registry);
-        Timer timer = g.add(Timer.builder("sluice.http.request.duration").tags("cluster", upstream.name())
-                .description("Time from a request head to the last byte of its response")
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry));
-        upstream.durations(nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
-        Timer firstByte = g.add(Timer.builder("sluice.http.upstream.response").tags("cluster", upstream.name())
-                .description("Time from the last request byte sent to a server until its response head")
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry));
-        upstream.firstByte(nanos -> firstByte.record(nanos, TimeUnit.NANOSECONDS));
+        LoopTimer duration = requestDurations.add(upstream.name());
+        g.onClose(() -> requestDurations.remove(duration));
+        upstream.durations(duration);
+        LoopTimer firstByte = upstreamResponses.add(upstream.name());
+        g.onClose(() -> upstreamResponses.remove(firstByte));
+        upstream.firstByte(firstByte);
         g.add(FunctionCounter.builder("sluice.upstream.http2.ping.timeouts", upstream, Upstream::pingTimeouts)
                 .tags("cluster", upstream.name())
                 .description("HTTP/2 server connections closed because a keepalive PING went unanswered")
