@@ -8,6 +8,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import java.io.IOException;
+import java.nio.channels.NotYetConnectedException;
 
 /**
  * First in a pipeline (nearest the socket): shuts the socket down in both directions just before it is closed.
@@ -36,8 +37,9 @@ public final class ShutdownBeforeClose extends ChannelOutboundHandlerAdapter {
         if (ch instanceof UnixChannel u && u.fd() instanceof Socket s && s.isOpen()) {
             try {
                 s.shutdown();
-            } catch (IOException alreadyGone) {
-                // not connected any more: nothing to end
+            } catch (IOException | NotYetConnectedException alreadyGone) {
+                // Not connected (any more; ENOTCONN is Netty's NotYetConnectedException): nothing to end, and the
+                // close that follows must still happen.
             }
         }
     }
