@@ -60,7 +60,8 @@ public final class BatchedReads implements RecvByteBufAllocator {
 
         @Override
         public ByteBuf allocate(ByteBufAllocator alloc) {
-            return sizes.allocate(alloc);
+            ByteBuf reused = LoopBuffers.forRead(alloc, sizes.guess());
+            return reused != null ? reused : sizes.allocate(alloc);
         }
 
         @Override
