@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.sluice.net.LoopBuffers;
 
 /**
  * The HTTP/1.1 encoders' own way for the plain messages of the hot path: the whole head (and a small whole body)
@@ -31,14 +30,13 @@ final class DirectHeads {
     }
 
     /**
-     * The bytes spelled in {@code head}, then {@code body}'s readable bytes (none when null), in one buffer: a
-     * small message in one of the loop's reused buffers ({@link LoopBuffers}), a larger one in a buffer of exactly
-     * its size (its maximum too: it never grows). {@code body} is not released.
+     * The bytes spelled in {@code head}, then {@code body}'s readable bytes (none when null), in one buffer of
+     * exactly their size (its maximum too: it never grows). {@code body} is not released.
      */
     static ByteBuf oneBuffer(ByteBufAllocator alloc, HeadBytes head, ByteBuf body) {
         int bodyBytes = body == null ? 0 : body.readableBytes();
         int size = head.length() + bodyBytes;
-        ByteBuf buf = LoopBuffers.take(alloc, size);
+        ByteBuf buf = alloc.buffer(size, size);
         TAKEN.increment();
         head.writeTo(buf);
         if (bodyBytes > 0) {

@@ -60,8 +60,7 @@ public final class BatchedReads implements RecvByteBufAllocator {
 
         @Override
         public ByteBuf allocate(ByteBufAllocator alloc) {
-            ByteBuf reused = LoopBuffers.forRead(alloc, sizes.guess());
-            return reused != null ? reused : sizes.allocate(alloc);
+            return sizes.allocate(alloc);
         }
 
         @Override

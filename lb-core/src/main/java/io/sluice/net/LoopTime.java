@@ -71,26 +71,9 @@ public final class LoopTime {
         private boolean fresh;
         private boolean inTasks;
         private long time;
-        private LoopBuffers buffers;
 
         LoopThread(ThreadGroup group, Runnable r, String name) {
             super(group, r, name);
-        }
-
-        LoopBuffers buffers() {
-            LoopBuffers b = buffers;
-            return b != null ? b : (buffers = new LoopBuffers());
-        }
-
-        @Override
-        public void run() {
-            try {
-                super.run();
-            } finally {
-                if (buffers != null) {
-                    buffers.releaseAll();
-                }
-            }
         }
 
         long passTime() {
