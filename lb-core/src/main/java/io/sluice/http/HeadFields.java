@@ -34,6 +34,8 @@ final class HeadFields extends HttpHeaders {
     private static final int FIRST = 4;
     private static final Object[] NO_FIELDS = {};
     private static final int[] NO_OFFSETS = {};
+    private static final byte[] NO_IDS = {};
+    private static final int HOST = HeadWords.id(HttpHeaderNames.HOST);
     /** For Netty's decoders: the fields' table; trailers, nearly always empty, allocate only when one comes. */
     private static final HttpHeadersFactory FACTORY = new HttpHeadersFactory() {
         @Override
@@ -53,6 +55,13 @@ final class HeadFields extends HttpHeaders {
     private Object[] fields;
     /** Per field: value start at 2i, value end at 2i+1, in {@link #head}. */
     private int[] offsets;
+    /** Per field, its name's {@link HeadWords#id} ({@link HeadWords#NONE} for other names). */
+    private byte[] ids;
+    /**
+     * Bit n set: a field has the name of id n. Most lookups are of a name the head does not have (Transfer-Encoding,
+     * Upgrade, TE, X-Request-Id, the hop-by-hop names...): one bit test instead of a pass over the fields.
+     */
+    private long present;
     private int size;
     /**
      * The Host value last read as a string, kept across {@link #reuse}: the heads of one client connection
@@ -77,10 +86,12 @@ final class HeadFields extends HttpHeaders {
         if (expected == 0) {
             this.fields = NO_FIELDS;
             this.offsets = NO_OFFSETS;
+            this.ids = NO_IDS;
         } else {
             int cap = expected + SPARE;
             this.fields = new Object[2 * cap];
             this.offsets = head == null ? NO_OFFSETS : new int[2 * cap];
+            this.ids = new byte[cap];
         }
     }
 
@@ -108,9 +119,13 @@ final class HeadFields extends HttpHeaders {
      * no such field, more than one, or another value. Reads the head's bytes: no string is made.
      */
     long number(CharSequence name) {
+        int id = HeadWords.id(name);
+        if (absent(id)) {
+            return -1;
+        }
         int at = -1;
         for (int i = 0; i < size; i++) {
-            if (sameName(fields[2 * i], name)) {
+            if (named(i, id, name)) {
                 if (at >= 0) {
                     return -1;
                 }
@@ -144,25 +159,40 @@ final class HeadFields extends HttpHeaders {
         return digits(b, 0, b.length);
     }
 
-    /** For the parser: a field whose value is head[start, end). */
-    void addRaw(AsciiString name, int start, int end) {
-        int i = slot();
+    /** For the parser: a field whose value is head[start, end); {@code id}: its name's {@link HeadWords#id}. */
+    void addRaw(AsciiString name, int id, int start, int end) {
+        int i = slot(id);
         fields[2 * i] = name;
+        fields[2 * i + 1] = null; // not read yet (a cleared table keeps what its places held: see clear)
         offsets[2 * i] = start;
         offsets[2 * i + 1] = end;
     }
 
-    private int slot() {
+    /** A place for one more field, named by {@code id}. */
+    private int slot(int id) {
         if (size * 2 == fields.length) {
             int cap = size == 0 ? 2 * FIRST : fields.length * 2;
             fields = java.util.Arrays.copyOf(fields, cap);
             offsets = head == null ? offsets : java.util.Arrays.copyOf(offsets, cap);
+            ids = java.util.Arrays.copyOf(ids, cap / 2);
+        }
+        ids[size] = (byte) id;
+        if (id != HeadWords.NONE) {
+            present |= 1L << id;
         }
         return size++;
     }
 
-    private static boolean sameName(Object stored, CharSequence name) {
-        return AsciiString.contentEqualsIgnoreCase((CharSequence) stored, name);
+    /** No field can have the name of {@code id} (a name with no id may be anywhere). */
+    private boolean absent(int id) {
+        return id != HeadWords.NONE && (present & 1L << id) == 0;
+    }
+
+    /** Whether field {@code i} is named {@code name}, whose {@link HeadWords#id} is {@code id}. */
+    private boolean named(int i, int id, CharSequence name) {
+        int own = ids[i];
+        return id != HeadWords.NONE ? own == id
+                : own == HeadWords.NONE && AsciiString.contentEqualsIgnoreCase((CharSequence) fields[2 * i], name);
     }
 
     private String value(int i) {
@@ -170,7 +200,7 @@ final class HeadFields extends HttpHeaders {
         if (v == null) {
             int start = offsets[2 * i];
             int end = offsets[2 * i + 1];
-            boolean host = sameName(fields[2 * i], HttpHeaderNames.HOST);
+            boolean host = ids[i] == HOST;
             String s = host && sameAscii(lastHost, head, start, end) ? lastHost
                     : new String(head, start, end - start, StandardCharsets.ISO_8859_1);
             if (host) {
@@ -232,8 +262,12 @@ final class HeadFields extends HttpHeaders {
     }
 
     private int indexOf(CharSequence name) {
+        int id = HeadWords.id(name);
+        if (absent(id)) {
+            return -1;
+        }
         for (int i = 0; i < size; i++) {
-            if (sameName(fields[2 * i], name)) {
+            if (named(i, id, name)) {
                 return i;
             }
         }
@@ -247,9 +281,13 @@ final class HeadFields extends HttpHeaders {
         if (!(h instanceof HeadFields f)) {
             return h.getAll(name).size();
         }
+        int id = HeadWords.id(name);
+        if (f.absent(id)) {
+            return 0;
+        }
         int n = 0;
         for (int i = 0; i < f.size; i++) {
-            if (sameName(f.fields[2 * i], name)) {
+            if (f.named(i, id, name)) {
                 n++;
             }
         }
@@ -342,8 +380,9 @@ final class HeadFields extends HttpHeaders {
             return i < 0 ? Collections.emptyList() : Collections.singletonList(value(i));
         }
         List<String> out = new ArrayList<>(n);
+        int id = HeadWords.id(name);
         for (int i = 0; i < size; i++) {
-            if (sameName(fields[2 * i], name)) {
+            if (named(i, id, name)) {
                 out.add(value(i));
             }
         }
@@ -376,12 +415,101 @@ final class HeadFields extends HttpHeaders {
      */
     @Override
     public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        int id = HeadWords.id(name);
+        if (absent(id)) {
+            return false;
+        }
         for (int i = 0; i < size; i++) {
-            if (sameName(fields[2 * i], name) && hasElement(valueAt(i), value, ignoreCase)) {
-                return true;
+            if (named(i, id, name)) {
+                Object v = fields[2 * i + 1];
+                if (v == null ? hasElement(head, offsets[2 * i], offsets[2 * i + 1], value, ignoreCase)
+                        : hasElement((CharSequence) v, value, ignoreCase)) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    /**
+     * Whether every comma-separated element of every field named {@code name} is empty or one of {@code a} and
+     * {@code b} (ASCII case ignored): a server's "Connection: keep-alive" names no field to remove, which this
+     * says without making the value a string.
+     */
+    boolean elementsOnly(CharSequence name, CharSequence a, CharSequence b) {
+        int id = HeadWords.id(name);
+        if (absent(id)) {
+            return true;
+        }
+        for (int i = 0; i < size; i++) {
+            if (named(i, id, name)) {
+                Object v = fields[2 * i + 1];
+                if (v != null) {
+                    return false; // read as a string already: the caller's general way
+                }
+                int begin = offsets[2 * i];
+                int to = offsets[2 * i + 1];
+                while (begin <= to) {
+                    int end = begin;
+                    while (end < to && head[end] != ',') {
+                        end++;
+                    }
+                    int st = begin;
+                    int e = end;
+                    while (st < e && (head[st] & 0xff) <= ' ') {
+                        st++;
+                    }
+                    while (e > st && (head[e - 1] & 0xff) <= ' ') {
+                        e--;
+                    }
+                    if (e > st && !sameBytes(head, st, e, a, true) && !sameBytes(head, st, e, b, true)) {
+                        return false;
+                    }
+                    begin = end + 1;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** {@link #hasElement(CharSequence, CharSequence, boolean)} over a value still in the head's bytes. */
+    private static boolean hasElement(byte[] b, int from, int to, CharSequence expected, boolean ignoreCase) {
+        int begin = from;
+        while (true) {
+            int end = begin;
+            while (end < to && b[end] != ',') {
+                end++;
+            }
+            int s = begin;
+            int e = end;
+            while (s < e && (b[s] & 0xff) <= ' ') {
+                s++;
+            }
+            while (e > s && (b[e - 1] & 0xff) <= ' ') {
+                e--;
+            }
+            if (sameBytes(b, s, e, expected, ignoreCase)) {
+                return true;
+            }
+            if (end >= to - 1) {
+                return false; // Netty's reads no element after a trailing comma
+            }
+            begin = end + 1;
+        }
+    }
+
+    private static boolean sameBytes(byte[] b, int start, int end, CharSequence expected, boolean ignoreCase) {
+        if (end - start != expected.length()) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            char a = (char) (b[i] & 0xff);
+            char c = expected.charAt(i - start);
+            if (a != c && (!ignoreCase || lower(a) != lower(c))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean hasElement(CharSequence list, CharSequence expected, boolean ignoreCase) {
@@ -474,7 +602,7 @@ final class HeadFields extends HttpHeaders {
     public HttpHeaders add(CharSequence name, Object value) {
         CharSequence n = validName(name);
         CharSequence v = validValue(value);
-        int i = slot();
+        int i = slot(HeadWords.id(n));
         fields[2 * i] = n;
         fields[2 * i + 1] = v;
         return this;
@@ -485,7 +613,7 @@ final class HeadFields extends HttpHeaders {
      * made, known to be valid, so not checked again character by character as a client's are.
      */
     void addOwn(AsciiString name, CharSequence value) {
-        int i = slot();
+        int i = slot(HeadWords.id(name));
         fields[2 * i] = name;
         fields[2 * i + 1] = value;
     }
@@ -517,8 +645,9 @@ final class HeadFields extends HttpHeaders {
     public HttpHeaders set(CharSequence name, Object value) {
         CharSequence v = validValue(value);
         CharSequence n = validName(name);
-        remove(n);
-        int i = slot();
+        int id = HeadWords.id(n);
+        remove(n, id, 0L);
+        int i = slot(id);
         fields[2 * i] = n;
         fields[2 * i + 1] = v;
         return this;
@@ -547,43 +676,35 @@ final class HeadFields extends HttpHeaders {
 
     @Override
     public HttpHeaders remove(CharSequence name) {
-        return remove(name, null);
+        return remove(name, HeadWords.id(name), 0L);
     }
 
     /**
-     * Names that {@link #removeFrom} takes out of a table in one pass, passing over at once a field whose name has
-     * none of their lengths (most fields, for the hop-by-hop and forwarding names a proxy removes).
+     * Names that {@link #removeFrom} takes out of a table in one pass, each with a {@link HeadWords#id}: a table
+     * that has none of them (nearly every one, for the hop-by-hop and forwarding names a proxy removes) is passed
+     * over at once.
      */
     static final class NameSet {
         private final AsciiString[] names;
-        /** Bit n set: one of the names has n characters (names of 64 or more set bit 63). */
-        private final long lengths;
+        private final long ids;
 
         NameSet(AsciiString... names) {
             this.names = names.clone();
             long l = 0;
             for (AsciiString n : names) {
-                l |= 1L << Math.min(n.length(), 63);
-            }
-            this.lengths = l;
-        }
-
-        boolean has(CharSequence name) {
-            if ((lengths & 1L << Math.min(name.length(), 63)) == 0) {
-                return false;
-            }
-            for (AsciiString n : names) {
-                if (n.contentEqualsIgnoreCase(name)) {
-                    return true;
+                int id = HeadWords.id(n);
+                if (id == HeadWords.NONE) {
+                    throw new IllegalArgumentException("no id for " + n);
                 }
+                l |= 1L << id;
             }
-            return false;
+            this.ids = l;
         }
 
         /** Each name, for a table that is not a {@link HeadFields}. */
         void removeFrom(HttpHeaders h) {
             if (h instanceof HeadFields f) {
-                f.remove(null, this);
+                f.remove(null, HeadWords.NONE, ids);
             } else {
                 for (AsciiString n : names) {
                     h.remove(n);
@@ -594,27 +715,34 @@ final class HeadFields extends HttpHeaders {
 
     /** Whether a field has one of {@code set}'s names. */
     boolean hasAny(NameSet set) {
-        for (int i = 0; i < size; i++) {
-            if (set.has((CharSequence) fields[2 * i])) {
-                return true;
-            }
-        }
-        return false;
+        return (present & set.ids) != 0;
     }
 
-    /** Removes every field named {@code name} ({@code set} null), or any of {@code set}'s names. */
-    private HttpHeaders remove(CharSequence name, NameSet set) {
+    /**
+     * Removes every field named {@code name} (whose {@link HeadWords#id} is {@code id}), or, with {@code set} not
+     * 0, every field whose id is in that set of ids.
+     */
+    private HttpHeaders remove(CharSequence name, int id, long set) {
+        if (set != 0 ? (present & set) == 0 : absent(id)) {
+            return this;
+        }
         int kept = 0;
+        long left = 0;
         for (int i = 0; i < size; i++) {
-            CharSequence n = (CharSequence) fields[2 * i];
-            if (set == null ? !sameName(n, name) : !set.has(n)) {
+            int own = ids[i];
+            boolean gone = set != 0 ? own != HeadWords.NONE && (set & 1L << own) != 0 : named(i, id, name);
+            if (!gone) {
                 if (kept != i) {
                     fields[2 * kept] = fields[2 * i];
                     fields[2 * kept + 1] = fields[2 * i + 1];
+                    ids[kept] = ids[i];
                     if (head != null) {
                         offsets[2 * kept] = offsets[2 * i];
                         offsets[2 * kept + 1] = offsets[2 * i + 1];
                     }
+                }
+                if (own != HeadWords.NONE) {
+                    left |= 1L << own;
                 }
                 kept++;
             }
@@ -624,13 +752,16 @@ final class HeadFields extends HttpHeaders {
             fields[2 * i + 1] = null;
         }
         size = kept;
+        present = left;
         return this;
     }
 
     @Override
     public HttpHeaders clear() {
-        java.util.Arrays.fill(fields, 0, 2 * size, null);
+        // The places keep the previous head's names and values until written again (every add writes both): a
+        // table is cleared for every head it is reused for, and the stores cost more than the few objects kept.
         size = 0;
+        present = 0;
         return this;
     }
 

@@ -13,8 +13,15 @@ import io.netty.util.AsciiString;
 final class HeadLines {
     /** RFC 9110 tchar. */
     private static final boolean[] TOKEN = new boolean[128];
+    /** What a plain value may hold: visible ASCII, SP and HTAB. */
+    private static final boolean[] VALUE = new boolean[256];
 
     static {
+        for (int c = 0x21; c <= 0x7e; c++) {
+            VALUE[c] = true;
+        }
+        VALUE[' '] = true;
+        VALUE['\t'] = true;
         for (char c = '0'; c <= '9'; c++) {
             TOKEN[c] = true;
         }
@@ -69,28 +76,37 @@ final class HeadLines {
     }
 
     /**
-     * Adds the field lines of {@code b[from, end)} up to the empty line ending the head (which
-     * {@link #headEnd} found); false when one is not plain or a CR is bare.
+     * Adds the field lines of {@code b[from, end)} up to the empty line ending the head; returns where the head
+     * ends (just after that line), or -1 when a line is not plain, a CR is bare, or the head does not end before
+     * {@code end}.
      *
      * @param reused {@code b} will be refilled with another head later: a name that is no {@link HeadWords}
      *               constant is copied, never a view of it (a name can outlive the head: HPACK's dynamic table
      *               keeps the names it was given, for one)
      */
-    static boolean fields(byte[] b, int from, int end, HeadFields fields, boolean reused) {
+    static int fields(byte[] b, int from, int end, HeadFields fields, boolean reused) {
         int lineStart = from;
         while (true) {
-            int lineEnd = indexOf(b, lineStart, end, '\r');
-            if (lineEnd < 0 || lineEnd + 1 >= end || b[lineEnd + 1] != '\n') {
-                return false; // a bare CR
+            if (lineStart >= end) {
+                return -1;
             }
-            if (lineEnd == lineStart) {
-                return true;
+            if (b[lineStart] == '\r') {
+                // the empty line, or a bare CR
+                return lineStart + 1 < end && b[lineStart + 1] == '\n' ? lineStart + 2 : -1;
             }
-            if (field(b, lineStart, lineEnd, fields, reused) < 0) {
-                return false;
+            lineStart = field(b, lineStart, end, fields, reused);
+            if (lineStart < 0) {
+                return -1;
             }
-            lineStart = lineEnd + 2;
         }
+    }
+
+    /**
+     * Whether a head read from a copy (its first line's LF at {@code firstLf}, its end at {@code end}, both from
+     * the head's start) keeps the margins {@link #headEnd} keeps to the limits: what it would have found too.
+     */
+    static boolean withinLimits(int firstLf, int end, int maxLine, int maxHeaderSize) {
+        return firstLf < maxLine / 2 && end - 1 < firstLf + 1 + maxHeaderSize / 2;
     }
 
     /** "HTTP/1.1" or "HTTP/1.0" at {@code start}, else null. */
@@ -103,16 +119,17 @@ final class HeadLines {
     }
 
     /**
-     * Adds the field line {@code b[start, end)} (without its CRLF) to {@code fields}: the name a token with the
-     * colon right after, the value visible ASCII with inner SP/HTAB, trimmed as Netty trims it, not empty.
-     * Returns the name's length, or -1 when the line is not that plain (nothing added).
+     * Adds the field line that starts at {@code start} (its CRLF before {@code end}) to {@code fields}: the name a
+     * token with the colon right after, the value visible ASCII with inner SP/HTAB, trimmed as Netty trims it, not
+     * empty. One pass over the line. Returns where the next line starts, or -1 when the line is not that plain
+     * (nothing added) or a CR in it is bare.
      */
     private static int field(byte[] b, int start, int end, HeadFields fields, boolean reused) {
         int colon = start;
         while (colon < end && b[colon] != ':') {
             int c = b[colon];
             if (c < 0 || !TOKEN[c]) {
-                return -1; // also obs-fold and whitespace before the colon
+                return -1; // also obs-fold, whitespace before the colon, a CR or LF in the name
             }
             colon++;
         }
@@ -123,17 +140,26 @@ final class HeadLines {
         while (vs < end && (b[vs] == ' ' || b[vs] == '\t')) {
             vs++;
         }
-        int ve = end;
+        int cr = vs;
+        while (cr < end && VALUE[b[cr] & 0xff]) {
+            cr++;
+        }
+        if (cr + 1 >= end || b[cr] != '\r' || b[cr + 1] != '\n') {
+            return -1; // another byte in the value, or a bare CR
+        }
+        int ve = cr;
         while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
             ve--;
         }
-        if (ve == vs || !visible(b, vs, ve)) {
+        if (ve == vs) {
             return -1;
         }
         int nameLength = colon - start;
-        AsciiString name = HeadWords.name(b, start, nameLength);
-        fields.addRaw(name != null ? name : new AsciiString(b, start, nameLength, reused), vs, ve);
-        return nameLength;
+        int found = HeadWords.lookUp(b, start, nameLength);
+        AsciiString name = HeadWords.form(found);
+        fields.addRaw(name != null ? name : new AsciiString(b, start, nameLength, reused),
+                found < 0 ? HeadWords.NONE : found >> 3, vs, ve);
+        return cr + 2;
     }
 
     /** Visible ASCII with SP and HTAB inside. */

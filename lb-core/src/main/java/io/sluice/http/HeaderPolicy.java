@@ -12,12 +12,13 @@ import io.sluice.config.RouteConfig;
 /** The header edits a proxy makes on the way through (RFC 9110 section 7.6) plus the route's own edits. */
 final class HeaderPolicy {
     // AsciiString names carry their hash: header lookups with them skip hashing the name every request.
-    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
-    static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
-    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
-    private static final AsciiString FORWARDED = AsciiString.cached("forwarded");
+    // HeadWords' constants: a HeadFields table finds them by their id.
+    static final AsciiString X_FORWARDED_FOR = HeadWords.X_FORWARDED_FOR;
+    static final AsciiString X_FORWARDED_PROTO = HeadWords.X_FORWARDED_PROTO;
+    static final AsciiString X_FORWARDED_HOST = HeadWords.X_FORWARDED_HOST;
+    static final AsciiString X_REQUEST_ID = HeadWords.X_REQUEST_ID;
+    private static final AsciiString PROXY_CONNECTION = HttpHeaderNames.PROXY_CONNECTION;
+    private static final AsciiString FORWARDED = HeadWords.FORWARDED;
     private static final AsciiString HTTP = AsciiString.cached("http");
     private static final AsciiString HTTPS = AsciiString.cached("https");
     /** Besides Connection and the fields it names. */
@@ -40,8 +41,12 @@ final class HeaderPolicy {
      */
     static void removeHopByHop(HttpHeaders h) {
         if (h.contains(HttpHeaderNames.CONNECTION)) {
-            for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
-                removeNamedIn(value, h);
+            // Nearly always "keep-alive" or "close", which name nothing to remove: said without strings.
+            if (!(h instanceof HeadFields f)
+                    || !f.elementsOnly(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE, HttpHeaderValues.CLOSE)) {
+                for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
+                    removeNamedIn(value, h);
+                }
             }
             h.remove(HttpHeaderNames.CONNECTION);
         }

@@ -35,12 +35,28 @@ final class RequestHeadParser {
     /** The request whose head starts at the reader index (consumed), or null (nothing consumed). */
     HttpRequest parse(ByteBuf in) {
         int start = in.readerIndex();
+        int available = in.writerIndex() - start;
+        PlainRequest r = request;
+        if (r != null && !r.lent()) {
+            // Read from a copy of as many bytes as the connection's heads took so far: no pass over the buffer to
+            // find the head's end first. A longer head (or one not plain) is looked for in the buffer below.
+            byte[] head = r.refill(0);
+            int n = Math.min(available, head.length);
+            in.getBytes(start, head, 0, n);
+            int length = read(head, n, r, maxLine, maxHeaderSize);
+            if (length >= 0) {
+                in.readerIndex(start + length);
+                return r;
+            }
+            if (n == available) {
+                return null;
+            }
+        }
         int end = HeadLines.headEnd(in, start, in.writerIndex(), maxLine, maxHeaderSize);
         if (end < 0) {
             return null;
         }
         int length = end - start;
-        PlainRequest r = request;
         if (r == null || r.lent()) {
             // Sized for this head: a connection that sends one request (and closes) pays no more than that.
             r = PlainRequest.create(length);
@@ -48,43 +64,47 @@ final class RequestHeadParser {
         }
         byte[] head = r.refill(length);
         in.getBytes(start, head, 0, length);
-        if (!read(head, length, r)) {
+        if (read(head, length, r, maxLine, maxHeaderSize) < 0) {
             return null;
         }
         in.readerIndex(end);
         return r;
     }
 
-    /** Reads the head {@code b[0, length)} into {@code r} and lends it; false when it is not plain. */
-    private static boolean read(byte[] b, int length, PlainRequest r) {
-        int sp1 = HeadLines.indexOf(b, 0, length, ' ');
+    /**
+     * Reads the head at the start of {@code b[0, n)} into {@code r} and lends it; returns the head's length, or -1
+     * when it is not plain or does not end before {@code n}.
+     */
+    private static int read(byte[] b, int n, PlainRequest r, int maxLine, int maxHeaderSize) {
+        int sp1 = HeadLines.indexOf(b, 0, n, ' ');
         HttpMethod method = sp1 < 0 ? null : method(b, sp1);
         if (method == null) {
-            return false;
+            return -1;
         }
         int sp2 = sp1 + 1;
-        while (sp2 < length && b[sp2] > 0x20 && b[sp2] < 0x7f) {
+        while (sp2 < n && b[sp2] > 0x20 && b[sp2] < 0x7f) {
             sp2++;
         }
-        if (sp2 == sp1 + 1 || sp2 >= length || b[sp2] != ' ') {
-            return false;
+        if (sp2 == sp1 + 1 || sp2 >= n || b[sp2] != ' ') {
+            return -1;
         }
         int cr = sp2 + 9;
-        if (cr + 1 >= length || b[cr] != '\r' || b[cr + 1] != '\n') {
-            return false;
+        if (cr + 1 >= n || b[cr] != '\r' || b[cr + 1] != '\n') {
+            return -1;
         }
-        HttpVersion version = HeadLines.version(b, sp2 + 1, length);
+        HttpVersion version = HeadLines.version(b, sp2 + 1, n);
         if (version == null) {
-            return false;
+            return -1;
         }
         HeadFields fields = r.fields();
         // Content-Length and Transfer-Encoding: their rules (and bodies) are Netty's decoder's.
-        if (!HeadLines.fields(b, cr + 2, length, fields, true) || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
-                || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            return false;
+        int length = HeadLines.fields(b, cr + 2, n, fields, true);
+        if (length < 0 || !HeadLines.withinLimits(cr + 1, length, maxLine, maxHeaderSize)
+                || fields.contains(HttpHeaderNames.CONTENT_LENGTH) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return -1;
         }
         r.lend(version, method, new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1));
-        return true;
+        return length;
     }
 
     private static HttpMethod method(byte[] b, int length) {

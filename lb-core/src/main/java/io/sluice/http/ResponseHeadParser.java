@@ -36,28 +36,48 @@ final class ResponseHeadParser {
             return null;
         }
         int start = in.readerIndex();
+        int available = in.writerIndex() - start;
+        PlainResponse r = response;
+        if (r != null && !r.lent()) {
+            // Read from a copy of as many bytes as the connection's heads took so far: no pass over the buffer to
+            // find the head's end first. A longer head (or one not plain) is looked for in the buffer below.
+            byte[] b = r.refill(0);
+            int n = Math.min(available, b.length);
+            in.getBytes(start, b, 0, n);
+            PlainResponse done = read(in, start, b, n, r);
+            if (done != null || n == available) {
+                return done;
+            }
+        }
         int end = HeadLines.headEnd(in, start, in.writerIndex(), maxLine, maxHeaderSize);
         if (end < 0) {
             return null;
         }
         int length = end - start;
-        PlainResponse r = response;
         if (r == null || r.lent()) {
             r = PlainResponse.create(length);
             response = r;
         }
         byte[] b = r.refill(length);
         in.getBytes(start, b, 0, length);
-        HttpVersion version = HeadLines.version(b, 0, length);
-        HttpResponseStatus status = version == null ? null : status(b, length);
+        return read(in, start, b, length, r);
+    }
+
+    /** The response whose head is at the start of {@code b[0, n)} (a copy of {@code in} from {@code start}), or null. */
+    private PlainResponse read(ByteBuf in, int start, byte[] b, int n, PlainResponse r) {
+        HttpVersion version = HeadLines.version(b, 0, n);
+        HttpResponseStatus status = version == null ? null : status(b, n);
         if (status == null) {
             return null;
         }
         HeadFields fields = r.fields();
-        int lineStart = HeadLines.indexOf(b, 0, length, '\r') + 2;
-        if (!HeadLines.fields(b, lineStart, length, fields, true) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+        int firstLf = HeadLines.indexOf(b, 0, n, '\r') + 1;
+        int length = HeadLines.fields(b, firstLf + 1, n, fields, true);
+        if (length < 0 || !HeadLines.withinLimits(firstLf, length, maxLine, maxHeaderSize)
+                || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             return null;
         }
+        int end = start + length;
         long contentLength = fields.number(HttpHeaderNames.CONTENT_LENGTH);
         if (contentLength < 0 || contentLength > HttpFrontCodecs.MAX_CHUNK
                 || in.writerIndex() - end < contentLength) {
@@ -77,7 +97,8 @@ final class ResponseHeadParser {
         }
         String code = HeadWords.code(b, 9, 3);
         int cr = HeadLines.indexOf(b, 13, length, '\r');
-        if (code == null || cr < 0 || b[cr + 1] != '\n' || HeadWords.reason(code, b, 13, cr - 13) == null) {
+        if (code == null || cr < 0 || cr + 1 >= length || b[cr + 1] != '\n'
+                || HeadWords.reason(code, b, 13, cr - 13) == null) {
             return null;
         }
         int c = Integer.parseInt(code);

@@ -74,8 +74,7 @@ final class ResponseRewrite {
         return Plan.of(serverKeepAlive && !closeDelimited, close);
     }
 
-    private static final io.netty.util.AsciiString STRICT_TRANSPORT_SECURITY =
-            io.netty.util.AsciiString.cached("strict-transport-security");
+    private static final io.netty.util.AsciiString STRICT_TRANSPORT_SECURITY = HeadWords.STRICT_TRANSPORT_SECURITY;
 
     /**
      * Adds Strict-Transport-Security unless the server set its own: an application that sends one (with
