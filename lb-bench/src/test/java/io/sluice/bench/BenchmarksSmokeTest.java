@@ -31,7 +31,7 @@ class BenchmarksSmokeTest {
             builder.param("provider", "JDK");
         }
         Options options = builder
-                .include("io\\.sluice\\.bench\\..*")
+                .include("io\\.sluice\\.(bench|http)\\..*Benchmark.*")
                 .forks(0)
                 .warmupIterations(0)
                 .measurementIterations(1)
