@@ -15,6 +15,7 @@ import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
 import io.sluice.net.IdleAck;
+import io.sluice.net.LoopIndex;
 import io.sluice.net.LoopTime;
 import io.sluice.net.UpstreamConnector;
 import io.sluice.net.Transport;
@@ -36,6 +37,8 @@ final class BackendPool implements LoopPool {
     private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
 
     private final ServerPools totals;
+    /** This pool's loop's {@link LoopIndex} number: its slot in the server's pool counts. */
+    private final int loopIndex;
     private final Server server;
     private final Cluster cluster;
     private final Upstream upstream;
@@ -67,7 +70,8 @@ final class BackendPool implements LoopPool {
     BackendPool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
                 ByteBufAllocator allocator) {
         this.totals = totals;
-        this.waiters = new PoolWaiters(totals.waiting);
+        this.loopIndex = LoopIndex.current();
+        this.waiters = new PoolWaiters(totals.waiting, loopIndex);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;
@@ -108,7 +112,7 @@ final class BackendPool implements LoopPool {
     public boolean acquire(Waiter w) {
         BackendConnection c;
         while ((c = idle.pollLast()) != null) {
-            totals.idle.decrementAndGet();
+            totals.idle.decrement(loopIndex);
             c.idle = false;
             if (c.channel.isActive()) {
                 lease(c, w);
@@ -140,7 +144,7 @@ final class BackendPool implements LoopPool {
 
     private void lease(BackendConnection c, Waiter w) {
         c.requests++;
-        totals.inUse.incrementAndGet();
+        totals.inUse.increment(loopIndex);
         w.ready(c);
     }
 
@@ -173,7 +177,7 @@ final class BackendPool implements LoopPool {
      */
     @Override
     public void release(BackendConnection c, boolean reusable) {
-        totals.inUse.decrementAndGet();
+        totals.inUse.decrement(loopIndex);
         c.attempt = null;
         long responseBytes = c.responseBytes;
         c.responseBytes = 0;
@@ -204,7 +208,7 @@ final class BackendPool implements LoopPool {
             IdleAck.send(c.channel);
         }
         idle.addLast(c);
-        totals.idle.incrementAndGet();
+        totals.idle.increment(loopIndex);
         c.channel.read();
         scheduleSweep();
     }
@@ -215,7 +219,7 @@ final class BackendPool implements LoopPool {
      */
     @Override
     public void detach(BackendConnection c) {
-        totals.inUse.decrementAndGet();
+        totals.inUse.decrement(loopIndex);
         c.attempt = null;
         open--;
         Waiter w = waiters.poll();
@@ -230,7 +234,7 @@ final class BackendPool implements LoopPool {
         open--;
         if (c.idle && idle.remove(c)) {
             c.idle = false;
-            totals.idle.decrementAndGet();
+            totals.idle.decrement(loopIndex);
         }
         Waiter w = waiters.poll();
         if (w != null) {
@@ -245,7 +249,7 @@ final class BackendPool implements LoopPool {
         BackendConnection c;
         while ((c = idle.pollLast()) != null) {
             c.idle = false;
-            totals.idle.decrementAndGet();
+            totals.idle.decrement(loopIndex);
             c.channel.close();
         }
     }
@@ -268,7 +272,7 @@ final class BackendPool implements LoopPool {
             if (now - c.idleSince >= limit) {
                 it.remove();
                 c.idle = false;
-                totals.idle.decrementAndGet();
+                totals.idle.decrement(loopIndex);
                 c.channel.close();
             }
         }

@@ -16,6 +16,7 @@ import io.sluice.config.PoolConfig;
 import io.sluice.config.UpstreamProtocol;
 import io.sluice.net.BatchedReads;
 import io.sluice.net.ChannelOptions;
+import io.sluice.net.LoopIndex;
 import io.sluice.net.LoopTime;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamConnector;
@@ -65,6 +66,8 @@ final class Http2Pool implements LoopPool {
     private static final int MAX_HEADER_LIST_SIZE = 64 * 1024;
 
     private final ServerPools totals;
+    /** This pool's loop's {@link LoopIndex} number: its slot in the server's pool counts. */
+    private final int loopIndex;
     private final Server server;
     private final Cluster cluster;
     private final Upstream upstream;
@@ -87,7 +90,8 @@ final class Http2Pool implements LoopPool {
     Http2Pool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
               ByteBufAllocator allocator, UpstreamProtocol protocol) {
         this.totals = totals;
-        this.waiters = new PoolWaiters(totals.waiting);
+        this.loopIndex = LoopIndex.current();
+        this.waiters = new PoolWaiters(totals.waiting, loopIndex);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;
@@ -331,14 +335,14 @@ final class Http2Pool implements LoopPool {
             leave(c, Http2ServerConnection.State.DRAINING);
         }
         Http2Stream s = c.newStream(server);
-        totals.inUse.incrementAndGet();
+        totals.inUse.increment(loopIndex);
         w.ready(s);
     }
 
     /** The attempt is done with the stream: it is reset if it is not over (RST_STREAM CANCEL). */
     @Override
     public void release(BackendConnection c, boolean reusable) {
-        totals.inUse.decrementAndGet();
+        totals.inUse.decrement(loopIndex);
         c.attempt = null;
         ((Http2Stream) c).cancel();
     }
@@ -406,11 +410,11 @@ final class Http2Pool implements LoopPool {
         if (c.idle != idle) {
             c.idle = idle;
             if (idle) {
-                totals.idle.incrementAndGet();
+                totals.idle.increment(loopIndex);
                 c.idleSince = LoopTime.nanoTime();
                 scheduleIdleCheck(c, config().maxIdleTime().toNanos());
             } else {
-                totals.idle.decrementAndGet();
+                totals.idle.decrement(loopIndex);
             }
         }
     }

@@ -1,7 +1,7 @@
 package io.sluice.http;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicInteger;
+import io.sluice.net.LoopCounts;
 
 /**
  * Requests waiting for a connection of one server's pool on one event loop, oldest first, bounded by the
@@ -10,10 +10,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class PoolWaiters {
     private final ArrayDeque<BackendPool.Waiter> queue = new ArrayDeque<>();
-    private final AtomicInteger total;
+    private final LoopCounts total;
+    /** The {@link io.sluice.net.LoopIndex} number of the loop that owns this queue: its slot of {@code total}. */
+    private final int loop;
 
-    PoolWaiters(AtomicInteger total) {
+    PoolWaiters(LoopCounts total, int loop) {
         this.total = total;
+        this.loop = loop;
     }
 
     /** Queues {@code w} last unless {@code max} already wait; false then (the request is refused). */
@@ -22,27 +25,27 @@ final class PoolWaiters {
             return false;
         }
         queue.addLast(w);
-        total.incrementAndGet();
+        total.increment(loop);
         return true;
     }
 
     /** Puts back first a waiter that was taken out but could not be served after all; not limited. */
     void putBack(BackendPool.Waiter w) {
         queue.addFirst(w);
-        total.incrementAndGet();
+        total.increment(loop);
     }
 
     BackendPool.Waiter poll() {
         BackendPool.Waiter w = queue.poll();
         if (w != null) {
-            total.decrementAndGet();
+            total.decrement(loop);
         }
         return w;
     }
 
     void remove(BackendPool.Waiter w) {
         if (queue.remove(w)) {
-            total.decrementAndGet();
+            total.decrement(loop);
         }
     }
 

@@ -4,11 +4,11 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.sluice.cluster.Server;
 import io.sluice.config.UpstreamProtocol;
+import io.sluice.net.LoopCounts;
 import io.sluice.net.LoopIndex;
 import io.sluice.net.Transport;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 
@@ -30,14 +30,20 @@ public final class ServerPools {
      */
     private final Set<LoopPool> privatePools = ConcurrentHashMap.newKeySet();
     private volatile boolean retired;
-    /** Totals over every loop, for the idle/in-use gauges. */
-    final AtomicInteger idle = new AtomicInteger();
-    final AtomicInteger inUse = new AtomicInteger();
+    /**
+     * For the idle/in-use gauges: each pool counts in its loop's slot ({@link LoopCounts}: no locked instruction
+     * per request), a scrape sums them.
+     */
+    final LoopCounts idle;
+    final LoopCounts inUse;
     /** Requests waiting for a connection, over every loop ({@link PoolWaiters}). */
-    final AtomicInteger waiting = new AtomicInteger();
+    final LoopCounts waiting;
 
     ServerPools(Upstream upstream, Server server, Transport transport, ByteBufAllocator allocator, LoopIndex loops) {
         this.perLoop = new AtomicReferenceArray<>(loops.size());
+        this.idle = new LoopCounts(loops.size());
+        this.inUse = new LoopCounts(loops.size());
+        this.waiting = new LoopCounts(loops.size());
         this.upstream = upstream;
         this.server = server;
         this.transport = transport;
@@ -122,14 +128,14 @@ public final class ServerPools {
     }
 
     public int idle() {
-        return idle.get();
+        return (int) idle.sum();
     }
 
     public int inUse() {
-        return inUse.get();
+        return (int) inUse.sum();
     }
 
     public int waiting() {
-        return waiting.get();
+        return (int) waiting.sum();
     }
 }
