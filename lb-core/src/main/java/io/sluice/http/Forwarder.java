@@ -269,7 +269,10 @@ final class Forwarder {
         if (replay != null && !replay.keep(c, bodyBytes, last)) {
             replay = null;
         }
-        attempt.server.bytesSent().add(c.content().readableBytes());
+        int bytes = c.content().readableBytes();
+        if (bytes > 0) { // a bodiless request's empty end is most requests: no locked add of nothing
+            attempt.server.bytesSent().add(bytes);
+        }
         attempt.write(c);
         if (last) {
             requestSent();
