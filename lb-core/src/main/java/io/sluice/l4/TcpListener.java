@@ -152,8 +152,10 @@ public final class TcpListener implements Listener {
             ch.pipeline().addLast("tls-handshake", tls.newObserver());
         }
         long idleMillis = now.config().idleTimeout().toMillis();
+        ConnectionTimeouts timeouts = null;
         if (idleMillis > 0) {
-            ch.pipeline().addLast("idle", ConnectionTimeouts.idle(TimeUnit.MILLISECONDS.toNanos(idleMillis)));
+            timeouts = ConnectionTimeouts.idle(TimeUnit.MILLISECONDS.toNanos(idleMillis));
+            ch.pipeline().addLast("idle", timeouts);
         }
         // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
         boolean peek = tls == null && now.routes().peeks();
@@ -161,7 +163,7 @@ public final class TcpListener implements Listener {
             ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
         }
         ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
-                now.config().splice(), peek, tls != null));
+                now.config().splice(), peek, tls != null, timeouts));
     }
 
     /** Stops accepting; open connections carry on. */
