@@ -9,10 +9,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.config.HttpConfig;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.Admission;
@@ -22,14 +19,12 @@ import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.Listener;
+import io.sluice.net.LoopChannels;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
 import io.sluice.net.ConnectionSetUp;
 import io.sluice.tls.ServerTls;
 import java.net.InetSocketAddress;
-import io.netty.util.concurrent.Future;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -55,7 +50,7 @@ public final class HttpListener implements Listener {
     private volatile HttpDecoderConfig decoderTemplate;
     private final HttpListenerStats httpStats = new HttpListenerStats();
     private volatile RetryBudget retryBudget;
-    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final LoopChannels clients = new LoopChannels();
     private final ListeningSocket socket = new ListeningSocket();
     /** Null when the listener has no access log. */
     private volatile AccessLog accessLog;
@@ -210,37 +205,32 @@ public final class HttpListener implements Listener {
         socket.close();
         // Two passes: every connection is told to close after its response before any idle one is closed, so
         // that a client seeing its idle connection close knows the busy ones are draining too.
-        List<Future<?>> marked = new ArrayList<>();
-        for (Channel ch : clients) {
+        clients.forEach(ch -> {
             HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
             if (front != null) {
-                marked.add(ch.eventLoop().submit(front::closeAfterResponse));
+                front.closeAfterResponse();
             }
             Http2FrontConnection h2 = ch.pipeline().get(Http2FrontConnection.class);
             if (h2 != null) {
-                ch.eventLoop().execute(h2::drain); // GOAWAY: open streams finish, no new ones
+                h2.drain(); // GOAWAY: open streams finish, no new ones
             }
-        }
-        for (Future<?> f : marked) {
-            f.awaitUninterruptibly(1, TimeUnit.SECONDS);
-        }
-        for (Channel ch : clients) {
+        }, 1, TimeUnit.SECONDS);
+        clients.forEach(ch -> {
             HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
             if (front != null) {
-                ch.eventLoop().execute(front::closeIfIdle);
+                front.closeIfIdle();
             }
-        }
+        }, 1, TimeUnit.SECONDS);
     }
 
     @Override
     public void closeConnections() {
-        for (Channel ch : clients) {
+        clients.close(ch -> {
             Http2FrontConnection h2 = ch.pipeline().get(Http2FrontConnection.class);
             if (h2 != null) {
-                ch.eventLoop().execute(h2::closeNow); // a graceful close would wait for its streams
+                h2.closeNow(); // a graceful close would wait for its streams
             }
-        }
-        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }, 5, TimeUnit.SECONDS);
     }
 
     @Override

@@ -15,6 +15,8 @@ import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
 import io.sluice.config.ProxyProtocolVersion;
 import io.sluice.net.ClientSource;
+import io.sluice.net.ConnectDeadline;
+import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.ProxyHeaderOut;
 import io.sluice.net.UpstreamAttempts;
 import io.sluice.net.UpstreamConnector;
@@ -55,9 +57,15 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private HeldBytes early = new HeldBytes();
     /** Set while the connection waits in its cluster's queue (every eligible server at max_connections). */
     private ClusterQueue.Waiter queued;
+    /** The connection's timeouts, whose clock also times the connects; null without an idle timeout. */
+    private final ConnectionTimeouts timeouts;
+    /** The connect timeout on that clock, made at the first connect; null: Netty's task per connect. */
+    private ConnectDeadline deadline;
 
-    ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek, boolean tlsOffload) {
+    ClientHandler(TcpListener listener, SniRoutes routes, boolean splice, boolean peek, boolean tlsOffload,
+                  ConnectionTimeouts timeouts) {
         this.listener = listener;
+        this.timeouts = timeouts;
         this.routes = routes;
         this.splice = splice;
         this.peek = peek;
@@ -184,9 +192,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         RelayHandler.HalfClose halfClose = splice ? null : new RelayHandler.HalfClose(client);
         HeldBytes serverHeld = splice ? new HeldBytes() : null;
+        if (deadline == null && timeouts != null && timeouts.clock() != null) {
+            deadline = new ConnectDeadline(timeouts.clock());
+        }
         ChannelFuture f = UpstreamConnector.connect(listener.dialer(), client.eventLoop(),
                 splice ? serverHeld : new RelayHandler(client, server.bytesReceived(), halfClose), cluster, server,
-                UpstreamConnector.Use.RELAY, splice ? null : proxyHeader(client));
+                UpstreamConnector.Use.RELAY, splice ? null : proxyHeader(client), deadline);
         listener.track(f.channel());
         f.channel().closeFuture().addListener(x -> slot.close());
         f.addListener(done -> {
@@ -211,6 +222,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                            RelayHandler.HalfClose halfClose, HeldBytes serverHeld) {
         Channel client = ctx.channel();
         Channel backend = f.channel();
+        if (deadline != null) {
+            deadline.done();
+        }
         if (!f.isSuccess()) {
             slot.close(); // a channel that was never registered never closes
             if (client.isActive() && attempts.connectFailed(server)) {
@@ -281,6 +295,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (queued != null) {
             cluster.queue().cancel(queued);
             queued = null;
+        }
+        if (deadline != null) {
+            deadline.outliveClient();
         }
         ctx.fireChannelInactive();
     }

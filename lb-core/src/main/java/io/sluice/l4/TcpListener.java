@@ -12,6 +12,7 @@ import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.ConnectionSetUp;
 import io.sluice.net.Listener;
+import io.sluice.net.LoopChannels;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamDialer;
 import io.netty.bootstrap.ServerBootstrap;
@@ -19,9 +20,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
 import io.sluice.tls.SniPeek;
@@ -56,7 +54,7 @@ public final class TcpListener implements Listener {
     /** Per listener, so that what splice: true opens and counts is this listener's alone; unused otherwise. */
     private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
-    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final LoopChannels connections = new LoopChannels();
     private final ListeningSocket socket = new ListeningSocket();
     /** TLS offload, null on a plain listener: the relay then carries the decrypted bytes. Never with splice. */
     private final ServerTls tls;
@@ -154,8 +152,10 @@ public final class TcpListener implements Listener {
             ch.pipeline().addLast("tls-handshake", tls.newObserver());
         }
         long idleMillis = now.config().idleTimeout().toMillis();
+        ConnectionTimeouts timeouts = null;
         if (idleMillis > 0) {
-            ch.pipeline().addLast("idle", ConnectionTimeouts.idle(TimeUnit.MILLISECONDS.toNanos(idleMillis)));
+            timeouts = ConnectionTimeouts.idle(TimeUnit.MILLISECONDS.toNanos(idleMillis));
+            ch.pipeline().addLast("idle", timeouts);
         }
         // Behind TLS offload the bytes are decrypted: there is no ClientHello to read.
         boolean peek = tls == null && now.routes().peeks();
@@ -163,7 +163,7 @@ public final class TcpListener implements Listener {
             ch.pipeline().addLast("sni", new SniPeek(now.routes().peekTimeoutMillis()));
         }
         ch.pipeline().addLast("connect", new ClientHandler(TcpListener.this, now.routes(),
-                now.config().splice(), peek, tls != null));
+                now.config().splice(), peek, tls != null, timeouts));
     }
 
     /** Stops accepting; open connections carry on. */
@@ -185,7 +185,7 @@ public final class TcpListener implements Listener {
     /** Closes every open client and server connection and waits until they are closed. */
     @Override
     public void closeConnections() {
-        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        connections.close(null, 5, TimeUnit.SECONDS);
     }
 
     void track(Channel serverSide) {

@@ -4,12 +4,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.group.ChannelGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A listener's child handler: puts an accepted connection in the listener's group and its handlers in its
+ * A listener's child handler: puts an accepted connection in the listener's set of open ones and its handlers in its
  * pipeline, then leaves. What Netty's {@code ChannelInitializer} does, without the set of contexts being
  * initialised that it keeps against a second call (a concurrent map the listener's loops share: an add and two
  * removes per connection). A child handler is added before the channel registers, so {@code handlerAdded} runs
@@ -19,7 +18,7 @@ import org.slf4j.LoggerFactory;
 public abstract class ConnectionSetUp extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ConnectionSetUp.class);
 
-    private final ChannelGroup connections;
+    private final LoopChannels connections;
     /**
      * Whether accepted connections read from io_uring's provided-buffer ring, by the setting
      * {@link ChannelOptions#listener} applies to them: only those need {@link UnendedReadBatches}, and asking each
@@ -27,7 +26,7 @@ public abstract class ConnectionSetUp extends ChannelInboundHandlerAdapter {
      */
     private final boolean ring;
 
-    protected ConnectionSetUp(ChannelGroup connections, Transport transport) {
+    protected ConnectionSetUp(LoopChannels connections, Transport transport) {
         this.connections = connections;
         this.ring = IoUringRecvRing.setting(transport).isPresent();
     }

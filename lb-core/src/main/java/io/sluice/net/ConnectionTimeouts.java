@@ -87,10 +87,18 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * The idle timer starts after the handlers behind have seen the connection open: a shorter timer they arm
+     * then (HTTP's head wait, the relay's connect timeout) schedules the clock's task, and the idle timer's later
+     * deadline needs none. Armed first, the idle deadline scheduled a task that the shorter one then cancelled
+     * and scheduled again, once per connection.
+     */
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        start();
         ctx.fireChannelActive();
+        if (ctx.channel().isActive()) {
+            start(); // not on a connection a handler behind has closed (turned away): it would outlive it
+        }
     }
 
     private void start() {

@@ -67,11 +67,18 @@ public final class UpstreamConnector {
      */
     public static ChannelFuture connect(UpstreamDialer dialer, EventLoop loop, ChannelHandler handler,
                                         Cluster cluster, Server server, Use use, Consumer<Channel> preamble) {
+        return connect(dialer, loop, handler, cluster, server, use, preamble, null);
+    }
+
+    /** The same, with the connect timeout on {@code deadline} (null: Netty's own task per connect). */
+    public static ChannelFuture connect(UpstreamDialer dialer, EventLoop loop, ChannelHandler handler,
+                                        Cluster cluster, Server server, Use use, Consumer<Channel> preamble,
+                                        ConnectDeadline deadline) {
         InetSocketAddress address = server.resolved();
         Lease lease = lease(server, use);
         long start = System.nanoTime();
-        return keepBooks(dialer.connect(loop, address, cluster.config().connectTimeout(), handler), loop, cluster,
-                server, use, lease, start, preamble);
+        return keepBooks(dialer.connect(loop, address, cluster.config().connectTimeout(), handler, deadline), loop,
+                cluster, server, use, lease, start, preamble);
     }
 
     private static Lease lease(Server server, Use use) {

@@ -49,6 +49,16 @@ public final class UpstreamDialer {
      */
     public ChannelFuture connect(EventLoop loop, InetSocketAddress address, Duration connectTimeout,
                                  ChannelHandler handler) {
+        return connect(loop, address, connectTimeout, handler, null);
+    }
+
+    /**
+     * The same, with the connect timeout kept by {@code deadline} (the client connection's clock) rather than a
+     * Netty task of the channel's own; null: Netty's.
+     */
+    public ChannelFuture connect(EventLoop loop, InetSocketAddress address, Duration connectTimeout,
+                                 ChannelHandler handler, ConnectDeadline deadline) {
+        int timeoutMillis = ChannelOptions.connectTimeoutMillis(connectTimeout);
         Channel ch;
         try {
             ch = channels.newChannel();
@@ -59,7 +69,7 @@ public final class UpstreamDialer {
                     .handler(handler).connect(address);
         }
         try {
-            ch.config().setConnectTimeoutMillis(ChannelOptions.connectTimeoutMillis(connectTimeout));
+            ch.config().setConnectTimeoutMillis(deadline == null ? timeoutMillis : 0);
             for (ChannelOptions.Setting<?> s : settings) {
                 s.applyTo(ch.config());
             }
@@ -80,9 +90,16 @@ public final class UpstreamDialer {
                 return registered;
             }
             // As Bootstrap does: a failed connect leaves the channel open on some transports.
-            return ch.connect(address).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+            ChannelPromise connecting = ch.newPromise();
+            if (deadline != null) {
+                deadline.watch(connecting, address, timeoutMillis);
+            }
+            return ch.connect(address, connecting).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         }
         ChannelPromise connected = ch.newPromise();
+        if (deadline != null) {
+            deadline.watch(connected, address, timeoutMillis);
+        }
         registered.addListener(r -> {
             if (r.isSuccess()) {
                 ch.connect(address, connected).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
