@@ -87,7 +87,7 @@ final class Http2Pool implements LoopPool {
     Http2Pool(ServerPools totals, Upstream upstream, Server server, EventLoop loop, Transport transport,
               ByteBufAllocator allocator, UpstreamProtocol protocol) {
         this.totals = totals;
-        this.waiters = new PoolWaiters(totals.waiting);
+        this.waiters = new PoolWaiters(totals.waiting, loop);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;
