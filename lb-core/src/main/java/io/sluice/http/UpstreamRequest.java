@@ -93,7 +93,7 @@ final class UpstreamRequest implements BackendPool.Waiter {
      */
     State acquire(EventExecutor loop, long maxWaitNanos) {
         // Should every connection of the pool be busy: wait, but not longer than a connect would take.
-        waitDeadline = System.nanoTime() + maxWaitNanos;
+        waitDeadline = System.nanoTime() + Math.min(maxWaitNanos, Long.MAX_VALUE >> 2); // no wrap past now
         if (waitDeadline == NO_DEADLINE) {
             waitDeadline++;
         }
