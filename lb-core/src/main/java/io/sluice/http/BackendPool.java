@@ -59,7 +59,19 @@ final class BackendPool implements LoopPool {
 
     /** Someone who needs a connection; called back on the pool's loop. */
     interface Waiter {
+        /** A {@link #waitDeadline} for a waiter that waits as long as it takes. */
+        long NO_DEADLINE = Long.MIN_VALUE;
+
         void ready(BackendConnection conn);
+
+        /** Until when ({@link System#nanoTime}) it may wait in a pool's queue, or {@link #NO_DEADLINE}. */
+        default long waitDeadline() {
+            return NO_DEADLINE;
+        }
+
+        /** It waited in the queue until its deadline and was taken out: it is called back no more. */
+        default void waitExpired() {
+        }
 
         void failed(Throwable cause);
 
@@ -71,7 +83,7 @@ final class BackendPool implements LoopPool {
                 ByteBufAllocator allocator) {
         this.totals = totals;
         this.loopIndex = LoopIndex.current();
-        this.waiters = new PoolWaiters(totals.waiting, loopIndex);
+        this.waiters = new PoolWaiters(totals.waiting, loopIndex, loop);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;

@@ -91,7 +91,7 @@ final class Http2Pool implements LoopPool {
               ByteBufAllocator allocator, UpstreamProtocol protocol) {
         this.totals = totals;
         this.loopIndex = LoopIndex.current();
-        this.waiters = new PoolWaiters(totals.waiting, loopIndex);
+        this.waiters = new PoolWaiters(totals.waiting, loopIndex, loop);
         this.server = server;
         this.cluster = upstream.cluster();
         this.upstream = upstream;

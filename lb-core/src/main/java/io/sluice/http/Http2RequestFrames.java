@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -29,6 +30,13 @@ final class Http2RequestFrames {
     /** The request's head; {@code scheme} is the connection's ({@code https} over TLS). */
     static Http2Headers head(HttpRequest r, AsciiString scheme) {
         HttpHeaders in = r.headers();
+        if (in instanceof HeadFields f && !HttpMethod.CONNECT.equals(r.method()) && isOriginForm(r.uri())
+                && !f.contains(HttpHeaderNames.CONNECTION)) {
+            Http2Headers pairs = pairs(f, r.method().asciiName(), r.uri(), scheme);
+            if (pairs != null) {
+                return pairs;
+            }
+        }
         Http2Headers out = new DefaultHttp2Headers(true, in.size() + 4);
         String uri = r.uri();
         String host = in.get(HttpHeaderNames.HOST);
@@ -64,9 +72,68 @@ final class Http2RequestFrames {
 
     /** A request's trailers. */
     static Http2Headers trailers(HttpHeaders in) {
+        if (in instanceof HeadFields f && !f.contains(HttpHeaderNames.CONNECTION)) {
+            return ReadOnlyHttp2Headers.trailers(false, fields(f, null));
+        }
         Http2Headers out = new DefaultHttp2Headers(true, in.size());
         copy(in, out);
         return out;
+    }
+
+    private static boolean isOriginForm(String uri) {
+        return !uri.isEmpty() && (uri.charAt(0) == '/' || "*".equals(uri));
+    }
+
+    /**
+     * The common request (origin-form, no Connection field left) from Sluice's own table as a read-only head of
+     * name/value pairs: no hash table, no entry per field, and no second validation. {@link HeadFields} took only
+     * token names and values without CR, LF, NUL or other controls (the checks of Netty's HTTP/2 validator, RFC
+     * 9113 8.2.1); what HTTP/2 adds (lower-case names, no connection-specific fields, TE only as "trailers", Host as
+     * :authority without userinfo) is done here, as {@link #copy} does for other headers. Null without a Host.
+     */
+    private static Http2Headers pairs(HeadFields in, AsciiString method, String path, AsciiString scheme) {
+        AsciiString[] authority = new AsciiString[1];
+        AsciiString[] fields = fields(in, authority);
+        AsciiString host = authority[0];
+        if (host == null) {
+            return null; // no :authority then, which a read-only head cannot leave out
+        }
+        int at = host.indexOf('@', 0); // no userinfo in :authority (RFC 9113 8.3.1)
+        if (at >= 0) {
+            host = host.subSequence(at + 1, host.length(), true);
+        }
+        return ReadOnlyHttp2Headers.clientHeaders(false, method, new AsciiString(path), scheme, host, fields);
+    }
+
+    /** The fields as pairs, minus this hop's; the Host value goes to {@code authority[0]} when asked for. */
+    private static AsciiString[] fields(HeadFields in, AsciiString[] authority) {
+        int n = in.size();
+        AsciiString[] out = new AsciiString[2 * n];
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            AsciiString name = Http2ClientResponseHeads.lowerCase(in.nameAt(i));
+            if (authority != null && authority[0] == null && HttpHeaderNames.HOST.contentEquals(name)) {
+                authority[0] = in.asciiValueAt(i);
+                continue;
+            }
+            if (hopByHop(name)) {
+                continue;
+            }
+            AsciiString value;
+            if (HttpHeaderNames.TE.contentEquals(name)) {
+                // Only "trailers" may go on (RFC 9113 8.2.2): gRPC servers want it.
+                if (!AsciiString.containsIgnoreCase(in.valueAt(i), HttpHeaderValues.TRAILERS)) {
+                    continue;
+                }
+                name = HttpHeaderNames.TE;
+                value = HttpHeaderValues.TRAILERS;
+            } else {
+                value = in.asciiValueAt(i);
+            }
+            out[at++] = name;
+            out[at++] = value;
+        }
+        return at == out.length ? out : java.util.Arrays.copyOf(out, at);
     }
 
     private static void copy(HttpHeaders in, Http2Headers out) {

@@ -3,12 +3,10 @@ package io.sluice.http;
 import io.netty.channel.ChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.cluster.Lease;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
 import io.sluice.net.LoopTime;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +47,8 @@ final class UpstreamRequest implements BackendPool.Waiter {
     private boolean heldOutside;
     private BackendConnection conn;
     private Lease lease;
-    private ScheduledFuture<?> waitTimer;
+    /** Until when it may wait in its pool's queue ({@link System#nanoTime}); the pool's queue times it. */
+    private long waitDeadline = NO_DEADLINE;
     private boolean sent;
     private long sentNanos;
 
@@ -93,11 +92,14 @@ final class UpstreamRequest implements BackendPool.Waiter {
      * of the answer as an event.
      */
     State acquire(EventExecutor loop, long maxWaitNanos) {
+        // Should every connection of the pool be busy: wait, but not longer than a connect would take.
+        waitDeadline = System.nanoTime() + Math.min(maxWaitNanos, Long.MAX_VALUE >> 2); // no wrap past now
+        if (waitDeadline == NO_DEADLINE) {
+            waitDeadline++;
+        }
         if (pool.acquire(this)) {
             state = State.WAITING;
             heldOutside = true;
-            // Every connection of the pool is busy: wait, but not longer than a connect would take.
-            waitTimer = loop.schedule(this::waitExpired, maxWaitNanos, TimeUnit.NANOSECONDS);
         } else if (state == State.ACQUIRING) {
             state = State.WAITING; // connecting
             heldOutside = true;
@@ -115,8 +117,12 @@ final class UpstreamRequest implements BackendPool.Waiter {
     }
 
     @Override
+    public long waitDeadline() {
+        return waitDeadline;
+    }
+
+    @Override
     public void ready(BackendConnection c) {
-        cancelWaitTimer();
         if (state != State.ACQUIRING && state != State.WAITING) {
             c.pool.release(c, true); // the exchange stopped waiting while this connect was under way
             return;
@@ -133,7 +139,6 @@ final class UpstreamRequest implements BackendPool.Waiter {
 
     @Override
     public void failed(Throwable cause) {
-        cancelWaitTimer();
         if (state != State.ACQUIRING && state != State.WAITING) {
             return;
         }
@@ -152,20 +157,12 @@ final class UpstreamRequest implements BackendPool.Waiter {
         releaseSlot();
     }
 
-    private void waitExpired() {
-        waitTimer = null;
+    @Override
+    public void waitExpired() {
         if (state == State.WAITING) {
-            pool.cancel(this);
             state = State.ENDED;
             releaseSlot();
             forwarder.poolWaitExpired(this);
-        }
-    }
-
-    private void cancelWaitTimer() {
-        if (waitTimer != null) {
-            waitTimer.cancel(false);
-            waitTimer = null;
         }
     }
 
@@ -247,7 +244,6 @@ final class UpstreamRequest implements BackendPool.Waiter {
             lease.close();
             pool.release(conn, reusable);
         } else if (was == State.WAITING) {
-            cancelWaitTimer();
             pool.cancel(this);
         }
     }

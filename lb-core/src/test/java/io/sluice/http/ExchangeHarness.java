@@ -62,6 +62,7 @@ final class ExchangeHarness implements AutoCloseable {
         HttpDecoderConfig decoder = HttpFrontCodecs.strict(new HttpDecoderConfig());
         this.client = new EmbeddedChannel(new ByteWatcher(front), new HttpFrontCodecs.RequestDecoder(decoder, encoder),
                 encoder, front);
+        pool.loop = client.eventLoop();
     }
 
     /** Bytes from the client. */
@@ -138,6 +139,8 @@ final class ExchangeHarness implements AutoCloseable {
         private final ArrayDeque<Server> pendingServers = new ArrayDeque<>();
         private final List<Server> asked = new ArrayList<>();
         private Server server;
+        /** The client's loop, where a queued waiter's deadline is timed, as a real pool's queue does. */
+        io.netty.channel.EventLoop loop;
 
         ConnectionPool forServer(Server s) {
             server = s;
@@ -159,6 +162,14 @@ final class ExchangeHarness implements AutoCloseable {
                 default -> {
                     pending.add(w);
                     pendingServers.add(server);
+                    if (a == Answer.BUSY && w.waitDeadline() != BackendPool.Waiter.NO_DEADLINE) {
+                        loop.schedule(() -> {
+                            if (pending.remove(w)) {
+                                pendingServers.poll();
+                                w.waitExpired();
+                            }
+                        }, w.waitDeadline() - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
+                    }
                 }
             }
             return a == Answer.BUSY;
