@@ -1052,6 +1052,9 @@ def main():
     # on the proxy's own core. The second pass, after every path has run once, is where those recompilations
     # happen instead, as they happen once in a long-running proxy that serves a mix of traffic.
     ap.add_argument("--warmup-passes", type=int, default=2)
+    ap.add_argument("--order", choices=["rotate", "fixed"], default="rotate",
+                    help="rotate: each round starts one target further on (a target's place in the round moves "
+                         "its figures); fixed: every round in the --targets order, as before 2026-12-06")
     # Each idle client connection costs a proxy two descriptors (client + backend); machines here cap open
     # files at 20000, so 9000 is the most that fits with room for the rest.
     ap.add_argument("--idle", type=int, default=9000)
@@ -1155,7 +1158,7 @@ def main():
                 if sc == "idle":
                     continue
                 _, _, args, path = SCENARIOS[RELOAD_SCENARIOS[sc][0] if sc in RELOAD_SCENARIOS else sc]
-                for t in targets:
+                for t in round_order(targets, rnd, a.order):
                     if not port_of(t, sc):
                         continue
                     if sc in RELOAD_SCENARIOS:
@@ -1249,6 +1252,18 @@ def is_sluice(target):
     return target.startswith("sluice")
 
 
+def round_order(targets, rnd, order):
+    """The order of the targets in round `rnd`. A target's place in the round moves its figures: measured
+    2026-12-06, the same Sluice jar run as two targets used 10-25% more CPU per request in the earlier place of
+    every round (docs/bench/measurements-2026-12-06-order.md), so a fixed order favours whoever comes last, the
+    peers and the variants. `rotate` starts each round one target further on, so that over as many rounds as
+    there are targets each takes every place once."""
+    if order == "fixed" or not targets:
+        return list(targets)
+    k = rnd % len(targets)
+    return list(targets[k:]) + list(targets[:k])
+
+
 def warmup_durations(seconds, passes):
     """Seconds of each warm-up pass: the first as asked, later ones (recompilation after the switches between
     scenarios, not first compilation) half as long, at least 3 s."""
@@ -1335,7 +1350,9 @@ def report(a, work, targets, scenarios, results):
     }
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} ({os.cpu_count()} cores); "
              f"warm-up {' + '.join(f'{w}s' for w in warmup_durations(a.warmup, a.warmup_passes))} per scenario "
-             f"and target; {a.rounds} rounds of {a.duration}s; figures are medians over rounds, ratios are medians of the ratios "
+             f"and target; {a.rounds} rounds of {a.duration}s"
+             f"{', each round starting one target further on' if a.order == 'rotate' else ', targets in the same order every round'}"
+             f"; figures are medians over rounds, ratios are medians of the ratios "
              f"measured within each round; layout {a.layout}: {LAYOUT_LABELS[a.layout]}; "
              f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
