@@ -75,6 +75,12 @@ VARIANTS = {}
 VARIANT_JARS = {}
 # Variants given a transport of their own ("--transport=epoll|io_uring|nio" among their options): target -> transport.
 VARIANT_TRANSPORTS = {}
+# Variants given a pool size of their own ("--pool=N" among their options): target -> the backends cluster's
+# pool.max_connections_per_loop (Sluice's default, 64, when not given).
+VARIANT_POOLS = {}
+# --backend-maxconn: connections each proxy may hold to one HTTP server (0: each proxy's default; Sluice 64 per
+# event loop, HAProxy and NGINX unlimited). Set by main() before any config is written.
+BACKEND_MAXCONN = 0
 VARIANT_BASE_PORT = 19400  # to 19499: the ports compare.sh reserves
 
 SCENARIOS = {
@@ -217,12 +223,13 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=False):
+def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=False, pool=None):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
     `sluice_splice` one TCP listener with splice: true (which needs the epoll transport), `sluice_jdk` only an
     HTTPS listener on the JDK's TLS engine. `tls` (a TlsSetup) adds the HTTPS listener to `sluice` (on OpenSSL).
     `admin` serves the admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default
-    and not written). `grpc` adds the gRPC listener and its h2c cluster to `sluice`."""
+    and not written). `grpc` adds the gRPC listener and its h2c cluster to `sluice`. `pool`: the backends
+    cluster's pool.max_connections_per_loop (None: not written, Sluice's default)."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
                         for i, p in enumerate(BACKEND_PORTS))
     splice = target == "sluice_splice"
@@ -258,7 +265,7 @@ listeners:
 {listeners}clusters:
   - name: backends
     algorithm: round_robin
-    servers:
+{f"    pool: {{ max_connections_per_loop: {pool} }}" + chr(10) if pool else ""}    servers:
 {servers}
 {grpc_cluster}"""
     return write_atomically(os.path.join(work, file_stem(target) + ".yaml"), conf)
@@ -305,6 +312,10 @@ PEER_BUFFER_LABELS = {
 def write_haproxy(work, buffers, weight=1, tls=None, grpc=False):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
                         for i, p in enumerate(BACKEND_PORTS))
+    # A server's maxconn: requests beyond it wait in HAProxy's queue (timeout queue: timeout connect), as they
+    # wait in Sluice's pool line.
+    http_servers = "\n".join(line + (f" maxconn {BACKEND_MAXCONN}" if BACKEND_MAXCONN else "")
+                             for line in servers.split("\n"))
     conf = f"""
 global
     nbthread 1
@@ -335,7 +346,7 @@ frontend h2c
     mode http
     balance roundrobin
     http-reuse always
-{servers}
+{http_servers}
 """
     return write_atomically(os.path.join(work, "haproxy.cfg"), conf)
 
@@ -541,14 +552,15 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
             continue
         admin = reloadable and target in ADMIN_PORTS
         transport = VARIANT_TRANSPORTS.get(target, sluice_transport)
-        config = write_sluice(work, target, transport, admin=admin, tls=tls, grpc=grpc)
+        pool = VARIANT_POOLS.get(target, BACKEND_MAXCONN or None)
+        config = write_sluice(work, target, transport, admin=admin, tls=tls, grpc=grpc, pool=pool)
         https = tls is not None and target in PROXY_PORTS["https"]
         why = sluice_refuses(root, config) if https else None
         if why:
             skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
             if target == "sluice_jdk":
                 continue
-            config = write_sluice(work, target, transport, admin=admin, grpc=grpc)  # without HTTPS
+            config = write_sluice(work, target, transport, admin=admin, grpc=grpc, pool=pool)  # without HTTPS
             https = False
         # No pre-touched heap by default: the idle-connection scenario reads resident memory, which must include
         # the heap's growth (with -XX:+AlwaysPreTouch among the JVM options it reads everything else).
@@ -1077,7 +1089,7 @@ def main():
     ap.add_argument("--sluice-variant", action="append", default=[], metavar="NAME=OPTIONS",
                     help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
                          "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice, "
-                         "--transport=epoll|io_uring|nio another runtime.transport), measured in the same rounds "
+                         "--transport=epoll|io_uring|nio another runtime.transport, --pool=N another pool.max_connections_per_loop), measured in the same rounds "
                          "in the plain HTTP and TCP scenarios, h2_small and grpc_unary; repeatable")
     ap.add_argument("--profile", action="store_true",
                     help="after the rounds, one more run of each scenario per Sluice target with async-profiler "
@@ -1085,12 +1097,19 @@ def main():
                          "profile-SCENARIO-TARGET.collapsed and a flame graph of the event loop, profile-SCENARIO-TARGET.svg; not part of the figures")
     ap.add_argument("--profiler-lib", default=os.environ.get("ASYNC_PROFILER_LIB"),
                     help="async-profiler's libasyncProfiler.so for --profile (default: $ASYNC_PROFILER_LIB)")
+    ap.add_argument("--backend-maxconn", type=int, default=0, metavar="N",
+                    help="connections Sluice and HAProxy may hold to one HTTP server, the rest of the requests "
+                         "waiting in their queues (Sluice pool.max_connections_per_loop with its one event loop, "
+                         "HAProxy server maxconn); NGINX stays unlimited (open source NGINX has no queue: a "
+                         "request over max_conns fails). 0 (the default): each proxy's default, Sluice 64, "
+                         "HAProxy unlimited")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
     a = ap.parse_args()
     if a.profile and not (a.profiler_lib and os.path.isfile(a.profiler_lib)):
         ap.error("--profile needs async-profiler's libasyncProfiler.so: --profiler-lib PATH or ASYNC_PROFILER_LIB "
                  "(it is in the tools.profiler:async-profiler jar on Maven Central, under linux-x64/)")
-    global PROXY_CPU, BACKEND_CPU, LOAD_CPU
+    global PROXY_CPU, BACKEND_CPU, LOAD_CPU, BACKEND_MAXCONN
+    BACKEND_MAXCONN = a.backend_maxconn
     PROXY_CPU, BACKEND_CPU, LOAD_CPU = (LAYOUTS[a.layout][k] for k in ("proxy", "backends", "load"))
     targets = a.targets.split(",")
     for spec in a.sluice_variant:
@@ -1285,6 +1304,10 @@ def add_variant(name, opts, targets):
     if transports:
         VARIANT_TRANSPORTS[target] = transports[-1][len("--transport="):]
         opts = [o for o in opts if not o.startswith("--transport=")]
+    pools = [o for o in opts if o.startswith("--pool=")]
+    if pools:
+        VARIANT_POOLS[target] = int(pools[-1][len("--pool="):])
+        opts = [o for o in opts if not o.startswith("--pool=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
     base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 99, 3)
@@ -1356,7 +1379,8 @@ def report(a, work, targets, scenarios, results):
              f"measured within each round; layout {a.layout}: {LAYOUT_LABELS[a.layout]}; "
              f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
-             f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}.",
+             f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}"
+             f"{f'; at most {a.backend_maxconn} connections to each HTTP server (Sluice and HAProxy; NGINX unlimited)' if a.backend_maxconn else ''}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for t in targets:
         if is_sluice(t):
