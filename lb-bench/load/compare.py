@@ -947,9 +947,10 @@ def parse_wrk(out):
     tr = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
     mbps = float(tr.group(1)) * UNITS[tr.group(2)] / (1 << 20)
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))
+    p75, p90, p99 = (to_ms(re.search(rf"^\s+{q}%\s+(\S+)", out, re.MULTILINE).group(1)) for q in (75, 90, 99))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
-    return {"rps": rps, "requests": requests, "mbps": mbps, "p50": p50, "p99": p99,
+    # p75 and p90 are kept in results.json only: they show where a tail starts to widen.
+    return {"rps": rps, "requests": requests, "mbps": mbps, "p50": p50, "p75": p75, "p90": p90, "p99": p99,
             "errors": errors.group(0) if errors else ""}
 
 
