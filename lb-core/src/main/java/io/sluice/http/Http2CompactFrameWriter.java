@@ -19,16 +19,6 @@ import io.netty.util.internal.PlatformDependent;
  * response on HTTP/2 was four buffers (one a slice of the body), four writes and two aggregators. The bytes on
  * the wire are the same. Everything else (padding, priorities, the other frame types, large DATA, which is
  * written as a slice without a copy) is Netty's.
- *
- * <p>A HEADERS frame that does not end its stream is done once it is encoded: its promise succeeds then, and its
- * buffer goes with the pipeline's void promise. Netty's encoder hangs a listener on a HEADERS promise only while it
- * is not yet a success, so such a frame costs no listener, and the promise is not notified again after the socket
- * write (about 1.5% of the event loop per promise on gRPC). A failed socket write still ends the connection: the
- * transport closes it, the void promise fires the error through the pipeline (both connection handlers close on
- * it), and the streams end as the connection goes. Not so for frames that end a stream: Netty closes the stream
- * when their promise succeeds, and a graceful shutdown closes the connection after its last stream's close, so
- * their promise must wait for the bytes to be written. Nor for DATA: its promise's listeners (the flow controller's,
- * the stream's write accounting) would run inside the flow controller's write.
  */
 final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
     /** DATA up to this size is copied behind its frame header; larger payloads keep Netty's slices. */
@@ -36,10 +26,6 @@ final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
     private static final int HEADER = Http2CodecUtil.FRAME_HEADER_LENGTH;
     private static final byte END_STREAM = 0x1;
     private static final byte END_HEADERS = 0x4;
-
-    /** {@code -Dsluice.http2.earlyHeaders=false} keeps every HEADERS promise until the write, for A/B measurements. */
-    private static final boolean EARLY_HEADERS = Boolean.parseBoolean(
-            System.getProperty("sluice.http2.earlyHeaders", "true"));
 
     private final Http2HeadersEncoder headersEncoder;
 
@@ -92,10 +78,10 @@ final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
                 header(buf, 0, block, Http2FrameTypes.HEADERS, (byte) (flags | END_HEADERS), streamId);
                 ByteBuf frame = buf;
                 buf = null;
-                return write(ctx, frame, endStream, promise);
+                return ctx.write(frame, promise);
             }
             ByteBuf frames = continued(ctx, buf, block, max, flags, streamId);
-            return write(ctx, frames, endStream, promise);
+            return ctx.write(frames, promise);
         } catch (Http2Exception e) {
             promise.tryFailure(e);
             return promise;
@@ -108,20 +94,6 @@ final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
                 buf.release();
             }
         }
-    }
-
-    /**
-     * A HEADERS frame's write: done at once when it does not end its stream (see the class's comment), unless the
-     * channel is already closed (the write would fail, and the promise says so) or the caller gave a void promise.
-     */
-    private static ChannelFuture write(ChannelHandlerContext ctx, ByteBuf frame, boolean endStream,
-                                       ChannelPromise promise) {
-        if (endStream || promise.isVoid() || !EARLY_HEADERS || !ctx.channel().isActive()) {
-            return ctx.write(frame, promise);
-        }
-        ctx.write(frame, ctx.voidPromise());
-        promise.trySuccess();
-        return promise;
     }
 
     /** A block larger than a frame: HEADERS with its first part, then CONTINUATIONs, the last one ending it. */

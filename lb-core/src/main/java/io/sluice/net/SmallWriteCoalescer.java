@@ -19,8 +19,8 @@ import java.util.ArrayList;
  * is held (the order on the wire is the order of the writes).
  *
  * <p>The promises of the copied buffers complete when the write that carries their bytes does. What is held
- * goes out at the next flush, before a bigger buffer, once {@link #holdLimit} bytes are held, and flushed before a
- * close; it is released if the channel ends first. Goes right before (nearer the socket than) the handler whose writes
+ * goes out at the next flush, before a bigger buffer, once {@link #holdLimit} bytes are held, and before a close;
+ * it is released if the channel ends first. Goes right before (nearer the socket than) the handler whose writes
  * it gathers; per connection (it holds state).
  */
 public final class SmallWriteCoalescer extends ChannelDuplexHandler {
@@ -78,12 +78,7 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
-        if (held != null) {
-            // Flushed too, not left for the close to fail: the writes of some parts (an HTTP/2 stream's HEADERS)
-            // are done when they are held, so nothing waits for them, and a close can follow at once.
-            writeHeld(ctx);
-            ctx.flush();
-        }
+        writeHeld(ctx);
         ended = true; // later writes fail at once in the socket's queue, as they did without this handler
         ctx.close(promise);
     }

@@ -7,7 +7,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -90,36 +89,5 @@ class Http2CompactFrameWriterTest {
         // Padded: Netty's own.
         assertSameBytes((w, ctx) -> w.writeData(ctx, 7, Unpooled.wrappedBuffer(new byte[10]), 5, true,
                 ctx.newPromise()), 3);
-    }
-
-    /**
-     * A HEADERS frame that does not end its stream is done when encoded; one that ends it only once written (Netty
-     * closes the stream, and a graceful shutdown the connection, when it is); and on a closed channel neither is a
-     * success.
-     */
-    @Test
-    void onlyHeadersThatDoNotEndTheirStreamAreDoneBeforeTheyAreWritten() {
-        EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
-        ChannelHandlerContext ctx = ch.pipeline().firstContext();
-        Http2FrameWriter w = new Http2CompactFrameWriter(new DefaultHttp2HeadersEncoder(
-                Http2HeadersEncoder.NEVER_SENSITIVE));
-        ChannelPromise open = ctx.newPromise();
-        ChannelPromise ending = ctx.newPromise();
-        w.writeHeaders(ctx, 1, head(10), 0, false, open);
-        w.writeHeaders(ctx, 1, head(10), 0, true, ending);
-        assertThat(open.isSuccess()).isTrue();
-        assertThat(ending.isDone()).as("not before the write").isFalse();
-        ch.flush();
-        assertThat(ending.isSuccess()).isTrue();
-        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-            b.release();
-        }
-
-        ch.close();
-        ChannelPromise afterClose = ch.newPromise();
-        w.writeHeaders(ctx, 3, head(10), 0, false, afterClose);
-        assertThat(afterClose.isDone()).isTrue();
-        assertThat(afterClose.isSuccess()).isFalse();
-        ch.finishAndReleaseAll();
     }
 }
