@@ -80,6 +80,42 @@ class Http2ClientCloseTest {
         }
     }
 
+    /**
+     * A client that resets its connection while Sluice writes the answers of many streams: the writes fail, and still
+     * the connection closes and every exchange ends (its server request's lease given back). Some of those frames'
+     * writes were done before they reached the socket (HEADERS that do not end a stream): their failure must not be
+     * what ends the streams.
+     */
+    @Test
+    void aClientResetWhileAnswersAreWrittenEndsTheConnectionAndEveryExchange() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        byte[] body = "x".repeat(600).getBytes(StandardCharsets.US_ASCII);
+        HttpBackend.Handler slow = (req, out, sock) -> {
+            req.readBody();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            HttpBackend.respond(out, 200, "text/plain", body);
+        };
+        int streams = 40;
+        try (HttpBackend a = new HttpBackend("a", slow);
+             Sluice s = start(a)) {
+            RawH2 c = RawH2.withReceiveBuffer(Proxies.port(s, "web"), 1024);
+            for (int i = 0; i < streams; i++) {
+                c.headers(1 + 2 * i, true, GET);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.requests.size() == streams);
+            c.socket.setSoLinger(true, 0);
+            release.countDown();
+            c.socket.close(); // an RST: Sluice's writes to it fail
+            var server = s.cluster("app").servers().get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 0);
+        }
+    }
+
     @Test
     void aRequestWhoseBodyTheFinCutShortIsResetAndItsServerExchangeEnds() throws Exception {
         cutShort(":method", "POST", ":scheme", "http", ":path", "/", ":authority", "a", "content-length", "10");

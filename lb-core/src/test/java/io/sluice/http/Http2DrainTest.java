@@ -112,6 +112,47 @@ class Http2DrainTest {
         assertThat(backend.requests).extracting(HttpBackend.Request::uri).containsExactly("/slow");
     }
 
+    /**
+     * Many responses in flight when the shutdown starts, all answered at once: every one reaches the client whole
+     * before the connection closes. Netty closes the connection when its last stream closes, on that stream's last
+     * frame's promise: the promises of the frames Sluice completes before they are written (HEADERS that do not end
+     * a stream) must not let the close overtake the bytes still held or queued.
+     */
+    @Test
+    void shutdownWithManyResponsesInFlightLosesNoResponseByte() throws Exception {
+        int streams = 40;
+        try (HttpBackend backend = slowBackend()) {
+            Sluice s = Sluice.start(ConfigLoader.parse(config("web", backend.address())));
+            try (RawH2 c = new RawH2(io.sluice.testing.Proxies.port(s, "web"))) {
+                for (int i = 0; i < streams; i++) {
+                    c.headers(1 + 2 * i, true, ":method", "GET", ":scheme", "http", ":path", "/slow",
+                            ":authority", "a");
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> backend.requests.size() == streams);
+                CompletableFuture<?> draining = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofSeconds(30)));
+                assertThat(c.await(RawH2.GOAWAY, 0)).isNotNull();
+                release.countDown();
+
+                List<RawH2.Frame> after = new ArrayList<>();
+                for (RawH2.Frame f; (f = c.read()) != null; ) {
+                    after.add(f);
+                }
+                for (int i = 0; i < streams; i++) {
+                    int id = 1 + 2 * i;
+                    assertThat(after).as("stream %d's head", id)
+                            .anyMatch(f -> f.type() == RawH2.HEADERS && f.stream() == id);
+                    String body = new String(after.stream().filter(f -> f.type() == RawH2.DATA && f.stream() == id)
+                            .map(RawH2.Frame::payload).reduce(new byte[0], Http2DrainTest::concat),
+                            StandardCharsets.UTF_8);
+                    assertThat(body).as("stream %d's body", id).isEqualTo("/slow");
+                    assertThat(after).as("stream %d ended", id).anyMatch(f -> f.stream() == id
+                            && (f.flags() & RawH2.END_STREAM) != 0);
+                }
+                draining.get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
