@@ -53,15 +53,7 @@ class Http2ClientCloseTest {
     @Test
     void aStreamOpenAtTheClientsFinIsAnsweredThenTheConnectionCloses() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        HttpBackend.Handler slow = (req, out, sock) -> {
-            req.readBody();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            HttpBackend.respond(out, 200, "text/plain", "late".getBytes(StandardCharsets.US_ASCII));
-        };
+        HttpBackend.Handler slow = answersOnRelease(release, "late".getBytes(StandardCharsets.US_ASCII));
         try (HttpBackend a = new HttpBackend("a", slow);
              Sluice s = start(a);
              RawH2 c = new RawH2(Proxies.port(s, "web"))) {
@@ -82,23 +74,14 @@ class Http2ClientCloseTest {
 
     /**
      * A client that resets its connection while Sluice writes the answers of many streams: the writes fail, and still
-     * the connection closes and every exchange ends (its server request's lease given back). Some of those frames'
-     * writes were done before they reached the socket (HEADERS that do not end a stream): their failure must not be
-     * what ends the streams.
+     * the connection closes and every exchange ends (its server request's lease given back), whichever of the
+     * frames' writes fail first.
      */
     @Test
     void aClientResetWhileAnswersAreWrittenEndsTheConnectionAndEveryExchange() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         byte[] body = "x".repeat(600).getBytes(StandardCharsets.US_ASCII);
-        HttpBackend.Handler slow = (req, out, sock) -> {
-            req.readBody();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            HttpBackend.respond(out, 200, "text/plain", body);
-        };
+        HttpBackend.Handler slow = answersOnRelease(release, body);
         int streams = 40;
         try (HttpBackend a = new HttpBackend("a", slow);
              Sluice s = start(a)) {
@@ -178,5 +161,18 @@ class Http2ClientCloseTest {
                     && new String(f.payload(), StandardCharsets.US_ASCII).contains("a"));
             await().atMost(Duration.ofSeconds(10)).until(() -> open(s) == 0);
         }
+    }
+
+    /** A server that reads the request, then holds its answer ({@code body}, 200) until {@code release} opens. */
+    private static HttpBackend.Handler answersOnRelease(CountDownLatch release, byte[] body) {
+        return (req, out, sock) -> {
+            req.readBody();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            HttpBackend.respond(out, 200, "text/plain", body);
+        };
     }
 }

@@ -115,8 +115,8 @@ class Http2DrainTest {
     /**
      * Many responses in flight when the shutdown starts, all answered at once: every one reaches the client whole
      * before the connection closes. Netty closes the connection when its last stream closes, on that stream's last
-     * frame's promise: the promises of the frames Sluice completes before they are written (HEADERS that do not end
-     * a stream) must not let the close overtake the bytes still held or queued.
+     * frame's promise: a frame promise completed before its bytes are written (an idea measured and not taken, see
+     * docs/bench/measurements-2026-12-06-h2prom.md) would let the close overtake bytes still held or queued.
      */
     @Test
     void shutdownWithManyResponsesInFlightLosesNoResponseByte() throws Exception {
