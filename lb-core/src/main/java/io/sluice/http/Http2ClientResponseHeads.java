@@ -90,15 +90,10 @@ final class Http2ClientResponseHeads {
             if (dropped(name, connection)) {
                 continue;
             }
-            AsciiString value;
-            if (name.contentEquals(HttpHeaderNames.TE)) {
-                if (!listed(in.valueAt(i), HttpHeaderValues.TRAILERS)) {
-                    continue;
-                }
-                name = HttpHeaderNames.TE;
-                value = HttpHeaderValues.TRAILERS;
-            } else {
-                value = in.asciiValueAt(i);
+            AsciiString value = name.contentEquals(HttpHeaderNames.TE)
+                    ? teForHttp2(in.valueAt(i)) : in.asciiValueAt(i);
+            if (value == null) {
+                continue;
             }
             out[at++] = name;
             out[at++] = value;
@@ -112,12 +107,9 @@ final class Http2ClientResponseHeads {
         if (dropped(name, connection)) {
             return;
         }
-        if (name.contentEquals(HttpHeaderNames.TE)) {
-            if (listed(value, HttpHeaderValues.TRAILERS)) {
-                out.add(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
-            }
-        } else {
-            out.add(name, value);
+        CharSequence kept = name.contentEquals(HttpHeaderNames.TE) ? teForHttp2(value) : value;
+        if (kept != null) {
+            out.add(name, kept);
         }
     }
 
@@ -166,6 +158,14 @@ final class Http2ClientResponseHeads {
             }
         }
         return false;
+    }
+
+    /**
+     * What an HTTP/2 message keeps of an HTTP/1.1 TE field's value (RFC 9113 8.2.2): "trailers" alone when the
+     * field lists it (gRPC servers want it), otherwise nothing (null).
+     */
+    static AsciiString teForHttp2(CharSequence value) {
+        return listed(value, HttpHeaderValues.TRAILERS) ? HttpHeaderValues.TRAILERS : null;
     }
 
     /** Whether the comma-separated {@code list} names {@code token} (any case, any spaces around). */

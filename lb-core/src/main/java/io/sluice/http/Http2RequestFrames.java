@@ -1,7 +1,6 @@
 package io.sluice.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -119,16 +118,10 @@ final class Http2RequestFrames {
             if (hopByHop(name)) {
                 continue;
             }
-            AsciiString value;
-            if (HttpHeaderNames.TE.contentEquals(name)) {
-                // Only "trailers" may go on (RFC 9113 8.2.2): gRPC servers want it.
-                if (!AsciiString.containsIgnoreCase(in.valueAt(i), HttpHeaderValues.TRAILERS)) {
-                    continue;
-                }
-                name = HttpHeaderNames.TE;
-                value = HttpHeaderValues.TRAILERS;
-            } else {
-                value = in.asciiValueAt(i);
+            AsciiString value = HttpHeaderNames.TE.contentEquals(name)
+                    ? Http2ClientResponseHeads.teForHttp2(in.valueAt(i)) : in.asciiValueAt(i);
+            if (value == null) {
+                continue;
             }
             out[at++] = name;
             out[at++] = value;
@@ -144,14 +137,11 @@ final class Http2RequestFrames {
             if (hopByHop(name) || (listed != null && AsciiString.containsContentEqualsIgnoreCase(listed, name))) {
                 continue;
             }
-            if (HttpHeaderNames.TE.contentEquals(name)) {
-                // Only "trailers" may go on (RFC 9113 8.2.2): gRPC servers want it.
-                if (AsciiString.containsIgnoreCase(e.getValue(), HttpHeaderValues.TRAILERS)) {
-                    out.add(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
-                }
-                continue;
+            CharSequence value = HttpHeaderNames.TE.contentEquals(name)
+                    ? Http2ClientResponseHeads.teForHttp2(e.getValue()) : e.getValue();
+            if (value != null) {
+                out.add(name, value);
             }
-            out.add(name, e.getValue());
         }
     }
 
