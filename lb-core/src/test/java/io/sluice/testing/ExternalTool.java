@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -50,21 +51,35 @@ public final class ExternalTool {
 
     /** Runs with the given arguments and standard input, for at most 30 seconds. */
     public Run run(String stdin, String... args) throws IOException, InterruptedException {
+        return run(Duration.ofSeconds(30), stdin, args);
+    }
+
+    /**
+     * Runs with the given arguments and standard input for at most {@code limit}, then fails the test. The output
+     * goes to a file, so a tool that hangs with its output open cannot hold the test past the limit.
+     */
+    public Run run(Duration limit, String stdin, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(binary.toString());
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Path output = Files.createTempFile("tool-", ".out");
         try {
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-        } catch (IOException e) {
-            // the tool may exit before reading its input
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(output.toFile()).start();
+            try {
+                p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+            } catch (IOException e) {
+                // the tool may exit before reading its input
+            }
+            if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                fail(binary + " did not finish in " + limit + ": " + String.join(" ", args) + "\n"
+                        + new String(Files.readAllBytes(output), StandardCharsets.UTF_8));
+            }
+            return new Run(p.exitValue(), new String(Files.readAllBytes(output), StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(output);
         }
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(binary + " did not finish: " + String.join(" ", args));
-        }
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
 }
