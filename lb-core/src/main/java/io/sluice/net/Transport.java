@@ -117,6 +117,10 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     }
 
     private static Transport nio() {
+        if (Boolean.getBoolean("java.net.preferIPv4Stack")) {
+            return new Transport("nio", NioIoHandler::newFactory, Ipv4NioChannels.Server.class,
+                    Ipv4NioChannels.Client.class, NioDatagramChannel.class);
+        }
         return new Transport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class,
                 NioDatagramChannel.class);
     }

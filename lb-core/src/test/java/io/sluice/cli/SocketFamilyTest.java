@@ -22,6 +22,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SocketFamilyTest {
     @TempDir
@@ -74,12 +76,17 @@ class SocketFamilyTest {
         assertThat(given.getProperty(SocketFamily.PROPERTY)).isEqualTo("false");
     }
 
-    /** The real process: with IPv4 addresses only, its listening and backend sockets are AF_INET sockets. */
-    @Test
-    void aProcessWithIpv4AddressesOpensIpv4Sockets() throws Exception {
+    /**
+     * The real process: with IPv4 addresses only, its listening and backend sockets are AF_INET sockets, on every
+     * transport. NIO learns of the choice too late from the property alone (the JDK reads it when its network
+     * library loads, which reading the config file does): {@code Ipv4NioChannels}.
+     */
+    @ParameterizedTest(name = "transport {0}")
+    @ValueSource(strings = {"auto", "nio", "epoll"})
+    void aProcessWithIpv4AddressesOpensIpv4Sockets(String transport) throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "Linux /proc/net/tcp");
         try (TestBackend backend = TestBackend.start("b", TestBackend.echo())) {
-            Process p = start(backend.address());
+            Process p = start(backend.address(), transport);
             try {
                 int port = awaitListenerPort();
                 try (Socket client = Proxies.connect(port)) {
@@ -106,7 +113,7 @@ class SocketFamilyTest {
     void aProcessWithAHostNameKeepsDualStackSockets() throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/net/tcp6")), "Linux with IPv6");
         try (TestBackend backend = TestBackend.start("b", TestBackend.echo())) {
-            Process p = start("localhost:" + backend.port());
+            Process p = start("localhost:" + backend.port(), "auto");
             try {
                 int port = awaitListenerPort();
                 assertThat(sockets("/proc/net/tcp6")).anyMatch(s -> s.localPort() == port && s.state().equals(LISTEN));
@@ -117,13 +124,14 @@ class SocketFamilyTest {
         }
     }
 
-    private Process start(String server) throws IOException {
+    private Process start(String server, String transport) throws IOException {
         Path cfg = dir.resolve("run.yaml");
         Files.writeString(cfg, """
+                runtime: { transport: %s }
                 admin: { enabled: false }
                 listeners: [ { name: a, bind: "127.0.0.1:0", cluster: app } ]
                 clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
-                """.formatted(server));
+                """.formatted(transport, server));
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "io.sluice.cli.Main", "run", cfg.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("sluice.log").toFile());
