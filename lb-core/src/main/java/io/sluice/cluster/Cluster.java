@@ -48,6 +48,8 @@ public final class Cluster {
     /** TLS to the servers, or null for plain connections; replaced whole when a reload rebuilds it. */
     private volatile UpstreamSecurity security;
     private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    /** {@link #retire} ran: no server will join again. Set under the cluster's lock. */
+    private volatile boolean retired;
     /** SRV lookups of this cluster's {@code srv} names, by result; kept across reloads. */
     private final DnsResolutions dnsResolutions = new DnsResolutions();
 
@@ -133,6 +135,20 @@ public final class Cluster {
             publish(list);
             rebuild();
         }
+    }
+
+    /**
+     * Takes every server out at once: shutdown, or a reload that removed the cluster. The empty picker is where
+     * the cluster was meant to end up, so it is not reported as a cluster with no available server (one warning
+     * per stop, which log-based alerts would page on).
+     */
+    public synchronized void retire() {
+        retired = true;
+        for (Server s : servers) {
+            s.markRemoved();
+        }
+        publish(List.of());
+        rebuild();
     }
 
     public String name() {
@@ -258,7 +274,7 @@ public final class Cluster {
         }
         picker = eligible.isEmpty() ? Picker.empty() : balancer.newPicker(List.copyOf(eligible));
         this.eligible = List.copyOf(eligible);
-        if (eligible.isEmpty()) {
+        if (eligible.isEmpty() && !retired) {
             log.warn("cluster {} has no available server", name());
         }
         pickerRamping = SlowStart.anyRamping(eligible, config.balancer().slowStart(), System.nanoTime());

@@ -386,8 +386,9 @@ final class LiveCluster implements AutoCloseable {
     @Override
     public synchronized void close() {
         cancelRamp();
-        for (Server s : cluster.servers()) {
-            cluster.removeServer(s); // its picker empties: nothing can place new work here any more
+        List<Server> all = cluster.servers();
+        cluster.retire(); // its picker empties: nothing can place new work here any more
+        for (Server s : all) {
             detach(s);
         }
         closeHealth();
