@@ -78,7 +78,16 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
      */
     public static Transport select(TransportKind kind) {
         return switch (kind) {
-            case AUTO -> IoUring.isAvailable() ? ioUring() : nio();
+            case AUTO -> {
+                if (IoUring.isAvailable()) {
+                    yield ioUring();
+                }
+                // Said once at start: NIO costs more CPU, and the usual cause is one an operator can change.
+                LoggerFactory.getLogger(Transport.class).info("transport auto: io_uring is not available here ({});"
+                        + " using nio. In a container the default seccomp profile refuses io_uring: see the README's"
+                        + " Docker section", IoUring.unavailabilityCause().toString());
+                yield nio();
+            }
             case EPOLL -> {
                 if (!Epoll.isAvailable()) {
                     throw new IllegalStateException("transport epoll is not available here: "
