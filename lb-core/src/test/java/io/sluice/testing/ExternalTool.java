@@ -30,14 +30,18 @@ public final class ExternalTool {
         Optional<Path> found = Stream.of(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
                 .filter(d -> !d.isEmpty()).map(d -> Path.of(d, name)).filter(Files::isExecutable).findFirst();
         if (found.isEmpty()) {
-            String missing = "this test runs " + name + ": install Debian's '" + debianPackage + "' package (apt-get "
-                    + "install -y " + debianPackage + ")";
-            if ("true".equals(System.getenv("CI"))) {
-                fail(missing);
-            }
-            Assumptions.abort(missing);
+            missing("this test runs " + name + ": install Debian's '" + debianPackage + "' package (apt-get "
+                    + "install -y " + debianPackage + ")");
         }
         return new ExternalTool(found.get());
+    }
+
+    /** Something the test needs from outside is not there: a failure on CI ({@code CI=true}), a skip elsewhere. */
+    public static void missing(String what) {
+        if ("true".equals(System.getenv("CI"))) {
+            fail(what);
+        }
+        Assumptions.abort(what);
     }
 
     /** Where the tool is, for tests that drive the process themselves. */
