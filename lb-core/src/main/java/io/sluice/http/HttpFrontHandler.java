@@ -376,7 +376,7 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     }
 
     private void read() {
-        // After a half-close, epoll has dropped the socket from its set and read() would fail (see l4).
+        // After a half-close there is nothing left to read (and on bare Netty epoll the read would fail: see l4).
         if (client instanceof DuplexChannel d && d.isInputShutdown()) {
             return;
         }

@@ -109,9 +109,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Switches reading on or off, but never on for an input that is already finished: Netty 4.2's epoll
-     * transport drops a socket from the epoll set once its input is shut down and no flag is left, and a later
-     * read then fails with ENOENT and closes the channel, losing the other direction's data.
+     * Switches reading on or off, but never on for an input that is already finished: there is nothing left to
+     * read, and on epoll without {@link io.sluice.net.EpollInterest} such a read failed with ENOENT and closed the
+     * channel, losing the other direction's data.
      */
     static void autoRead(Channel ch, boolean on) {
         if (on && ch instanceof DuplexChannel d && d.isInputShutdown()) {

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Joins a client and its server with splice(2): bytes go socket -> pipe -> socket inside the kernel and never
  * enter a Java buffer. Netty 4.2.18 cannot do this itself (its epoll {@code spliceTo} stops after one pipe-load
- * once the peer's FIN is seen, and its epoll registration drops a socket whose interest went to nothing), so
+ * once the peer's FIN is seen, and its interest changes cost an epoll_ctl each), so
  * both connected channels are taken off Netty's epoll set and their sockets are registered here instead, on the
  * same event loop, edge-triggered for input, output and hang-up at once. The interest never changes, so there is
  * no epoll_ctl per wait; each wake-up moves what it can until the kernel says EAGAIN.

@@ -67,6 +67,9 @@ public final class ChannelOptions {
             b.childOption(ChannelOption.SO_KEEPALIVE, true);
         }
         IoUringRecvRing.setting(transport).ifPresent(s -> s.applyToChildren(b));
+        if (transport.isEpoll()) {
+            b.handler(EpollInterest.CHILDREN);
+        }
         return b;
     }
 

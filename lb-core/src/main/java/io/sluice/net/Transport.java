@@ -61,6 +61,11 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
         }
     }
 
+    /** Netty's epoll, whose channels need {@link EpollInterest}. */
+    public boolean isEpoll() {
+        return "epoll".equals(name);
+    }
+
     /** Whether this machine offers the transport (AUTO and NIO always). */
     public static boolean isAvailable(TransportKind kind) {
         return switch (kind) {
@@ -71,10 +76,9 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     }
 
     /**
-     * AUTO takes io_uring where the kernel offers it, NIO elsewhere. Not epoll: Netty 4.2.18's epoll
-     * registration removes a socket from the epoll set when no interest is left (input half-closed, reads
-     * paused) and then fails with ENOENT when it asks for writability again, truncating a large answer to a
-     * client that half-closed (see HalfCloseLargeResponseTest). epoll stays available when asked for.
+     * AUTO takes io_uring where the kernel offers it, then epoll (where a seccomp profile refuses io_uring, as in
+     * containers), then NIO. epoll's channels keep their registration through {@link EpollInterest}: without it
+     * Netty 4.2.18's epoll cut the end of a large answer to a client that half-closed (HalfCloseLargeResponseTest).
      */
     public static Transport select(TransportKind kind) {
         return switch (kind) {
@@ -82,20 +86,18 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
                 if (IoUring.isAvailable()) {
                     yield ioUring();
                 }
-                // Said once at start: NIO costs more CPU, and the usual cause is one an operator can change.
+                // Said once at start: the fallbacks cost more CPU, and the usual cause is one an operator can change.
+                boolean epoll = Epoll.isAvailable();
                 LoggerFactory.getLogger(Transport.class).info("transport auto: io_uring is not available here ({});"
-                        + " using nio. In a container the default seccomp profile refuses io_uring: see the README's"
-                        + " Docker section", IoUring.unavailabilityCause().toString());
-                yield nio();
+                        + " using {}. In a container the default seccomp profile refuses io_uring: see the README's"
+                        + " Docker section", IoUring.unavailabilityCause().toString(), epoll ? "epoll" : "nio");
+                yield epoll ? epoll() : nio();
             }
             case EPOLL -> {
                 if (!Epoll.isAvailable()) {
                     throw new IllegalStateException("transport epoll is not available here: "
                             + Epoll.unavailabilityCause());
                 }
-                LoggerFactory.getLogger(Transport.class).warn("transport epoll: Netty 4.2.18's epoll can cut the end"
-                        + " of a large answer to a client that half-closed; auto (io_uring) or nio do not, nor do"
-                        + " TCP listeners with splice: true");
                 yield epoll();
             }
             case IO_URING -> {

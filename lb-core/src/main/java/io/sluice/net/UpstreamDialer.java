@@ -31,6 +31,8 @@ public final class UpstreamDialer {
     private final List<ChannelOptions.Setting<?>> settings;
     /** Connections read from io_uring's provided-buffer ring: they need {@link UnendedReadBatches}. */
     private final boolean ring;
+    /** Epoll connections that pass a half-close on keep their epoll registration: {@link EpollInterest}. */
+    private final boolean epoll;
 
     public UpstreamDialer(Transport transport, ByteBufAllocator allocator, RecvByteBufAllocator reads,
                           boolean halfClosure) {
@@ -41,6 +43,7 @@ public final class UpstreamDialer {
         this.halfClosure = halfClosure;
         this.settings = ChannelOptions.upstreamSettings(transport, allocator, reads, halfClosure);
         this.ring = IoUringRecvRing.setting(transport).isPresent();
+        this.epoll = transport.isEpoll() && halfClosure;
     }
 
     /**
@@ -75,6 +78,9 @@ public final class UpstreamDialer {
             }
             if (ring) {
                 UnendedReadBatches.addTo(ch);
+            }
+            if (epoll) {
+                EpollInterest.keep(ch); // before it registers: free
             }
             ch.pipeline().addLast(handler);
         } catch (Throwable t) {

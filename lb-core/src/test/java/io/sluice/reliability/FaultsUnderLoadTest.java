@@ -178,6 +178,8 @@ class FaultsUnderLoadTest {
                 Proxies.roundTrip(c, "after " + i);
             }
         }
+        // The backend reports each request on its stdout, read by another thread: it may trail the echo.
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.received.get() >= before + 10);
         assertThat(a.received.get()).isEqualTo(before + 10);
     }
 
