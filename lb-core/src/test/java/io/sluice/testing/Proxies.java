@@ -80,10 +80,45 @@ public final class Proxies {
         return sluice.listener(listener).localAddress().getPort();
     }
 
-    /** A port free on loopback right now, for configs that must name their port before binding it. */
+    /**
+     * A port free on loopback right now, for configs that must name their port before binding it. Taken outside
+     * the kernel's ephemeral range ({@code net.ipv4.ip_local_port_range}): a port from that range could meanwhile
+     * become the local port of one of the tests' own outgoing connections, and the test's bind then failed with
+     * "Address already in use" (seen once in a run of the http tests). Handed out in turn, so one JVM gets a port
+     * again only after all the others.
+     */
     public static int freePort() throws IOException {
+        int[] range = ephemeralRange();
+        int below = range[0] - FIRST_PORT;       // FIRST_PORT .. range[0] - 1
+        int above = Math.max(0, 65_535 - range[1]); // range[1] + 1 .. 65535
+        for (int tries = 0; below + above > 0 && tries < 2000; tries++) {
+            int i = Math.floorMod(nextCandidate.getAndIncrement(), below + above);
+            int port = i < below ? FIRST_PORT + i : range[1] + 1 + (i - below);
+            try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException taken) {
+                // in use: the next one
+            }
+        }
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
+        }
+    }
+
+    /** Above the ports services commonly use (8080, 9090, 9901...), which a developer's machine may run. */
+    private static final int FIRST_PORT = 10_000;
+    /** Where this JVM's next {@link #freePort} looks: a random start, so that JVMs run one after another differ. */
+    private static final java.util.concurrent.atomic.AtomicInteger nextCandidate =
+            new java.util.concurrent.atomic.AtomicInteger(java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 16));
+
+    /** Linux's ephemeral port range; the IANA one elsewhere. Its low end is never below {@link #FIRST_PORT}. */
+    private static int[] ephemeralRange() {
+        try {
+            String[] r = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            return new int[] {Math.max(FIRST_PORT, Integer.parseInt(r[0])), Integer.parseInt(r[1])};
+        } catch (IOException | RuntimeException e) {
+            return new int[] {49_152, 65_535};
         }
     }
 
