@@ -213,9 +213,10 @@ public final class Cluster {
             rebuild();
         }
         log.info("{}/{} {} by the admin API", name(), server.label(), state.label().toUpperCase(java.util.Locale.ROOT));
-        if (state == Server.AdminState.DISABLED && !server.connections().isEmpty()) {
-            log.info("{}/{} closing {} open connection(s)", name(), server.label(), server.connections().size());
-            server.connections().close();
+        int open = server.connections().count();
+        if (state == Server.AdminState.DISABLED && open > 0) {
+            log.info("{}/{} closing {} open connection(s)", name(), server.label(), open);
+            server.connections().closeAll();
         }
     }
 
@@ -331,10 +332,10 @@ public final class Cluster {
         }
         log.info("{}/{} {} {}", name(), server.label(), healthy ? "UP" : "DOWN", reason);
         boolean closeOnDown = config.healthCheck() != null && config.healthCheck().closeOnDown();
-        if (!healthy && closeOnDown && !server.connections().isEmpty()) {
-            log.info("{}/{} closing {} open connection(s) (close_on_down)", name(), server.label(),
-                    server.connections().size());
-            server.connections().close();
+        int open = server.connections().count();
+        if (!healthy && closeOnDown && open > 0) {
+            log.info("{}/{} closing {} open connection(s) (close_on_down)", name(), server.label(), open);
+            server.connections().closeAll();
         }
     }
 

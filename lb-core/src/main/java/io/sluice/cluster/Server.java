@@ -1,8 +1,5 @@
 package io.sluice.cluster;
 
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.balance.Endpoint;
 import io.sluice.balance.PeakEwma;
 import io.sluice.balance.XxHash64;
@@ -66,7 +63,7 @@ public final class Server implements Endpoint {
     /** This server's value in the sticky cookie: a hash of its address, the same on every Sluice instance. */
     private final String stickyId;
     /** Open server-side channels: closed together on DOWN with close_on_down, and by the admin's disable. */
-    private final ChannelGroup connections;
+    private final LoopChannels connections = new LoopChannels();
 
     /** An operator's decision about a server, through the admin API (HAProxy's ready/drain/maint). */
     public enum AdminState {
@@ -95,7 +92,6 @@ public final class Server implements Endpoint {
         this.cluster = cluster;
         this.config = config;
         this.label = config.label();
-        this.connections = new DefaultChannelGroup(label, GlobalEventExecutor.INSTANCE);
         this.stickyId = Long.toHexString(XxHash64.hash(
                 label.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0x5371C4L));
         for (int i = 0; i < stateChanges.length; i++) {
@@ -434,7 +430,7 @@ public final class Server implements Endpoint {
     }
 
     /** The open connections to this server: relayed TCP connections and HTTP pool connections. */
-    public ChannelGroup connections() {
+    public LoopChannels connections() {
         return connections;
     }
 

@@ -19,7 +19,7 @@ import io.sluice.net.ChannelOptions;
 import io.sluice.net.ListeningSocket;
 import io.sluice.net.ConnectionTimeouts;
 import io.sluice.net.Listener;
-import io.sluice.net.LoopChannels;
+import io.sluice.cluster.LoopChannels;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
 import io.sluice.net.ConnectionSetUp;

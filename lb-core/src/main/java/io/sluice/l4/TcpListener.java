@@ -12,7 +12,7 @@ import io.sluice.net.ListeningSocket;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.ConnectionSetUp;
 import io.sluice.net.Listener;
-import io.sluice.net.LoopChannels;
+import io.sluice.cluster.LoopChannels;
 import io.sluice.net.Transport;
 import io.sluice.net.UpstreamDialer;
 import io.netty.bootstrap.ServerBootstrap;

@@ -1,4 +1,4 @@
-package io.sluice.net;
+package io.sluice.cluster;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +12,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.sluice.config.TransportKind;
+import io.sluice.net.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** A listener's open connections on real sockets, accepted on two loops: add, leave on close, walk, close all. */
+/** Open connections on real sockets, accepted on two loops: add, leave on close, count, walk, close all. */
 class LoopChannelsTest {
     private final LoopChannels channels = new LoopChannels();
     /** Every accepted channel, to check what the set holds against. */
@@ -103,6 +104,19 @@ class LoopChannelsTest {
             InputStream in = s.getInputStream();
             assertEquals(-1, in.read());
         }
+    }
+
+    @Test
+    void closeAllClosesEveryChannelWithoutWaitingAndCountFollows() throws Exception {
+        connect(6);
+        await().atMost(Duration.ofSeconds(10)).until(() -> channels.count() == 6);
+        accepted.iterator().next().close().sync();
+        await().atMost(Duration.ofSeconds(10)).until(() -> channels.count() == 5);
+
+        channels.closeAll();
+        await().atMost(Duration.ofSeconds(10)).until(() -> accepted.stream().noneMatch(Channel::isOpen));
+        await().atMost(Duration.ofSeconds(10)).until(() -> channels.count() == 0);
+        assertEquals(0, channels.size());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.sluice.net;
+package io.sluice.cluster;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -15,11 +15,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A listener's open connections, for drain and shutdown: one plain set per event loop, touched only on that loop.
- * Netty's {@code DefaultChannelGroup} does the same job with one concurrent map that every loop of the listener
- * writes, an insert and a remove per channel (with the map's shared size counter); here a channel is added and
- * removed on its own loop without a compare-and-set, and the rare walks over all of them (drain, shutdown) run as
- * a task on each loop.
+ * A set of open channels: a listener's connections, for drain and shutdown, and a server's, for an admin's disable
+ * and {@code close_on_down}. One plain set per event loop, touched only on that loop. Netty's
+ * {@code DefaultChannelGroup} does the same job with one concurrent map that every loop writes, an insert and a
+ * remove per channel (with the map's shared size counter); here a channel is added and removed on its own loop
+ * without a compare-and-set, and the rare walks over all of them (drain, shutdown, closing a server's) run as a
+ * task on each loop.
  *
  * <p>As with a channel group, a walk sees the channels open when it reaches their loop: one accepted after that
  * is not in it (a listener stops accepting first).
@@ -28,14 +29,27 @@ public final class LoopChannels {
     /** The loops that have added a channel, each with its set; copied on write (a loop is added once). */
     private volatile LoopSet[] loops = new LoopSet[0];
     /** One for all channels: runs on the closed channel's loop. */
-    private final ChannelFutureListener remover = f -> setOf(f.channel().eventLoop()).channels.remove(f.channel());
+    private final ChannelFutureListener remover = f -> setOf(f.channel().eventLoop()).remove(f.channel());
 
     private static final class LoopSet {
         final EventLoop loop;
         final Set<Channel> channels = new HashSet<>();
+        /** The set's size for other threads' {@link #count}: written by the loop alone. */
+        volatile int size;
 
         LoopSet(EventLoop loop) {
             this.loop = loop;
+        }
+
+        boolean add(Channel ch) {
+            boolean added = channels.add(ch);
+            size = channels.size();
+            return added;
+        }
+
+        void remove(Channel ch) {
+            channels.remove(ch);
+            size = channels.size();
         }
 
         Channel[] snapshot() {
@@ -57,7 +71,7 @@ public final class LoopChannels {
             loop.execute(() -> add(ch));
             return;
         }
-        if (setOf(loop).channels.add(ch)) {
+        if (setOf(loop).add(ch)) {
             // Runs at once, on this loop, when the channel closed meanwhile.
             ch.closeFuture().addListener(remover);
         }
@@ -155,6 +169,33 @@ public final class LoopChannels {
             }
         }
         return all;
+    }
+
+    /**
+     * Closes every open channel, each on its loop, without waiting: for callers that must not block (an admin
+     * request, a health state change).
+     */
+    public void closeAll() {
+        for (LoopSet s : loops) {
+            try {
+                s.loop.execute(() -> {
+                    for (Channel ch : s.snapshot()) {
+                        ch.close();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // The loop is shutting down: its channels close with it.
+            }
+        }
+    }
+
+    /** The open channels as the loops last wrote their counts, without waiting for them: for a log line. */
+    public int count() {
+        int n = 0;
+        for (LoopSet s : loops) {
+            n += s.size;
+        }
+        return n;
     }
 
     /** The open channels now, counted on each loop: for tests and the status page, not the hot path. */
