@@ -5,6 +5,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -32,10 +34,21 @@ public final class LoopChannels {
     private final ChannelFutureListener remover = f -> setOf(f.channel().eventLoop()).remove(f.channel());
 
     private static final class LoopSet {
+        /** Release stores, plain on x86: a volatile store's fence per connection would buy a log line nothing. */
+        private static final VarHandle SIZE;
+
+        static {
+            try {
+                SIZE = MethodHandles.lookup().findVarHandle(LoopSet.class, "size", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         final EventLoop loop;
         final Set<Channel> channels = new HashSet<>();
-        /** The set's size for other threads' {@link #count}: written by the loop alone. */
-        volatile int size;
+        /** The set's size for other threads' {@link #count}: written by the loop alone, through {@link #SIZE}. */
+        private int size;
 
         LoopSet(EventLoop loop) {
             this.loop = loop;
@@ -43,13 +56,17 @@ public final class LoopChannels {
 
         boolean add(Channel ch) {
             boolean added = channels.add(ch);
-            size = channels.size();
+            SIZE.setRelease(this, channels.size());
             return added;
         }
 
         void remove(Channel ch) {
             channels.remove(ch);
-            size = channels.size();
+            SIZE.setRelease(this, channels.size());
+        }
+
+        int lastSize() {
+            return (int) SIZE.getAcquire(this);
         }
 
         Channel[] snapshot() {
@@ -193,7 +210,7 @@ public final class LoopChannels {
     public int count() {
         int n = 0;
         for (LoopSet s : loops) {
-            n += s.size;
+            n += s.lastSize();
         }
         return n;
     }
