@@ -206,39 +206,12 @@ public final class LoopChannels {
         }
     }
 
-    /** The open channels as the loops last wrote their counts, without waiting for them: for a log line. */
+    /** The open channels as the loops last wrote their counts, without waiting for them: for log lines and tests. */
     public int count() {
         int n = 0;
         for (LoopSet s : loops) {
             n += s.lastSize();
         }
         return n;
-    }
-
-    /** The open channels now, counted on each loop: for tests and the status page, not the hot path. */
-    public int size() {
-        int[] n = {0};
-        List<Future<?>> done = new ArrayList<>();
-        for (LoopSet s : loops) {
-            if (s.loop.inEventLoop()) {
-                n[0] += s.channels.size();
-                continue;
-            }
-            try {
-                done.add(s.loop.submit(() -> {
-                    synchronized (n) {
-                        n[0] += s.channels.size();
-                    }
-                }));
-            } catch (RejectedExecutionException e) {
-                // A loop shutting down: its channels are closing.
-            }
-        }
-        for (Future<?> f : done) {
-            f.awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
-        synchronized (n) {
-            return n[0];
-        }
     }
 }
