@@ -9,8 +9,10 @@ import io.sluice.runtime.ConfigFile;
 import io.sluice.runtime.ReloadResult;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
@@ -29,6 +31,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,6 +50,15 @@ class ReloadUnderLoadTest {
     Path dir;
 
     private record Ports(int web, int tcp, int stream, int extra) {
+        /**
+         * The listener only config b has takes a port picked just before the reload that binds it: between two
+         * b reloads nothing holds it, and a port left free for seconds under this much connection churn is
+         * fair game for anything else on the machine (an outgoing connection's local port, where the ephemeral
+         * range covers it), which would make the reload fail for a reason that is not Sluice's.
+         */
+        Ports withNewExtra() throws IOException {
+            return new Ports(web, tcp, stream, Proxies.freePort());
+        }
     }
 
     private static String config(boolean b, Ports p, String h1, String h2, String h3, String h4, String tcp,
@@ -98,13 +110,17 @@ class ReloadUnderLoadTest {
              HttpBackend h4 = new HttpBackend("h4", HttpBackend.sayName("h4"));
              TestBackend tcp = TestBackend.start("t", TestBackend.sayName());
              TestBackend echo = TestBackend.start("e", TestBackend.echo())) {
-            String[] configs = {
-                config(false, ports, h1.address(), h2.address(), h3.address(), h4.address(), tcp.address(),
-                        echo.address()),
-                config(true, ports, h1.address(), h2.address(), h3.address(), h4.address(), tcp.address(),
-                        echo.address())};
+            IntFunction<String> configFor = i -> {
+                try {
+                    boolean b = i % 2 == 1;
+                    return config(b, b ? ports.withNewExtra() : ports, h1.address(), h2.address(), h3.address(),
+                            h4.address(), tcp.address(), echo.address());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            };
             Path file = dir.resolve("sluice.yaml");
-            Files.writeString(file, configs[0]);
+            Files.writeString(file, configFor.apply(0));
             try (Sluice s = Sluice.start(ConfigLoader.load(file), new ConfigFile(file), "start")) {
                 List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
                 AtomicBoolean stop = new AtomicBoolean();
@@ -129,7 +145,8 @@ class ReloadUnderLoadTest {
                     int perStep = (int) (STREAM_BYTES / CHUNK / (RELOADS + 1));
                     for (int i = 1; i <= RELOADS; i++) {
                         chunks.release(perStep);
-                        Files.writeString(file, configs[i % 2]);
+                        String next = configFor.apply(i);
+                        Files.writeString(file, next);
                         ReloadResult result = s.reloadAsync().get(30, TimeUnit.SECONDS);
                         assertThat(result.applied()).as("reload %d: %s", i, result).isTrue();
                         // Both loads go on under the new configuration before the next reload.
@@ -141,7 +158,7 @@ class ReloadUnderLoadTest {
                         ws.out.flush();
                         assertThat(ws.in().readNBytes(frame.length)).isEqualTo(frame);
                         if (i == RELOADS / 2) {
-                            badFileAndPortClashChangeNothing(s, file, configs[i % 2]);
+                            badFileAndPortClashChangeNothing(s, file, next);
                         }
                     }
                     assertThat(s.listeners()).extracting(l -> l.name()).containsExactly("web", "tcp", "stream");
