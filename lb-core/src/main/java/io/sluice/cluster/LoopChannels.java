@@ -1,10 +1,10 @@
 package io.sluice.cluster;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -28,6 +28,17 @@ import java.util.function.Consumer;
  * is not in it (a listener stops accepting first).
  */
 public final class LoopChannels {
+    /**
+     * A connection that is not a Netty channel (the io_uring TCP relay's): added and removed on its loop by
+     * itself, closed by {@link #abort()} there, which may finish later (once the kernel has given back what it
+     * holds); {@link #closed} must follow then.
+     */
+    public interface Member {
+        EventLoop loop();
+
+        void abort();
+    }
+
     /** The loops that have added a channel, each with its set; copied on write (a loop is added once). */
     private volatile LoopSet[] loops = new LoopSet[0];
     /** One for all channels: runs on the closed channel's loop. */
@@ -46,7 +57,10 @@ public final class LoopChannels {
         }
 
         final EventLoop loop;
-        final Set<Channel> channels = new HashSet<>();
+        final Set<Object> channels = new HashSet<>();
+        /** How many of {@link #channels} are {@link Member}s, and who waits for the last to close (or null). */
+        int members;
+        Promise<Void> membersGone;
         /** The set's size for other threads' {@link #count}: written by the loop alone, through {@link #SIZE}. */
         private int size;
 
@@ -54,7 +68,7 @@ public final class LoopChannels {
             this.loop = loop;
         }
 
-        boolean add(Channel ch) {
+        boolean add(Object ch) {
             boolean added = channels.add(ch);
             SIZE.setRelease(this, channels.size());
             return added;
@@ -69,8 +83,37 @@ public final class LoopChannels {
             return (int) SIZE.getAcquire(this);
         }
 
-        Channel[] snapshot() {
-            return channels.toArray(new Channel[0]);
+        Object[] snapshot() {
+            return channels.toArray();
+        }
+
+        boolean addMember(Member m) {
+            boolean added = add(m);
+            if (added) {
+                members++;
+            }
+            return added;
+        }
+
+        void removeMember(Member m) {
+            if (channels.remove(m)) {
+                SIZE.setRelease(this, channels.size());
+                if (--members == 0 && membersGone != null) {
+                    membersGone.setSuccess(null);
+                    membersGone = null;
+                }
+            }
+        }
+
+        /** Completes once every member now open has closed. */
+        Future<Void> membersGone() {
+            if (members == 0) {
+                return loop.newSucceededFuture(null);
+            }
+            if (membersGone == null) {
+                membersGone = loop.newPromise();
+            }
+            return membersGone;
         }
     }
 
@@ -102,6 +145,16 @@ public final class LoopChannels {
         } catch (IllegalStateException e) {
             return false;
         }
+    }
+
+    /** Adds {@code m} until {@link #closed}; on its loop. */
+    public void add(Member m) {
+        setOf(m.loop()).addMember(m);
+    }
+
+    /** {@code m} has closed: on its loop. */
+    public void closed(Member m) {
+        setOf(m.loop()).removeMember(m);
     }
 
     private LoopSet setOf(EventLoop loop) {
@@ -136,8 +189,10 @@ public final class LoopChannels {
         for (LoopSet s : loops) {
             try {
                 done.add(s.loop.submit(() -> {
-                    for (Channel ch : s.snapshot()) {
-                        action.accept(ch);
+                    for (Object o : s.snapshot()) {
+                        if (o instanceof Channel ch) {
+                            action.accept(ch);
+                        }
                     }
                 }));
             } catch (RejectedExecutionException e) {
@@ -155,18 +210,23 @@ public final class LoopChannels {
      * {@code timeout} until all are closed. Not from an event loop. Returns whether all closed in time.
      */
     public boolean close(Consumer<Channel> first, long timeout, TimeUnit unit) {
-        List<Future<List<ChannelFuture>>> closing = new ArrayList<>();
+        List<Future<List<Future<?>>>> closing = new ArrayList<>();
         for (LoopSet s : loops) {
             try {
                 closing.add(s.loop.submit(() -> {
-                    Channel[] all = s.snapshot();
-                    List<ChannelFuture> closed = new ArrayList<>(all.length);
-                    for (Channel ch : all) {
-                        if (first != null) {
-                            first.accept(ch);
+                    Object[] all = s.snapshot();
+                    List<Future<?>> closed = new ArrayList<>(all.length);
+                    for (Object o : all) {
+                        if (o instanceof Channel ch) {
+                            if (first != null) {
+                                first.accept(ch);
+                            }
+                            closed.add(ch.close());
+                        } else {
+                            ((Member) o).abort();
                         }
-                        closed.add(ch.close());
                     }
+                    closed.add(s.membersGone());
                     return closed;
                 }));
             } catch (RejectedExecutionException e) {
@@ -175,13 +235,13 @@ public final class LoopChannels {
         }
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         boolean all = true;
-        for (Future<List<ChannelFuture>> f : closing) {
+        for (Future<List<Future<?>>> f : closing) {
             if (!f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                     || !f.isSuccess()) {
                 all = false;
                 continue;
             }
-            for (ChannelFuture c : f.getNow()) {
+            for (Future<?> c : f.getNow()) {
                 all &= c.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
         }
@@ -196,8 +256,12 @@ public final class LoopChannels {
         for (LoopSet s : loops) {
             try {
                 s.loop.execute(() -> {
-                    for (Channel ch : s.snapshot()) {
-                        ch.close();
+                    for (Object o : s.snapshot()) {
+                        if (o instanceof Channel ch) {
+                            ch.close();
+                        } else {
+                            ((Member) o).abort();
+                        }
                     }
                 });
             } catch (RejectedExecutionException e) {

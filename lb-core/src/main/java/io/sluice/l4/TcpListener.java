@@ -24,6 +24,8 @@ import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
 import io.sluice.tls.SniPeek;
 import io.sluice.tls.ServerTls;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +58,13 @@ public final class TcpListener implements Listener {
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final LoopChannels connections = new LoopChannels();
     private final ListeningSocket socket = new ListeningSocket();
+    /**
+     * On io_uring the listener accepts without a Netty server channel and relays plain connections without
+     * channels ({@link UringConnection}); null on epoll and NIO, or with {@code runtime.tcp_relay: channels}.
+     */
+    private final UringListenSocket uringSocket;
+    /** How a connection that needs Netty's pipeline is set up when {@link #uringSocket} accepted it. */
+    private volatile UringAdoption adoption;
     /** TLS offload, null on a plain listener: the relay then carries the decrypted bytes. Never with splice. */
     private final ServerTls tls;
     /** Opens the server side of every connection, on the client's loop; half-closes are passed on. */
@@ -66,7 +75,7 @@ public final class TcpListener implements Listener {
      * plain listener.
      */
     public TcpListener(ListenerConfig config, Map<String, Cluster> clusters, Transport transport,
-                       ByteBufAllocator allocator, ServerTls tls) {
+                       ByteBufAllocator allocator, ServerTls tls, boolean rawRelay) {
         if (tls != null && config.splice()) {
             throw new IllegalArgumentException("listener " + config.name() + ": splice cannot carry TLS");
         }
@@ -77,12 +86,27 @@ public final class TcpListener implements Listener {
         this.admission = admission(config);
         this.splicer = new Splicer(config.idleTimeout());
         this.dialer = new UpstreamDialer(transport, allocator, RELAY_READS, true);
+        this.uringSocket = rawRelay && UringAdoption.usable(transport, allocator) ? new UringListenSocket() : null;
     }
 
     /** What a connection is accepted under: the listener's settings and its clusters, replaced together. */
-    private record Settings(ListenerConfig config, SniRoutes routes) {
+    private record Settings(ListenerConfig config, SniRoutes routes, boolean plain) {
+        Settings(ListenerConfig config, SniRoutes routes, ServerTls tls) {
+            this(config, routes, tls == null && config.proxyProtocol() == null && !config.splice() && !routes.peeks());
+        }
+
         Cluster cluster() {
             return routes.fallback().cluster();
+        }
+
+        /**
+         * Whether the raw relay can carry a connection accepted now: a plain listener (no TLS offload, PROXY
+         * header, SNI peek or splice) to a cluster that neither speaks TLS nor sends a PROXY header. Read per
+         * connection, since a reload changes a cluster in place.
+         */
+        boolean relayRaw() {
+            Cluster c = cluster();
+            return plain && c.security() == null && c.config().sendProxyProtocol() == null;
         }
     }
 
@@ -93,7 +117,7 @@ public final class TcpListener implements Listener {
                 throw new IllegalArgumentException("listener " + config.name() + ": no cluster " + name);
             }
             return c;
-        }, passthrough));
+        }, passthrough), tls);
     }
 
     /**
@@ -139,10 +163,33 @@ public final class TcpListener implements Listener {
                         }
                     }
                 });
-        socket.bind(b, config.bind());
+        if (uringSocket != null) {
+            adoption = new UringAdoption(b);
+            try {
+                uringSocket.bind(config, workers, this::accepted);
+            } catch (InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new UncheckedIOException(e.getMessage(), e instanceof IOException io ? io : new IOException(e));
+            }
+        } else {
+            socket.bind(b, config.bind());
+        }
         InetSocketAddress a = localAddress();
-        log.info("listener {} on {}:{} -> cluster {} ({}{})", config.name(), a.getHostString(), a.getPort(),
-                settings.cluster().name(), transport.name(), tls != null ? ", TLS offload" : "");
+        log.info("listener {} on {}:{} -> cluster {} ({}{}{})", config.name(), a.getHostString(), a.getPort(),
+                settings.cluster().name(), transport.name(), uringSocket != null ? ", raw relay" : "",
+                tls != null ? ", TLS offload" : "");
+    }
+
+    /** A connection {@link #uringSocket} accepted, on the loop that accepted it. */
+    private void accepted(int fd, UringAcceptor acceptor) {
+        Settings now = settings;
+        if (now.relayRaw()) {
+            UringConnection.start(acceptor, fd, now.cluster(), admission, connections, allocator,
+                    now.config().idleTimeout().toNanos());
+        } else {
+            adoption.adopt(fd, acceptor.loop());
+        }
     }
 
     /** The connection's own handlers: at accept, or once its PROXY header is read. */
@@ -169,7 +216,15 @@ public final class TcpListener implements Listener {
     /** Stops accepting; open connections carry on. */
     @Override
     public void pauseAccepting() {
-        socket.close();
+        closeSocket();
+    }
+
+    private void closeSocket() {
+        if (uringSocket != null) {
+            uringSocket.close();
+        } else {
+            socket.close();
+        }
     }
 
     @Override
@@ -179,7 +234,7 @@ public final class TcpListener implements Listener {
 
     @Override
     public void stopAccepting() {
-        socket.close();
+        closeSocket();
     }
 
     /** Closes every open client and server connection and waits until they are closed. */
@@ -201,6 +256,11 @@ public final class TcpListener implements Listener {
         }
     }
 
+    /** Whether this listener accepts on io_uring itself, relaying plain connections without channels. */
+    public boolean rawRelay() {
+        return uringSocket != null;
+    }
+
     /** TLS offload, or null on a plain listener. */
     public ServerTls tls() {
         return tls;
@@ -208,12 +268,12 @@ public final class TcpListener implements Listener {
 
     @Override
     public InetSocketAddress localAddress() {
-        return socket.localAddress();
+        return uringSocket != null ? uringSocket.localAddress() : socket.localAddress();
     }
 
     @Override
     public boolean bound() {
-        return socket.bound();
+        return uringSocket != null ? uringSocket.bound() : socket.bound();
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.sluice.net;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
+import java.net.InetAddress;
 
 /**
  * Lets accepted connections into a listener, or turns them away: counts every accepted connection, keeps the
@@ -78,6 +79,33 @@ public final class Admission {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Counts a connection that is not a channel (the io_uring TCP relay's) as open; its owner calls
+     * {@link ListenerStats#closed()} when it closes, whatever this returned. False, counted as rejected, when it
+     * is one over {@code max_connections}: the owner closes it at once.
+     */
+    public boolean open() {
+        int active = stats.opened();
+        if (maxConnections > 0 && active > maxConnections) {
+            stats.countRejected();
+            return false;
+        }
+        return true;
+    }
+
+    /** A connection counted by {@link #open()} has closed. */
+    public void closed() {
+        stats.closed();
+    }
+
+    /**
+     * The per-client limits for a connection from {@code client} that is not a channel: null, counted, when it
+     * is over one (its owner closes it); else what to run, once, when it closes.
+     */
+    public Runnable admitClient(InetAddress client) {
+        return clients == null ? ClientLimits.NOTHING_TAKEN : clients.admit(client, connectionIsRequest);
     }
 
     public ListenerStats stats() {

@@ -97,6 +97,32 @@ public final class ClientLimits {
     }
 
     /**
+     * {@link #admit(Channel, boolean)} for a connection that is not a channel (the io_uring TCP relay's): null,
+     * counted as limited, when {@code client} is over a limit; else what to run, once, when the connection closes.
+     */
+    public Runnable admit(InetAddress client, boolean connectionIsRequest) {
+        ClientLimitsConfig c = config;
+        if (!c.any() || client == null) {
+            return NOTHING_TAKEN;
+        }
+        Runnable release = NOTHING_TAKEN;
+        if (c.connectionsPerIp() > 0) {
+            long hash = hash(client);
+            ConnectionCounts counts = connections;
+            if (!counts.acquire(hash, c.connectionsPerIp())) {
+                stats.countLimited(Limit.CONNECTIONS_PER_IP);
+                return null;
+            }
+            release = () -> counts.release(hash);
+        }
+        if (connectionIsRequest && request(client) > 0) {
+            release.run();
+            return null;
+        }
+        return release;
+    }
+
+    /**
      * A UDP flow's first datagram from {@code client}: null, counted as limited, when the client has
      * {@code connections_per_ip} flows open already; else what to run, once, when the flow ends (it gives the
      * count back; nothing to give back when no limit was on as the flow began).
@@ -115,7 +141,7 @@ public final class ClientLimits {
         return () -> counts.release(hash);
     }
 
-    private static final Runnable NOTHING_TAKEN = () -> { };
+    static final Runnable NOTHING_TAKEN = () -> { };
 
     /**
      * Takes one of the client's request tokens: 0 when within {@code requests_per_second_per_ip}, else the

@@ -153,7 +153,8 @@ public final class Registry implements AutoCloseable, Discovery {
             } else if (config.protocol() == ListenerConfig.Protocol.HTTP) {
                 listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
             } else {
-                listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls);
+                listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls,
+                        shared.rawTcpRelay());
             }
             live = new LiveListener(listener, shared.metrics().bind(listener));
         } catch (RuntimeException e) {

@@ -169,6 +169,10 @@ public final class Reloader {
 
     private static void runtimeChanges(SluiceConfig current, SluiceConfig next, List<String> changes,
                                        List<String> restart) {
+        if (current.runtime().tcpRelay() != next.runtime().tcpRelay()) {
+            restart.add("runtime.tcp_relay: " + current.runtime().tcpRelay().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().tcpRelay().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");
+        }
         if (current.runtime().transport() != next.runtime().transport()) {
             restart.add("runtime.transport: " + current.runtime().transport().name().toLowerCase(Locale.ROOT) + " -> "
                     + next.runtime().transport().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");

@@ -25,7 +25,7 @@ class BackendResetTest {
     private static final int ROUNDS = 25;
 
     @ParameterizedTest(name = "transport={0}")
-    @ValueSource(strings = {"io_uring", "epoll", "nio", Transports.SPLICE})
+    @ValueSource(strings = {"io_uring", Transports.CHANNELS, "epoll", "nio", Transports.SPLICE})
     void everyResetReachesTheClient(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend dying = TestBackend.start("a", (socket, b) -> {

@@ -27,7 +27,7 @@ class BackpressureTest {
     private static final long IN_FLIGHT_LIMIT = 48L << 20;
 
     @ParameterizedTest(name = "transport={0}")
-    @ValueSource(strings = {"epoll", "nio", "io_uring", Transports.SPLICE})
+    @ValueSource(strings = {"epoll", "nio", "io_uring", Transports.CHANNELS, Transports.SPLICE})
     void slowReaderStopsTheServerInsteadOfFillingMemory(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(STREAM));

@@ -22,7 +22,7 @@ class HalfCloseLargeResponseTest {
     @ParameterizedTest(name = "transport={0}")
     // epoll: bare Netty 4.2.18 failed this every time (its registration left epoll once the client's socket had
     // nothing to wait for, and the wait for writability failed with ENOENT); EpollInterest keeps it registered.
-    @ValueSource(strings = {"auto", "nio", "io_uring", "epoll", Transports.SPLICE})
+    @ValueSource(strings = {"auto", "nio", "io_uring", Transports.CHANNELS, "epoll", Transports.SPLICE})
     void halfClosedClientReceivesTheWholeAnswer(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend source = TestBackend.start("source", TestBackend.stream(SIZE));

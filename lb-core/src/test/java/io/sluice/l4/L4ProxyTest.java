@@ -31,11 +31,11 @@ import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The L4 proxy as clients see it, with the buffer relay (the default transport, and NIO, whose relay passes a
- * FIN through Netty's shutdownOutput rather than the socket's) and with splice.
+ * The L4 proxy as clients see it: on the default transport (on io_uring, the raw relay), on io_uring's channel
+ * relay, on NIO (whose relay passes a FIN through Netty's shutdownOutput rather than the socket's) and with splice.
  */
 @ParameterizedClass(name = "mode={0}")
-@ValueSource(strings = {"auto", "nio", Transports.SPLICE})
+@ValueSource(strings = {"auto", Transports.CHANNELS, "nio", Transports.SPLICE})
 class L4ProxyTest {
     private final List<AutoCloseable> resources = new ArrayList<>();
 
@@ -68,7 +68,7 @@ class L4ProxyTest {
 
     private String config(String algorithm, String extraListener, String... servers) {
         StringBuilder sb = new StringBuilder("""
-                runtime: { transport: %s }
+                runtime: { transport: %s%s }
                 admin: { enabled: false }
                 listeners:
                   - { name: front, bind: "127.0.0.1:0", cluster: app%s%s }
@@ -77,7 +77,7 @@ class L4ProxyTest {
                     algorithm: %s
                     connect_timeout: 2s
                     servers:
-                """.formatted(Transports.transportOf(mode), Transports.isSplice(mode) ? ", splice: true" : "",
+                """.formatted(Transports.transportOf(mode), Transports.runtimeExtraOf(mode), Transports.isSplice(mode) ? ", splice: true" : "",
                 extraListener, algorithm));
         for (String s : servers) {
             sb.append("      - ").append(s).append('\n');

@@ -23,7 +23,7 @@ class LargeTransferTest {
     @ParameterizedTest(name = "transport={0}")
     // epoll: the client half-closes while the echo is still coming back; bare Netty 4.2.18 epoll truncated the
     // answer now and then (64,746,812 of 67,108,864 bytes once) until EpollInterest kept the socket registered.
-    @ValueSource(strings = {"nio", "io_uring", "epoll", Transports.SPLICE})
+    @ValueSource(strings = {"nio", "io_uring", Transports.CHANNELS, "epoll", Transports.SPLICE})
     void sixtyFourMebibytesEachWayArriveIntact(String transport) throws Exception {
         Transports.assumeAvailable(transport);
         try (TestBackend echo = TestBackend.start("echo", TestBackend.echo());

@@ -72,7 +72,7 @@ public final class Proxies {
      * listener's splice option). {@code runtimeExtra} is e.g. {@code ", worker_threads: 1"}.
      */
     public static Sluice startTcpMode(String mode, String runtimeExtra, String serverAddress) throws Exception {
-        return startTcp("transport: " + Transports.transportOf(mode) + runtimeExtra,
+        return startTcp("transport: " + Transports.transportOf(mode) + Transports.runtimeExtraOf(mode) + runtimeExtra,
                 Transports.isSplice(mode) ? ", splice: true" : "", serverAddress);
     }
 

@@ -14,13 +14,21 @@ public final class Transports {
     /** The L4 test mode that splices: epoll with the listener's {@code splice: true}. */
     public static final String SPLICE = "splice";
 
+    /** The L4 test mode that relays on io_uring through Netty's channels ({@code runtime.tcp_relay: channels}). */
+    public static final String CHANNELS = "io_uring+channels";
+
     public static boolean isSplice(String mode) {
         return SPLICE.equals(mode);
     }
 
-    /** The transport a test mode runs on ({@link RecvRings#MODE} is io_uring with its ring). */
+    /** What a test mode adds to {@code runtime}: the channel relay for {@link #CHANNELS} and the recv ring's mode. */
+    public static String runtimeExtraOf(String mode) {
+        return CHANNELS.equals(mode) || RecvRings.MODE.equals(mode) ? ", tcp_relay: channels" : "";
+    }
+
+    /** The transport a test mode runs on ({@link RecvRings#MODE} is io_uring with its ring, {@link #CHANNELS} io_uring). */
     public static String transportOf(String mode) {
-        return isSplice(mode) ? "epoll" : RecvRings.MODE.equals(mode) ? "io_uring" : mode;
+        return isSplice(mode) ? "epoll" : RecvRings.MODE.equals(mode) || CHANNELS.equals(mode) ? "io_uring" : mode;
     }
 
     /**
@@ -28,7 +36,10 @@ public final class Transports {
      * transport name or {@link #SPLICE}.
      */
     public static void assumeAvailable(String mode) {
-        TransportKind kind = TransportKind.valueOf(transportOf(mode).toUpperCase(Locale.ROOT));
-        assumeTrue(Transport.isAvailable(kind), mode + " not available here");
+        assumeTrue(isAvailableHere(mode), mode + " not available here");
+    }
+
+    public static boolean isAvailableHere(String mode) {
+        return Transport.isAvailable(TransportKind.valueOf(transportOf(mode).toUpperCase(Locale.ROOT)));
     }
 }

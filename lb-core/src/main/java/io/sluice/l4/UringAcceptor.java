@@ -1,0 +1,122 @@
+package io.sluice.l4;
+
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.uring.IoUringIoEvent;
+import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.util.concurrent.Promise;
+
+/**
+ * Accepts a listening socket's connections on one event loop, with one multishot ACCEPT: a connection arrives as
+ * a file descriptor on this loop and is relayed (or handed to Netty) here, with no task passed between threads.
+ * Every loop of the listener has one on the same socket.
+ */
+final class UringAcceptor implements IoUringIoHandle {
+    /** What a listener does with an accepted socket, on the acceptor's loop. */
+    interface Sink {
+        void accepted(int fd, UringAcceptor acceptor);
+    }
+
+    private static final short ACCEPTS = 1;
+    private static final short CANCEL = 2;
+    /** IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD: every request on the listening socket, in this ring. */
+    private static final int CANCEL_ALL_ON_FD = 1 | 2;
+
+    private final IoEventLoop loop;
+    private final int listenFd;
+    private final Sink sink;
+    private final UringOps.SocketAddresses addresses = new UringOps.SocketAddresses();
+    private IoRegistration registration;
+    /** Set once the listening socket is closing: the ACCEPT is not armed again, late arrivals are closed. */
+    private Promise<Void> stopped;
+    private boolean armed;
+
+    UringAcceptor(IoEventLoop loop, int listenFd, Sink sink) {
+        this.loop = loop;
+        this.listenFd = listenFd;
+        this.sink = sink;
+    }
+
+    /** Registers with the loop and arms the ACCEPT; from a thread other than the loop's. */
+    void start() throws InterruptedException {
+        registration = loop.register(this).sync().getNow();
+        loop.submit(this::arm).sync();
+    }
+
+    private void arm() {
+        UringOps.submit(registration, UringOps.ACCEPT, UringOps.ACCEPT_MULTISHOT, listenFd, 0L, 0L, 0,
+                UringOps.SOCK_NONBLOCK | UringOps.SOCK_CLOEXEC, ACCEPTS);
+        armed = true;
+    }
+
+    /**
+     * Stops accepting: the returned future completes once the kernel has let go of the listening socket here, so
+     * that closing it then frees its address. The caller shuts the socket down, which ends the ACCEPT.
+     */
+    Promise<Void> stop() {
+        Promise<Void> p = loop.newPromise();
+        loop.execute(() -> {
+            stopped = p;
+            if (armed) {
+                UringOps.submit(registration, UringOps.ASYNC_CANCEL, listenFd, 0L, 0, CANCEL_ALL_ON_FD, CANCEL);
+            } else {
+                done();
+            }
+        });
+        return p;
+    }
+
+    @Override
+    public void handle(IoRegistration r, IoEvent event) {
+        IoUringIoEvent e = (IoUringIoEvent) event;
+        if (e.data() == CANCEL) {
+            return; // the ACCEPT's own completion says it has ended
+        }
+        int fd = e.res();
+        boolean more = (e.flags() & UringOps.CQE_F_MORE) != 0;
+        if (!more) {
+            armed = false;
+        }
+        if (fd >= 0) {
+            if (stopped == null) {
+                sink.accepted(fd, this);
+            } else {
+                UringConnection.closeFd(fd);
+            }
+        }
+        if (!more) {
+            if (stopped == null) {
+                arm(); // the kernel ends a multishot request now and then (an error, a full completion queue)
+            } else {
+                done();
+            }
+        }
+    }
+
+    private void done() {
+        registration.cancel();
+        stopped.trySuccess(null);
+    }
+
+    IoEventLoop loop() {
+        return loop;
+    }
+
+    IoRegistration registration() {
+        return registration;
+    }
+
+    UringOps.SocketAddresses addresses() {
+        return addresses;
+    }
+
+    @Override
+    public void registered() {
+    }
+
+    @Override
+    public void close() {
+        // The loop is shutting down; the listening socket is its listener's to close.
+    }
+}

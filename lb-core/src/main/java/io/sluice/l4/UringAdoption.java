@@ -1,0 +1,64 @@
+package io.sluice.l4;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.uring.SluiceSockets;
+import io.sluice.net.Transport;
+import java.net.InetSocketAddress;
+import java.util.Map;
+
+/**
+ * Makes a Netty channel of a socket that {@link UringListenSocket} accepted, for a connection the raw relay does
+ * not carry (TLS offload, SNI routing, a PROXY header either way, a cluster that speaks TLS): the same options
+ * and child handler Netty's server channel would give it, registered on the loop that accepted it.
+ */
+final class UringAdoption {
+    private final ChannelHandler childHandler;
+    private final Map<ChannelOption<?>, Object> childOptions;
+
+    /** What {@code bootstrap} would give the connections it accepts. */
+    UringAdoption(ServerBootstrap bootstrap) {
+        this.childHandler = bootstrap.config().childHandler();
+        this.childOptions = bootstrap.config().childOptions();
+    }
+
+    /** Whether TCP listeners accept and relay on raw io_uring operations: the transport is io_uring, buffers direct. */
+    static boolean usable(Transport transport, ByteBufAllocator allocator) {
+        if (!transport.name().equals("io_uring")) {
+            return false;
+        }
+        ByteBuf probe = allocator.directBuffer(1);
+        try {
+            return probe.hasMemoryAddress();
+        } finally {
+            probe.release();
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "deprecation"})
+    void adopt(int fd, IoEventLoop loop) {
+        InetSocketAddress remote;
+        try {
+            remote = new Socket(fd).remoteAddress();
+        } catch (RuntimeException e) {
+            UringConnection.closeFd(fd); // reset before we got to it
+            return;
+        }
+        Channel ch = SluiceSockets.adopt(fd, remote);
+        for (Map.Entry<ChannelOption<?>, Object> o : childOptions.entrySet()) {
+            ch.config().setOption((ChannelOption<Object>) o.getKey(), o.getValue());
+        }
+        ch.pipeline().addLast(childHandler);
+        loop.register(ch).addListener(f -> {
+            if (!f.isSuccess()) {
+                ch.unsafe().closeForcibly();
+            }
+        });
+    }
+}

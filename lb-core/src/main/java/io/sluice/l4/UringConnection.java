@@ -1,0 +1,581 @@
+package io.sluice.l4;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.uring.IoUringIoEvent;
+import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.channel.uring.SluiceSockets;
+import io.sluice.cluster.Cluster;
+import io.sluice.cluster.ClusterQueue;
+import io.sluice.cluster.Lease;
+import io.sluice.cluster.LoopChannels;
+import io.sluice.cluster.Server;
+import io.sluice.cluster.Slot;
+import io.sluice.net.Admission;
+import io.sluice.net.ConnectionClock;
+import io.sluice.net.UpstreamAttempts;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One TCP connection relayed on io_uring without Netty channels: the client's socket, the server's, one
+ * registration with the loop, and a buffer per direction only while bytes are on their way. What the channel
+ * relay ({@link ClientHandler}, {@link RelayHandler}) does for a plain listener, at a fraction of its cost per
+ * connection: the same picks, retries, queue and slots ({@link UpstreamAttempts}), the same counts (the
+ * listener's, the servers' connections, bytes, latency and connect errors), the idle and connect timeouts, and a
+ * FIN passed on in each direction on its own.
+ *
+ * <p>Each direction waits for its socket to be readable (POLL_ADD), then takes a buffer and reads (RECV), sends
+ * it all (SEND), gives the buffer back and waits again: an idle connection holds no buffer, and a side that cannot
+ * take more stops the other side's reads (one buffer in flight per direction is the backpressure). Buffers grow
+ * to {@link #MAX_BUFFER} while reads fill them and shrink when they do not.
+ *
+ * <p>Everything runs on the accepting loop. A connection is closed only once the kernel has completed every
+ * operation it submitted (the buffers and sockets are the kernel's until then): {@link #abort} shuts both
+ * sockets down, which ends those operations, and {@link #finish} runs when the last completes. A connect in
+ * flight is the exception: it runs to its end or its timeout, so that it counts for its server.
+ */
+final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
+    private static final Logger log = LoggerFactory.getLogger(UringConnection.class);
+
+    static final int MIN_BUFFER = 16 * 1024;
+    static final int MAX_BUFFER = 256 * 1024;
+
+    private enum Phase {
+        /** Picking a server, or waiting in the cluster's queue for a slot on one. */
+        PLACING,
+        /** A CONNECT is in flight; bytes the client sends meanwhile wait in the upward buffer. */
+        CONNECTING,
+        RELAYING,
+        /** Both sockets shut down; waiting for the kernel to complete what it still holds. */
+        CLOSING,
+        CLOSED
+    }
+
+    /** What one direction is doing; its buffer is held only while READING or SENDING. */
+    private enum Flow { WAITING, READING, SENDING, HELD, ENDED }
+
+    // Operation tags: the kind in the low bits, DOWN set for the server-to-client direction.
+    private static final short CONNECT = 1;
+    private static final short POLL = 2;
+    private static final short RECV = 3;
+    private static final short SEND = 4;
+    private static final short SHUT = 5;
+    private static final short DOWN = 0x10;
+
+    private final UringAcceptor acceptor;
+    private final Admission admission;
+    private final LoopChannels listenerConnections;
+    private final ByteBufAllocator allocator;
+    private final int clientFd;
+    private final Socket client;
+    private final Direction up = new Direction(false);
+    private final Direction down = new Direction(true);
+    private final long idleNanos;
+    private IoRegistration registration;
+    private int inFlight;
+    private Phase phase = Phase.PLACING;
+
+    private Cluster cluster;
+    private UpstreamAttempts attempts;
+    private Socket server;
+    private int serverFd = -1;
+    private Server target;
+    private Slot slot;
+    private Lease lease;
+    private long connectStart;
+    private boolean inServerSet;
+    private Runnable clientRelease;
+    private ClusterQueue.Waiter queued;
+    private ConnectionClock clock;
+    private ConnectionClock.Timer idle;
+    private ConnectionClock.Timer connectTimer;
+
+    private UringConnection(UringAcceptor acceptor, int clientFd, Admission admission, LoopChannels connections,
+                            ByteBufAllocator allocator, long idleNanos) {
+        this.acceptor = acceptor;
+        this.clientFd = clientFd;
+        this.client = new Socket(clientFd);
+        this.admission = admission;
+        this.listenerConnections = connections;
+        this.allocator = allocator;
+        this.idleNanos = idleNanos;
+    }
+
+    /** Takes the accepted socket {@code fd} and relays it to a server of {@code cluster}; on the acceptor's loop. */
+    static void start(UringAcceptor acceptor, int fd, Cluster cluster, Admission admission, LoopChannels connections,
+                      ByteBufAllocator allocator, long idleNanos) {
+        UringConnection c = new UringConnection(acceptor, fd, admission, connections, allocator, idleNanos);
+        c.begin(cluster);
+    }
+
+    private void begin(Cluster target) {
+        registration = acceptor.loop().register(this).getNow();
+        if (registration == null) {
+            // Only a loop shutting down refuses: the connection never counted.
+            closeFd(clientFd);
+            phase = Phase.CLOSED;
+            return;
+        }
+        listenerConnections.add(this);
+        if (!admission.open()) {
+            finish();
+            return;
+        }
+        InetSocketAddress source;
+        try {
+            source = client.remoteAddress();
+        } catch (RuntimeException e) {
+            finish(); // reset before we got to it
+            return;
+        }
+        clientRelease = admission.admitClient(source == null ? null : source.getAddress());
+        if (clientRelease == null) {
+            finish();
+            return;
+        }
+        if (idleNanos > 0 || target.config().connectTimeout().toNanos() > 0) {
+            clock = new ConnectionClock(acceptor.loop());
+        }
+        if (idleNanos > 0) {
+            idle = new ConnectionClock.Timer(clock) {
+                @Override
+                protected void expired() {
+                    abort();
+                }
+            };
+            idle.arm(idleNanos);
+        }
+        cluster = target;
+        attempts = new UpstreamAttempts(source);
+        attempts.begin(target);
+        if (target.hashKey() != null) {
+            target.hashKey().applySource(attempts.context());
+        }
+        up.read();
+        place();
+    }
+
+    /** Picks a server and connects, or queues for one, or gives up (no server to try). */
+    private void place() {
+        Server s = attempts.next();
+        if (s == null) {
+            if (attempts.sawFull()) {
+                queue();
+                return;
+            }
+            admission.stats().countNoServer();
+            abort();
+            return;
+        }
+        connect(s, attempts.takeSlot());
+    }
+
+    private void queue() {
+        ClusterQueue.Waiter w = new ClusterQueue.Waiter(acceptor.loop(), null) {
+            @Override
+            protected void granted(Slot granted) {
+                if (queued != this || phase != Phase.PLACING) {
+                    granted.close();
+                    return;
+                }
+                queued = null;
+                connect(attempts.granted(granted), granted);
+            }
+
+            @Override
+            protected void timedOut() {
+                queued = null;
+                abort();
+            }
+        };
+        if (cluster.queue().enqueue(w)) {
+            queued = w;
+        } else {
+            abort();
+        }
+    }
+
+    private void connect(Server s, Slot taken) {
+        target = s;
+        slot = taken;
+        InetSocketAddress address = s.resolved();
+        lease = s.beginConnection();
+        connectStart = System.nanoTime();
+        try {
+            server = SluiceSockets.newStreamSocket(address.getAddress() instanceof Inet6Address);
+            serverFd = server.intValue();
+            server.setTcpNoDelay(true);
+            server.setKeepAlive(true);
+        } catch (Exception e) {
+            connectFailed(e.toString());
+            return;
+        }
+        phase = Phase.CONNECTING;
+        if (clock != null) {
+            if (connectTimer == null) {
+                connectTimer = new ConnectionClock.Timer(clock) {
+                    @Override
+                    protected void expired() {
+                        // Ends the CONNECT with an error; its completion counts the failure and retries.
+                        shutdownQuietly(server);
+                    }
+                };
+            }
+            connectTimer.arm(cluster.config().connectTimeout().toNanos());
+        }
+        ByteBuffer sockaddr = acceptor.addresses().of(address);
+        // The address's length goes where a CONNECT takes it, in the entry's offset field.
+        UringOps.submit(registration, UringOps.CONNECT, (short) 0, serverFd, UringOps.SocketAddresses.length(sockaddr),
+                UringOps.SocketAddresses.address(sockaddr), 0, 0, CONNECT);
+        inFlight++;
+    }
+
+    private void connected(int res) {
+        if (connectTimer != null) {
+            connectTimer.disarm();
+        }
+        if (res < 0) {
+            connectFailed("error " + -res);
+            return;
+        }
+        Server s = target;
+        s.totalConnections().increment();
+        s.recordLatency(System.nanoTime() - connectStart);
+        s.connections().add(this);
+        inServerSet = true;
+        cluster.reportConnectSuccess(s);
+        phase = Phase.RELAYING;
+        down.read();
+        up.connected();
+    }
+
+    /** The connect to {@link #target} failed: counted as the channel relay counts it, then another try or the end. */
+    private void connectFailed(String why) {
+        Server s = target;
+        lease.close();
+        lease = null;
+        s.connectErrors().increment();
+        cluster.reportConnectFailure(s);
+        log.debug("connect to {} failed: {}", s, why);
+        slot.close();
+        slot = null;
+        closeServer();
+        phase = Phase.PLACING;
+        if (attempts.connectFailed(s)) {
+            place();
+        } else {
+            admission.stats().countNoServer();
+            abort();
+        }
+    }
+
+    private void closeServer() {
+        if (server != null) {
+            closeQuietly(server);
+            server = null;
+            serverFd = -1;
+        }
+    }
+
+    /** One direction of the relay: reads from one socket, sends to the other. */
+    private final class Direction {
+        private final boolean isDown;
+        private final short tag;
+        private Flow flow = Flow.WAITING;
+        private ByteBuf buf;
+        private long address;
+        private int offset;
+        private int end;
+        private int size = MIN_BUFFER;
+        private boolean fin;
+
+        Direction(boolean isDown) {
+            this.isDown = isDown;
+            this.tag = isDown ? DOWN : 0;
+        }
+
+        private int from() {
+            return isDown ? serverFd : clientFd;
+        }
+
+        private int to() {
+            return isDown ? clientFd : serverFd;
+        }
+
+        private LongAdder bytes() {
+            return isDown ? target.bytesReceived() : target.bytesSent();
+        }
+
+        /** Waits for the source to be readable; the buffer is taken only then. */
+        void read() {
+            flow = Flow.READING;
+            submit(UringOps.POLL_ADD, from(), 0L, 0, UringOps.POLLIN, (short) (POLL | tag));
+        }
+
+        void polled(int res) {
+            if (res < 0) {
+                abort();
+                return;
+            }
+            buf = allocator.directBuffer(size, size);
+            address = buf.memoryAddress();
+            submit(UringOps.RECV, from(), address, size, 0, (short) (RECV | tag));
+        }
+
+        void received(int res) {
+            if (res < 0) {
+                abort();
+                return;
+            }
+            if (res == 0) {
+                release();
+                fin = true;
+                if (phase == Phase.RELAYING) {
+                    passFin();
+                } else {
+                    flow = Flow.HELD; // the client's FIN, passed on once connected
+                }
+                return;
+            }
+            if (idle != null) {
+                idle.arm(idleNanos);
+            }
+            size = nextSize(size, res);
+            offset = 0;
+            end = res;
+            if (phase == Phase.RELAYING) {
+                send();
+            } else {
+                flow = Flow.HELD; // the client's first bytes, sent once connected
+            }
+        }
+
+        /** The server is connected: what the client sent or ended meanwhile goes out now. */
+        void connected() {
+            if (flow != Flow.HELD) {
+                return;
+            }
+            if (fin) {
+                passFin();
+            } else {
+                send();
+            }
+        }
+
+        private void send() {
+            bytes().add(end - offset);
+            sendRest();
+        }
+
+        private void sendRest() {
+            flow = Flow.SENDING;
+            submit(UringOps.SEND, to(), address + offset, end - offset, UringOps.MSG_NOSIGNAL, (short) (SEND | tag));
+        }
+
+        void sent(int res) {
+            if (res < 0) {
+                abort();
+                return;
+            }
+            offset += res;
+            if (offset < end) {
+                sendRest();
+                return;
+            }
+            release();
+            read();
+        }
+
+        private void passFin() {
+            flow = Flow.ENDED;
+            submit(UringOps.SHUTDOWN, to(), 0L, UringOps.SHUT_WR, 0, (short) (SHUT | tag));
+        }
+
+        void release() {
+            if (buf != null) {
+                buf.release();
+                buf = null;
+            }
+        }
+
+        boolean ended() {
+            return flow == Flow.ENDED;
+        }
+    }
+
+    /** Doubles after a read that filled the buffer, halves after one that used under a quarter of it. */
+    static int nextSize(int size, int read) {
+        if (read == size) {
+            return Math.min(MAX_BUFFER, size << 1);
+        }
+        if (read < size >> 2) {
+            return Math.max(MIN_BUFFER, size >> 1);
+        }
+        return size;
+    }
+
+    private void submit(byte op, int fd, long addr, int len, int opFlags, short data) {
+        UringOps.submit(registration, op, fd, addr, len, opFlags, data);
+        inFlight++;
+    }
+
+    @Override
+    public void handle(IoRegistration r, IoEvent event) {
+        IoUringIoEvent e = (IoUringIoEvent) event;
+        inFlight--;
+        if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
+            if (e.data() == CONNECT && phase == Phase.CLOSING) {
+                connectOutlivedClient(e.res());
+            }
+            finishIfDone();
+            return;
+        }
+        int res = e.res();
+        Direction d = (e.data() & DOWN) != 0 ? down : up;
+        switch (e.data() & ~DOWN) {
+            case CONNECT -> connected(res);
+            case POLL -> d.polled(res);
+            case RECV -> d.received(res);
+            case SEND -> d.sent(res);
+            case SHUT -> {
+                if (res < 0) {
+                    abort();
+                    return;
+                }
+            }
+            default -> throw new IllegalStateException("unknown operation " + e.data());
+        }
+        if (up.ended() && down.ended() && phase == Phase.RELAYING) {
+            phase = Phase.CLOSING; // both FINs passed on: nothing more to relay
+            finishIfDone();
+        }
+    }
+
+    /**
+     * Closes the connection: drain, a server's close_on_down or admin disable, an error, an idle timeout. Both
+     * sockets are shut down, which completes every operation on them; the last completion finishes.
+     */
+    @Override
+    public void abort() {
+        if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
+            return;
+        }
+        Phase was = phase;
+        phase = Phase.CLOSING;
+        if (idle != null) {
+            idle.close();
+        }
+        if (queued != null) {
+            cluster.queue().cancel(queued);
+            queued = null;
+        }
+        shutdownQuietly(client);
+        if (server != null && was != Phase.CONNECTING) {
+            shutdownQuietly(server);
+        }
+        finishIfDone();
+    }
+
+    /**
+     * A connect the client did not wait for has ended: it still counts for the server (a server that does not
+     * answer is found out whether or not its clients stay), as the channel relay counts it, and then closes.
+     */
+    private void connectOutlivedClient(int res) {
+        if (connectTimer != null) {
+            connectTimer.close();
+        }
+        Server s = target;
+        if (res < 0) {
+            lease.close();
+            lease = null;
+            s.connectErrors().increment();
+            cluster.reportConnectFailure(s);
+        } else {
+            s.totalConnections().increment();
+            s.recordLatency(System.nanoTime() - connectStart);
+            cluster.reportConnectSuccess(s);
+        }
+    }
+
+    private void finishIfDone() {
+        if (inFlight == 0 && phase != Phase.CLOSED) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        phase = Phase.CLOSED;
+        if (clock != null) {
+            clock.close();
+        }
+        closeQuietly(client);
+        closeServer();
+        up.release();
+        down.release();
+        if (lease != null) {
+            lease.close();
+        }
+        if (slot != null) {
+            slot.close();
+        }
+        if (inServerSet) {
+            target.connections().closed(this);
+        }
+        if (clientRelease != null) {
+            clientRelease.run();
+        }
+        admission.closed();
+        listenerConnections.closed(this);
+        registration.cancel();
+    }
+
+    @Override
+    public EventLoop loop() {
+        return acceptor.loop();
+    }
+
+    @Override
+    public void registered() {
+    }
+
+    /**
+     * The loop is shutting down with this connection open (a listener closes its connections before, so only an
+     * abrupt stop gets here): the sockets close, and what the kernel held is freed with the ring.
+     */
+    @Override
+    public void close() {
+        if (phase != Phase.CLOSED) {
+            inFlight = 0;
+            finish();
+        }
+    }
+
+    static void closeFd(int fd) {
+        closeQuietly(new Socket(fd));
+    }
+
+    private static void shutdownQuietly(Socket s) {
+        try {
+            s.shutdown(true, true);
+        } catch (Exception e) {
+            // Not connected (yet, or any more): nothing to end.
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (Exception e) {
+            // Closed already.
+        }
+    }
+}
