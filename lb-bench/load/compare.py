@@ -78,6 +78,9 @@ VARIANT_TRANSPORTS = {}
 # Variants given a pool size of their own ("--pool=N" among their options): target -> the backends cluster's
 # pool.max_connections_per_loop (Sluice's default, 64, when not given).
 VARIANT_POOLS = {}
+# Variants given a TCP relay of their own ("--tcp-relay=auto|channels" among their options): target ->
+# runtime.tcp_relay (Sluice's default, auto, when not given).
+VARIANT_TCP_RELAYS = {}
 # --backend-maxconn: connections each proxy may hold to one HTTP server (0: each proxy's default; Sluice 64 per
 # event loop, HAProxy and NGINX unlimited). Set by main() before any config is written.
 BACKEND_MAXCONN = 0
@@ -223,13 +226,14 @@ http {{
     return path
 
 
-def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=False, pool=None):
+def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=False, pool=None, tcp_relay=None):
     """Config of one Sluice target: `sluice` has a TCP and an HTTP listener on the given transport,
     `sluice_splice` one TCP listener with splice: true (which needs the epoll transport), `sluice_jdk` only an
     HTTPS listener on the JDK's TLS engine. `tls` (a TlsSetup) adds the HTTPS listener to `sluice` (on OpenSSL).
     `admin` serves the admin endpoint (for POST /admin/reload); `weight` is the first server's (1 is the default
     and not written). `grpc` adds the gRPC listener and its h2c cluster to `sluice`. `pool`: the backends
-    cluster's pool.max_connections_per_loop (None: not written, Sluice's default)."""
+    cluster's pool.max_connections_per_loop (None: not written, Sluice's default). `tcp_relay`: runtime.tcp_relay
+    (None: not written, auto)."""
     servers = "\n".join(f'      - {{ address: "127.0.0.1:{p}"{f", weight: {weight}" if i == 0 and weight != 1 else ""} }}'
                         for i, p in enumerate(BACKEND_PORTS))
     splice = target == "sluice_splice"
@@ -259,7 +263,7 @@ def write_sluice(work, target, transport, admin=False, weight=1, tls=None, grpc=
     servers:
 """ + "\n".join(f'      - {{ address: "127.0.0.1:{p}" }}' for p in GRPC_BACKEND_PORTS) + "\n"
     conf = f"""
-runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1 }}
+runtime: {{ transport: {"epoll" if splice else transport}, worker_threads: 1{f", tcp_relay: {tcp_relay}" if tcp_relay else ""} }}
 {f'admin: {{ bind: "127.0.0.1:{ADMIN_PORTS[target]}" }}' if admin else "admin: { enabled: false }"}
 listeners:
 {listeners}clusters:
@@ -553,14 +557,16 @@ def start_proxies(lab, work, root, targets, sluice_transport, peer_buffers, relo
         admin = reloadable and target in ADMIN_PORTS
         transport = VARIANT_TRANSPORTS.get(target, sluice_transport)
         pool = VARIANT_POOLS.get(target, BACKEND_MAXCONN or None)
-        config = write_sluice(work, target, transport, admin=admin, tls=tls, grpc=grpc, pool=pool)
+        config = write_sluice(work, target, transport, admin=admin, tls=tls, grpc=grpc, pool=pool,
+                              tcp_relay=VARIANT_TCP_RELAYS.get(target))
         https = tls is not None and target in PROXY_PORTS["https"]
         why = sluice_refuses(root, config) if https else None
         if why:
             skip(target, ["https_small", "https_handshake"], "sluice TLS not available: " + why)
             if target == "sluice_jdk":
                 continue
-            config = write_sluice(work, target, transport, admin=admin, grpc=grpc, pool=pool)  # without HTTPS
+            config = write_sluice(work, target, transport, admin=admin, grpc=grpc, pool=pool,
+                                  tcp_relay=VARIANT_TCP_RELAYS.get(target))  # without HTTPS
             https = False
         # No pre-touched heap by default: the idle-connection scenario reads resident memory, which must include
         # the heap's growth (with -XX:+AlwaysPreTouch among the JVM options it reads everything else).
@@ -1090,7 +1096,7 @@ def main():
     ap.add_argument("--sluice-variant", action="append", default=[], metavar="NAME=OPTIONS",
                     help="one more Sluice, target sluice:NAME, run with these JVM options (no default heap "
                          "options; a first word that is a path names the java to run, --jar=PATH another build of Sluice, "
-                         "--transport=epoll|io_uring|nio another runtime.transport, --pool=N another pool.max_connections_per_loop), measured in the same rounds "
+                         "--transport=epoll|io_uring|nio another runtime.transport, --pool=N another pool.max_connections_per_loop, --tcp-relay=channels another runtime.tcp_relay), measured in the same rounds "
                          "in the plain HTTP and TCP scenarios, h2_small and grpc_unary; repeatable")
     ap.add_argument("--profile", action="store_true",
                     help="after the rounds, one more run of each scenario per Sluice target with async-profiler "
@@ -1309,6 +1315,10 @@ def add_variant(name, opts, targets):
     if pools:
         VARIANT_POOLS[target] = int(pools[-1][len("--pool="):])
         opts = [o for o in opts if not o.startswith("--pool=")]
+    relays = [o for o in opts if o.startswith("--tcp-relay=")]
+    if relays:
+        VARIANT_TCP_RELAYS[target] = relays[-1][len("--tcp-relay="):]
+        opts = [o for o in opts if not o.startswith("--tcp-relay=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
     base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 99, 3)

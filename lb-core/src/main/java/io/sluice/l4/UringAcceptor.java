@@ -5,7 +5,12 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Promise;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Accepts a listening socket's connections on one event loop, with one multishot ACCEPT: a connection arrives as
@@ -18,12 +23,15 @@ final class UringAcceptor implements IoUringIoHandle {
         void accepted(int fd, UringAcceptor acceptor);
     }
 
+    private static final Logger log = LoggerFactory.getLogger(UringAcceptor.class);
+    private static final long RETRY_MILLIS = 50;
     private static final short ACCEPTS = 1;
     private static final short CANCEL = 2;
     /** IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD: every request on the listening socket, in this ring. */
     private static final int CANCEL_ALL_ON_FD = 1 | 2;
 
     private final IoEventLoop loop;
+    private final Socket listen;
     private final int listenFd;
     private final Sink sink;
     private final UringOps.SocketAddresses addresses = new UringOps.SocketAddresses();
@@ -32,9 +40,10 @@ final class UringAcceptor implements IoUringIoHandle {
     private Promise<Void> stopped;
     private boolean armed;
 
-    UringAcceptor(IoEventLoop loop, int listenFd, Sink sink) {
+    UringAcceptor(IoEventLoop loop, Socket listen, Sink sink) {
         this.loop = loop;
-        this.listenFd = listenFd;
+        this.listen = listen;
+        this.listenFd = listen.intValue();
         this.sink = sink;
     }
 
@@ -52,10 +61,13 @@ final class UringAcceptor implements IoUringIoHandle {
 
     /**
      * Stops accepting: the returned future completes once the kernel has let go of the listening socket here, so
-     * that closing it then frees its address. The caller shuts the socket down, which ends the ACCEPT.
+     * that closing it then frees its address.
      */
     Promise<Void> stop() {
         Promise<Void> p = loop.newPromise();
+        if (loop.isShuttingDown()) {
+            return p.setSuccess(null); // the loop's own teardown ends the ACCEPT
+        }
         loop.execute(() -> {
             stopped = p;
             if (armed) {
@@ -71,7 +83,15 @@ final class UringAcceptor implements IoUringIoHandle {
     public void handle(IoRegistration r, IoEvent event) {
         IoUringIoEvent e = (IoUringIoEvent) event;
         if (e.data() == CANCEL) {
-            return; // the ACCEPT's own completion says it has ended
+            if (e.res() < 0 && armed) {
+                // A kernel that cannot cancel by descriptor: shutting the socket down ends the ACCEPT instead.
+                try {
+                    listen.shutdown(true, true);
+                } catch (IOException ignored) {
+                    // not listening any more: the ACCEPT has ended
+                }
+            }
+            return; // otherwise the ACCEPT's own completion says it has ended
         }
         int fd = e.res();
         boolean more = (e.flags() & UringOps.CQE_F_MORE) != 0;
@@ -86,11 +106,24 @@ final class UringAcceptor implements IoUringIoHandle {
             }
         }
         if (!more) {
-            if (stopped == null) {
-                arm(); // the kernel ends a multishot request now and then (an error, a full completion queue)
-            } else {
+            if (stopped != null) {
                 done();
+            } else if (fd < 0) {
+                // Out of descriptors or memory: accepting again at once would spin on the same error while the
+                // connections that would free them wait for this loop. HAProxy pauses its listener likewise.
+                log.warn("accept failed (error {}); accepting again in {} ms", -fd, RETRY_MILLIS);
+                loop.schedule(this::rearm, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            } else {
+                arm(); // the kernel ends a multishot request now and then (a full completion queue)
             }
+        }
+    }
+
+    private void rearm() {
+        if (stopped == null && !armed) {
+            arm();
+        } else if (stopped != null && !armed) {
+            done();
         }
     }
 

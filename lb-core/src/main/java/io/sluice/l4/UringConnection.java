@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
@@ -76,7 +77,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private final LoopChannels listenerConnections;
     private final ByteBufAllocator allocator;
     private final int clientFd;
-    private final Socket client;
+    /** A plain descriptor: a Netty Socket would ask the kernel for its family (a getsockname) when made. */
+    private final FileDescriptor client;
     private final Direction up = new Direction(false);
     private final Direction down = new Direction(true);
     private final long idleNanos;
@@ -103,7 +105,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                             ByteBufAllocator allocator, long idleNanos) {
         this.acceptor = acceptor;
         this.clientFd = clientFd;
-        this.client = new Socket(clientFd);
+        this.client = new FileDescriptor(clientFd);
         this.admission = admission;
         this.listenerConnections = connections;
         this.allocator = allocator;
@@ -130,12 +132,15 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             finish();
             return;
         }
-        InetSocketAddress source;
-        try {
-            source = client.remoteAddress();
-        } catch (RuntimeException e) {
-            finish(); // reset before we got to it
-            return;
+        InetSocketAddress source = null;
+        if (admission.limitsClients() || target.hashKey() != null) {
+            // A getpeername only for what reads the address: per-client limits, hashing by source.
+            try {
+                source = new Socket(clientFd).remoteAddress();
+            } catch (RuntimeException e) {
+                finish(); // reset before we got to it
+                return;
+            }
         }
         clientRelease = admission.admitClient(source == null ? null : source.getAddress());
         if (clientRelease == null) {
@@ -478,11 +483,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             cluster.queue().cancel(queued);
             queued = null;
         }
-        shutdownQuietly(client);
+        // Ends every operation in flight on the sockets; submitted with them, so no system call of its own.
+        submit(UringOps.SHUTDOWN, clientFd, 0L, UringOps.SHUT_RDWR, 0, SHUT);
         if (server != null && was != Phase.CONNECTING) {
-            shutdownQuietly(server);
+            submit(UringOps.SHUTDOWN, serverFd, 0L, UringOps.SHUT_RDWR, 0, (short) (SHUT | DOWN));
         }
-        finishIfDone();
     }
 
     /**
@@ -560,7 +565,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     }
 
     static void closeFd(int fd) {
-        closeQuietly(new Socket(fd));
+        closeQuietly(new FileDescriptor(fd));
     }
 
     private static void shutdownQuietly(Socket s) {
@@ -571,7 +576,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         }
     }
 
-    private static void closeQuietly(Socket s) {
+    private static void closeQuietly(FileDescriptor s) {
         try {
             s.close();
         } catch (Exception e) {

@@ -45,7 +45,7 @@ final class UringListenSocket {
         local = s.localAddress();
         try {
             for (EventExecutor e : workers) {
-                UringAcceptor a = new UringAcceptor((IoEventLoop) e, s.intValue(), sink);
+                UringAcceptor a = new UringAcceptor((IoEventLoop) e, s, sink);
                 a.start();
                 acceptors.add(a);
             }
@@ -68,11 +68,6 @@ final class UringListenSocket {
         List<Promise<Void>> stops = new ArrayList<>();
         for (UringAcceptor a : acceptors) {
             stops.add(a.stop());
-        }
-        try {
-            s.shutdown(true, true); // ends the multishot ACCEPTs, each with an error
-        } catch (IOException e) {
-            // Not listening any more: the ACCEPTs have ended already.
         }
         for (Promise<Void> p : stops) {
             p.awaitUninterruptibly(5, TimeUnit.SECONDS);

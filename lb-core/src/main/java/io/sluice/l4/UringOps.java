@@ -29,6 +29,7 @@ final class UringOps {
     static final int MSG_NOSIGNAL = 0x4000;
     static final int POLLIN = 1;
     static final int SHUT_WR = 1;
+    static final int SHUT_RDWR = 2;
     static final int ECANCELED = -125;
 
     private UringOps() {

@@ -95,6 +95,11 @@ public final class Admission {
         return true;
     }
 
+    /** Whether {@link #admitClient} needs the client's address (a per-client limit is on). */
+    public boolean limitsClients() {
+        return clients != null && clients.any();
+    }
+
     /** A connection counted by {@link #open()} has closed. */
     public void closed() {
         stats.closed();

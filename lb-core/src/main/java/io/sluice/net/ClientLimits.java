@@ -96,6 +96,11 @@ public final class ClientLimits {
         return true;
     }
 
+    /** Whether any per-client limit is on: only then does a connection's address matter here. */
+    public boolean any() {
+        return config.any();
+    }
+
     /**
      * {@link #admit(Channel, boolean)} for a connection that is not a channel (the io_uring TCP relay's): null,
      * counted as limited, when {@code client} is over a limit; else what to run, once, when the connection closes.
