@@ -270,6 +270,15 @@ public final class LoopChannels {
         }
     }
 
+    /** Per loop that has had one, its open channels and members as last written: for tests. */
+    public List<Integer> countsByLoop() {
+        List<Integer> out = new ArrayList<>();
+        for (LoopSet s : loops) {
+            out.add(s.lastSize());
+        }
+        return out;
+    }
+
     /** The open channels as the loops last wrote their counts, without waiting for them: for log lines and tests. */
     public int count() {
         int n = 0;

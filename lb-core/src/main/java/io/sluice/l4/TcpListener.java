@@ -243,6 +243,11 @@ public final class TcpListener implements Listener {
         connections.close(null, 5, TimeUnit.SECONDS);
     }
 
+    /** Client and server channels, and raw relay connections, open now: for tests. */
+    LoopChannels connections() {
+        return connections;
+    }
+
     void track(Channel serverSide) {
         connections.add(serverSide);
     }

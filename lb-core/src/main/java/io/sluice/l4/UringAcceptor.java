@@ -8,6 +8,7 @@ import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +16,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Accepts a listening socket's connections on one event loop, with one multishot ACCEPT: a connection arrives as
  * a file descriptor on this loop and is relayed (or handed to Netty) here, with no task passed between threads.
- * Every loop of the listener has one on the same socket.
+ * Every loop of the listener has one, on a socket of its own (see {@link UringListenSocket}).
  */
 final class UringAcceptor implements IoUringIoHandle {
     /** What a listener does with an accepted socket, on the acceptor's loop. */
@@ -65,17 +66,19 @@ final class UringAcceptor implements IoUringIoHandle {
      */
     Promise<Void> stop() {
         Promise<Void> p = loop.newPromise();
-        if (loop.isShuttingDown()) {
-            return p.setSuccess(null); // the loop's own teardown ends the ACCEPT
-        }
-        loop.execute(() -> {
+        Runnable stopping = () -> {
             stopped = p;
             if (armed) {
                 UringOps.submit(registration, UringOps.ASYNC_CANCEL, listenFd, 0L, 0, CANCEL_ALL_ON_FD, CANCEL);
             } else {
                 done();
             }
-        });
+        };
+        try {
+            loop.execute(stopping);
+        } catch (RejectedExecutionException e) {
+            p.trySuccess(null); // the loop's own teardown ends the ACCEPT
+        }
         return p;
     }
 
@@ -100,7 +103,12 @@ final class UringAcceptor implements IoUringIoHandle {
         }
         if (fd >= 0) {
             if (stopped == null) {
-                sink.accepted(fd, this);
+                try {
+                    sink.accepted(fd, this);
+                } catch (Throwable t) {
+                    // Whatever took the descriptor closes it; here only what failed before anything took it.
+                    log.warn("accepted connection failed before it was set up", t);
+                }
             } else {
                 UringConnection.closeFd(fd);
             }

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.unix.Socket;
+import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.SluiceSockets;
 import io.sluice.net.Transport;
 import java.net.InetSocketAddress;
@@ -28,9 +29,14 @@ final class UringAdoption {
         this.childOptions = bootstrap.config().childOptions();
     }
 
-    /** Whether TCP listeners accept and relay on raw io_uring operations: the transport is io_uring, buffers direct. */
+    /**
+     * Whether TCP listeners accept and relay on raw io_uring operations: the transport is io_uring with multishot
+     * ACCEPT, buffers direct.
+     */
     static boolean usable(Transport transport, ByteBufAllocator allocator) {
-        if (!transport.name().equals("io_uring")) {
+        // Multishot ACCEPT (Linux 5.19) comes with everything else the raw relay asks of the kernel (cancel by
+        // descriptor); where Netty finds it missing, or is told not to use it, the channels carry every connection.
+        if (!transport.name().equals("io_uring") || !IoUring.isAcceptMultishotEnabled()) {
             return false;
         }
         ByteBuf probe = allocator.directBuffer(1);
@@ -50,15 +56,26 @@ final class UringAdoption {
             UringConnection.closeFd(fd); // reset before we got to it
             return;
         }
-        Channel ch = SluiceSockets.adopt(fd, remote);
-        for (Map.Entry<ChannelOption<?>, Object> o : childOptions.entrySet()) {
-            ch.config().setOption((ChannelOption<Object>) o.getKey(), o.getValue());
+        Channel ch;
+        try {
+            ch = SluiceSockets.adopt(fd, remote);
+        } catch (RuntimeException | Error e) {
+            UringConnection.closeFd(fd);
+            throw e;
         }
-        ch.pipeline().addLast(childHandler);
-        loop.register(ch).addListener(f -> {
-            if (!f.isSuccess()) {
-                ch.unsafe().closeForcibly();
+        try {
+            for (Map.Entry<ChannelOption<?>, Object> o : childOptions.entrySet()) {
+                ch.config().setOption((ChannelOption<Object>) o.getKey(), o.getValue());
             }
-        });
+            ch.pipeline().addLast(childHandler);
+            loop.register(ch).addListener(f -> {
+                if (!f.isSuccess()) {
+                    ch.unsafe().closeForcibly();
+                }
+            });
+        } catch (RuntimeException | Error e) {
+            ch.unsafe().closeForcibly();
+            throw e;
+        }
     }
 }

@@ -56,6 +56,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         /** A CONNECT is in flight; bytes the client sends meanwhile wait in the upward buffer. */
         CONNECTING,
         RELAYING,
+        /**
+         * One socket failed: it is shut down, and what the other direction was sending to the healthy side goes
+         * out before that side closes too (the channel relay flushes the same way).
+         */
+        DRAINING,
         /** Both sockets shut down; waiting for the kernel to complete what it still holds. */
         CLOSING,
         CLOSED
@@ -69,7 +74,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private static final short POLL = 2;
     private static final short RECV = 3;
     private static final short SEND = 4;
-    private static final short SHUT = 5;
     private static final short DOWN = 0x10;
 
     private final UringAcceptor acceptor;
@@ -77,8 +81,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private final LoopChannels listenerConnections;
     private final ByteBufAllocator allocator;
     private final int clientFd;
-    /** A plain descriptor: a Netty Socket would ask the kernel for its family (a getsockname) when made. */
-    private final FileDescriptor client;
+    private final Socket client;
     private final Direction up = new Direction(false);
     private final Direction down = new Direction(true);
     private final long idleNanos;
@@ -100,12 +103,20 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private ConnectionClock clock;
     private ConnectionClock.Timer idle;
     private ConnectionClock.Timer connectTimer;
+    /** The connect timer shut the server socket down: a CONNECT that completes now anyway has failed. */
+    private boolean connectTimedOut;
+    /** A CONNECT is in flight (in {@link Phase#CONNECTING}, or after the client left). */
+    private boolean connecting;
+    /** The client's share of the listener (its open count, its per-IP count) is given back already. */
+    private boolean clientReleased;
+    /** The direction that still sends to the healthy side while {@link Phase#DRAINING}. */
+    private Direction draining;
 
     private UringConnection(UringAcceptor acceptor, int clientFd, Admission admission, LoopChannels connections,
                             ByteBufAllocator allocator, long idleNanos) {
         this.acceptor = acceptor;
         this.clientFd = clientFd;
-        this.client = new FileDescriptor(clientFd);
+        this.client = new Socket(clientFd);
         this.admission = admission;
         this.listenerConnections = connections;
         this.allocator = allocator;
@@ -116,7 +127,26 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     static void start(UringAcceptor acceptor, int fd, Cluster cluster, Admission admission, LoopChannels connections,
                       ByteBufAllocator allocator, long idleNanos) {
         UringConnection c = new UringConnection(acceptor, fd, admission, connections, allocator, idleNanos);
-        c.begin(cluster);
+        try {
+            c.begin(cluster);
+        } catch (Throwable t) {
+            c.failed(t);
+        }
+    }
+
+    /** Something threw on this connection's path (out of direct memory, say): it closes, the loop goes on. */
+    private void failed(Throwable t) {
+        log.warn("relayed connection failed, closing it", t);
+        if (registration == null) {
+            closeFd(clientFd);
+            phase = Phase.CLOSED;
+            return;
+        }
+        try {
+            abort();
+        } catch (Throwable again) {
+            log.warn("closing a failed relayed connection failed too", again);
+        }
     }
 
     private void begin(Cluster target) {
@@ -135,12 +165,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         InetSocketAddress source = null;
         if (admission.limitsClients() || target.hashKey() != null) {
             // A getpeername only for what reads the address: per-client limits, hashing by source.
-            try {
-                source = new Socket(clientFd).remoteAddress();
-            } catch (RuntimeException e) {
-                finish(); // reset before we got to it
-                return;
-            }
+            source = client.remoteAddress(); // null for a client already gone: no limit then, as for channels
         }
         clientRelease = admission.admitClient(source == null ? null : source.getAddress());
         if (clientRelease == null) {
@@ -154,7 +179,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             idle = new ConnectionClock.Timer(clock) {
                 @Override
                 protected void expired() {
-                    abort();
+                    UringConnection.this.close(false);
                 }
             };
             idle.arm(idleNanos);
@@ -225,12 +250,14 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             return;
         }
         phase = Phase.CONNECTING;
+        connectTimedOut = false;
         if (clock != null) {
             if (connectTimer == null) {
                 connectTimer = new ConnectionClock.Timer(clock) {
                     @Override
                     protected void expired() {
                         // Ends the CONNECT with an error; its completion counts the failure and retries.
+                        connectTimedOut = true;
                         shutdownQuietly(server);
                     }
                 };
@@ -238,6 +265,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             connectTimer.arm(cluster.config().connectTimeout().toNanos());
         }
         ByteBuffer sockaddr = acceptor.addresses().of(address);
+        connecting = true;
         // The address's length goes where a CONNECT takes it, in the entry's offset field.
         UringOps.submit(registration, UringOps.CONNECT, (short) 0, serverFd, UringOps.SocketAddresses.length(sockaddr),
                 UringOps.SocketAddresses.address(sockaddr), 0, 0, CONNECT);
@@ -248,8 +276,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         if (connectTimer != null) {
             connectTimer.disarm();
         }
-        if (res < 0) {
-            connectFailed("error " + -res);
+        if (res < 0 || connectTimedOut) {
+            connectFailed(res < 0 ? "error " + -res : "timed out");
             return;
         }
         Server s = target;
@@ -328,7 +356,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         void polled(int res) {
             if (res < 0) {
-                abort();
+                broke(isDown);
                 return;
             }
             buf = allocator.directBuffer(size, size);
@@ -338,7 +366,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         void received(int res) {
             if (res < 0) {
-                abort();
+                broke(isDown);
                 return;
             }
             if (res == 0) {
@@ -388,7 +416,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         void sent(int res) {
             if (res < 0) {
-                abort();
+                broke(!isDown);
                 return;
             }
             offset += res;
@@ -397,12 +425,28 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 return;
             }
             release();
+            if (phase == Phase.DRAINING) {
+                abort(); // the healthy side has it all
+                return;
+            }
             read();
         }
 
+        /**
+         * Passes the FIN on with shutdown(2) on the loop: io_uring runs a SHUTDOWN on one of its worker threads,
+         * a thread hand-off per FIN.
+         */
         private void passFin() {
             flow = Flow.ENDED;
-            submit(UringOps.SHUTDOWN, to(), 0L, UringOps.SHUT_WR, 0, (short) (SHUT | tag));
+            try {
+                (isDown ? client : server).shutdown(false, true);
+            } catch (Exception e) {
+                abort(); // the peer is gone already
+            }
+        }
+
+        boolean sending() {
+            return flow == Flow.SENDING;
         }
 
         void release() {
@@ -435,8 +479,18 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     @Override
     public void handle(IoRegistration r, IoEvent event) {
-        IoUringIoEvent e = (IoUringIoEvent) event;
+        try {
+            handle((IoUringIoEvent) event);
+        } catch (Throwable t) {
+            failed(t);
+        }
+    }
+
+    private void handle(IoUringIoEvent e) {
         inFlight--;
+        if (e.data() == CONNECT) {
+            connecting = false;
+        }
         if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
             if (e.data() == CONNECT && phase == Phase.CLOSING) {
                 connectOutlivedClient(e.res());
@@ -446,23 +500,50 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         }
         int res = e.res();
         Direction d = (e.data() & DOWN) != 0 ? down : up;
+        if (phase == Phase.DRAINING) {
+            if (d == draining && (e.data() & ~DOWN) == SEND) {
+                d.sent(res);
+            }
+            finishIfDone();
+            return;
+        }
         switch (e.data() & ~DOWN) {
             case CONNECT -> connected(res);
             case POLL -> d.polled(res);
             case RECV -> d.received(res);
             case SEND -> d.sent(res);
-            case SHUT -> {
-                if (res < 0) {
-                    abort();
-                    return;
-                }
-            }
             default -> throw new IllegalStateException("unknown operation " + e.data());
         }
+        endIfBothFinsPassed();
+    }
+
+    private void endIfBothFinsPassed() {
         if (up.ended() && down.ended() && phase == Phase.RELAYING) {
             phase = Phase.CLOSING; // both FINs passed on: nothing more to relay
             finishIfDone();
         }
+    }
+
+    /**
+     * The server's socket ({@code serverSide}) or the client's failed (a reset, a send to a peer that left).
+     * What the other direction is sending to the healthy side still goes out; then both close.
+     */
+    private void broke(boolean serverSide) {
+        if (phase != Phase.RELAYING) {
+            close(false); // the client went while its server was being found or connected
+            return;
+        }
+        Direction toHealthy = serverSide ? down : up;
+        if (!toHealthy.sending()) {
+            abort();
+            return;
+        }
+        phase = Phase.DRAINING;
+        draining = toHealthy;
+        if (idle != null) {
+            idle.arm(idleNanos); // a healthy side that never reads is closed after idle_timeout
+        }
+        shutdownQuietly(serverSide ? server : client);
     }
 
     /**
@@ -471,6 +552,19 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
      */
     @Override
     public void abort() {
+        close(true);
+    }
+
+    /**
+     * Closes both sides; {@code andConnect}: a CONNECT in flight too (drain, shutdown, an admin's disable). Without
+     * it (the client left, timed out or failed) the connect runs on, so that it counts for its server, and the
+     * client's share of the listener is given back at once.
+     */
+    private void close(boolean andConnect) {
+        if (phase == Phase.CLOSING && andConnect && connecting) {
+            shutdownQuietly(server); // a connect left running for its server's sake, now ended too
+            return;
+        }
         if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
             return;
         }
@@ -483,10 +577,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             cluster.queue().cancel(queued);
             queued = null;
         }
-        // Ends every operation in flight on the sockets; submitted with them, so no system call of its own.
-        submit(UringOps.SHUTDOWN, clientFd, 0L, UringOps.SHUT_RDWR, 0, SHUT);
-        if (server != null && was != Phase.CONNECTING) {
-            submit(UringOps.SHUTDOWN, serverFd, 0L, UringOps.SHUT_RDWR, 0, (short) (SHUT | DOWN));
+        shutdownQuietly(client);
+        if (server != null && (was != Phase.CONNECTING || andConnect)) {
+            shutdownQuietly(server);
+        } else if (server != null) {
+            releaseClientShare();
         }
     }
 
@@ -535,12 +630,20 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         if (inServerSet) {
             target.connections().closed(this);
         }
+        releaseClientShare();
+        listenerConnections.closed(this);
+        registration.cancel();
+    }
+
+    private void releaseClientShare() {
+        if (clientReleased) {
+            return;
+        }
+        clientReleased = true;
         if (clientRelease != null) {
             clientRelease.run();
         }
         admission.closed();
-        listenerConnections.closed(this);
-        registration.cancel();
     }
 
     @Override
@@ -554,14 +657,13 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     /**
      * The loop is shutting down with this connection open (a listener closes its connections before, so only an
-     * abrupt stop gets here): the sockets close, and what the kernel held is freed with the ring.
+     * abrupt stop gets here). Netty still delivers completions for a while before it closes the ring: the
+     * sockets are shut down, and the last completion finishes as usual. A buffer whose operation never completes
+     * is left to the collector rather than handed back while the kernel may still write into it.
      */
     @Override
     public void close() {
-        if (phase != Phase.CLOSED) {
-            inFlight = 0;
-            finish();
-        }
+        abort();
     }
 
     static void closeFd(int fd) {

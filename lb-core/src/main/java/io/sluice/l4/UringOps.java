@@ -18,7 +18,6 @@ final class UringOps {
     static final byte CONNECT = 16;
     static final byte SEND = 26;
     static final byte RECV = 27;
-    static final byte SHUTDOWN = 34;
 
     static final short ACCEPT_MULTISHOT = 1;
     /** A multishot request stays armed while its completions carry this. */
@@ -28,8 +27,6 @@ final class UringOps {
     /** A send to a peer that has gone fails with EPIPE instead of raising SIGPIPE. */
     static final int MSG_NOSIGNAL = 0x4000;
     static final int POLLIN = 1;
-    static final int SHUT_WR = 1;
-    static final int SHUT_RDWR = 2;
     static final int ECANCELED = -125;
 
     private UringOps() {

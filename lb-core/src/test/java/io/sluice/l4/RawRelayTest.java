@@ -56,6 +56,29 @@ class RawRelayTest {
     }
 
     @Test
+    void connectionsAreSpreadOverTheEventLoops() throws Exception {
+        try (TestBackend b = TestBackend.start("b", TestBackend.echo());
+             Sluice s = Proxies.startTcp("transport: io_uring, worker_threads: 2", b.address())) {
+            int port = Proxies.port(s, "front");
+            List<Socket> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 40; i++) {
+                    Socket c = Proxies.connect(port);
+                    clients.add(c);
+                    roundTrip(c, "spread " + i);
+                }
+                // 40 connections hashed over two sockets: all on one would be a 1 in 2^39 chance.
+                List<Integer> perLoop = ((TcpListener) s.listener("front")).connections().countsByLoop();
+                assertThat(perLoop).hasSize(2).allMatch(n -> n > 0);
+            } finally {
+                for (Socket c : clients) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void stoppingWithRelayedConnectionsOpenClosesEverySocket() throws Exception {
         // A first start and stop loads what the process keeps open for good (jars, the native libraries).
         try (TestBackend b = TestBackend.start("b", TestBackend.echo());
