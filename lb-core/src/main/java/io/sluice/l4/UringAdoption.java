@@ -36,7 +36,8 @@ final class UringAdoption {
     static boolean usable(Transport transport, ByteBufAllocator allocator) {
         // Multishot ACCEPT (Linux 5.19) comes with everything else the raw relay asks of the kernel (cancel by
         // descriptor); where Netty finds it missing, or is told not to use it, the channels carry every connection.
-        if (!transport.name().equals("io_uring") || !IoUring.isAcceptMultishotEnabled()) {
+        if (!transport.name().equals("io_uring") || !IoUring.isAcceptMultishotEnabled()
+                || SluiceSockets.unavailability() != null) {
             return false;
         }
         ByteBuf probe = allocator.directBuffer(1);

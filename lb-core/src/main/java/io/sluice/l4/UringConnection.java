@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
-import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
@@ -81,7 +80,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private final LoopChannels listenerConnections;
     private final ByteBufAllocator allocator;
     private final int clientFd;
-    private final Socket client;
     private final Direction up = new Direction(false);
     private final Direction down = new Direction(true);
     private final long idleNanos;
@@ -91,7 +89,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     private Cluster cluster;
     private UpstreamAttempts attempts;
-    private Socket server;
     private int serverFd = -1;
     private Server target;
     private Slot slot;
@@ -116,7 +113,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                             ByteBufAllocator allocator, long idleNanos) {
         this.acceptor = acceptor;
         this.clientFd = clientFd;
-        this.client = new Socket(clientFd);
         this.admission = admission;
         this.listenerConnections = connections;
         this.allocator = allocator;
@@ -165,7 +161,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         InetSocketAddress source = null;
         if (admission.limitsClients() || target.hashKey() != null) {
             // A getpeername only for what reads the address: per-client limits, hashing by source.
-            source = client.remoteAddress(); // null for a client already gone: no limit then, as for channels
+            source = new Socket(clientFd).remoteAddress(); // null for a client gone already: no limit, as for channels
         }
         clientRelease = admission.admitClient(source == null ? null : source.getAddress());
         if (clientRelease == null) {
@@ -241,10 +237,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         lease = s.beginConnection();
         connectStart = System.nanoTime();
         try {
-            server = SluiceSockets.newStreamSocket(address.getAddress() instanceof Inet6Address);
-            serverFd = server.intValue();
-            server.setTcpNoDelay(true);
-            server.setKeepAlive(true);
+            serverFd = SluiceSockets.newServerSocket(address.getAddress() instanceof Inet6Address);
         } catch (Exception e) {
             connectFailed(e.toString());
             return;
@@ -258,7 +251,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                     protected void expired() {
                         // Ends the CONNECT with an error; its completion counts the failure and retries.
                         connectTimedOut = true;
-                        shutdownQuietly(server);
+                        shutdownQuietly(serverFd);
                     }
                 };
             }
@@ -312,9 +305,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     }
 
     private void closeServer() {
-        if (server != null) {
-            closeQuietly(server);
-            server = null;
+        if (serverFd >= 0) {
+            SluiceSockets.close(serverFd);
             serverFd = -1;
         }
     }
@@ -438,9 +430,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
          */
         private void passFin() {
             flow = Flow.ENDED;
-            try {
-                (isDown ? client : server).shutdown(false, true);
-            } catch (Exception e) {
+            if (SluiceSockets.shutdown(to(), false, true) < 0) {
                 abort(); // the peer is gone already
             }
         }
@@ -543,7 +533,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         if (idle != null) {
             idle.arm(idleNanos); // a healthy side that never reads is closed after idle_timeout
         }
-        shutdownQuietly(serverSide ? server : client);
+        shutdownQuietly(serverSide ? serverFd : clientFd);
     }
 
     /**
@@ -562,7 +552,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
      */
     private void close(boolean andConnect) {
         if (phase == Phase.CLOSING && andConnect && connecting) {
-            shutdownQuietly(server); // a connect left running for its server's sake, now ended too
+            shutdownQuietly(serverFd); // a connect left running for its server's sake, now ended too
             return;
         }
         if (phase == Phase.CLOSING || phase == Phase.CLOSED) {
@@ -577,12 +567,13 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             cluster.queue().cancel(queued);
             queued = null;
         }
-        shutdownQuietly(client);
-        if (server != null && (was != Phase.CONNECTING || andConnect)) {
-            shutdownQuietly(server);
-        } else if (server != null) {
+        shutdownQuietly(clientFd);
+        if (serverFd >= 0 && (was != Phase.CONNECTING || andConnect)) {
+            shutdownQuietly(serverFd);
+        } else if (serverFd >= 0) {
             releaseClientShare();
         }
+        finishIfDone(); // nothing in flight (a direction holding bytes, say): nothing will complete to finish it
     }
 
     /**
@@ -617,7 +608,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         if (clock != null) {
             clock.close();
         }
-        closeQuietly(client);
+        SluiceSockets.close(clientFd);
         closeServer();
         up.release();
         down.release();
@@ -667,22 +658,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     }
 
     static void closeFd(int fd) {
-        closeQuietly(new FileDescriptor(fd));
+        SluiceSockets.close(fd);
     }
 
-    private static void shutdownQuietly(Socket s) {
-        try {
-            s.shutdown(true, true);
-        } catch (Exception e) {
-            // Not connected (yet, or any more): nothing to end.
-        }
-    }
-
-    private static void closeQuietly(FileDescriptor s) {
-        try {
-            s.close();
-        } catch (Exception e) {
-            // Closed already.
-        }
+    /** Ends every operation in flight on {@code fd}; a socket not connected (yet, or any more) has none. */
+    private static void shutdownQuietly(int fd) {
+        SluiceSockets.shutdown(fd, true, true);
     }
 }
