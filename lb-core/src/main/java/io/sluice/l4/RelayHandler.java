@@ -34,11 +34,27 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     private final Channel peer;
     private final LongAdder bytes;
     private final HalfClose halfClose;
+    /**
+     * Whether this side's channel became active while the handler sat on it: only then does its close fire
+     * {@link #channelInactive}, which hands the peer what is queued for it before closing it.
+     */
+    private boolean becameActive;
 
     RelayHandler(Channel peer, LongAdder bytes, HalfClose halfClose) {
         this.peer = peer;
         this.bytes = bytes;
         this.halfClose = halfClose;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        becameActive = ctx.channel().isActive();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        becameActive = true;
+        ctx.fireChannelActive();
     }
 
     @Override
@@ -94,11 +110,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         // Only this side is broken: what it delivered before the error (a TLS server's last record, read together
         // with the alert that failed the next one) is still written to the peer before the peer closes
         // (channelInactive). Closing the peer at once here dropped it. A side that never became active (its
-        // connect failed) gets no channelInactive and delivered nothing: the peer closes now.
-        Channel self = ctx.channel();
-        boolean wasActive = self.isActive();
-        self.close();
-        if (!wasActive) {
+        // connect failed) gets no channelInactive and delivered nothing: the peer closes now. Whether it became
+        // active is remembered, not asked: a failed write has already closed the channel when this is called,
+        // and closing the peer then dropped what was queued for it (up to its high water mark and more).
+        ctx.channel().close();
+        if (!becameActive) {
             peer.close();
         }
     }

@@ -89,6 +89,11 @@ final class SpliceDirection {
         return state == State.ENDED && inPipe == 0 && held == null;
     }
 
+    /** Nothing read is left to write. */
+    boolean isEmpty() {
+        return inPipe == 0 && held == null;
+    }
+
     boolean wasReset() {
         return reset;
     }

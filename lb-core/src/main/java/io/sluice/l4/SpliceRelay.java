@@ -43,6 +43,12 @@ final class SpliceRelay {
         REGISTERING,
         /** Registered and armed: epoll events drive the directions. {@link Splicer#liveRelays} counts these. */
         LIVE,
+        /**
+         * One side failed. The way towards the other side still writes what it has read (the pipe and held
+         * bytes), then the relay ends; nothing is read any more. The bytes were counted when read, so dropping
+         * them would lose data the metrics say was relayed. {@link Splicer#liveRelays} still counts the relay.
+         */
+        DRAINING,
         CLOSED
     }
 
@@ -57,6 +63,9 @@ final class SpliceRelay {
     /** Null without an idle timeout. */
     private final SpliceIdleTimer idleTimer;
     private State state = State.HANDING_OVER;
+    /** In {@link State#DRAINING}: the way still writing, and why the relay ends once it has. */
+    private SpliceDirection draining;
+    private String drainingWhy;
 
     private SpliceRelay(Splicer splicer, PipePool pool, Channel client, Channel server, LongAdder sent,
                         LongAdder received, long idleNanos) {
@@ -146,6 +155,12 @@ final class SpliceRelay {
 
     /** Moves bytes one way until nothing moves or the budget is spent. */
     void pump(SpliceDirection d) {
+        if (state == State.DRAINING) {
+            if (d == draining) {
+                drainRest();
+            }
+            return;
+        }
         if (state == State.CLOSED || d.finSent()) {
             return;
         }
@@ -165,11 +180,8 @@ final class SpliceRelay {
                         close(d.name + ": no pipe: " + e.getMessage()); // out of descriptors, say
                         return;
                     }
-                    // The source reset: what its last read put in the pipe still goes out, as far as it can now.
-                    while (d.drain() > 0) {
-                        // keep draining
-                    }
-                    close(d.name + ": " + e.getMessage());
+                    // The source reset: what its last reads put in the pipe still goes out.
+                    drainThenClose(d, d.name + ": " + e.getMessage());
                     return;
                 }
                 int out = d.drain();
@@ -193,8 +205,9 @@ final class SpliceRelay {
                 }
             }
         } catch (IOException e) {
-            // A reset or a closed peer: what this direction still held cannot be delivered any more.
-            close(d.name + ": " + e.getMessage());
+            // This way's destination reset or closed: what this way still holds cannot be delivered any more,
+            // but what the other way has read from that side can, to this way's source.
+            drainThenClose(d == up ? down : up, d.name + ": " + e.getMessage());
             return;
         } catch (RuntimeException e) {
             // Netty maps some errno values (ENOTCONN) to unchecked exceptions; one must not escape into the
@@ -231,12 +244,38 @@ final class SpliceRelay {
         }
     }
 
+    /** One side failed ({@code why}): {@code way} writes what it holds, then the relay ends. */
+    private void drainThenClose(SpliceDirection way, String why) {
+        state = State.DRAINING;
+        draining = way;
+        drainingWhy = why;
+        drainRest();
+    }
+
+    /** Writes what the draining way holds as far as its destination takes it now; ends the relay once empty. */
+    private void drainRest() {
+        try {
+            while (draining.drain() > 0) {
+                if (idleTimer != null) {
+                    idleTimer.touch();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            close(drainingWhy + ", then " + draining.name + ": " + e.getMessage());
+            return;
+        }
+        if (draining.isEmpty()) {
+            close(drainingWhy);
+        }
+        // Otherwise the destination's next output event (or the idle timeout) comes back here.
+    }
+
     /** Ends the relay once; {@code why} is for the log, null when both directions finished. */
     void close(String why) {
         if (state == State.CLOSED) {
             return;
         }
-        if (state == State.LIVE) {
+        if (state == State.LIVE || state == State.DRAINING) {
             splicer.relayEnded();
         }
         state = State.CLOSED;
