@@ -51,7 +51,7 @@ public final class HttpListener implements Listener {
     private final HttpListenerStats httpStats = new HttpListenerStats();
     private volatile RetryBudget retryBudget;
     private final LoopChannels clients = new LoopChannels();
-    private final ListeningSocket socket = new ListeningSocket();
+    private final ListeningSocket socket = new ListeningSocket(true);
     /** Null when the listener has no access log. */
     private volatile AccessLog accessLog;
     /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
@@ -96,6 +96,11 @@ public final class HttpListener implements Listener {
         return HttpFrontCodecs.strict(new HttpDecoderConfig())
                 .setMaxInitialLineLength(config.http().maxRequestLine())
                 .setMaxHeaderSize(config.http().maxHeaderSize());
+    }
+
+    /** The open client connections (for tests). */
+    LoopChannels clients() {
+        return clients;
     }
 
     @Override

@@ -57,7 +57,7 @@ public final class TcpListener implements Listener {
     private final Splicer splicer;
     /** Client and server channels both, so that shutdown closes every one while the event loops still run. */
     private final LoopChannels connections = new LoopChannels();
-    private final ListeningSocket socket = new ListeningSocket();
+    private final ListeningSocket socket = new ListeningSocket(false);
     /**
      * On io_uring the listener accepts without a Netty server channel and relays plain connections without
      * channels ({@link UringConnection}); null on epoll and NIO, or with {@code runtime.tcp_relay: channels}.

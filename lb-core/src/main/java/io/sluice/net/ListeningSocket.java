@@ -10,7 +10,13 @@ import java.net.InetSocketAddress;
  * listener onto it, then fails, gives it back). Opened and closed on the starting or control thread.
  */
 public final class ListeningSocket {
+    private final boolean delayFirstAck;
     private volatile Channel channel;
+
+    /** @param delayFirstAck whether accepted connections acknowledge a first request with its response ({@link FirstAckDelay}) */
+    public ListeningSocket(boolean delayFirstAck) {
+        this.delayFirstAck = delayFirstAck;
+    }
 
     /**
      * Binds {@code address}; blocks the calling (non event-loop) thread until bound or failed. Fails, closing the
@@ -31,6 +37,9 @@ public final class ListeningSocket {
         if (!keepAlive) {
             throw new IllegalStateException("listening socket " + address + ": SO_KEEPALIVE did not take, so"
                     + " accepted connections would not have it");
+        }
+        if (delayFirstAck) {
+            FirstAckDelay.applyTo(bound);
         }
         channel = bound;
     }

@@ -40,7 +40,7 @@ class ListenerKeepAliveTest {
                 """).listeners().get(0);
         EventLoopGroup group = transport.newGroup(1, "keepalive-test");
         AtomicReference<Channel> accepted = new AtomicReference<>();
-        ListeningSocket socket = new ListeningSocket();
+        ListeningSocket socket = new ListeningSocket(false);
         try {
             ServerBootstrap b = ChannelOptions.listener(config, transport, group, PooledByteBufAllocator.DEFAULT,
                             BatchedReads.INSTANCE)
