@@ -3,6 +3,7 @@ package io.sluice.http;
 import io.sluice.net.ClientSource;
 import io.sluice.net.ConnectionClock;
 import io.sluice.net.ConnectionTimeouts;
+import io.sluice.net.FinWithLastSegment;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -238,6 +239,12 @@ final class HttpFrontHandler extends ChannelInboundHandlerAdapter implements Dow
     @Override
     public void writeLast(HttpObject last) {
         if (closeAfterResponse || inputDone) {
+            if (current != null && current.phase() == ExchangePhase.RESPONSE) {
+                // A server's response ends the exchange with this part, and retire() closes once the write is
+                // done: the FIN can leave with its last segment. A local answer may still wait for the request's
+                // end before the close, so it is not held back.
+                FinWithLastSegment.holdUntilClose(client);
+            }
             lastWrite = client.writeAndFlush(last);
         } else {
             client.writeAndFlush(last, client.voidPromise());

@@ -32,15 +32,7 @@ class FirstAckDelayTest {
         Transports.assumeAvailable(transport);
         try (HttpBackend b = new HttpBackend("a", (req, out, s) ->
                 HttpBackend.respond(out, 200, "text/plain", "ok".getBytes(StandardCharsets.US_ASCII)));
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s, worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, b.address()));
+             Sluice s = Proxies.startHttp(transport, b.address());
              Socket c = Proxies.connect(Proxies.port(s, "web"))) {
             HttpListener web = (HttpListener) s.listener("web");
             await().atMost(Duration.ofSeconds(10)).until(() -> web.clients().count() == 1);

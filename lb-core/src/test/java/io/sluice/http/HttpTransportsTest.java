@@ -37,15 +37,7 @@ class HttpTransportsTest {
     }
 
     private static Sluice proxy(String transport, HttpBackend b) throws Exception {
-        Sluice s = Proxies.start("""
-                runtime: { transport: %s, worker_threads: 1 }
-                admin: { enabled: false }
-                listeners:
-                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                clusters:
-                  - name: app
-                    servers: [ { address: "%s" } ]
-                """.formatted(transport, b.address()));
+        Sluice s = Proxies.startHttp(transport, b.address());
         assertThat(s.transport().name()).isEqualTo(transport);
         return s;
     }
@@ -68,6 +60,36 @@ class HttpTransportsTest {
                 assertThat(c.get("/big").body()).isEqualTo(up);
             }
             assertThat(b.accepted()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Responses after which the connection closes (the request said {@code Connection: close}) arrive whole and are
+     * followed by the connection's end, small and large, and a local answer too: on native transports the last
+     * segment is held back for the FIN to join it ({@code FinWithLastSegment}), which must delay nothing.
+     */
+    @ParameterizedTest(name = "transport={0}")
+    @ValueSource(strings = {"epoll", "nio", "io_uring"})
+    void responsesBeforeACloseArriveWholeAndThenTheEnd(String transport) throws Exception {
+        Transports.assumeAvailable(transport);
+        try (HttpBackend b = backend(); Sluice s = proxy(transport, b)) {
+            int port = Proxies.port(s, "web");
+            for (String path : new String[] {"/small", "/big"}) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                    RawHttp.Response r = c.read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo(path.equals("/big") ? Patterns.chunk(SIZE)
+                            : path.getBytes(StandardCharsets.US_ASCII));
+                    assertThat(c.closedByPeer()).as(path).isTrue();
+                }
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                // Refused by Sluice itself, before any server: two Host headers.
+                c.send("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(400);
+                assertThat(c.closedByPeer()).isTrue();
+            }
         }
     }
 

@@ -53,15 +53,7 @@ class IdleAckTest {
             out.write(RESPONSE);
             out.flush();
         });
-             Sluice s = Proxies.start("""
-                     runtime: { transport: %s, worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
-                     clusters:
-                       - name: app
-                         servers: [ { address: "%s" } ]
-                     """.formatted(transport, b.address()));
+             Sluice s = Proxies.startHttp(transport, b.address());
              RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
             assertThat(c.get("/").body()).hasSize(SIZE);
             HttpListener l = (HttpListener) s.listener("web");

@@ -67,6 +67,19 @@ public final class Proxies {
                 """.formatted(runtime, listenerOptions, serverAddress));
     }
 
+    /** One HTTP listener, {@code web}, in front of one server, on one event loop of {@code transport}. */
+    public static Sluice startHttp(String transport, String serverAddress) throws Exception {
+        return start("""
+                runtime: { transport: %s, worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - { name: web, bind: "127.0.0.1:0", protocol: http, cluster: app }
+                clusters:
+                  - name: app
+                    servers: [ { address: "%s" } ]
+                """.formatted(transport, serverAddress));
+    }
+
     /**
      * One TCP listener in one of the L4 test modes: a transport name, or {@code splice} (epoll, with the
      * listener's splice option). {@code runtimeExtra} is e.g. {@code ", worker_threads: 1"}.
