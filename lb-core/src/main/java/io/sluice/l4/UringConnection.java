@@ -322,6 +322,10 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         private int end;
         private int size = MIN_BUFFER;
         private boolean fin;
+        /** The poll saw the source's FIN (POLLRDHUP): a read that does not fill its buffer takes its last bytes. */
+        private boolean finQueued;
+        /** These bytes are the source's last: the FIN goes on right after them, in the same segment. */
+        private boolean last;
 
         Direction(boolean isDown) {
             this.isDown = isDown;
@@ -343,7 +347,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         /** Waits for the source to be readable; the buffer is taken only then. */
         void read() {
             flow = Flow.READING;
-            submit(UringOps.POLL_ADD, from(), 0L, 0, UringOps.POLLIN, (short) (POLL | tag));
+            submit(UringOps.POLL_ADD, from(), 0L, 0, UringOps.POLLIN | UringOps.POLLRDHUP, (short) (POLL | tag));
         }
 
         void polled(int res) {
@@ -351,6 +355,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 broke(isDown);
                 return;
             }
+            finQueued = (res & UringOps.POLLRDHUP) != 0;
             buf = allocator.directBuffer(size, size);
             address = buf.memoryAddress();
             submit(UringOps.RECV, from(), address, size, 0, (short) (RECV | tag));
@@ -363,17 +368,16 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             }
             if (res == 0) {
                 release();
-                fin = true;
-                if (phase == Phase.RELAYING) {
-                    passFin();
-                } else {
-                    flow = Flow.HELD; // the client's FIN, passed on once connected
-                }
+                inputEnded();
                 return;
             }
             if (idle != null) {
                 idle.arm(idleNanos);
             }
+            // The FIN came before this read, and the read did not fill its buffer: the receive queue is empty and
+            // the next read would only see the end. The bytes go out with the FIN, sparing a poll, a read, and the
+            // FIN's own segment (with the receiver's ACK of the bytes before it).
+            last = finQueued && res < size;
             size = nextSize(size, res);
             offset = 0;
             end = res;
@@ -381,6 +385,16 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 send();
             } else {
                 flow = Flow.HELD; // the client's first bytes, sent once connected
+            }
+        }
+
+        /** The source's input ended: pass its FIN on, or hold it until the server is connected. */
+        private void inputEnded() {
+            fin = true;
+            if (phase == Phase.RELAYING) {
+                passFin();
+            } else {
+                flow = Flow.HELD; // the client's FIN, passed on once connected
             }
         }
 
@@ -403,7 +417,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         private void sendRest() {
             flow = Flow.SENDING;
-            submit(UringOps.SEND, to(), address + offset, end - offset, UringOps.MSG_NOSIGNAL, (short) (SEND | tag));
+            int flags = last ? UringOps.MSG_NOSIGNAL | UringOps.MSG_MORE : UringOps.MSG_NOSIGNAL;
+            submit(UringOps.SEND, to(), address + offset, end - offset, flags, (short) (SEND | tag));
         }
 
         void sent(int res) {
@@ -421,7 +436,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 abort(); // the healthy side has it all
                 return;
             }
-            read();
+            if (last) {
+                inputEnded(); // the shutdown puts the FIN on the segment MSG_MORE held back
+            } else {
+                read();
+            }
         }
 
         /**

@@ -26,7 +26,11 @@ final class UringOps {
     static final int SOCK_CLOEXEC = 0x80000;
     /** A send to a peer that has gone fails with EPIPE instead of raising SIGPIPE. */
     static final int MSG_NOSIGNAL = 0x4000;
+    /** More follows: the kernel may hold a partial segment back, here for the FIN that the shutdown adds. */
+    static final int MSG_MORE = 0x8000;
     static final int POLLIN = 1;
+    /** The peer sent its FIN: everything it sent before is already in the socket's receive queue. */
+    static final int POLLRDHUP = 0x2000;
     static final int ECANCELED = -125;
 
     private UringOps() {
