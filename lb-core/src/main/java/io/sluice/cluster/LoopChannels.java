@@ -185,6 +185,11 @@ public final class LoopChannels {
      * loop to be done. Not from an event loop. The action may close the channel.
      */
     public void forEach(Consumer<Channel> action, long timeout, TimeUnit unit) {
+        forEach(action, null, timeout, unit);
+    }
+
+    /** {@link #forEach(Consumer, long, TimeUnit)}, and {@code members} (null: nothing) on every open member. */
+    public void forEach(Consumer<Channel> action, Consumer<Member> members, long timeout, TimeUnit unit) {
         List<Future<?>> done = new ArrayList<>();
         for (LoopSet s : loops) {
             try {
@@ -192,6 +197,8 @@ public final class LoopChannels {
                     for (Object o : s.snapshot()) {
                         if (o instanceof Channel ch) {
                             action.accept(ch);
+                        } else if (members != null) {
+                            members.accept((Member) o);
                         }
                     }
                 }));
@@ -280,6 +287,15 @@ public final class LoopChannels {
     }
 
     /** The open channels as the loops last wrote their counts, without waiting for them: for log lines and tests. */
+    /** How many open members (connections that are not channels) there are, on every loop: for tests. */
+    public int memberCount() {
+        int n = 0;
+        for (LoopSet s : loops) {
+            n += s.members;
+        }
+        return n;
+    }
+
     public int count() {
         int n = 0;
         for (LoopSet s : loops) {

@@ -42,15 +42,8 @@ final class DirectHeads {
      * exactly their size (its maximum too: it never grows). {@code body} is not released.
      */
     static ByteBuf oneBuffer(ByteBufAllocator alloc, HeadBytes head, ByteBuf body) {
-        int bodyBytes = body == null ? 0 : body.readableBytes();
-        int size = head.length() + bodyBytes;
-        ByteBuf buf = alloc.buffer(size, size);
         taken++;
-        head.writeTo(buf);
-        if (bodyBytes > 0) {
-            buf.writeBytes(body, body.readerIndex(), bodyBytes);
-        }
-        return buf;
+        return head.withBody(alloc, body);
     }
 
     /**

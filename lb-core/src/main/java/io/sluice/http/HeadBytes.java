@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 
@@ -88,6 +89,12 @@ final class HeadBytes {
         length += end - start;
     }
 
+    /** Appends {@code n} bytes of {@code src} from {@code index}; the caller made room. */
+    void raw(ByteBuf src, int index, int n) {
+        src.getBytes(index, bytes, length, n);
+        length += n;
+    }
+
     void put(byte b) {
         bytes[length++] = b;
     }
@@ -101,6 +108,21 @@ final class HeadBytes {
     /** How many bytes are spelled so far. */
     int length() {
         return length;
+    }
+
+    /**
+     * The bytes so far, then {@code body}'s readable bytes (none when null), in one buffer of exactly their size
+     * (its maximum too: it never grows). {@code body} is not released.
+     */
+    ByteBuf withBody(ByteBufAllocator alloc, ByteBuf body) {
+        int bodyBytes = body == null ? 0 : body.readableBytes();
+        int size = length + bodyBytes;
+        ByteBuf buf = alloc.buffer(size, size);
+        writeTo(buf);
+        if (bodyBytes > 0) {
+            buf.writeBytes(body, body.readerIndex(), bodyBytes);
+        }
+        return buf;
     }
 
     /** The bytes so far to {@code buf}, in one copy. */

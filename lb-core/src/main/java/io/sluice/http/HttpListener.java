@@ -24,6 +24,11 @@ import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
 import io.sluice.net.ConnectionSetUp;
 import io.sluice.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.IoEventLoop;
+import io.sluice.l4.UringAcceptor;
+import io.sluice.l4.UringAdoption;
+import io.sluice.l4.UringListenSocket;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +57,13 @@ public final class HttpListener implements Listener {
     private volatile RetryBudget retryBudget;
     private final LoopChannels clients = new LoopChannels();
     private final ListeningSocket socket = new ListeningSocket(true);
+    /**
+     * With the experimental {@code -Dsluice.http.rawFront=true} on io_uring, a plain listener accepts without a Netty
+     * server channel and serves plain requests without channels ({@link UringHttpConnection}); null otherwise.
+     */
+    private final UringListenSocket uringSocket;
+    /** How a connection {@link #uringSocket} accepted becomes a channel when it needs the channel path. */
+    private volatile UringAdoption adoption;
     /** Null when the listener has no access log. */
     private volatile AccessLog accessLog;
     /** TLS termination, null on a plain listener; whether there is one never changes for a listener. */
@@ -80,6 +92,8 @@ public final class HttpListener implements Listener {
         this.retryBudget = new RetryBudget(config.http().retryBudget());
         this.admission = admission(config);
         this.decoderTemplate = decoderConfig(config);
+        this.uringSocket = tls == null && UringHttpConnection.enabled() && UringAdoption.usable(transport, allocator)
+                ? new UringListenSocket(true) : null;
     }
 
     private Admission admission(ListenerConfig config) {
@@ -125,11 +139,51 @@ public final class HttpListener implements Listener {
                         }
                     }
                 });
-        socket.bind(b, config.bind());
+        if (uringSocket != null) {
+            adoption = new UringAdoption(b);
+            uringSocket.bind(config, workers, this::accepted);
+        } else {
+            socket.bind(b, config.bind());
+        }
         InetSocketAddress a = localAddress();
-        log.info("http{} listener {} on {}:{} -> {} route(s), default cluster {} ({})", tls != null ? "s" : "",
+        log.info("http{} listener {} on {}:{} -> {} route(s), default cluster {} ({}{})", tls != null ? "s" : "",
                 config.name(), a.getHostString(), a.getPort(), config.routes().size(), config.cluster(),
-                transport.name());
+                transport.name(), uringSocket != null ? ", raw front" : "");
+    }
+
+    /** A connection {@link #uringSocket} accepted, on the loop that accepted it. */
+    private void accepted(int fd, UringAcceptor acceptor) {
+        if (config.proxyProtocol() == null && !sendsProxyHeaders()) {
+            UringHttpConnection.start(this, acceptor, fd, admission, clients, allocator);
+        } else {
+            adoption.adopt(fd, acceptor.loop());
+        }
+    }
+
+    /** Whether a cluster of this listener's routes sends PROXY headers: its server connections are per client. */
+    boolean sendsProxyHeaders() {
+        return routes.anySendsProxyHeaders();
+    }
+
+    /**
+     * Takes over a connection {@link UringHttpConnection} served so far: a channel with the listener's handlers,
+     * counted as admitted already ({@code release} gives its per-client share back when it closes), and then
+     * {@code bytes} (may be null), read but not yet served, as if just read from it.
+     */
+    void adoptRawConnection(int fd, InetSocketAddress remote, IoEventLoop loop, Runnable release, ByteBuf bytes) {
+        Admission a = admission;
+        adoption.adopt(fd, remote, loop, ch -> a.handOver(ch, release), ch -> {
+            if (bytes != null) {
+                ch.pipeline().fireChannelRead(bytes);
+                ch.pipeline().fireChannelReadComplete();
+            }
+        }, () -> {
+            if (bytes != null) {
+                bytes.release();
+            }
+            a.closed();
+            release.run();
+        });
     }
 
     /** The connection's own handlers: at accept, or once its PROXY header is read. */
@@ -197,7 +251,15 @@ public final class HttpListener implements Listener {
      */
     @Override
     public void pauseAccepting() {
-        socket.close();
+        closeSocket();
+    }
+
+    private void closeSocket() {
+        if (uringSocket != null) {
+            uringSocket.close();
+        } else {
+            socket.close();
+        }
     }
 
     @Override
@@ -207,7 +269,7 @@ public final class HttpListener implements Listener {
 
     @Override
     public void stopAccepting() {
-        socket.close();
+        closeSocket();
         // Two passes: every connection is told to close after its response before any idle one is closed, so
         // that a client seeing its idle connection close knows the busy ones are draining too.
         clients.forEach(ch -> {
@@ -219,13 +281,13 @@ public final class HttpListener implements Listener {
             if (h2 != null) {
                 h2.drain(); // GOAWAY: open streams finish, no new ones
             }
-        }, 1, TimeUnit.SECONDS);
+        }, m -> ((UringHttpConnection) m).drain(), 1, TimeUnit.SECONDS);
         clients.forEach(ch -> {
             HttpFrontHandler front = ch.pipeline().get(HttpFrontHandler.class);
             if (front != null) {
                 front.closeIfIdle();
             }
-        }, 1, TimeUnit.SECONDS);
+        }, m -> ((UringHttpConnection) m).closeIfIdle(), 1, TimeUnit.SECONDS);
     }
 
     @Override
@@ -240,12 +302,12 @@ public final class HttpListener implements Listener {
 
     @Override
     public InetSocketAddress localAddress() {
-        return socket.localAddress();
+        return uringSocket != null ? uringSocket.localAddress() : socket.localAddress();
     }
 
     @Override
     public boolean bound() {
-        return socket.bound();
+        return uringSocket != null ? uringSocket.bound() : socket.bound();
     }
 
     @Override

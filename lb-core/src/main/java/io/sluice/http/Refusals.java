@@ -1,7 +1,9 @@
 package io.sluice.http;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,10 +29,15 @@ final class Refusals {
 
     /** A request head begun but not complete within header_timeout. */
     static ChannelFuture headTooSlow(Channel client, HttpListenerStats stats) {
+        return client.writeAndFlush(headTooSlowAnswer(stats, client.alloc()));
+    }
+
+    /** The answer {@link #headTooSlow} writes, counted. */
+    static FullHttpResponse headTooSlowAnswer(HttpListenerStats stats, ByteBufAllocator alloc) {
         stats.count(ErrorReason.HEADER_TIMEOUT);
         stats.countRefused(HttpProtocol.HTTP1, HttpResponseStatus.REQUEST_TIMEOUT.code());
-        return client.writeAndFlush(ErrorResponses.plain(client.alloc(), HttpResponseStatus.REQUEST_TIMEOUT,
-                "request head not received in time", true));
+        return ErrorResponses.plain(alloc, HttpResponseStatus.REQUEST_TIMEOUT, "request head not received in time",
+                true);
     }
 
     private static String shortReason(int code) {

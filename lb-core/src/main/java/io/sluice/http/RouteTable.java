@@ -47,6 +47,20 @@ public final class RouteTable {
         return new RouteTable(config, Map.of());
     }
 
+    /** Whether a route's cluster sends PROXY headers to its servers (connections to them are then per client). */
+    boolean anySendsProxyHeaders() {
+        for (Route r : routes) {
+            if (sendsProxyHeaders(r)) {
+                return true;
+            }
+        }
+        return sendsProxyHeaders(fallback);
+    }
+
+    private static boolean sendsProxyHeaders(Route r) {
+        return r.upstream() != null && r.upstream().cluster().config().sendProxyProtocol() != null;
+    }
+
     /** Every route, the default last. */
     public List<Route> all() {
         List<Route> out = new ArrayList<>(List.of(routes));

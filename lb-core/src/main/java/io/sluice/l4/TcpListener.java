@@ -24,8 +24,6 @@ import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
 import io.sluice.tls.SniPeek;
 import io.sluice.tls.ServerTls;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -165,13 +163,7 @@ public final class TcpListener implements Listener {
                 });
         if (uringSocket != null) {
             adoption = new UringAdoption(b);
-            try {
-                uringSocket.bind(config, workers, this::accepted);
-            } catch (InterruptedException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new UncheckedIOException(e.getMessage(), e instanceof IOException io ? io : new IOException(e));
-            }
+            uringSocket.bind(config, workers, this::accepted);
         } else {
             socket.bind(b, config.bind());
         }

@@ -18,9 +18,9 @@ import org.slf4j.LoggerFactory;
  * a file descriptor on this loop and is relayed (or handed to Netty) here, with no task passed between threads.
  * Every loop of the listener has one, on a socket of its own (see {@link UringListenSocket}).
  */
-final class UringAcceptor implements IoUringIoHandle {
+public final class UringAcceptor implements IoUringIoHandle {
     /** What a listener does with an accepted socket, on the acceptor's loop. */
-    interface Sink {
+    public interface Sink {
         void accepted(int fd, UringAcceptor acceptor);
     }
 
@@ -140,7 +140,7 @@ final class UringAcceptor implements IoUringIoHandle {
         stopped.trySuccess(null);
     }
 
-    IoEventLoop loop() {
+    public IoEventLoop loop() {
         return loop;
     }
 

@@ -8,6 +8,8 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.sluice.config.ListenerConfig;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import io.sluice.net.FirstAckDelay;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -24,16 +26,28 @@ import org.slf4j.LoggerFactory;
  * The same options as Netty's listener: SO_REUSEADDR, the backlog, and SO_KEEPALIVE and TCP_NODELAY set once here,
  * which Linux copies to every accepted socket. Opened and closed on the starting or control thread.
  */
-final class UringListenSocket {
+public final class UringListenSocket {
     private static final Logger log = LoggerFactory.getLogger(UringListenSocket.class);
 
     private final List<Socket> sockets = new ArrayList<>();
     private final List<UringAcceptor> acceptors = new ArrayList<>();
     private volatile boolean bound;
+    /** An HTTP listener's: the first ACK of a connection waits for the response ({@link FirstAckDelay}). */
+    private final boolean delayFirstAck;
+
+    public UringListenSocket() {
+        this(false);
+    }
+
+    public UringListenSocket(boolean delayFirstAck) {
+        this.delayFirstAck = delayFirstAck;
+    }
+
     /** As bound (port 0 resolved), kept after closing as Netty's channels keep theirs. */
     private volatile InetSocketAddress local;
 
-    void bind(ListenerConfig config, EventLoopGroup workers, UringAcceptor.Sink sink) throws Exception {
+    /** Opens a socket and an acceptor per loop of {@code workers}; a failure to bind or listen is unchecked. */
+    public void bind(ListenerConfig config, EventLoopGroup workers, UringAcceptor.Sink sink) throws InterruptedException {
         InetSocketAddress address = config.bind().toBindAddress();
         // The family Netty's listener would take: dual-stack unless the process prefers IPv4 (see Transport).
         boolean ipv6 = address.getAddress() instanceof Inet6Address || Socket.isIPv6Preferred();
@@ -48,6 +62,9 @@ final class UringListenSocket {
                 // The first socket takes the port (a port 0 becomes a real one); the others join it.
                 s.bind(local == null ? address : new InetSocketAddress(address.getAddress(), local.getPort()));
                 s.listen(config.backlog());
+                if (delayFirstAck) {
+                    FirstAckDelay.applyTo(s);
+                }
                 if (local == null) {
                     local = s.localAddress();
                 }
@@ -55,7 +72,10 @@ final class UringListenSocket {
                 a.start();
                 acceptors.add(a);
             }
-        } catch (Exception | Error e) {
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException(e.getMessage(), e);
+        } catch (InterruptedException | RuntimeException | Error e) {
             close();
             throw e;
         }
@@ -66,7 +86,7 @@ final class UringListenSocket {
      * Stops every acceptor and closes the sockets (their accept queues with them); connections accepted before are
      * not touched. Waits until the kernel has let go of them, so that the address is free when this returns.
      */
-    void close() {
+    public void close() {
         bound = false;
         List<Promise<Void>> stops = new ArrayList<>();
         for (UringAcceptor a : acceptors) {
@@ -88,11 +108,11 @@ final class UringListenSocket {
         sockets.clear();
     }
 
-    InetSocketAddress localAddress() {
+    public InetSocketAddress localAddress() {
         return local;
     }
 
-    boolean bound() {
+    public boolean bound() {
         return bound;
     }
 }

@@ -11,13 +11,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** The io_uring operations the raw TCP relay submits, by their Linux numbers, and the socket addresses they take. */
-final class UringOps {
-    static final byte POLL_ADD = 6;
+public final class UringOps {
+    public static final byte POLL_ADD = 6;
     static final byte ACCEPT = 13;
     static final byte ASYNC_CANCEL = 14;
     static final byte CONNECT = 16;
-    static final byte SEND = 26;
-    static final byte RECV = 27;
+    public static final byte SEND = 26;
+    public static final byte RECV = 27;
 
     static final short ACCEPT_MULTISHOT = 1;
     /** A multishot request stays armed while its completions carry this. */
@@ -25,18 +25,18 @@ final class UringOps {
     static final int SOCK_NONBLOCK = 0x800;
     static final int SOCK_CLOEXEC = 0x80000;
     /** A send to a peer that has gone fails with EPIPE instead of raising SIGPIPE. */
-    static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_NOSIGNAL = 0x4000;
     /** More follows: the kernel may hold a partial segment back, here for the FIN that the shutdown adds. */
-    static final int MSG_MORE = 0x8000;
-    static final int POLLIN = 1;
+    public static final int MSG_MORE = 0x8000;
+    public static final int POLLIN = 1;
     /** The peer sent its FIN: everything it sent before is already in the socket's receive queue. */
-    static final int POLLRDHUP = 0x2000;
+    public static final int POLLRDHUP = 0x2000;
     static final int ECANCELED = -125;
 
     private UringOps() {
     }
 
-    static void submit(IoRegistration r, byte op, int fd, long addr, int len, int opFlags, short data) {
+    public static void submit(IoRegistration r, byte op, int fd, long addr, int len, int opFlags, short data) {
         submit(r, op, (short) 0, fd, 0L, addr, len, opFlags, data);
     }
 

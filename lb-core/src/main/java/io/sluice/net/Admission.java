@@ -13,6 +13,8 @@ import java.net.InetAddress;
 public final class Admission {
     /** Set on a channel once admitted: a TLS listener admits before the handshake, its protocol handler after. */
     private static final AttributeKey<Boolean> ADMITTED = AttributeKey.valueOf("sluice.admitted");
+    /** Set on a channel that takes over a connection admitted without one: every stage lets it through. */
+    private static final AttributeKey<Boolean> HANDED_OVER = AttributeKey.valueOf("sluice.handedOver");
 
     private final ListenerStats stats;
     private final int maxConnections;
@@ -43,6 +45,9 @@ public final class Admission {
      * connection can ask without counting it twice.
      */
     public boolean admit(Channel client) {
+        if (client.hasAttr(HANDED_OVER)) {
+            return true;
+        }
         return count(client) && (clients == null || clients.admit(client, connectionIsRequest));
     }
 
@@ -51,6 +56,9 @@ public final class Admission {
      * which leaves no mark on the channel: an attribute per connection that only a later stage would read.
      */
     public boolean admitLast(Channel client) {
+        if (client.hasAttr(HANDED_OVER)) {
+            return true;
+        }
         return (client.hasAttr(ADMITTED) || countNew(client))
                 && (clients == null || clients.admit(client, connectionIsRequest));
     }
@@ -60,7 +68,7 @@ public final class Admission {
      * to come). Returns false, having closed it and counted the rejection, when it is one over the limit.
      */
     public boolean count(Channel client) {
-        if (client.hasAttr(ADMITTED)) {
+        if (client.hasAttr(ADMITTED) || client.hasAttr(HANDED_OVER)) {
             return true;
         }
         if (!countNew(client)) {
@@ -93,6 +101,18 @@ public final class Admission {
             return false;
         }
         return true;
+    }
+
+    /**
+     * {@code client} takes over a connection counted by {@link #open()} and {@link #admitClient} (whose
+     * {@code release} it runs when it closes): admitted already, at every stage.
+     */
+    public void handOver(Channel client, Runnable release) {
+        client.attr(HANDED_OVER).set(Boolean.TRUE);
+        client.closeFuture().addListener(f -> {
+            stats.closed();
+            release.run();
+        });
     }
 
     /** Whether {@link #admitClient} needs the client's address (a per-client limit is on). */

@@ -46,6 +46,20 @@ public final class FirstAckDelay {
         return false;
     }
 
+    /** Sets it on the listening socket {@code s} (the io_uring listeners' own); false where it did not take. */
+    public static boolean applyTo(io.netty.channel.unix.Socket s) {
+        if (!ENABLED) {
+            return false;
+        }
+        try {
+            s.setIntOpt(6, 12, 0); // IPPROTO_TCP, TCP_QUICKACK
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            log.debug("TCP_QUICKACK off on {} failed: {}", s, e.toString());
+            return false;
+        }
+    }
+
     /** Whether {@code ch}, a connected native channel, is in delayed-ACK ("pingpong") mode; null where unknown. */
     public static Boolean delaysAcks(Channel ch) {
         if (!(ch instanceof UnixChannel)) {

@@ -113,6 +113,11 @@ final class RawHttp implements AutoCloseable {
         }
     }
 
+    /** Half-closes: the proxy reads the end of the request stream. */
+    void shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+    }
+
     InputStream in() {
         return in;
     }

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import io.netty.channel.unix.NativeInetAddress;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
@@ -29,6 +31,7 @@ public final class SluiceSockets {
     private static final MethodHandle SET_TCP_NODELAY;
     private static final MethodHandle SET_KEEPALIVE;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle REMOTE_ADDRESS;
     private static final Throwable UNAVAILABLE;
 
     static {
@@ -37,6 +40,7 @@ public final class SluiceSockets {
         MethodHandle noDelay = null;
         MethodHandle keepAlive = null;
         MethodHandle close = null;
+        MethodHandle remote = null;
         Throwable cause = null;
         try {
             MethodHandles.Lookup socket = MethodHandles.privateLookupIn(Socket.class, MethodHandles.lookup());
@@ -47,6 +51,7 @@ public final class SluiceSockets {
                     MethodType.methodType(void.class, int.class, int.class));
             keepAlive = socket.findStatic(Socket.class, "setKeepAlive",
                     MethodType.methodType(void.class, int.class, int.class));
+            remote = socket.findStatic(Socket.class, "remoteAddress", MethodType.methodType(byte[].class, int.class));
             MethodHandles.Lookup fd = MethodHandles.privateLookupIn(FileDescriptor.class, MethodHandles.lookup());
             close = fd.findStatic(FileDescriptor.class, "close", MethodType.methodType(int.class, int.class));
         } catch (ReflectiveOperationException | RuntimeException e) {
@@ -57,6 +62,7 @@ public final class SluiceSockets {
         SET_TCP_NODELAY = noDelay;
         SET_KEEPALIVE = keepAlive;
         CLOSE = close;
+        REMOTE_ADDRESS = remote;
         UNAVAILABLE = cause;
     }
 
@@ -109,6 +115,20 @@ public final class SluiceSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * The peer's address of the connected socket {@code fd} (getpeername(2)), or null when it has none (gone
+     * already). A {@link Socket} made for the call would first ask for the socket's family (getsockname(2)).
+     */
+    public static InetSocketAddress remoteAddress(int fd) {
+        byte[] a;
+        try {
+            a = (byte[]) REMOTE_ADDRESS.invokeExact(fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return a == null ? null : NativeInetAddress.address(a, 0, a.length);
     }
 
     /** close(2), errors ignored: the descriptor is gone either way. */

@@ -1,0 +1,794 @@
+package io.sluice.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.uring.IoUringIoEvent;
+import io.netty.channel.uring.IoUringIoHandle;
+import io.netty.channel.uring.SluiceSockets;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.cluster.LoopChannels;
+import io.sluice.cluster.Server;
+import io.sluice.config.HttpConfig;
+import io.sluice.l4.UringAcceptor;
+import io.sluice.l4.UringOps;
+import io.sluice.net.Admission;
+import io.sluice.net.ConnectionClock;
+import io.sluice.net.UpstreamAttempts;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP/1.1 client connection of a plain listener served on io_uring without a Netty channel (the
+ * experimental {@code -Dsluice.http.rawFront=true}): the socket Sluice's own multishot ACCEPT gave, one registration
+ * with the loop, a RECV into a pooled buffer, the same fast head parser, the same {@link Exchange} (whose server
+ * connections stay Netty channels, pooled), and the response's bytes sent with SEND. It serves what the
+ * {@link RequestHeadParser fast parser} takes and needs nothing more: a whole, plain, bodiless head that asks for
+ * no upgrade or interim response. Any other request (a body, an {@code Upgrade}, {@code Expect}, a head the
+ * parser leaves to Netty's strict decoder, a refusal, the HTTP/2 preface), arriving first or after any number of
+ * plain ones, hands the connection to the channel path with the bytes read so far ({@link #adopt}), between two
+ * exchanges: from there on it is an ordinary Netty connection, and what it accepts or refuses is Netty's.
+ *
+ * <p>Requests are served one at a time; the client's socket is read only between exchanges, so a client that
+ * leaves while its response is on the way is found out when the response's send fails (the channel path watches
+ * the socket throughout). Everything runs on the accepting loop. The connection is closed only once the kernel has
+ * completed every operation it submitted: {@link #abort} shuts the socket down, which ends them, and
+ * {@link #finish} runs when the last completes.
+ */
+final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChannels.Member {
+    private static final Logger log = LoggerFactory.getLogger(UringHttpConnection.class);
+    static final String PROPERTY = "sluice.http.rawFront";
+
+    /** The first read's buffer: a typical request head fits; a longer one grows it. */
+    private static final int FIRST_READ = 2048;
+    /** Netty's default write watermarks, which the channel path uses too: above HIGH the server is not read. */
+    private static final int HIGH = 64 * 1024;
+    private static final int LOW = 32 * 1024;
+    /** Queued parts this small or smaller are copied into one buffer and sent with one SEND. */
+    private static final int COALESCE = 16 * 1024;
+
+    private enum Phase {
+        OPEN,
+        /** The socket is shut down (or about to close): waiting for the kernel to complete what it still holds. */
+        CLOSING,
+        CLOSED,
+        /** Handed to a Netty channel: the descriptor is the channel's now. */
+        ADOPTED
+    }
+
+    private static final short POLL = 1;
+    private static final short RECV = 2;
+    private static final short SEND = 3;
+
+    private final HttpListener listener;
+    private final HttpConfig http;
+    private final UringAcceptor acceptor;
+    private final Admission admission;
+    private final LoopChannels connections;
+    private final ByteBufAllocator alloc;
+    private final int fd;
+    private final RequestHeadParser parser;
+    private final RequestParts inbound = new RequestParts();
+    private final ResponseBytes encoder = new ResponseBytes();
+    private final ArrayDeque<ByteBuf> queued = new ArrayDeque<>(4);
+    private final long idleNanos;
+    private final long sendNanos;
+    /** Past this many bytes without a head the fast parser takes, the strict decoder decides. */
+    private final int fastMargin;
+
+    private Phase phase = Phase.OPEN;
+    private IoRegistration registration;
+    private int inFlight;
+    private boolean reading;
+    /** What was read and not yet taken by a request; null when nothing is. */
+    private ByteBuf in;
+    /** The buffer a SEND has in flight, and how much of it went. */
+    private ByteBuf sending;
+    private int sent;
+    /** Bytes queued or in flight towards the client. */
+    private int unsent;
+    /** As a channel's writability: false from {@link #HIGH} bytes unsent until they are down to {@link #LOW}. */
+    private boolean writable = true;
+    private boolean closeWhenSent;
+
+    private InetSocketAddress remote;
+    private ClientAddress address = ClientAddress.UNKNOWN;
+    private Runnable clientRelease;
+    private boolean clientReleased;
+    private ConnectionClock clock;
+    private ConnectionClock.Timer idle;
+    private ConnectionClock.Timer sendTimer;
+    private HeadWait headWait;
+    private ExchangeContext context;
+    private Exchange current;
+    private Exchange previous;
+    /** The current request is a HEAD: its response has no body. */
+    private boolean answersHead;
+    private boolean closeAfterResponse;
+    /** The client half-closed: the current response is finished, then the connection closes. */
+    private boolean inputDone;
+    private boolean discarding;
+
+    private UringHttpConnection(HttpListener listener, UringAcceptor acceptor, int fd, Admission admission,
+                                LoopChannels connections, ByteBufAllocator alloc) {
+        this.listener = listener;
+        this.http = listener.config().http();
+        this.acceptor = acceptor;
+        this.fd = fd;
+        this.admission = admission;
+        this.connections = connections;
+        this.alloc = alloc;
+        this.idleNanos = listener.config().idleTimeout().toNanos();
+        this.sendNanos = http.sendTimeout().toNanos();
+        this.parser = new RequestHeadParser(http.maxRequestLine(), http.maxHeaderSize());
+        // The fast parser leaves a head within half a limit of it to Netty's decoder (HeadLines.headEnd).
+        this.fastMargin = Math.min(http.maxRequestLine(), http.maxHeaderSize()) / 2;
+    }
+
+    /** Whether the experiment is switched on for HTTP listeners ({@value #PROPERTY}). */
+    static boolean enabled() {
+        return Boolean.getBoolean(PROPERTY);
+    }
+
+    /** Serves the accepted socket {@code fd}; on the acceptor's loop. */
+    static void start(HttpListener listener, UringAcceptor acceptor, int fd, Admission admission,
+                      LoopChannels connections, ByteBufAllocator alloc) {
+        UringHttpConnection c = new UringHttpConnection(listener, acceptor, fd, admission, connections, alloc);
+        try {
+            c.begin();
+        } catch (Throwable t) {
+            c.failed(t);
+        }
+    }
+
+    private void begin() {
+        registration = acceptor.loop().register(this).getNow();
+        if (registration == null) {
+            SluiceSockets.close(fd); // only a loop shutting down refuses: the connection never counted
+            phase = Phase.CLOSED;
+            return;
+        }
+        connections.add(this);
+        if (!admission.open()) {
+            finish();
+            return;
+        }
+        remote = SluiceSockets.remoteAddress(fd); // null for a client gone already
+        clientRelease = admission.admitClient(remote == null ? null : remote.getAddress());
+        if (clientRelease == null) {
+            finish();
+            return;
+        }
+        address = ClientAddress.of(remote);
+        clock = new ConnectionClock(acceptor.loop());
+        if (idleNanos > 0) {
+            idle = new ConnectionClock.Timer(clock) {
+                @Override
+                protected void expired() {
+                    abort();
+                }
+            };
+            idle.arm(idleNanos);
+        }
+        if (sendNanos > 0) {
+            sendTimer = new ConnectionClock.Timer(clock) {
+                @Override
+                protected void expired() {
+                    listener.httpStats().count(ErrorReason.SEND_TIMEOUT);
+                    abort();
+                }
+            };
+        }
+        headWait = new HeadWait(clock, http, this::waitExpired);
+        context = new ExchangeContext(listener, new UpstreamAttempts(remote),
+                new LazyTimeout(clock, this::responseTimedOut), this::pool, acceptor.loop(), remote);
+        headWait.start();
+        // A new connection's request is usually there already: read without waiting for the socket first.
+        recv();
+    }
+
+    /** Shared pools only: a listener whose clusters send PROXY headers is never served here. */
+    private ConnectionPool pool(Upstream upstream, Server server, EventLoop loop) {
+        return upstream.pool(server, loop);
+    }
+
+    // Reading.
+
+    private void pollThenRecv() {
+        reading = true;
+        submit(UringOps.POLL_ADD, 0L, 0, UringOps.POLLIN | UringOps.POLLRDHUP, POLL);
+    }
+
+    private void recv() {
+        if (in == null) {
+            in = alloc.directBuffer(FIRST_READ);
+        } else if (!in.isWritable()) {
+            in.capacity(in.capacity() * 2);
+        }
+        reading = true;
+        submit(UringOps.RECV, in.memoryAddress() + in.writerIndex(), in.writableBytes(), 0, RECV);
+    }
+
+    private void received(int res) {
+        reading = false;
+        if (res < 0) {
+            abort(); // a reset
+            return;
+        }
+        if (res == 0) {
+            inputEnded();
+            return;
+        }
+        in.writerIndex(in.writerIndex() + res);
+        if (idle != null) {
+            idle.arm(idleNanos);
+        }
+        headWait.bytesArrived(true);
+        serve();
+        // What the read's requests wrote to their servers goes out once, as after a channel's read batch.
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+    }
+
+    private void inputEnded() {
+        inputDone = true;
+        releaseIn();
+        if (current == null) {
+            closeWhenSent(); // after the last response's tail
+        }
+    }
+
+    /** Between exchanges: starts the next request from what was read, reads more, or hands the connection over. */
+    private void serve() {
+        if (adoptWhenSent) {
+            return;
+        }
+        while (phase == Phase.OPEN && current == null && !discarding && in != null && in.isReadable()) {
+            int start = in.readerIndex();
+            HttpRequest r = parser.parse(in);
+            if (r == null) {
+                if (mayBeWhole(in) || in.readableBytes() >= fastMargin) {
+                    // A head the fast parser leaves to the strict decoder (not plain, a bare LF, near a limit):
+                    // that decoder serves or refuses it, with its own counting.
+                    adopt();
+                } else if (!reading) {
+                    recv(); // the head goes on in the next read
+                }
+                return;
+            }
+            if (!servesHere(r)) {
+                in.readerIndex(start);
+                ReferenceCountUtil.release(r);
+                adopt();
+                return;
+            }
+            start(r);
+        }
+        if (phase == Phase.OPEN && current == null && !discarding && !reading && !closeWhenSent) {
+            releaseIn();
+            pollThenRecv();
+        }
+    }
+
+    /** Whether the bytes hold an empty line by any reading (CRLF or a bare LF): the head may be complete. */
+    private static boolean mayBeWhole(ByteBuf b) {
+        int from = b.readerIndex();
+        int end = b.writerIndex();
+        for (int lf = b.indexOf(from, end, (byte) '\n'); lf >= 0 && lf + 1 < end;
+             lf = b.indexOf(lf + 1, end, (byte) '\n')) {
+            byte next = b.getByte(lf + 1);
+            if (next == '\n' || (next == '\r' && lf + 2 < end && b.getByte(lf + 2) == '\n')) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether this connection serves {@code r}: a head the channel path would take as it is, that draws a final
+     * response and nothing else.
+     */
+    private boolean servesHere(HttpRequest r) {
+        return !r.headers().contains(HttpHeaderNames.UPGRADE) && !r.headers().contains(HttpHeaderNames.EXPECT)
+                && RequestValidator.check(r, http.maxHeaders()) == null && !listener.sendsProxyHeaders();
+    }
+
+    private void start(HttpRequest r) {
+        headWait.received();
+        answersHead = HttpMethod.HEAD.equals(r.method());
+        inbound.add(r);
+        inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        inbound.process(parts);
+    }
+
+    private final RequestParts.Owner parts = new RequestParts.Owner() {
+        @Override
+        public Exchange current() {
+            return current;
+        }
+
+        @Override
+        public boolean stopped() {
+            return discarding;
+        }
+
+        @Override
+        public void start(HttpRequest head) {
+            Exchange ex = Exchange.next(previous, context, UringHttpConnection.this, head);
+            previous = ex;
+            current = ex;
+            ex.begin();
+            retireIfDone(ex);
+        }
+
+        @Override
+        public void took(Exchange ex) {
+            retireIfDone(ex);
+        }
+
+        @Override
+        public void unexpectedHead() {
+            abort("request head where body was expected");
+        }
+    };
+
+    private void retireIfDone(Exchange ex) {
+        if (ex.phase() == ExchangePhase.DONE && current == ex) {
+            retire();
+        }
+    }
+
+    /** The current exchange is over: close once its response is out if it was the last, else serve the next. */
+    private void retire() {
+        current = null;
+        if (discarding) {
+            return;
+        }
+        if (closeAfterResponse || inputDone) {
+            closeWhenSent();
+            return;
+        }
+        headWait.betweenRequests();
+    }
+
+    // Downstream: what the current exchange does to the client.
+
+    @Override
+    public void write(HttpObject part) {
+        if (phase != Phase.OPEN) {
+            ReferenceCountUtil.release(part);
+            return;
+        }
+        int added = queued.size();
+        encoder.encode(part, answersHead, alloc, queued);
+        added = queued.size() - added;
+        java.util.Iterator<ByteBuf> newest = queued.descendingIterator();
+        while (added-- > 0) {
+            unsent += newest.next().readableBytes();
+        }
+        if (unsent >= HIGH) {
+            writable = false;
+        }
+    }
+
+    @Override
+    public void writeLast(HttpObject last) {
+        write(last);
+        flush();
+    }
+
+    @Override
+    public void flush() {
+        if (sending == null && phase == Phase.OPEN) {
+            sendNext();
+        }
+    }
+
+    @Override
+    public boolean isWritable() {
+        return writable;
+    }
+
+    @Override
+    public void closeAfterResponse() {
+        closeAfterResponse = true;
+    }
+
+    @Override
+    public boolean closesAfterResponse() {
+        return closeAfterResponse;
+    }
+
+    @Override
+    public void abort(String why) {
+        log.debug("closing raw client connection {}: {}", remote, why);
+        if (phase == Phase.OPEN && (sending != null || !queued.isEmpty())) {
+            // What was written goes out first, as from a channel, and then the end: the client sees the response
+            // cut short rather than none of it.
+            stopServing();
+            closeWhenSent = true;
+            return;
+        }
+        abort();
+    }
+
+    @Override
+    public void readMore() {
+        inbound.process(parts);
+        if (current == null) {
+            serve(); // a pipelined request may be waiting in what was read
+        }
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+    }
+
+    @Override
+    public void exchangeDone(Exchange ex) {
+        if (current == ex) {
+            retire();
+            readMore();
+        }
+    }
+
+    @Override
+    public void becomeTunnel(BackendConnection backend, Server server) {
+        // A request that could switch protocols is never served here (servesHere); a server that switches anyway
+        // has broken the exchange.
+        current = null;
+        backend.channel.close();
+        abort("a server switched protocols unasked");
+    }
+
+    @Override
+    public String clientIp() {
+        return address.ip();
+    }
+
+    @Override
+    public boolean clientIpv6() {
+        return address.ipv6();
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    @Override
+    public HttpProtocol protocol() {
+        return HttpProtocol.HTTP1;
+    }
+
+    // Writing.
+
+    private void sendNext() {
+        ByteBuf next = queued.poll();
+        if (next == null) {
+            if (closeWhenSent) {
+                closeGracefully();
+            }
+            return;
+        }
+        if (next.readableBytes() < COALESCE && queued.peek() != null
+                && next.readableBytes() + queued.peek().readableBytes() <= COALESCE) {
+            next = coalesce(next);
+        } else if (!next.hasMemoryAddress()) {
+            ByteBuf direct = alloc.directBuffer(next.readableBytes(), next.readableBytes());
+            direct.writeBytes(next);
+            next.release();
+            next = direct;
+        }
+        sending = next;
+        sent = 0;
+        if (sendTimer != null) {
+            sendTimer.arm(sendNanos);
+        }
+        sendRest();
+    }
+
+    /** {@code first} and the small buffers queued behind it, copied into one. */
+    private ByteBuf coalesce(ByteBuf first) {
+        int size = first.readableBytes();
+        for (ByteBuf b : queued) {
+            if (size + b.readableBytes() > COALESCE) {
+                break;
+            }
+            size += b.readableBytes();
+        }
+        ByteBuf one = alloc.directBuffer(size, size);
+        one.writeBytes(first);
+        first.release();
+        while (one.isWritable()) {
+            ByteBuf b = queued.poll();
+            one.writeBytes(b);
+            b.release();
+        }
+        return one;
+    }
+
+    private void sendRest() {
+        // The response that the connection closes after: its FIN leaves with the last segment.
+        int flags = UringOps.MSG_NOSIGNAL;
+        if ((closeWhenSent || closeAfterResponse || inputDone) && queued.isEmpty() && !encoder.inResponse()) {
+            flags |= UringOps.MSG_MORE;
+        }
+        submit(UringOps.SEND, sending.memoryAddress() + sending.readerIndex() + sent,
+                sending.readableBytes() - sent, flags, SEND);
+    }
+
+    private void sendCompleted(int res) {
+        if (res < 0) {
+            abort(); // the client left
+            return;
+        }
+        if (idle != null) {
+            idle.arm(idleNanos);
+        }
+        sent += res;
+        if (sent < sending.readableBytes()) {
+            sendRest();
+            return;
+        }
+        if (sendTimer != null) {
+            sendTimer.disarm();
+        }
+        unsent -= sending.readableBytes();
+        sending.release();
+        sending = null;
+        if (!writable && unsent <= LOW) {
+            writable = true;
+            Exchange ex = current;
+            if (ex != null) {
+                ex.onClientWritable();
+            }
+        }
+        if (phase == Phase.OPEN && sending == null) {
+            sendNext();
+        }
+    }
+
+    // The connection's own life.
+
+    /** Closes once everything queued is sent (now, if nothing is). */
+    private void closeWhenSent() {
+        closeWhenSent = true;
+        discarding = true;
+        headWait.stop();
+        if (sending == null && queued.isEmpty()) {
+            closeGracefully();
+        }
+    }
+
+    /**
+     * Hands the connection to the channel path with what was read and not yet served; between exchanges, with
+     * nothing in flight (the read that brought the bytes has completed, every response is sent or queued in
+     * order before it: see {@link #serve}).
+     */
+    private void adopt() {
+        if (sending != null || !queued.isEmpty()) {
+            // A response is still going out: the hand-over waits for it (the channel must not overtake it).
+            adoptWhenSent = true;
+            return;
+        }
+        phase = Phase.ADOPTED;
+        ByteBuf bytes = in;
+        in = null;
+        clock.close();
+        connections.closed(this);
+        registration.cancel();
+        Runnable release = clientRelease;
+        clientReleased = true;
+        listener.adoptRawConnection(fd, remote, acceptor.loop(), release, bytes);
+    }
+
+    /** An adoption waits for the response before it to be sent. */
+    private boolean adoptWhenSent;
+
+    /** Closes now: the socket is shut down, which completes what the kernel holds; the last completion finishes. */
+    @Override
+    public void abort() {
+        if (phase != Phase.OPEN) {
+            return;
+        }
+        phase = Phase.CLOSING;
+        stopServing();
+        SluiceSockets.shutdown(fd, true, true);
+        finishIfDone();
+    }
+
+    /** Closes after the last response is sent; a read waiting for a next request is ended. */
+    private void closeGracefully() {
+        if (phase != Phase.OPEN) {
+            return;
+        }
+        phase = Phase.CLOSING;
+        stopServing();
+        if (inFlight > 0) {
+            SluiceSockets.shutdown(fd, true, false); // a read in flight; the FIN goes after what was sent
+        }
+        finishIfDone();
+    }
+
+    private void stopServing() {
+        discarding = true;
+        inbound.releaseAll();
+        if (headWait != null) {
+            headWait.close();
+            context.responseTimer.close();
+        }
+        Exchange ex = current;
+        current = null;
+        if (ex != null) {
+            // Later, as a channel's close reaches its handlers: the exchange may be the caller (abort).
+            acceptor.loop().execute(ex::clientClosed);
+        }
+    }
+
+    private void finishIfDone() {
+        if (inFlight == 0 && phase == Phase.CLOSING) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        phase = Phase.CLOSED;
+        if (clock != null) {
+            clock.close();
+        }
+        SluiceSockets.close(fd);
+        releaseIn();
+        if (sending != null) {
+            sending.release();
+            sending = null;
+        }
+        ByteBuf b;
+        while ((b = queued.poll()) != null) {
+            b.release();
+        }
+        releaseClientShare();
+        connections.closed(this);
+        registration.cancel();
+    }
+
+    private void releaseClientShare() {
+        if (clientReleased) {
+            return;
+        }
+        clientReleased = true;
+        if (clientRelease != null) {
+            clientRelease.run();
+        }
+        admission.closed();
+    }
+
+    private void releaseIn() {
+        if (in != null) {
+            in.release();
+            in = null;
+        }
+    }
+
+    private void failed(Throwable t) {
+        log.warn("raw client connection failed, closing it", t);
+        if (registration == null) {
+            SluiceSockets.close(fd);
+            phase = Phase.CLOSED;
+            return;
+        }
+        try {
+            if (phase == Phase.OPEN) {
+                abort();
+            }
+        } catch (Throwable again) {
+            log.warn("closing a failed raw client connection failed too", again);
+        }
+    }
+
+    private void responseTimedOut() {
+        Exchange ex = current;
+        if (ex != null && !discarding) {
+            ex.responseTimedOut();
+        }
+    }
+
+    private void waitExpired() {
+        if (current != null || discarding || phase != Phase.OPEN) {
+            return;
+        }
+        if (!headWait.headBegun()) {
+            abort(); // an idle keep-alive connection, or one that never sent a byte: nothing to answer
+            return;
+        }
+        // A head begun and not finished in time: 408, as the channel path answers.
+        if (reading) {
+            SluiceSockets.shutdown(fd, true, false); // ends the read; the answer still goes out
+        }
+        write(Refusals.headTooSlowAnswer(listener.httpStats(), alloc));
+        closeWhenSent();
+        flush();
+    }
+
+    /** Sluice is draining: no request after the current one. */
+    void drain() {
+        closeAfterResponse = true;
+    }
+
+    /** Sluice is shutting down: a connection between requests closes now (after any response still going out). */
+    void closeIfIdle() {
+        if (current == null && phase == Phase.OPEN) {
+            closeWhenSent();
+        }
+    }
+
+    private void submit(byte op, long addr, int len, int opFlags, short data) {
+        UringOps.submit(registration, op, fd, addr, len, opFlags, data);
+        inFlight++;
+    }
+
+    @Override
+    public void handle(IoRegistration r, IoEvent event) {
+        try {
+            handle((IoUringIoEvent) event);
+        } catch (Throwable t) {
+            failed(t);
+        }
+    }
+
+    private void handle(IoUringIoEvent e) {
+        inFlight--;
+        if (phase != Phase.OPEN) {
+            if (e.data() == RECV || e.data() == POLL) {
+                reading = false;
+            }
+            finishIfDone();
+            return;
+        }
+        switch (e.data()) {
+            case POLL -> {
+                reading = false;
+                if (e.res() < 0) {
+                    abort();
+                } else {
+                    recv();
+                }
+            }
+            case RECV -> received(e.res());
+            case SEND -> {
+                sendCompleted(e.res());
+                if (adoptWhenSent && sending == null && queued.isEmpty() && phase == Phase.OPEN) {
+                    adoptWhenSent = false;
+                    adopt();
+                }
+            }
+            default -> throw new IllegalStateException("unknown operation " + e.data());
+        }
+    }
+
+    @Override
+    public EventLoop loop() {
+        return acceptor.loop();
+    }
+
+    @Override
+    public void registered() {
+    }
+
+    /** The loop is shutting down with this connection open: see {@link io.sluice.l4.UringAcceptor}'s. */
+    @Override
+    public void close() {
+        abort();
+    }
+}

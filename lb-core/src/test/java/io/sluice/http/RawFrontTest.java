@@ -1,0 +1,278 @@
+package io.sluice.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.sluice.Sluice;
+import io.sluice.testing.Patterns;
+import io.sluice.testing.Proxies;
+import io.sluice.testing.Transports;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The experimental HTTP/1.1 front without channels ({@code -Dsluice.http.rawFront=true}, {@link UringHttpConnection}):
+ * plain requests served on it, every other request handed to the channel path with the bytes read so far, first
+ * or after plain ones on the same connection, and the connection's own life (close, half-close, timeouts, drain).
+ */
+class RawFrontTest {
+    private static final int BIG = 4 << 20;
+
+    /** The property as it was (the raw-front test pass sets it for the whole JVM), once this test set it. */
+    private String before;
+    private boolean set;
+
+    @BeforeEach
+    void on() {
+        Transports.assumeAvailable("io_uring");
+        before = System.setProperty(UringHttpConnection.PROPERTY, "true");
+        set = true;
+    }
+
+    @AfterEach
+    void off() {
+        if (!set) {
+            return;
+        }
+        if (before == null) {
+            System.clearProperty(UringHttpConnection.PROPERTY);
+        } else {
+            System.setProperty(UringHttpConnection.PROPERTY, before);
+        }
+    }
+
+    private static HttpBackend backend() throws Exception {
+        return new HttpBackend("a", (req, out, s) -> {
+            if (req.method().equals("POST")) {
+                if ("100-continue".equals(req.header("expect"))) {
+                    out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                }
+                MessageDigest d = Patterns.sha256();
+                d.update(req.readBody());
+                HttpBackend.respond(out, 200, "text/plain", HexFormat.of().formatHex(d.digest())
+                        .getBytes(StandardCharsets.US_ASCII));
+            } else if (req.method().equals("HEAD")) {
+                HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nContent-Length: " + BIG + "\r\n\r\n");
+            } else if (req.uri().equals("/big")) {
+                HttpBackend.respond(out, 200, "application/octet-stream", Patterns.chunk(BIG));
+            } else if (req.uri().equals("/chunked")) {
+                HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+            } else if (req.uri().equals("/empty")) {
+                HttpBackend.respondRaw(out, "HTTP/1.1 204 No Content\r\n\r\n");
+            } else {
+                String xff = req.headers().getOrDefault("x-forwarded-for", java.util.List.of("-")).get(0);
+                HttpBackend.respond(out, 200, "text/plain", (req.uri() + " " + xff).getBytes(StandardCharsets.US_ASCII));
+            }
+        });
+    }
+
+    private static Sluice proxy(HttpBackend b) throws Exception {
+        return Proxies.startHttp("io_uring", b.address());
+    }
+
+    private static HttpListener listener(Sluice s) {
+        return (HttpListener) s.listener("web");
+    }
+
+    /** Connections served without channels right now. */
+    private static int raw(Sluice s) {
+        return listener(s).clients().memberCount();
+    }
+
+    @Test
+    void plainRequestsAreServedWithoutAChannelAndTheServerSeesTheClient() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b); RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(c.get("/" + i).text()).isEqualTo("/" + i + " 127.0.0.1");
+            }
+            assertThat(raw(s)).isEqualTo(1);
+            RawHttp.Response big = c.get("/big");
+            assertThat(big.body()).isEqualTo(Patterns.chunk(BIG));
+            RawHttp.Response chunked = c.get("/chunked");
+            assertThat(chunked.text()).isEqualTo("hello world");
+            assertThat(c.get("/empty").status()).isEqualTo(204);
+            c.send("HEAD /big HTTP/1.1\r\nHost: a\r\n\r\n");
+            RawHttp.Response head = c.read(true);
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.headers().get("content-length")).containsExactly(String.valueOf(BIG));
+            assertThat(c.get("/after-head").text()).isEqualTo("/after-head 127.0.0.1");
+            assertThat(raw(s)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b); RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+            for (int i = 1; i <= 3; i++) {
+                assertThat(c.read().text()).isEqualTo("/" + i + " 127.0.0.1");
+            }
+        }
+    }
+
+    /** A request with a body, first or after plain ones: the channel path takes the connection, nothing lost. */
+    @Test
+    void aRequestWithABodyHandsTheConnectionToTheChannelPath() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            byte[] up = Patterns.chunk(1 << 20);
+            String digest = HexFormat.of().formatHex(Patterns.sha256().digest(up));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.get("/first").text()).isEqualTo("/first 127.0.0.1");
+                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + up.length + "\r\n\r\n");
+                c.out.write(up);
+                c.out.flush();
+                assertThat(c.read().text()).isEqualTo(digest);
+                assertThat(c.get("/then").text()).isEqualTo("/then 127.0.0.1");
+                assertThat(raw(s)).isZero();
+                assertThat(listener(s).clients().count()).isEqualTo(1);
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + up.length + "\r\n\r\n");
+                c.out.write(up);
+                c.out.flush();
+                assertThat(c.read().text()).isEqualTo(digest);
+            }
+            // A GET and a pipelined POST in one write: the GET served here, the POST by the channel after it.
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+                assertThat(c.read().text()).isEqualTo("/a 127.0.0.1");
+                assertThat(c.read().text()).isEqualTo(HexFormat.of().formatHex(Patterns.sha256()
+                        .digest("abc".getBytes(StandardCharsets.US_ASCII))));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+        }
+    }
+
+    /** What the channel path refuses is refused the same way: the request goes to it with its bytes. */
+    @Test
+    void refusalsAndInterimAnswersAreTheChannelPaths() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(400);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.get("/ok").status()).isEqualTo(200);
+                c.send("GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(400);
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(100);
+                c.send("abc");
+                assertThat(c.read().status()).isEqualTo(200);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+        }
+    }
+
+    @Test
+    void aClosingRequestGetsItsWholeResponseAndThenTheEnd() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            for (String path : new String[] {"/small", "/big"}) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                    RawHttp.Response r = c.read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body().length).isEqualTo(path.equals("/big") ? BIG : "/small 127.0.0.1".length());
+                    assertThat(c.closedByPeer()).as(path).isTrue();
+                }
+            }
+            // A half-close after the request: the response comes, then the end.
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /half HTTP/1.1\r\nHost: a\r\n\r\n");
+                c.shutdownOutput();
+                assertThat(c.read().text()).isEqualTo("/half 127.0.0.1");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+            assertThat(raw(s)).isZero();
+        }
+    }
+
+    /** A client that leaves mid-response: the server connection is dropped, not pooled, and nothing leaks. */
+    @Test
+    void aClientLeavingMidResponseFreesTheServerConnection() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            try (RawHttp quitter = new RawHttp(port)) {
+                quitter.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+                InputStream in = quitter.in();
+                assertThat(HttpBackend.readLine(in)).startsWith("HTTP/1.1 200");
+            }
+            var server = s.cluster("app").servers().get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> raw(s) == 0);
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.get("/after").text()).isEqualTo("/after 127.0.0.1");
+            }
+            assertThat(b.accepted()).isEqualTo(2);
+        }
+    }
+
+    /** A head begun and not finished within header_timeout is answered 408; an idle connection just closes. */
+    @Test
+    void aSlowHeadIsAnswered408() throws Exception {
+        try (HttpBackend b = backend();
+             Sluice s = Proxies.start("""
+                     runtime: { transport: io_uring, worker_threads: 1 }
+                     admin: { enabled: false }
+                     listeners:
+                       - name: web
+                         bind: "127.0.0.1:0"
+                         protocol: http
+                         cluster: app
+                         http: { header_timeout: 300ms, keepalive_timeout: 300ms }
+                     clusters:
+                       - name: app
+                         servers: [{ address: "%s" }]
+                     """.formatted(b.address()))) {
+            int port = Proxies.port(s, "web");
+            try (RawHttp c = new RawHttp(port).readTimeout(Duration.ofSeconds(10))) {
+                c.send("GET /slow HTTP/1.1\r\nHost: a\r\n");
+                assertThat(c.read().status()).isEqualTo(408);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            try (RawHttp c = new RawHttp(port).readTimeout(Duration.ofSeconds(10))) {
+                assertThat(c.get("/x").status()).isEqualTo(200);
+                assertThat(c.closedByPeer()).isTrue(); // the keep-alive wait ended
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+        }
+    }
+
+    /** Draining: an idle connection closes now, a busy one after its response, which says Connection: close. */
+    @Test
+    void drainingClosesIdleConnectionsAndEndsBusyOnesAfterTheirResponse() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (HttpBackend b = new HttpBackend("a", HttpBackend.holding("/slow", release)); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            try (RawHttp idle = new RawHttp(port); RawHttp busy = new RawHttp(port)) {
+                assertThat(idle.get("/x").status()).isEqualTo(200);
+                busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(5)).until(() -> s.cluster("app").servers().get(0).activeRequests() == 1);
+                Thread drain = new Thread(() -> listener(s).stopAccepting());
+                drain.start();
+                assertThat(idle.closedByPeer()).isTrue();
+                release.countDown();
+                RawHttp.Response r = busy.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.headers().get("connection")).containsExactly("close");
+                assertThat(busy.closedByPeer()).isTrue();
+                drain.join(10_000);
+            }
+        }
+    }
+}
