@@ -5,29 +5,21 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The timers of one connection (idle, send, and HTTP's head and response waits) in the event loop's timing wheel
- * ({@link LoopWheel}) once at most. A connection that lives for one request used to schedule and cancel a Netty
- * task per timer, four on an HTTP/1.1 connection, each two heap operations on a queue that holds every
- * connection's timers; then one task per connection; now no task at all. Arming here only writes a deadline: the
- * clock moves in the wheel only when the new deadline is earlier than the one it waits for, and when its tick
- * comes it expires the timers that are due and waits again for the earliest deadline still armed. A keep-alive
- * connection that re-arms its timers on every request to a later deadline touches the wheel once per expiry,
- * not once per request. Timers fire up to {@link LoopWheel#TICK} after their deadline, never before.
+ * The timers of one connection (idle, send, and HTTP's head and response waits) on one task in the event loop's
+ * timer queue at most. A connection that lives for one request used to schedule and cancel a Netty task per
+ * timer, four on an HTTP/1.1 connection, each two heap operations on a queue that holds every connection's
+ * timers. Arming here only writes a deadline: a task is scheduled only when the new deadline is earlier than
+ * the pending task (which is then cancelled), and when it runs it expires the timers that are due and
+ * schedules itself again for the earliest deadline still armed. A keep-alive connection that re-arms its
+ * timers on every request to a later deadline touches the queue once per expiry, not once per request.
  *
- * <p>Only the connection's event loop may use it (a call from another thread works, on a task of its own).
+ * <p>Only the connection's event loop may use it.
  */
 public final class ConnectionClock implements Runnable {
     private final EventExecutor loop;
     private Timer first;
-    /** Off the loop's thread (never on the proxy path) the clock schedules a task of its own instead of the wheel. */
     private ScheduledFuture<?> task;
-    /** The loop's wheel while this clock is in it, else null. */
-    private LoopWheel wheel;
     private long taskAt;
-    // The wheel's links, for LoopWheel alone.
-    long wheelTick;
-    ConnectionClock wheelNext;
-    ConnectionClock wheelPrev;
 
     public ConnectionClock(EventExecutor loop) {
         this.loop = loop;
@@ -79,34 +71,19 @@ public final class ConnectionClock implements Runnable {
     }
 
     private void due(long deadline) {
-        if ((task == null && wheel == null) || deadline - taskAt < 0) {
-            cancel();
-            taskAt = deadline;
-            LoopWheel w = LoopWheel.of(loop);
-            if (w != null) {
-                wheel = w;
-                w.add(this, deadline);
-            } else {
-                task = loop.schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (task == null || deadline - taskAt < 0) {
+            if (task != null) {
+                task.cancel(false);
             }
+            taskAt = deadline;
+            task = loop.schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
     }
 
-    /** The wheel took this clock out at its tick. */
-    void fromWheel() {
-        wheel = null;
-        expire();
-    }
-
-    /** The clock's task. */
+    /** The clock's task: expires what is due, then waits for the earliest deadline still armed. */
     @Override
     public void run() {
         task = null;
-        expire();
-    }
-
-    /** Expires what is due, then waits for the earliest deadline still armed. */
-    private void expire() {
         long now = System.nanoTime();
         for (Timer t = first; t != null; t = t.next) {
             if (t.armed && t.deadline - now <= 0) {
@@ -143,10 +120,6 @@ public final class ConnectionClock implements Runnable {
     }
 
     private void cancel() {
-        if (wheel != null) {
-            wheel.remove(this);
-            wheel = null;
-        }
         if (task != null) {
             task.cancel(false);
             task = null;
