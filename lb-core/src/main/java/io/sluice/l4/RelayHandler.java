@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -153,11 +154,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        ChannelFuture toPeer = peer.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        ChannelFuture toPeer = writtenOut(peer);
         if (bothDone) {
             // An output already finished has nothing queued, and a write to it would only fail.
             ChannelFuture toSelf = self instanceof DuplexChannel d && d.isOutputShutdown()
-                    ? self.newSucceededFuture() : self.writeAndFlush(Unpooled.EMPTY_BUFFER);
+                    ? self.newSucceededFuture() : writtenOut(self);
             ChannelFutureListener closeWhenBothWritten = f -> {
                 if (toPeer.isDone() && toSelf.isDone()) {
                     self.close();
@@ -173,6 +174,37 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
                 }
             });
         }
+    }
+
+    /**
+     * Completes once everything written to {@code ch} before it has left through its socket. Through TLS an empty
+     * write completes as soon as it is wrapped, when the records wrapped before it may still wait for the socket
+     * (on io_uring, a send not yet made): a shutdown then overtook them, and the server never saw the client's
+     * last bytes. So behind TLS a second empty write goes below it, and completes after those records.
+     */
+    private static ChannelFuture writtenOut(Channel ch) {
+        ChannelHandlerContext tls = ch.pipeline().context(SslHandler.class);
+        ChannelFuture wrapped = ch.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        if (tls == null) {
+            return wrapped;
+        }
+        ChannelPromise out = ch.newPromise();
+        wrapped.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                out.tryFailure(f.cause());
+            } else if (tls.isRemoved()) {
+                out.trySuccess();
+            } else {
+                tls.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) g -> {
+                    if (g.isSuccess()) {
+                        out.trySuccess();
+                    } else {
+                        out.tryFailure(g.cause());
+                    }
+                });
+            }
+        });
+        return out;
     }
 
     /**
