@@ -5,6 +5,7 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,8 @@ final class SpliceRelay {
 
     /** Bytes one direction moves per wake-up (read plus written) before it yields the event loop to others. */
     private static final int MAX_MOVED_PER_WAKE = 2 << 20;
+    /** What one read of {@link State#LINGERING} takes from the healthy side, to drop it. */
+    private static final int DISCARD_LEN = 16 << 10;
 
     private enum State {
         /** Both channels are leaving Netty's epoll set; what they read meanwhile lands in their HeldBytes. */
@@ -45,10 +48,18 @@ final class SpliceRelay {
         LIVE,
         /**
          * One side failed. The way towards the other side still writes what it has read (the pipe and held
-         * bytes), then the relay ends; nothing is read any more. The bytes were counted when read, so dropping
+         * bytes), then the relay lingers; nothing is read any more. The bytes were counted when read, so dropping
          * them would lose data the metrics say was relayed. {@link Splicer#liveRelays} still counts the relay.
          */
         DRAINING,
+        /**
+         * The drain is written and the healthy side has its FIN behind it; that side's input is read and dropped
+         * until it ends (its FIN or an error) or the idle timeout, then the relay ends. Closing at once lost the
+         * drain: Linux resets a socket closed with input unread, or one that input reaches after the close
+         * (a client's byte to a server that has just reset), and a reset drops what the socket's send buffer still
+         * holds, where the drained bytes are. {@link Splicer#liveRelays} still counts the relay.
+         */
+        LINGERING,
         CLOSED
     }
 
@@ -63,9 +74,11 @@ final class SpliceRelay {
     /** Null without an idle timeout. */
     private final SpliceIdleTimer idleTimer;
     private State state = State.HANDING_OVER;
-    /** In {@link State#DRAINING}: the way still writing, and why the relay ends once it has. */
+    /** In {@link State#DRAINING} and {@link State#LINGERING}: the way still writing, and why the relay ends. */
     private SpliceDirection draining;
     private String drainingWhy;
+    /** Where {@link State#LINGERING} reads what it drops; made only then. */
+    private ByteBuffer discard;
 
     private SpliceRelay(Splicer splicer, PipePool pool, Channel client, Channel server, LongAdder sent,
                         LongAdder received, long idleNanos) {
@@ -161,6 +174,13 @@ final class SpliceRelay {
             }
             return;
         }
+        if (state == State.LINGERING) {
+            if (d != draining) {
+                // The way that reads the healthy side: its input event, or its hang-up.
+                discardRest();
+            }
+            return;
+        }
         if (state == State.CLOSED || d.finSent()) {
             return;
         }
@@ -194,13 +214,7 @@ final class SpliceRelay {
                 }
                 moved += in + out;
                 if (moved >= MAX_MOVED_PER_WAKE) {
-                    if (!d.resumeScheduled) {
-                        d.resumeScheduled = true;
-                        loop.execute(() -> {
-                            d.resumeScheduled = false;
-                            pump(d);
-                        });
-                    }
+                    resumeLater(d);
                     break;
                 }
             }
@@ -219,6 +233,17 @@ final class SpliceRelay {
         d.returnPipeIfEmpty();
         if (moved > 0 && idleTimer != null) {
             idleTimer.touch();
+        }
+    }
+
+    /** {@code d} spent its budget for this wake-up: it goes on in a task of its own, behind the loop's others. */
+    private void resumeLater(SpliceDirection d) {
+        if (!d.resumeScheduled) {
+            d.resumeScheduled = true;
+            loop.execute(() -> {
+                d.resumeScheduled = false;
+                pump(d);
+            });
         }
     }
 
@@ -265,9 +290,51 @@ final class SpliceRelay {
             return;
         }
         if (draining.isEmpty()) {
-            close(drainingWhy);
+            linger();
         }
         // Otherwise the destination's next output event (or the idle timeout) comes back here.
+    }
+
+    /** The drain is written: the healthy side gets its FIN behind it, and the relay waits for that side's end. */
+    private void linger() {
+        state = State.LINGERING;
+        try {
+            draining.dst.shutdown(false, true);
+        } catch (IOException | RuntimeException e) {
+            close(drainingWhy + ", then " + draining.name + ": " + e.getMessage());
+            return;
+        }
+        // An input event that came while draining was ignored, and edge-triggered epoll does not repeat it.
+        discardRest();
+    }
+
+    /**
+     * Reads what the healthy side sends and drops it: it has nowhere to go, and was never counted. Its end (or an
+     * error) ends the relay. The idle timer is not touched, so that a side that keeps sending cannot keep the
+     * relay forever.
+     */
+    private void discardRest() {
+        if (discard == null) {
+            discard = ByteBuffer.allocateDirect(DISCARD_LEN);
+        }
+        SpliceDirection reading = draining == up ? down : up;
+        try {
+            int n;
+            int dropped = 0;
+            while ((n = draining.dst.read(discard, 0, DISCARD_LEN)) > 0) {
+                dropped += n;
+                if (dropped >= MAX_MOVED_PER_WAKE) {
+                    resumeLater(reading);
+                    return;
+                }
+            }
+            if (n < 0) {
+                close(drainingWhy);
+            }
+        } catch (IOException | RuntimeException e) {
+            close(drainingWhy + ", then " + reading.name + ": " + e.getMessage());
+        }
+        // Otherwise the healthy side's next input event (or the idle timeout) comes back here.
     }
 
     /** Ends the relay once; {@code why} is for the log, null when both directions finished. */
@@ -275,7 +342,7 @@ final class SpliceRelay {
         if (state == State.CLOSED) {
             return;
         }
-        if (state == State.LIVE || state == State.DRAINING) {
+        if (state == State.LIVE || state == State.DRAINING || state == State.LINGERING) {
             splicer.relayEnded();
         }
         state = State.CLOSED;
