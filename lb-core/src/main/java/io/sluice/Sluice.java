@@ -4,6 +4,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.sluice.admin.AdminServer;
 import io.sluice.config.TcpRelay;
+import io.sluice.http.HttpListener;
 import io.sluice.config.AdminToken;
 import io.sluice.cluster.Cluster;
 import io.sluice.cluster.ClusterHealth;
@@ -114,7 +115,7 @@ public final class Sluice implements AutoCloseable {
         HealthChecker health = closer.add(new HealthChecker(workers, transport.channelClass(),
                 transport.datagramChannelClass(), new ClusterHealth.Events()));
         Shared shared = new Shared(transport, workers, LoopIndex.assign(workers), allocator, metrics, health, control,
-                config.runtime().tcpRelay() == TcpRelay.AUTO);
+                config.runtime().tcpRelay() == TcpRelay.AUTO, HttpListener.rawFrontAllowed(config.runtime().httpFront()));
         registry = closer.add(new Registry(shared));
         // Files are read here, before any socket opens: a bad certificate fails the start with its key named.
         Map<String, UpstreamTlsContexts.Built> tls = UpstreamTlsContexts.buildAll(config.clusters());

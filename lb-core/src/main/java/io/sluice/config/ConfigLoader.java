@@ -39,7 +39,8 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP = ConfigNode.keys("runtime", "admin", "listeners", "clusters");
     private static final Set<String> RUNTIME = ConfigNode.keys("transport", "worker_threads", "drain_timeout",
-            "dns_refresh", "watch_config", "dns_servers", "log_format", "log_level", "tcp_relay");
+            "dns_refresh", "watch_config", "dns_servers", "log_format", "log_level", "tcp_relay",
+            "http_front");
     private static final Set<String> ADMIN = ConfigNode.keys("enabled", "bind", "token_file", "protect_reads");
     private static final Set<String> LISTENER = ConfigNode.keys("name", "bind", "protocol", "cluster",
             "idle_timeout", "max_connections", "backlog", "http", "http2", "routes", "splice", "tls",
@@ -283,7 +284,8 @@ public final class ConfigLoader {
                 readDnsServers(n),
                 n.choice("log_format", RuntimeConfig.DEFAULT_LOG_FORMAT, LogFormat.class),
                 n.choice("log_level", LogLevel.byDefault(), LogLevel.class),
-                n.choice("tcp_relay", RuntimeConfig.DEFAULT_TCP_RELAY, TcpRelay.class));
+                n.choice("tcp_relay", RuntimeConfig.DEFAULT_TCP_RELAY, TcpRelay.class),
+                n.choice("http_front", RuntimeConfig.DEFAULT_HTTP_FRONT, HttpFront.class));
     }
 
     /** {@code runtime.dns_servers}: IP:port each; a name here would need a resolver to find the resolver. */

@@ -15,10 +15,11 @@ import java.util.List;
  * @param logLevel      the least severe events logged; by default {@code -Dorg.slf4j.simpleLogger.defaultLogLevel},
  *                      else info
  * @param tcpRelay      raw io_uring relay for plain TCP connections where it can, or Netty channels for all
+ * @param httpFront     raw io_uring front for plain HTTP/1.1 connections where it can, or Netty channels for all
  */
 public record RuntimeConfig(TransportKind transport, int workerThreads, Duration drainTimeout, Duration dnsRefresh,
                             boolean watchConfig, List<HostPort> dnsServers, LogFormat logFormat, LogLevel logLevel,
-                            TcpRelay tcpRelay) {
+                            TcpRelay tcpRelay, HttpFront httpFront) {
 
     public static final TransportKind DEFAULT_TRANSPORT = TransportKind.AUTO;
     /** One event loop per core. */
@@ -30,9 +31,10 @@ public record RuntimeConfig(TransportKind transport, int workerThreads, Duration
     public static final List<HostPort> DEFAULT_DNS_SERVERS = List.of();
     public static final LogFormat DEFAULT_LOG_FORMAT = LogFormat.TEXT;
     public static final TcpRelay DEFAULT_TCP_RELAY = TcpRelay.AUTO;
+    public static final HttpFront DEFAULT_HTTP_FRONT = HttpFront.AUTO;
     public static final RuntimeConfig DEFAULT = new RuntimeConfig(DEFAULT_TRANSPORT, DEFAULT_WORKER_THREADS,
             DEFAULT_DRAIN_TIMEOUT, DEFAULT_DNS_REFRESH, DEFAULT_WATCH_CONFIG, DEFAULT_DNS_SERVERS, DEFAULT_LOG_FORMAT,
-            LogLevel.INFO, DEFAULT_TCP_RELAY);
+            LogLevel.INFO, DEFAULT_TCP_RELAY, DEFAULT_HTTP_FRONT);
 
     public RuntimeConfig {
         dnsServers = List.copyOf(dnsServers);

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.sluice.config.HttpConfig;
+import io.sluice.config.HttpFront;
 import io.sluice.config.ListenerConfig;
 import io.sluice.net.Admission;
 import io.sluice.net.ClientLimits;
@@ -58,7 +59,7 @@ public final class HttpListener implements Listener {
     private final LoopChannels clients = new LoopChannels();
     private final ListeningSocket socket = new ListeningSocket(true);
     /**
-     * With the experimental {@code -Dsluice.http.rawFront=true} on io_uring, a plain listener accepts without a Netty
+     * With {@code runtime.http_front: auto} (the default) on io_uring, a plain listener accepts without a Netty
      * server channel and serves plain requests without channels ({@link UringHttpConnection}); null otherwise.
      */
     private final UringListenSocket uringSocket;
@@ -79,11 +80,11 @@ public final class HttpListener implements Listener {
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
                         ByteBufAllocator allocator) {
-        this(config, upstreams, transport, allocator, null);
+        this(config, upstreams, transport, allocator, null, false);
     }
 
     public HttpListener(ListenerConfig config, Map<String, Upstream> upstreams, Transport transport,
-                        ByteBufAllocator allocator, ServerTls tls) {
+                        ByteBufAllocator allocator, ServerTls tls, boolean rawFront) {
         this.config = config;
         this.tls = tls;
         this.transport = transport;
@@ -92,8 +93,13 @@ public final class HttpListener implements Listener {
         this.retryBudget = new RetryBudget(config.http().retryBudget());
         this.admission = admission(config);
         this.decoderTemplate = decoderConfig(config);
-        this.uringSocket = tls == null && UringHttpConnection.enabled() && UringAdoption.usable(transport, allocator)
+        this.uringSocket = tls == null && rawFront && UringAdoption.usable(transport, allocator)
                 ? new UringListenSocket(true) : null;
+    }
+
+    /** Whether HTTP listeners may serve plain connections without channels, as {@code runtime.http_front} says. */
+    public static boolean rawFrontAllowed(HttpFront front) {
+        return front == HttpFront.AUTO && !UringHttpConnection.vetoed();
     }
 
     private Admission admission(ListenerConfig config) {

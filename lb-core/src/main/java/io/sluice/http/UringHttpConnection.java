@@ -21,15 +21,17 @@ import io.sluice.l4.UringAcceptor;
 import io.sluice.l4.UringOps;
 import io.sluice.net.Admission;
 import io.sluice.net.ConnectionClock;
+import io.sluice.net.DelayLine;
 import io.sluice.net.UpstreamAttempts;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP/1.1 client connection of a plain listener served on io_uring without a Netty channel (the
- * experimental {@code -Dsluice.http.rawFront=true}): the socket Sluice's own multishot ACCEPT gave, one registration
+ * One HTTP/1.1 client connection of a plain listener served on io_uring without a Netty channel
+ * ({@code runtime.http_front: auto}, the default): the socket Sluice's own multishot ACCEPT gave, one registration
  * with the loop, a RECV into a pooled buffer, the same fast head parser, the same {@link Exchange} (whose server
  * connections stay Netty channels, pooled), and the response's bytes sent with SEND. It serves what the
  * {@link RequestHeadParser fast parser} takes and needs nothing more: a whole, plain, bodiless head that asks for
@@ -38,9 +40,8 @@ import org.slf4j.LoggerFactory;
  * plain ones, hands the connection to the channel path with the bytes read so far ({@link #adopt}), between two
  * exchanges: from there on it is an ordinary Netty connection, and what it accepts or refuses is Netty's.
  *
- * <p>Requests are served one at a time; the client's socket is read only between exchanges, so a client that
- * leaves while its response is on the way is found out when the response's send fails (the channel path watches
- * the socket throughout). Everything runs on the accepting loop. The connection is closed only once the kernel has
+ * <p>Requests are served one at a time; the client's socket is read only between exchanges, and watched by a poll
+ * for a reset once an exchange has lasted a while ({@link #watchClient}). Everything runs on the accepting loop. The connection is closed only once the kernel has
  * completed every operation it submitted: {@link #abort} shuts the socket down, which ends them, and
  * {@link #finish} runs when the last completes.
  */
@@ -57,6 +58,20 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private static final int LOW = 32 * 1024;
     /** Queued parts this small or smaller are copied into one buffer and sent with one SEND. */
     private static final int COALESCE = 16 * 1024;
+    /**
+     * A keep-alive connection waiting this long for its next request is parked: its read is cancelled and its buffer
+     * given back, and a poll waits instead (as NGINX and HAProxy free an idle connection's buffer). A busy one's next
+     * request follows within microseconds, and a read waiting with its buffer saves it a poll and a buffer each.
+     */
+    private static final DelayLine.PerLoop PARKING = new DelayLine.PerLoop(
+            TimeUnit.MILLISECONDS.toNanos(Long.getLong("sluice.http.rawFront.parkMillis", 1000)));
+    /**
+     * An exchange still going on after this long has the client's socket watched ({@link #watchClient}). Most are
+     * over sooner, and a watch per connection costs a poll armed and completed (4% more CPU per request on new
+     * connections): a client that leaves during a short exchange costs its server no more than that exchange.
+     */
+    private static final DelayLine.PerLoop WATCHING = new DelayLine.PerLoop(
+            TimeUnit.MILLISECONDS.toNanos(Long.getLong("sluice.http.rawFront.watchAfterMillis", 100)));
 
     private enum Phase {
         OPEN,
@@ -70,6 +85,11 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private static final short POLL = 1;
     private static final short RECV = 2;
     private static final short SEND = 3;
+    /** The poll that watches the client's socket during exchanges (see {@link #watchClient}). */
+    private static final short WATCH = 4;
+    private static final short CANCEL = 5;
+    private static final int POLLERR = 0x8;
+    private static final int POLLHUP = 0x10;
 
     private final HttpListener listener;
     private final HttpConfig http;
@@ -91,6 +111,35 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private IoRegistration registration;
     private int inFlight;
     private boolean reading;
+    /** The in-flight RECV's and watch's user data: what a cancel names. */
+    private long recvId;
+    private long watchId;
+    /** A poll watches the client's socket ({@link #watchClient}); its cancel has been asked for. */
+    private boolean watching;
+    private boolean watchCancelled;
+    /** The watch saw the client's FIN: it is not armed again (the next read finds the FIN after any request). */
+    private boolean peerFinished;
+    /** The waiting read's cancel is asked for ({@link #park}): until its completion, no other is. */
+    private boolean parking;
+    /** The hand-over waits for a response still going out and for every operation in flight to complete. */
+    private boolean adoptPending;
+    /** The loop's lines: of reads waiting with a buffer ({@link #PARKING}), of exchanges not yet watched. */
+    private DelayLine idleReads;
+    private DelayLine unwatched;
+    private final DelayLine.Entry parkEntry = new DelayLine.Entry() {
+        @Override
+        protected void due() {
+            park();
+        }
+    };
+    private final DelayLine.Entry watchEntry = new DelayLine.Entry() {
+        @Override
+        protected void due() {
+            if (current != null && phase == Phase.OPEN) {
+                watchClient();
+            }
+        }
+    };
     /** What was read and not yet taken by a request; null when nothing is. */
     private ByteBuf in;
     /** The buffer a SEND has in flight, and how much of it went. */
@@ -136,9 +185,12 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         this.fastMargin = Math.min(http.maxRequestLine(), http.maxHeaderSize()) / 2;
     }
 
-    /** Whether the experiment is switched on for HTTP listeners ({@value #PROPERTY}). */
-    static boolean enabled() {
-        return Boolean.getBoolean(PROPERTY);
+    /**
+     * {@code -D}{@value #PROPERTY}{@code =false} keeps every HTTP connection of the process on channels whatever
+     * {@code runtime.http_front} says: for test passes and A/B runs of the two fronts.
+     */
+    static boolean vetoed() {
+        return "false".equals(System.getProperty(PROPERTY));
     }
 
     /** Serves the accepted socket {@code fd}; on the acceptor's loop. */
@@ -171,6 +223,8 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             return;
         }
         address = ClientAddress.of(remote);
+        idleReads = PARKING.onThisLoop();
+        unwatched = WATCHING.onThisLoop();
         clock = new ConnectionClock(acceptor.loop());
         if (idleNanos > 0) {
             idle = new ConnectionClock.Timer(clock) {
@@ -196,6 +250,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         headWait.start();
         // A new connection's request is usually there already: read without waiting for the socket first.
         recv();
+        idleReads.add(parkEntry, acceptor.loop());
     }
 
     /** Shared pools only: a listener whose clusters send PROXY headers is never served here. */
@@ -217,11 +272,16 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             in.capacity(in.capacity() * 2);
         }
         reading = true;
-        submit(UringOps.RECV, in.memoryAddress() + in.writerIndex(), in.writableBytes(), 0, RECV);
+        recvId = submit(UringOps.RECV, in.memoryAddress() + in.writerIndex(), in.writableBytes(), 0, RECV);
     }
 
     private void received(int res) {
         reading = false;
+        idleReads.remove(parkEntry);
+        if (res == UringOps.ECANCELED) {
+            parked();
+            return;
+        }
         if (res < 0) {
             abort(); // a reset
             return;
@@ -253,7 +313,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     /** Between exchanges: starts the next request from what was read, reads more, or hands the connection over. */
     private void serve() {
-        if (adoptWhenSent) {
+        if (adoptPending) {
             return;
         }
         while (phase == Phase.OPEN && current == null && !discarding && in != null && in.isReadable()) {
@@ -298,6 +358,29 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
                 in.clear();
             }
             recv();
+            idleReads.add(parkEntry, acceptor.loop());
+        }
+    }
+
+    /** The connection has waited for its next request a while: its read is cancelled, to give its buffer back. */
+    private void park() {
+        if (phase == Phase.OPEN && reading && !parking) {
+            parking = true;
+            submit(UringOps.ASYNC_CANCEL, -1, recvId, 0, 0, CANCEL);
+        }
+    }
+
+    /**
+     * A read was cancelled ({@link #park}). A cancel names the operation by its user data, which the next read
+     * shares, so a read that completed meanwhile may have been followed by one the cancel ended: bytes of a head
+     * begun are kept and read on; else the buffer goes back and a poll waits.
+     */
+    private void parked() {
+        if (in != null && in.isReadable()) {
+            recv();
+        } else {
+            releaseIn();
+            pollThenRecv();
         }
     }
 
@@ -325,6 +408,9 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     }
 
     private void start(HttpRequest r) {
+        if (!watching && !peerFinished) {
+            unwatched.add(watchEntry, acceptor.loop());
+        }
         headWait.received();
         answersHead = HttpMethod.HEAD.equals(r.method());
         inbound.add(r);
@@ -363,6 +449,33 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
     };
 
+    /**
+     * While a request is served the client's socket is not read, so a poll watches it for the client's end, from
+     * the first exchange that lasts {@link #WATCHING}, and left armed between requests: a reset (or a socket shut both ways) ends the connection and the
+     * exchange at once, freeing its server connection, as the channel path does; a FIN alone only means the client
+     * has sent everything, and the response still goes out (the next read finds the FIN after any request before
+     * it).
+     */
+    private void watchClient() {
+        if (!watching && !peerFinished) {
+            watching = true;
+            watchCancelled = false;
+            watchId = submit(UringOps.POLL_ADD, 0L, 0, UringOps.POLLRDHUP, WATCH);
+        }
+    }
+
+    private void watched(int res) {
+        watching = false;
+        if (res < 0) {
+            return; // cancelled for a hand-over
+        }
+        if ((res & (POLLERR | POLLHUP)) != 0) {
+            abort("the client reset the connection");
+        } else {
+            peerFinished = true;
+        }
+    }
+
     private void retireIfDone(Exchange ex) {
         if (ex.phase() == ExchangePhase.DONE && current == ex) {
             retire();
@@ -372,6 +485,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     /** The current exchange is over: close once its response is out if it was the last, else serve the next. */
     private void retire() {
         current = null;
+        unwatched.remove(watchEntry);
         if (discarding) {
             return;
         }
@@ -598,11 +712,19 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
      * order before it: see {@link #serve}).
      */
     private void adopt() {
+        adoptPending = true;
         if (sending != null || !queued.isEmpty()) {
-            // A response is still going out: the hand-over waits for it (the channel must not overtake it).
-            adoptWhenSent = true;
-            return;
+            return; // a response is still going out: the hand-over waits for it (the channel must not overtake it)
         }
+        if (watching && !watchCancelled) {
+            // A poll left in the kernel would hold the socket open after the channel closed it.
+            watchCancelled = true;
+            submit(UringOps.ASYNC_CANCEL, -1, watchId, 0, 0, CANCEL);
+        }
+        if (inFlight > 0) {
+            return; // the last completion hands over
+        }
+        adoptPending = false;
         phase = Phase.ADOPTED;
         ByteBuf bytes = in;
         in = null;
@@ -613,9 +735,6 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         clientReleased = true;
         listener.adoptRawConnection(fd, remote, acceptor.loop(), release, bytes);
     }
-
-    /** An adoption waits for the response before it to be sent. */
-    private boolean adoptWhenSent;
 
     /** Closes now: the socket is shut down, which completes what the kernel holds; the last completion finishes. */
     @Override
@@ -637,13 +756,19 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         phase = Phase.CLOSING;
         stopServing();
         if (inFlight > 0) {
-            SluiceSockets.shutdown(fd, true, false); // a read in flight; the FIN goes after what was sent
+            // A read or the watch in flight: the shutdown ends them, and the FIN goes now, after what was sent
+            // (with the last segment, held back by MSG_MORE), not once their completions are in.
+            SluiceSockets.shutdown(fd, true, true);
         }
         finishIfDone();
     }
 
     private void stopServing() {
         discarding = true;
+        if (idleReads != null) {
+            idleReads.remove(parkEntry);
+            unwatched.remove(watchEntry);
+        }
         inbound.releaseAll();
         if (headWait != null) {
             headWait.close();
@@ -741,6 +866,16 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         flush();
     }
 
+    /** Whether a read buffer is held (for tests: an idle connection gives its back, see {@link #PARKING}). */
+    boolean holdsReadBuffer() {
+        return in != null;
+    }
+
+    /** The socket (for tests that ask the kernel about it). */
+    int fd() {
+        return fd;
+    }
+
     /** Sluice is draining: no request after the current one. */
     void drain() {
         closeAfterResponse = true;
@@ -753,9 +888,13 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
     }
 
-    private void submit(byte op, long addr, int len, int opFlags, short data) {
-        UringOps.submit(registration, op, fd, addr, len, opFlags, data);
+    private long submit(byte op, long addr, int len, int opFlags, short data) {
+        return submit(op, fd, addr, len, opFlags, data);
+    }
+
+    private long submit(byte op, int target, long addr, int len, int opFlags, short data) {
         inFlight++;
+        return UringOps.submit(registration, op, target, addr, len, opFlags, data);
     }
 
     @Override
@@ -776,6 +915,13 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             finishIfDone();
             return;
         }
+        handleOpen(e);
+        if (adoptPending && phase == Phase.OPEN) {
+            adopt();
+        }
+    }
+
+    private void handleOpen(IoUringIoEvent e) {
         switch (e.data()) {
             case POLL -> {
                 reading = false;
@@ -786,13 +932,9 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
                 }
             }
             case RECV -> received(e.res());
-            case SEND -> {
-                sendCompleted(e.res());
-                if (adoptWhenSent && sending == null && queued.isEmpty() && phase == Phase.OPEN) {
-                    adoptWhenSent = false;
-                    adopt();
-                }
-            }
+            case SEND -> sendCompleted(e.res());
+            case WATCH -> watched(e.res());
+            case CANCEL -> parking = false;
             default -> throw new IllegalStateException("unknown operation " + e.data());
         }
     }

@@ -14,7 +14,7 @@ import java.util.Map;
 public final class UringOps {
     public static final byte POLL_ADD = 6;
     static final byte ACCEPT = 13;
-    static final byte ASYNC_CANCEL = 14;
+    public static final byte ASYNC_CANCEL = 14;
     static final byte CONNECT = 16;
     public static final byte SEND = 26;
     public static final byte RECV = 27;
@@ -31,18 +31,19 @@ public final class UringOps {
     public static final int POLLIN = 1;
     /** The peer sent its FIN: everything it sent before is already in the socket's receive queue. */
     public static final int POLLRDHUP = 0x2000;
-    static final int ECANCELED = -125;
+    public static final int ECANCELED = -125;
 
     private UringOps() {
     }
 
-    public static void submit(IoRegistration r, byte op, int fd, long addr, int len, int opFlags, short data) {
-        submit(r, op, (short) 0, fd, 0L, addr, len, opFlags, data);
+    /** Submits the operation; returns its user data, which names it to an {@link #ASYNC_CANCEL}. */
+    public static long submit(IoRegistration r, byte op, int fd, long addr, int len, int opFlags, short data) {
+        return submit(r, op, (short) 0, fd, 0L, addr, len, opFlags, data);
     }
 
-    static void submit(IoRegistration r, byte op, short ioPrio, int fd, long union1, long addr, int len, int opFlags,
+    static long submit(IoRegistration r, byte op, short ioPrio, int fd, long union1, long addr, int len, int opFlags,
                        short data) {
-        r.submit(new IoUringIoOps(op, (byte) 0, ioPrio, fd, union1, addr, len, opFlags, data, (short) 0, (short) 0, 0,
+        return r.submit(new IoUringIoOps(op, (byte) 0, ioPrio, fd, union1, addr, len, opFlags, data, (short) 0, (short) 0, 0,
                 0L));
     }
 

@@ -68,4 +68,13 @@ public final class FirstAckDelay {
         Integer quick = ch.config().getOption(IdleAck.NATIVE);
         return quick == null ? null : quick == 0;
     }
+
+    /** {@link #delaysAcks(Channel)} for the connected socket {@code fd} (one served without a channel). */
+    public static Boolean delaysAcks(int fd) {
+        try {
+            return new io.netty.channel.unix.Socket(fd).getIntOpt(6, 12) == 0; // IPPROTO_TCP, TCP_QUICKACK
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
 }

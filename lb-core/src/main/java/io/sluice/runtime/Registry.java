@@ -151,7 +151,8 @@ public final class Registry implements AutoCloseable, Discovery {
                 listener = new UdpListener(config, clusters.get(config.cluster()).cluster(), shared.transport(),
                         shared.allocator());
             } else if (config.protocol() == ListenerConfig.Protocol.HTTP) {
-                listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls);
+                listener = new HttpListener(config, upstreams(config), shared.transport(), shared.allocator(), tls,
+                        shared.rawHttpFront());
             } else {
                 listener = new TcpListener(config, liveClusters(config), shared.transport(), shared.allocator(), tls,
                         shared.rawTcpRelay());

@@ -173,6 +173,10 @@ public final class Reloader {
             restart.add("runtime.tcp_relay: " + current.runtime().tcpRelay().name().toLowerCase(Locale.ROOT) + " -> "
                     + next.runtime().tcpRelay().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");
         }
+        if (current.runtime().httpFront() != next.runtime().httpFront()) {
+            restart.add("runtime.http_front: " + current.runtime().httpFront().name().toLowerCase(Locale.ROOT) + " -> "
+                    + next.runtime().httpFront().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");
+        }
         if (current.runtime().transport() != next.runtime().transport()) {
             restart.add("runtime.transport: " + current.runtime().transport().name().toLowerCase(Locale.ROOT) + " -> "
                     + next.runtime().transport().name().toLowerCase(Locale.ROOT) + " (takes effect at the next start)");

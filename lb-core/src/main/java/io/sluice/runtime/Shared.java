@@ -11,10 +11,10 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * What every listener and cluster of one process shares: the transport and its worker loops, the buffer
  * allocator, metrics, the health checker and the control thread (picker rebuilds, slow-start steps, drains:
- * everything that must not run on an event loop), and whether TCP listeners may relay on raw io_uring operations
- * ({@code runtime.tcp_relay}).
+ * everything that must not run on an event loop), whether TCP listeners may relay on raw io_uring operations
+ * ({@code runtime.tcp_relay}), and whether HTTP listeners may serve on them ({@code runtime.http_front}).
  */
 public record Shared(Transport transport, EventLoopGroup workers, LoopIndex loops, ByteBufAllocator allocator,
               Metrics metrics, HealthChecker health, ScheduledExecutorService control,
-              boolean rawTcpRelay) {
+              boolean rawTcpRelay, boolean rawHttpFront) {
 }

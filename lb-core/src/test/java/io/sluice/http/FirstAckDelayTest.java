@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * An HTTP listener's connections start with quick-ACK off, so a first request is acknowledged by its response
  * rather than by a segment of its own (see {@link FirstAckDelay}): read back from the kernel on the very socket
- * Sluice accepted, before any byte has crossed it (a keep-alive exchange would set the mode by itself).
+ * Sluice accepted, before any byte has crossed it (a keep-alive exchange would set the mode by itself), whether a
+ * channel serves it or the front without channels ({@link UringHttpConnection}, io_uring's default).
  */
 class FirstAckDelayTest {
     @ParameterizedTest(name = "transport={0}")
@@ -37,7 +38,8 @@ class FirstAckDelayTest {
             HttpListener web = (HttpListener) s.listener("web");
             await().atMost(Duration.ofSeconds(10)).until(() -> web.clients().count() == 1);
             List<Boolean> delayed = new CopyOnWriteArrayList<>();
-            web.clients().forEach(ch -> delayed.add(FirstAckDelay.delaysAcks(ch)), 10, TimeUnit.SECONDS);
+            web.clients().forEach(ch -> delayed.add(FirstAckDelay.delaysAcks(ch)),
+                    m -> delayed.add(FirstAckDelay.delaysAcks(((UringHttpConnection) m).fd())), 10, TimeUnit.SECONDS);
             assertThat(delayed).containsExactly(true);
 
             c.setSoTimeout(10_000);

@@ -12,39 +12,21 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The experimental HTTP/1.1 front without channels ({@code -Dsluice.http.rawFront=true}, {@link UringHttpConnection}):
+ * The HTTP/1.1 front without channels ({@code runtime.http_front: auto}, io_uring's default, {@link UringHttpConnection}):
  * plain requests served on it, every other request handed to the channel path with the bytes read so far, first
- * or after plain ones on the same connection, and the connection's own life (close, half-close, timeouts, drain).
+ * or after plain ones on the same connection, and the connection's own life (close, half-close, reset, timeouts,
+ * idle buffers, drain).
  */
 class RawFrontTest {
     private static final int BIG = 4 << 20;
 
-    /** The property as it was (the raw-front test pass sets it for the whole JVM), once this test set it. */
-    private String before;
-    private boolean set;
-
     @BeforeEach
-    void on() {
+    void onIoUring() {
         Transports.assumeAvailable("io_uring");
-        before = System.setProperty(UringHttpConnection.PROPERTY, "true");
-        set = true;
-    }
-
-    @AfterEach
-    void off() {
-        if (!set) {
-            return;
-        }
-        if (before == null) {
-            System.clearProperty(UringHttpConnection.PROPERTY);
-        } else {
-            System.setProperty(UringHttpConnection.PROPERTY, before);
-        }
     }
 
     private static HttpBackend backend() throws Exception {
@@ -273,6 +255,101 @@ class RawFrontTest {
                 assertThat(busy.closedByPeer()).isTrue();
                 drain.join(10_000);
             }
+        }
+    }
+
+    /**
+     * A client that resets its connection while its request waits on a slow server: the exchange ends at once and
+     * the server connection with it (the client's socket is watched during the exchange), not when the response
+     * comes; a client that only half-closes after its request still gets the response.
+     */
+    @Test
+    void aClientResetDuringAnExchangeEndsItAtOnceAndAHalfCloseDoesNot() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (HttpBackend b = new HttpBackend("a", HttpBackend.holding("/slow", release)); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            var server = s.cluster("app").servers().get(0);
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.get("/first").status()).isEqualTo(200); // the watch is armed and stays so between
+                c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.activeRequests() == 1);
+                c.socket.setSoLinger(true, 0);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.activeRequests() == 0 && raw(s) == 0);
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.activeRequests() == 1);
+                c.shutdownOutput();
+                release.countDown();
+                assertThat(c.read().text()).isEqualTo("/slow");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /** A keep-alive connection idle for a while gives its read buffer back, and its next request is served. */
+    @Test
+    void anIdleKeepAliveConnectionGivesItsBufferBack() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b); RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            assertThat(c.get("/1").text()).isEqualTo("/1 127.0.0.1");
+            await().atMost(Duration.ofSeconds(10)).until(() -> buffersHeld(s) == 0);
+            assertThat(c.get("/2").text()).isEqualTo("/2 127.0.0.1");
+            assertThat(c.get("/3").text()).isEqualTo("/3 127.0.0.1");
+            await().atMost(Duration.ofSeconds(10)).until(() -> buffersHeld(s) == 0);
+            c.send("GET /4 HTTP/1.1\r\nHost: a\r\n"); // a head begun when the buffer was given back
+            await().atMost(Duration.ofSeconds(10)).until(() -> buffersHeld(s) == 1);
+            c.send("\r\n");
+            assertThat(c.read().text()).isEqualTo("/4 127.0.0.1");
+            assertThat(raw(s)).isEqualTo(1);
+        }
+    }
+
+    /** Raw connections holding a read buffer right now (asked on their loops). */
+    private static int buffersHeld(Sluice s) {
+        java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+        listener(s).clients().forEach(ch -> { }, m -> {
+            if (((UringHttpConnection) m).holdsReadBuffer()) {
+                held.incrementAndGet();
+            }
+        }, 5, java.util.concurrent.TimeUnit.SECONDS);
+        return held.get();
+    }
+
+    /** {@code runtime.http_front: channels} keeps every connection on channels, and a reload cannot change it. */
+    @Test
+    void theChannelsFrontIsTheWayBack() throws Exception {
+        String yaml = """
+                runtime: { transport: io_uring, worker_threads: 1, http_front: %s }
+                admin: { enabled: false }
+                listeners:
+                  - name: web
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: app
+                clusters:
+                  - name: app
+                    servers: [{ address: "%s" }]
+                """;
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("sluice", ".yaml");
+        try (HttpBackend b = backend()) {
+            java.nio.file.Files.writeString(file, yaml.formatted("channels", b.address()));
+            try (Sluice s = Sluice.start(io.sluice.config.ConfigLoader.load(file), new io.sluice.runtime.ConfigFile(file),
+                    "start");
+                 RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+                assertThat(c.get("/x").text()).isEqualTo("/x 127.0.0.1");
+                assertThat(raw(s)).isZero();
+                assertThat(listener(s).clients().count()).isEqualTo(1);
+                java.nio.file.Files.writeString(file, yaml.formatted("auto", b.address()));
+                var result = s.reloadAsync().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(result.needsRestart()).anyMatch(r -> r.startsWith("runtime.http_front: channels -> auto"));
+                assertThat(c.get("/y").text()).isEqualTo("/y 127.0.0.1");
+                assertThat(raw(s)).isZero();
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
         }
     }
 }
