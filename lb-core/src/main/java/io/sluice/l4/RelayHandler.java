@@ -17,6 +17,7 @@ import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.sluice.net.ConnectionTimeouts;
 import java.io.IOException;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -60,11 +61,12 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof ByteBuf buf) {
+        if (msg instanceof ByteBuf buf && !halfClose.serverGone) {
             bytes.add(buf.readableBytes());
             // A failed write on the peer surfaces in the peer's exceptionCaught, which closes both sides.
             peer.write(buf, peer.voidPromise());
         } else {
+            // Not bytes, or a client's bytes for a server that is gone (see linger): nowhere to go, not counted.
             ReferenceCountUtil.release(msg);
         }
     }
@@ -96,13 +98,44 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (peer.isActive()) {
-            if (nothingQueued(peer)) {
-                peer.close();
-            } else {
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            }
+        if (!peer.isActive()) {
+            return;
         }
+        if (peer == halfClose.client && !inputShutdown(peer)) {
+            linger(peer);
+        } else if (nothingQueued(peer)) {
+            peer.close();
+        } else {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /**
+     * The server is gone (a reset, an error, a close) while the client may still send. What is queued for the
+     * client is written, then its output is finished (behind TLS with a close_notify first, as the close sent
+     * one) and what it still sends is read and dropped until its input ends (which closes it), it fails or the
+     * idle timeout closes it. Closing it as soon as the bytes were written lost them: Linux resets a socket
+     * closed with input unread, or one that input reaches after the close (the client's next bytes for the
+     * server that has just reset), and a reset drops what the socket's send buffer still holds, megabytes of the
+     * server's last bytes. The server's side has no idle timeout and so does not linger.
+     */
+    private void linger(Channel client) {
+        halfClose.serverGone = true;
+        ConnectionTimeouts timeouts = client.pipeline().get(ConnectionTimeouts.class);
+        if (timeouts != null) {
+            timeouts.stopCountingActivity(); // a client that keeps sending must not keep the connection
+        }
+        autoRead(client, true); // also when the server was not taking the client's bytes when it went
+        if (halfClose.serverDone) {
+            return; // the server's FIN is on its way to the client already (passFin)
+        }
+        writtenOut(client, true).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() || inputShutdown(client)) {
+                client.close(); // failed, or its input ended meanwhile: nothing left to wait for
+            } else if (client.isActive()) {
+                finishOutput(client);
+            }
+        });
     }
 
     @Override
@@ -131,7 +164,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
      * channel, losing the other direction's data.
      */
     static void autoRead(Channel ch, boolean on) {
-        if (on && ch instanceof DuplexChannel d && d.isInputShutdown()) {
+        if (on && inputShutdown(ch)) {
             return;
         }
         if (ch.config().isAutoRead() != on) {
@@ -176,15 +209,33 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private static boolean inputShutdown(Channel ch) {
+        return ch instanceof DuplexChannel d && d.isInputShutdown();
+    }
+
+    private static ChannelFuture writtenOut(Channel ch) {
+        return writtenOut(ch, false);
+    }
+
     /**
      * Completes once everything written to {@code ch} before it has left through its socket. Through TLS an empty
      * write completes as soon as it is wrapped, when the records wrapped before it may still wait for the socket
      * (on io_uring, a send not yet made): a shutdown then overtook them, and the server never saw the client's
-     * last bytes. So behind TLS a second empty write goes below it, and completes after those records.
+     * last bytes. So behind TLS a second empty write goes below it, and completes after those records. With
+     * {@code closeNotify}, behind TLS a close_notify is wrapped after those records, and is out too.
      */
-    private static ChannelFuture writtenOut(Channel ch) {
+    private static ChannelFuture writtenOut(Channel ch, boolean closeNotify) {
         ChannelHandlerContext tls = ch.pipeline().context(SslHandler.class);
-        ChannelFuture wrapped = ch.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        ChannelFuture wrapped;
+        if (tls != null && closeNotify) {
+            // SslHandler.closeOutbound closes its engine before it flushes: what was written and not yet flushed
+            // (the server's last read, when its failure came before its channelReadComplete) then failed to wrap
+            // and was dropped, and the close_notify came that much early. Flushed first, it is wrapped before.
+            ch.flush();
+            wrapped = ((SslHandler) tls.handler()).closeOutbound();
+        } else {
+            wrapped = ch.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        }
         if (tls == null) {
             return wrapped;
         }
@@ -252,6 +303,8 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         private final Channel client;
         private boolean clientDone;
         private boolean serverDone;
+        /** The server's channel closed while the client's stayed open: the client's relay drops what it reads. */
+        private boolean serverGone;
 
         HalfClose(Channel client) {
             this.client = client;

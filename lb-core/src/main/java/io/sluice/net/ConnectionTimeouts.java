@@ -46,6 +46,8 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
     private IdleTimer idle;
     private SendCheck send;
     private boolean started;
+    /** Whether reads and writes keep the connection open: with an idle timeout, until {@link #stopCountingActivity}. */
+    private boolean countActivity;
     private long lastActivity;
 
     /** Only an idle timeout, {@code idleNanos} > 0. */
@@ -78,6 +80,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
         clock = new ConnectionClock(ctx.executor());
         if (idleNanos > 0) {
             idle = new IdleTimer(clock);
+            countActivity = true;
         }
         if (sendNanos > 0) {
             send = new SendCheck(clock);
@@ -111,7 +114,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (idle != null) {
+        if (countActivity) {
             lastActivity = LoopTime.nanoTime();
         }
         ctx.fireChannelRead(msg);
@@ -119,10 +122,22 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (idle != null) {
+        if (countActivity) {
             lastActivity = LoopTime.nanoTime();
         }
         ctx.write(msg, promise);
+    }
+
+    /**
+     * From now on nothing read or written keeps the connection open: the idle timeout runs out that long after this
+     * call at the latest. For a relay whose server is gone and that reads what the client still sends only to drop
+     * it: a client that keeps sending must not keep its connection for ever.
+     */
+    public void stopCountingActivity() {
+        if (countActivity) {
+            countActivity = false;
+            lastActivity = LoopTime.nanoTime();
+        }
     }
 
     @Override
