@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.LoopChannels;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
@@ -58,6 +59,12 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private static final int LOW = 32 * 1024;
     /** Queued parts this small or smaller are copied into one buffer and sent with one SEND. */
     private static final int COALESCE = 16 * 1024;
+    /** At most this many queued parts go out with one SENDMSG. */
+    private static final int MAX_IOV = 8;
+    /** struct msghdr and struct iovec on 64-bit Linux. */
+    private static final int MSGHDR = 56;
+    private static final int IOVEC = 16;
+    private static final byte SENDMSG = 9;
     /**
      * A keep-alive connection waiting this long for its next request is parked: its read is cancelled and its buffer
      * given back, and a poll waits instead (as NGINX and HAProxy free an idle connection's buffer). A busy one's next
@@ -143,8 +150,9 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     /** What was read and not yet taken by a request; null when nothing is. */
     private ByteBuf in;
     /** The buffer a SEND has in flight, and how much of it went. */
-    private ByteBuf sending;
-    private int sent;
+    private boolean sendInFlight;
+    /** A msghdr and its iovecs in native memory, for SENDMSG; made at the first send of several parts. */
+    private ByteBuf vectors;
     /** Bytes queued or in flight towards the client. */
     private int unsent;
     /** As a channel's writability: false from {@link #HIGH} bytes unsent until they are down to {@link #LOW}. */
@@ -524,7 +532,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     @Override
     public void flush() {
-        if (sending == null && phase == Phase.OPEN) {
+        if (!sendInFlight && phase == Phase.OPEN) {
             sendNext();
         }
     }
@@ -547,7 +555,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     @Override
     public void abort(String why) {
         log.debug("closing raw client connection {}: {}", remote, why);
-        if (phase == Phase.OPEN && (sending != null || !queued.isEmpty())) {
+        if (phase == Phase.OPEN && !queued.isEmpty()) {
             // What was written goes out first, as from a channel, and then the end: the client sees the response
             // cut short rather than none of it.
             stopServing();
@@ -608,29 +616,72 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     // Writing.
 
+    /**
+     * Sends from the head of the queue: small parts copied into one buffer, else up to {@link #MAX_IOV} parts as
+     * they came with one SENDMSG (a large response's body parts: one operation for what a channel's flush writes
+     * with one writev), else the one part with SEND. What was sent leaves the queue when the send completes.
+     */
     private void sendNext() {
-        ByteBuf next = queued.poll();
-        if (next == null) {
+        ByteBuf head = queued.poll();
+        if (head == null) {
             if (closeWhenSent) {
                 closeGracefully();
             }
             return;
         }
-        if (next.readableBytes() < COALESCE && queued.peek() != null
-                && next.readableBytes() + queued.peek().readableBytes() <= COALESCE) {
-            next = coalesce(next);
-        } else if (!next.hasMemoryAddress()) {
-            ByteBuf direct = alloc.directBuffer(next.readableBytes(), next.readableBytes());
-            direct.writeBytes(next);
-            next.release();
-            next = direct;
+        ByteBuf second = queued.peek();
+        if (second != null && head.readableBytes() + second.readableBytes() <= COALESCE) {
+            head = coalesce(head);
+        } else if (!head.hasMemoryAddress()) {
+            ByteBuf direct = alloc.directBuffer(head.readableBytes(), head.readableBytes());
+            direct.writeBytes(head);
+            head.release();
+            head = direct;
         }
-        sending = next;
-        sent = 0;
+        queued.addFirst(head);
+        int parts = 1;
+        if (queued.size() > 1) {
+            parts = gather();
+        }
+        // The response that the connection closes after: its FIN leaves with the last segment.
+        int flags = UringOps.MSG_NOSIGNAL;
+        if ((closeWhenSent || closeAfterResponse || inputDone) && parts == queued.size() && !encoder.inResponse()) {
+            flags |= UringOps.MSG_MORE;
+        }
         if (sendTimer != null) {
             sendTimer.arm(sendNanos);
         }
-        sendRest();
+        sendInFlight = true;
+        if (parts == 1) {
+            submit(UringOps.SEND, head.memoryAddress() + head.readerIndex(), head.readableBytes(), flags, SEND);
+        } else {
+            submit(SENDMSG, vectors.memoryAddress(), 1, flags, SEND);
+        }
+    }
+
+    /**
+     * Writes a msghdr for the queue's first parts into {@link #vectors}: as many as {@link #MAX_IOV}, up to the
+     * first that has no memory address (it goes on its own, copied); returns how many.
+     */
+    private int gather() {
+        if (vectors == null) {
+            vectors = alloc.directBuffer(MSGHDR + IOVEC * MAX_IOV, MSGHDR + IOVEC * MAX_IOV);
+        }
+        long hdr = vectors.memoryAddress();
+        long iov = hdr + MSGHDR;
+        int parts = 0;
+        for (ByteBuf b : queued) {
+            if (parts == MAX_IOV || !b.hasMemoryAddress()) {
+                break;
+            }
+            PlatformDependent.putLong(iov + (long) IOVEC * parts, b.memoryAddress() + b.readerIndex());
+            PlatformDependent.putLong(iov + (long) IOVEC * parts + 8, b.readableBytes());
+            parts++;
+        }
+        PlatformDependent.setMemory(hdr, MSGHDR, (byte) 0); // no name, no control data, no flags
+        PlatformDependent.putLong(hdr + 16, iov); // msg_iov
+        PlatformDependent.putLong(hdr + 24, parts); // msg_iovlen
+        return parts;
     }
 
     /** {@code first} and the small buffers queued behind it, copied into one. */
@@ -653,17 +704,8 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         return one;
     }
 
-    private void sendRest() {
-        // The response that the connection closes after: its FIN leaves with the last segment.
-        int flags = UringOps.MSG_NOSIGNAL;
-        if ((closeWhenSent || closeAfterResponse || inputDone) && queued.isEmpty() && !encoder.inResponse()) {
-            flags |= UringOps.MSG_MORE;
-        }
-        submit(UringOps.SEND, sending.memoryAddress() + sending.readerIndex() + sent,
-                sending.readableBytes() - sent, flags, SEND);
-    }
-
     private void sendCompleted(int res) {
+        sendInFlight = false;
         if (res < 0) {
             abort(); // the client left
             return;
@@ -671,17 +713,22 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         if (idle != null) {
             idle.arm(idleNanos);
         }
-        sent += res;
-        if (sent < sending.readableBytes()) {
-            sendRest();
-            return;
-        }
         if (sendTimer != null) {
-            sendTimer.disarm();
+            sendTimer.disarm(); // the bytes moved: the next send arms it again
         }
-        unsent -= sending.readableBytes();
-        sending.release();
-        sending = null;
+        unsent -= res;
+        int left = res;
+        ByteBuf b;
+        while ((b = queued.peek()) != null && (left > 0 || !b.isReadable())) {
+            int n = b.readableBytes();
+            if (left >= n) {
+                queued.poll().release();
+                left -= n;
+            } else {
+                b.skipBytes(left); // a part sent in part: the rest goes first next time
+                left = 0;
+            }
+        }
         if (!writable && unsent <= LOW) {
             writable = true;
             Exchange ex = current;
@@ -689,7 +736,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
                 ex.onClientWritable();
             }
         }
-        if (phase == Phase.OPEN && sending == null) {
+        if (phase == Phase.OPEN && !sendInFlight) {
             sendNext();
         }
     }
@@ -701,7 +748,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         closeWhenSent = true;
         discarding = true;
         headWait.stop();
-        if (sending == null && queued.isEmpty()) {
+        if (queued.isEmpty()) {
             closeGracefully();
         }
     }
@@ -713,7 +760,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
      */
     private void adopt() {
         adoptPending = true;
-        if (sending != null || !queued.isEmpty()) {
+        if (!queued.isEmpty()) {
             return; // a response is still going out: the hand-over waits for it (the channel must not overtake it)
         }
         if (watching && !watchCancelled) {
@@ -726,6 +773,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
         adoptPending = false;
         phase = Phase.ADOPTED;
+        releaseVectors();
         ByteBuf bytes = in;
         in = null;
         clock.close();
@@ -795,10 +843,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
         SluiceSockets.close(fd);
         releaseIn();
-        if (sending != null) {
-            sending.release();
-            sending = null;
-        }
+        releaseVectors();
         ByteBuf b;
         while ((b = queued.poll()) != null) {
             b.release();
@@ -817,6 +862,13 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             clientRelease.run();
         }
         admission.closed();
+    }
+
+    private void releaseVectors() {
+        if (vectors != null) {
+            vectors.release();
+            vectors = null;
+        }
     }
 
     private void releaseIn() {
