@@ -57,9 +57,21 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         RELAYING,
         /**
          * One socket failed: it is shut down, and what the other direction was sending to the healthy side goes
-         * out before that side closes too (the channel relay flushes the same way).
+         * out before that side closes too (the channel relay flushes the same way). When the server failed and the
+         * client may still send, what it sends meanwhile is read and dropped ({@link #clientDropped}), and the
+         * client lingers once the drain is out.
          */
         DRAINING,
+        /**
+         * The server failed, the client has all it was sent, and its FIN behind it; what the client still sends is
+         * read and dropped until its input ends (its FIN, an error) or the idle timeout, and then both close. Closing
+         * it at once lost what it was sent: Linux resets a socket closed with input unread, or one that input reaches
+         * after the close (the client's next bytes for the server that has just reset), and a reset drops what the
+         * socket's send buffer still holds, megabytes of the server's last bytes. The reads are not activity for the
+         * idle timer (armed at the failure), so a client that keeps sending cannot keep the connection for ever. The
+         * connection still counts for the listener until it closes, as a lingering channel or splice relay does.
+         */
+        LINGERING,
         /** Both sockets shut down; waiting for the kernel to complete what it still holds. */
         CLOSING,
         CLOSED
@@ -108,6 +120,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private boolean clientReleased;
     /** The direction that still sends to the healthy side while {@link Phase#DRAINING}. */
     private Direction draining;
+    /**
+     * The server failed while the client could still send: what the client sends from then on ({@link #up}'s
+     * reads) is read and dropped, in {@link Phase#DRAINING} and {@link Phase#LINGERING}.
+     */
+    private boolean clientDropped;
 
     private UringConnection(UringAcceptor acceptor, int clientFd, Admission admission, LoopChannels connections,
                             ByteBufAllocator allocator, long idleNanos) {
@@ -423,6 +440,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         void sent(int res) {
             if (res < 0) {
+                release(); // the bytes have nowhere to go
+                flow = Flow.WAITING; // nothing in flight: see broke
                 broke(!isDown);
                 return;
             }
@@ -433,7 +452,12 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             }
             release();
             if (phase == Phase.DRAINING) {
-                abort(); // the healthy side has it all
+                // The healthy side has it all: the client lingers when the server failed, else both close.
+                if (clientDropped) {
+                    linger();
+                } else {
+                    abort();
+                }
                 return;
             }
             if (last) {
@@ -452,6 +476,43 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             if (SluiceSockets.shutdown(to(), false, true) < 0) {
                 abort(); // the peer is gone already
             }
+        }
+
+        /**
+         * A completion of the client's direction once its server failed ({@link #clientDropped}): the client is
+         * read until its input ends, and what it sends is dropped.
+         */
+        void afterServerFailed(int kind, int res) {
+            switch (kind) {
+                case POLL -> polled(res); // an error closes (broke), else a RECV
+                case RECV -> dropped(res);
+                case SEND -> {
+                    // A send to the server, in flight when it failed: its bytes have nowhere to go.
+                    release();
+                    read();
+                }
+                default -> throw new IllegalStateException("unknown operation " + kind);
+            }
+        }
+
+        /**
+         * Drops what a read of the client took after its server failed. Not counted (the bytes went nowhere), and
+         * not activity: the idle timer is left alone, so a client that keeps sending is still closed by it.
+         */
+        private void dropped(int res) {
+            if (res < 0) {
+                broke(isDown); // the client failed: nothing more to wait for
+                return;
+            }
+            release();
+            if (res == 0 || finQueued && res < size) {
+                // Its FIN (the read that did not fill its buffer after the poll saw the FIN took the last bytes).
+                flow = Flow.ENDED;
+                clientInputEnded();
+                return;
+            }
+            size = nextSize(size, res);
+            read();
         }
 
         boolean sending() {
@@ -509,10 +570,14 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         }
         int res = e.res();
         Direction d = (e.data() & DOWN) != 0 ? down : up;
-        if (phase == Phase.DRAINING) {
-            if (d == draining && (e.data() & ~DOWN) == SEND) {
+        if (phase == Phase.DRAINING || phase == Phase.LINGERING) {
+            int kind = e.data() & ~DOWN;
+            if (d == draining && kind == SEND) {
                 d.sent(res);
+            } else if (d == up && clientDropped) {
+                up.afterServerFailed(kind, res);
             }
+            // Otherwise an operation on the failed socket, ended by its shutdown: its bytes have nowhere to go.
             finishIfDone();
             return;
         }
@@ -535,24 +600,67 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     /**
      * The server's socket ({@code serverSide}) or the client's failed (a reset, a send to a peer that left).
-     * What the other direction is sending to the healthy side still goes out; then both close.
+     * What the other direction is sending to the healthy side still goes out; then both close, or, when the
+     * server failed and the client's input has not ended, the client lingers ({@link Phase#LINGERING}) and what it
+     * sends is dropped from now on. The server's share (its slot, its count) is given back at once, as the channel
+     * relay gives it back when the server's channel closes.
      */
     private void broke(boolean serverSide) {
         if (phase != Phase.RELAYING) {
-            close(false); // the client went while its server was being found or connected
+            close(false); // the client went while its server was being found or connected, or while it lingered
             return;
         }
         Direction toHealthy = serverSide ? down : up;
-        if (!toHealthy.sending()) {
+        boolean linger = serverSide && !up.ended();
+        if (!toHealthy.sending() && !linger) {
             abort();
             return;
         }
-        phase = Phase.DRAINING;
-        draining = toHealthy;
         if (idle != null) {
-            idle.arm(idleNanos); // a healthy side that never reads is closed after idle_timeout
+            // A healthy side that never reads, or a client that keeps sending, is closed after idle_timeout.
+            idle.arm(idleNanos);
         }
         shutdownQuietly(serverSide ? serverFd : clientFd);
+        if (serverSide) {
+            releaseServerShare();
+        }
+        if (linger) {
+            clientDropped = true;
+            if (up.flow == Flow.WAITING) {
+                up.read(); // its send to the server failed; any other state has an operation in flight
+            }
+        }
+        if (toHealthy.sending()) {
+            phase = Phase.DRAINING;
+            draining = toHealthy;
+        } else {
+            linger(); // nothing on its way to the client: what the kernel still holds for it is why it lingers
+        }
+    }
+
+    /**
+     * The server failed and the client has what was on its way: its FIN goes out behind it (unless the server's
+     * went already), and the client's input is read until it ends.
+     */
+    private void linger() {
+        phase = Phase.LINGERING;
+        if (!down.ended()) {
+            down.passFin();
+            if (phase != Phase.LINGERING) {
+                return; // the client is gone already (passFin closed)
+            }
+        }
+        if (up.ended()) {
+            abort(); // its input ended while the drain went out: nothing left to wait for
+        }
+    }
+
+    /** The client's input ended after its server failed: once it lingers, nothing is left to wait for. */
+    private void clientInputEnded() {
+        if (phase == Phase.LINGERING) {
+            abort();
+        }
+        // DRAINING: linger() closes once the drain is out.
     }
 
     /**
@@ -631,18 +739,26 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         closeServer();
         up.release();
         down.release();
-        if (lease != null) {
-            lease.close();
-        }
-        if (slot != null) {
-            slot.close();
-        }
-        if (inServerSet) {
-            target.connections().closed(this);
-        }
+        releaseServerShare();
         releaseClientShare();
         listenerConnections.closed(this);
         registration.cancel();
+    }
+
+    /** The connection's share of its server (its slot, its load, its place among the server's connections). */
+    private void releaseServerShare() {
+        if (lease != null) {
+            lease.close();
+            lease = null;
+        }
+        if (slot != null) {
+            slot.close();
+            slot = null;
+        }
+        if (inServerSet) {
+            inServerSet = false;
+            target.connections().closed(this);
+        }
     }
 
     private void releaseClientShare() {
