@@ -111,7 +111,7 @@ class BackendResetTest {
     }
 
     /** What arrived before the connection ended, by FIN or by reset; a read timeout fails the test. */
-    private static String readUntilEnd(InputStream in) throws IOException {
+    static String readUntilEnd(InputStream in) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         byte[] buf = new byte[256];
         try {

@@ -10,12 +10,10 @@ import io.sluice.testing.Proxies;
 import io.sluice.testing.TestBackend;
 import io.sluice.testing.TestCertificates;
 import io.sluice.testing.Transports;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -169,7 +167,7 @@ class ResetLingerTest {
             OutputStream out = c.getOutputStream();
             out.write('x');
             out.flush();
-            assertThat(readUntilEnd(c.getInputStream())).isEqualTo("last words");
+            assertThat(BackendResetTest.readUntilEnd(c.getInputStream())).isEqualTo("last words");
             // A byte every 100 ms, far more often than the idle timeout: only the relay's close stops it (the
             // reset that answers a byte sent to a closed socket fails the next send).
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
@@ -217,22 +215,5 @@ class ResetLingerTest {
                     last[0] = now;
                     return still;
                 });
-    }
-
-    /** What arrived before the connection ended, by FIN or by reset; a read timeout fails the test. */
-    private static String readUntilEnd(InputStream in) throws IOException {
-        ByteArrayOutputStream got = new ByteArrayOutputStream();
-        byte[] buf = new byte[256];
-        try {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                got.write(buf, 0, n);
-            }
-        } catch (SocketTimeoutException e) {
-            throw e;
-        } catch (SocketException e) {
-            // reset: the end as well
-        }
-        return got.toString(StandardCharsets.US_ASCII);
     }
 }
