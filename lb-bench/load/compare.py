@@ -1111,6 +1111,8 @@ def main():
                          "request over max_conns fails). 0 (the default): each proxy's default, Sluice 64, "
                          "HAProxy unlimited")
     ap.add_argument("--private-netns", action="store_true", help="set by compare.sh when it made one")
+    ap.add_argument("--route-congestion-control", help="set by compare.sh when the loopback routes carry the "
+                                                       "congestion control (congctl) instead of the sysctl")
     a = ap.parse_args()
     if a.profile and not (a.profiler_lib and os.path.isfile(a.profiler_lib)):
         ap.error("--profile needs async-profiler's libasyncProfiler.so: --profiler-lib PATH or ASYNC_PROFILER_LIB "
@@ -1359,7 +1361,9 @@ def openssl_version():
     return subprocess.run(["openssl", "version"], text=True, capture_output=True).stdout.strip()
 
 
-def congestion_control():
+def congestion_control(a):
+    if a.route_congestion_control:
+        return f"{a.route_congestion_control} (set on the loopback routes)"
     with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
         return f.read().strip()
 
@@ -1389,7 +1393,7 @@ def report(a, work, targets, scenarios, results):
              f"; figures are medians over rounds, ratios are medians of the ratios "
              f"measured within each round; layout {a.layout}: {LAYOUT_LABELS[a.layout]}; "
              f"one worker thread/process per proxy; TCP congestion control "
-             f"{congestion_control()}{' (a private network namespace)' if a.private_netns else ''}; "
+             f"{congestion_control(a)}{' (a private network namespace)' if a.private_netns else ''}; "
              f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}"
              f"{f'; at most {a.backend_maxconn} connections to each HTTP server (Sluice and HAProxy; NGINX unlimited)' if a.backend_maxconn else ''}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
