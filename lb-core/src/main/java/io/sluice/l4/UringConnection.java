@@ -5,6 +5,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.Native;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
@@ -18,6 +20,7 @@ import io.sluice.cluster.Slot;
 import io.sluice.net.Admission;
 import io.sluice.net.ConnectionClock;
 import io.sluice.net.UpstreamAttempts;
+import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -38,6 +41,13 @@ import org.slf4j.LoggerFactory;
  * take more stops the other side's reads (one buffer in flight per direction is the backpressure). Buffers grow
  * to {@link #MAX_BUFFER} while reads fill them and shrink when they do not.
  *
+ * <p>A direction that streams (a read filled a buffer of {@link #SPLICE_AFTER} or more) goes on with splice(2)
+ * instead: source to a pipe to destination inside the kernel, the bytes never copied into user space, which takes
+ * half or more of the relay's CPU per MiB off ({@code docs/bench}). io_uring still says when to move (a POLL_ADD
+ * on the source, or on the destination while the pipe cannot be emptied); the splices are plain system calls on
+ * the loop, as in the epoll splice relay ({@link SpliceRelay}): io_uring's own SPLICE runs on worker threads. The
+ * pipe comes from the loop's pool and goes back whenever it is empty and the direction waits for its source.
+ *
  * <p>Everything runs on the accepting loop. A connection is closed only once the kernel has completed every
  * operation it submitted (the buffers and sockets are the kernel's until then): {@link #abort} shuts both
  * sockets down, which ends those operations, and {@link #finish} runs when the last completes. A connect in
@@ -48,6 +58,15 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     static final int MIN_BUFFER = 16 * 1024;
     static final int MAX_BUFFER = 256 * 1024;
+    /** A read that fills a buffer this big moves its direction to splice(2) (see the class comment). */
+    static final int SPLICE_AFTER = 64 * 1024;
+    /** Splicing needs Netty's epoll library for the system call; {@code -Dsluice.tcp.rawRelay.splice=false} stops it. */
+    static final boolean SPLICE = Boolean.parseBoolean(System.getProperty("sluice.tcp.rawRelay.splice", "true"))
+            && Epoll.isAvailable();
+    /** Asked of each splice(2) into the pipe; the kernel moves at most the pipe's capacity (64 KiB) at a time. */
+    private static final int SPLICE_LEN = 1 << 20;
+    /** Bytes one direction splices per wake-up before a poll gives the loop's other work its turn. */
+    private static final int SPLICE_PER_WAKE = 1 << 20;
 
     private enum Phase {
         /** Picking a server, or waiting in the cluster's queue for a slot on one. */
@@ -85,6 +104,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private static final short POLL = 2;
     private static final short RECV = 3;
     private static final short SEND = 4;
+    /** A spliced direction waits for its destination to take the rest of the pipe. */
+    private static final short WRITABLE = 5;
     private static final short DOWN = 0x10;
 
     private final UringAcceptor acceptor;
@@ -96,6 +117,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
     private final Direction down = new Direction(true);
     private final long idleNanos;
     private IoRegistration registration;
+    /** The loop's empty pipes, for directions that splice. */
+    private PipePool pipes;
     private int inFlight;
     private Phase phase = Phase.PLACING;
 
@@ -164,6 +187,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
     private void begin(Cluster target) {
         registration = acceptor.loop().register(this).getNow();
+        pipes = RelayPipes.of(acceptor.loop());
         if (registration == null) {
             // Only a loop shutting down refuses: the connection never counted.
             closeFd(clientFd);
@@ -343,6 +367,13 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         private boolean finQueued;
         /** These bytes are the source's last: the FIN goes on right after them, in the same segment. */
         private boolean last;
+        /** The last read filled a buffer of {@link #SPLICE_AFTER} or more: after its send, splice. */
+        private boolean streams;
+        /** Moves bytes with splice(2) from now on (only while {@link Phase#RELAYING}). */
+        private boolean spliced;
+        /** Held while bytes sit in it or a splice runs; back in the pool while the source is waited for. */
+        private PipePool.Pipe pipe;
+        private int inPipe;
 
         Direction(boolean isDown) {
             this.isDown = isDown;
@@ -372,6 +403,10 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 broke(isDown);
                 return;
             }
+            if (spliced) {
+                pump((res & (UringOps.POLLRDHUP | UringOps.POLLHUP)) != 0);
+                return;
+            }
             finQueued = (res & UringOps.POLLRDHUP) != 0;
             buf = allocator.directBuffer(size, size);
             address = buf.memoryAddress();
@@ -395,6 +430,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             // the next read would only see the end. The bytes go out with the FIN, sparing a poll, a read, and the
             // FIN's own segment (with the receiver's ACK of the bytes before it).
             last = finQueued && res < size;
+            streams = res == size && size >= SPLICE_AFTER;
             size = nextSize(size, res);
             offset = 0;
             end = res;
@@ -462,9 +498,139 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             }
             if (last) {
                 inputEnded(); // the shutdown puts the FIN on the segment MSG_MORE held back
+            } else if (streams && SPLICE && phase == Phase.RELAYING) {
+                spliced = true;
+                pump(false); // the stream's next bytes are most likely there already
             } else {
                 read();
             }
+        }
+
+        /**
+         * Splices source to pipe to destination until the source is empty (then a poll waits for it), the
+         * destination is full (a poll waits for that), the input ends (the FIN goes on), or this wake-up's share
+         * is spent. The pipe is empty whenever this starts, so a splice into it that moves nothing means an empty
+         * source or, once the poll saw the FIN ({@code hungUp}), the end of input.
+         */
+        private void pump(boolean hungUp) {
+            flow = Flow.READING; // not SENDING: a failure now finds nothing of this direction's on its way
+            int moved = 0;
+            while (moved < SPLICE_PER_WAKE) {
+                if (pipe == null) {
+                    try {
+                        pipe = pipes.acquire();
+                    } catch (IOException noPipe) {
+                        // Out of descriptors, say: this direction goes on through buffers.
+                        log.debug("no pipe to splice with: {}", noPipe.toString());
+                        spliced = false;
+                        read();
+                        return;
+                    }
+                }
+                int n;
+                try {
+                    n = Native.splice(from(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
+                } catch (IOException | RuntimeException e) {
+                    // The source failed (a reset); the pipe is empty, as whenever a splice into it starts.
+                    log.debug("splice from {} failed: {}", isDown ? "server" : "client", e.toString());
+                    returnPipe();
+                    broke(isDown);
+                    return;
+                }
+                if (n == 0) {
+                    returnPipe();
+                    if (hungUp) {
+                        inputEnded();
+                    } else {
+                        read();
+                    }
+                    return;
+                }
+                inPipe = n;
+                bytes().add(n);
+                moved += n;
+                if (idle != null) {
+                    idle.arm(idleNanos);
+                }
+                if (!drainPipe()) {
+                    return;
+                }
+            }
+            returnPipe();
+            read(); // completes at once when more is there, after what else the loop has to do
+        }
+
+        /** Pipe to destination; false when the destination is full (a poll waits) or failed. */
+        private boolean drainPipe() {
+            while (inPipe > 0) {
+                int n;
+                try {
+                    n = Native.splice(pipe.readEnd().intValue(), -1, to(), -1, inPipe);
+                } catch (IOException | RuntimeException e) {
+                    log.debug("splice to {} failed: {}", isDown ? "client" : "server", e.toString());
+                    dropPipe(); // what it holds has nowhere to go
+                    flow = Flow.WAITING; // nothing in flight: see broke
+                    broke(!isDown);
+                    return false;
+                }
+                if (n == 0) {
+                    flow = Flow.SENDING;
+                    submit(UringOps.POLL_ADD, to(), 0L, 0, UringOps.POLLOUT, (short) (WRITABLE | tag));
+                    return false;
+                }
+                inPipe -= n;
+            }
+            return true;
+        }
+
+        /** The destination can take more of the pipe (or has failed, which the next splice finds). */
+        void writable(int res) {
+            if (res < 0) {
+                dropPipe();
+                flow = Flow.WAITING;
+                broke(!isDown);
+                return;
+            }
+            if (!drainPipe()) {
+                return;
+            }
+            if (phase == Phase.DRAINING) {
+                returnPipe();
+                flow = Flow.WAITING;
+                if (clientDropped) {
+                    linger();
+                } else {
+                    abort();
+                }
+                return;
+            }
+            pump(false);
+        }
+
+        private void returnPipe() {
+            if (pipe != null && inPipe == 0) {
+                pipes.release(pipe);
+                pipe = null;
+            }
+        }
+
+        /** An empty pipe goes back to the pool; one with bytes stuck in it is closed. */
+        void dropPipe() {
+            returnPipe();
+            if (pipe != null) {
+                pipe.close();
+                pipe = null;
+                inPipe = 0;
+            }
+        }
+
+        /**
+         * The server failed while this (the client's) direction spliced: what the client sends from now on is read
+         * into buffers and dropped, and what the pipe held for the server is dropped with it.
+         */
+        void stopSplicing() {
+            spliced = false;
+            dropPipe();
         }
 
         /**
@@ -486,7 +652,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             switch (kind) {
                 case POLL -> polled(res); // an error closes (broke), else a RECV
                 case RECV -> dropped(res);
-                case SEND -> {
+                case SEND, WRITABLE -> {
                     // A send to the server, in flight when it failed: its bytes have nowhere to go.
                     release();
                     read();
@@ -574,6 +740,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             int kind = e.data() & ~DOWN;
             if (d == draining && kind == SEND) {
                 d.sent(res);
+            } else if (d == draining && kind == WRITABLE) {
+                d.writable(res);
             } else if (d == up && clientDropped) {
                 up.afterServerFailed(kind, res);
             }
@@ -586,6 +754,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             case POLL -> d.polled(res);
             case RECV -> d.received(res);
             case SEND -> d.sent(res);
+            case WRITABLE -> d.writable(res);
             default -> throw new IllegalStateException("unknown operation " + e.data());
         }
         endIfBothFinsPassed();
@@ -626,6 +795,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         }
         if (linger) {
             clientDropped = true;
+            up.stopSplicing();
             if (up.flow == Flow.WAITING) {
                 up.read(); // its send to the server failed; any other state has an operation in flight
             }
@@ -739,6 +909,8 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         closeServer();
         up.release();
         down.release();
+        up.dropPipe();
+        down.dropPipe();
         releaseServerShare();
         releaseClientShare();
         listenerConnections.closed(this);

@@ -29,6 +29,8 @@ public final class UringOps {
     /** More follows: the kernel may hold a partial segment back, here for the FIN that the shutdown adds. */
     public static final int MSG_MORE = 0x8000;
     public static final int POLLIN = 1;
+    public static final int POLLOUT = 4;
+    public static final int POLLHUP = 0x10;
     /** The peer sent its FIN: everything it sent before is already in the socket's receive queue. */
     public static final int POLLRDHUP = 0x2000;
     public static final int ECANCELED = -125;

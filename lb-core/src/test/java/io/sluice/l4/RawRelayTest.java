@@ -182,6 +182,42 @@ class RawRelayTest {
      * relay drains that direction before it closes the client), so the client gets every byte the server's
      * counter says was relayed.
      */
+    /**
+     * A stream moves to splice(2) in both directions once a read fills a big buffer: 8 MiB echoed arrive whole and
+     * in order through a pipe, small exchanges on the same connection still go through, and the FIN goes on.
+     */
+    @Test
+    void streamsAreSplicedAndArriveWhole() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(UringConnection.SPLICE, "splice(2) needs Netty's epoll library");
+        long pipesBefore = RelayPipes.created();
+        try (TestBackend b = TestBackend.start("b", TestBackend.echo());
+             Sluice s = Proxies.startTcp("transport: io_uring", b.address());
+             Socket c = Proxies.connect(Proxies.port(s, "front"))) {
+            c.setSoTimeout(10_000); // a bound for a hang, not a timing assertion
+            byte[] data = new byte[8 << 20];
+            new java.util.Random(7).nextBytes(data);
+            Thread writer = new Thread(() -> {
+                try {
+                    c.getOutputStream().write(data);
+                    c.getOutputStream().flush();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            writer.start();
+            byte[] back = c.getInputStream().readNBytes(data.length);
+            writer.join(10_000);
+            assertThat(java.util.Arrays.equals(back, data)).as("the echo is the bytes sent").isTrue();
+            assertThat(RelayPipes.created()).as("pipes opened").isGreaterThan(pipesBefore);
+            roundTrip(c, "small after the stream");
+            c.shutdownOutput();
+            assertThat(c.getInputStream().read()).as("the echo server's FIN, passed on").isEqualTo(-1);
+            Server server = s.cluster("app").servers().get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.bytesSent().sum() == data.length + 22
+                    && server.bytesReceived().sum() == data.length + 22);
+        }
+    }
+
     private static void roundTrip(Socket c, String text) throws IOException {
         assertThat(echo(c, text)).isEqualTo(text);
     }
