@@ -110,6 +110,7 @@ class Soak:
         self.http_requests = 0
         self.tcp_errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
         self.tcp_requests = 0
+        self.tcp_big_requests = 0
         self.kills = 0
         self.reloads = 0
         self.slow_closed = 0
@@ -184,6 +185,17 @@ class Soak:
                 for k in e:
                     self.tcp_errors[k] = self.tcp_errors.get(k, 0) + e[k]
 
+    def tcp_big_load(self):
+        """1 MiB answers through the TCP listener: streams the raw relay splices, through kills and reloads."""
+        while self.running():
+            seconds = max(1, min(SEGMENT, int(self.deadline - time.time())))
+            r, e = self.wrk(["-c2", "-d", f"{seconds}s", "--latency", "--timeout", "10s",
+                             f"http://127.0.0.1:{TCP_PORT}/big"])
+            with self.lock:
+                self.tcp_big_requests += r["requests"]
+                for k in e:
+                    self.tcp_errors[k] = self.tcp_errors.get(k, 0) + e[k]
+
     def chaos(self):
         victim = 0
         while self.wait(KILL_EVERY):
@@ -213,7 +225,9 @@ class Soak:
             while len(dribbling) < SLOWLORIS:
                 dribbling.append(self.connect(b"GET / HTTP/1.1\r\nHost: soak\r\n"))
             while len(stuck) < NON_READERS:
-                s = self.connect(b"GET /big HTTP/1.1\r\nHost: soak\r\n\r\n", rcvbuf=4096)
+                # Half on the TCP listener: a spliced stream stalled on a reader that never reads holds a pipe.
+                port = TCP_PORT if len(stuck) % 2 else HTTP_PORT
+                s = self.connect(b"GET /big HTTP/1.1\r\nHost: soak\r\n\r\n", rcvbuf=4096, port=port)
                 stuck.append(s)
             alive = []
             for s in dribbling:
@@ -237,11 +251,11 @@ class Soak:
             s.close()
 
     @staticmethod
-    def connect(head, rcvbuf=None):
+    def connect(head, rcvbuf=None, port=HTTP_PORT):
         s = socket.socket()
         if rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.connect(("127.0.0.1", HTTP_PORT))
+        s.connect(("127.0.0.1", port))
         s.send(head)
         return s
 
@@ -310,7 +324,7 @@ class Soak:
         for port in BACKENDS:
             self.start_backend(port)
         self.start_sluice()
-        jobs = [self.http_load, self.tcp_load, self.chaos, self.reload, self.slow_clients, self.sampler]
+        jobs = [self.http_load, self.tcp_load, self.tcp_big_load, self.chaos, self.reload, self.slow_clients, self.sampler]
         threads = [threading.Thread(target=j, name=j.__name__, daemon=True) for j in jobs]
         for t in threads:
             t.start()
@@ -400,10 +414,11 @@ plot "{base}.tsv" using 1:{col} with linespoints pt 7 ps 0.4
         f.write(f"# Soak run {day}: {'PASS' if passed else 'FAIL'}\n\n")
         f.write(f"Command: `lb-bench/soak.sh --minutes {minutes}` on {os.cpu_count()} cores, loopback. "
                 f"Sluice with default JVM flags; 3 NGINX servers (one process each). Load: wrk, 16 keep-alive "
-                f"connections on the HTTP listener and 8 on the TCP listener, in {SEGMENT} s runs back to back; "
+                f"connections on the HTTP listener and 8 on the TCP listener (64 B answers) plus 2 there fetching "
+                f"1 MiB (spliced streams), in {SEGMENT} s runs back to back; "
                 f"a server killed with SIGKILL every {KILL_EVERY} s and restarted {DOWN_FOR} s later "
                 f"({soak.kills} kills); a reload (a weight changed) every {RELOAD_EVERY} s ({soak.reloads} "
-                f"reloads); {SLOWLORIS} slowloris and {NON_READERS} non-reading connections kept open "
+                f"reloads); {SLOWLORIS} slowloris and {NON_READERS} non-reading connections (half of them on the TCP listener) kept open "
                 f"({soak.slow_closed} closed by Sluice and reopened). Samples every {SAMPLE_EVERY} s; heap "
                 f"after a forced GC every {GC_EVERY} s. Warm-up: the first {warmup} s are not judged.\n\n")
         f.write(f"![soak](soak-{day}.png)\n\n")
@@ -424,7 +439,8 @@ plot "{base}.tsv" using 1:{col} with linespoints pt 7 ps 0.4
         loads = [r["loadavg"] for r in soak.rows]
         f.write(f"Machine load average (1 min) during the run: median {statistics.median(loads):.1f}, max "
                 f"{max(loads):.1f} on {os.cpu_count()} cores (the TSV has it per sample).\n\n")
-        f.write(f"TCP listener: {soak.tcp_requests} requests, errors {soak.tcp_errors}. A byte relay cannot "
+        f.write(f"TCP listener: {soak.tcp_requests} requests of 64 B and {soak.tcp_big_requests} of 1 MiB, errors "
+                f"{soak.tcp_errors}. A byte relay cannot "
                 f"resend: requests on connections relayed to a killed server end with them (read errors).\n")
     print(open(base + ".md").read())
     return 0 if passed else 1
