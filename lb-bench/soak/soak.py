@@ -176,23 +176,19 @@ class Soak:
 
     def tcp_load(self):
         """HTTP through the TCP listener: byte relay, so a killed server costs the connections relayed to it."""
-        while self.running():
-            seconds = max(1, min(SEGMENT, int(self.deadline - time.time())))
-            r, e = self.wrk(["-c8", "-d", f"{seconds}s", "--latency", "--timeout", "10s",
-                             f"http://127.0.0.1:{TCP_PORT}/"])
-            with self.lock:
-                self.tcp_requests += r["requests"]
-                for k in e:
-                    self.tcp_errors[k] = self.tcp_errors.get(k, 0) + e[k]
+        self.tcp_wrk(8, "/", "tcp_requests")
 
     def tcp_big_load(self):
         """1 MiB answers through the TCP listener: streams the raw relay splices, through kills and reloads."""
+        self.tcp_wrk(2, "/big", "tcp_big_requests")
+
+    def tcp_wrk(self, connections, path, counter):
         while self.running():
             seconds = max(1, min(SEGMENT, int(self.deadline - time.time())))
-            r, e = self.wrk(["-c2", "-d", f"{seconds}s", "--latency", "--timeout", "10s",
-                             f"http://127.0.0.1:{TCP_PORT}/big"])
+            r, e = self.wrk([f"-c{connections}", "-d", f"{seconds}s", "--latency", "--timeout", "10s",
+                             f"http://127.0.0.1:{TCP_PORT}{path}"])
             with self.lock:
-                self.tcp_big_requests += r["requests"]
+                setattr(self, counter, getattr(self, counter) + r["requests"])
                 for k in e:
                     self.tcp_errors[k] = self.tcp_errors.get(k, 0) + e[k]
 

@@ -34,16 +34,7 @@ class BackendResetTest {
     @ValueSource(strings = {"io_uring", Transports.CHANNELS, "epoll", "nio", Transports.SPLICE})
     void everyResetReachesTheClient(String transport) throws Exception {
         Transports.assumeAvailable(transport);
-        try (TestBackend dying = TestBackend.start("a", (socket, b) -> {
-            // Wait for the client's byte, so the relay is in place before the last words and the reset.
-            if (socket.getInputStream().read() < 0) {
-                return;
-            }
-            socket.getOutputStream().write("last words".getBytes(StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            socket.setSoLinger(true, 0);
-            socket.close();
-        });
+        try (TestBackend dying = TestBackend.start("a", lastWordsThenReset());
              Sluice s = Proxies.startTcpMode(transport, ", worker_threads: 1", dying.address())) {
             int port = Proxies.port(s, "front");
             for (int i = 0; i < ROUNDS; i++) {
@@ -108,6 +99,22 @@ class BackendResetTest {
                 assertThat(got).isEqualTo(relayed);
             }
         }
+    }
+
+    /**
+     * A server that waits for the client's first byte (so the relay is in place), sends "last words" and resets the
+     * connection.
+     */
+    static TestBackend.Behaviour lastWordsThenReset() {
+        return (socket, b) -> {
+            if (socket.getInputStream().read() < 0) {
+                return;
+            }
+            socket.getOutputStream().write("last words".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            socket.setSoLinger(true, 0);
+            socket.close();
+        };
     }
 
     /** What arrived before the connection ended, by FIN or by reset; a read timeout fails the test. */

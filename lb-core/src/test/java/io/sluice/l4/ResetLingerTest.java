@@ -15,7 +15,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -150,16 +149,7 @@ class ResetLingerTest {
     @ValueSource(strings = {"io_uring", Transports.CHANNELS, "epoll", "nio", Transports.SPLICE})
     void aClientThatKeepsSendingAfterAServerResetIsClosedByTheIdleTimeout(String transport) throws Exception {
         Transports.assumeAvailable(transport);
-        try (TestBackend dying = TestBackend.start("a", (socket, b) -> {
-            // Wait for the client's byte, so the relay is in place before the last words and the reset.
-            if (socket.getInputStream().read() < 0) {
-                return;
-            }
-            socket.getOutputStream().write("last words".getBytes(StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            socket.setSoLinger(true, 0);
-            socket.close();
-        });
+        try (TestBackend dying = TestBackend.start("a", BackendResetTest.lastWordsThenReset());
              Sluice s = Proxies.startTcp(runtime(transport, ""),
                      (Transports.isSplice(transport) ? ", splice: true" : "") + ", idle_timeout: 1s", dying.address());
              Socket c = Proxies.connect(Proxies.port(s, "front"))) {
