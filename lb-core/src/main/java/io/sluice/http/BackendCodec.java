@@ -7,6 +7,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.channel.FileRegion;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -35,6 +39,10 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
     BackendCodec(HttpDecoderConfig config) {
         ArrayDeque<HttpMethod> sent = new ArrayDeque<>(2);
         init(new ResponseDecoder(config, sent), new RequestEncoder(sent));
+    }
+
+    ResponseDecoder decoder() {
+        return inboundHandler();
     }
 
     /**
@@ -195,9 +203,34 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
         private boolean fastOff;
         /** The status code of the line being split, for its reason phrase. */
         private String code;
+        /**
+         * Bytes of the current response's body taken out of Netty's decoder ({@link #takeBody}): spliced past it,
+         * or, should Netty read some of them after all, passed on as they come.
+         */
+        private long bodyLeft;
 
         boolean holdsBytes() {
             return actualReadableBytes() > 0;
+        }
+
+        /**
+         * The rest of the current Content-Length body, {@code left} bytes, is no longer Netty's decoder's to count
+         * ({@link SplicedBody}): it starts afresh at the next message, and bytes that reach it before then are
+         * body, passed on without parsing. Between read batches only, with nothing held.
+         */
+        void takeBody(long left) {
+            reset();
+            nettyMidMessage = false;
+            bodyLeft = left;
+        }
+
+        long bodyLeft() {
+            return bodyLeft;
+        }
+
+        /** {@code bytes} of the taken body went past the decoder. */
+        void bodyTaken(int bytes) {
+            bodyLeft -= bytes;
         }
 
         ResponseDecoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> sent) {
@@ -213,6 +246,13 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
          */
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (bodyLeft > 0) {
+                int n = (int) Math.min(in.readableBytes(), bodyLeft);
+                bodyLeft -= n;
+                ByteBuf part = in.readRetainedSlice(n);
+                out.add(bodyLeft == 0 ? new DefaultLastHttpContent(part) : new DefaultHttpContent(part));
+                return;
+            }
             HttpMethod answered = sent.peek();
             if (!nettyMidMessage && !fastOff && answered != null) {
                 PlainResponse r = fast.parse(in, HttpMethod.HEAD.equals(answered));
@@ -238,6 +278,23 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
                     nettyMidMessage = false;
                 }
             }
+        }
+
+        /** A connection that ends inside a taken body broke the response, as Netty says of one it counts itself. */
+        @Override
+        protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (bodyLeft > 0 && in.isReadable()) {
+                decode(ctx, in, out);
+            }
+            if (bodyLeft > 0) {
+                bodyLeft = 0;
+                LastHttpContent broke = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+                broke.setDecoderResult(DecoderResult.failure(
+                        new PrematureChannelClosureException("the connection closed inside the response body")));
+                out.add(broke);
+                return;
+            }
+            super.decodeLast(ctx, in, out);
         }
 
         /** As HttpClientCodec: interim responses answer no request yet; a final one answers the oldest. */

@@ -42,6 +42,15 @@ interface Downstream {
         abort(why);
     }
 
+    /**
+     * Takes the rest of the current response's body by splice(2) from the server's socket ({@link SplicedBody}),
+     * after what was written so far and before anything written later; false when it cannot (the default: only
+     * a raw HTTP/1.1 connection owns its socket). Must not call back into the exchange from inside this call.
+     */
+    default boolean spliceBody(SplicedBody.Source body) {
+        return false;
+    }
+
     /** The exchange can take (more of) the request: hand it what is queued, send it on, read if there is room. */
     void readMore();
 

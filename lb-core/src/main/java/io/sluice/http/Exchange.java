@@ -372,6 +372,16 @@ final class Exchange {
         finish();
     }
 
+    /** The rest of the response body can be spliced to the client ({@link SplicedBody}): whether the client takes it. */
+    boolean spliceBody(SplicedBody.Source body) {
+        return phase == ExchangePhase.RESPONSE && downstream.spliceBody(body);
+    }
+
+    /** {@code bytes} of the body went to the client by splice, past {@link #onBody}. */
+    void bodySpliced(int bytes) {
+        responseBytes += bytes;
+    }
+
     /** After the server's read batch: true when more of the response should be read. */
     boolean flushToClient() {
         downstream.flush();

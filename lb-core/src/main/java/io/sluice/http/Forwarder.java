@@ -1,9 +1,14 @@
 package io.sluice.http;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.uring.SluiceSockets;
+import io.netty.channel.unix.UnixChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Cluster;
@@ -51,6 +56,12 @@ final class Forwarder {
     private Server pinnedFull;
     /** Set while the request waits in the cluster's queue. */
     private ClusterQueue.Waiter queued;
+    /** The response's Content-Length, else -1 (chunked, or until a final head came). */
+    private long bodyLength = -1;
+    /** Body bytes of the response read so far, through the decoder or spliced. */
+    private long bodySeen;
+    /** The rest of the body is being spliced to the client ({@link SplicedBody}); else null. */
+    private ServerBody spliced;
     /** Streams an HTTP/2 server refused unprocessed, sent again for one request at most. */
     static final int MAX_REFUSALS = 3;
     /**
@@ -90,6 +101,7 @@ final class Forwarder {
     private void init(ClientRequest req, Upstream upstream, ByteBufAllocator alloc) {
         this.req = req;
         this.upstream = upstream;
+        bodyLength = -1;
         // An HTTP/2 server may refuse a stream unprocessed (GOAWAY): that request goes again whatever its method.
         boolean resendable = req.idempotent || upstream.cluster().config().protocol().http2();
         if (req.hasBody && resendable && ctx.http.retries() > 0 && req.contentLength <= ReplayBody.LIMIT) {
@@ -285,13 +297,119 @@ final class Forwarder {
         }
     }
 
+    /** The client can take more of the response. */
     void read() {
-        attempt.read();
+        readOn();
+    }
+
+    /** Reads more of the response: splices its body's rest when it is worth it, else asks the server's channel. */
+    private void readOn() {
+        if (spliced != null) {
+            return; // the splice takes from the socket, and hands reading back when it stops
+        }
+        if (!spliceRest()) {
+            attempt.read();
+        }
+    }
+
+    /**
+     * Hands the rest of a large Content-Length body to the client connection to splice, when it can (a raw
+     * HTTP/1.1 client connection, {@link SplicedBody}) and the server connection is a plain io_uring socket whose
+     * decoder holds nothing and that Netty is not reading. Between read batches.
+     */
+    private boolean spliceRest() {
+        if (bodyLength < 0 || bodyLength - bodySeen < SplicedBody.AFTER || exchange.phase() != ExchangePhase.RESPONSE
+                || !attempt.connected()) {
+            return false;
+        }
+        Channel ch = attempt.channel();
+        if (!SplicedBody.possible(ch) || ch.pipeline().get(SslHandler.class) != null || SluiceSockets.reads(ch)) {
+            return false;
+        }
+        BackendCodec codec = ch.pipeline().get(BackendCodec.class);
+        if (codec == null || codec.decoder().holdsBytes()) {
+            return false;
+        }
+        long left = bodyLength - bodySeen;
+        ServerBody body = new ServerBody(attempt, ch, codec.decoder(), left);
+        if (!exchange.spliceBody(body)) {
+            return false;
+        }
+        codec.decoder().takeBody(left);
+        spliced = body;
+        return true;
+    }
+
+    /** The splice stopped with its pipe empty: the body is in, or the server's channel reads the rest. */
+    private void spliceEnded(ServerBody body) {
+        if (spliced != body) {
+            return;
+        }
+        spliced = null;
+        if (exchange.phase() != ExchangePhase.RESPONSE || !attempt.connected()) {
+            return;
+        }
+        if (body.remaining() == 0) {
+            onResponse(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else if (exchange.flushToClient()) {
+            attempt.read();
+        }
+    }
+
+    /** The server's side of one spliced body; dead once the forwarder ended or the splice did. */
+    private final class ServerBody implements SplicedBody.Source {
+        private final UpstreamRequest attempt;
+        private final Channel channel;
+        private final BackendCodec.ResponseDecoder decoder;
+        private final int fd;
+        /** What the decoder has left when only the splice took from the body. */
+        private long left;
+
+        ServerBody(UpstreamRequest attempt, Channel channel, BackendCodec.ResponseDecoder decoder, long left) {
+            this.attempt = attempt;
+            this.channel = channel;
+            this.decoder = decoder;
+            this.fd = ((UnixChannel) channel).fd().intValue();
+            this.left = left;
+        }
+
+        @Override
+        public int fd() {
+            return fd;
+        }
+
+        @Override
+        public boolean spliceable() {
+            // An open channel keeps its descriptor: the number cannot be another socket's yet. Once Netty has read
+            // any of the body (queued behind the pipe), the socket's later bytes must follow it, not the pipe.
+            return spliced == this && attempt.connected() && channel.isOpen() && left > 0
+                    && decoder.bodyLeft() == left && !SluiceSockets.reads(channel);
+        }
+
+        @Override
+        public long remaining() {
+            return decoder.bodyLeft();
+        }
+
+        @Override
+        public void moved(int bytes) {
+            left -= bytes;
+            decoder.bodyTaken(bytes);
+            bodySeen += bytes;
+            attempt.bodyReceived(bytes);
+            exchange.bodySpliced(bytes);
+        }
+
+        @Override
+        public void ended() {
+            spliceEnded(this);
+        }
     }
 
     /** Done with servers: the kept body and the timer go, the connection goes back (reusable after a clean end). */
     void end(boolean reusable) {
         ended = true;
+        spliced = null;
         releaseReplay();
         ctx.responseTimer.disarm();
         if (queued != null) {
@@ -392,9 +510,23 @@ final class Forwarder {
         // 5xx feeds outlier detection when the cluster counts them; anything else ends a failure run.
         upstream.cluster().reportResponse(attempt.server, code);
         releaseReplay(); // no resend once a response began
+        bodyLength = r instanceof HttpContent ? -1 : contentLength(r);
+        bodySeen = 0;
         exchange.onFinalHead(r, stickyCookie());
         if (r instanceof HttpContent c) {
             onPart(c);
+        }
+    }
+
+    /** A response's Content-Length when it has one and is not chunked, else -1. */
+    private static long contentLength(HttpResponse r) {
+        if (HttpUtil.isTransferEncodingChunked(r)) {
+            return -1;
+        }
+        try {
+            return HttpUtil.getContentLength(r, -1L);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -417,7 +549,9 @@ final class Forwarder {
             case SWITCHING -> exchange.onSwitchingPart(c, last);
             case INFORMATIONAL -> exchange.onInterimPart(c, last);
             case RESPONSE -> {
-                attempt.bodyReceived(c.content().readableBytes());
+                int bytes = c.content().readableBytes();
+                bodySeen += bytes;
+                attempt.bodyReceived(bytes);
                 exchange.onBody(c, last);
             }
             default -> {
@@ -429,7 +563,7 @@ final class Forwarder {
 
     void onReadComplete() {
         if (exchange.flushToClient()) {
-            attempt.read();
+            readOn();
         }
     }
 

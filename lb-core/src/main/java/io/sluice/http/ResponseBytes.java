@@ -62,6 +62,11 @@ final class ResponseBytes {
         }
     }
 
+    /** Whether the current response's body goes out as it came (Content-Length or close-delimited). */
+    boolean plainBody() {
+        return body == Body.PLAIN;
+    }
+
     /** Whether a response has begun and not ended. */
     boolean inResponse() {
         return body != Body.NONE;

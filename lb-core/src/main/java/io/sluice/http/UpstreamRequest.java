@@ -194,6 +194,11 @@ final class UpstreamRequest implements BackendPool.Waiter {
         return conn == null ? BackendConnection.NO_RESET : conn.resetCode;
     }
 
+    /** The connection's channel; only while connected. */
+    io.netty.channel.Channel channel() {
+        return conn.channel;
+    }
+
     /** Queues a request part; {@link #flush} sends it. */
     void write(Object part) {
         conn.write(part);

@@ -18,6 +18,7 @@ import io.netty.util.internal.PlatformDependent;
 import io.sluice.cluster.LoopChannels;
 import io.sluice.cluster.Server;
 import io.sluice.config.HttpConfig;
+import io.sluice.l4.RelayPipes;
 import io.sluice.l4.UringAcceptor;
 import io.sluice.l4.UringOps;
 import io.sluice.net.Admission;
@@ -95,6 +96,11 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     /** The poll that watches the client's socket during exchanges (see {@link #watchClient}). */
     private static final short WATCH = 4;
     private static final short CANCEL = 5;
+    /** A spliced body's poll on its server's socket, and on the client's for room ({@link SplicedBody}). */
+    private static final short SERVER_READABLE = 6;
+    private static final short CLIENT_ROOM = 7;
+    /** The cancel of a {@link #SERVER_READABLE} poll. */
+    private static final short SPLICE_CANCEL = 8;
     private static final int POLLERR = 0x8;
     private static final int POLLHUP = 0x10;
 
@@ -158,6 +164,16 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     /** As a channel's writability: false from {@link #HIGH} bytes unsent until they are down to {@link #LOW}. */
     private boolean writable = true;
     private boolean closeWhenSent;
+    /** The rest of the current response's body, spliced from its server's socket; else null. */
+    private SplicedBody splice;
+    /** Queued buffers that go out before the splice: it starts once they are sent. */
+    private int beforeSplice;
+    /** The splice started: its own polls drive it from then on. */
+    private boolean spliceStarted;
+    /** A {@link #SERVER_READABLE} poll is in flight (its user data, for a cancel), and its cancel asked for. */
+    private boolean serverPolled;
+    private long serverPollId;
+    private boolean serverPollCancelled;
 
     private InetSocketAddress remote;
     private ClientAddress address = ClientAddress.UNKNOWN;
@@ -555,7 +571,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     @Override
     public void abort(String why) {
         log.debug("closing raw client connection {}: {}", remote, why);
-        if (phase == Phase.OPEN && !queued.isEmpty()) {
+        if (phase == Phase.OPEN && !queued.isEmpty() && splice == null) {
             // What was written goes out first, as from a channel, and then the end: the client sees the response
             // cut short rather than none of it.
             stopServing();
@@ -579,6 +595,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     @Override
     public void exchangeDone(Exchange ex) {
+        if (splice != null) {
+            // The body ended on the server's side (Netty read its end): the splice has nothing more to wait for.
+            cancelServerPoll();
+        }
         if (current == ex) {
             retire();
             readMore();
@@ -614,6 +634,90 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         return HttpProtocol.HTTP1;
     }
 
+    /**
+     * The body's rest goes by splice once what is queued now is sent ({@link #beforeSplice}); what is written
+     * from now on waits for the splice to end. Only a plain body (a Content-Length as it came): nothing of its
+     * bytes is rewritten.
+     */
+    @Override
+    public boolean spliceBody(SplicedBody.Source body) {
+        if (phase != Phase.OPEN || splice != null || discarding || closeWhenSent || answersHead
+                || !encoder.plainBody()) {
+            return false;
+        }
+        splice = new SplicedBody(body, RelayPipes.of(acceptor.loop()), fd);
+        spliceStarted = false;
+        beforeSplice = queued.size();
+        if (!sendInFlight) {
+            sendNext(); // sends, or polls the server's socket: nothing that calls back
+        }
+        return true;
+    }
+
+    private void pollServer() {
+        serverPolled = true;
+        serverPollCancelled = false;
+        serverPollId = submit(UringOps.POLL_ADD, splice.serverFd(), 0L, 0, UringOps.POLLIN | UringOps.POLLRDHUP,
+                SERVER_READABLE);
+    }
+
+    /** A poll left on the server's socket would keep it open after its channel closed it. */
+    private void cancelServerPoll() {
+        if (serverPolled && !serverPollCancelled) {
+            serverPollCancelled = true;
+            submit(UringOps.ASYNC_CANCEL, -1, serverPollId, 0, 0, SPLICE_CANCEL);
+        }
+    }
+
+    private void pumpSplice(boolean serverHungUp) {
+        SplicedBody s = splice;
+        if (s == null) {
+            return;
+        }
+        SplicedBody.Next next = s.pump(serverHungUp);
+        if (idle != null) {
+            idle.arm(idleNanos);
+        }
+        switch (next) {
+            case SERVER -> {
+                if (sendTimer != null) {
+                    sendTimer.disarm();
+                }
+                pollServer();
+            }
+            case CLIENT -> {
+                if (sendTimer != null) {
+                    sendTimer.arm(sendNanos);
+                }
+                submit(UringOps.POLL_ADD, 0L, 0, UringOps.POLLOUT, CLIENT_ROOM);
+            }
+            case OVER -> {
+                if (sendTimer != null) {
+                    sendTimer.disarm();
+                }
+                splice = null;
+                s.end(); // the exchange may go on from here: finish, write, flush
+                if (phase == Phase.OPEN && !sendInFlight) {
+                    sendNext();
+                }
+            }
+            case CLIENT_FAILED -> abort();
+        }
+    }
+
+    private void serverReadable(int res) {
+        serverPolled = false;
+        pumpSplice(res >= 0 && (res & (UringOps.POLLRDHUP | POLLHUP | POLLERR)) != 0);
+    }
+
+    private void dropSplice() {
+        cancelServerPoll();
+        if (splice != null) {
+            splice.drop();
+            splice = null;
+        }
+    }
+
     // Writing.
 
     /**
@@ -622,6 +726,14 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
      * with one writev), else the one part with SEND. What was sent leaves the queue when the send completes.
      */
     private void sendNext() {
+        if (splice != null && beforeSplice == 0) {
+            if (!spliceStarted) {
+                spliceStarted = true;
+                pollServer(); // completes at once when the body's next bytes are there
+            }
+            return;
+        }
+        int limit = splice != null ? beforeSplice : Integer.MAX_VALUE;
         ByteBuf head = queued.poll();
         if (head == null) {
             if (closeWhenSent) {
@@ -630,8 +742,8 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             return;
         }
         ByteBuf second = queued.peek();
-        if (second != null && head.readableBytes() + second.readableBytes() <= COALESCE) {
-            head = coalesce(head);
+        if (second != null && limit > 1 && head.readableBytes() + second.readableBytes() <= COALESCE) {
+            head = coalesce(head, limit);
         } else if (!head.hasMemoryAddress()) {
             ByteBuf direct = alloc.directBuffer(head.readableBytes(), head.readableBytes());
             direct.writeBytes(head);
@@ -640,8 +752,8 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
         queued.addFirst(head);
         int parts = 1;
-        if (queued.size() > 1) {
-            parts = gather();
+        if (queued.size() > 1 && limit > 1) {
+            parts = gather(limit);
         }
         // The response that the connection closes after: its FIN leaves with the last segment.
         int flags = UringOps.MSG_NOSIGNAL;
@@ -663,7 +775,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
      * Writes a msghdr for the queue's first parts into {@link #vectors}: as many as {@link #MAX_IOV}, up to the
      * first that has no memory address (it goes on its own, copied); returns how many.
      */
-    private int gather() {
+    private int gather(int limit) {
         if (vectors == null) {
             vectors = alloc.directBuffer(MSGHDR + IOVEC * MAX_IOV, MSGHDR + IOVEC * MAX_IOV);
         }
@@ -671,7 +783,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         long iov = hdr + MSGHDR;
         int parts = 0;
         for (ByteBuf b : queued) {
-            if (parts == MAX_IOV || !b.hasMemoryAddress()) {
+            if (parts == MAX_IOV || parts == limit || !b.hasMemoryAddress()) {
                 break;
             }
             PlatformDependent.putLong(iov + (long) IOVEC * parts, b.memoryAddress() + b.readerIndex());
@@ -684,14 +796,19 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         return parts;
     }
 
-    /** {@code first} and the small buffers queued behind it, copied into one. */
-    private ByteBuf coalesce(ByteBuf first) {
+    /** {@code first} and the small buffers queued behind it, at most {@code limit} in all, copied into one. */
+    private ByteBuf coalesce(ByteBuf first, int limit) {
         int size = first.readableBytes();
+        int taken = 1;
         for (ByteBuf b : queued) {
-            if (size + b.readableBytes() > COALESCE) {
+            if (taken == limit || size + b.readableBytes() > COALESCE) {
                 break;
             }
             size += b.readableBytes();
+            taken++;
+        }
+        if (splice != null) {
+            beforeSplice -= taken - 1; // they go out as one
         }
         ByteBuf one = alloc.directBuffer(size, size);
         one.writeBytes(first);
@@ -724,6 +841,9 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             if (left >= n) {
                 queued.poll().release();
                 left -= n;
+                if (splice != null && beforeSplice > 0) {
+                    beforeSplice--;
+                }
             } else {
                 b.skipBytes(left); // a part sent in part: the rest goes first next time
                 left = 0;
@@ -748,7 +868,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         closeWhenSent = true;
         discarding = true;
         headWait.stop();
-        if (queued.isEmpty()) {
+        if (queued.isEmpty() && splice == null) {
             closeGracefully();
         }
     }
@@ -813,6 +933,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     private void stopServing() {
         discarding = true;
+        dropSplice();
         if (idleReads != null) {
             idleReads.remove(parkEntry);
             unwatched.remove(watchEntry);
@@ -987,6 +1108,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             case SEND -> sendCompleted(e.res());
             case WATCH -> watched(e.res());
             case CANCEL -> parking = false;
+            case SERVER_READABLE -> serverReadable(e.res());
+            case CLIENT_ROOM -> pumpSplice(false);
+            case SPLICE_CANCEL -> {
+            }
             default -> throw new IllegalStateException("unknown operation " + e.data());
         }
     }

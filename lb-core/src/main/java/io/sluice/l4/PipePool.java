@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Every relay of a loop runs on that loop's thread, hence one pool per loop and no locking; each
  * {@link Splicer} keeps its own, so that the count of pipes opened belongs to one listener, not the process.
  */
-final class PipePool {
+public final class PipePool {
     /** Empty pipes kept per event loop; beyond this, released pipes are closed. */
     static final int MAX_IDLE = 64;
 
@@ -21,7 +21,7 @@ final class PipePool {
     /** Written on the loop, read by anyone. */
     private final LongAdder created = new LongAdder();
 
-    Pipe acquire() throws IOException {
+    public Pipe acquire() throws IOException {
         Pipe p = idle.poll();
         if (p == null) {
             FileDescriptor[] fds = FileDescriptor.pipe();
@@ -32,7 +32,7 @@ final class PipePool {
     }
 
     /** Takes back a pipe its user emptied; closes it when the pool is full or its listener is gone. */
-    void release(Pipe p) {
+    public void release(Pipe p) {
         if (!retired && idle.size() < MAX_IDLE) {
             idle.push(p);
         } else {
@@ -63,8 +63,8 @@ final class PipePool {
     }
 
     /** The two ends of one pipe: bytes spliced into {@code writeEnd} come out of {@code readEnd}. */
-    record Pipe(FileDescriptor readEnd, FileDescriptor writeEnd) {
-        void close() {
+    public record Pipe(FileDescriptor readEnd, FileDescriptor writeEnd) {
+        public void close() {
             for (FileDescriptor fd : new FileDescriptor[] {readEnd, writeEnd}) {
                 try {
                     fd.close();

@@ -5,18 +5,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
 /**
- * The raw relay's pipes ({@link UringConnection} splices streams): one {@link PipePool} per event loop, shared by
+ * The pipes of the raw relay ({@link UringConnection} splices streams) and of the raw HTTP front (it splices large
+ * response bodies): one {@link PipePool} per event loop, shared by
  * every listener on it, its idle pipes closed once the loop has ended. A loop's own thread is the only one that
  * takes or gives back its pipes.
  */
-final class RelayPipes {
+public final class RelayPipes {
     private static final ConcurrentMap<EventLoop, PipePool> POOLS = new ConcurrentHashMap<>();
 
     private RelayPipes() {
     }
 
     /** {@code loop}'s pool; on that loop. */
-    static PipePool of(EventLoop loop) {
+    public static PipePool of(EventLoop loop) {
         PipePool pool = POOLS.get(loop);
         if (pool == null) {
             PipePool made = new PipePool();

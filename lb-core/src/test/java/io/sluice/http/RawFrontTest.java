@@ -76,8 +76,13 @@ class RawFrontTest {
                 assertThat(c.get("/" + i).text()).isEqualTo("/" + i + " 127.0.0.1");
             }
             assertThat(raw(s)).isEqualTo(1);
+            long spliced = SplicedBody.splicedBytes();
             RawHttp.Response big = c.get("/big");
             assertThat(big.body()).isEqualTo(Patterns.chunk(BIG));
+            if (SplicedBody.ENABLED) {
+                // The body's rest went from socket to socket through a pipe, not through a buffer.
+                assertThat(SplicedBody.splicedBytes() - spliced).isGreaterThan(BIG / 2);
+            }
             RawHttp.Response chunked = c.get("/chunked");
             assertThat(chunked.text()).isEqualTo("hello world");
             assertThat(c.get("/empty").status()).isEqualTo(204);

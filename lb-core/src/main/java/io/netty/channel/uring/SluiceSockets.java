@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
 import io.netty.channel.unix.NativeInetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -33,6 +34,29 @@ public final class SluiceSockets {
     private static final MethodHandle CLOSE;
     private static final MethodHandle REMOTE_ADDRESS;
     private static final Throwable UNAVAILABLE;
+    /** A channel's io_uring state and read request (private in Netty), for {@link #reads}; null when not found. */
+    private static final VarHandle IO_STATE;
+    private static final VarHandle READ_PENDING;
+    private static final int READ_SCHEDULED;
+
+    static {
+        VarHandle ioState = null;
+        VarHandle readPending = null;
+        int readScheduled = 0;
+        try {
+            MethodHandles.Lookup channel = MethodHandles.privateLookupIn(AbstractIoUringChannel.class,
+                    MethodHandles.lookup());
+            ioState = channel.findVarHandle(AbstractIoUringChannel.class, "ioState", byte.class);
+            readPending = channel.findVarHandle(AbstractIoUringChannel.class, "readPending", boolean.class);
+            readScheduled = (int) channel.findStaticVarHandle(AbstractIoUringChannel.class, "READ_SCHEDULED",
+                    int.class).get();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            ioState = null;
+        }
+        IO_STATE = ioState;
+        READ_PENDING = readPending;
+        READ_SCHEDULED = readScheduled;
+    }
 
     static {
         MethodHandle newFd = null;
@@ -129,6 +153,24 @@ public final class SluiceSockets {
             throw rethrow(t);
         }
         return a == null ? null : NativeInetAddress.address(a, 0, a.length);
+    }
+
+    /**
+     * Whether Sluice can tell when Netty reads {@code ch}'s socket ({@link #reads}): an io_uring socket channel of
+     * this Netty. Sluice splices a large response body from a server connection's socket only then.
+     */
+    public static boolean readsVisible(Channel ch) {
+        return IO_STATE != null && ch instanceof AbstractIoUringChannel;
+    }
+
+    /**
+     * Whether Netty has a receive on {@code ch}'s socket in the kernel, or is about to submit one (a read was asked
+     * for, or the peer's FIN was seen, which makes Netty read on its own): bytes taken from the socket outside
+     * Netty from then on could overtake the ones it reads. Only when {@link #readsVisible}; on the channel's loop.
+     */
+    public static boolean reads(Channel ch) {
+        AbstractIoUringChannel c = (AbstractIoUringChannel) ch;
+        return ((byte) IO_STATE.get(c) & READ_SCHEDULED) != 0 || (boolean) READ_PENDING.get(c);
     }
 
     /** close(2), errors ignored: the descriptor is gone either way. */
