@@ -313,6 +313,10 @@ PEER_BUFFER_LABELS = {
 }
 
 
+# --haproxy-splice: HAProxy splices (option splice-auto in its defaults).
+HAPROXY_SPLICE = False
+
+
 def write_haproxy(work, buffers, weight=1, tls=None, grpc=False):
     servers = "\n".join(f"    server b{i} 127.0.0.1:{p}{f' weight {weight}' if i == 0 and weight != 1 else ''}"
                         for i, p in enumerate(BACKEND_PORTS))
@@ -328,7 +332,7 @@ global
     timeout connect 5s
     timeout client 10m
     timeout server 10m
-frontend tcp
+{"    option splice-auto" + chr(10) if HAPROXY_SPLICE else ""}frontend tcp
     mode tcp
     bind 127.0.0.1:{PROXY_PORTS['tcp']['haproxy']}
     default_backend tcp_backends
@@ -1085,6 +1089,9 @@ def main():
     ap.add_argument("--peer-buffers", default="256k", choices=list(PEER_BUFFERS),
                     help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
                          "before; default: their stock buffers")
+    ap.add_argument("--haproxy-splice", action="store_true",
+                    help="HAProxy with 'option splice-auto' (kernel splicing in TCP and HTTP mode, as Sluice splices "
+                         "on io_uring); off by default, as HAProxy ships")
     ap.add_argument("--tls-resumption", default="off", choices=["off", "on"],
                     help="off: every proxy refuses to resume TLS sessions, so https_handshake is a full handshake per "
                          "request; on: every proxy resumes them (wrk offers its session when it reconnects)")
@@ -1117,8 +1124,9 @@ def main():
     if a.profile and not (a.profiler_lib and os.path.isfile(a.profiler_lib)):
         ap.error("--profile needs async-profiler's libasyncProfiler.so: --profiler-lib PATH or ASYNC_PROFILER_LIB "
                  "(it is in the tools.profiler:async-profiler jar on Maven Central, under linux-x64/)")
-    global PROXY_CPU, BACKEND_CPU, LOAD_CPU, BACKEND_MAXCONN
+    global PROXY_CPU, BACKEND_CPU, LOAD_CPU, BACKEND_MAXCONN, HAPROXY_SPLICE
     BACKEND_MAXCONN = a.backend_maxconn
+    HAPROXY_SPLICE = a.haproxy_splice
     PROXY_CPU, BACKEND_CPU, LOAD_CPU = (LAYOUTS[a.layout][k] for k in ("proxy", "backends", "load"))
     targets = a.targets.split(",")
     for spec in a.sluice_variant:
@@ -1395,6 +1403,7 @@ def report(a, work, targets, scenarios, results):
              f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control(a)}{' (a private network namespace)' if a.private_netns else ''}; "
              f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}"
+             f"{'; HAProxy with option splice-auto' if a.haproxy_splice else ''}"
              f"{f'; at most {a.backend_maxconn} connections to each HTTP server (Sluice and HAProxy; NGINX unlimited)' if a.backend_maxconn else ''}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for t in targets:
