@@ -313,7 +313,8 @@ PEER_BUFFER_LABELS = {
 }
 
 
-# --haproxy-splice: HAProxy splices (option splice-auto in its defaults).
+# --haproxy-splice: HAProxy splices (option splice-auto in its defaults; maxpipes bounded, since its default,
+# maxconn/4, takes HAProxy's descriptor count past the harness's limit).
 HAPROXY_SPLICE = False
 
 
@@ -328,7 +329,7 @@ def write_haproxy(work, buffers, weight=1, tls=None, grpc=False):
 global
     nbthread 1
     maxconn 9500
-{"    tune.ssl.cachesize 0" + chr(10) if tls and not tls.resumption else ""}{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
+{"    maxpipes 256" + chr(10) if HAPROXY_SPLICE else ""}{"    tune.ssl.cachesize 0" + chr(10) if tls and not tls.resumption else ""}{PEER_BUFFERS[buffers]["haproxy_global"]}defaults
     timeout connect 5s
     timeout client 10m
     timeout server 10m
