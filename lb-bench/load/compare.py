@@ -313,7 +313,7 @@ PEER_BUFFER_LABELS = {
 }
 
 
-# --haproxy-splice: HAProxy splices (option splice-auto in its defaults; maxpipes bounded, since its default,
+# --haproxy-splice: HAProxy splices (option splice-request and splice-response; maxpipes bounded, since its default,
 # maxconn/4, takes HAProxy's descriptor count past the harness's limit).
 HAPROXY_SPLICE = False
 
@@ -333,7 +333,7 @@ global
     timeout connect 5s
     timeout client 10m
     timeout server 10m
-{"    option splice-auto" + chr(10) if HAPROXY_SPLICE else ""}frontend tcp
+{"    option splice-request" + chr(10) + "    option splice-response" + chr(10) if HAPROXY_SPLICE else ""}frontend tcp
     mode tcp
     bind 127.0.0.1:{PROXY_PORTS['tcp']['haproxy']}
     default_backend tcp_backends
@@ -1091,8 +1091,9 @@ def main():
                     help="256k: HAProxy and NGINX read as much at a time as Sluice does; 64k: as Sluice did "
                          "before; default: their stock buffers")
     ap.add_argument("--haproxy-splice", action="store_true",
-                    help="HAProxy with 'option splice-auto' (kernel splicing in TCP and HTTP mode, as Sluice splices "
-                         "on io_uring); off by default, as HAProxy ships")
+                    help="HAProxy with 'option splice-request' and 'option splice-response' (kernel splicing in TCP "
+                         "and HTTP mode, as Sluice splices on io_uring; splice-auto's heuristics did not splice in "
+                         "these scenarios); off by default, as HAProxy ships")
     ap.add_argument("--tls-resumption", default="off", choices=["off", "on"],
                     help="off: every proxy refuses to resume TLS sessions, so https_handshake is a full handshake per "
                          "request; on: every proxy resumes them (wrk offers its session when it reconnects)")
@@ -1404,7 +1405,7 @@ def report(a, work, targets, scenarios, results):
              f"one worker thread/process per proxy; TCP congestion control "
              f"{congestion_control(a)}{' (a private network namespace)' if a.private_netns else ''}; "
              f"peer buffers: {PEER_BUFFER_LABELS[a.peer_buffers]}"
-             f"{'; HAProxy with option splice-auto' if a.haproxy_splice else ''}"
+             f"{'; HAProxy with option splice-request and splice-response' if a.haproxy_splice else ''}"
              f"{f'; at most {a.backend_maxconn} connections to each HTTP server (Sluice and HAProxy; NGINX unlimited)' if a.backend_maxconn else ''}.",
              "Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()), ""]
     for t in targets:
