@@ -16,6 +16,7 @@ import io.sluice.cluster.ClusterQueue;
 import io.sluice.cluster.Server;
 import io.sluice.cluster.Slot;
 import io.sluice.config.StickyCookieConfig;
+import io.sluice.net.BatchedReads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -512,6 +513,10 @@ final class Forwarder {
         releaseReplay(); // no resend once a response began
         bodyLength = r instanceof HttpContent ? -1 : contentLength(r);
         bodySeen = 0;
+        if (bodyLength >= SplicedBody.AFTER && SplicedBody.possible(attempt.channel())) {
+            // A body that may be spliced: no more of it into buffers than this read brought.
+            BatchedReads.endBatch();
+        }
         exchange.onFinalHead(r, stickyCookie());
         if (r instanceof HttpContent c) {
             onPart(c);

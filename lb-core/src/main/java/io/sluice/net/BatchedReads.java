@@ -6,6 +6,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.UncheckedBooleanSupplier;
+import io.netty.util.concurrent.FastThreadLocal;
 
 /**
  * Adaptive buffer sizes, and a read loop that goes on while the socket has more, also when reads are asked for
@@ -31,8 +32,24 @@ public final class BatchedReads implements RecvByteBufAllocator {
     public static final int MAX_READ_BUFFER = 256 * 1024;
 
     private final AdaptiveRecvByteBufAllocator sizes = adaptiveSizes();
+    /** Set by {@link #endBatch} on a loop's thread, for the read loop running there. */
+    private static final FastThreadLocal<boolean[]> END = new FastThreadLocal<>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[1];
+        }
+    };
 
     private BatchedReads() {
+    }
+
+    /**
+     * Ends the read loop running on this thread after the read being handled: for a handler that will take the
+     * rest of the socket's bytes another way (a response body to splice) and wants none more in buffers. Only from
+     * inside a channel's read, on its event loop.
+     */
+    public static void endBatch() {
+        END.get()[0] = true;
     }
 
     /** Netty's adaptive read sizes (its own minimum and initial guess), up to {@link #MAX_READ_BUFFER}. */
@@ -90,6 +107,7 @@ public final class BatchedReads implements RecvByteBufAllocator {
         @Override
         public void lastBytesRead(int n) {
             LoopTime.newPass();
+            END.get()[0] = false; // an end asked for after the read before, in a loop that ended anyway
             lastBytes = n;
             if (n > 0) {
                 bytes += n;
@@ -129,7 +147,15 @@ public final class BatchedReads implements RecvByteBufAllocator {
             if (autoReadAtStart && !config.isAutoRead()) {
                 return false; // backpressure switched reading off during this loop
             }
-            return lastBytes > 0 && bytes < MAX_BYTES_PER_LOOP && maybeMoreDataSupplier.get();
+            if (!(lastBytes > 0 && bytes < MAX_BYTES_PER_LOOP && maybeMoreDataSupplier.get())) {
+                return false;
+            }
+            boolean[] end = END.get();
+            if (end[0]) {
+                end[0] = false;
+                return false;
+            }
+            return true;
         }
 
         @Override
