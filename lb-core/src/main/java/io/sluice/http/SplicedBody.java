@@ -1,8 +1,8 @@
 package io.sluice.http;
 
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.Native;
 import io.netty.channel.uring.SluiceSockets;
+import io.sluice.l4.HeldPipe;
 import io.sluice.l4.PipePool;
 import java.io.IOException;
 import java.util.concurrent.atomic.LongAdder;
@@ -73,16 +73,14 @@ final class SplicedBody {
     private static final LongAdder SPLICED = new LongAdder();
 
     private final Source source;
-    private final PipePool pipes;
+    private final HeldPipe pipe;
     private final int clientFd;
-    private PipePool.Pipe pipe;
-    private int inPipe;
     /** False once the server's socket is left to Netty (or the body is all in). */
     private boolean fromServer = true;
 
     SplicedBody(Source source, PipePool pipes, int clientFd) {
         this.source = source;
-        this.pipes = pipes;
+        this.pipe = new HeldPipe(pipes);
         this.clientFd = clientFd;
     }
 
@@ -107,10 +105,10 @@ final class SplicedBody {
     Next pump(boolean serverHungUp) {
         int moved = 0;
         for (;;) {
-            if (inPipe > 0) {
+            if (pipe.bytes() > 0) {
                 int n;
                 try {
-                    n = Native.splice(pipe.readEnd().intValue(), -1, clientFd, -1, inPipe);
+                    n = pipe.drain(clientFd);
                 } catch (IOException | RuntimeException e) {
                     log.debug("splice to a client failed: {}", e.toString());
                     return Next.CLIENT_FAILED;
@@ -118,7 +116,6 @@ final class SplicedBody {
                 if (n == 0) {
                     return Next.CLIENT;
                 }
-                inPipe -= n;
                 continue;
             }
             if (!fromServer || source.remaining() == 0 || !source.spliceable()) {
@@ -128,23 +125,15 @@ final class SplicedBody {
             if (moved >= PER_WAKE) {
                 return Next.SERVER; // the poll completes at once when more is there, after the loop's other work
             }
-            if (pipe == null) {
-                try {
-                    pipe = pipes.acquire();
-                } catch (IOException noPipe) {
-                    log.debug("no pipe to splice a body with: {}", noPipe.toString());
-                    fromServer = false; // Netty reads the rest
-                    return Next.OVER;
-                }
-            }
             int n;
             try {
-                n = Native.splice(source.fd(), -1, pipe.writeEnd().intValue(),
-                        -1, (int) Math.min(SPLICE_LEN, source.remaining()));
+                n = pipe.fill(source.fd(), (int) Math.min(SPLICE_LEN, source.remaining()));
             } catch (IOException | RuntimeException e) {
-                // A reset: Netty's read finds it too, and the exchange ends as for any broken response.
+                // No pipe (out of descriptors, say), or a reset, which Netty's read finds too and the exchange
+                // ends as any broken response: either way Netty reads the rest.
                 log.debug("splice from a server failed: {}", e.toString());
                 fromServer = false;
+                pipe.returnIfEmpty();
                 return Next.OVER;
             }
             if (n == 0) {
@@ -152,10 +141,9 @@ final class SplicedBody {
                     fromServer = false; // the server's FIN mid-body: Netty's read sees the end, the response broke
                     return Next.OVER;
                 }
-                returnPipe();
+                pipe.returnIfEmpty();
                 return Next.SERVER;
             }
-            inPipe = n;
             moved += n;
             SPLICED.add(n);
             source.moved(n);
@@ -164,24 +152,12 @@ final class SplicedBody {
 
     /** The splice is over with its pipe empty: the pipe goes back, and the source hears it. */
     void end() {
-        returnPipe();
+        pipe.returnIfEmpty();
         source.ended();
     }
 
     /** The client connection closes: the pipe goes back, or is closed with what it still holds. */
     void drop() {
-        returnPipe();
-        if (pipe != null) {
-            pipe.close();
-            pipe = null;
-            inPipe = 0;
-        }
-    }
-
-    private void returnPipe() {
-        if (pipe != null && inPipe == 0) {
-            pipes.release(pipe);
-            pipe = null;
-        }
+        pipe.drop();
     }
 }

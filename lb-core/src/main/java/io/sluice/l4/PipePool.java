@@ -21,7 +21,7 @@ public final class PipePool {
     /** Written on the loop, read by anyone. */
     private final LongAdder created = new LongAdder();
 
-    public Pipe acquire() throws IOException {
+    Pipe acquire() throws IOException {
         Pipe p = idle.poll();
         if (p == null) {
             FileDescriptor[] fds = FileDescriptor.pipe();
@@ -32,7 +32,7 @@ public final class PipePool {
     }
 
     /** Takes back a pipe its user emptied; closes it when the pool is full or its listener is gone. */
-    public void release(Pipe p) {
+    void release(Pipe p) {
         if (!retired && idle.size() < MAX_IDLE) {
             idle.push(p);
         } else {
@@ -63,8 +63,8 @@ public final class PipePool {
     }
 
     /** The two ends of one pipe: bytes spliced into {@code writeEnd} come out of {@code readEnd}. */
-    public record Pipe(FileDescriptor readEnd, FileDescriptor writeEnd) {
-        public void close() {
+    record Pipe(FileDescriptor readEnd, FileDescriptor writeEnd) {
+        void close() {
             for (FileDescriptor fd : new FileDescriptor[] {readEnd, writeEnd}) {
                 try {
                     fd.close();

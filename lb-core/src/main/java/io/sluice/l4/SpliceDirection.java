@@ -1,7 +1,6 @@
 package io.sluice.l4;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.epoll.Native;
 import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,7 +44,6 @@ final class SpliceDirection {
     final Socket dst;
     /** The server's byte counter for this way (the metric). */
     private final LongAdder counted;
-    private final PipePool pool;
     private State state = State.IDLE;
     /** The source reported an error (a reset): once its input ends, the relay ends too. */
     private boolean reset;
@@ -53,9 +51,7 @@ final class SpliceDirection {
     boolean resumeScheduled;
     /** This connection's bytes this way, for the log. */
     long moved;
-    /** Held only while bytes sit in it, otherwise back in the loop's {@link PipePool}. */
-    private PipePool.Pipe pipe;
-    private int inPipe;
+    private final HeldPipe pipe;
     /** Bytes read before splicing began, written before anything from the pipe. */
     private ArrayDeque<ByteBuf> held;
 
@@ -64,7 +60,7 @@ final class SpliceDirection {
         this.src = src;
         this.dst = dst;
         this.counted = counted;
-        this.pool = pool;
+        this.pipe = new HeldPipe(pool);
     }
 
     /**
@@ -86,12 +82,12 @@ final class SpliceDirection {
 
     /** Input ended and everything read is written: time for the FIN. */
     boolean endedAndEmpty() {
-        return state == State.ENDED && inPipe == 0 && held == null;
+        return state == State.ENDED && pipe.bytes() == 0 && held == null;
     }
 
     /** Nothing read is left to write. */
     boolean isEmpty() {
-        return inPipe == 0 && held == null;
+        return pipe.bytes() == 0 && held == null;
     }
 
     boolean wasReset() {
@@ -126,7 +122,7 @@ final class SpliceDirection {
     }
 
     /**
-     * Source to pipe. Native.splice answers 0 both for EAGAIN (socket empty or pipe full) and for end of
+     * Source to pipe. Netty's splice answers 0 both for EAGAIN (socket empty or pipe full) and for end of
      * input; with the pipe empty the pipe cannot be full, and after a hang-up the socket cannot be merely
      * empty, so 0 then means end of input.
      */
@@ -134,15 +130,11 @@ final class SpliceDirection {
         if ((state != State.READABLE && state != State.HUNG_UP) || held != null) {
             return 0;
         }
-        if (pipe == null) {
-            pipe = pool.acquire();
-        }
-        int n = Native.splice(src.intValue(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
+        int n = pipe.fill(src.intValue(), SPLICE_LEN);
         if (n > 0) {
-            inPipe += n;
             counted.add(n);
             moved += n;
-        } else if (inPipe == 0) {
+        } else if (pipe.bytes() == 0) {
             // After a hang-up that is the end; otherwise the next input event says when there is more.
             state = state == State.HUNG_UP ? State.ENDED : State.IDLE;
         }
@@ -151,7 +143,7 @@ final class SpliceDirection {
 
     /** After {@link #fill} failed: false when it was the pipe that could not be opened, not the source. */
     boolean hasPipe() {
-        return pipe != null;
+        return pipe.taken();
     }
 
     /** Held bytes, then pipe to destination; returns the bytes written. */
@@ -163,11 +155,7 @@ final class SpliceDirection {
                 return written;
             }
         }
-        if (inPipe > 0) {
-            int n = Native.splice(pipe.readEnd().intValue(), -1, dst.intValue(), -1, inPipe);
-            inPipe -= n;
-            written += n;
-        }
+        written += pipe.drain(dst.intValue());
         return written;
     }
 
@@ -203,18 +191,11 @@ final class SpliceDirection {
 
     /** Gives an empty pipe back to the pool; one with bytes stuck in it is kept. */
     void returnPipeIfEmpty() {
-        if (pipe != null && inPipe == 0) {
-            pool.release(pipe);
-            pipe = null;
-        }
+        pipe.returnIfEmpty();
     }
 
     /** The relay ends: an empty pipe goes back to the pool, one with bytes stuck in it is closed. */
     void dropPipe() {
-        returnPipeIfEmpty();
-        if (pipe != null) {
-            pipe.close();
-            pipe = null;
-        }
+        pipe.drop();
     }
 }

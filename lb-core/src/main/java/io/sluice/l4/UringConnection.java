@@ -6,7 +6,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.Native;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
@@ -371,9 +370,11 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
         private boolean streams;
         /** Moves bytes with splice(2) from now on (only while {@link Phase#RELAYING}). */
         private boolean spliced;
-        /** Held while bytes sit in it or a splice runs; back in the pool while the source is waited for. */
-        private PipePool.Pipe pipe;
-        private int inPipe;
+        /**
+         * Made at the direction's first splice; holds a pipe while bytes sit in it or a splice runs, and gives it
+         * back to the pool while the source is waited for.
+         */
+        private HeldPipe pipe;
 
         Direction(boolean isDown) {
             this.isDown = isDown;
@@ -514,31 +515,30 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
          */
         private void pump(boolean hungUp) {
             flow = Flow.READING; // not SENDING: a failure now finds nothing of this direction's on its way
+            if (pipe == null) {
+                pipe = new HeldPipe(pipes);
+            }
             int moved = 0;
             while (moved < SPLICE_PER_WAKE) {
-                if (pipe == null) {
-                    try {
-                        pipe = pipes.acquire();
-                    } catch (IOException noPipe) {
-                        // Out of descriptors, say: this direction goes on through buffers.
-                        log.debug("no pipe to splice with: {}", noPipe.toString());
+                int n;
+                try {
+                    n = pipe.fill(from(), SPLICE_LEN);
+                } catch (IOException | RuntimeException e) {
+                    if (!pipe.taken()) {
+                        // No pipe could be opened (out of descriptors, say): this direction goes on through buffers.
+                        log.debug("no pipe to splice with: {}", e.toString());
                         spliced = false;
                         read();
                         return;
                     }
-                }
-                int n;
-                try {
-                    n = Native.splice(from(), -1, pipe.writeEnd().intValue(), -1, SPLICE_LEN);
-                } catch (IOException | RuntimeException e) {
                     // The source failed (a reset); the pipe is empty, as whenever a splice into it starts.
                     log.debug("splice from {} failed: {}", isDown ? "server" : "client", e.toString());
-                    returnPipe();
+                    pipe.returnIfEmpty();
                     broke(isDown);
                     return;
                 }
                 if (n == 0) {
-                    returnPipe();
+                    pipe.returnIfEmpty();
                     if (hungUp) {
                         inputEnded();
                     } else {
@@ -546,7 +546,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                     }
                     return;
                 }
-                inPipe = n;
                 bytes().add(n);
                 moved += n;
                 if (idle != null) {
@@ -556,16 +555,16 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                     return;
                 }
             }
-            returnPipe();
+            pipe.returnIfEmpty();
             read(); // completes at once when more is there, after what else the loop has to do
         }
 
         /** Pipe to destination; false when the destination is full (a poll waits) or failed. */
         private boolean drainPipe() {
-            while (inPipe > 0) {
+            while (pipe.bytes() > 0) {
                 int n;
                 try {
-                    n = Native.splice(pipe.readEnd().intValue(), -1, to(), -1, inPipe);
+                    n = pipe.drain(to());
                 } catch (IOException | RuntimeException e) {
                     log.debug("splice to {} failed: {}", isDown ? "client" : "server", e.toString());
                     dropPipe(); // what it holds has nowhere to go
@@ -578,7 +577,6 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                     submit(UringOps.POLL_ADD, to(), 0L, 0, UringOps.POLLOUT, (short) (WRITABLE | tag));
                     return false;
                 }
-                inPipe -= n;
             }
             return true;
         }
@@ -595,7 +593,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 return;
             }
             if (phase == Phase.DRAINING) {
-                returnPipe();
+                pipe.returnIfEmpty();
                 flow = Flow.WAITING;
                 if (clientDropped) {
                     linger();
@@ -607,20 +605,10 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
             pump(false);
         }
 
-        private void returnPipe() {
-            if (pipe != null && inPipe == 0) {
-                pipes.release(pipe);
-                pipe = null;
-            }
-        }
-
         /** An empty pipe goes back to the pool; one with bytes stuck in it is closed. */
         void dropPipe() {
-            returnPipe();
             if (pipe != null) {
-                pipe.close();
-                pipe = null;
-                inPipe = 0;
+                pipe.drop();
             }
         }
 

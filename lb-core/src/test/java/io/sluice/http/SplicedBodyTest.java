@@ -14,10 +14,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Large response bodies spliced from the server's socket to the client's ({@link SplicedBody}) on the raw HTTP/1.1
@@ -92,6 +95,33 @@ class SplicedBodyTest {
             // Spliced bytes count as the server's, as buffered ones do.
             assertThat(server(s).bytesReceived().sum() - received).isGreaterThanOrEqualTo(3L * BIG);
             assertThat(b.accepted()).isEqualTo(1);
+        }
+    }
+
+    /** The access log's size of a spliced response is all of its body, as for a buffered one. */
+    @Test
+    void theAccessLogCountsTheSplicedBytes(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("access.json");
+        try (HttpBackend b = backend();
+             Sluice s = Proxies.start("""
+                     runtime: { transport: io_uring, worker_threads: 1 }
+                     admin: { enabled: false }
+                     listeners:
+                       - name: web
+                         bind: "127.0.0.1:0"
+                         protocol: http
+                         cluster: app
+                         http: { access_log: { format: json, path: "%s" } }
+                     clusters:
+                       - name: app
+                         servers: [ { address: "%s" } ]
+                     """.formatted(log, b.address()));
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            long spliced = SplicedBody.splicedBytes();
+            assertThat(c.get("/big").body()).isEqualTo(Patterns.chunk(BIG));
+            assertThat(SplicedBody.splicedBytes() - spliced).isGreaterThan(BIG / 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(log) && Files.readAllLines(log).size() == 1);
+            assertThat(Files.readAllLines(log).get(0)).contains("\"bytes\":" + BIG + ",");
         }
     }
 
