@@ -6,7 +6,6 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.UncheckedBooleanSupplier;
-import io.netty.util.concurrent.FastThreadLocal;
 
 /**
  * Adaptive buffer sizes, and a read loop that goes on while the socket has more, also when reads are asked for
@@ -32,13 +31,6 @@ public final class BatchedReads implements RecvByteBufAllocator {
     public static final int MAX_READ_BUFFER = 256 * 1024;
 
     private final AdaptiveRecvByteBufAllocator sizes = adaptiveSizes();
-    /** Set by {@link #endBatch} on a loop's thread, for the read loop running there. */
-    private static final FastThreadLocal<boolean[]> END = new FastThreadLocal<>() {
-        @Override
-        protected boolean[] initialValue() {
-            return new boolean[1];
-        }
-    };
 
     private BatchedReads() {
     }
@@ -49,7 +41,9 @@ public final class BatchedReads implements RecvByteBufAllocator {
      * inside a channel's read, on its event loop.
      */
     public static void endBatch() {
-        END.get()[0] = true;
+        if (Thread.currentThread() instanceof LoopTime.LoopThread loop) {
+            loop.endReads = true; // forgotten at the next read's pass (LoopTime.newPass)
+        }
     }
 
     /** Netty's adaptive read sizes (its own minimum and initial guess), up to {@link #MAX_READ_BUFFER}. */
@@ -107,7 +101,6 @@ public final class BatchedReads implements RecvByteBufAllocator {
         @Override
         public void lastBytesRead(int n) {
             LoopTime.newPass();
-            END.get()[0] = false; // an end asked for after the read before, in a loop that ended anyway
             lastBytes = n;
             if (n > 0) {
                 bytes += n;
@@ -150,12 +143,7 @@ public final class BatchedReads implements RecvByteBufAllocator {
             if (!(lastBytes > 0 && bytes < MAX_BYTES_PER_LOOP && maybeMoreDataSupplier.get())) {
                 return false;
             }
-            boolean[] end = END.get();
-            if (end[0]) {
-                end[0] = false;
-                return false;
-            }
-            return true;
+            return !(Thread.currentThread() instanceof LoopTime.LoopThread loop && loop.endReads);
         }
 
         @Override

@@ -33,10 +33,14 @@ public final class LoopTime {
         return Thread.currentThread() instanceof LoopThread loop ? loop.passTime() : System.nanoTime();
     }
 
-    /** The calling loop begins a new pass (a read): its next {@link #nanoTime} reads the clock. */
+    /**
+     * The calling loop begins a new pass (a read): its next {@link #nanoTime} reads the clock, and an end of the
+     * read loop asked for during the pass before ({@link BatchedReads#endBatch}) is forgotten.
+     */
     static void newPass() {
         if (Thread.currentThread() instanceof LoopThread loop) {
             loop.fresh = false;
+            loop.endReads = false;
         }
     }
 
@@ -70,6 +74,8 @@ public final class LoopTime {
     static final class LoopThread extends FastThreadLocalThread {
         private boolean fresh;
         private boolean inTasks;
+        /** {@link BatchedReads#endBatch} was asked for during this pass's read. */
+        boolean endReads;
         private long time;
 
         LoopThread(ThreadGroup group, Runnable r, String name) {

@@ -78,4 +78,22 @@ class BatchedReadsTest {
         assertThat(h.continueReading(() -> false)).isFalse();
         assertThat(h.continueReading(() -> true)).isTrue();
     }
+
+    /** A handler that will take the socket's rest another way (a body to splice) ends the loop after its read. */
+    @Test
+    void endBatchEndsTheLoopAfterTheReadBeingHandledOnly() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<String> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread loop = LoopTime.threadFactory("end-batch-test").newThread(() -> {
+            RecvByteBufAllocator.ExtendedHandle h = handle(false);
+            read(h, 2048, 2048);
+            BatchedReads.endBatch(); // asked for while the read is handled
+            boolean after = h.continueReading();
+            read(h, 2048, 2048); // a read after that (the next loop) is not ended by it
+            boolean next = h.continueReading();
+            result.set(after + " " + next);
+        });
+        loop.start();
+        loop.join(10_000);
+        assertThat(result.get()).isEqualTo("false true");
+    }
 }
