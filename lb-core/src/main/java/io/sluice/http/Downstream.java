@@ -51,6 +51,11 @@ interface Downstream {
         return false;
     }
 
+    /** Whether {@link #spliceBody} can ever say yes on this connection. */
+    default boolean splicesBodies() {
+        return false;
+    }
+
     /** The exchange can take (more of) the request: hand it what is queued, send it on, read if there is room. */
     void readMore();
 

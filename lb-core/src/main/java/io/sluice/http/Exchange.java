@@ -377,6 +377,11 @@ final class Exchange {
         return phase == ExchangePhase.RESPONSE && downstream.spliceBody(body);
     }
 
+    /** Whether the client connection splices bodies at all: only then is a server's read batch worth cutting short. */
+    boolean splicesBodies() {
+        return downstream.splicesBodies();
+    }
+
     /** {@code bytes} of the body went to the client by splice, past {@link #onBody}. */
     void bodySpliced(int bytes) {
         responseBytes += bytes;

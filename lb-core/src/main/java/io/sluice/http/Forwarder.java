@@ -513,8 +513,9 @@ final class Forwarder {
         releaseReplay(); // no resend once a response began
         bodyLength = r instanceof HttpContent ? -1 : contentLength(r);
         bodySeen = 0;
-        if (bodyLength >= SplicedBody.AFTER && SplicedBody.possible(attempt.channel())) {
-            // A body that may be spliced: no more of it into buffers than this read brought.
+        if (bodyLength >= SplicedBody.AFTER && exchange.splicesBodies() && SplicedBody.possible(attempt.channel())) {
+            // A body that may be spliced: no more of it into buffers than this read brought (elsewhere the batch
+            // goes on: ending it would only cost read round trips).
             BatchedReads.endBatch();
         }
         exchange.onFinalHead(r, stickyCookie());

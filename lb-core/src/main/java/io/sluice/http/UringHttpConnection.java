@@ -640,6 +640,11 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
      * bytes is rewritten.
      */
     @Override
+    public boolean splicesBodies() {
+        return SplicedBody.ENABLED;
+    }
+
+    @Override
     public boolean spliceBody(SplicedBody.Source body) {
         if (phase != Phase.OPEN || splice != null || discarding || closeWhenSent || answersHead
                 || !encoder.plainBody()) {
