@@ -341,6 +341,21 @@ final class Forwarder {
         return true;
     }
 
+    /**
+     * Every byte of the spliced body left the server's socket, some maybe still in the pipe: the response is whole
+     * on the server's side now, not once the client has taken them. The server may close its connection next, and
+     * that must not read as a response broken off.
+     */
+    private void splicedAll(ServerBody body) {
+        if (spliced != body) {
+            return;
+        }
+        spliced = null;
+        if (exchange.phase() == ExchangePhase.RESPONSE && attempt.connected()) {
+            onResponse(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+    }
+
     /** The splice stopped with its pipe empty: the body is in, or the server's channel reads the rest. */
     private void spliceEnded(ServerBody body) {
         if (spliced != body) {
@@ -399,6 +414,11 @@ final class Forwarder {
             bodySeen += bytes;
             attempt.bodyReceived(bytes);
             exchange.bodySpliced(bytes);
+        }
+
+        @Override
+        public void allTaken() {
+            splicedAll(this);
         }
 
         @Override

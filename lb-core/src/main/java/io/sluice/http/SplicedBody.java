@@ -51,6 +51,13 @@ final class SplicedBody {
         void moved(int bytes);
 
         /**
+         * Every byte of the body is out of the socket, the pipe still holding some for a client that is behind:
+         * the server's side of the response is over. Called at most once, outside {@link #pump}; {@link #ended}
+         * follows once the pipe is empty.
+         */
+        void allTaken();
+
+        /**
          * The splice is over and its pipe is empty: the body is complete, or Netty reads the rest. Called once, and
          * not after the client connection closed.
          */
@@ -147,6 +154,18 @@ final class SplicedBody {
             moved += n;
             SPLICED.add(n);
             source.moved(n);
+        }
+    }
+
+    /**
+     * After a {@link #pump} that stopped for the client: when the body is all in the pipe, the source hears it
+     * now, so that the server connection's end, which may come before the client has caught up, finds the
+     * response whole. The server's socket is not looked at again.
+     */
+    void tellIfAllTaken() {
+        if (fromServer && source.remaining() == 0) {
+            fromServer = false;
+            source.allTaken();
         }
     }
 

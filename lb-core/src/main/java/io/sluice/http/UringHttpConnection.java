@@ -695,6 +695,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
                     sendTimer.arm(sendNanos);
                 }
                 submit(UringOps.POLL_ADD, 0L, 0, UringOps.POLLOUT, CLIENT_ROOM);
+                s.tellIfAllTaken(); // last: the exchange may end from here
             }
             case OVER -> {
                 if (sendTimer != null) {

@@ -44,6 +44,13 @@ class RawFrontTest {
                 HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nContent-Length: " + BIG + "\r\n\r\n");
             } else if (req.uri().equals("/big")) {
                 HttpBackend.respond(out, 200, "application/octet-stream", Patterns.chunk(BIG));
+            } else if (req.uri().equals("/endless")) {
+                // A body far longer than any buffers on the way: the server is mid-body until the proxy hangs up.
+                HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nContent-Length: " + (1L << 40) + "\r\n\r\n");
+                byte[] piece = Patterns.chunk(64 * 1024);
+                for (;;) {
+                    out.write(piece);
+                }
             } else if (req.uri().equals("/chunked")) {
                 HttpBackend.respondRaw(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         + "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
@@ -195,7 +202,7 @@ class RawFrontTest {
         try (HttpBackend b = backend(); Sluice s = proxy(b)) {
             int port = Proxies.port(s, "web");
             try (RawHttp quitter = new RawHttp(port)) {
-                quitter.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+                quitter.send("GET /endless HTTP/1.1\r\nHost: a\r\n\r\n");
                 InputStream in = quitter.in();
                 assertThat(HttpBackend.readLine(in)).startsWith("HTTP/1.1 200");
             }
