@@ -128,7 +128,10 @@ public final class Proxies {
     /** Linux's ephemeral port range; the IANA one elsewhere. Its low end is never below {@link #FIRST_PORT}. */
     private static int[] ephemeralRange() {
         try {
-            String[] r = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            // Not Files.readString: it reads a file of size 0 one byte first, and a sysctl file read at an offset
+            // ends there (Linux 6.18): "1", and every freePort was then picked from inside the real range.
+            String[] r = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim()
+                    .split("\\s+");
             return new int[] {Math.max(FIRST_PORT, Integer.parseInt(r[0])), Integer.parseInt(r[1])};
         } catch (IOException | RuntimeException e) {
             return new int[] {49_152, 65_535};
