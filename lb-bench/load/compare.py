@@ -90,6 +90,8 @@ SCENARIOS = {
     # name: (mode, description, wrk args, path)
     "http_small": ("http", "HTTP keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
     "http_large": ("http", "HTTP keep-alive, 1 MiB responses, 8 connections", ["-c", "8"], "/1m"),
+    "http_post": ("http", "HTTP keep-alive POST of a 1 KiB body (Content-Length), 64 B responses, 64 connections",
+                  ["-c", "64", "-s", os.path.join(os.path.dirname(os.path.abspath(__file__)), "post_1k.lua")], "/post"),
     "http_close": ("http", "HTTP, new connection per request (Connection: close), 64 connections",
                    ["-c", "64", "-H", "Connection: close"], "/64"),
     "tcp_small": ("tcp", "TCP mode, keep-alive, 64 B responses, 64 connections", ["-c", "64"], "/64"),
@@ -206,6 +208,7 @@ def write_backend(work):
         listen 127.0.0.1:{port} reuseport backlog=4096;
         keepalive_requests 1000000;
         location / {{ root {www}; }}
+        location = /post {{ default_type text/plain; return 200 "{"x" * 63}\\n"; }}
     }}""" for port in BACKEND_PORTS)
     conf = f"""
 worker_processes 1;

@@ -16,6 +16,11 @@ import java.nio.charset.StandardCharsets;
  * visible ASCII where they are not plain, an uncommon method or version, anything near a size limit) is left to
  * Netty's strict decoder, untouched. What this accepts is a strict subset of what that decoder accepts, read to
  * the same request (values trimmed the same way), so every refusal stays Netty's.
+ *
+ * <p>A parser {@link #withBodies} also takes a head whose body has a length: exactly one Content-Length of plain
+ * digits (at most 18) and no Transfer-Encoding, the one framing no reading can take two ways. Its reader then
+ * reads the body ({@link UringHttpConnection}); a repeated, signed, spaced or listed length, or any
+ * Transfer-Encoding, stays the strict decoder's to accept or refuse.
  */
 final class RequestHeadParser {
     private static final HttpMethod[] METHODS = {
@@ -24,12 +29,28 @@ final class RequestHeadParser {
     };
     private final int maxLine;
     private final int maxHeaderSize;
+    private final boolean bodies;
     /** The connection's request head, refilled while no exchange holds it. */
     private PlainRequest request;
 
     RequestHeadParser(int maxLine, int maxHeaderSize) {
+        this(maxLine, maxHeaderSize, false);
+    }
+
+    private RequestHeadParser(int maxLine, int maxHeaderSize, boolean bodies) {
         this.maxLine = maxLine;
         this.maxHeaderSize = maxHeaderSize;
+        this.bodies = bodies;
+    }
+
+    /** A parser that takes heads with a plain Content-Length too, for a reader that reads their bodies. */
+    static RequestHeadParser withBodies(int maxLine, int maxHeaderSize) {
+        return new RequestHeadParser(maxLine, maxHeaderSize, true);
+    }
+
+    /** The body length of a head this parser returned: its Content-Length, 0 when it has none. */
+    static long bodyLength(HttpRequest head) {
+        return Math.max(0, ((PlainRequest) head).fields().number(HttpHeaderNames.CONTENT_LENGTH));
     }
 
     /** The request whose head starts at the reader index (consumed), or null (nothing consumed). */
@@ -43,7 +64,7 @@ final class RequestHeadParser {
             byte[] head = r.refill(0);
             int n = Math.min(available, head.length);
             in.getBytes(start, head, 0, n);
-            int length = read(head, n, r, maxLine, maxHeaderSize);
+            int length = read(head, n, r, maxLine, maxHeaderSize, bodies);
             if (length >= 0) {
                 in.readerIndex(start + length);
                 return r;
@@ -64,7 +85,7 @@ final class RequestHeadParser {
         }
         byte[] head = r.refill(length);
         in.getBytes(start, head, 0, length);
-        if (read(head, length, r, maxLine, maxHeaderSize) < 0) {
+        if (read(head, length, r, maxLine, maxHeaderSize, bodies) < 0) {
             return null;
         }
         in.readerIndex(end);
@@ -75,7 +96,7 @@ final class RequestHeadParser {
      * Reads the head at the start of {@code b[0, n)} into {@code r} and lends it; returns the head's length, or -1
      * when it is not plain or does not end before {@code n}.
      */
-    private static int read(byte[] b, int n, PlainRequest r, int maxLine, int maxHeaderSize) {
+    private static int read(byte[] b, int n, PlainRequest r, int maxLine, int maxHeaderSize, boolean bodies) {
         int sp1 = HeadLines.indexOf(b, 0, n, ' ');
         HttpMethod method = sp1 < 0 ? null : method(b, sp1);
         if (method == null) {
@@ -97,10 +118,13 @@ final class RequestHeadParser {
             return -1;
         }
         HeadFields fields = r.fields();
-        // Content-Length and Transfer-Encoding: their rules (and bodies) are Netty's decoder's.
+        // Transfer-Encoding, and Content-Length unless plain and read here, are Netty's decoder's (their rules and
+        // bodies).
         int length = HeadLines.fields(b, cr + 2, n, fields, true);
         if (length < 0 || !HeadLines.withinLimits(cr + 1, length, maxLine, maxHeaderSize)
-                || fields.contains(HttpHeaderNames.CONTENT_LENGTH) || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+                || fields.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                || fields.contains(HttpHeaderNames.CONTENT_LENGTH)
+                        && (!bodies || fields.number(HttpHeaderNames.CONTENT_LENGTH) < 0)) {
             return -1;
         }
         r.lend(version, method, new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1));

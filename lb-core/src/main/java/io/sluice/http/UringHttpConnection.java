@@ -8,6 +8,8 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.uring.SluiceSockets;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -36,14 +38,15 @@ import org.slf4j.LoggerFactory;
  * ({@code runtime.http_front: auto}, the default): the socket Sluice's own multishot ACCEPT gave, one registration
  * with the loop, a RECV into a pooled buffer, the same fast head parser, the same {@link Exchange} (whose server
  * connections stay Netty channels, pooled), and the response's bytes sent with SEND. It serves what the
- * {@link RequestHeadParser fast parser} takes and needs nothing more: a whole, plain, bodiless head that asks for
- * no upgrade or interim response. Any other request (a body, an {@code Upgrade}, {@code Expect}, a head the
- * parser leaves to Netty's strict decoder, a refusal, the HTTP/2 preface), arriving first or after any number of
- * plain ones, hands the connection to the channel path with the bytes read so far ({@link #adopt}), between two
- * exchanges: from there on it is an ordinary Netty connection, and what it accepts or refuses is Netty's.
+ * {@link RequestHeadParser fast parser} takes and needs nothing more: a whole, plain head that asks for no
+ * upgrade or interim response, bodiless or with a plain Content-Length ({@link #readBody}). Any other request
+ * (a chunked body, an {@code Upgrade}, {@code Expect}, a head the parser leaves to Netty's strict decoder, a
+ * refusal, the HTTP/2 preface), arriving first or after any number of plain ones, hands the connection to the
+ * channel path with the bytes read so far ({@link #adopt}), between two exchanges: from there on it is an
+ * ordinary Netty connection, and what it accepts or refuses is Netty's.
  *
- * <p>Requests are served one at a time; the client's socket is read only between exchanges, and watched by a poll
- * for a reset once an exchange has lasted a while ({@link #watchClient}). Everything runs on the accepting loop. The connection is closed only once the kernel has
+ * <p>Requests are served one at a time; the client's socket is read between exchanges and for a request's body
+ * (never past it), and watched by a poll for a reset once an exchange has lasted a while ({@link #watchClient}). Everything runs on the accepting loop. The connection is closed only once the kernel has
  * completed every operation it submitted: {@link #abort} shuts the socket down, which ends them, and
  * {@link #finish} runs when the last completes.
  */
@@ -101,6 +104,14 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private static final short CLIENT_ROOM = 7;
     /** The cancel of a {@link #SERVER_READABLE} poll. */
     private static final short SPLICE_CANCEL = 8;
+    /** A read of the current request's body, into {@link #bodyIn}. */
+    private static final short BODY = 9;
+    /**
+     * A body read asks for this much at first, and for twice as much after a read that filled its buffer, up to
+     * {@link #MAX_BODY_READ}: a slow uploader's read waiting in the kernel holds no more than a small buffer.
+     */
+    private static final int BODY_READ = 16 * 1024;
+    private static final int MAX_BODY_READ = 64 * 1024;
     private static final int POLLERR = 0x8;
     private static final int POLLHUP = 0x10;
 
@@ -155,6 +166,12 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     };
     /** What was read and not yet taken by a request; null when nothing is. */
     private ByteBuf in;
+    /** Bytes of the current request's body (its Content-Length) not yet read from the socket. */
+    private long bodyLeft;
+    /** The buffer a {@link #BODY} read has in flight; null when none. */
+    private ByteBuf bodyIn;
+    /** What the next body read asks for (see {@link #BODY_READ}). */
+    private int bodyRead = BODY_READ;
     /** The buffer a SEND has in flight, and how much of it went. */
     private boolean sendInFlight;
     /** A msghdr and its iovecs in native memory, for SENDMSG; made at the first send of several parts. */
@@ -204,7 +221,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         this.alloc = alloc;
         this.idleNanos = listener.config().idleTimeout().toNanos();
         this.sendNanos = http.sendTimeout().toNanos();
-        this.parser = new RequestHeadParser(http.maxRequestLine(), http.maxHeaderSize());
+        this.parser = RequestHeadParser.withBodies(http.maxRequestLine(), http.maxHeaderSize());
         // The fast parser leaves a head within half a limit of it to Netty's decoder (HeadLines.headEnd).
         this.fastMargin = Math.min(http.maxRequestLine(), http.maxHeaderSize()) / 2;
     }
@@ -340,7 +357,8 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         if (adoptPending) {
             return;
         }
-        while (phase == Phase.OPEN && current == null && !discarding && in != null && in.isReadable()) {
+        while (phase == Phase.OPEN && current == null && bodyLeft == 0 && !discarding && in != null
+                && in.isReadable()) {
             int start = in.readerIndex();
             HttpRequest r = parser.parse(in);
             if (r == null) {
@@ -361,7 +379,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             }
             start(r);
         }
-        if (phase == Phase.OPEN && current == null && !discarding && !reading && !closeWhenSent) {
+        if (phase == Phase.OPEN && current == null && bodyLeft == 0 && !discarding && !reading && !closeWhenSent) {
             waitForNextRequest();
         }
     }
@@ -438,8 +456,84 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         headWait.received();
         answersHead = HttpMethod.HEAD.equals(r.method());
         inbound.add(r);
-        inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        bodyLeft = RequestHeadParser.bodyLength(r);
+        if (bodyLeft == 0) {
+            inbound.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            takeBody();
+        }
         inbound.process(parts);
+        readBody();
+    }
+
+    /** The body's bytes that came with the head (or before it was served), copied: the buffer reads on. */
+    private void takeBody() {
+        int n = (int) Math.min(bodyLeft, in.readableBytes());
+        if (n > 0) {
+            ByteBuf part = alloc.directBuffer(n, n);
+            part.writeBytes(in, n);
+            addBody(part);
+        }
+    }
+
+    private void addBody(ByteBuf part) {
+        bodyLeft -= part.readableBytes();
+        inbound.add(bodyLeft == 0 ? new DefaultLastHttpContent(part) : new DefaultHttpContent(part));
+    }
+
+    /**
+     * Reads more of the current request's body when its exchange wants it and none of it waits here (the
+     * channel path's backpressure: the server connection's writability), into a buffer of its own that becomes
+     * the next part as it is. Never more than the body: what follows it stays in the socket until it is served.
+     */
+    private void readBody() {
+        if (bodyLeft > 0 && !reading && phase == Phase.OPEN && !discarding && !inputDone && current != null
+                && inbound.wantsMore(current)) {
+            int size = (int) Math.min(bodyLeft, bodyRead);
+            bodyIn = alloc.directBuffer(size, size);
+            reading = true;
+            submit(UringOps.RECV, bodyIn.memoryAddress(), size, 0, BODY);
+        }
+    }
+
+    private void bodyReceived(int res) {
+        reading = false;
+        ByteBuf b = bodyIn;
+        bodyIn = null;
+        if (res <= 0) {
+            b.release();
+            if (res < 0) {
+                abort(); // a reset
+            } else {
+                bodyCutShort();
+            }
+            return;
+        }
+        b.writerIndex(res);
+        bodyRead = !b.isWritable() ? Math.min(bodyRead * 2, MAX_BODY_READ) : BODY_READ;
+        if (idle != null) {
+            idle.arm(idleNanos);
+        }
+        addBody(b);
+        inbound.process(parts);
+        Exchange ex = current;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+        readBody();
+    }
+
+    /**
+     * The client's FIN inside a request's body: it can never be whole. Unless its answer has begun (a server may
+     * answer without reading the body, and that answer finishes, the connection closing after it), the exchange
+     * ends now as if the client had gone, as on the channel path.
+     */
+    private void bodyCutShort() {
+        inputDone = true;
+        Exchange ex = current;
+        if (ex == null || !ex.phase().responseBegun()) {
+            abort();
+        }
     }
 
     private final RequestParts.Owner parts = new RequestParts.Owner() {
@@ -591,6 +685,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         if (ex != null) {
             ex.flushUpstream();
         }
+        readBody();
     }
 
     @Override
@@ -970,6 +1065,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
         SluiceSockets.close(fd);
         releaseIn();
+        if (bodyIn != null) {
+            bodyIn.release(); // its read has completed: the kernel is done with it
+            bodyIn = null;
+        }
         releaseVectors();
         ByteBuf b;
         while ((b = queued.poll()) != null) {
@@ -1088,7 +1187,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private void handle(IoUringIoEvent e) {
         inFlight--;
         if (phase != Phase.OPEN) {
-            if (e.data() == RECV || e.data() == POLL) {
+            if (e.data() == RECV || e.data() == POLL || e.data() == BODY) {
                 reading = false;
             }
             finishIfDone();
@@ -1111,6 +1210,7 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
                 }
             }
             case RECV -> received(e.res());
+            case BODY -> bodyReceived(e.res());
             case SEND -> sendCompleted(e.res());
             case WATCH -> watched(e.res());
             case CANCEL -> parking = false;

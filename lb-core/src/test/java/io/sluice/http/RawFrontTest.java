@@ -7,6 +7,7 @@ import io.sluice.Sluice;
 import io.sluice.testing.Patterns;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.Transports;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -63,6 +64,23 @@ class RawFrontTest {
         });
     }
 
+    /** A raw-front proxy whose listener has {@code http} as its http block. */
+    private static Sluice proxy(HttpBackend b, String http) throws Exception {
+        return Proxies.start("""
+                runtime: { transport: io_uring, worker_threads: 1 }
+                admin: { enabled: false }
+                listeners:
+                  - name: web
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: app
+                    http: %s
+                clusters:
+                  - name: app
+                    servers: [{ address: "%s" }]
+                """.formatted(http, b.address()));
+    }
+
     private static Sluice proxy(HttpBackend b) throws Exception {
         return Proxies.startHttp("io_uring", b.address());
     }
@@ -112,37 +130,108 @@ class RawFrontTest {
         }
     }
 
-    /** A request with a body, first or after plain ones: the channel path takes the connection, nothing lost. */
+    private static String digestOf(byte[] body) {
+        return HexFormat.of().formatHex(Patterns.sha256().digest(body));
+    }
+
+    private static void post(RawHttp c, byte[] body) throws IOException {
+        c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + body.length + "\r\n\r\n");
+        c.out.write(body);
+        c.out.flush();
+    }
+
+    /**
+     * A body with a plain Content-Length is read here, never past its end, whatever its size and however it is
+     * split: large, empty, in the head's read, pipelined between plain requests. The connection stays raw.
+     */
     @Test
-    void aRequestWithABodyHandsTheConnectionToTheChannelPath() throws Exception {
+    void aBodyWithALengthIsServedHere() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b); RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            byte[] up = Patterns.chunk(8 << 20);
+            assertThat(c.get("/first").text()).isEqualTo("/first 127.0.0.1");
+            post(c, up);
+            assertThat(c.read().text()).isEqualTo(digestOf(up));
+            post(c, new byte[0]);
+            assertThat(c.read().text()).isEqualTo(digestOf(new byte[0]));
+            // Head, body and the next requests in one write, the body's end then split over two.
+            c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"
+                    + "abc");
+            c.send("def" + "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(c.read().text()).isEqualTo("/a 127.0.0.1");
+            assertThat(c.read().text()).isEqualTo(digestOf("abcdef".getBytes(StandardCharsets.US_ASCII)));
+            assertThat(c.read().text()).isEqualTo("/b 127.0.0.1");
+            assertThat(raw(s)).isEqualTo(1);
+            assertThat(listener(s).clients().count()).isEqualTo(1);
+        }
+    }
+
+    /** A chunked body, first or after plain requests: the channel path takes the connection, nothing lost. */
+    @Test
+    void aChunkedBodyHandsTheConnectionToTheChannelPath() throws Exception {
         try (HttpBackend b = backend(); Sluice s = proxy(b)) {
             int port = Proxies.port(s, "web");
-            byte[] up = Patterns.chunk(1 << 20);
-            String digest = HexFormat.of().formatHex(Patterns.sha256().digest(up));
+            String chunked = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+            String digest = digestOf("abcdef".getBytes(StandardCharsets.US_ASCII));
             try (RawHttp c = new RawHttp(port)) {
                 assertThat(c.get("/first").text()).isEqualTo("/first 127.0.0.1");
-                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + up.length + "\r\n\r\n");
-                c.out.write(up);
-                c.out.flush();
+                c.send(chunked);
                 assertThat(c.read().text()).isEqualTo(digest);
                 assertThat(c.get("/then").text()).isEqualTo("/then 127.0.0.1");
                 assertThat(raw(s)).isZero();
                 assertThat(listener(s).clients().count()).isEqualTo(1);
             }
+            // A GET and a pipelined chunked POST in one write: the GET served here, the POST by the channel after it.
             try (RawHttp c = new RawHttp(port)) {
-                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + up.length + "\r\n\r\n");
-                c.out.write(up);
-                c.out.flush();
+                c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n" + chunked);
+                assertThat(c.read().text()).isEqualTo("/a 127.0.0.1");
                 assertThat(c.read().text()).isEqualTo(digest);
             }
-            // A GET and a pipelined POST in one write: the GET served here, the POST by the channel after it.
-            try (RawHttp c = new RawHttp(port)) {
-                c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
-                assertThat(c.read().text()).isEqualTo("/a 127.0.0.1");
-                assertThat(c.read().text()).isEqualTo(HexFormat.of().formatHex(Patterns.sha256()
-                        .digest("abc".getBytes(StandardCharsets.US_ASCII))));
-            }
             await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
+        }
+    }
+
+    /**
+     * A client that ends inside its request's body (FIN) or resets there: the exchange ends at once, its server
+     * connection is freed, and the next client is served.
+     */
+    @Test
+    void aBodyCutShortEndsTheExchange() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            var server = s.cluster("app").servers().get(0);
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nonly this much");
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 1);
+                c.socket.shutdownOutput();
+                assertThat(c.in().read()).isEqualTo(-1); // no answer: the request can never be whole
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 0 && raw(s) == 0);
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nonly this much");
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 1);
+                c.socket.setSoLinger(true, 0);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeRequests() == 0 && raw(s) == 0);
+            try (RawHttp c = new RawHttp(port)) {
+                post(c, "abc".getBytes(StandardCharsets.US_ASCII));
+                assertThat(c.read().text()).isEqualTo(digestOf("abc".getBytes(StandardCharsets.US_ASCII)));
+            }
+        }
+    }
+
+    /** A body over max_body_size is refused by its Content-Length before a byte of it is read: 413, then the end. */
+    @Test
+    void aBodyOverTheLimitIs413() throws Exception {
+        try (HttpBackend b = backend();
+             Sluice s = proxy(b, "{ max_body_size: 1000 }");
+             RawHttp c = new RawHttp(Proxies.port(s, "web"))) {
+            post(c, Patterns.chunk(1000));
+            assertThat(c.read().text()).isEqualTo(digestOf(Patterns.chunk(1000)));
+            c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(413);
+            assertThat(c.closedByPeer()).isTrue();
+            assertThat(b.accepted()).isEqualTo(1);
         }
     }
 
@@ -220,19 +309,7 @@ class RawFrontTest {
     @Test
     void aSlowHeadIsAnswered408() throws Exception {
         try (HttpBackend b = backend();
-             Sluice s = Proxies.start("""
-                     runtime: { transport: io_uring, worker_threads: 1 }
-                     admin: { enabled: false }
-                     listeners:
-                       - name: web
-                         bind: "127.0.0.1:0"
-                         protocol: http
-                         cluster: app
-                         http: { header_timeout: 300ms, keepalive_timeout: 300ms }
-                     clusters:
-                       - name: app
-                         servers: [{ address: "%s" }]
-                     """.formatted(b.address()))) {
+             Sluice s = proxy(b, "{ header_timeout: 300ms, keepalive_timeout: 300ms }")) {
             int port = Proxies.port(s, "web");
             try (RawHttp c = new RawHttp(port).readTimeout(Duration.ofSeconds(10))) {
                 c.send("GET /slow HTTP/1.1\r\nHost: a\r\n");
