@@ -478,7 +478,9 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
 
     private void addBody(ByteBuf part) {
         bodyLeft -= part.readableBytes();
-        inbound.add(bodyLeft == 0 ? new DefaultLastHttpContent(part) : new DefaultHttpContent(part));
+        // The last part's trailers (none, on this path) as a table that allocates nothing until a field comes.
+        inbound.add(bodyLeft == 0 ? new DefaultLastHttpContent(part, HeadFields.factory())
+                : new DefaultHttpContent(part));
     }
 
     /**
