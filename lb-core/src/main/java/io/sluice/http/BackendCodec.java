@@ -63,9 +63,12 @@ final class BackendCodec extends CombinedChannelDuplexHandler<BackendCodec.Respo
      * everything while Netty's encoder is inside a message, through Netty's.
      */
     static final class RequestEncoder extends HttpRequestEncoder {
-        /** A request with one of these has a body, or is an upgrade: Netty's. */
+        /**
+         * A request with one of these has a chunked body (Netty frames it), or is an upgrade: Netty's. A
+         * Content-Length body goes the direct way: its bytes as they are, as Netty's encoder writes it.
+         */
         private static final HeadFields.NameSet NOT_DIRECT = new HeadFields.NameSet(
-                HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
+                HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
         private final ArrayDeque<HttpMethod> sent;
         private final boolean direct;
         private final DirectHeads.NettyPosition netty = new DirectHeads.NettyPosition();
