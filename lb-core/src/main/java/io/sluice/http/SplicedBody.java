@@ -169,6 +169,11 @@ final class SplicedBody {
         }
     }
 
+    /** Whether every byte of the body left the server's socket (some maybe still in the pipe). */
+    boolean serverDone() {
+        return !fromServer;
+    }
+
     /** The splice is over with its pipe empty: the pipe goes back, and the source hears it. */
     void end() {
         pipe.returnIfEmpty();

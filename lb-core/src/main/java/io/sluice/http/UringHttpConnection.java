@@ -513,6 +513,14 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         }
         b.writerIndex(res);
         bodyRead = !b.isWritable() ? Math.min(bodyRead * 2, MAX_BODY_READ) : BODY_READ;
+        if (res < b.capacity() / 4) {
+            // A small piece (a client sending slowly): its own buffer, so that what waits for the server holds
+            // about what the server connection's watermark counts.
+            ByteBuf small = alloc.directBuffer(res, res);
+            small.writeBytes(b);
+            b.release();
+            b = small;
+        }
         if (idle != null) {
             idle.arm(idleNanos);
         }
@@ -533,9 +541,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     private void bodyCutShort() {
         inputDone = true;
         Exchange ex = current;
-        if (ex == null || !ex.phase().responseBegun()) {
+        if (ex != null && !ex.phase().responseBegun()) {
             abort();
         }
+        // Else an answer is going out (an exchange over already closes after it): it finishes first.
     }
 
     private final RequestParts.Owner parts = new RequestParts.Owner() {
@@ -667,9 +676,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
     @Override
     public void abort(String why) {
         log.debug("closing raw client connection {}: {}", remote, why);
-        if (phase == Phase.OPEN && !queued.isEmpty() && splice == null) {
+        if (phase == Phase.OPEN && (!queued.isEmpty() || splice != null) && (splice == null || splice.serverDone())) {
             // What was written goes out first, as from a channel, and then the end: the client sees the response
-            // cut short rather than none of it.
+            // cut short rather than none of it, and a whole one before it (its end maybe still in a splice's pipe)
+            // whole.
             stopServing();
             closeWhenSent = true;
             return;
@@ -813,9 +823,14 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         pumpSplice(res >= 0 && (res & (UringOps.POLLRDHUP | POLLHUP | POLLERR)) != 0);
     }
 
+    /**
+     * The connection stops serving: a splice still taking from its server is dropped; one whose body is all in its
+     * pipe (a whole response: see {@link SplicedBody#tellIfAllTaken}) drains first, unless the connection closes
+     * at once ({@link #finish} drops it).
+     */
     private void dropSplice() {
         cancelServerPoll();
-        if (splice != null) {
+        if (splice != null && !splice.serverDone()) {
             splice.drop();
             splice = null;
         }
@@ -1065,6 +1080,10 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
         if (clock != null) {
             clock.close();
         }
+        if (splice != null) {
+            splice.drop();
+            splice = null;
+        }
         SluiceSockets.close(fd);
         releaseIn();
         if (bodyIn != null) {
@@ -1134,7 +1153,13 @@ final class UringHttpConnection implements IoUringIoHandle, Downstream, LoopChan
             return;
         }
         if (!headWait.headBegun()) {
-            abort(); // an idle keep-alive connection, or one that never sent a byte: nothing to answer
+            // An idle keep-alive connection, or one that never sent a byte: nothing to answer; a response still
+            // going out to a slow reader finishes first.
+            if (queued.isEmpty() && splice == null) {
+                abort();
+            } else {
+                closeWhenSent();
+            }
             return;
         }
         // A head begun and not finished in time: 408, as the channel path answers.
