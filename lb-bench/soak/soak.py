@@ -37,6 +37,8 @@ KILL_EVERY = 45       # a server is killed with SIGKILL this often...
 DOWN_FOR = 10         # ...and restarted this much later
 RELOAD_EVERY = 30
 SLOWLORIS = 200       # connections sending one header byte every 2 s, reopened when closed
+POST_CONNECTIONS = 2  # wrk connections uploading 40 KiB bodies
+POST_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "post_40k.lua")
 NON_READERS = 50      # connections that ask for 1 MiB and never read it, reopened when closed
 
 
@@ -113,6 +115,8 @@ class Soak:
         self.tcp_big_requests = 0
         self.http_big_errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
         self.http_big_requests = 0
+        self.post_errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
+        self.post_requests = 0
         self.kills = 0
         self.reloads = 0
         self.slow_closed = 0
@@ -186,6 +190,17 @@ class Soak:
                 self.http_big_requests += r["requests"]
                 for k in e:
                     self.http_big_errors[k] = self.http_big_errors.get(k, 0) + e[k]
+
+    def post_load(self):
+        """40 KiB uploads by Content-Length through the HTTP listener: request bodies the raw front reads itself."""
+        while self.running():
+            seconds = max(1, min(SEGMENT, int(self.deadline - time.time())))
+            r, e = self.wrk([f"-c{POST_CONNECTIONS}", "-d", f"{seconds}s", "--latency", "--timeout", "10s",
+                             "-s", POST_SCRIPT, f"http://127.0.0.1:{HTTP_PORT}/upload"])
+            with self.lock:
+                self.post_requests += r["requests"]
+                for k in e:
+                    self.post_errors[k] = self.post_errors.get(k, 0) + e[k]
 
     def tcp_load(self):
         """HTTP through the TCP listener: byte relay, so a killed server costs the connections relayed to it."""
@@ -333,7 +348,7 @@ class Soak:
         for port in BACKENDS:
             self.start_backend(port)
         self.start_sluice()
-        jobs = [self.http_load, self.http_big_load, self.tcp_load, self.tcp_big_load, self.chaos, self.reload, self.slow_clients, self.sampler]
+        jobs = [self.http_load, self.http_big_load, self.post_load, self.tcp_load, self.tcp_big_load, self.chaos, self.reload, self.slow_clients, self.sampler]
         threads = [threading.Thread(target=j, name=j.__name__, daemon=True) for j in jobs]
         for t in threads:
             t.start()
@@ -421,12 +436,18 @@ plot "{base}.tsv" using 1:{col} with linespoints pt 7 ps 0.4
     e = soak.http_big_errors
     # Each kill can cut short only what its server was sending: one answer per wrk connection at most.
     big_ok = e["connect"] + e["timeout"] + e["non2xx"] == 0 and e["read"] + e["write"] <= 2 * soak.kills
-    passed = flat and http_lost == 0 and big_ok
+    p = soak.post_errors
+    # A POST is not sent again once its server may have seen it: one answer per connection and kill at most is
+    # lost (a 502, or the connection cut), never a refused connection or a timeout.
+    post_ok = (soak.post_requests > 0 and p["connect"] + p["timeout"] == 0
+               and p["read"] + p["write"] + p["non2xx"] <= POST_CONNECTIONS * soak.kills)
+    passed = flat and http_lost == 0 and big_ok and post_ok
     with open(base + ".md", "w") as f:
         f.write(f"# Soak run {day}: {'PASS' if passed else 'FAIL'}\n\n")
         f.write(f"Command: `lb-bench/soak.sh --minutes {minutes}` on {os.cpu_count()} cores, loopback. "
                 f"Sluice with default JVM flags; 3 NGINX servers (one process each). Load: wrk, 16 keep-alive "
-                f"connections on the HTTP listener (small answers) plus 2 fetching 1 MiB (spliced bodies), and 8 on "
+                f"connections on the HTTP listener (small answers) plus 2 fetching 1 MiB (spliced bodies) and "
+                f"{POST_CONNECTIONS} uploading 40 KiB bodies (POST by Content-Length), and 8 on "
                 f"the TCP listener (64 B answers) plus 2 there fetching 1 MiB (spliced streams), in {SEGMENT} s runs back to back; "
                 f"a server killed with SIGKILL every {KILL_EVERY} s and restarted {DOWN_FOR} s later "
                 f"({soak.kills} kills); a reload (a weight changed) every {RELOAD_EVERY} s ({soak.reloads} "
@@ -452,6 +473,10 @@ plot "{base}.tsv" using 1:{col} with linespoints pt 7 ps 0.4
                 f"{soak.http_big_errors}. A response whose server is killed mid-body cannot be resent: the "
                 f"client sees it cut short (a read error), one per wrk connection and kill at most; none may fail "
                 f"otherwise: {'met' if big_ok else 'NOT met'}.\n\n")
+        f.write(f"HTTP listener, 40 KiB uploads (POST, Content-Length): {soak.post_requests} requests, errors "
+                f"{soak.post_errors}. A POST is never sent again once its server may have seen it, so a kill costs "
+                f"the one in flight on each connection at most ({POST_CONNECTIONS} x {soak.kills} kills); none may "
+                f"fail otherwise: {'met' if post_ok else 'NOT met'}.\n\n")
         loads = [r["loadavg"] for r in soak.rows]
         f.write(f"Machine load average (1 min) during the run: median {statistics.median(loads):.1f}, max "
                 f"{max(loads):.1f} on {os.cpu_count()} cores (the TSV has it per sample).\n\n")
