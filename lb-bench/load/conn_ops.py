@@ -5,8 +5,9 @@ bench lock). Usage: conn_ops.py ROOT OUTDIR [NAME=JVM OPTIONS ...] (more Sluices
 Environment: MODES (comma list of syscalls: perf stat of syscall tracepoints on the proxy's process; nstat: TCP
 counters of the namespace; uring: io_uring submissions by opcode; states: TCP state changes by socket role;
 kprof: perf record -g of the proxy's CPU, for conn_kernel.py), ROUNDS/RSECS (interleaved rounds with CPU time per
-thread), DROUNDS (latency distribution and accept queue samples), CONNS, SECS, WARM, JVM, TARGETS.
-Every figure is per connection: the count over the run divided by the requests wrk completed."""
+thread), DROUNDS (latency distribution and accept queue samples), CONNS, SECS, WARM, JVM, TARGETS, KEEPALIVE=1 (keep-alive requests
+as tcp_small/http_small instead of a connection each), LISTENER (tcp or http).
+Every figure is per connection (per request with KEEPALIVE=1): the count over the run divided by the requests wrk completed."""
 import collections, os, re, subprocess, sys, time, json
 
 root, out = sys.argv[1], sys.argv[2]
@@ -44,9 +45,14 @@ os.makedirs(work, exist_ok=True)
 lab = C.Lab(root, work)
 
 
+KEEPALIVE = os.environ.get("KEEPALIVE", "0") == "1"
+LISTENER = os.environ.get("LISTENER", "tcp")
+CLOSE = [] if KEEPALIVE else ["-H", "Connection: close"]
+
+
 def wrk(port, secs=SECS, conns=CONNS):
     cmd = ["taskset", "-c", C.LOAD_CPU, "wrk", "-t1", "-c", conns, "-d", f"{secs}s", "--latency",
-           "-H", "Connection: close", f"http://127.0.0.1:{port}/64"]
+           *CLOSE, f"http://127.0.0.1:{port}/64"]
     o = subprocess.run(cmd, text=True, capture_output=True).stdout
     n = int(re.search(r"(\d+) requests in", o).group(1))
     return n, o
@@ -78,8 +84,8 @@ try:
         C.wait_port(p)
     C.start_proxies(lab, work, root, targets, "io_uring", "256k", jvm_opts=JVM)
     for t in targets:
-        wrk(C.PROXY_PORTS["tcp"][t], WARM if t.startswith("sluice") else 3)
-        wrk(C.PROXY_PORTS["tcp"][t], max(3, WARM // 2) if t.startswith("sluice") else 2)
+        wrk(C.PROXY_PORTS[LISTENER][t], WARM if t.startswith("sluice") else 3)
+        wrk(C.PROXY_PORTS[LISTENER][t], max(3, WARM // 2) if t.startswith("sluice") else 2)
     def tcpu(pid):
         d = collections.Counter()
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -95,7 +101,7 @@ try:
         for t in targets:
             pid = lab.pid_of(t)
             a = tcpu(pid)
-            n, o = wrk(C.PROXY_PORTS["tcp"][t], secs=int(os.environ.get("RSECS", "5")))
+            n, o = wrk(C.PROXY_PORTS[LISTENER][t], secs=int(os.environ.get("RSECS", "5")))
             b = tcpu(pid)
             tck = os.sysconf("SC_CLK_TCK")
             per = {k: round((b[k] - a[k]) / tck * 1e6 / n, 2) for k in b if b[k] - a[k]}
@@ -105,7 +111,7 @@ try:
             print(f"round {rnd} {t:14} {rps:8.0f} req/s p50 {p50} p99 {p99} user {sum(v for k, v in per.items() if k.endswith('user')):.1f} sys {sum(v for k, v in per.items() if k.endswith('sys')):.1f} {per}", flush=True)
     for rnd in range(int(os.environ.get("DROUNDS", "0"))):
         for t in targets:
-            port = C.PROXY_PORTS["tcp"][t]
+            port = C.PROXY_PORTS[LISTENER][t]
             qs = []
             stopq = [False]
             import threading
@@ -116,7 +122,7 @@ try:
                     time.sleep(0.005)
             th = threading.Thread(target=sample); th.start()
             cmd = ["taskset", "-c", C.LOAD_CPU, "wrk", "-t1", "-c", CONNS, "-d", "5s", "-s", DIST_LUA,
-                   "-H", "Connection: close", f"http://127.0.0.1:{port}/64"]
+                   *CLOSE, f"http://127.0.0.1:{port}/64"]
             o = subprocess.run(cmd, text=True, capture_output=True).stdout
             stopq[0] = True; th.join()
             d = re.search(r"DIST.*", o).group(0)
@@ -124,7 +130,7 @@ try:
             qs.sort()
             print(f"dist {rnd} {t:14} rps {rps} {d} | acceptq samples {len(qs)} mean {sum(qs)/max(1,len(qs)):.1f} p50 {qs[len(qs)//2] if qs else '-'} max {qs[-1] if qs else '-'}", flush=True)
     for t in targets:
-        port = C.PROXY_PORTS["tcp"][t]
+        port = C.PROXY_PORTS[LISTENER][t]
         pid = lab.pid_of(t)
         r = report.setdefault(t, {})
         tag = C.file_stem(t)
