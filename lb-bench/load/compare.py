@@ -1336,11 +1336,12 @@ def add_variant(name, opts, targets):
         opts = [o for o in opts if not o.startswith("--tcp-relay=")]
     VARIANTS[target] = (java, opts)
     taken = {p for ports in PROXY_PORTS.values() for p in ports.values()}
-    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 99, 3)
-                if all(q not in taken and bindable(q) for q in (p, p + 1, p + 2)))
+    base = next(p for p in range(VARIANT_BASE_PORT, VARIANT_BASE_PORT + 99, 4)
+                if all(q not in taken and bindable(q) for q in (p, p + 1, p + 2, p + 3)))
     PROXY_PORTS["tcp"][target] = base
     PROXY_PORTS["http"][target] = PROXY_PORTS["h2c"][target] = base + 1
     PROXY_PORTS["grpc"][target] = base + 2  # its gRPC listener (with its h2c cluster) in runs with grpc_unary
+    PROXY_PORTS["https"][target] = base + 3  # its HTTPS listener in runs with the https scenarios
     last = max((i for i, t in enumerate(targets) if is_sluice(t)), default=len(targets) - 1)
     targets.insert(last + 1, target)
 

@@ -5,8 +5,9 @@ bench lock). Usage: conn_ops.py ROOT OUTDIR [NAME=JVM OPTIONS ...] (more Sluices
 Environment: MODES (comma list of syscalls: perf stat of syscall tracepoints on the proxy's process; nstat: TCP
 counters of the namespace; uring: io_uring submissions by opcode; states: TCP state changes by socket role;
 kprof: perf record -g of the proxy's CPU, for conn_kernel.py), ROUNDS/RSECS (interleaved rounds with CPU time per
-thread), DROUNDS (latency distribution and accept queue samples), CONNS, SECS, WARM, JVM, TARGETS, KEEPALIVE=1 (keep-alive requests
-as tcp_small/http_small instead of a connection each), LISTENER (tcp or http).
+thread), DROUNDS (latency distribution and accept queue samples), CONNS, SECS, WARM, JVM, TARGETS, TRANSPORT (Sluice's: io_uring or epoll), KEEPALIVE=1 (keep-alive requests
+as tcp_small/http_small instead of a connection each), LISTENER (tcp, http or https: TLS 1.3 without
+resumption, as compare.py's https scenarios).
 Every figure is per connection (per request with KEEPALIVE=1): the count over the run divided by the requests wrk completed."""
 import collections, os, re, subprocess, sys, time, json
 
@@ -48,11 +49,12 @@ lab = C.Lab(root, work)
 KEEPALIVE = os.environ.get("KEEPALIVE", "0") == "1"
 LISTENER = os.environ.get("LISTENER", "tcp")
 CLOSE = [] if KEEPALIVE else ["-H", "Connection: close"]
+SCHEME = "https" if LISTENER == "https" else "http"
 
 
 def wrk(port, secs=SECS, conns=CONNS):
     cmd = ["taskset", "-c", C.LOAD_CPU, "wrk", "-t1", "-c", conns, "-d", f"{secs}s", "--latency",
-           *CLOSE, f"http://127.0.0.1:{port}/64"]
+           *CLOSE, f"{SCHEME}://127.0.0.1:{port}/64"]
     o = subprocess.run(cmd, text=True, capture_output=True).stdout
     n = int(re.search(r"(\d+) requests in", o).group(1))
     return n, o
@@ -82,7 +84,8 @@ try:
     lab.start("backend", ["nginx", "-c", C.write_backend(work), "-p", work], C.BACKEND_PORTS[0], C.BACKEND_CPU)
     for p in C.BACKEND_PORTS:
         C.wait_port(p)
-    C.start_proxies(lab, work, root, targets, "io_uring", "256k", jvm_opts=JVM)
+    tls = C.TlsSetup(work, False) if LISTENER == "https" else None
+    C.start_proxies(lab, work, root, targets, os.environ.get("TRANSPORT", "io_uring"), "256k", tls=tls, jvm_opts=JVM)
     for t in targets:
         wrk(C.PROXY_PORTS[LISTENER][t], WARM if t.startswith("sluice") else 3)
         wrk(C.PROXY_PORTS[LISTENER][t], max(3, WARM // 2) if t.startswith("sluice") else 2)
@@ -122,7 +125,7 @@ try:
                     time.sleep(0.005)
             th = threading.Thread(target=sample); th.start()
             cmd = ["taskset", "-c", C.LOAD_CPU, "wrk", "-t1", "-c", CONNS, "-d", "5s", "-s", DIST_LUA,
-                   *CLOSE, f"http://127.0.0.1:{port}/64"]
+                   *CLOSE, f"{SCHEME}://127.0.0.1:{port}/64"]
             o = subprocess.run(cmd, text=True, capture_output=True).stdout
             stopq[0] = True; th.join()
             d = re.search(r"DIST.*", o).group(0)

@@ -196,8 +196,7 @@ public final class HttpListener implements Listener {
     private void install(Channel ch, ListenerConfig config) {
         ChannelPipeline p = ch.pipeline();
         if (tls != null) {
-            p.addLast("tls", tls.newSniHandler());
-            p.addLast("tls-handshake", tls.newObserver());
+            tls.install(p);
         }
         long idleNanos = TimeUnit.MILLISECONDS.toNanos(config.idleTimeout().toMillis());
         long sendNanos = TimeUnit.MILLISECONDS.toNanos(config.http().sendTimeout().toMillis());

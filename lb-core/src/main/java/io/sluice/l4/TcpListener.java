@@ -187,8 +187,7 @@ public final class TcpListener implements Listener {
     /** The connection's own handlers: at accept, or once its PROXY header is read. */
     private void install(Channel ch, Settings now) {
         if (tls != null) {
-            ch.pipeline().addLast("tls", tls.newSniHandler());
-            ch.pipeline().addLast("tls-handshake", tls.newObserver());
+            tls.install(ch.pipeline());
         }
         long idleMillis = now.config().idleTimeout().toMillis();
         ConnectionTimeouts timeouts = null;

@@ -122,7 +122,8 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
             LoggerFactory.getLogger(Transport.class).warn("io_uring multishot polls are on ({} was not set in time):"
                     + " a peer's reset right after its last bytes can go unseen", IO_URING_MULTISHOT_POLL);
         }
-        return new Transport("io_uring", () -> IoUringLoopTimer.wrap(IoUringRecvRing.handlerFactory()),
+        return new Transport("io_uring",
+                () -> IoUringLoopTimer.wrap(EarlySubmit.wrap(IoUringRecvRing.handlerFactory())),
                 IoUringServerSocketChannel.class,
                 IoUringSocketChannel.class, IoUringDatagramChannel.class);
     }

@@ -9,8 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Counts one connection's handshake by version or by failure reason, then leaves the pipeline: after the
- * handshake it would only pass messages on. A failed handshake costs that connection alone: the SslHandler
+ * Counts one connection's handshake by version or by failure reason, then leaves the pipeline, with
+ * {@link SendBeforeHandshake}: after the handshake both would only pass messages on. A failed handshake costs that connection alone: the SslHandler
  * closes it, and the handlers behind see the exception and nothing else.
  */
 final class HandshakeObserver extends ChannelInboundHandlerAdapter {
@@ -36,16 +36,23 @@ final class HandshakeObserver extends ChannelInboundHandlerAdapter {
                 log.debug("listener {}: TLS handshake with {} failed ({}): {}", listener, ctx.channel().remoteAddress(),
                         reason.label(), done.cause().toString());
             }
-            ctx.pipeline().remove(this);
+            leave(ctx);
         } else if (evt instanceof SniCompletionEvent sni && !sni.isSuccess()) {
             // No whole ClientHello in time (or a broken one): the SNI stage fails before any handshake starts.
             HandshakeFailure reason = HandshakeFailure.of(sni.cause());
             stats.failed(reason);
             log.debug("listener {}: no usable ClientHello from {} ({}): {}", listener, ctx.channel().remoteAddress(),
                     reason.label(), sni.cause().toString());
-            ctx.pipeline().remove(this);
+            leave(ctx);
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    private void leave(ChannelHandlerContext ctx) {
+        if (ctx.pipeline().context(SendBeforeHandshake.NAME) != null) {
+            ctx.pipeline().remove(SendBeforeHandshake.NAME);
+        }
+        ctx.pipeline().remove(this);
     }
 
     /** Gone before any handshake outcome: the client closed while the ClientHello was awaited. */

@@ -2,8 +2,8 @@ package io.sluice.tls;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
@@ -236,13 +236,15 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
     }
 
     /** The first handler of an accepted connection's pipeline: reads the SNI, then becomes the SslHandler. */
-    public ChannelHandler newSniHandler() {
-        return new RetainingSniHandler(this);
-    }
-
-    /** Goes right after {@link #newSniHandler()}: counts the handshake's outcome. */
-    public ChannelHandler newObserver() {
-        return new HandshakeObserver(listener, stats);
+    /**
+     * A new connection's TLS handlers, at the end of its pipeline: queued sends go out before each handshake
+     * step ({@link SendBeforeHandshake}), then the SNI stage that becomes the {@code SslHandler} named "tls", then
+     * the observer that counts the handshake's outcome and removes the first (and itself) when it ends.
+     */
+    public void install(ChannelPipeline p) {
+        p.addLast(SendBeforeHandshake.NAME, SendBeforeHandshake.INSTANCE);
+        p.addLast("tls", new RetainingSniHandler(this));
+        p.addLast("tls-handshake", new HandshakeObserver(listener, stats));
     }
 
     public TlsStats stats() {

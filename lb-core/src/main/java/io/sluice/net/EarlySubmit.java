@@ -1,0 +1,54 @@
+package io.sluice.net;
+
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.uring.SluiceRings;
+import io.netty.util.concurrent.ThreadAwareExecutor;
+
+/**
+ * Lets code on an io_uring event loop send what the loop has queued before it starts expensive work, instead of
+ * at the end of the loop pass ({@link SluiceRings}). Used before each TLS handshake step: a pass that reads many
+ * ClientHellos otherwise holds every response and handshake reply queued in it until the last handshake is
+ * computed, and the tail latency of a listener taking new TLS connections grows with how many arrive together.
+ * A no-op on other transports (they write at once) and where Netty's internals are not as expected.
+ */
+public final class EarlySubmit implements IoHandlerFactory {
+    private final IoHandlerFactory delegate;
+
+    private EarlySubmit(IoHandlerFactory delegate) {
+        this.delegate = delegate;
+    }
+
+    /** Wraps io_uring's own handler factory (before any other wrapper: it needs Netty's handler itself). */
+    public static IoHandlerFactory wrap(IoHandlerFactory ioUring) {
+        return new EarlySubmit(ioUring);
+    }
+
+    /** On an event loop's thread: queued submissions go to the kernel now. */
+    public static void now() {
+        SluiceRings.submitQueued();
+    }
+
+    @Override
+    public IoHandler newHandler(ThreadAwareExecutor executor) {
+        return new Bound(delegate.newHandler(executor));
+    }
+
+    @Override
+    public boolean isChangingThreadSupported() {
+        return delegate.isChangingThreadSupported();
+    }
+
+    /** Binds the loop's thread to its ring when the loop starts (Netty initialises handlers on that thread). */
+    private static final class Bound extends ForwardingIoHandler {
+        Bound(IoHandler io) {
+            super(io);
+        }
+
+        @Override
+        public void initialize() {
+            super.initialize();
+            SluiceRings.bind(io);
+        }
+    }
+}
