@@ -4,6 +4,9 @@ import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.uring.SluiceRings;
 import io.netty.util.concurrent.ThreadAwareExecutor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Lets code on an io_uring event loop send what the loop has queued before it starts expensive work, instead of
@@ -13,6 +16,9 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
  * A no-op on other transports (they write at once) and where Netty's internals are not as expected.
  */
 public final class EarlySubmit implements IoHandlerFactory {
+    private static final Logger log = LoggerFactory.getLogger(EarlySubmit.class);
+    private static final AtomicBoolean REFUSAL_LOGGED = new AtomicBoolean();
+
     private final IoHandlerFactory delegate;
 
     private EarlySubmit(IoHandlerFactory delegate) {
@@ -24,9 +30,11 @@ public final class EarlySubmit implements IoHandlerFactory {
         return new EarlySubmit(ioUring);
     }
 
-    /** On an event loop's thread: queued submissions go to the kernel now. */
+    /** On an event loop's thread: queued submissions go to the kernel now. Never throws. */
     public static void now() {
-        SluiceRings.submitQueued();
+        if (!SluiceRings.submitQueued() && REFUSAL_LOGGED.compareAndSet(false, true)) {
+            log.warn("io_uring refused an early submission; the loop pass's own submission sends it (logged once)");
+        }
     }
 
     @Override
@@ -48,7 +56,11 @@ public final class EarlySubmit implements IoHandlerFactory {
         @Override
         public void initialize() {
             super.initialize();
-            SluiceRings.bind(io);
+            if (!SluiceRings.bind(io)) {
+                log.info("io_uring loop {}: no early submissions (Netty's handler is not as expected); TLS handshakes"
+                        + " in one loop pass then hold each other's replies until the pass ends",
+                        Thread.currentThread().getName());
+            }
         }
     }
 }

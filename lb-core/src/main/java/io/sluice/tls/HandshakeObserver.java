@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Counts one connection's handshake by version or by failure reason, then leaves the pipeline, with
- * {@link SendBeforeHandshake}: after the handshake both would only pass messages on. A failed handshake costs that connection alone: the SslHandler
- * closes it, and the handlers behind see the exception and nothing else.
+ * {@link SendBeforeHandshake}: after the handshake both would only pass messages on. A failed handshake costs
+ * that connection alone: the SslHandler closes it, and the handlers behind see the exception and nothing else.
  */
 final class HandshakeObserver extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(HandshakeObserver.class);

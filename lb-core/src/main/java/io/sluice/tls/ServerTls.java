@@ -235,7 +235,6 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
         }
     }
 
-    /** The first handler of an accepted connection's pipeline: reads the SNI, then becomes the SslHandler. */
     /**
      * A new connection's TLS handlers, at the end of its pipeline: queued sends go out before each handshake
      * step ({@link SendBeforeHandshake}), then the SNI stage that becomes the {@code SslHandler} named "tls", then
