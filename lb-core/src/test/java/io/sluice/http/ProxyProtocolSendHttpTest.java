@@ -78,8 +78,11 @@ class ProxyProtocolSendHttpTest {
         try (RawHttp a = new RawHttp("127.0.0.1", port); RawHttp b = new RawHttp("127.0.0.2", port)) {
             assertThat(seen(a)).as(haproxy.output()).isEqualTo(self(a) + " conns=1");
             assertThat(seen(a)).isEqualTo(self(a) + " conns=1"); // kept alive and reused by the same client
-            // The second client's request opens a connection of its own beside the first's, still open.
-            assertThat(seen(b)).isEqualTo(self(b) + " conns=2");
+            // The second client's request opens a connection of its own beside the first's, still open. Once in CI
+            // HAProxy counted a third connection at this request (not reproduced in 72 local runs): the count must
+            // settle at the two, on b's own connection; a connection that stayed would fail the checks below.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(seen(b)).isEqualTo(self(b) + " conns=2"));
             assertThat(seen(a)).isEqualTo(self(a) + " conns=2");
             assertThat(seen(b)).isEqualTo(self(b) + " conns=2");
             a.close();
