@@ -7,7 +7,7 @@ counters of the namespace; uring: io_uring submissions by opcode; states: TCP st
 kprof: perf record -g of the proxy's CPU, for conn_kernel.py), ROUNDS/RSECS (interleaved rounds with CPU time per
 thread), DROUNDS (latency distribution and accept queue samples), CONNS, SECS, WARM, JVM, TARGETS, TRANSPORT (Sluice's: io_uring or epoll), KEEPALIVE=1 (keep-alive requests
 as tcp_small/http_small instead of a connection each), LISTENER (tcp, http or https: TLS 1.3 without
-resumption, as compare.py's https scenarios).
+resumption, as compare.py's https scenarios), LAYOUT (compare.py's --layout: dedicated or shared-core).
 Every figure is per connection (per request with KEEPALIVE=1): the count over the run divided by the requests wrk completed."""
 import collections, os, re, subprocess, sys, time, json
 
@@ -21,6 +21,8 @@ SECS = int(os.environ.get("SECS", "3"))
 WARM = int(os.environ.get("WARM", "10"))
 JVM = os.environ.get("JVM", "-XX:+UseG1GC -Xms512m -Xmx512m -XX:+AlwaysPreTouch")
 targets = os.environ.get("TARGETS", "sluice,haproxy,nginx").split(",")
+C.PROXY_CPU, C.BACKEND_CPU, C.LOAD_CPU = (C.LAYOUTS[os.environ.get("LAYOUT", "dedicated")][k]
+                                          for k in ("proxy", "backends", "load"))
 for spec in sys.argv[3:]:
     name, _, opts = spec.partition("=")
     C.add_variant(name, opts.split(), targets)

@@ -4,10 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
+import java.util.Map;
 
 /**
  * Copies the small buffers written between two flushes into one, so that the socket's outbound queue gets one
@@ -22,6 +25,10 @@ import java.util.ArrayList;
  * goes out at the next flush, before a bigger buffer, once {@link #holdLimit} bytes are held, and before a close;
  * it is released if the channel ends first. Goes right before (nearer the socket than) the handler whose writes
  * it gathers; per connection (it holds state).
+ *
+ * <p>A writer that knows its writes are small can skip its own buffer and the copy: {@link #below} finds the
+ * coalescer its writes reach, {@link #room} lends the buffer held, and {@link #gathered} takes the write's
+ * promise once its bytes are in (the HTTP/2 frame writer does this with its HEADERS and small DATA frames).
  */
 public final class SmallWriteCoalescer extends ChannelDuplexHandler {
     /** Buffers up to this size are copied (HTTP/2: frame headers, HEADERS, small DATA, SETTINGS, PING...). */
@@ -29,6 +36,7 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
     /** Held bytes go out once a copy would take them past this, without waiting for the flush. */
     private final int holdLimit;
     private final ArrayList<ChannelPromise> promises = new ArrayList<>(8);
+    private ChannelHandlerContext ctx;
     private ByteBuf held;
     private boolean ended;
 
@@ -38,6 +46,57 @@ public final class SmallWriteCoalescer extends ChannelDuplexHandler {
         }
         this.maxCopy = maxCopy;
         this.holdLimit = holdLimit;
+    }
+
+    /**
+     * The coalescer that the writes of the handler at {@code writer} reach with nothing between them but Netty's
+     * flush consolidation (whose writes pass as they are), or null. Asked once per connection: the HTTP/2
+     * handlers are added together ({@code Http2Flushes}) and none goes between them afterwards.
+     */
+    public static SmallWriteCoalescer below(ChannelHandlerContext writer) {
+        SmallWriteCoalescer found = null;
+        for (Map.Entry<String, ChannelHandler> e : writer.pipeline()) {
+            ChannelHandler h = e.getValue();
+            if (h == writer.handler()) {
+                return found;
+            }
+            if (h instanceof SmallWriteCoalescer c) {
+                found = c;
+            } else if (!(h instanceof FlushConsolidationHandler)) {
+                found = null;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The buffer held, with room for at least {@code n} more bytes, for a writer to append a small write to
+     * (what was held goes out first when {@code n} would take it past the hold limit); null when the write must
+     * go through the pipeline instead: the channel ended, the handler left it, or {@code n} is not small. The
+     * writer appends its bytes at the writer index, then hands over its promise ({@link #gathered}).
+     */
+    public ByteBuf room(int n) {
+        if (ended || ctx == null || n > maxCopy) {
+            return null;
+        }
+        if (held != null && held.readableBytes() + n > holdLimit) {
+            writeHeld(ctx);
+        }
+        if (held == null) {
+            held = ctx.alloc().directBuffer(Math.max(n, Math.min(holdLimit, 4096)));
+        }
+        held.ensureWritable(n);
+        return held;
+    }
+
+    /** The promise of a write appended to the buffer {@link #room} lent: it completes as a copied one's does. */
+    public void gathered(ChannelPromise promise) {
+        promises.add(promise);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
     }
 
     @Override
