@@ -217,6 +217,11 @@ final class HeadFields extends HttpHeaders {
         return (CharSequence) fields[2 * i];
     }
 
+    /** The {@link HeadWords#id} of field {@code i}'s name, {@link HeadWords#NONE} for a name without one. */
+    int idAt(int i) {
+        return ids[i];
+    }
+
     /** The value of field {@code i}. */
     CharSequence valueAt(int i) {
         Object v = fields[2 * i + 1];
@@ -699,15 +704,7 @@ final class HeadFields extends HttpHeaders {
 
         NameSet(AsciiString... names) {
             this.names = names.clone();
-            long l = 0;
-            for (AsciiString n : names) {
-                int id = HeadWords.id(n);
-                if (id == HeadWords.NONE) {
-                    throw new IllegalArgumentException("no id for " + n);
-                }
-                l |= 1L << id;
-            }
-            this.ids = l;
+            this.ids = HeadWords.ids(names);
         }
 
         /** Each name, for a table that is not a {@link HeadFields}. */

@@ -152,6 +152,24 @@ final class HeadWords {
         return NONE;
     }
 
+    /** The lower-case name of {@code id} (an id {@link #id} gave). */
+    static AsciiString canonical(int id) {
+        return CANONICAL[id];
+    }
+
+    /** The set of the names' ids, one bit each; every name must have one. */
+    static long ids(AsciiString... names) {
+        long set = 0;
+        for (AsciiString n : names) {
+            int id = id(n);
+            if (id == NONE) {
+                throw new IllegalArgumentException("no id for " + n);
+            }
+            set |= 1L << id;
+        }
+        return set;
+    }
+
     /** The shared instance of a {@link #lookUp} result, or null (no id, or no instance has these bytes). */
     static AsciiString form(int found) {
         return found < 0 || (found & 7) == 0 ? null : FORMS[found >> 3][(found & 7) - 1];

@@ -23,6 +23,8 @@ final class Http2ClientResponseHeads {
     private static final AsciiString[] FORBIDDEN = {HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
             HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.HOST,
             HttpHeaderNames.UPGRADE};
+    private static final long FORBIDDEN_IDS = HeadWords.ids(FORBIDDEN);
+    private static final int TE = HeadWords.id(HttpHeaderNames.TE);
 
     /** Lower-case names of the fields common in responses (HPACK's static table has most of them). */
     private static final AsciiString[] COMMON = {HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_LENGTH,
@@ -85,13 +87,21 @@ final class Http2ClientResponseHeads {
         java.util.List<String> connection = connection(in);
         int at = 0;
         for (int i = 0; i < n; i++) {
-            CharSequence field = in.nameAt(i);
-            AsciiString name = lowerCase(field);
-            if (dropped(name, connection)) {
-                continue;
+            int id = in.idAt(i);
+            AsciiString name;
+            if (id != HeadWords.NONE) {
+                // A name with an id: its lower case and whether HTTP/2 forbids it are known (no note has one).
+                name = HeadWords.canonical(id);
+                if ((FORBIDDEN_IDS & 1L << id) != 0 || (connection != null && namedIn(connection, name))) {
+                    continue;
+                }
+            } else {
+                name = lowerCase(in.nameAt(i));
+                if (dropped(name, connection)) {
+                    continue;
+                }
             }
-            AsciiString value = name.contentEquals(HttpHeaderNames.TE)
-                    ? teForHttp2(in.valueAt(i)) : in.asciiValueAt(i);
+            AsciiString value = id == TE ? teForHttp2(in.valueAt(i)) : in.asciiValueAt(i);
             if (value == null) {
                 continue;
             }
