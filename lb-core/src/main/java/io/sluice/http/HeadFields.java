@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap.SimpleImmutableEntry;
 import java.util.ArrayList;
@@ -69,11 +70,24 @@ final class HeadFields extends HttpHeaders {
      */
     private String lastHost;
     /**
-     * Per field position, the value {@link #asciiValueAt} last made, kept across {@link #reuse}: a server
-     * connection's responses mostly repeat their values (Content-Type, Server, Cache-Control, often the
-     * length), and the same instance spares a copy and lets HPACK find its hash cached. Null until first asked.
+     * Per field position, the value {@link #asciiValueAt} last made for a field whose name has no id, kept
+     * across {@link #reuse}: a server connection's responses mostly repeat their values, and the same instance
+     * spares a copy and lets HPACK find its hash cached. Null until first asked.
      */
     private AsciiString[] lastValues;
+    /**
+     * Per thread (an event loop), per name id, the value {@link #asciiValueAt} last made for a field of that
+     * name, whichever table made it: the servers of a cluster answer with the same Server, Content-Type, Date
+     * (within a second) and often length, and one instance for all of a loop's server connections lets every
+     * client connection's HPACK table find it by identity (a table entry added from another server
+     * connection's instance was compared byte by byte).
+     */
+    private static final FastThreadLocal<AsciiString[]> LOOP_VALUES = new FastThreadLocal<>() {
+        @Override
+        protected AsciiString[] initialValue() {
+            return new AsciiString[64];
+        }
+    };
 
     /** How many fields the table has room for before it grows again. */
     int capacity() {
@@ -231,24 +245,34 @@ final class HeadFields extends HttpHeaders {
     /**
      * The value of field {@code i} as its own {@link AsciiString} (HPACK hashes, compares and copies those by
      * bytes): an unread value straight from the head's bytes, without the string {@link #valueAt} would make
-     * and keep, or the one made for the previous head when the bytes are the same (see {@link #lastValues}). A
-     * copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps values.
+     * and keep, or the one made before for the same name when the bytes are the same (see {@link #LOOP_VALUES},
+     * {@link #lastValues}). A copy, never a view: the head's bytes are refilled, and HPACK's dynamic table keeps
+     * values.
      */
     AsciiString asciiValueAt(int i) {
         Object v = fields[2 * i + 1];
         if (v == null) {
             int start = offsets[2 * i];
             int end = offsets[2 * i + 1];
-            AsciiString[] last = lastValues;
-            if (last == null || last.length <= i) {
-                last = lastValues = java.util.Arrays.copyOf(last == null ? new AsciiString[0] : last, size);
+            int id = ids[i];
+            AsciiString[] last;
+            int at;
+            if (id != HeadWords.NONE) {
+                last = LOOP_VALUES.get();
+                at = id;
+            } else {
+                last = lastValues;
+                if (last == null || last.length <= i) {
+                    last = lastValues = java.util.Arrays.copyOf(last == null ? new AsciiString[0] : last, size);
+                }
+                at = i;
             }
-            AsciiString before = last[i];
+            AsciiString before = last[at];
             if (before != null && before.length() == end - start
                     && HeadWords.sameBytes(before.array(), before.arrayOffset(), head, start, end - start)) {
                 return before;
             }
-            return last[i] = new AsciiString(head, start, end - start, true);
+            return last[at] = new AsciiString(head, start, end - start, true);
         }
         return v instanceof AsciiString a ? a : new AsciiString((CharSequence) v);
     }

@@ -109,6 +109,35 @@ class HeadFieldsTest {
     }
 
     /** A head read by the parser's grammar into a table over its bytes, and the same fields added to {@code netty}. */
+    /** Two server connections' heads (two tables) parsed on one thread, as on one event loop. */
+    private static HeadFields parsed(String head) {
+        byte[] b = head.getBytes(StandardCharsets.US_ASCII);
+        HeadBuffer buffer = new HeadBuffer(b.length, 2);
+        byte[] into = buffer.refill(b.length);
+        System.arraycopy(b, 0, into, 0, b.length);
+        assertThat(HeadLines.fields(into, 0, b.length, buffer.fields(), true)).isEqualTo(b.length);
+        return buffer.fields();
+    }
+
+    @Test
+    void oneLoopsTablesHandTheSameValueInstanceForANameWithAnId() {
+        String head = "Server: nginx\r\nContent-Type: text/plain\r\nX-Custom: one\r\n\r\n";
+        HeadFields a = parsed(head);
+        HeadFields b = parsed(head);
+        // By name id, whichever table read it: HPACK's tables then find the value by identity.
+        AsciiString server = a.asciiValueAt(0);
+        assertThat((Object) b.asciiValueAt(0)).isSameAs(server);
+        assertThat((Object) b.asciiValueAt(1)).isSameAs(a.asciiValueAt(1));
+        assertThat(b.asciiValueAt(1).toString()).isEqualTo("text/plain");
+        // A name without an id keeps its value per table.
+        assertThat((Object) b.asciiValueAt(2)).isNotSameAs(a.asciiValueAt(2)).isEqualTo(a.asciiValueAt(2));
+        // Other bytes, another instance, with those bytes.
+        HeadFields c = parsed("Server: apache\r\n\r\n");
+        assertThat(c.asciiValueAt(0).toString()).isEqualTo("apache");
+        assertThat((Object) parsed(head).asciiValueAt(0)).isNotSameAs(server);
+        assertThat(parsed(head).asciiValueAt(0).toString()).isEqualTo("nginx");
+    }
+
     private static HeadFields parsed(Random random, HttpHeaders netty) {
         StringBuilder head = new StringBuilder();
         int n = random.nextInt(8);
