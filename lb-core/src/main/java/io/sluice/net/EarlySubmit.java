@@ -3,7 +3,6 @@ package io.sluice.net;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.uring.SluiceRings;
-import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,19 +14,16 @@ import org.slf4j.LoggerFactory;
  * computed, and the tail latency of a listener taking new TLS connections grows with how many arrive together.
  * A no-op on other transports (they write at once) and where Netty's internals are not as expected.
  */
-public final class EarlySubmit implements IoHandlerFactory {
+public final class EarlySubmit {
     private static final Logger log = LoggerFactory.getLogger(EarlySubmit.class);
     private static final AtomicBoolean REFUSAL_LOGGED = new AtomicBoolean();
 
-    private final IoHandlerFactory delegate;
-
-    private EarlySubmit(IoHandlerFactory delegate) {
-        this.delegate = delegate;
+    private EarlySubmit() {
     }
 
     /** Wraps io_uring's own handler factory (before any other wrapper: it needs Netty's handler itself). */
     public static IoHandlerFactory wrap(IoHandlerFactory ioUring) {
-        return new EarlySubmit(ioUring);
+        return new WrappedHandlers(ioUring, Bound::new);
     }
 
     /** On an event loop's thread: queued submissions go to the kernel now. Never throws. */
@@ -35,16 +31,6 @@ public final class EarlySubmit implements IoHandlerFactory {
         if (!SluiceRings.submitQueued() && REFUSAL_LOGGED.compareAndSet(false, true)) {
             log.warn("io_uring refused an early submission; the loop pass's own submission sends it (logged once)");
         }
-    }
-
-    @Override
-    public IoHandler newHandler(ThreadAwareExecutor executor) {
-        return new Bound(delegate.newHandler(executor));
-    }
-
-    @Override
-    public boolean isChangingThreadSupported() {
-        return delegate.isChangingThreadSupported();
     }
 
     /** Binds the loop's thread to its ring when the loop starts (Netty initialises handlers on that thread). */

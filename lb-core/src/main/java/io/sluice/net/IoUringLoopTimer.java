@@ -8,7 +8,6 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.uring.IoUringIoOps;
-import io.netty.util.concurrent.ThreadAwareExecutor;
 import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code -Dsluice.io_uring.loopTimer=false} turns it off (Netty's own timeout per wait).
  */
-public final class IoUringLoopTimer implements IoHandlerFactory {
+public final class IoUringLoopTimer {
     static final String PROPERTY = "sluice.io_uring.loopTimer";
 
     private static final byte IORING_OP_TIMEOUT = 11;
@@ -38,10 +37,7 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
     /** How long past its deadline an armed timer's completion may be missing before a new one is armed. */
     private static final long OVERDUE_NANOS = 1_000_000_000L;
 
-    private final IoHandlerFactory delegate;
-
-    private IoUringLoopTimer(IoHandlerFactory delegate) {
-        this.delegate = delegate;
+    private IoUringLoopTimer() {
     }
 
     /** Wraps io_uring's handler factory unless the property turns it off or direct addresses are unavailable. */
@@ -49,17 +45,7 @@ public final class IoUringLoopTimer implements IoHandlerFactory {
         if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true")) || !PlatformDependent.hasUnsafe()) {
             return ioUring;
         }
-        return new IoUringLoopTimer(ioUring);
-    }
-
-    @Override
-    public IoHandler newHandler(ThreadAwareExecutor executor) {
-        return new Timed(delegate.newHandler(executor));
-    }
-
-    @Override
-    public boolean isChangingThreadSupported() {
-        return delegate.isChangingThreadSupported();
+        return new WrappedHandlers(ioUring, Timed::new);
     }
 
     private static final class Timed extends ForwardingIoHandler implements IoUringIoHandle {

@@ -3,7 +3,6 @@ package io.sluice.net;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,33 +22,20 @@ import org.slf4j.LoggerFactory;
  * {@code -XX:+ExitOnOutOfMemoryError}, as the shipped unit does; one that Java code raises (direct buffers)
  * does not, hence this guard.
  */
-public final class LoopGuard implements IoHandlerFactory {
+public final class LoopGuard {
     private static final Logger log = LoggerFactory.getLogger(LoopGuard.class);
     private static final LongAdder ERRORS = new LongAdder();
 
-    private final IoHandlerFactory delegate;
-
-    private LoopGuard(IoHandlerFactory delegate) {
-        this.delegate = delegate;
+    private LoopGuard() {
     }
 
     public static IoHandlerFactory guard(IoHandlerFactory factory) {
-        return new LoopGuard(factory);
+        return new WrappedHandlers(factory, Guarded::new);
     }
 
     /** Errors caught on any event loop of this process since it started. */
     public static long errors() {
         return ERRORS.sum();
-    }
-
-    @Override
-    public IoHandler newHandler(ThreadAwareExecutor executor) {
-        return new Guarded(delegate.newHandler(executor));
-    }
-
-    @Override
-    public boolean isChangingThreadSupported() {
-        return delegate.isChangingThreadSupported();
     }
 
     static void caught(Throwable t) {
