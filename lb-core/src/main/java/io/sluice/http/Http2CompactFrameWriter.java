@@ -54,9 +54,13 @@ final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
         }
         ByteBuf frame = null;
         boolean gathered = false;
+        int at = 0;
         try {
             frame = gather(ctx, HEADER + length);
             gathered = frame != null;
+            if (gathered) {
+                at = frame.writerIndex();
+            }
             if (gathered && !promise.setUncancellable()) {
                 data.release(); // cancelled before it was sent, as the socket's queue would drop it
                 return promise;
@@ -70,7 +74,9 @@ final class Http2CompactFrameWriter extends DefaultHttp2FrameWriter {
             frame.writeInt(streamId);
             frame.writeBytes(data, data.readerIndex(), length);
         } catch (Throwable t) {
-            if (frame != null && !gathered) {
+            if (gathered) {
+                frame.writerIndex(at); // no part of a frame stays among the gathered ones
+            } else if (frame != null) {
                 frame.release();
             }
             data.release();
