@@ -62,6 +62,10 @@ LAYOUT_LABELS = {
 }
 PROXY_CPU = "1"
 BACKEND_CPU = "0"
+# The backends' processes (NGINX's master, the gRPC server), set once they run: each run also reports what the
+# backends spent per request behind the proxy under test (`backend_cpu_us`). Sharing a core with the proxy, that is
+# the other half of what bounds the rate, and a proxy can raise it (more wake-ups, more segments per request).
+BACKEND_ROOTS = []
 LOAD_CPU = "0"
 # Sluice's JVM options when --sluice-jvm-opts does not give others. A JVM pinned to one CPU sees one CPU, so
 # JDK 17 picks Serial GC for it in either layout unless the options name a collector.
@@ -828,6 +832,16 @@ def add_cpu_split(r, before, pid):
     r["sys_us"] = (after[1] - before[1]) * 1e6 / r["requests"]
 
 
+def backends_cpu_seconds():
+    return sum(tree_cpu_seconds(p) for p in BACKEND_ROOTS)
+
+
+def add_backend_cpu(r, before):
+    """The backends' CPU per request of this run, from `backends_cpu_seconds()` read before it."""
+    if before is not None and r.get("requests"):
+        r["backend_cpu_us"] = (backends_cpu_seconds() - before) * 1e6 / r["requests"]
+
+
 def tree_cpu_seconds(pid):
     """User + system CPU time of a process and of all its descendants, the live ones and those it has reaped:
     what a master/worker proxy spent, old workers that came and went during a reload included."""
@@ -876,6 +890,7 @@ def run_h2load(port, args, path, seconds, pid=None):
     cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", "-D", str(seconds)] + args + [f"http://127.0.0.1:{port}{path}"]
     split_before = cpu_split(pid) if pid else None
     cpu_before = sum(split_before) if pid else None
+    backends_before = backends_cpu_seconds() if pid and BACKEND_ROOTS else None
     proc = subprocess.run(cmd, text=True, capture_output=True)
     cpu = cpu_seconds(pid) - cpu_before if pid else None
     try:
@@ -887,6 +902,7 @@ def run_h2load(port, args, path, seconds, pid=None):
         return {"rps": nan, "mbps": nan, "p50": nan, "p99": nan, "mean": nan, "cpu_us": nan, "errors": "unreadable"}
     r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else float("nan")
     add_cpu_split(r, split_before, pid)
+    add_backend_cpu(r, backends_before)
     return r
 
 
@@ -916,6 +932,7 @@ def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
     cpu_of = tree_cpu_seconds if reloads else cpu_seconds
     split_before = cpu_split(pid) if pid and not reloads else None
     cpu_before = cpu_of(pid) if pid else None
+    backends_before = backends_cpu_seconds() if pid and BACKEND_ROOTS else None
     if reloads:
         reloads.start(seconds)
     try:
@@ -935,6 +952,7 @@ def run_wrk(port, args, path, seconds, pid=None, reloads=None, scheme="http"):
         return r
     r["cpu_us"] = cpu * 1e6 / r["requests"] if cpu is not None and r["requests"] else nan
     add_cpu_split(r, split_before, pid)
+    add_backend_cpu(r, backends_before)
     if reloads:
         r.update(wrk_errors(out))
         r.update(reloads.summary())
@@ -1172,7 +1190,8 @@ def main():
         }
         reloads = {t: Reloads(lab, t, work, writers[t]) for t in targets if t in writers}
     try:
-        lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0], BACKEND_CPU)
+        BACKEND_ROOTS.append(lab.start("backend", ["nginx", "-c", write_backend(work), "-p", work], BACKEND_PORTS[0],
+                                       BACKEND_CPU).pid)
         for p in BACKEND_PORTS:
             wait_port(p)
         if grpc:
@@ -1180,6 +1199,7 @@ def main():
                                        os.path.join(a.root, "lb-bench/target/benchmarks.jar"),
                                        "io.sluice.bench.GrpcUnaryServer"] + [str(p) for p in GRPC_BACKEND_PORTS],
                       GRPC_BACKEND_PORTS[0], BACKEND_CPU)
+            BACKEND_ROOTS.append(lab.procs["grpc-backend"].pid)
             for p in GRPC_BACKEND_PORTS:
                 wait_port(p)
         start_proxies(lab, work, a.root, targets, a.sluice_transport, a.peer_buffers, reloadable, tls, grpc,
@@ -1495,11 +1515,15 @@ def cpu_split_table(scenarios, targets, results):
             if not rs:
                 continue
             user, sys_ = med([r["user_us"] for r in rs]), med([r["sys_us"] for r in rs])
-            rows.append(f"| {sc} | {t} | {fmt(user, 1)} | {fmt(sys_, 1)} | {fmt(sys_ / (user + sys_) if user + sys_ else float('nan'))} |")
+            backends = med([r.get("backend_cpu_us", float("nan")) for r in rs])
+            rows.append(f"| {sc} | {t} | {fmt(user, 1)} | {fmt(sys_, 1)} | {fmt(sys_ / (user + sys_) if user + sys_ else float('nan'))} | "
+                        f"{fmt(backends, 1)} |")
     if not rows:
         return []
-    return ["", "Where each proxy's CPU per request goes (from /proc/PID/stat utime and stime; medians over rounds):", "",
-            "| scenario | target | user µs/req | kernel µs/req | kernel share |", "|---|---|---:|---:|---:|"] + rows
+    return ["", "Where each proxy's CPU per request goes (from /proc/PID/stat utime and stime; medians over rounds), and what "
+            "the backends spent per request behind it (their processes' user + system time):", "",
+            "| scenario | target | user µs/req | kernel µs/req | kernel share | backends µs/req |",
+            "|---|---|---:|---:|---:|---:|"] + rows
 
 
 def java_version(java):
