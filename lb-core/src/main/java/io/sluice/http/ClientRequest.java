@@ -30,7 +30,10 @@ final class ClientRequest {
     /** Content-Length, or -1 when absent or chunked. */
     long contentLength;
     boolean hasBody;
-    /** The protocol a bodiless GET asks to switch to (Upgrade named in Connection, RFC 9110 7.8), else null. */
+    /**
+     * The protocol a bodiless request asks to switch to (Upgrade named in Connection, RFC 9110 7.8), else null. Any
+     * method: WebSocket upgrades with GET, the Kubernetes API server's exec and port-forward with POST (SPDY/3.1).
+     */
     String upgrade;
     /** A gRPC call (content-type application/grpc...): Sluice's own answers are then gRPC errors. */
     boolean grpc;
@@ -59,7 +62,7 @@ final class ClientRequest {
         this.contentLength = HttpUtil.getContentLength(request, -1L);
         this.hasBody = contentLength > 0 || HttpUtil.isTransferEncodingChunked(request);
         HttpHeaders h = request.headers();
-        String asked = !hasBody && m.equals(HttpMethod.GET) && h.contains(HttpHeaderNames.UPGRADE)
+        String asked = !hasBody && h.contains(HttpHeaderNames.UPGRADE)
                 && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
                 ? h.get(HttpHeaderNames.UPGRADE) : null;
         // h2c is about this hop (the client and Sluice), never passed to a server: the request is served in
