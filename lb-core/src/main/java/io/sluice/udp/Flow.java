@@ -34,7 +34,7 @@ final class Flow {
     private final Runnable clientCount;
     private final long idleNanos;
     private final int responsesPerRequest;
-    private Channel upstream;
+    private FlowSocket upstream;
     private State state = State.OPENING;
     private ArrayDeque<ByteBuf> early;
     private long requests;
@@ -73,10 +73,10 @@ final class Flow {
             close();
             return false;
         }
-        upstream = ch;
-        lease.server().connections().add(upstream);
+        upstream = new ChannelFlowSocket(ch);
+        lease.server().connections().add(ch);
         // An admin's disable (or close_on_down) closes the server's channels: the flow ends with its socket.
-        upstream.closeFuture().addListener(f -> close());
+        ch.closeFuture().addListener(f -> close());
         connect.addListener(f -> {
             if (state == State.CLOSED) {
                 return;
@@ -86,19 +86,34 @@ final class Flow {
                 close();
                 return;
             }
-            state = State.OPEN;
-            lease.server().totalConnections().increment();
-            if (early != null) {
-                ByteBuf b;
-                while ((b = early.poll()) != null) {
-                    toServer(b);
-                }
-                early = null;
-                upstream.flush();
-            }
+            connected();
         });
         idleTimer = loop().schedule(this::idleCheck, idleNanos, TimeUnit.NANOSECONDS);
         return true;
+    }
+
+    /**
+     * The flow's socket is a bare io_uring one, connected already (a datagram socket's connect is only its peer):
+     * the flow is open at once.
+     */
+    void opened(UringFlowSocket socket) {
+        upstream = socket;
+        lease.server().connections().add(socket);
+        idleTimer = loop().schedule(this::idleCheck, idleNanos, TimeUnit.NANOSECONDS);
+        connected();
+    }
+
+    private void connected() {
+        state = State.OPEN;
+        lease.server().totalConnections().increment();
+        if (early != null) {
+            ByteBuf b;
+            while ((b = early.poll()) != null) {
+                toServer(b);
+            }
+            early = null;
+            upstream.flush();
+        }
     }
 
     /** The table's event loop, which the flow's socket is registered with and its timers run on. */
@@ -131,7 +146,7 @@ final class Flow {
     }
 
     private boolean toServer(ByteBuf datagram) {
-        if (!upstream.isWritable()) {
+        if (!upstream.writable()) {
             table.stats().dropped(UdpStats.Drop.UNWRITABLE);
             datagram.release();
             return false;
@@ -139,7 +154,7 @@ final class Flow {
         Server s = lease.server();
         s.datagramsSent().increment();
         s.bytesSent().add(datagram.readableBytes());
-        upstream.write(datagram, upstream.voidPromise());
+        upstream.write(datagram);
         return true;
     }
 
@@ -218,7 +233,7 @@ final class Flow {
         }
         table.remove(this);
         if (upstream != null) {
-            upstream.close();
+            upstream.end();
         }
         lease.close();
         clientCount.run();

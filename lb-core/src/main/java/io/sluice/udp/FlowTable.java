@@ -8,10 +8,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.cluster.Server;
+import io.sluice.net.Admission;
 import io.sluice.net.UpstreamAttempts;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -103,12 +106,38 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
         Flow flow = new Flow(this, settings.cluster(), client, server.beginConnection(), clientCount,
                 settings.udp().idleTimeout().toNanos(), settings.udp().responsesPerRequest());
         flows.put(client, flow);
+        if (listener.bareFlowSockets(channel)) {
+            return openBare(flow, server) ? flow : null;
+        }
         var connect = bootstrap().clone().handler(new ServerDatagrams(flow)).connect(server.resolved());
         if (!flow.opening(connect)) {
             return null; // no socket: the flow undid itself and counted the drop
         }
         listener.admission().admit(connect.channel());
         return flow;
+    }
+
+    /** The flow's socket as a bare io_uring one; false, the flow closed and the drop counted, when none is made. */
+    private boolean openBare(Flow flow, Server server) {
+        Admission admission = listener.admission();
+        UringFlowSocket socket;
+        try {
+            socket = UringFlowSocket.open(flow, (IoEventLoop) channel.eventLoop(), listener.bareSockets(),
+                    server.resolved(), channel.alloc(), settings.udp().maxDatagramSize(), admission::closed);
+        } catch (IOException | RuntimeException e) {
+            socket = null; // out of descriptors, say: this process's failure, not the server's
+        }
+        if (socket == null) {
+            stats().dropped(UdpStats.Drop.SOCKET_ERROR);
+            flow.close();
+            return false;
+        }
+        flow.opened(socket);
+        if (!admission.open()) {
+            flow.close(); // over max_connections: counted as rejected; closed() runs when the socket is gone
+            return false;
+        }
+        return true;
     }
 
     private Bootstrap bootstrap() {

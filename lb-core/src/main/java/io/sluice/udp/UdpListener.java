@@ -9,6 +9,8 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.unix.UnixChannelOption;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.SluiceSockets;
 import io.netty.util.concurrent.EventExecutor;
 import io.sluice.cluster.Cluster;
 import io.sluice.config.ListenerConfig;
@@ -18,6 +20,7 @@ import io.sluice.net.Listener;
 import io.sluice.net.ClientLimits;
 import io.sluice.net.ListenerStats;
 import io.sluice.net.Transport;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +57,9 @@ public final class UdpListener implements Listener {
     private final List<FlowTable> tables = new ArrayList<>();
     /** Makes each flow's socket to its server; tests swap in one that fails as an exhausted process would. */
     private volatile ChannelFactory<? extends Channel> flowSockets;
+    /** {@code -Dsluice.udp.bareFlows=false}: every flow's socket a channel, as before 2026-12-07 (for A/B runs). */
+    private volatile boolean bareFlows = !"false".equals(System.getProperty("sluice.udp.bareFlows"));
+    private volatile BareSockets bareSockets = SluiceSockets::newConnectedDatagramSocket;
 
     public UdpListener(ListenerConfig config, Cluster cluster, Transport transport, ByteBufAllocator allocator) {
         if (config.protocol() != ListenerConfig.Protocol.UDP || config.bind().isWildcard()) {
@@ -210,9 +216,40 @@ public final class UdpListener implements Listener {
         return flowSockets;
     }
 
-    /** Test seam: how flows' sockets are made from now on. */
+    /** Test seam: how flows' sockets are made from now on; flows then use channels on every transport. */
     void flowSockets(ChannelFactory<? extends Channel> factory) {
         flowSockets = factory;
+        bareFlows = false;
+    }
+
+    /**
+     * Whether the flows of the listener socket {@code front} get bare io_uring sockets ({@link UringFlowSocket}):
+     * when {@code front} is an io_uring channel and this Netty lets Sluice drive bare sockets. Otherwise each flow's
+     * socket is a datagram channel of the listener's transport.
+     */
+    boolean bareFlowSockets(Channel front) {
+        return bareFlows && front instanceof IoUringDatagramChannel && SluiceSockets.unavailability() == null;
+    }
+
+    /** Whether this listener's flows get bare io_uring sockets (its first socket's, as every socket's). */
+    synchronized boolean bareFlowsOn() {
+        return !sockets.isEmpty() && bareFlowSockets(sockets.get(0));
+    }
+
+    /** How bare flow sockets are made: a connected socket's descriptor. */
+    BareSockets bareSockets() {
+        return bareSockets;
+    }
+
+    /** Test seam: how bare flow sockets are made from now on. */
+    void bareSockets(BareSockets sockets) {
+        bareSockets = sockets;
+    }
+
+    /** Makes a flow's bare socket: a non-blocking datagram socket connected to the server, its descriptor. */
+    @FunctionalInterface
+    interface BareSockets {
+        int connectedTo(InetSocketAddress server) throws IOException;
     }
 
 }

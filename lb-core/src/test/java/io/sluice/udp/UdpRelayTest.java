@@ -42,6 +42,22 @@ class UdpRelayTest {
                 """.formatted(transport, udp, list)));
     }
 
+    /**
+     * Sluice on {@code variant}'s transport: "io_uring" (flows on bare io_uring sockets), "io_uring-channels"
+     * (io_uring with each flow's socket a Netty channel, as before bare sockets), "epoll" or "nio".
+     */
+    private Sluice sluiceOn(String variant, String udp, String... servers) throws Exception {
+        String transport = variant.equals("io_uring-channels") ? "io_uring" : variant;
+        Transports.assumeAvailable(transport);
+        Sluice s = sluice(transport, udp, servers);
+        UdpListener listener = (UdpListener) s.listener("front");
+        if (!transport.equals(variant)) {
+            listener.flowSockets(listener.flowSockets());
+        }
+        assertThat(listener.bareFlowsOn()).as("bare flow sockets").isEqualTo(variant.equals("io_uring"));
+        return s;
+    }
+
     private DatagramSocket client() throws IOException {
         DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress());
         c.setSoTimeout(5000);
@@ -91,14 +107,13 @@ class UdpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"nio", "epoll", "io_uring"})
+    @ValueSource(strings = {"nio", "epoll", "io_uring", "io_uring-channels"})
     void datagramsGoBothWaysOnOneFlowFromTheAddressTheClientSentTo(String transport) throws Exception {
-        Transports.assumeAvailable(transport);
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
         // An idle timeout no pause of this JVM reaches: client, Sluice and server share it, so a GC pause or a
         // starved thread of 300 ms (seen on a loaded 2-core machine) is idle time to the flow, which then ends
         // and is made again, as it should. The idle end has its own test below.
-        Sluice s = sluice(transport, "idle_timeout: 60s", echo.address());
+        Sluice s = sluiceOn(transport, "idle_timeout: 60s", echo.address());
         UdpListener listener = (UdpListener) s.listener("front");
         assertThat(listener.sockets()).isEqualTo(transport.equals("nio") ? 1 : 2);
         DatagramSocket c = client();
@@ -121,11 +136,10 @@ class UdpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"nio", "epoll", "io_uring"})
+    @ValueSource(strings = {"nio", "epoll", "io_uring", "io_uring-channels"})
     void anIdleFlowEndsAndTheNextDatagramStartsAnother(String transport) throws Exception {
-        Transports.assumeAvailable(transport);
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
-        Sluice s = sluice(transport, "idle_timeout: 300ms", echo.address());
+        Sluice s = sluiceOn(transport, "idle_timeout: 300ms", echo.address());
         DatagramSocket c = client();
         assertThat(exchange(c, s, "first")).isEqualTo("e:first");
         String flows = "sluice_listener_connections_total{listener=\"front\"}";
@@ -138,11 +152,10 @@ class UdpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"nio", "io_uring"})
+    @ValueSource(strings = {"nio", "io_uring", "io_uring-channels"})
     void largeDatagramsPassWhole(String transport) throws Exception {
-        Transports.assumeAvailable(transport);
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
-        Sluice s = sluice(transport, "max_datagram_size: 65535", echo.address());
+        Sluice s = sluiceOn(transport, "max_datagram_size: 65535", echo.address());
         DatagramSocket c = client();
         String big = "x".repeat(60_000);
         send(c, s, big);
@@ -286,17 +299,28 @@ class UdpRelayTest {
         assertThat(receive(c)).isEqualTo((name.equals("a") ? "b" : "a") + ":y");
     }
 
-    @Test
-    void aFlowWhoseSocketCannotBeMadeUndoesItselfAndBlamesNoServer() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"channels", "bare"})
+    void aFlowWhoseSocketCannotBeMadeUndoesItselfAndBlamesNoServer(String sockets) throws Exception {
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
-        Sluice s = sluice("auto", "", echo.address());
+        Sluice s = sockets.equals("bare") ? sluiceOn("io_uring", "", echo.address()) : sluice("auto", "", echo.address());
         UdpListener listener = (UdpListener) s.listener("front");
-        var sockets = listener.flowSockets();
-        // What Netty does when socket() fails (EMFILE, or no direct memory for io_uring's headers): the factory
-        // throws, and connect() returns a failed future on a placeholder channel of no event loop.
-        listener.flowSockets(() -> {
-            throw new ChannelException("socket: Too many open files");
-        });
+        Runnable restore;
+        if (sockets.equals("bare")) {
+            var made = listener.bareSockets();
+            listener.bareSockets(server -> {
+                throw new IOException("socket: Too many open files");
+            });
+            restore = () -> listener.bareSockets(made);
+        } else {
+            var made = listener.flowSockets();
+            // What Netty does when socket() fails (EMFILE, or no direct memory for io_uring's headers): the factory
+            // throws, and connect() returns a failed future on a placeholder channel of no event loop.
+            listener.flowSockets(() -> {
+                throw new ChannelException("socket: Too many open files");
+            });
+            restore = () -> listener.flowSockets(made);
+        }
         DatagramSocket c = client();
         send(c, s, "lost");
         send(c, s, "lost too");
@@ -310,10 +334,77 @@ class UdpRelayTest {
                 .isEqualTo(2);
         assertThat(s.cluster("app").server(echo.address()).healthy()).isTrue();
         // Sockets can be made again: the same client gets a flow.
-        listener.flowSockets(sockets);
+        restore.run();
         send(c, s, "back");
         assertThat(receive(c)).isEqualTo("e:back");
         assertThat(listener.udpStats().flows()).isEqualTo(1);
         assertThat(listener.stats().active()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nio", "epoll", "io_uring", "io_uring-channels"})
+    void aServerPortNothingListensOnEndsTheFlowAndCountsAConnectError(String transport) throws Exception {
+        // The kernel answers a datagram to a closed port with ICMP port unreachable: the flow's next receive (or
+        // send) on its connected socket fails with ECONNREFUSED, as a refused TCP connect would.
+        String nobody;
+        try (DatagramSocket unbound = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            nobody = "127.0.0.1:" + unbound.getLocalPort();
+        }
+        Sluice s = sluiceOn(transport, "idle_timeout: 60s", nobody);
+        DatagramSocket c = client();
+        String server = "{cluster=\"app\",server=\"" + nobody + "\"}";
+        send(c, s, "anyone?");
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, "sluice_server_connect_errors_total" + server) == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, "sluice_udp_flows_active{listener=\"front\"}") == 0);
+        assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> ((UdpListener) s.listener("front")).stats().active() == 0);
+        // The next datagram tries again on a new flow.
+        send(c, s, "still nobody?");
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric(s, "sluice_server_connect_errors_total" + server) == 2);
+    }
+
+    @Test
+    void manyShortFlowsOnBareSocketsLeaveNothingOpen() throws Exception {
+        // A flow per query, as DNS clients make them (responses_per_request: 1): every socket, lease and count
+        // is given back once its answer is out.
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluiceOn("io_uring", "responses_per_request: 1", echo.address());
+        UdpListener listener = (UdpListener) s.listener("front");
+        for (int i = 0; i < 200; i++) {
+            DatagramSocket c = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+            try {
+                c.setSoTimeout(5000);
+                assertThat(exchange(c, s, "q" + i)).isEqualTo("e:q" + i);
+            } finally {
+                c.close();
+            }
+        }
+        String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(listener.udpStats().flows()).isZero();
+            assertThat(listener.stats().active()).isZero();
+            assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
+        });
+        assertThat(metric(s, "sluice_listener_connections_total{listener=\"front\"}")).as("a flow per query")
+                .isEqualTo(200);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "io_uring-channels", "epoll"})
+    void disablingAServerClosesItsFlowsAtOnce(String transport) throws Exception {
+        UdpEcho echo = resources.keep(new UdpEcho("e", 1));
+        Sluice s = sluiceOn(transport, "idle_timeout: 60s", echo.address());
+        DatagramSocket c = client();
+        assertThat(exchange(c, s, "hi")).isEqualTo("e:hi");
+        String server = "{cluster=\"app\",server=\"" + echo.address() + "\"}";
+        assertThat(metric(s, "sluice_server_connections_active" + server)).isEqualTo(1);
+        var cluster = s.cluster("app");
+        cluster.setAdminState(cluster.server(echo.address()), io.sluice.cluster.Server.AdminState.DISABLED);
+        // The flow ends with its socket, not at its next datagram or its idle timeout.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(metric(s, "sluice_udp_flows_active{listener=\"front\"}")).isZero();
+            assertThat(metric(s, "sluice_server_connections_active" + server)).isZero();
+            assertThat(((UdpListener) s.listener("front")).stats().active()).isZero();
+        });
     }
 }

@@ -132,6 +132,21 @@ public final class SluiceSockets {
         return fd;
     }
 
+    /**
+     * A non-blocking, close-on-exec UDP socket connected to {@code server} (a datagram socket's connect only sets its
+     * peer: nothing goes on the wire), as a bare descriptor; the caller closes it.
+     */
+    public static int newConnectedDatagramSocket(InetSocketAddress server) throws IOException {
+        LinuxSocket s = LinuxSocket.newSocketDgram(server.getAddress() instanceof java.net.Inet6Address);
+        try {
+            s.connect(server);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s.intValue();
+    }
+
     /** shutdown(2): 0, or a negative errno (a socket not connected, say). */
     public static int shutdown(int fd, boolean read, boolean write) {
         try {
