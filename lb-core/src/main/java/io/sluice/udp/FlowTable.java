@@ -124,8 +124,10 @@ final class FlowTable extends ChannelInboundHandlerAdapter {
         try {
             socket = UringFlowSocket.open(flow, (IoEventLoop) channel.eventLoop(), listener.bareSockets(),
                     server.resolved(), channel.alloc(), settings.udp().maxDatagramSize(), admission::closed);
-        } catch (IOException | RuntimeException e) {
-            socket = null; // out of descriptors, say: this process's failure, not the server's
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            // Out of descriptors or direct memory (Netty's OutOfDirectMemoryError is an OutOfMemoryError): this
+            // process's failure, not the server's; the flow is undone like any flow without a socket.
+            socket = null;
         }
         if (socket == null) {
             stats().dropped(UdpStats.Drop.SOCKET_ERROR);

@@ -78,8 +78,9 @@ final class UringFlowSocket implements FlowSocket, IoUringIoHandle, LoopChannels
         }
         try {
             s.receive();
-        } catch (RuntimeException | Error e) {
-            // No buffer for the first receive (direct memory at its limit): nothing was submitted.
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // No buffer for the first receive (direct memory at its limit), or no room to submit it: nothing is
+            // in the kernel, and receive() gave its buffer back.
             s.registration.cancel();
             SluiceSockets.close(fd);
             throw e;
@@ -87,14 +88,29 @@ final class UringFlowSocket implements FlowSocket, IoUringIoHandle, LoopChannels
         return s;
     }
 
+    /** A receive waiting in the kernel; on failure nothing is submitted and nothing held. */
     private void receive() {
-        receiving = allocator.directBuffer(datagramSize, datagramSize);
-        recvId = submit(UringOps.RECV, receiving.memoryAddress(), datagramSize, RECV);
+        ByteBuf b = allocator.directBuffer(datagramSize, datagramSize);
+        try {
+            recvId = submit(UringOps.RECV, b.memoryAddress(), datagramSize, RECV);
+        } catch (RuntimeException e) {
+            b.release();
+            throw e;
+        }
+        receiving = b;
     }
 
+    /**
+     * Submits an operation and counts it in flight; throws, counting nothing, when it cannot be submitted (the
+     * submission queue full and the kernel taking none, or the registration gone), so no completion is awaited
+     * that will never come.
+     */
     private long submit(byte op, long addr, int len, short data) {
         // A cancel names its target by user data; its descriptor field is unused.
         long id = UringOps.submit(registration, op, op == UringOps.ASYNC_CANCEL ? -1 : fd, addr, len, 0, data);
+        if (id == 0) {
+            throw new IllegalStateException("flow socket's registration is no longer valid");
+        }
         inFlight++;
         return id;
     }
@@ -124,9 +140,14 @@ final class UringFlowSocket implements FlowSocket, IoUringIoHandle, LoopChannels
         while (sending[slot] != null) {
             slot++;
         }
+        try {
+            submit(UringOps.SEND, d.memoryAddress() + d.readerIndex(), d.readableBytes(), (short) (SEND | slot));
+        } catch (RuntimeException e) {
+            d.release(); // not in the kernel: the datagram is dropped here
+            throw e;
+        }
         sending[slot] = d;
         sendCount++;
-        submit(UringOps.SEND, d.memoryAddress() + d.readerIndex(), d.readableBytes(), (short) (SEND | slot));
     }
 
     @Override
@@ -141,7 +162,12 @@ final class UringFlowSocket implements FlowSocket, IoUringIoHandle, LoopChannels
         }
         state = State.CLOSING;
         if (receiving != null) {
-            submit(UringOps.ASYNC_CANCEL, recvId, 0, CANCEL);
+            try {
+                submit(UringOps.ASYNC_CANCEL, recvId, 0, CANCEL);
+            } catch (RuntimeException e) {
+                // No room for the cancel: a shut-down socket ends the waiting receive just as well.
+                SluiceSockets.shutdown(fd, true, true);
+            }
         }
         finishIfDone();
     }

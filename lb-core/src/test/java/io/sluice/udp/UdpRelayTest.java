@@ -300,15 +300,21 @@ class UdpRelayTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"channels", "bare"})
+    @ValueSource(strings = {"channels", "bare", "bare, out of direct memory"})
     void aFlowWhoseSocketCannotBeMadeUndoesItselfAndBlamesNoServer(String sockets) throws Exception {
         UdpEcho echo = resources.keep(new UdpEcho("e", 1));
-        Sluice s = sockets.equals("bare") ? sluiceOn("io_uring", "", echo.address()) : sluice("auto", "", echo.address());
+        boolean bare = sockets.startsWith("bare");
+        Sluice s = bare ? sluiceOn("io_uring", "", echo.address()) : sluice("auto", "", echo.address());
         UdpListener listener = (UdpListener) s.listener("front");
         Runnable restore;
-        if (sockets.equals("bare")) {
+        if (bare) {
             var made = listener.bareSockets();
+            boolean memory = sockets.endsWith("memory");
             listener.bareSockets(server -> {
+                if (memory) {
+                    // What Netty's allocator throws for the receive buffer at the direct memory limit.
+                    throw new OutOfMemoryError("Direct buffer memory");
+                }
                 throw new IOException("socket: Too many open files");
             });
             restore = () -> listener.bareSockets(made);
