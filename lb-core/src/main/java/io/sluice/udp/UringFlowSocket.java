@@ -28,8 +28,12 @@ import org.slf4j.LoggerFactory;
  */
 final class UringFlowSocket implements FlowSocket, IoUringIoHandle, LoopChannels.Member {
     private static final Logger log = LoggerFactory.getLogger(UringFlowSocket.class);
-    /** Datagrams on their way to the server at once; more are dropped as a full channel drops them. */
-    static final int MAX_SENDS = 16;
+    /**
+     * Datagrams on their way to the server at once; more are dropped as a full channel drops them. A send completes
+     * in the loop's next pass at the earliest, and the listener socket can bring a flow 16 datagrams per read batch:
+     * room for bursts, while bounding the buffers one flow holds (a channel held up to its 64 KiB write mark).
+     */
+    static final int MAX_SENDS = 64;
     private static final short RECV = 0x100;
     private static final short SEND = 0x200; // | the slot in sending
     private static final short CANCEL = 0x300;
