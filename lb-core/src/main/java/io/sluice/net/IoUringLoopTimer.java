@@ -148,32 +148,10 @@ public final class IoUringLoopTimer {
     }
 
     /** The loop's context with its scheduled tasks hidden: the armed timer bounds the wait instead. */
-    private static final class Untimed implements IoHandlerContext {
-        IoHandlerContext context;
-
-        @Override
-        public boolean canBlock() {
-            return context.canBlock();
-        }
-
-        @Override
-        public long delayNanos(long currentTimeNanos) {
-            return context.delayNanos(currentTimeNanos);
-        }
-
+    private static final class Untimed extends ForwardingIoHandlerContext {
         @Override
         public long deadlineNanos() {
             return -1;
-        }
-
-        @Override
-        public void reportActiveIoTime(long activeNanos) {
-            context.reportActiveIoTime(activeNanos);
-        }
-
-        @Override
-        public boolean shouldReportActiveIoTime() {
-            return context.shouldReportActiveIoTime();
         }
     }
 }

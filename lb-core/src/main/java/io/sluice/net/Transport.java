@@ -147,6 +147,6 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
 
     public EventLoopGroup newGroup(int threads, String threadPrefix) {
         return new MultiThreadIoEventLoopGroup(threads, LoopTime.threadFactory(threadPrefix),
-                LoopGuard.guard(ioHandlerFactory.get()));
+                LoopGuard.guard(HeavySteps.pace(ioHandlerFactory.get())));
     }
 }

@@ -7,7 +7,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * A factory whose I/O handlers are another factory's, each wrapped as it is made: how Sluice adds to every event
- * loop's handler ({@link LoopGuard}, {@link IoUringLoopTimer}, {@link EarlySubmit}, each a {@link ForwardingIoHandler}).
+ * loop's handler ({@link LoopGuard}, {@link HeavySteps}, {@link IoUringLoopTimer}, {@link EarlySubmit}, each a {@link ForwardingIoHandler}).
  */
 record WrappedHandlers(IoHandlerFactory delegate, UnaryOperator<IoHandler> wrap) implements IoHandlerFactory {
     @Override

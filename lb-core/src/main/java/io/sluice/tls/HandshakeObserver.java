@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Counts one connection's handshake by version or by failure reason, then leaves the pipeline, with
- * {@link SendBeforeHandshake}: after the handshake both would only pass messages on. A failed handshake costs
+ * {@link HandshakeTurn}: after the handshake both would only pass messages on. A failed handshake costs
  * that connection alone: the SslHandler closes it, and the handlers behind see the exception and nothing else.
  */
 final class HandshakeObserver extends ChannelInboundHandlerAdapter {
@@ -49,8 +49,8 @@ final class HandshakeObserver extends ChannelInboundHandlerAdapter {
     }
 
     private void leave(ChannelHandlerContext ctx) {
-        if (ctx.pipeline().context(SendBeforeHandshake.NAME) != null) {
-            ctx.pipeline().remove(SendBeforeHandshake.NAME);
+        if (ctx.pipeline().context(HandshakeTurn.NAME) != null) {
+            ctx.pipeline().remove(HandshakeTurn.NAME);
         }
         ctx.pipeline().remove(this);
     }

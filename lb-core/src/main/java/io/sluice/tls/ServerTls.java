@@ -237,11 +237,11 @@ public final class ServerTls implements Mapping<String, SslContext>, AutoCloseab
 
     /**
      * A new connection's TLS handlers, at the end of its pipeline: queued sends go out before each handshake
-     * step ({@link SendBeforeHandshake}), then the SNI stage that becomes the {@code SslHandler} named "tls", then
+     * step, each in its turn among the loop's heavy steps ({@link HandshakeTurn}), then the SNI stage that becomes the {@code SslHandler} named "tls", then
      * the observer that counts the handshake's outcome and removes the first (and itself) when it ends.
      */
     public void install(ChannelPipeline p) {
-        p.addLast(SendBeforeHandshake.NAME, SendBeforeHandshake.INSTANCE);
+        p.addLast(HandshakeTurn.NAME, new HandshakeTurn());
         p.addLast("tls", new RetainingSniHandler(this));
         p.addLast("tls-handshake", new HandshakeObserver(listener, stats));
     }

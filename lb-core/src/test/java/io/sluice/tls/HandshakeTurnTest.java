@@ -14,12 +14,12 @@ import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link SendBeforeHandshake} passes every read on unchanged and stays only while the handshake is under way:
+ * {@link HandshakeTurn} passes every read on unchanged and stays only while the handshake is under way:
  * {@link HandshakeObserver} takes it out with itself on success, on a failed handshake and on a failed SNI stage
  * (the transport here is Netty's embedded one, where the early submission has no ring and does nothing; the ring
  * side is {@code io.sluice.net.EarlySubmitTest}).
  */
-class SendBeforeHandshakeTest {
+class HandshakeTurnTest {
     private final TlsStats stats = new TlsStats();
 
     /** Stands for the SNI and TLS handlers: takes the reads. */
@@ -36,7 +36,7 @@ class SendBeforeHandshakeTest {
 
     private EmbeddedChannel connection(Engine engine) {
         EmbeddedChannel ch = new EmbeddedChannel();
-        ch.pipeline().addLast(SendBeforeHandshake.NAME, SendBeforeHandshake.INSTANCE);
+        ch.pipeline().addLast(HandshakeTurn.NAME, new HandshakeTurn());
         ch.pipeline().addLast("tls", engine);
         ch.pipeline().addLast("tls-handshake", new HandshakeObserver("web", stats));
         return ch;
@@ -49,7 +49,7 @@ class SendBeforeHandshakeTest {
         ch.writeInbound(Unpooled.copiedBuffer("hello ", StandardCharsets.US_ASCII));
         ch.writeInbound(Unpooled.copiedBuffer("finished", StandardCharsets.US_ASCII));
         assertThat(engine.read).hasToString("hello finished");
-        assertThat(ch.pipeline().names()).contains(SendBeforeHandshake.NAME, "tls-handshake");
+        assertThat(ch.pipeline().names()).contains(HandshakeTurn.NAME, "tls-handshake");
         ch.finishAndReleaseAll();
     }
 
@@ -57,7 +57,7 @@ class SendBeforeHandshakeTest {
     void itLeavesWithTheObserverWhenTheHandshakeSucceeds() {
         EmbeddedChannel ch = connection(new Engine());
         ch.pipeline().fireUserEventTriggered(SslHandshakeCompletionEvent.SUCCESS);
-        assertThat(ch.pipeline().names()).doesNotContain(SendBeforeHandshake.NAME, "tls-handshake").contains("tls");
+        assertThat(ch.pipeline().names()).doesNotContain(HandshakeTurn.NAME, "tls-handshake").contains("tls");
         ch.finishAndReleaseAll();
     }
 
@@ -65,7 +65,7 @@ class SendBeforeHandshakeTest {
     void itLeavesWhenTheHandshakeFails() {
         EmbeddedChannel ch = connection(new Engine());
         ch.pipeline().fireUserEventTriggered(new SslHandshakeCompletionEvent(new SSLHandshakeException("bad")));
-        assertThat(ch.pipeline().names()).doesNotContain(SendBeforeHandshake.NAME, "tls-handshake");
+        assertThat(ch.pipeline().names()).doesNotContain(HandshakeTurn.NAME, "tls-handshake");
         ch.finishAndReleaseAll();
     }
 
@@ -73,7 +73,7 @@ class SendBeforeHandshakeTest {
     void itLeavesWhenNoClientHelloCame() {
         EmbeddedChannel ch = connection(new Engine());
         ch.pipeline().fireUserEventTriggered(new SniCompletionEvent(new SSLHandshakeException("not TLS")));
-        assertThat(ch.pipeline().names()).doesNotContain(SendBeforeHandshake.NAME, "tls-handshake");
+        assertThat(ch.pipeline().names()).doesNotContain(HandshakeTurn.NAME, "tls-handshake");
         ch.finishAndReleaseAll();
     }
 }
