@@ -76,13 +76,33 @@ final class HandshakeTurn extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * A client gone before its turn (a flood's clients do not wait) is not worth a handshake: its held reads are
+     * dropped, the other held events go on, then this one, and the handlers behind count a handshake that failed
+     * on a closed connection.
+     */
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state != State.PASSING) {
+        if (state == State.HOLDING) {
+            held.removeIf(HandshakeTurn::dropIfRead);
+            handOn(ctx);
+            ctx.fireChannelInactive();
+        } else if (state == State.HANDING_ON) {
             held.add(Signal.INACTIVE);
         } else {
             ctx.fireChannelInactive();
         }
+    }
+
+    private static boolean dropIfRead(Object e) {
+        if (e == Signal.READ_COMPLETE) {
+            return true;
+        }
+        if (e instanceof Signal || e instanceof Caught || e instanceof UserEvent) {
+            return false;
+        }
+        ReferenceCountUtil.release(e);
+        return true;
     }
 
     @Override

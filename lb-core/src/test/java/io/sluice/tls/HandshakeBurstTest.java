@@ -1,6 +1,7 @@
 package io.sluice.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
 import io.sluice.testing.Proxies;
@@ -8,8 +9,11 @@ import io.sluice.testing.TestCertificates;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -18,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,6 +101,67 @@ class HandshakeBurstTest {
                     "sluice_tls_handshakes_total{listener=\"https\",result=\"success\",version=\"TLSv1.2\"}"))
                     .isEqualTo(CLIENTS / 2);
         }
+    }
+
+    /**
+     * Clients that send their ClientHello and leave at once (a flood's way): each counts as one failed handshake,
+     * whether its turn came before it left or not, and the proxy goes on serving.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"openssl", "jdk"})
+    void helloAndGoneIsOneFailedHandshakeEach(String provider) throws Exception {
+        TestCertificates.Ca ca = TestCertificates.newCa("Burst Test CA");
+        Path[] files = TlsFixture.serverFiles(ca, dir, "burst", "localhost");
+        SSLContext client = TlsFixture.clientContext(ca, null);
+        try (TlsFixture.Backend backend = TlsFixture.Backend.start();
+             Sluice s = TlsFixture.start(dir, """
+                     runtime: { worker_threads: 1 }
+                     admin: { enabled: true, bind: "127.0.0.1:0" }
+                     listeners:
+                       - name: https
+                         bind: "127.0.0.1:0"
+                         protocol: http
+                         cluster: app
+                         tls: { provider: %s, certificates: [ { cert: "%s", key: "%s" } ] }
+                     clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
+                     """.formatted(provider, files[0], files[1], backend.address()))) {
+            int port = Proxies.port(s, "https");
+            byte[] hello = clientHello(client);
+            List<Socket> gone = new ArrayList<>();
+            try {
+                for (int i = 0; i < CLIENTS; i++) {
+                    Socket c = new Socket("127.0.0.1", port);
+                    gone.add(c);
+                }
+                for (Socket c : gone) {
+                    c.getOutputStream().write(hello);
+                }
+            } finally {
+                for (Socket c : gone) {
+                    c.setSoLinger(true, 0);
+                    c.close();
+                }
+            }
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Proxies.sample(
+                    Proxies.admin(s, "/metrics").body(),
+                    "sluice_tls_handshakes_total{listener=\"https\",result=\"failure\",version=\"none\"}"))
+                    .isEqualTo(CLIENTS));
+            try (SSLSocket after = open(client, port, "TLSv1.3")) {
+                assertThat(exchange(after, "close")).startsWith("HTTP/1.1 200");
+            }
+        }
+    }
+
+    /** The first flight of a client handshake, as the JDK's engine writes it. */
+    private static byte[] clientHello(SSLContext ctx) throws Exception {
+        SSLEngine engine = ctx.createSSLEngine("localhost", 443);
+        engine.setUseClientMode(true);
+        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(ByteBuffer.allocate(0), out);
+        out.flip();
+        byte[] hello = new byte[out.remaining()];
+        out.get(hello);
+        return hello;
     }
 
     private static SSLSocket open(SSLContext ctx, int port, String version) throws Exception {

@@ -104,11 +104,26 @@ class HandshakeTurnPacingTest {
             channel.pipeline().fireChannelReadComplete();
             channel.pipeline().fireUserEventTriggered("timeout");
             channel.pipeline().fireExceptionCaught(new IllegalStateException("reset"));
-            channel.pipeline().fireChannelInactive();
+            channel.pipeline().fireChannelRead(ascii(" again"));
         });
         assertThat(duringThePass).isEmpty();
         await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 5);
-        assertThat(seen).containsExactly("read hello", "read complete", "event timeout", "caught reset", "inactive");
+        assertThat(seen).containsExactly("read hello", "read complete", "event timeout", "caught reset", "read  again");
+    }
+
+    @Test
+    void aClientGoneBeforeItsTurnCostsNoHandshake() throws Exception {
+        ByteBuf hello = ascii("hello");
+        List<String> duringThePass = afterAnotherHandshake(() -> {
+            channel.pipeline().fireChannelRead(hello);
+            channel.pipeline().fireChannelReadComplete();
+            channel.pipeline().fireUserEventTriggered("timeout");
+            channel.pipeline().fireChannelInactive();
+        });
+        assertThat(duringThePass).containsExactly("event timeout", "inactive");
+        assertThat(hello.refCnt()).as("the held ClientHello is released, not handed on").isZero();
+        assertThat(channel.eventLoop().schedule(() -> List.copyOf(seen), 5, TimeUnit.MILLISECONDS)
+                .get(10, TimeUnit.SECONDS)).as("its turn finds nothing to do").containsExactly("event timeout", "inactive");
     }
 
     @Test
