@@ -40,27 +40,29 @@ class HandshakeBurstTest {
     @TempDir
     Path dir;
 
+    private final TestCertificates.Ca ca = TestCertificates.newCa("Burst Test CA");
+
+    /** An HTTPS listener on a proxy with one event loop, so that every handshake of a burst meets on it. */
+    private Sluice oneLoop(String provider, TlsFixture.Backend backend) throws Exception {
+        Path[] files = TlsFixture.serverFiles(ca, dir, "burst", "localhost");
+        return TlsFixture.start(dir, """
+                runtime: { worker_threads: 1 }
+                admin: { enabled: true, bind: "127.0.0.1:0" }
+                listeners:
+                  - name: https
+                    bind: "127.0.0.1:0"
+                    protocol: http
+                    cluster: app
+                    tls: { provider: %s, alpn: [http/1.1], certificates: [ { cert: "%s", key: "%s" } ] }
+                clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
+                """.formatted(provider, files[0], files[1], backend.address()));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"openssl", "jdk"})
     void everyHandshakeOfABurstCompletesAndIsServed(String provider) throws Exception {
-        TestCertificates.Ca ca = TestCertificates.newCa("Burst Test CA");
-        Path[] files = TlsFixture.serverFiles(ca, dir, "burst", "localhost");
         SSLContext client = TlsFixture.clientContext(ca, null);
-        try (TlsFixture.Backend backend = TlsFixture.Backend.start();
-             Sluice s = TlsFixture.start(dir, """
-                     runtime: { worker_threads: 1 }
-                     admin: { enabled: true, bind: "127.0.0.1:0" }
-                     listeners:
-                       - name: https
-                         bind: "127.0.0.1:0"
-                         protocol: http
-                         cluster: app
-                         tls:
-                           provider: %s
-                           alpn: [http/1.1]
-                           certificates: [ { cert: "%s", key: "%s" } ]
-                     clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
-                     """.formatted(provider, files[0], files[1], backend.address()))) {
+        try (TlsFixture.Backend backend = TlsFixture.Backend.start(); Sluice s = oneLoop(provider, backend)) {
             int port = Proxies.port(s, "https");
             ExecutorService pool = Executors.newFixedThreadPool(CLIENTS + 1);
             try (SSLSocket established = open(client, port, "TLSv1.3")) {
@@ -110,21 +112,8 @@ class HandshakeBurstTest {
     @ParameterizedTest
     @ValueSource(strings = {"openssl", "jdk"})
     void helloAndGoneIsOneFailedHandshakeEach(String provider) throws Exception {
-        TestCertificates.Ca ca = TestCertificates.newCa("Burst Test CA");
-        Path[] files = TlsFixture.serverFiles(ca, dir, "burst", "localhost");
         SSLContext client = TlsFixture.clientContext(ca, null);
-        try (TlsFixture.Backend backend = TlsFixture.Backend.start();
-             Sluice s = TlsFixture.start(dir, """
-                     runtime: { worker_threads: 1 }
-                     admin: { enabled: true, bind: "127.0.0.1:0" }
-                     listeners:
-                       - name: https
-                         bind: "127.0.0.1:0"
-                         protocol: http
-                         cluster: app
-                         tls: { provider: %s, certificates: [ { cert: "%s", key: "%s" } ] }
-                     clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
-                     """.formatted(provider, files[0], files[1], backend.address()))) {
+        try (TlsFixture.Backend backend = TlsFixture.Backend.start(); Sluice s = oneLoop(provider, backend)) {
             int port = Proxies.port(s, "https");
             byte[] hello = clientHello(client);
             List<Socket> gone = new ArrayList<>();
