@@ -3,6 +3,7 @@ package io.sluice.tls;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.net.EarlySubmit;
 import io.sluice.net.HeavySteps;
@@ -114,9 +115,18 @@ final class HandshakeTurn extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * A client that stopped sending before the handshake ended can never finish it (its Finished is still to
+     * come), so the connection closes now, and a held ClientHello is dropped uncomputed. Listeners allow half-closed
+     * connections, so nothing else would close it before the engine's handshake timeout: a flood of clients
+     * that send a ClientHello and shut down their side kept every connection, its engine and its pipeline for
+     * those 10 s, enough to fill the young generation and lengthen every collection.
+     */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (state != State.PASSING) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            ctx.close();
+        } else if (state != State.PASSING) {
             held.add(new UserEvent(evt));
         } else {
             ctx.fireUserEventTriggered(evt);

@@ -10,7 +10,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -115,7 +113,7 @@ class HandshakeBurstTest {
         SSLContext client = TlsFixture.clientContext(ca, null);
         try (TlsFixture.Backend backend = TlsFixture.Backend.start(); Sluice s = oneLoop(provider, backend)) {
             int port = Proxies.port(s, "https");
-            byte[] hello = clientHello(client);
+            byte[] hello = TlsFixture.clientHello(client);
             List<Socket> gone = new ArrayList<>();
             try {
                 for (int i = 0; i < CLIENTS; i++) {
@@ -139,18 +137,6 @@ class HandshakeBurstTest {
                 assertThat(exchange(after, "close")).startsWith("HTTP/1.1 200");
             }
         }
-    }
-
-    /** The first flight of a client handshake, as the JDK's engine writes it. */
-    private static byte[] clientHello(SSLContext ctx) throws Exception {
-        SSLEngine engine = ctx.createSSLEngine("localhost", 443);
-        engine.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] hello = new byte[out.remaining()];
-        out.get(hello);
-        return hello;
     }
 
     private static SSLSocket open(SSLContext ctx, int port, String version) throws Exception {
