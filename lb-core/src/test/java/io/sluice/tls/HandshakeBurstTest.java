@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
+import io.sluice.testing.ClientHellos;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestCertificates;
 import java.io.InputStream;
@@ -110,10 +111,9 @@ class HandshakeBurstTest {
     @ParameterizedTest
     @ValueSource(strings = {"openssl", "jdk"})
     void helloAndGoneIsOneFailedHandshakeEach(String provider) throws Exception {
-        SSLContext client = TlsFixture.clientContext(ca, null);
         try (TlsFixture.Backend backend = TlsFixture.Backend.start(); Sluice s = oneLoop(provider, backend)) {
             int port = Proxies.port(s, "https");
-            byte[] hello = TlsFixture.clientHello(client);
+            byte[] hello = ClientHellos.jdk("localhost");
             List<Socket> gone = new ArrayList<>();
             try {
                 for (int i = 0; i < CLIENTS; i++) {
@@ -133,7 +133,7 @@ class HandshakeBurstTest {
                     Proxies.admin(s, "/metrics").body(),
                     "sluice_tls_handshakes_total{listener=\"https\",result=\"failure\",version=\"none\"}"))
                     .isEqualTo(CLIENTS));
-            try (SSLSocket after = open(client, port, "TLSv1.3")) {
+            try (SSLSocket after = open(TlsFixture.clientContext(ca, null), port, "TLSv1.3")) {
                 assertThat(exchange(after, "close")).startsWith("HTTP/1.1 200");
             }
         }

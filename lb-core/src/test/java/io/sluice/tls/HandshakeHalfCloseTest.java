@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.sluice.Sluice;
+import io.sluice.testing.ClientHellos;
 import io.sluice.testing.Proxies;
 import io.sluice.testing.TestCertificates;
 import java.io.InputStream;
@@ -11,7 +12,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
-import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -53,7 +53,7 @@ class HandshakeHalfCloseTest {
                      clusters: [ { name: app, servers: [ { address: "%s" } ] } ]
                      """.formatted(protocol, provider, files[0], files[1], backend.address()))) {
             int port = Proxies.port(s, "front");
-            byte[] hello = TlsFixture.clientHello(TlsFixture.clientContext(ca, null));
+            byte[] hello = ClientHellos.jdk("localhost");
             Socket[] clients = new Socket[CLIENTS];
             try {
                 for (int i = 0; i < CLIENTS; i++) {

@@ -8,7 +8,6 @@ import io.sluice.testing.TestCertificates;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
 
 /** What the TLS tests share: a CA, certificate files, an HTTP backend and Sluice started from a file. */
@@ -50,18 +48,6 @@ final class TlsFixture {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         return ctx;
-    }
-
-    /** The first flight of a client handshake (its ClientHello), as the JDK's engine writes it for {@code ctx}. */
-    static byte[] clientHello(SSLContext ctx) throws Exception {
-        SSLEngine engine = ctx.createSSLEngine("localhost", 443);
-        engine.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] hello = new byte[out.remaining()];
-        out.get(hello);
-        return hello;
     }
 
     /**
