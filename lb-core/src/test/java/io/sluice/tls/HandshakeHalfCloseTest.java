@@ -85,10 +85,14 @@ class HandshakeHalfCloseTest {
                     }
                 }
             }
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Proxies.sample(
-                    Proxies.admin(s, "/metrics").body(),
-                    "sluice_tls_handshakes_total{listener=\"front\",result=\"failure\",version=\"none\"}"))
-                    .isEqualTo(CLIENTS));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                String metrics = Proxies.admin(s, "/metrics").body();
+                assertThat(Proxies.sample(metrics,
+                        "sluice_tls_handshakes_total{listener=\"front\",result=\"failure\",version=\"none\"}"))
+                        .isEqualTo(CLIENTS);
+                assertThat(Proxies.sample(metrics, "sluice_tls_handshake_errors_total{listener=\"front\",reason=\"closed\"}"))
+                        .isEqualTo(CLIENTS);
+            });
         }
     }
 }
