@@ -10,17 +10,20 @@
 # e.g. `lb-bench/load/compare.sh --rounds 1 --duration 2 --warmup 2 --scenarios https_small` first).
 #
 #   lb-bench/load/handshake_flood.sh [--rounds N] [--targets sluice,haproxy,nginx,sluice-b] [--seconds S]
-#       [--flood N] [--jar-b PATH] [--jvm-opts "..."]
-# sluice-b is a second Sluice build (--jar-b) measured in the same rounds, for A/Bs.
+#       [--flood N] [--warmup S] [--jar-b PATH] [--jvm-opts "..."]
+# sluice-b is a second Sluice build (--jar-b) measured in the same rounds, for A/Bs. --warmup (8 s by default)
+# is the length of each of the two warm-ups (wrk alone, then the flood alone); a JVM on one core is still
+# compiling after 8 + 8 s (docs/bench/measurements-2026-12-07-warmup-tail.md), so give 30 or more for its
+# steady state.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$ROOT/lb-bench/target/load
-ROUNDS=3 TARGETS=sluice,haproxy,nginx SECS=10 FLOOD=32 JAR_B="" 
+ROUNDS=3 TARGETS=sluice,haproxy,nginx SECS=10 FLOOD=32 JAR_B="" WARMUP=8
 JV='-XX:+UseG1GC -Xms512m -Xmx512m -XX:+AlwaysPreTouch -XX:Tier3DelayOn=100000'
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) ROUNDS=$2; shift 2;; --targets) TARGETS=$2; shift 2;; --seconds) SECS=$2; shift 2;;
-    --flood) FLOOD=$2; shift 2;; --jar-b) JAR_B=$2; shift 2;; --jvm-opts) JV=$2; shift 2;;
+    --flood) FLOOD=$2; shift 2;; --warmup) WARMUP=$2; shift 2;; --jar-b) JAR_B=$2; shift 2;; --jvm-opts) JV=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -55,8 +58,8 @@ for r in $(seq 1 "$ROUNDS"); do
     SP=$!
     PIDS+=($SP)
     for _ in $(seq 150); do (echo > /dev/tcp/127.0.0.1/$port) 2> /dev/null && break; sleep 0.2; done
-    taskset -c 0 wrk -t1 -c8 -d8s https://127.0.0.1:$port/64 > /dev/null 2>&1   # warm-up
-    taskset -c 0 python3 "$ROOT/lb-bench/load/hello_flood.py" 127.0.0.1 $port 8 "$FLOOD" 2> /dev/null
+    taskset -c 0 wrk -t1 -c8 -d"${WARMUP}s" https://127.0.0.1:$port/64 > /dev/null 2>&1   # warm-up
+    taskset -c 0 python3 "$ROOT/lb-bench/load/hello_flood.py" 127.0.0.1 $port "$WARMUP" "$FLOOD" 2> /dev/null
     for mode in quiet flood; do
       flood=""
       if [ $mode = flood ]; then
