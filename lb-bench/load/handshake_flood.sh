@@ -4,7 +4,8 @@
 # each send one ClientHello, wait for the server's first flight and close (the proxy computes a full key
 # exchange and signature per connection, the client almost nothing). Proxy on CPU 1; the backend NGINX, wrk and
 # the flood on CPU 0. Prints one line per target, round and mode: wrk's rate, p50 and p99, the proxy's CPU
-# (ticks of 10 ms over the measured seconds) and the flood's answered ClientHellos per second.
+# (ticks of 10 ms over the measured seconds), the CPU of a JVM's compiler threads (jit_ms) and the flood's
+# answered ClientHellos per second.
 #
 # Uses the configs and certificate a compare.sh run with an HTTPS scenario left in lb-bench/target/load (run
 # e.g. `lb-bench/load/compare.sh --rounds 1 --duration 2 --warmup 2 --scenarios https_small` first).
@@ -38,6 +39,9 @@ trap cleanup EXIT
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" > /dev/null 2>&1 &
 PIDS+=($!)
 sleep 1
+# CPU ns of a JVM's compiler threads (none for the peers)
+jit() { local s=0 t; for t in /proc/$1/task/*; do case "$(cat "$t/comm" 2> /dev/null)" in
+  C1\ Comp*|C2\ Comp*) s=$((s + $(cut -d' ' -f1 "$t/schedstat")));; esac; done; echo $s; }
 ticks() { local s=0 p; for p in $1 $(pgrep -P "$1" || true); do s=$((s + $(sed 's/.*) //' /proc/$p/stat | awk '{print $12+$13}'))); done; echo $s; }
 for r in $(seq 1 "$ROUNDS"); do
   for v in ${TARGETS//,/ }; do
@@ -67,13 +71,13 @@ for r in $(seq 1 "$ROUNDS"); do
         FP=$!
         sleep 1
       fi
-      t0=$(ticks $SP)
+      t0=$(ticks $SP); j0=$(jit $SP)
       out=$(taskset -c 0 wrk -t1 -c8 -d${SECS}s --latency https://127.0.0.1:$port/64)
-      t1=$(ticks $SP)
+      t1=$(ticks $SP); j1=$(jit $SP)
       if [ $mode = flood ]; then wait $FP; flood=$(cat "$W/flood.txt"); fi
       echo "round $r $v $mode rps $(echo "$out" | awk '/Requests\/sec/{print $2}')" \
         "p50 $(echo "$out" | awk '$1=="50%"{print $2}') p99 $(echo "$out" | awk '$1=="99%"{print $2}')" \
-        "proxy_cpu $((t1 - t0))/$((SECS * 100)) $flood"
+        "proxy_cpu $((t1 - t0))/$((SECS * 100)) jit_ms $(( (j1 - j0) / 1000000 )) $flood"
     done
     kill $SP; wait $SP 2> /dev/null || true
   done
