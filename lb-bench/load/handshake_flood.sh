@@ -28,21 +28,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
-for f in backend.conf sluice.yaml haproxy.cfg nginx-proxy.conf tls-cert.pem; do
-  [ -f "$W/$f" ] || { echo "$W/$f is missing: run compare.sh with an HTTPS scenario first" >&2; exit 2; }
-done
-for t in wrk nginx haproxy python3; do command -v $t > /dev/null || { echo "$t is missing (apt-get install $t)" >&2; exit 2; }; done
+# shellcheck source=one_core_lab.sh
+. "$ROOT/lb-bench/load/one_core_lab.sh"
+lab_start backend.conf sluice.yaml haproxy.cfg nginx-proxy.conf tls-cert.pem -- wrk nginx haproxy python3
 https_port() { grep -o "name: https, bind: \"127.0.0.1:[0-9]*" "$1" | grep -o "[0-9]*$"; }
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; }
-trap cleanup EXIT
-taskset -c 0 nginx -c "$W/backend.conf" -p "$W" > /dev/null 2>&1 &
-PIDS+=($!)
-sleep 1
-# CPU ns of a JVM's compiler threads (none for the peers)
-jit() { local s=0 t; for t in /proc/$1/task/*; do case "$(cat "$t/comm" 2> /dev/null)" in
-  C1\ Comp*|C2\ Comp*) s=$((s + $(cut -d' ' -f1 "$t/schedstat")));; esac; done; echo $s; }
-ticks() { local s=0 p; for p in $1 $(pgrep -P "$1" || true); do s=$((s + $(sed 's/.*) //' /proc/$p/stat | awk '{print $12+$13}'))); done; echo $s; }
 for r in $(seq 1 "$ROUNDS"); do
   for v in ${TARGETS//,/ }; do
     case $v in
