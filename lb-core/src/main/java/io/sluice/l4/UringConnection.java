@@ -409,7 +409,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
                 return;
             }
             finQueued = (res & UringOps.POLLRDHUP) != 0;
-            buf = allocator.directBuffer(size, size);
+            buf = SpareReadBuffers.take(allocator, size);
             address = buf.memoryAddress();
             submit(UringOps.RECV, from(), address, size, 0, (short) (RECV | tag));
         }
@@ -675,7 +675,7 @@ final class UringConnection implements IoUringIoHandle, LoopChannels.Member {
 
         void release() {
             if (buf != null) {
-                buf.release();
+                SpareReadBuffers.give(buf);
                 buf = null;
             }
         }
