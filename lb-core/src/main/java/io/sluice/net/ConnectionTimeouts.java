@@ -183,7 +183,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
             }
             long left = idleNanos - (System.nanoTime() - lastActivity);
             if (left > 0) {
-                arm(left);
+                armLeft(left);
             } else {
                 ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
             }
@@ -212,11 +212,11 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
             }
             remember(out);
             stuckSince = LoopTime.nanoTime();
-            armIn(sendNanos / 4);
+            arm(quarter());
         }
 
-        private void armIn(long nanos) {
-            arm(Math.max(nanos, 1_000_000));
+        private long quarter() {
+            return Math.max(sendNanos / 4, 1_000_000);
         }
 
         @Override
@@ -237,7 +237,12 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
                 timeOut();
                 return;
             }
-            armIn(Math.min(sendNanos / 4, sendNanos - (now - stuckSince)));
+            long left = Math.max(sendNanos - (now - stuckSince), 1_000_000);
+            if (left < quarter()) {
+                armLeft(left);
+            } else {
+                arm(quarter());
+            }
         }
 
         void timeOut() {
