@@ -87,11 +87,21 @@ for r in $(seq 1 "$REPS"); do
   load "$SECONDS_"
   a1=$(ticks $PA); b1=$(ticks $PB)
   ra=$(requests "$W/side-a.txt"); rb=$(requests "$W/side-b.txt")
+  if [ -z "$ra" ] || [ -z "$rb" ] || [ "$ra" = 0 ] || [ "$rb" = 0 ]; then
+    # A proxy that served nothing (crashed, refused): no ratio to take; say so and what wrk said.
+    echo "rep $r: no requests counted (A: ${ra:-none}, B: ${rb:-none}); wrk's output:" >&2
+    tail -3 "$W/side-a.txt" "$W/side-b.txt" >&2
+    continue
+  fi
   line=$(awk -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v ra="$ra" -v rb="$rb" -v s="$SECONDS_" 'BEGIN {
     a = ta * 10000 / ra; b = tb * 10000 / rb
     printf "A %.2f us/req %.0f req/s  B %.2f us/req %.0f req/s  B/A cpu %.3f", a, ra / s, b, rb / s, b / a }')
   echo "rep $r $line"
   RATIOS+=("${line##* }")
 done
+if [ ${#RATIOS[@]} -eq 0 ]; then
+  echo "no repetition gave a ratio" >&2
+  exit 1
+fi
 printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{v[NR] = $1} END {m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
   printf "median B/A cpu per request %.3f (range %.3f-%.3f over %d)\n", m, v[1], v[NR], NR}'

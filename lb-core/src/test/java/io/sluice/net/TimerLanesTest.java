@@ -1,6 +1,7 @@
 package io.sluice.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.channel.DefaultEventLoop;
@@ -180,6 +181,6 @@ class TimerLanesTest {
     void armingOffTheLoopIsRefused() {
         ConnectionClock clock = new ConnectionClock(loop);
         Recorded t = new Recorded(clock, 0);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.arm(MS)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> t.arm(MS)).isInstanceOf(IllegalStateException.class);
     }
 }
