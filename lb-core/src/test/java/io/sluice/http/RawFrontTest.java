@@ -9,6 +9,9 @@ import io.sluice.testing.Proxies;
 import io.sluice.testing.Transports;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -282,6 +285,38 @@ class RawFrontTest {
             }
             await().atMost(Duration.ofSeconds(5)).until(() -> listener(s).stats().active() == 0);
             assertThat(raw(s)).isZero();
+        }
+    }
+
+    /**
+     * Every finished connection's socket is closed: 200 closing requests one after another each see their response
+     * and then the end, and the proxy holds no descriptor more afterwards than before them.
+     */
+    @Test
+    void closedConnectionsLeaveNoDescriptorBehind() throws Exception {
+        try (HttpBackend b = backend(); Sluice s = proxy(b)) {
+            int port = Proxies.port(s, "web");
+            try (RawHttp c = new RawHttp(port)) { // the pooled server connection, for good
+                c.send("GET /warm HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(200);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> raw(s) == 0);
+            long before = openDescriptors();
+            for (int i = 0; i < 200; i++) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("GET /n" + i + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                    assertThat(c.read().text()).isEqualTo("/n" + i + " 127.0.0.1");
+                    assertThat(c.closedByPeer()).as("request %d: the proxy closed its side", i).isTrue();
+                }
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> raw(s) == 0 && openDescriptors() <= before);
+        }
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
         }
     }
 

@@ -112,6 +112,30 @@ class RawRelayTest {
         }
     }
 
+    /**
+     * A finished connection's two sockets are closed: 200 connections, each closed by its client after a round
+     * trip, leave no descriptor behind in the proxy (nor in the echo server, which closes its end when the proxy's
+     * goes).
+     */
+    @Test
+    void finishedConnectionsLeaveNoDescriptorBehind() throws Exception {
+        try (TestBackend b = TestBackend.start("b", TestBackend.echo());
+             Sluice s = Proxies.startTcp("transport: io_uring", b.address())) {
+            int port = Proxies.port(s, "front");
+            assertThat(echo(port, "warm")).isEqualTo("warm");
+            Server server = s.cluster("app").servers().get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.activeConnections() == 0);
+            long before = openDescriptors();
+            for (int i = 0; i < 200; i++) {
+                try (Socket c = Proxies.connect(port)) {
+                    roundTrip(c, "hello " + i);
+                }
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> server.activeConnections() == 0 && openDescriptors() <= before);
+        }
+    }
+
     @Test
     void relaysBetweenIpv6ClientsAndIpv6Servers() throws Exception {
         InetAddress loopback6 = InetAddress.getByName("::1");
