@@ -6,9 +6,8 @@ import io.sluice.net.ConnectionClock;
 /**
  * A timeout re-armed on every request of a keep-alive connection without touching the event loop's timer
  * queue each time. Scheduling and cancelling a Netty task per request costs two heap operations on a queue
- * holding every connection's timers (it showed as 7% of the HTTP profile); here arming only writes a deadline,
- * and a task is scheduled only when the new deadline is earlier than the one already pending (see
- * {@link ConnectionClock}, which also lets the timers of one connection share that task).
+ * holding every connection's timers (it showed as 7% of the HTTP profile); here re-arming for a later deadline
+ * only notes it (see {@link ConnectionClock} and its loop's {@code TimerLanes}).
  *
  * <p>Only the connection's event loop may call it.
  */

@@ -9,9 +9,8 @@ import java.util.concurrent.TimeUnit;
  * The connect timeout of the server connection a client connection opens, kept on the client's
  * {@link ConnectionClock} instead of a Netty task per connect: Netty schedules one for every connect with a
  * timeout and cancels it when the connect completes, two heap operations on a timer queue that holds every
- * connection's timers. On the client's clock the deadline is one more timer; armed before the idle timer (see
- * {@link ConnectionTimeouts#channelActive}) it is the clock's one task, which the connection's close takes out.
- * On expiry it does what Netty does: fails the connect with a {@link ConnectTimeoutException} and closes the
+ * connection's timers. On the client's clock the deadline is one more timer, in its loop's lane for the cluster's
+ * connect timeout, which the connection's close takes out. On expiry it does what Netty does: fails the connect with a {@link ConnectTimeoutException} and closes the
  * channel. One per client connection, re-armed for each attempt; only the client's event loop may use it.
  */
 public final class ConnectDeadline extends ConnectionClock.Timer {

@@ -57,10 +57,6 @@ public final class ConnectionClock {
         /** Runs on the event loop once the armed deadline has passed; the timer is disarmed by then. */
         protected abstract void expired();
 
-        final void expire() {
-            expired();
-        }
-
         /**
          * Expires {@code nanos} from now unless disarmed or armed again first; {@code nanos <= 0} disarms. For the
          * durations the config fixes: each one has a lane of its loop's (see {@link TimerLanes}).

@@ -90,12 +90,7 @@ public final class ConnectionTimeouts extends ChannelDuplexHandler {
         }
     }
 
-    /**
-     * The idle timer starts after the handlers behind have seen the connection open: a shorter timer they arm
-     * then (HTTP's head wait, the relay's connect timeout) schedules the clock's task, and the idle timer's later
-     * deadline needs none. Armed first, the idle deadline scheduled a task that the shorter one then cancelled
-     * and scheduled again, once per connection.
-     */
+    /** The idle timer starts once the handlers behind have seen the connection open. */
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ctx.fireChannelActive();

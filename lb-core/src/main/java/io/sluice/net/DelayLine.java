@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * allocation: the entries are the connections' own objects) and the task looks at the due entries only. It is
  * scheduled at most once per delay while any entry waits. For per-connection waits that are usually over long
  * before they fall due (a keep-alive connection's next request, an exchange's response), where a
- * {@link ConnectionClock} timer would reschedule its task for nearly every request.
+ * {@link ConnectionClock} timer would be placed again for nearly every request.
  *
  * <p>On its loop only: {@link PerLoop} gives each loop its own.
  */

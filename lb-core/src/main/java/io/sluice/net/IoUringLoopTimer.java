@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * One kernel timer per io_uring event loop for its earliest scheduled task, armed only when that deadline moves
  * earlier. Netty 4.2.18's {@code IoUringIoHandler.run} submits an {@code IORING_OP_TIMEOUT} with every blocking
  * wait (for the earliest scheduled task, or a second away when there is none), and Sluice's loops always have a
- * task (every connection's {@link ConnectionClock}, the pools' timers): on a keep-alive connection that was about one TIMEOUT submission,
+ * task (the connections' timers through {@link TimerLanes}, the pools' timers): on a keep-alive connection that was about one TIMEOUT submission,
  * one hrtimer start and cancel, and one extra completion per request, for a deadline that had not moved.
  *
  * <p>Here the handler is told that no task is scheduled (so it blocks until a completion), and this class keeps

@@ -166,7 +166,7 @@ final class TimerLanes implements Runnable {
                 }
                 if (t.deadline - now <= 0) {
                     t.armed = false;
-                    t.expire();
+                    t.expired();
                 } else {
                     place(t); // armed again meanwhile for later: its place for what is left
                 }
